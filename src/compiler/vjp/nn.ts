@@ -1,0 +1,64 @@
+import { Tensor } from '../../dsl/graph.js';
+import * as F from '../../dsl/ops/elementwise.js';
+import { range } from '../../dsl/ops/indexing.js';
+import { reduceMean, reduceSum } from '../../dsl/ops/reduce.js';
+import { expandAs, reshape, unsqueeze } from '../../dsl/ops/shape-ops.js';
+import { scalar } from '../../dsl/ops/util.js';
+import { DslError } from '../../dsl/types.js';
+import { sumToShape } from './broadcast.js';
+import { registerVjp } from './registry.js';
+
+const intAttr = (attrs: Record<string, unknown>, key: string, dflt = 0) => (attrs[key] as { value: number } | undefined)?.value ?? dflt;
+
+// y = softmax(x): dx = y * (g - sum(g * y))
+registerVjp('Softmax', ({ node: { outputs: [y], attrs }, grads: [g] }) => {
+  const axis = intAttr(attrs, 'axis', -1);
+  return [F.mul(y, F.sub(g!, reduceSum(F.mul(g!, y), [axis], true)))];
+});
+
+// y = log_softmax(x): dx = g - softmax(x) * sum(g)
+registerVjp('LogSoftmax', ({ node: { outputs: [y], attrs }, grads: [g] }) => {
+  const axis = intAttr(attrs, 'axis', -1);
+  return [F.sub(g!, F.mul(F.exp(y), reduceSum(g!, [axis], true)))];
+});
+
+registerVjp('LayerNormalization', ({ node: { inputs: [x, scale, bias], outputs: [, mean, invStd], attrs }, grads: [g], needs }) => {
+  const axis = intAttr(attrs, 'axis', -1);
+  const normAxes = [...Array(x!.rank - axis).keys()].map((i) => axis + i);
+  const xhat = F.mul(F.sub(x!, mean), invStd);
+  const out: (Tensor | null)[] = [null, null, null];
+  if (needs[0]) {
+    // dx = inv * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over the normalised axes
+    const dxhat = F.mul(g!, scale!);
+    const m1 = reduceMean(dxhat, normAxes, true);
+    const m2 = reduceMean(F.mul(dxhat, xhat), normAxes, true);
+    out[0] = F.mul(invStd, F.sub(F.sub(dxhat, m1), F.mul(xhat, m2)));
+  }
+  if (needs[1]) out[1] = sumToShape(F.mul(g!, xhat), scale!.shape);
+  if (needs[2] && bias) out[2] = sumToShape(g!, bias.shape);
+  return out;
+});
+
+/**
+ * SoftmaxCrossEntropyLoss (class axis 1): d scores = (softmax - onehot(label)) * w,
+ * w = [label != ignore_index] times the reduction's scale and the loss cotangent.
+ */
+registerVjp('SoftmaxCrossEntropyLoss', ({ node: { inputs: [scores, labels, weights], outputs: [, logProb], attrs }, grads: [g] }) => {
+  if (weights) throw new DslError('SoftmaxCrossEntropyLoss VJP: class weights are not supported');
+  const reduction = (attrs.reduction as { value: string } | undefined)?.value ?? 'mean';
+  const ignore = attrs.ignore_index ? intAttr(attrs, 'ignore_index') : null;
+  const dtype = scores!.dtype;
+  const numClasses = scores!.shape[1];
+  if (typeof numClasses !== 'number') throw new DslError('SoftmaxCrossEntropyLoss VJP: the class dim must be static');
+  const lab = labels!.dtype === 'int64' ? labels! : F.cast(labels!, 'int64');
+  const gdt = scores!.graph;
+  const classes = range(scalar(gdt, 0, 'int64'), scalar(gdt, numClasses, 'int64'), scalar(gdt, 1, 'int64'), numClasses);
+  // classes shaped [1, C, 1, ...] to broadcast against labels shaped [N, 1, D...]
+  const classShape = scores!.shape.map((_, i) => (i === 1 ? numClasses : 1));
+  const onehot = F.cast(F.equal(unsqueeze(lab, [1]), reshape(classes, classShape)), dtype);
+  let w: Tensor = ignore === null ? expandAs(scalar(gdt, 1, dtype), lab) : F.cast(F.not(F.equal(lab, ignore)), dtype);
+  if (reduction === 'mean') w = F.div(w, F.max(reduceSum(w, null), 1));
+  // g is a scalar for 'mean'/'sum' and per position for 'none'; it broadcasts either way.
+  w = F.mul(w, g!);
+  return [F.mul(F.sub(F.exp(logProb), onehot), unsqueeze(w, [1])), null, null];
+});

@@ -1,0 +1,10 @@
+export * from './types.js';
+export * from './graph.js';
+export * from './ops/util.js';
+export * from './ops/elementwise.js';
+export * from './ops/matmul.js';
+export * from './ops/shape-ops.js';
+export * from './ops/reduce.js';
+export { gatherElements, gatherND, scatterND, scatterElements, trilu, range, cumsum, topK, constantOfShape } from './ops/indexing.js';
+export * from './ops/nn.js';
+export * from './composite.js';

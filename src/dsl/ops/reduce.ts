@@ -1,0 +1,22 @@
+import { Tensor, attr } from '../graph.js';
+import { normalizeAxes } from '../shape.js';
+import { Dim } from '../types.js';
+import { NUMERIC, int64s, requireDtype } from './util.js';
+
+function reduce(op: string, x: Tensor, axes: readonly number[] | null, keepdims: boolean): Tensor {
+  requireDtype(op, x, NUMERIC);
+  const ax = axes === null ? x.shape.map((_, i) => i) : normalizeAxes(op, axes, x.rank);
+  const shape: Dim[] = [];
+  x.shape.forEach((d, i) => {
+    if (!ax.includes(i)) shape.push(d);
+    else if (keepdims) shape.push(1);
+  });
+  // Axes go in as an input: at opset 18 the attribute form is rejected (facts note, item 4).
+  return x.graph.addNode(op, [x, int64s(x.graph, ax)], { keepdims: attr.int(keepdims ? 1 : 0) }, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** Sum over `axes` (null: all axes). */
+export const reduceSum = (x: Tensor, axes: readonly number[] | null, keepdims = false) => reduce('ReduceSum', x, axes, keepdims);
+export const reduceMean = (x: Tensor, axes: readonly number[] | null, keepdims = false) => reduce('ReduceMean', x, axes, keepdims);
+export const reduceMax = (x: Tensor, axes: readonly number[] | null, keepdims = false) => reduce('ReduceMax', x, axes, keepdims);
+export const reduceProd = (x: Tensor, axes: readonly number[] | null, keepdims = false) => reduce('ReduceProd', x, axes, keepdims);

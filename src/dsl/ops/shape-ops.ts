@@ -1,0 +1,155 @@
+import { Graph, Tensor, attr } from '../graph.js';
+import { normalizeAxes, normalizeAxis, staticSize } from '../shape.js';
+import { Dim, DslError, Shape, formatShape } from '../types.js';
+import { int64s } from './util.js';
+
+export function transpose(x: Tensor, perm: readonly number[]): Tensor {
+  const sorted = [...perm].sort((a, b) => a - b);
+  if (perm.length !== x.rank || sorted.some((p, i) => p !== i)) {
+    throw new DslError(`Transpose: perm [${perm.join(', ')}] is not a permutation of rank ${x.rank} (${x.name} ${formatShape(x.shape)})`);
+  }
+  const shape = perm.map((p) => x.shape[p]);
+  return x.graph.addNode('Transpose', [x], { perm: attr.ints([...perm]) }, [{ dtype: x.dtype, shape }])[0];
+}
+
+export function shapeOf(x: Tensor): Tensor {
+  return x.graph.addNode('Shape', [x], {}, [{ dtype: 'int64', shape: [x.rank] }])[0];
+}
+
+/** Reshape to a shape tensor computed at run time; `outShape` is what the caller knows of the result. */
+export function reshapeDynamic(x: Tensor, shape: Tensor, outShape: Shape): Tensor {
+  return x.graph.addNode('Reshape', [x, shape], {}, [{ dtype: x.dtype, shape: outShape }])[0];
+}
+
+/**
+ * Reshape to `shape`, which may hold numbers, symbolic dims of `x`, and one -1.
+ * A symbolic dim is copied from `x` (ONNX's 0) when it sits at the same index, else
+ * resolved at run time from Shape(x).
+ */
+export function reshape(x: Tensor, shape: readonly Dim[]): Tensor {
+  const inSize = staticSize(x.shape);
+  const known = shape.filter((d) => d !== -1);
+  const outSize = staticSize(known);
+  if (shape.filter((d) => d === -1).length > 1) throw new DslError(`Reshape: more than one -1 in [${shape.join(', ')}]`);
+  let resolved: Dim[] = [...shape];
+  if (shape.includes(-1)) {
+    const i = shape.indexOf(-1);
+    if (inSize !== null && outSize !== null) {
+      if (inSize % outSize !== 0) throw new DslError(`Reshape: ${formatShape(x.shape)} cannot be viewed as [${shape.join(', ')}]`);
+      resolved[i] = inSize / outSize;
+    } else resolved[i] = x.graph.freshDim('reshape');
+  } else if (inSize !== null && outSize !== null && inSize !== outSize) {
+    throw new DslError(`Reshape: ${x.name} ${formatShape(x.shape)} has ${inSize} elements, target [${shape.join(', ')}] has ${outSize}`);
+  }
+  const g = x.graph;
+  const parts: (number | Tensor)[] = shape.map((d, i) => {
+    if (typeof d === 'number') return d;
+    if (x.shape[i] === d) return 0;
+    const j = x.shape.indexOf(d);
+    if (j < 0) throw new DslError(`Reshape: symbolic dim '${d}' is not a dim of ${x.name} ${formatShape(x.shape)}`);
+    return gather(shapeOf(x), int64s(g, [j]), 0);
+  });
+  const shapeTensor = parts.every((p) => typeof p === 'number')
+    ? int64s(g, parts as number[])
+    : concat(parts.map((p) => (typeof p === 'number' ? int64s(g, [p]) : p)), 0);
+  return reshapeDynamic(x, shapeTensor, resolved);
+}
+
+export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
+  const rank = x.rank + axes.length;
+  const ax = normalizeAxes('Unsqueeze', axes, rank);
+  const shape: Dim[] = [];
+  let k = 0;
+  for (let i = 0; i < rank; i++) shape.push(ax.includes(i) ? 1 : x.shape[k++]);
+  return x.graph.addNode('Unsqueeze', [x, int64s(x.graph, ax)], {}, [{ dtype: x.dtype, shape }])[0];
+}
+
+export function squeeze(x: Tensor, axes: readonly number[]): Tensor {
+  const ax = normalizeAxes('Squeeze', axes, x.rank);
+  for (const a of ax) {
+    if (x.shape[a] !== 1) throw new DslError(`Squeeze: dim ${a} of ${x.name} ${formatShape(x.shape)} is not 1`);
+  }
+  const shape = x.shape.filter((_, i) => !ax.includes(i));
+  return x.graph.addNode('Squeeze', [x, int64s(x.graph, ax)], {}, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** Broadcast `x` to `shape`. Dims equal to x's own are passed as 1 so symbolic dims need no shape tensor. */
+export function expand(x: Tensor, shape: readonly Dim[]): Tensor {
+  if (shape.length < x.rank) throw new DslError(`Expand: target [${shape.join(', ')}] has lower rank than ${formatShape(x.shape)}`);
+  const off = shape.length - x.rank;
+  const spec = shape.map((d, i) => {
+    const own = i >= off ? x.shape[i - off] : 1;
+    if (own !== 1 && own !== d) throw new DslError(`Expand: ${x.name} ${formatShape(x.shape)} cannot expand to [${shape.join(', ')}]`);
+    if (own === d) return 1;
+    if (typeof d !== 'number') throw new DslError(`Expand: symbolic target dim '${d}' needs expandAs()`);
+    return d;
+  });
+  return x.graph.addNode('Expand', [x, int64s(x.graph, spec)], {}, [{ dtype: x.dtype, shape: [...shape] }])[0];
+}
+
+/** Broadcast `x` to the (possibly symbolic) shape of `like`. */
+export function expandAs(x: Tensor, like: Tensor): Tensor {
+  return x.graph.addNode('Expand', [x, shapeOf(like)], {}, [{ dtype: x.dtype, shape: like.shape }])[0];
+}
+
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new DslError('Concat: no inputs');
+  const rank = xs[0].rank;
+  const a = normalizeAxis('Concat', axis, rank);
+  const shapes = xs.map((t) => formatShape(t.shape)).join(', ');
+  let total: Dim = 0;
+  for (const t of xs) {
+    if (t.rank !== rank || t.dtype !== xs[0].dtype) throw new DslError(`Concat: inputs differ in rank or dtype: ${shapes}`);
+    t.shape.forEach((d, i) => {
+      if (i !== a && d !== xs[0].shape[i]) throw new DslError(`Concat: dim ${i} differs among ${shapes}`);
+    });
+    const d = t.shape[a];
+    total = typeof total === 'number' && typeof d === 'number' ? total + d : xs[0].graph.freshDim('concat');
+  }
+  const shape = xs[0].shape.map((d, i) => (i === a ? total : d));
+  return xs[0].graph.addNode('Concat', [...xs], { axis: attr.int(a) }, [{ dtype: xs[0].dtype, shape }])[0];
+}
+
+export function split(x: Tensor, axis: number, sizes: readonly number[]): Tensor[] {
+  const a = normalizeAxis('Split', axis, x.rank);
+  const total = sizes.reduce((p, q) => p + q, 0);
+  if (x.shape[a] !== total) throw new DslError(`Split: sizes [${sizes.join(', ')}] do not add up to dim ${a} of ${formatShape(x.shape)}`);
+  const outs = sizes.map((s) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? s : d)) }));
+  return x.graph.addNode('Split', [x, int64s(x.graph, sizes)], { axis: attr.int(a) }, outs);
+}
+
+/** Slice with constant starts/ends (clamped as ONNX does) on the given axes, step 1. */
+export function slice(x: Tensor, axes: readonly number[], starts: readonly number[], ends: readonly number[]): Tensor {
+  const ax = axes.map((a) => normalizeAxis('Slice', a, x.rank));
+  const shape = [...x.shape];
+  ax.forEach((a, i) => {
+    const d = x.shape[a];
+    if (typeof d === 'number') {
+      const clampIdx = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+      shape[a] = Math.max(clampIdx(ends[i]) - clampIdx(starts[i]), 0);
+    } else {
+      shape[a] = starts[i] === 0 && ends[i] >= Number.MAX_SAFE_INTEGER ? d : x.graph.freshDim('slice');
+    }
+  });
+  const g = x.graph;
+  return g.addNode('Slice', [x, int64s(g, starts), int64s(g, ends), int64s(g, ax)], {}, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** Constant padding; `pads` is ONNX's [begin_0..begin_n, end_0..end_n]. */
+export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
+  if (pads.length !== 2 * x.rank) throw new DslError(`Pad: ${pads.length} pads for rank ${x.rank}`);
+  const g: Graph = x.graph;
+  const shape = x.shape.map((d, i) => (typeof d === 'number' ? d + pads[i] + pads[i + x.rank] : pads[i] + pads[i + x.rank] === 0 ? d : g.freshDim('pad')));
+  const valueT = g.constant(x.dtype === 'float64' ? new Float64Array([value]) : new Float32Array([value]), x.dtype, []);
+  return g.addNode('Pad', [x, int64s(g, pads), valueT], { mode: attr.string('constant') }, [{ dtype: x.dtype, shape }])[0];
+}
+
+// Gather lives here because reshape() needs it for symbolic dims.
+export function gather(x: Tensor, indices: Tensor, axis: number): Tensor {
+  const a = normalizeAxis('Gather', axis, x.rank);
+  if (indices.dtype !== 'int64' && indices.dtype !== 'int32') {
+    throw new DslError(`Gather: indices ${indices.name} must be int64 or int32, got ${indices.dtype}${formatShape(indices.shape)}`);
+  }
+  const shape = [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)];
+  return x.graph.addNode('Gather', [x, indices], { axis: attr.int(a) }, [{ dtype: x.dtype, shape }])[0];
+}

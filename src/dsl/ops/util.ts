@@ -1,0 +1,59 @@
+import { Graph, Tensor } from '../graph.js';
+import { DType, DslError, formatShape } from '../types.js';
+
+export type TensorLike = Tensor | number;
+
+export function typedScalar(value: number, dtype: DType) {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array([value]);
+    case 'float64':
+      return new Float64Array([value]);
+    case 'int64':
+      return new BigInt64Array([BigInt(value)]);
+    case 'int32':
+      return new Int32Array([value]);
+    case 'bool':
+      return new Uint8Array([value ? 1 : 0]);
+  }
+}
+
+/** A rank-0 constant. */
+export function scalar(g: Graph, value: number, dtype: DType = 'float32'): Tensor {
+  return g.constant(typedScalar(value, dtype), dtype, []);
+}
+
+/** A 1-D int64 constant, the form ONNX wants for axes, shapes, starts and pads. */
+export function int64s(g: Graph, values: readonly number[]): Tensor {
+  return g.constant(BigInt64Array.from(values.map((v) => BigInt(v))), 'int64', [values.length]);
+}
+
+export function graphOf(op: string, ...xs: TensorLike[]): Graph {
+  for (const x of xs) if (x instanceof Tensor) return x.graph;
+  throw new DslError(`${op}: at least one operand must be a tensor`);
+}
+
+/** Turns numbers into scalars of the tensor operand's dtype, so `mul(x, 2)` works for any float x. */
+export function lift(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  const g = graphOf(op, a, b);
+  const dtype = a instanceof Tensor ? a.dtype : (b as Tensor).dtype;
+  const ta = a instanceof Tensor ? a : scalar(g, a, dtype);
+  const tb = b instanceof Tensor ? b : scalar(g, b, dtype);
+  return [ta, tb];
+}
+
+export function requireDtype(op: string, t: Tensor, allowed: readonly DType[]): void {
+  if (!allowed.includes(t.dtype)) {
+    throw new DslError(`${op}: input ${t.name} has dtype ${t.dtype}${formatShape(t.shape)}, expected one of ${allowed.join(', ')}`);
+  }
+}
+
+export function requireSameDtype(op: string, a: Tensor, b: Tensor): void {
+  if (a.dtype !== b.dtype) {
+    throw new DslError(`${op}: dtype mismatch ${a.dtype}${formatShape(a.shape)} vs ${b.dtype}${formatShape(b.shape)}`);
+  }
+}
+
+export const FLOATS: readonly DType[] = ['float32', 'float64'];
+export const NUMERIC: readonly DType[] = ['float32', 'float64', 'int64', 'int32'];
+export const INDICES: readonly DType[] = ['int64', 'int32'];

@@ -1,0 +1,49 @@
+/** Element types the DSL supports, named as ONNX names them (lower case). */
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
+
+/** A dimension: a static size, or a named symbolic size such as `batch`. */
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+
+export type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+
+/** ONNX TensorProto.DataType codes. */
+export const ONNX_DTYPE: Record<DType, number> = {
+  float32: 1,
+  bool: 9,
+  int32: 6,
+  int64: 7,
+  float64: 11,
+};
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+export function isInteger(dtype: DType): boolean {
+  return dtype === 'int64' || dtype === 'int32';
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function isStatic(shape: Shape): shape is readonly number[] {
+  return shape.every((d) => typeof d === 'number');
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Error raised for invalid DSL usage; the message names the op and the shapes involved. */
+export class DslError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DslError';
+  }
+}

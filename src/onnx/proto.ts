@@ -1,0 +1,8 @@
+// onnx-proto ships protobufjs static code for the ONNX schema (v1.10.2); its IR_VERSION enum
+// stops at 8, but irVersion is a plain integer field, so 9 or 10 can be written.
+import onnxProto from 'onnx-proto';
+
+export const onnx = onnxProto.onnx;
+export type ModelProto = onnxProto.onnx.ModelProto;
+export type GraphProto = onnxProto.onnx.IGraphProto;
+export type TensorProto = onnxProto.onnx.ITensorProto;
