@@ -6,7 +6,7 @@ export type Attr =
   | { kind: 'ints'; value: number[] }
   | { kind: 'floats'; value: number[] }
   | { kind: 'string'; value: string }
-  | { kind: 'graph'; value: Graph }
+  | { kind: 'graph'; value: Graph; inputOrder?: readonly Tensor[]; prefix?: string }
   | { kind: 'tensor'; dtype: DType; shape: number[]; data: TypedArray };
 
 export const attr = {
@@ -15,7 +15,8 @@ export const attr = {
   ints: (value: number[]): Attr => ({ kind: 'ints', value }),
   floats: (value: number[]): Attr => ({ kind: 'floats', value }),
   string: (value: string): Attr => ({ kind: 'string', value }),
-  graph: (value: Graph): Attr => ({ kind: 'graph', value }),
+  /** A subgraph (Loop/Scan body) with its formal inputs in order; `prefix` keeps its names apart from the outer graph's. */
+  graph: (value: Graph, inputOrder?: readonly Tensor[], prefix?: string): Attr => ({ kind: 'graph', value, inputOrder, prefix }),
   tensor: (dtype: DType, shape: number[], data: TypedArray): Attr => ({ kind: 'tensor', dtype, shape, data }),
 };
 

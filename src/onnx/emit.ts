@@ -16,6 +16,8 @@ export interface EmitOptions {
   producerVersion?: string;
   /** Skip graph simplification (tests compare against the raw graph). */
   raw?: boolean;
+  /** Prefix for every value name (subgraphs must not shadow outer-scope names). */
+  prefix?: string;
 }
 
 export function tensorBytes(data: TypedArray): Uint8Array {
@@ -46,7 +48,7 @@ function attributeProto(name: string, a: Attr) {
     case 'string':
       return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
     case 'graph':
-      return { name, type: T.GRAPH, g: graphProto(a.value, {}) };
+      return { name, type: T.GRAPH, g: graphProto(a.value, { inputOrder: a.inputOrder, prefix: a.prefix }) };
     case 'tensor':
       return { name, type: T.TENSOR, t: tensorProto('', a.dtype, a.shape, a.data) };
   }
@@ -63,19 +65,23 @@ export function graphProto(graph: Graph, opts: EmitOptions): GraphProto {
     if (t.source.kind === 'node' && !rename.has(t)) rename.set(t, name);
     else viaIdentity.push([name, t]);
   }
-  const nameOf = (t: Tensor) => rename.get(t) ?? t.name;
+  const prefix = opts.prefix ?? '';
+  const nameOf = (t: Tensor) => prefix + (rename.get(t) ?? t.name);
   const baked = opts.bakedParams;
   const order = opts.inputOrder ?? [...g.params, ...g.inputs];
+  for (const t of [...g.params, ...g.inputs]) {
+    if (!order.includes(t)) throw new Error(`graph '${g.name}': input ${t.name} is missing from the input order`);
+  }
   const initializer: TensorProto[] = [];
   const input = [];
   for (const t of order) {
     const value = t.source.kind === 'param' ? baked?.get(t.name) : undefined;
-    if (value) initializer.push(tensorProto(t.name, 'float32', t.shape as number[], value));
-    else input.push(valueInfo(t.name, t.dtype, t.shape));
+    if (value) initializer.push(tensorProto(nameOf(t), 'float32', t.shape as number[], value));
+    else input.push(valueInfo(nameOf(t), t.dtype, t.shape));
   }
   const used = usedTensors(g);
   for (const t of used) {
-    if (t.source.kind === 'const') initializer.push(tensorProto(t.name, t.dtype, t.shape as number[], t.source.data));
+    if (t.source.kind === 'const') initializer.push(tensorProto(nameOf(t), t.dtype, t.shape as number[], t.source.data));
     if (t.source.kind === 'param' && !order.includes(t)) throw new Error(`parameter ${t.name} is used but not a graph input`);
   }
   const node = g.nodes.map((n) => ({
@@ -88,9 +94,9 @@ export function graphProto(graph: Graph, opts: EmitOptions): GraphProto {
     docString: n.doc || undefined,
   }));
   for (const [name, t] of viaIdentity) {
-    node.push({ name: `output/${name}`, opType: 'Identity', domain: '', input: [nameOf(t)], output: [name], attribute: [], docString: undefined });
+    node.push({ name: `output/${name}`, opType: 'Identity', domain: '', input: [nameOf(t)], output: [prefix + name], attribute: [], docString: undefined });
   }
-  const output = [...g.outputs].map(([name, t]) => valueInfo(name, t.dtype, t.shape));
+  const output = [...g.outputs].map(([name, t]) => valueInfo(prefix + name, t.dtype, t.shape));
   return { name: g.name, node, initializer, input, output, docString: opts.docString };
 }
 
