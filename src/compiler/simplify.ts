@@ -74,7 +74,11 @@ function attrKey(a: Attr): string {
   return `${a.kind}:${JSON.stringify(a.value)}`;
 }
 
+/** Ops whose every evaluation draws new values: two such nodes are never one value. */
+const NONDETERMINISTIC = new Set(['Dropout', 'RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike', 'Bernoulli', 'Multinomial']);
+
 function cseKey(n: Node): string | null {
+  if (NONDETERMINISTIC.has(n.op)) return null;
   if (Object.values(n.attrs).some((a) => a.kind === 'graph')) return null;
   const attrs = Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k])}`);
   return `${n.op}(${n.inputs.map((t) => (t ? t.id : '_')).join(',')})[${attrs.join(';')}]`;

@@ -88,7 +88,7 @@ export function graphProto(graph: Graph, opts: EmitOptions): GraphProto {
     name: n.name,
     opType: n.op,
     domain: '',
-    input: n.inputs.map((t) => (t ? nameOf(t) : '')),
+    input: trimOptional(n.inputs.map((t) => (t ? nameOf(t) : ''))),
     output: n.outputs.map(nameOf),
     attribute: Object.entries(n.attrs).map(([k, a]) => attributeProto(k, a)),
     docString: n.doc || undefined,
@@ -98,6 +98,17 @@ export function graphProto(graph: Graph, opts: EmitOptions): GraphProto {
   }
   const output = [...g.outputs].map(([name, t]) => valueInfo(prefix + name, t.dtype, t.shape));
   return { name: g.name, node, initializer, input, output, docString: opts.docString };
+}
+
+/**
+ * Drops trailing omitted optional inputs: ONNX treats them as absent either way, but
+ * ORT's extended optimizer crashes (segfault) on e.g. LayerNormalization(x, scale, "")
+ * when it fuses an Add into SkipLayerNormalization.
+ */
+function trimOptional(inputs: string[]): string[] {
+  let n = inputs.length;
+  while (n > 0 && inputs[n - 1] === '') n--;
+  return n === inputs.length ? inputs : inputs.slice(0, n);
 }
 
 function usedTensors(g: Graph): Set<Tensor> {

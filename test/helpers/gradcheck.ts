@@ -1,9 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import { expect } from 'chai';
 import { Graph, Tensor } from '../../src/dsl/graph.js';
-import { add, mul } from '../../src/dsl/ops/elementwise.js';
+import { add, cast, mul } from '../../src/dsl/ops/elementwise.js';
 import { reduceSum } from '../../src/dsl/ops/reduce.js';
-import { DType } from '../../src/dsl/types.js';
+import { DType, Dim } from '../../src/dsl/types.js';
 import { gradients } from '../../src/compiler/autodiff.js';
 import { emitModel } from '../../src/onnx/emit.js';
 import { Feeds, createSession } from './ort.js';
@@ -25,6 +25,15 @@ export interface DiffInput {
   shape: number[];
   /** Values; default uniform in [-1, 1). */
   values?: number[];
+  /** Shape declared in the graph when it differs from `shape` (symbolic dims such as `batch`). */
+  decl?: Dim[];
+}
+
+export interface GradCheckResult {
+  maxAbsErr: number;
+  maxRelErr: number;
+  /** Ops of the forward graph (before gradients were added). */
+  ops: Set<string>;
 }
 
 export interface GradCheckCase {
@@ -47,19 +56,24 @@ export interface GradCheckCase {
  * forward graph, both run in onnxruntime-node (CPU EP). The op's outputs are reduced to a
  * scalar with fixed random weights so every output element contributes differently.
  */
-export async function gradCheck(c: GradCheckCase): Promise<{ maxAbsErr: number; maxRelErr: number }> {
+export async function gradCheck(c: GradCheckCase): Promise<GradCheckResult> {
   const dtype = c.dtype ?? 'float64';
   const r = rand(c.seed ?? 1);
   const g = new Graph('gradcheck');
-  const xs = c.inputs.map((i) => g.input(i.name, dtype, i.shape));
+  const xs = c.inputs.map((i) => g.input(i.name, dtype, i.decl ?? i.shape));
   const extra = (c.extra ?? []).map((e) => g.input(e.name, e.dtype, e.shape));
   const built = c.build(g, xs, extra);
   const outs = Array.isArray(built) ? built : [built];
+  const ops = new Set(g.nodes.map((n) => n.op));
   let loss: Tensor | null = null;
+  // Outputs must have static shapes; each is weighted in its own float dtype, and the
+  // loss takes the first output's dtype (so a Cast to float64 can be checked in float64).
   for (const o of outs) {
+    if (!o.shape.every((d) => typeof d === 'number')) throw new Error(`gradCheck: output ${o} must have a static shape`);
     const n = o.shape.reduce((a: number, b) => a * (b as number), 1);
-    const w = dtype === 'float64' ? Float64Array.from({ length: n }, () => r() * 2 - 1) : Float32Array.from({ length: n }, () => r() * 2 - 1);
-    const term = reduceSum(mul(o, g.constant(w, dtype, o.shape as number[])), null);
+    const w = o.dtype === 'float64' ? Float64Array.from({ length: n }, () => r() * 2 - 1) : Float32Array.from({ length: n }, () => r() * 2 - 1);
+    let term = reduceSum(mul(o, g.constant(w, o.dtype, o.shape as number[])), null);
+    if (loss && term.dtype !== loss.dtype) term = cast(term, loss.dtype);
     loss = loss ? add(loss, term) : term;
   }
   g.output('loss', loss!);
@@ -83,6 +97,7 @@ export async function gradCheck(c: GradCheckCase): Promise<{ maxAbsErr: number; 
   let maxRelErr = 0;
   for (let k = 0; k < values.length; k++) {
     const analytic = base[`${c.inputs[k].name}_grad`].data as Float64Array;
+    expect(analytic.length, `${c.inputs[k].name}_grad size`).to.equal(values[k].length);
     for (let j = 0; j < values[k].length; j++) {
       const plus = values.map((v) => v.slice());
       const minus = values.map((v) => v.slice());
@@ -98,5 +113,5 @@ export async function gradCheck(c: GradCheckCase): Promise<{ maxAbsErr: number; 
     }
   }
   await session.release();
-  return { maxAbsErr, maxRelErr };
+  return { maxAbsErr, maxRelErr, ops };
 }

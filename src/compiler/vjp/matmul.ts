@@ -1,6 +1,8 @@
 import { Tensor } from '../../dsl/graph.js';
 import { matmul } from '../../dsl/ops/matmul.js';
-import { reshape, transpose } from '../../dsl/ops/shape-ops.js';
+import { reshape, reshapeDynamic, transpose } from '../../dsl/ops/shape-ops.js';
+import { int64s } from '../../dsl/ops/util.js';
+import { isStatic } from '../../dsl/types.js';
 import { sumToShape } from './broadcast.js';
 import { registerVjp } from './registry.js';
 
@@ -15,12 +17,15 @@ function swapLast(t: Tensor): Tensor {
  * (a batched MatMul followed by a ReduceSum is several times slower on CPU).
  */
 function weightGrad(a: Tensor, g: Tensor, b: Tensor): Tensor {
-  const [k, m] = b.shape;
-  return matmul(transpose(reshape(a, [-1, k]), [1, 0]), reshape(g, [-1, m]));
+  const [k, m] = b.shape as readonly number[];
+  const a2 = reshape(a, [-1, k]);
+  // g has as many rows as a; with symbolic batch dims reshape() would give each its own fresh dim.
+  const g2 = reshapeDynamic(g, int64s(g.graph, [-1, m]), [a2.shape[0], m]);
+  return matmul(transpose(a2, [1, 0]), g2);
 }
 
 // y = a @ b: da = g @ b^T, db = a^T @ g, each summed over broadcast batch dims.
 registerVjp('MatMul', ({ node: { inputs: [a, b] }, grads: [g], needs }) => [
   needs[0] ? sumToShape(matmul(g!, swapLast(b!)), a!.shape) : null,
-  needs[1] ? (b!.rank === 2 && a!.rank > 2 ? weightGrad(a!, g!, b!) : sumToShape(matmul(swapLast(a!), g!), b!.shape)) : null,
+  needs[1] ? (b!.rank === 2 && a!.rank > 2 && isStatic(b!.shape) ? weightGrad(a!, g!, b!) : sumToShape(matmul(swapLast(a!), g!), b!.shape)) : null,
 ]);

@@ -22,9 +22,19 @@ registerVjp('LogSoftmax', ({ node: { outputs: [y], attrs }, grads: [g] }) => {
   return [F.sub(g!, F.mul(F.exp(y), reduceSum(g!, [axis], true)))];
 });
 
-registerVjp('LayerNormalization', ({ node: { inputs: [x, scale, bias], outputs: [, mean, invStd], attrs }, grads: [g], needs }) => {
+registerVjp('LayerNormalization', ({ node: { inputs: [x, scale, bias], outputs: [, mean32, invStd32], attrs }, grads: [g], needs }) => {
   const axis = intAttr(attrs, 'axis', -1);
   const normAxes = [...Array(x!.rank - axis).keys()].map((i) => axis + i);
+  // The saved statistics are float32 (stash_type default). For float32 x they are reused; for
+  // float64 x they are recomputed in float64, so the gradient keeps double precision.
+  let mean = mean32;
+  let invStd = invStd32;
+  if (x!.dtype !== mean32.dtype) {
+    const eps = (attrs.epsilon as { value: number } | undefined)?.value ?? 1e-5;
+    mean = reduceMean(x!, normAxes, true);
+    const centered = F.sub(x!, mean);
+    invStd = F.reciprocal(F.sqrt(F.add(reduceMean(F.mul(centered, centered), normAxes, true), eps)));
+  }
   const xhat = F.mul(F.sub(x!, mean), invStd);
   const out: (Tensor | null)[] = [null, null, null];
   if (needs[0]) {

@@ -28,10 +28,12 @@ export function layerNormalization(x: Tensor, scale: Tensor, bias: Tensor | null
     throw new DslError(`LayerNormalization: scale ${formatShape(scale.shape)} must match normalised dims ${formatShape(normShape)} of ${formatShape(x.shape)}`);
   }
   const statShape = x.shape.map((d, i) => (i < a ? d : 1));
+  // Mean/InvStdDev have type U = stash_type, default float32 whatever x's dtype (ORT 1.30 has no
+  // kernel for stash_type=double), so for float64 x they are float32 and the VJP casts them.
   const outs = x.graph.addNode('LayerNormalization', [x, scale, bias], { axis: attr.int(a), epsilon: attr.float(epsilon) }, [
     { dtype: x.dtype, shape: x.shape },
-    { dtype: x.dtype, shape: statShape },
-    { dtype: x.dtype, shape: statShape },
+    { dtype: 'float32', shape: statShape },
+    { dtype: 'float32', shape: statShape },
   ]);
   return [outs[0], outs[1], outs[2]];
 }

@@ -31,13 +31,13 @@ export function reshape(x: Tensor, shape: readonly Dim[]): Tensor {
   const known = shape.filter((d) => d !== -1);
   const outSize = staticSize(known);
   if (shape.filter((d) => d === -1).length > 1) throw new DslError(`Reshape: more than one -1 in [${shape.join(', ')}]`);
-  let resolved: Dim[] = [...shape];
+  const resolved: Dim[] = [...shape];
   if (shape.includes(-1)) {
     const i = shape.indexOf(-1);
     if (inSize !== null && outSize !== null) {
       if (inSize % outSize !== 0) throw new DslError(`Reshape: ${formatShape(x.shape)} cannot be viewed as [${shape.join(', ')}]`);
       resolved[i] = inSize / outSize;
-    } else resolved[i] = x.graph.freshDim('reshape');
+    } else resolved[i] = symbolicQuotient(x.shape, known) ?? x.graph.freshDim('reshape');
   } else if (inSize !== null && outSize !== null && inSize !== outSize) {
     throw new DslError(`Reshape: ${x.name} ${formatShape(x.shape)} has ${inSize} elements, target [${shape.join(', ')}] has ${outSize}`);
   }
@@ -53,6 +53,28 @@ export function reshape(x: Tensor, shape: readonly Dim[]): Tensor {
     ? int64s(g, parts as number[])
     : concat(parts.map((p) => (typeof p === 'number' ? int64s(g, [p]) : p)), 0);
   return reshapeDynamic(x, shapeTensor, resolved);
+}
+
+/**
+ * The size of a -1 dim as a canonical symbolic product, e.g. [batch, 50, 8] viewed as
+ * [-1, 8] gives 'batch*50', so two tensors flattened the same way get the same dim name.
+ */
+function symbolicQuotient(inShape: Shape, known: readonly Dim[]): Dim | null {
+  const symbols = inShape.filter((d): d is string => typeof d === 'string');
+  let coef = inShape.reduce<number>((a, d) => (typeof d === 'number' ? a * d : a), 1);
+  for (const d of known) {
+    if (typeof d === 'number') {
+      if (coef % d !== 0) return null;
+      coef /= d;
+    } else {
+      const j = symbols.indexOf(d);
+      if (j < 0) return null;
+      symbols.splice(j, 1);
+    }
+  }
+  if (symbols.length === 0) return coef;
+  const parts = [...symbols.sort(), ...(coef === 1 ? [] : [String(coef)])];
+  return parts.join('*');
 }
 
 export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {

@@ -36,7 +36,12 @@ export function graphOf(op: string, ...xs: TensorLike[]): Graph {
 /** Turns numbers into scalars of the tensor operand's dtype, so `mul(x, 2)` works for any float x. */
 export function lift(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   const g = graphOf(op, a, b);
-  const dtype = a instanceof Tensor ? a.dtype : (b as Tensor).dtype;
+  const t = a instanceof Tensor ? a : (b as Tensor);
+  const dtype = t.dtype;
+  const num = a instanceof Tensor ? b : a;
+  if (typeof num === 'number' && (dtype === 'int64' || dtype === 'int32') && !Number.isInteger(num)) {
+    throw new DslError(`${op}: number ${num} is not an integer, so it cannot combine with ${t.name} ${dtype}${formatShape(t.shape)}`);
+  }
   const ta = a instanceof Tensor ? a : scalar(g, a, dtype);
   const tb = b instanceof Tensor ? b : scalar(g, b, dtype);
   return [ta, tb];

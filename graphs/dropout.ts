@@ -1,0 +1,123 @@
+/**
+ * Reproducible dropout computed in-graph from a counter-based hash.
+ *
+ * ORT's Dropout/Random ops reseed per session (facts note, items 3a/3b), so a resumed or
+ * restarted run could not replay its masks. Here the mask of element `e` of dropout site
+ * `s` at training step `t` is a pure function hash(seed, t, s, e) built from int64
+ * arithmetic modulo the Mersenne prime P = 2^31 − 1 (every product is of two values
+ * < 2^31, so it stays below 2^62), BitwiseXor, and integer division by powers of two
+ * (a right shift for non-negative values). Same seed and step give the same mask in any
+ * session and process; another step gives another mask.
+ *
+ * Cost: the element index is split into the last axis and the rest. Each part gets its own
+ * well-mixed stream (small tensors), and only the combination (xor, two multiply-mod
+ * rounds with a xorshift between them) runs on the full tensor.
+ */
+import { Graph, Tensor } from '../src/dsl/graph.js';
+import * as F from '../src/dsl/index.js';
+import { isStatic, numel } from '../src/dsl/types.js';
+
+const P = 2147483647; // 2^31 - 1
+/** Multipliers for the multiply-mod rounds: large (so neighbours spread over [0, P)), all in [1, P). */
+const A = [742938285, 950706376, 1226874159, 62089911, 1343714438, 397204094, 1583458089, 630360016, 1101141659, 1875056929];
+const B = [1013904223, 1664525, 374761393, 668265263, 2246822519 % P, 3266489917 % P];
+
+/** One round: x ← ((x·a + b) mod P) xor ((x·a + b) mod P) / 2^15. Needs 0 <= x < 2^31. */
+function mixRound(x: Tensor, a: number, b: number): Tensor {
+  let y = F.mul(x, a);
+  if (b) y = F.add(y, b);
+  y = F.mod(y, P);
+  return F.bitwiseXor(y, F.div(y, 1 << 15));
+}
+
+/** Scalar keys for one dropout site, mixed from seed, step and the site number. */
+function siteKeys(seed: Tensor, step: Tensor, site: number): Tensor[] {
+  let h = mixRound(F.mod(seed, P), A[0], B[0]);
+  h = mixRound(F.mod(F.add(h, F.mod(step, P)), P), A[1], B[1]);
+  h = mixRound(F.mod(F.add(h, site + 1), P), A[2], B[2]);
+  const keys: Tensor[] = [];
+  for (let i = 0; i < 4; i++) {
+    h = mixRound(h, A[3 + i], B[(3 + i) % B.length]);
+    keys.push(h);
+  }
+  return keys;
+}
+
+/** A well-mixed stream over non-negative indices `idx`, keyed by (k1, k2); values in [0, 2^31). */
+function indexStream(idx: Tensor, k1: Tensor, k2: Tensor, a1: number, a2: number): Tensor {
+  const x = mixRound(F.mod(F.add(idx, k1), P), a1, 0);
+  return mixRound(F.mod(F.bitwiseXor(x, k2), P), a2, 0);
+}
+
+/** int64 indices 0..n-1 of the elements of a tensor shaped `outer` (all dims of `like` but the last), shaped [...outer, 1]. */
+function outerIndex(like: Tensor): Tensor {
+  const g = like.graph;
+  const outer = like.shape.slice(0, -1);
+  if (isStatic(outer)) {
+    const n = numel(outer);
+    return g.constant(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), 'int64', [...outer, 1]);
+  }
+  const outerShape = F.slice(F.shapeOf(like), [0], [0], [like.rank - 1]);
+  const n = F.reduceProd(outerShape, null);
+  const idx = F.range(F.scalar(g, 0, 'int64'), n, F.scalar(g, 1, 'int64'));
+  return F.reshapeDynamic(idx, F.concat([outerShape, F.int64s(g, [1])], 0), [...outer, 1]);
+}
+
+/** Hash values in [0, P) for every element of a tensor shaped like `like` (rank >= 1, static last dim). */
+export function hashLike(like: Tensor, seed: Tensor, step: Tensor, site: number): Tensor {
+  const g = like.graph;
+  const last = like.shape[like.rank - 1];
+  if (typeof last !== 'number') throw new Error(`dropout: the last dim of ${like.name} must be static`);
+  const [k1, k2, k3, k4] = siteKeys(seed, step, site);
+  const rows = indexStream(outerIndex(like), k1, k2, A[7], A[8]);
+  const cols = indexStream(g.constant(BigInt64Array.from({ length: last }, (_, i) => BigInt(i)), 'int64', [last]), k3, k4, A[9], A[5]);
+  let z = F.bitwiseXor(rows, cols);
+  z = mixRound(F.mod(z, P), A[6], 0);
+  return F.mod(F.mul(z, A[4]), P);
+}
+
+/** Uniform numbers in [0, 1) (float32) shaped like `like`: what the dropout masks compare against. */
+export function uniformLike(like: Tensor, seed: Tensor, step: Tensor, site: number): Tensor {
+  return F.mul(F.cast(hashLike(like, seed, step, site), 'float32'), 1 / P);
+}
+
+/**
+ * Dropout sites of one graph. Each call to `apply` is a new site (numbered in call order,
+ * so a given model and config always numbers them the same way). Inverted dropout:
+ * kept elements are scaled by 1 / (1 − p).
+ */
+export class Dropout {
+  private site = 0;
+
+  private constructor(
+    readonly rate: number,
+    private readonly seed: Tensor | null,
+    private readonly step: Tensor | null,
+  ) {}
+
+  /** Dropout with rate `rate` keyed by the int64 scalars `seed` and `step`. */
+  static training(rate: number, seed: Tensor, step: Tensor): Dropout {
+    if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate ${rate} is outside [0, 1)`);
+    return new Dropout(rate, seed, step);
+  }
+
+  /** No dropout (evaluation and inference graphs). */
+  static none(): Dropout {
+    return new Dropout(0, null, null);
+  }
+
+  get active(): boolean {
+    return this.rate > 0 && this.seed !== null;
+  }
+
+  apply(x: Tensor): Tensor {
+    if (!this.active) return x;
+    const g: Graph = x.graph;
+    return g.scope(`dropout${this.site}`, () => {
+      const z = hashLike(x, this.seed!, this.step!, this.site++);
+      // keep where u = z / P >= rate, compared in integers: z >= ceil(rate · P).
+      const keep = F.greaterOrEqual(z, Math.ceil(this.rate * P));
+      return F.mul(x, F.mul(F.cast(keep, x.dtype), 1 / (1 - this.rate)));
+    });
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * llama_sasrec (MODELS.md §2): the seed's LLaMA2-SASRec, a pre-norm causal transformer with
+ * RMSNorm, interleaved RoPE on the absolute slot index, SwiGLU FFN, and the item embedding
+ * tied as the output layer.
+ */
+import { Graph, Tensor } from '../src/dsl/graph.js';
+import * as F from '../src/dsl/index.js';
+import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
+import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
+import { Dropout } from './dropout.js';
+import { ModelDefinition } from './types.js';
+
+export interface LlamaLayerParams {
+  attn_norm: Tensor;
+  wq: Tensor;
+  wk: Tensor;
+  wv: Tensor;
+  wo: Tensor;
+  ffn_norm: Tensor;
+  w1: Tensor;
+  w3: Tensor;
+  w2: Tensor;
+}
+
+export interface LlamaParams {
+  item_emb: Tensor;
+  layers: LlamaLayerParams[];
+  final_norm: Tensor;
+}
+
+/** Declares the parameters in the reference's order, with the seed's initialisation (§2.2). */
+export function declareLlamaParams(g: Graph, c: LlamaSasrecConfig): LlamaParams {
+  const d = c.dim;
+  const hid = c.ffn_hidden;
+  const std = 0.02;
+  const stdOut = 0.02 / Math.sqrt(2 * c.n_layers);
+  // Row 0 (padding) takes part in the forward pass but its gradient is defined as 0.
+  const item_emb = g.param('item_emb', [c.num_items + 1, d], { kind: 'normal', std }, { zeroGradRows: [0] });
+  const layers: LlamaLayerParams[] = [];
+  for (let i = 0; i < c.n_layers; i++) {
+    const p = `layers.${i}.`;
+    layers.push({
+      attn_norm: g.param(`${p}attn_norm`, [d], { kind: 'ones' }),
+      wq: g.param(`${p}wq`, [d, d], { kind: 'normal', std }),
+      wk: g.param(`${p}wk`, [d, d], { kind: 'normal', std }),
+      wv: g.param(`${p}wv`, [d, d], { kind: 'normal', std }),
+      wo: g.param(`${p}wo`, [d, d], { kind: 'normal', std: stdOut }),
+      ffn_norm: g.param(`${p}ffn_norm`, [d], { kind: 'ones' }),
+      w1: g.param(`${p}w1`, [d, hid], { kind: 'normal', std }),
+      w3: g.param(`${p}w3`, [d, hid], { kind: 'normal', std: stdOut }),
+      w2: g.param(`${p}w2`, [hid, d], { kind: 'normal', std }),
+    });
+  }
+  const final_norm = g.param('final_norm', [d], { kind: 'ones' });
+  return { item_emb, layers, final_norm };
+}
+
+/**
+ * RoPE tables for all d columns viewed as d/2 interleaved pairs: [L, d/2, 1]. Pair m of
+ * head h (m = h·hd/2 + k) rotates by t·θ^(−2k/hd). `scale` is folded in (q carries 1/sqrt(hd)).
+ */
+function ropeTables(g: Graph, c: LlamaSasrecConfig, scale: number): [Tensor, Tensor] {
+  const L = c.maxlen;
+  const half = c.dim / 2;
+  const hd = c.head_dim;
+  const cos = new Float32Array(L * half);
+  const sin = new Float32Array(L * half);
+  for (let t = 0; t < L; t++) {
+    for (let m = 0; m < half; m++) {
+      const k = m % (hd / 2);
+      const phi = t * Math.pow(c.rope_theta, (-2 * k) / hd);
+      cos[t * half + m] = Math.cos(phi) * scale;
+      sin[t * half + m] = Math.sin(phi) * scale;
+    }
+  }
+  return [g.constant(cos, 'float32', [L, half, 1]), g.constant(sin, 'float32', [L, half, 1])];
+}
+
+/** out[2k] = x[2k]·cos − x[2k+1]·sin, out[2k+1] = x[2k]·sin + x[2k+1]·cos, on x [batch, L, d]. */
+function rope(x: Tensor, c: LlamaSasrecConfig, [cos, sin]: [Tensor, Tensor]): Tensor {
+  const L = c.maxlen;
+  const pairs = F.reshape(x, [x.shape[0], L, c.dim / 2, 2]);
+  const [xe, xo] = F.split(pairs, -1, [1, 1]);
+  const even = F.sub(F.mul(xe, cos), F.mul(xo, sin));
+  const odd = F.add(F.mul(xe, sin), F.mul(xo, cos));
+  return F.reshape(F.concat([even, odd], -1), [x.shape[0], L, c.dim]);
+}
+
+/** The allowed-key mask: [L, L] causal, or [batch, 1, L, L] with the key-padding mask (§7.1). */
+function attentionMask(g: Graph, c: LlamaSasrecConfig, seq: Tensor): Tensor {
+  const causal = causalMask(g, c.maxlen);
+  if (!c.key_padding_mask) return causal;
+  const pad = F.equal(seq, 0); // [batch, L]
+  // A padding key is hidden from real queries; padding queries keep every causal key (no empty row).
+  const keyOk = F.or(F.not(F.unsqueeze(pad, [1])), F.unsqueeze(pad, [2])); // [batch, L(t), L(j)]
+  return F.unsqueeze(F.and(keyOk, causal), [1]);
+}
+
+/** The encoder (§2.3): seq [batch, L] int64 → F [batch, L, d]. */
+export function llamaEncoder(c: LlamaSasrecConfig, P: LlamaParams, seq: Tensor, drop: Dropout): Tensor {
+  const g = seq.graph;
+  const { maxlen: L, n_heads: H, head_dim: hd } = c;
+  let x = g.scope('embed', () => drop.apply(F.mul(F.gather(P.item_emb, seq, 0), Math.sqrt(c.dim))));
+  const ropeQ = ropeTables(g, c, 1 / Math.sqrt(hd));
+  const ropeK = ropeTables(g, c, 1);
+  const allowed = attentionMask(g, c, seq);
+  const masked = F.scalar(g, -1e9);
+  P.layers.forEach((p, i) => {
+    x = g.scope(`layers.${i}`, () => {
+      const h = F.rmsNorm(x, p.attn_norm, c.norm_eps);
+      const q = splitHeads(rope(F.matmul(h, p.wq), c, ropeQ), L, H, hd);
+      const kT = splitHeads(rope(F.matmul(h, p.wk), c, ropeK), L, H, hd, true);
+      const v = splitHeads(F.matmul(h, p.wv), L, H, hd);
+      const s = F.where(allowed, F.matmul(q, kT), masked); // [batch, H, L, L], 1/sqrt(hd) is in q
+      const a = drop.apply(F.softmax(s, -1));
+      const o = mergeHeads(F.matmul(a, v), L, H, hd);
+      const x1 = F.add(x, drop.apply(F.matmul(o, p.wo)));
+      const h2 = F.rmsNorm(x1, p.ffn_norm, c.norm_eps);
+      const ffn = F.matmul(F.mul(F.silu(F.matmul(h2, p.w1)), F.matmul(h2, p.w3)), p.w2);
+      return F.add(x1, drop.apply(ffn));
+    });
+  });
+  return F.rmsNorm(x, P.final_norm, c.norm_eps);
+}
+
+export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
+  name: 'llama-sasrec',
+  resolveConfig: resolveLlamaConfig,
+  batchInputs: (c, loss) => batchInputSpecs(c, loss),
+  buildTraining(g, c, loss, opts) {
+    const P = declareLlamaParams(g, c);
+    const inputs = declareInputs(g, batchInputSpecs(c, loss));
+    const drop = trainingDropout(g, c.dropout, opts);
+    const f = llamaEncoder(c, P, inputs.seq, drop);
+    return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, P.item_emb, inputs), opts) };
+  },
+  buildInference(g, c) {
+    const P = declareLlamaParams(g, c);
+    const seq = g.input('seq', 'int64', ['batch', c.maxlen]);
+    return inferenceHead(c, llamaEncoder(c, P, seq, Dropout.none()), P.item_emb);
+  },
+};

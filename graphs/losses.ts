@@ -1,0 +1,123 @@
+/**
+ * Losses over the encoder output F [batch, L, d] (MODELS.md §2.4, §3.5, §7.6).
+ *
+ * Every loss averages over M = {(b, t): pos[b, t] != 0}. Item vectors come from a table
+ * `items` [V+1, d] (raw `item_emb` or its row-wise L2 normalisation, see `itemVectors`);
+ * gathering from the normalised table equals normalising the gathered rows, and costs one
+ * [V+1, d] pass instead of one per gathered row. 1/τ is applied to F once, so no pass
+ * over a logits tensor is spent on it.
+ */
+import { Tensor } from '../src/dsl/graph.js';
+import * as F from '../src/dsl/index.js';
+import { LossSettings } from './config.js';
+
+/** Sampled-softmax logit of a negative that equals the positive (official SampledSoftmaxLoss). */
+export const COLLISION_LOGIT = -5e4;
+/** Labels of the positions softmax cross-entropy ignores. */
+const IGNORE = -100;
+
+export interface LossOutput {
+  loss: Tensor;
+  /** Named debug tensors, as the fixtures name them. */
+  debug: Record<string, Tensor>;
+}
+
+/** The item vectors ê of MODELS.md §3.5 for the whole table [V+1, d]. */
+export function itemVectors(itemEmb: Tensor, settings: Pick<LossSettings, 'item_l2_norm' | 'l2_eps'>): Tensor {
+  return settings.item_l2_norm ? F.l2Normalize(itemEmb, settings.l2_eps) : itemEmb;
+}
+
+/** F·ê(ids) per position: F [batch, L, d], ids [batch, L] → [batch, L]. */
+function rowDot(f: Tensor, items: Tensor, ids: Tensor): Tensor {
+  return F.reduceSum(F.mul(f, F.gather(items, ids, 0)), [-1]);
+}
+
+/** 1 where pos != 0, as float: [batch, L]. */
+function validMask(pos: Tensor): Tensor {
+  return F.cast(F.not(F.equal(pos, 0)), 'float32');
+}
+
+/** Σ x·w / max(Σ w, 1) (the guard only matters for a batch without any target). */
+function weightedMean(x: Tensor, w: Tensor, count: Tensor): Tensor {
+  return F.div(F.reduceSum(F.mul(x, w), null), count);
+}
+
+/**
+ * The seed's BCE (§2.4): (1/|M|) Σ_M softplus(−pos_logit) + (1/|M|) Σ_M softplus(neg_logit).
+ * `itemsPos` and `itemsNeg` are the same table except in the official variant.
+ */
+export function seedBce(f: Tensor, items: Tensor, pos: Tensor, neg: Tensor, temperature: number): LossOutput {
+  const fs = temperature === 1 ? f : F.mul(f, 1 / temperature);
+  const posLogits = rowDot(fs, items, pos);
+  const negLogits = rowDot(fs, items, neg);
+  const w = validMask(pos);
+  const count = F.max(F.reduceSum(w, null), 1);
+  const loss = F.add(weightedMean(F.softplus(F.neg(posLogits)), w, count), weightedMean(F.softplus(negLogits), w, count));
+  return { loss, debug: { pos_logits: posLogits, neg_logits: negLogits } };
+}
+
+/**
+ * Official HSTU `BCELoss` (§7.6): positives use the raw item rows, negatives the
+ * sampler's vectors (L2-normalised when item_l2_norm), a negative equal to its positive
+ * drops the position, and the per-position loss is halved:
+ * Σ 0.5·(softplus(−pos) + softplus(neg))·w / Σ w with w = [pos != 0]·[neg != pos].
+ */
+export function officialBce(f: Tensor, rawItems: Tensor, negItems: Tensor, pos: Tensor, neg: Tensor, temperature: number): LossOutput {
+  const fs = temperature === 1 ? f : F.mul(f, 1 / temperature);
+  const posLogits = rowDot(fs, rawItems, pos);
+  const negLogits = rowDot(fs, negItems, neg);
+  const w = F.mul(validMask(pos), F.cast(F.not(F.equal(neg, pos)), 'float32'));
+  const count = F.max(F.reduceSum(w, null), 1);
+  const per = F.mul(F.add(F.softplus(F.neg(posLogits)), F.softplus(negLogits)), 0.5);
+  return { loss: weightedMean(per, w, count), debug: { pos_logits: posLogits, neg_logits: negLogits } };
+}
+
+/** Mean over positions with label != IGNORE of softmax cross-entropy; logits [batch, L, C], labels [batch, L]. */
+function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  const c = logits.shape[2];
+  const flat = F.reshape(logits, [-1, c]);
+  const [loss] = F.softmaxCrossEntropyLoss(flat, F.reshape(labels, [-1]), { reduction: 'mean', ignoreIndex: IGNORE });
+  return loss;
+}
+
+/**
+ * Sampled softmax (official SampledSoftmaxLoss, §3.5): logits [z0, z1..zR] with
+ * z_r = −5e4 where negs_r == pos, loss = mean_M [logsumexp(z) − z0].
+ *
+ * `negs` is [batch, L, R] (the literal form: the gathered negatives [batch, L, R, d] go
+ * through one batched matrix-vector product) or, with shared negatives, [R]: one
+ * [batch·L, d] × [d, R] MatMul.
+ */
+export function sampledSoftmax(f: Tensor, items: Tensor, pos: Tensor, negs: Tensor, temperature: number): LossOutput {
+  const fs = F.mul(f, 1 / temperature);
+  const z0 = F.unsqueeze(rowDot(fs, items, pos), [2]); // [batch, L, 1]
+  let zNeg: Tensor;
+  let collide: Tensor;
+  if (negs.rank === 1) {
+    const n = F.gather(items, negs, 0); // [R, d]
+    zNeg = F.matmul(fs, F.transpose(n, [1, 0])); // [batch, L, R]
+    collide = F.equal(F.reshape(negs, [1, 1, -1]), F.unsqueeze(pos, [2]));
+  } else {
+    const n = F.gather(items, negs, 0); // [batch, L, R, d]
+    zNeg = F.squeeze(F.matmul(n, F.unsqueeze(fs, [3])), [3]); // [batch, L, R]
+    collide = F.equal(negs, F.unsqueeze(pos, [2]));
+  }
+  zNeg = F.where(collide, F.scalar(f.graph, COLLISION_LOGIT), zNeg);
+  const logits = F.concat([z0, zNeg], 2);
+  // The positive is class 0 of every target position.
+  const labels = F.where(F.equal(pos, 0), F.scalar(f.graph, IGNORE, 'int64'), F.scalar(f.graph, 0, 'int64'));
+  return { loss: crossEntropy(logits, labels), debug: { logits } };
+}
+
+/**
+ * Full softmax cross-entropy over items 1..V (§3.5; the padding column is excluded):
+ * logits[b, t, i−1] = F·ê(i)/τ, loss = mean_M [logsumexp − logits[pos−1]].
+ */
+export function fullCe(f: Tensor, items: Tensor, pos: Tensor, temperature: number): LossOutput {
+  const v = items.shape[0] as number;
+  const real = F.slice(items, [0], [1], [v]); // [V, d]
+  const fs = temperature === 1 ? f : F.mul(f, 1 / temperature);
+  const logits = F.matmul(fs, F.transpose(real, [1, 0])); // [batch, L, V]
+  const labels = F.where(F.equal(pos, 0), F.scalar(f.graph, IGNORE, 'int64'), F.sub(pos, 1));
+  return { loss: crossEntropy(logits, labels), debug: { logits } };
+}

@@ -1,0 +1,78 @@
+import { AdamWConfig } from '../src/compiler/adamw.js';
+import { ModelName } from './config.js';
+import { LossName } from './types.js';
+
+/** Training defaults a preset carries into the manifest; `reclm train` flags override them. */
+export interface Recipe {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** Linear warm-up steps (0: none). */
+  warmup: number;
+  /** Cosine decay to minLr at the last step (false: constant after warm-up). */
+  cosine: boolean;
+  minLr: number;
+  evalEvery: number;
+  patience: number;
+  fusedSteps: number;
+}
+
+export interface Preset {
+  name: string;
+  description: string;
+  model: ModelName;
+  loss: LossName;
+  config: Record<string, unknown>;
+  optimizer: Partial<AdamWConfig>;
+  recipe: Recipe;
+}
+
+const RECIPE: Recipe = { epochs: 200, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 10, fusedSteps: 8 };
+
+/** Meta's official HSTU optimiser for ml-1m: AdamW, betas (0.9, 0.98), no weight decay. */
+const HSTU_OPTIMIZER: Partial<AdamWConfig> = { beta1: 0.9, beta2: 0.98, weightDecay: 0 };
+
+export const PRESETS: Record<string, Preset> = {
+  builtin: {
+    name: 'builtin',
+    description: 'Small LLaMA2-SASRec for the built-in synthetic dataset (the demo): d=32, 2 layers, maxlen 50, full softmax CE.',
+    model: 'llama-sasrec',
+    loss: 'full-ce',
+    config: { dim: 32, n_layers: 2, n_heads: 2, maxlen: 50, multiple_of: 16, dropout: 0 },
+    optimizer: { weightDecay: 0.0 },
+    recipe: { ...RECIPE, epochs: 12, batchSize: 64, lr: 3e-3, patience: 3 },
+  },
+  'ml-1m-llama': {
+    name: 'ml-1m-llama',
+    description: 'LLaMA2-SASRec on ML-1M: d=64, 2 layers, 2 heads, maxlen 200, full softmax cross-entropy, dropout 0.2.',
+    model: 'llama-sasrec',
+    loss: 'full-ce',
+    config: { dim: 64, n_layers: 2, n_heads: 2, maxlen: 200, multiple_of: 32, dropout: 0.2 },
+    optimizer: { weightDecay: 0.0 },
+    recipe: { ...RECIPE },
+  },
+  'ml-1m-hstu': {
+    name: 'ml-1m-hstu',
+    description: 'Official HSTU ml-1m config: d=50, 2 layers, 1 head, dqk=dv=50, maxlen 200, dropout 0.2, sampled softmax with 128 negatives, tau 0.05, L2 item norm, lr 1e-3, batch 128.',
+    model: 'hstu',
+    loss: 'sampled-softmax',
+    config: { dim: 50, n_layers: 2, n_heads: 1, dqk: 50, dv: 50, maxlen: 200, dropout: 0.2, num_negatives: 128, temperature: 0.05, item_l2_norm: true },
+    optimizer: HSTU_OPTIMIZER,
+    recipe: { ...RECIPE },
+  },
+  'ml-1m-hstu-large': {
+    name: 'ml-1m-hstu-large',
+    description: 'Official HSTU-large ml-1m config: 8 layers, 2 heads, dqk=dv=25, otherwise as ml-1m-hstu.',
+    model: 'hstu',
+    loss: 'sampled-softmax',
+    config: { dim: 50, n_layers: 8, n_heads: 2, dqk: 25, dv: 25, maxlen: 200, dropout: 0.2, num_negatives: 128, temperature: 0.05, item_l2_norm: true },
+    optimizer: HSTU_OPTIMIZER,
+    recipe: { ...RECIPE },
+  },
+};
+
+export function presetNamed(name: string): Preset {
+  const p = PRESETS[name];
+  if (!p) throw Object.assign(new Error(`unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`), { name: 'ConfigError' });
+  return p;
+}

@@ -1,0 +1,29 @@
+import { Args, Command, Flags } from '@oclif/core';
+import { openDataset } from '../../data/open.js';
+import { datasetStats } from '../../data/stats.js';
+import { leaveOneOutSplit } from '../../data/split.js';
+import { asCliError } from '../../cli/errors.js';
+
+export default class DataStats extends Command {
+  static override summary = 'Summarise an interaction file: users, items, interactions, sequence lengths.';
+  static override examples = ['<%= config.bin %> data stats ml-1m.seq.txt.gz', '<%= config.bin %> data stats u.data.gz --json'];
+  static override args = { file: Args.string({ description: 'interaction file (.gz ok)', required: true }) };
+  static override flags = {
+    format: Flags.string({ description: 'data format (default: detected)', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    'min-item-count': Flags.integer({ description: 'k-core: drop items with fewer interactions', min: 1 }),
+    'min-user-count': Flags.integer({ description: 'k-core: drop users with fewer interactions', min: 1 }),
+    json: Flags.boolean({ description: 'print JSON' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(DataStats);
+    try {
+      const ds = openDataset(args.file, { format: flags.format as 'auto', minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
+      const stats = { ...datasetStats(ds), split: leaveOneOutSplit(ds).summary };
+      if (flags.json) this.log(JSON.stringify(stats, null, 2));
+      else for (const [k, v] of Object.entries(stats)) this.log(`${k.padEnd(18)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+    } catch (e) {
+      asCliError(e);
+    }
+  }
+}

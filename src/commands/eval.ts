@@ -1,0 +1,60 @@
+import { Args, Command, Flags } from '@oclif/core';
+import { evaluate } from '../eval/evaluate.js';
+import { Progress } from '../util/progress.js';
+import { asCliError, UsageError } from '../cli/errors.js';
+
+export default class Eval extends Command {
+  static override summary = 'Rank a leave-one-out split with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
+  static override description = `Loads only the exported inference graph (the artifact that is served), scores every evaluable user (history of at least 3 interactions) over the whole catalogue, and reports the metrics next to a most-popular baseline on the same split.
+
+Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = number of items scoring strictly higher than the target; HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2).
+--negatives N: the SASRec paper's sampled protocol: the target against N items drawn uniformly from those the user has not interacted with (10,000 users at most).`;
+  static override examples = [
+    '<%= config.bin %> eval artifacts/hstu --data ml-1m.seq.txt.gz',
+    '<%= config.bin %> eval artifacts/hstu/inference.onnx --data ml-1m.seq.txt.gz --negatives 100 --json',
+  ];
+  static override args = { model: Args.string({ description: 'artifact folder (uses its inference.onnx) or an .onnx file', required: true }) };
+  static override flags = {
+    data: Flags.string({ description: 'interaction file to split (the training data)', required: true }),
+    format: Flags.string({ description: 'data format (default: detected)', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
+    negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
+    k: Flags.string({ description: 'cut-offs, comma separated', default: '10,50,200' }),
+    'batch-size': Flags.integer({ description: 'users scored per run', default: 256, min: 1 }),
+    seed: Flags.integer({ description: 'seed of the sampled protocol', default: 0, min: 0 }),
+    device: Flags.string({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
+    threads: Flags.integer({ description: 'intra-op threads', default: 2, min: 1 }),
+    json: Flags.boolean({ description: 'print one JSON object' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Eval);
+    try {
+      const ks = flags.k.split(',').map((s) => Number(s.trim()));
+      if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${flags.k}'`);
+      const progress = new Progress({ label: 'ranking', json: flags.json });
+      const r = await evaluate({
+        model: args.model, data: flags.data, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
+        ks, batchSize: flags['batch-size'], seed: flags.seed, device: flags.device, threads: flags.threads,
+        onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
+      });
+      progress.finish();
+      if (r.unknown.unknownInteractions) this.warn(`${r.unknown.unknownInteractions} interactions with ${r.unknown.unknownItems} items the model has never seen were dropped`);
+      if (flags.json) {
+        const flat: Record<string, unknown> = { model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users, excluded_users: r.excludedUsers, num_items: r.numItems, seconds: r.seconds };
+        for (const [k, v] of Object.entries(r.metrics)) if (k !== 'users') flat[k] = v;
+        flat.popularity = Object.fromEntries(Object.entries(r.popularity).filter(([k]) => k !== 'users'));
+        this.log(JSON.stringify(flat, null, 2));
+        return;
+      }
+      this.log(`${r.split} split, ${r.protocol}: ${r.users} users (${r.excludedUsers} with fewer than 3 interactions excluded)`);
+      this.log(`${'metric'.padEnd(10)}${'model'.padStart(10)}${'most-popular'.padStart(14)}`);
+      for (const key of [...ks.flatMap((k) => [`hr@${k}`, `ndcg@${k}`]), 'mrr']) {
+        this.log(`${key.toUpperCase().replace('NDCG', 'NDCG').padEnd(10)}${r.metrics[key].toFixed(4).padStart(10)}${r.popularity[key].toFixed(4).padStart(14)}`);
+      }
+      this.log(`(${r.seconds.toFixed(1)} s)`);
+    } catch (e) {
+      asCliError(e);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { Dataset } from '../data/types.js';
+import { itemMapOf } from '../data/item-map.js';
+import { encodeCheckpoint } from '../runtime/checkpoint.js';
+import { initialParams } from '../runtime/init.js';
+import { AdamWConfig } from './adamw.js';
+import { CompileRequest, LossName, Manifest, ModelDefinition, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
+
+export interface CompileJob<C> {
+  model: ModelDefinition<C>;
+  loss: LossName;
+  /** Config before the item count and defaults are filled in. */
+  config: Record<string, unknown>;
+  optimizer: AdamWConfig;
+  /** Either a dataset (its item count, and its id map saved beside the artifacts) or an item count. */
+  data?: Dataset;
+  dataLabel?: string;
+  numItems?: number;
+  /** Seed of the initial parameters. */
+  initSeed: number;
+  /** A training recipe stored in the manifest (preset defaults for `reclm train`). */
+  recipe?: Record<string, unknown>;
+  outDir: string;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/**
+ * Compiles a model into an artifact folder: the ONNX graphs, the manifest, an initial
+ * checkpoint (seeded parameters, zero moments) and, with a dataset, its item-id map.
+ */
+export function compileJob<C>(job: CompileJob<C>): Manifest {
+  const numItems = job.data ? job.data.numItems : job.numItems;
+  if (!numItems) throw new Error('compile: give a data file (--data) or an item count (--num-items)');
+  if (job.config.num_items !== undefined && Number(job.config.num_items) !== numItems) {
+    throw new Error(`compile: config num_items ${job.config.num_items} disagrees with the data's ${numItems} items`);
+  }
+  const req: CompileRequest<C> = { model: job.model, rawConfig: { ...job.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
+  const built = buildArtifactGraphs(req);
+  const init = initialParams(built.params, job.initSeed);
+  const ckpt = encodeCheckpoint({
+    step: 0,
+    epoch: 0,
+    stepInEpoch: 0,
+    params: init,
+    m: new Map(),
+    v: new Map(),
+    schedule: { step: 0 },
+    samplerState: null,
+    meta: { model: job.model.name, loss: job.loss, numItems, initSeed: job.initSeed },
+  });
+  const extra: Record<string, Uint8Array> = { 'init.ckpt': concat(ckpt.chunks) };
+  if (job.data) extra['items.json'] = new TextEncoder().encode(JSON.stringify(itemMapOf(job.data)));
+  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined }, built);
+}

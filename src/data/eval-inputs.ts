@@ -1,0 +1,97 @@
+/**
+ * Evaluation rows (MODELS.md §1 "Evaluation input"), left padded like training rows:
+ * - split 'test':  seq = last L of train + [valid], target = test,  ts_ext[L] = ts(test)
+ * - split 'valid': seq = last L of train,           target = valid, ts_ext[L] = ts(valid)
+ * Only users with a target and |train| >= 1 are evaluated. Only slot L-1 of the model output is used.
+ * The last batch may be short (evaluation has no fixed-shape requirement worth padding for).
+ */
+import { Int64Writer } from './int64.js';
+import type { Split } from './split.js';
+
+export type EvalSplit = 'valid' | 'test';
+
+export interface EvalOptions {
+  split: EvalSplit;
+  maxlen: number;
+  batchSize: number;
+  /** Produce ts_ext [n, L+1] (zeros when the data has no timestamps). */
+  needTimestamps?: boolean;
+  /** Evaluate only these user indices (e.g. the sampled-protocol subset); default: every eligible user. */
+  users?: Int32Array;
+}
+
+export interface EvalBatch {
+  seq: BigInt64Array; // [n, L]
+  ts_ext?: BigInt64Array; // [n, L+1]
+  targets: Int32Array; // [n]
+  users: Int32Array; // [n] user indices
+  n: number;
+  maxlen: number;
+}
+
+/** User indices that have a target in this split and at least one train item, ascending. */
+export function evalUsers(split: Split, which: EvalSplit): Int32Array {
+  const target = which === 'test' ? split.test : split.valid;
+  const out: number[] = [];
+  for (let u = 0; u < split.train.length; u++) if (target[u] !== 0 && split.train[u].length >= 1) out.push(u);
+  return Int32Array.from(out);
+}
+
+/**
+ * The history the model sees for this split (train for 'valid', train + [valid] for 'test'), with
+ * its timestamps. Shared with the popularity baseline so both count the same interactions.
+ */
+export function historyOf(split: Split, which: EvalSplit, u: number): { items: Int32Array; times: Float64Array | null } {
+  const tr = split.train[u];
+  const trTs = split.trainTs ? split.trainTs[u] : null;
+  if (which === 'valid' || split.valid[u] === 0) return { items: tr, times: trTs };
+  const items = new Int32Array(tr.length + 1);
+  items.set(tr);
+  items[tr.length] = split.valid[u];
+  let times: Float64Array | null = null;
+  if (trTs && split.validTs) {
+    times = new Float64Array(tr.length + 1);
+    times.set(trTs);
+    times[tr.length] = split.validTs[u];
+  }
+  return { items, times };
+}
+
+export function* evalBatches(split: Split, opts: EvalOptions): Generator<EvalBatch> {
+  const { maxlen: L, batchSize } = opts;
+  if (!Number.isInteger(L) || L < 1) throw new RangeError(`maxlen must be a positive integer, got ${L}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const eligible = evalUsers(split, opts.split);
+  let users = eligible;
+  if (opts.users) {
+    const ok = new Uint8Array(split.train.length);
+    for (const u of eligible) ok[u] = 1;
+    for (const u of opts.users) if (!ok[u]) throw new Error(`user index ${u} has no ${opts.split} target or no train items and cannot be evaluated`);
+    users = opts.users;
+  }
+  const target = opts.split === 'test' ? split.test : split.valid;
+  const targetTs = opts.split === 'test' ? split.testTs : split.validTs;
+  for (let start = 0; start < users.length; start += batchSize) {
+    const n = Math.min(batchSize, users.length - start);
+    const seq = new Int64Writer(n * L);
+    const ts = opts.needTimestamps ? new Int64Writer(n * (L + 1)) : null;
+    const targets = new Int32Array(n);
+    const rowUsers = users.slice(start, start + n);
+    for (let b = 0; b < n; b++) {
+      const u = rowUsers[b];
+      const { items, times } = historyOf(split, opts.split, u);
+      const k = Math.min(items.length, L);
+      const src = items.length - k;
+      for (let j = 0; j < k; j++) seq.setSmall(b * L + L - k + j, items[src + j]);
+      targets[b] = target[u];
+      if (ts && times && targetTs) {
+        const row = b * (L + 1);
+        for (let j = 0; j < k; j++) ts.set(row + L - k + j, times[src + j]);
+        ts.set(row + L, targetTs[u]);
+      }
+    }
+    const batch: EvalBatch = { seq: seq.array, targets, users: rowUsers, n, maxlen: L };
+    if (ts) batch.ts_ext = ts.array;
+    yield batch;
+  }
+}

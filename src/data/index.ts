@@ -1,0 +1,12 @@
+/** Public surface of the data layer: reading, splitting, sampling and the built-in dataset. */
+export type { Dataset, DataFormat, ReadOptions } from './types.js';
+export { DataFormatError } from './errors.js';
+export { readDataset, parseDataset } from './read.js';
+export { detectFormat, formatFromName } from './readers/detect.js';
+export { saveItemMap, loadItemMap, itemMapOf, type ItemMap } from './item-map.js';
+export { datasetStats, type DatasetStats } from './stats.js';
+export { leaveOneOutSplit, type Split, type SplitSummary } from './split.js';
+export { Rng, type RngState } from './rng.js';
+export { TrainSampler, type SamplerOptions, type SamplerState, type TrainBatch } from './sampler.js';
+export { evalBatches, evalUsers, historyOf, type EvalBatch, type EvalOptions, type EvalSplit } from './eval-inputs.js';
+export { builtinDataset, writeBuiltinDataset, type BuiltinOptions } from './builtin.js';

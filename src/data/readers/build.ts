@@ -1,0 +1,133 @@
+/**
+ * Interactions → Dataset: k-core filtering, user order, per-user chronological order, item remapping.
+ *
+ * Rules (documented here because artifacts depend on them):
+ * - Users are ordered by numeric id when every user id is a non-negative integer, otherwise by first
+ *   appearance in the file.
+ * - A user's interactions keep file order, or, for formats with time, are sorted by time with ties
+ *   kept in file order (stable).
+ * - Item ids are kept (remapped = false) when no filtering was requested and the ids are integers that
+ *   form exactly 1..V. Otherwise they are renumbered 1..V in order of first appearance when walking the
+ *   users in order and each user's sequence chronologically; `itemIds` maps back.
+ */
+import { DataFormatError } from '../errors.js';
+import type { Dataset } from '../types.js';
+import type { Interactions } from './interactions.js';
+import { kCoreRows } from './kcore.js';
+
+export interface BuildOptions {
+  name: string;
+  minItemCount?: number;
+  minUserCount?: number;
+}
+
+export function buildDataset(inter: Interactions, opts: BuildOptions): Dataset {
+  const minItem = opts.minItemCount ?? 0;
+  const minUser = opts.minUserCount ?? 0;
+  const filtering = minItem > 1 || minUser > 1;
+  const userOf = inter.user.view();
+  const itemOf = inter.item.view();
+  const time = inter.time ? inter.time.view() : null;
+  if (userOf.length === 0 && !inter.keepEmptyUsers) throw new DataFormatError(inter.file, null, 'the file has no interactions');
+
+  const rows = filtering ? kCoreRows(userOf, itemOf, { minItemCount: minItem, minUserCount: minUser }) : null;
+  const nRows = rows ? rows.length : userOf.length;
+  if (nRows === 0) {
+    throw new DataFormatError(inter.file, null, `no interactions left after k-core filtering (minItemCount=${minItem}, minUserCount=${minUser})`);
+  }
+
+  // Group rows per user key (CSR), keeping file order inside each user.
+  const nUserKeys = inter.users.size;
+  const counts = new Int32Array(nUserKeys + 1);
+  for (let j = 0; j < nRows; j++) counts[userOf[rows ? rows[j] : j] + 1]++;
+  const start = new Int32Array(nUserKeys + 1);
+  for (let k = 0; k < nUserKeys; k++) start[k + 1] = start[k] + counts[k + 1];
+  const fill = start.slice(0, nUserKeys);
+  const order = new Int32Array(nRows);
+  for (let j = 0; j < nRows; j++) {
+    const r = rows ? rows[j] : j;
+    order[fill[userOf[r]]++] = r;
+  }
+  if (inter.sortByTime && time) sortSegmentsByTime(order, start, time);
+
+  const userKeys = orderedUserKeys(inter, start, filtering);
+  const { numItems, internal, itemIds, remapped } = mapItems(inter, order, start, userKeys, filtering);
+
+  const users: string[] = [];
+  const sequences: Int32Array[] = [];
+  const timestamps: Float64Array[] | null = time ? [] : null;
+  for (const k of userKeys) {
+    const s = start[k], e = start[k + 1];
+    const seq = new Int32Array(e - s);
+    const ts = time ? new Float64Array(e - s) : null;
+    for (let j = s; j < e; j++) {
+      seq[j - s] = internal[itemOf[order[j]]];
+      if (ts && time) ts[j - s] = time[order[j]];
+    }
+    users.push(String(inter.users.ids[k]));
+    sequences.push(seq);
+    if (timestamps && ts) timestamps.push(ts);
+  }
+  return { name: opts.name, numItems, users, sequences, timestamps, itemIds, remapped };
+}
+
+/** Sort each user's rows by time; a row index tie-break makes the sort stable. */
+function sortSegmentsByTime(order: Int32Array, start: Int32Array, time: Float64Array): void {
+  const cmp = (a: number, b: number) => time[a] - time[b] || a - b;
+  for (let k = 0; k + 1 < start.length; k++) {
+    const s = start[k], e = start[k + 1];
+    let sorted = true;
+    for (let j = s + 1; j < e; j++) {
+      if (time[order[j]] < time[order[j - 1]]) {
+        sorted = false;
+        break;
+      }
+    }
+    if (!sorted) order.subarray(s, e).sort(cmp);
+  }
+}
+
+function orderedUserKeys(inter: Interactions, start: Int32Array, filtering: boolean): number[] {
+  const keepEmpty = inter.keepEmptyUsers === true && !filtering;
+  const keys: number[] = [];
+  for (let k = 0; k < inter.users.size; k++) if (keepEmpty || start[k + 1] > start[k]) keys.push(k);
+  if (inter.users.allIntegers) {
+    const ids = inter.users.ids as number[];
+    keys.sort((a, b) => ids[a] - ids[b]);
+  }
+  return keys;
+}
+
+function mapItems(inter: Interactions, order: Int32Array, start: Int32Array, userKeys: number[], filtering: boolean) {
+  const nKeys = inter.items.size;
+  const ids = inter.items.ids;
+  const itemOf = inter.item.view();
+  if (!filtering && inter.items.allIntegers) {
+    // Distinct integers ≥ 1 whose maximum equals their count are exactly 1..V.
+    let max = 0, min = Infinity;
+    for (const v of ids as number[]) {
+      if (v > max) max = v;
+      if (v < min) min = v;
+    }
+    if (min >= 1 && max === nKeys) {
+      const internal = new Int32Array(nKeys);
+      for (let k = 0; k < nKeys; k++) internal[k] = ids[k] as number;
+      const itemIds = new Array<string>(max + 1);
+      itemIds[0] = '';
+      for (let v = 1; v <= max; v++) itemIds[v] = String(v);
+      return { numItems: max, internal, itemIds, remapped: false };
+    }
+  }
+  const internal = new Int32Array(nKeys); // 0 = not seen (filtered out)
+  const itemIds = [''];
+  for (const u of userKeys) {
+    for (let j = start[u]; j < start[u + 1]; j++) {
+      const key = itemOf[order[j]];
+      if (internal[key] === 0) {
+        internal[key] = itemIds.length;
+        itemIds.push(String(ids[key]));
+      }
+    }
+  }
+  return { numItems: itemIds.length - 1, internal, itemIds, remapped: true };
+}

@@ -1,0 +1,43 @@
+/**
+ * The two MovieLens rating formats:
+ * - ML-1M/10M `ratings.dat`: `UserID::MovieID::Rating::Timestamp`
+ * - ML-100K `u.data`: `user item rating timestamp`, tab (or space) separated.
+ * Lines are not chronological per user (u.data is shuffled), so each user's events are sorted by
+ * timestamp, ties kept in file order. Ratings are read and validated but not kept: every rating
+ * counts as an interaction (implicit feedback, as in the SASRec/HSTU setups).
+ */
+import { DataFormatError } from '../errors.js';
+import { newInteractions, type Interactions } from './interactions.js';
+import { forEachLine, lineText, parseCanonicalInt, parseNumber, splitExact, splitWhitespace, type Source } from './source.js';
+
+const DOUBLE_COLON = Buffer.from('::');
+
+export function parseMovieLensDat(src: Source): Interactions {
+  return parseRatings(src, '"UserID::MovieID::Rating::Timestamp"', (s, e, out) => splitExact(src.bytes, s, e, DOUBLE_COLON, out, 4));
+}
+
+export function parseMl100k(src: Source): Interactions {
+  return parseRatings(src, '"user item rating timestamp" (tab separated)', (s, e, out) => splitWhitespace(src.bytes, s, e, out, 4));
+}
+
+function parseRatings(src: Source, expected: string, split: (s: number, e: number, out: Int32Array) => number): Interactions {
+  const inter = newInteractions(src.file, true, true);
+  const { bytes } = src;
+  const time = inter.time!;
+  const f = new Int32Array(10);
+  forEachLine(src, (s, e, lineNo) => {
+    const n = split(s, e, f);
+    if (n !== 4) throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), `4 fields ${expected}`);
+    const u = parseCanonicalInt(bytes, f[0], f[1]);
+    const i = parseCanonicalInt(bytes, f[2], f[3]);
+    const rating = parseNumber(bytes, f[4], f[5]);
+    const t = parseNumber(bytes, f[6], f[7]);
+    if (u < 0 || i < 0 || Number.isNaN(rating) || Number.isNaN(t)) {
+      throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), `${expected} with integer ids and numeric rating and timestamp`);
+    }
+    inter.user.push(inter.users.internInt(u));
+    inter.item.push(inter.items.internInt(i));
+    time.push(t);
+  });
+  return inter;
+}

@@ -1,0 +1,178 @@
+/**
+ * Training batches exactly as MODELS.md §1 steps 1–5 (seed `PretrainDataset_NEW`).
+ *
+ * Per row: pick a user uniformly *with replacement* among users with |train| >= 2; s = train[u];
+ * x = s[:-1], y = s[1:], last L kept, left padded into seq/pos; neg[t] uniform over 1..V rejecting
+ * set(train[u]) where pos[t] != 0; negs[t, r] uniform over 1..V without rejection (the official HSTU
+ * "local" sampler, collisions with pos allowed); ts_ext[t] = time of seq[t], ts_ext[L] = time of
+ * pos[L-1] (all zeros when the data has no timestamps).
+ *
+ * One epoch is ceil(#users / B) batches, #users counting every user of the split as the seed does.
+ * Unlike the seed, the last batch is full too: rows are drawn with replacement anyway, so a short
+ * batch would only add a second tensor shape (and a second graph specialisation) for no statistical gain.
+ *
+ * Draw order (fixed, so a state restored from a checkpoint reproduces the same batches): per row the
+ * user, then neg for t = 0..L-1, then negs for t = 0..L-1, r = 0..R-1. All randomness comes from one
+ * Rng whose state getState()/setState() carry.
+ */
+import { Int64Writer } from './int64.js';
+import { Rng, type RngState } from './rng.js';
+import type { Split } from './split.js';
+
+export interface SamplerOptions {
+  /** L: sequence length after padding. */
+  maxlen: number;
+  /** B: rows per batch (every batch has exactly B rows). */
+  batchSize: number;
+  /** Produce `neg [B, L]` (one rejected-sampled negative per position, BCE losses). */
+  needNeg?: boolean;
+  /** R: produce `negs [B, L, R]` for sampled softmax; 0 or absent = none. */
+  numNegatives?: number;
+  /** Produce `ts_ext [B, L+1]` (HSTU). */
+  needTimestamps?: boolean;
+}
+
+export interface TrainBatch {
+  seq: BigInt64Array; // [B, L]
+  pos: BigInt64Array; // [B, L]
+  neg?: BigInt64Array; // [B, L]
+  negs?: BigInt64Array; // [B, L, R]
+  ts_ext?: BigInt64Array; // [B, L+1]
+  batchSize: number;
+  maxlen: number;
+  numNegatives: number;
+  /** Number of positions with pos != 0 (the loss denominator |M|). */
+  realTokens: number;
+}
+
+export interface SamplerState {
+  rng: RngState;
+  batchesDrawn: number;
+}
+
+export class TrainSampler {
+  readonly batchesPerEpoch: number;
+  readonly numTrainableUsers: number;
+  private readonly rng: Rng;
+  private readonly users: Int32Array;
+  private readonly marks: Uint8Array;
+  private readonly L: number;
+  private readonly B: number;
+  private readonly R: number;
+  private readonly V: number;
+  private batchesDrawn = 0;
+
+  constructor(
+    private readonly split: Split,
+    private readonly options: SamplerOptions,
+    seed: number | RngState = 0,
+  ) {
+    const { maxlen, batchSize } = options;
+    if (!Number.isInteger(maxlen) || maxlen < 1) throw new RangeError(`maxlen must be a positive integer, got ${maxlen}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    const R = options.numNegatives ?? 0;
+    if (!Number.isInteger(R) || R < 0) throw new RangeError(`numNegatives must be a non-negative integer, got ${R}`);
+    this.L = maxlen;
+    this.B = batchSize;
+    this.R = R;
+    this.V = split.numItems;
+    this.rng = new Rng(seed);
+    const eligible: number[] = [];
+    for (let u = 0; u < split.train.length; u++) if (split.train[u].length >= 2) eligible.push(u);
+    if (eligible.length === 0) throw new Error('no user has at least 2 training interactions, so no training example can be built');
+    this.users = Int32Array.from(eligible);
+    this.numTrainableUsers = eligible.length;
+    this.batchesPerEpoch = Math.ceil(split.train.length / batchSize);
+    this.marks = new Uint8Array(this.V + 1);
+    if (options.needNeg) this.checkNegativesExist();
+  }
+
+  getState(): SamplerState {
+    return { rng: this.rng.getState(), batchesDrawn: this.batchesDrawn };
+  }
+
+  setState(state: SamplerState): void {
+    this.rng.setState(state.rng);
+    this.batchesDrawn = state.batchesDrawn;
+  }
+
+  /** Batches drawn since construction (or since the restored state was taken). */
+  get drawn(): number {
+    return this.batchesDrawn;
+  }
+
+  *epoch(): Generator<TrainBatch> {
+    for (let i = 0; i < this.batchesPerEpoch; i++) yield this.nextBatch();
+  }
+
+  nextBatch(): TrainBatch {
+    const { L, B, R, V, rng, split, marks } = this;
+    const needNeg = this.options.needNeg === true;
+    const needTs = this.options.needTimestamps === true;
+    const seq = new Int64Writer(B * L);
+    const pos = new Int64Writer(B * L);
+    const neg = needNeg ? new Int64Writer(B * L) : null;
+    const negs = R > 0 ? new Int64Writer(B * L * R) : null;
+    const ts = needTs ? new Int64Writer(B * (L + 1)) : null;
+    const trainTs = needTs ? split.trainTs : null;
+    let realTokens = 0;
+    for (let b = 0; b < B; b++) {
+      const u = this.users[rng.nextInt(this.users.length)];
+      const s = split.train[u];
+      const m = s.length;
+      const n = Math.min(m - 1, L);
+      const off = b * L + (L - n); // first real slot of this row
+      const src = m - 1 - n; // index in s of seq's first kept item
+      for (let j = 0; j < n; j++) {
+        seq.setSmall(off + j, s[src + j]);
+        pos.setSmall(off + j, s[src + j + 1]);
+      }
+      realTokens += n;
+      if (neg) {
+        for (let j = 0; j < m; j++) marks[s[j]] = 1;
+        for (let j = 0; j < n; j++) {
+          let c: number;
+          do c = 1 + rng.nextInt(V);
+          while (marks[c] === 1);
+          neg.setSmall(off + j, c);
+        }
+        for (let j = 0; j < m; j++) marks[s[j]] = 0;
+      }
+      if (negs) {
+        const base = off * R;
+        for (let k = 0; k < n * R; k++) negs.setSmall(base + k, 1 + rng.nextInt(V));
+      }
+      if (ts && trainTs) {
+        const t = trainTs[u];
+        const row = b * (L + 1) + (L - n);
+        for (let j = 0; j < n; j++) ts.set(row + j, t[src + j]);
+        ts.set(b * (L + 1) + L, t[m - 1]);
+      }
+    }
+    this.batchesDrawn++;
+    const batch: TrainBatch = { seq: seq.array, pos: pos.array, batchSize: B, maxlen: L, numNegatives: R, realTokens };
+    if (neg) batch.neg = neg.array;
+    if (negs) batch.negs = negs.array;
+    if (ts) batch.ts_ext = ts.array;
+    return batch;
+  }
+
+  /** Rejection sampling would never end for a user whose train set covers every item: say so up front. */
+  private checkNegativesExist(): void {
+    const { marks } = this;
+    for (const u of this.users) {
+      const s = this.split.train[u];
+      let distinct = 0;
+      for (const v of s) {
+        if (marks[v] === 0) {
+          marks[v] = 1;
+          distinct++;
+        }
+      }
+      for (const v of s) marks[v] = 0;
+      if (distinct >= this.V) {
+        throw new Error(`user index ${u} has interacted with all ${this.V} items in train, so no negative item can be sampled for them`);
+      }
+    }
+  }
+}

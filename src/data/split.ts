@@ -1,0 +1,74 @@
+/**
+ * Leave-one-out split (MODELS.md §1, seed `data_partition`): for a history h with |h| >= 3,
+ * train = h[:-2], valid = h[-2], test = h[-1]; shorter histories are all train and have no
+ * valid/test item (they still feed training when |train| >= 2, but are not evaluated).
+ */
+import type { Dataset } from './types.js';
+
+export interface SplitSummary {
+  users: number;
+  /** Users with a valid and a test item. */
+  evalUsers: number;
+  /** Users with fewer than 3 interactions: no valid/test item. */
+  excludedFromEval: number;
+  /** Users with |train| >= 2, i.e. those the training sampler draws from. */
+  trainableUsers: number;
+  trainInteractions: number;
+}
+
+export interface Split {
+  numItems: number;
+  /** Per user: train prefix (views into the dataset's sequences, not copies). */
+  train: Int32Array[];
+  /** Per user: timestamps of train, or null when the dataset has none. */
+  trainTs: Float64Array[] | null;
+  /** Per user: valid / test item, 0 when the user has none. */
+  valid: Int32Array;
+  test: Int32Array;
+  /** Per user: timestamps of valid / test (0 when none), or null without timestamps. */
+  validTs: Float64Array | null;
+  testTs: Float64Array | null;
+  summary: SplitSummary;
+}
+
+export function leaveOneOutSplit(ds: Dataset): Split {
+  const n = ds.sequences.length;
+  const train: Int32Array[] = new Array(n);
+  const trainTs: Float64Array[] | null = ds.timestamps ? new Array(n) : null;
+  const valid = new Int32Array(n);
+  const test = new Int32Array(n);
+  const validTs = ds.timestamps ? new Float64Array(n) : null;
+  const testTs = ds.timestamps ? new Float64Array(n) : null;
+  let evalUsers = 0, trainable = 0, trainInteractions = 0;
+  for (let u = 0; u < n; u++) {
+    const h = ds.sequences[u];
+    const ts = ds.timestamps ? ds.timestamps[u] : null;
+    const m = h.length;
+    if (m < 3) {
+      train[u] = h;
+      if (trainTs && ts) trainTs[u] = ts;
+    } else {
+      train[u] = h.subarray(0, m - 2);
+      valid[u] = h[m - 2];
+      test[u] = h[m - 1];
+      if (trainTs && ts && validTs && testTs) {
+        trainTs[u] = ts.subarray(0, m - 2);
+        validTs[u] = ts[m - 2];
+        testTs[u] = ts[m - 1];
+      }
+      evalUsers++;
+    }
+    if (train[u].length >= 2) trainable++;
+    trainInteractions += train[u].length;
+  }
+  return {
+    numItems: ds.numItems,
+    train,
+    trainTs,
+    valid,
+    test,
+    validTs,
+    testTs,
+    summary: { users: n, evalUsers, excludedFromEval: n - evalUsers, trainableUsers: trainable, trainInteractions },
+  };
+}

@@ -1,0 +1,46 @@
+import * as ort from 'onnxruntime-node';
+import { InferenceSession } from 'onnxruntime-node';
+import { EvalBatch } from '../data/eval-inputs.js';
+
+/** Scores a batch of evaluation rows over the whole catalogue: [n, V+1], column = item id. */
+export interface Scorer {
+  readonly maxlen: number;
+  readonly numItems: number;
+  readonly needsTimestamps: boolean;
+  score(batch: EvalBatch): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/**
+ * Runs an inference graph (exported inference.onnx, or the artifacts' inference_graph.onnx
+ * with the parameters fed as inputs during training) and returns its `scores` output.
+ */
+export class OnnxScorer implements Scorer {
+  readonly needsTimestamps: boolean;
+
+  constructor(
+    private readonly session: InferenceSession,
+    readonly maxlen: number,
+    readonly numItems: number,
+    private readonly params: ReadonlyMap<string, ort.Tensor> = new Map(),
+  ) {
+    this.needsTimestamps = session.inputNames.includes('ts_ext');
+    const missing = session.inputNames.filter((n) => !['seq', 'ts_ext', 'k'].includes(n) && !params.has(n));
+    if (missing.length) throw new Error(`inference graph needs inputs ${missing.join(', ')} that were not given`);
+  }
+
+  async score(batch: EvalBatch): Promise<Float32Array> {
+    const feeds: Record<string, ort.Tensor> = { seq: new ort.Tensor('int64', batch.seq, [batch.n, this.maxlen]) };
+    if (this.needsTimestamps) {
+      feeds.ts_ext = new ort.Tensor('int64', batch.ts_ext ?? new BigInt64Array(batch.n * (this.maxlen + 1)), [batch.n, this.maxlen + 1]);
+    }
+    if (this.session.inputNames.includes('k')) feeds.k = new ort.Tensor('int64', BigInt64Array.of(1n), [1]);
+    for (const [name, t] of this.params) feeds[name] = t;
+    const out = await this.session.run(feeds, ['scores']);
+    return out.scores.data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,239 @@
+import * as ort from 'onnxruntime-node';
+import { join } from 'node:path';
+import { GRAPH_FILES, Manifest, readManifest } from '../compiler/artifacts.js';
+import { momentName } from '../compiler/adamw.js';
+import { gradName } from '../compiler/training.js';
+import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { Feeds, checkFeeds, int64Scalar } from './feeds.js';
+import { CudaOptions, DeviceSpec, createSession } from './providers.js';
+import { exportInference } from '../onnx/bake.js';
+
+export interface SessionOptions extends CudaOptions {
+  device?: DeviceSpec | string;
+  threads?: number;
+  /** Seed for in-graph dropout masks. */
+  seed?: number;
+  onNote?: (line: string) => void;
+}
+
+type GraphKey = 'training' | 'eval' | 'optimizer' | 'train_step';
+
+/** Two buffers per tensor: the graph reads one and writes its update into the other. */
+class DoubleBuffer {
+  constructor(
+    public current: ort.Tensor,
+    public spare: ort.Tensor,
+  ) {}
+  swap(): void {
+    [this.current, this.spare] = [this.spare, this.current];
+  }
+}
+
+function floatTensor(shape: readonly number[], data?: Float32Array): ort.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new ort.Tensor('float32', data ?? new Float32Array(n), [...shape]);
+}
+
+/**
+ * ONNX Runtime's training API, over plain inference sessions running the compiled
+ * artifacts: trainStep / lazyResetGrad / optimizerStep / evalStep, the fused fast path
+ * fusedSteps, checkpoints and export. Parameters, gradients and moments live in
+ * pre-allocated tensors that graph outputs are written into (facts note, item 4).
+ */
+export class TrainingSession {
+  readonly params = new Map<string, DoubleBuffer>();
+  readonly m = new Map<string, DoubleBuffer>();
+  readonly v = new Map<string, DoubleBuffer>();
+  private readonly grads = new Map<string, ort.Tensor>();
+  private gradsValid = false;
+  private readonly sessions = new Map<GraphKey, ort.InferenceSession>();
+  /** Optimizer steps done. */
+  step = 0;
+  seed: number;
+
+  private constructor(
+    readonly dir: string,
+    readonly manifest: Manifest,
+    private readonly options: SessionOptions,
+  ) {
+    this.seed = options.seed ?? 0;
+    for (const p of manifest.params) {
+      this.params.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
+      this.m.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
+      this.v.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
+      this.grads.set(p.name, floatTensor(p.shape));
+    }
+  }
+
+  /** Opens an artifact folder (verifying its hashes) and loads `checkpoint` if given. */
+  static async open(dir: string, checkpoint: string | null, options: SessionOptions = {}): Promise<TrainingSession> {
+    const s = new TrainingSession(dir, readManifest(dir), options);
+    if (checkpoint) s.loadCheckpoint(checkpoint);
+    return s;
+  }
+
+  get paramNames(): string[] {
+    return this.manifest.params.map((p) => p.name);
+  }
+
+  private async session(key: GraphKey): Promise<ort.InferenceSession> {
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = await createSession(join(this.dir, GRAPH_FILES[key]), this.options.device ?? 'cpu', { ...this.options });
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  private paramFeeds(): Feeds {
+    const f: Feeds = {};
+    for (const [name, b] of this.params) f[name] = b.current;
+    return f;
+  }
+
+  private async run(key: GraphKey, feeds: Feeds, fetches?: Record<string, ort.Tensor | null>): Promise<ort.InferenceSession.ReturnType> {
+    checkFeeds(key, this.manifest.graphs[key].inputs, feeds);
+    const s = await this.session(key);
+    return fetches ? s.run(feeds, fetches) : s.run(feeds);
+  }
+
+  /** Forward and backward on one batch; gradients accumulate until lazyResetGrad(). Returns the loss. */
+  async trainStep(batch: Feeds): Promise<number> {
+    const feeds = { ...this.paramFeeds(), ...batch, seed: int64Scalar(this.seed), step: int64Scalar(this.step) };
+    const fetches: Record<string, ort.Tensor | null> = { loss: null };
+    for (const name of this.paramNames) fetches[gradName(name)] = this.gradsValid ? null : this.grads.get(name)!;
+    const out = await this.run('training', feeds, fetches);
+    if (this.gradsValid) {
+      for (const name of this.paramNames) {
+        const acc = this.grads.get(name)!.data as Float32Array;
+        const g = out[gradName(name)].data as Float32Array;
+        for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+      }
+    }
+    this.gradsValid = true;
+    return (out.loss.data as Float32Array)[0];
+  }
+
+  /** The next trainStep overwrites the gradients instead of adding to them. */
+  lazyResetGrad(): void {
+    this.gradsValid = false;
+  }
+
+  /** One AdamW step (with clipping) using the accumulated gradients. Returns the raw gradient norm. */
+  async optimizerStep(lr: number): Promise<number> {
+    if (!this.gradsValid) throw new Error('optimizerStep: no gradients; run trainStep first');
+    const feeds: Feeds = { step: int64Scalar(this.step + 1), lr: new ort.Tensor('float32', Float32Array.of(lr), []) };
+    const fetches: Record<string, ort.Tensor | null> = { grad_norm: null, clip_coef: null };
+    for (const name of this.paramNames) {
+      feeds[name] = this.params.get(name)!.current;
+      feeds[gradName(name)] = this.grads.get(name)!;
+      feeds[momentName(name, 'm')] = this.m.get(name)!.current;
+      feeds[momentName(name, 'v')] = this.v.get(name)!.current;
+      fetches[`${name}.next`] = this.params.get(name)!.spare;
+      fetches[`${momentName(name, 'm')}.next`] = this.m.get(name)!.spare;
+      fetches[`${momentName(name, 'v')}.next`] = this.v.get(name)!.spare;
+    }
+    const out = await this.run('optimizer', feeds, fetches);
+    this.swapAll();
+    this.step += 1;
+    this.gradsValid = false;
+    return (out.grad_norm.data as Float32Array)[0];
+  }
+
+  /** Loss on one batch without dropout and without touching any state. */
+  async evalStep(batch: Feeds): Promise<number> {
+    const out = await this.run('eval', { ...this.paramFeeds(), ...batch });
+    return (out.loss.data as Float32Array)[0];
+  }
+
+  /**
+   * K optimizer steps in one run of train_step.onnx. `stacked` holds each batch input with
+   * a leading K dim; `lrs` the learning rate of each step. Returns losses and gradient norms.
+   */
+  async fusedSteps(stacked: Feeds, lrs: Float32Array): Promise<{ losses: Float32Array; gradNorms: Float32Array }> {
+    const feeds: Feeds = { ...stacked, step: int64Scalar(this.step), seed: int64Scalar(this.seed), lr: new ort.Tensor('float32', lrs, [lrs.length]) };
+    const fetches: Record<string, ort.Tensor | null> = { losses: null, grad_norms: null, 'step.next': null };
+    for (const name of this.paramNames) {
+      feeds[name] = this.params.get(name)!.current;
+      feeds[momentName(name, 'm')] = this.m.get(name)!.current;
+      feeds[momentName(name, 'v')] = this.v.get(name)!.current;
+      fetches[`${name}.next`] = this.params.get(name)!.spare;
+      fetches[`${momentName(name, 'm')}.next`] = this.m.get(name)!.spare;
+      fetches[`${momentName(name, 'v')}.next`] = this.v.get(name)!.spare;
+    }
+    const out = await this.run('train_step', feeds, fetches);
+    this.swapAll();
+    this.step += lrs.length;
+    this.gradsValid = false;
+    return { losses: out.losses.data as Float32Array, gradNorms: out.grad_norms.data as Float32Array };
+  }
+
+  private swapAll(): void {
+    for (const map of [this.params, this.m, this.v]) for (const b of map.values()) b.swap();
+  }
+
+  /** Current parameter values by name (views, valid until the next step). */
+  parameterValues(): Map<string, Float32Array> {
+    return new Map([...this.params].map(([k, b]) => [k, b.current.data as Float32Array]));
+  }
+
+  /** Checkpoint state of the parameters and optimizer; the caller adds sampler and schedule state. */
+  checkpointState(extra: Partial<CheckpointState> = {}): CheckpointState {
+    const shapes = new Map(this.manifest.params.map((p) => [p.name, p.shape]));
+    return {
+      step: this.step,
+      epoch: 0,
+      stepInEpoch: 0,
+      params: new Map([...this.params].map(([k, b]) => [k, { shape: shapes.get(k)!, data: b.current.data as Float32Array }])),
+      m: new Map([...this.m].map(([k, b]) => [k, b.current.data as Float32Array])),
+      v: new Map([...this.v].map(([k, b]) => [k, b.current.data as Float32Array])),
+      schedule: { step: this.step },
+      samplerState: null,
+      ...extra,
+      meta: { model: this.manifest.model, loss: this.manifest.loss, numItems: this.manifest.dataset.numItems, seed: this.seed, ...(extra.meta ?? {}) },
+    };
+  }
+
+  saveCheckpoint(path: string, extra: Partial<CheckpointState> = {}): void {
+    saveCheckpoint(path, this.checkpointState(extra));
+  }
+
+  /** Loads parameters and moments (copied into this session's buffers) and returns the full state. */
+  loadCheckpoint(path: string): CheckpointState {
+    const state = loadCheckpoint(path);
+    for (const p of this.manifest.params) {
+      const t = state.params.get(p.name);
+      if (!t) throw new Error(`checkpoint ${path} has no parameter '${p.name}' (artifacts in ${this.dir} expect ${this.paramNames.length} parameters)`);
+      if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+        throw new Error(`checkpoint ${path}: parameter '${p.name}' has shape [${t.shape.join(', ')}], the artifacts expect [${p.shape.join(', ')}]`);
+      }
+      (this.params.get(p.name)!.current.data as Float32Array).set(t.data);
+      const zeros = new Float32Array(t.data.length);
+      (this.m.get(p.name)!.current.data as Float32Array).set(state.m.get(p.name) ?? zeros);
+      (this.v.get(p.name)!.current.data as Float32Array).set(state.v.get(p.name) ?? zeros);
+    }
+    this.step = state.step;
+    if (typeof state.meta.seed === 'number') this.seed = state.meta.seed;
+    this.gradsValid = false;
+    return state;
+  }
+
+  /** Writes inference.onnx with the current parameters baked in as initializers. */
+  exportModelForInferencing(path: string, metadata: Record<string, string> = {}): void {
+    exportInference(join(this.dir, GRAPH_FILES.inference_graph), path, this.parameterValues(), {
+      model: this.manifest.model,
+      loss: this.manifest.loss,
+      config: JSON.stringify(this.manifest.config),
+      num_items: String(this.manifest.dataset.numItems),
+      maxlen: String(this.manifest.dataset.maxlen),
+      // The item-id map travels beside inference.onnx in the artifact folder.
+      ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap } : {}),
+      ...metadata,
+    });
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await s.release();
+    this.sessions.clear();
+  }
+}

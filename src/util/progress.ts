@@ -1,0 +1,184 @@
+// A dependency-free progress display for long work (training epochs, evaluation).
+//
+// On a terminal it redraws one line in place with \r; in logs (CI, redirected stderr) it
+// prints a plain line at most every `intervalSec`, because \r-redraws turn a log file into
+// one enormous line. It writes to stderr so stdout stays clean for results and --json.
+
+/** The part of a stream we use; process.stderr fits, tests pass a fake. */
+export interface ProgressStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export type ProgressFields = Record<string, string | number | undefined>;
+
+export interface ProgressOptions {
+  /** Units of work in all; 0 or undefined when unknown (then no percentage or ETA). */
+  total?: number;
+  label?: string;
+  stream?: ProgressStream;
+  /** --json mode: print nothing at all. */
+  json?: boolean;
+  /** Plain (non-TTY) mode: seconds between lines. Default 10. */
+  intervalSec?: number;
+  /** TTY mode: minimum ms between redraws, so tight loops do not spend time drawing. Default 100. */
+  redrawMs?: number;
+  /** Overrides stream.isTTY. */
+  tty?: boolean;
+  /** Clock in ms (tests inject one). */
+  now?: () => number;
+}
+
+export class Progress {
+  readonly enabled: boolean;
+  label: string;
+  private readonly stream: ProgressStream;
+  private readonly tty: boolean;
+  private readonly now: () => number;
+  private readonly startMs: number;
+  private readonly intervalMs: number;
+  private readonly redrawMs: number;
+  private total: number;
+  private done = 0;
+  private fields: ProgressFields = {};
+  private lastDrawMs: number;
+  private drawnWidth = 0;
+  private finished = false;
+
+  constructor(opts: ProgressOptions = {}) {
+    this.stream = opts.stream ?? process.stderr;
+    this.enabled = !opts.json;
+    this.tty = opts.tty ?? Boolean(this.stream.isTTY);
+    this.now = opts.now ?? (() => performance.now());
+    this.total = opts.total ?? 0;
+    this.label = opts.label ?? '';
+    this.intervalMs = (opts.intervalSec ?? 10) * 1000;
+    this.redrawMs = opts.redrawMs ?? 100;
+    this.startMs = this.now();
+    // Plain mode: the first line comes one interval in, so short jobs print only the final line.
+    this.lastDrawMs = this.tty ? -Infinity : this.startMs;
+  }
+
+  /** Sets absolute progress (and merges fields); draws if it is time to. */
+  update(done: number, fields?: ProgressFields): void {
+    this.done = done;
+    if (fields) this.fields = { ...this.fields, ...fields };
+    this.maybeDraw();
+  }
+
+  /** Advances by n units. */
+  tick(n = 1, fields?: ProgressFields): void {
+    this.update(this.done + n, fields);
+  }
+
+  setTotal(total: number): void {
+    this.total = total;
+  }
+
+  /**
+   * Prints a line of its own (e.g. an epoch summary) without tearing the bar: on a TTY the
+   * bar is cleared first and redrawn below the line.
+   */
+  log(line: string): void {
+    if (!this.enabled) return;
+    if (this.tty && this.drawnWidth > 0) {
+      this.stream.write(`\r\x1b[K${line}\n`);
+      this.drawnWidth = 0;
+      if (!this.finished) this.draw();
+    } else {
+      this.stream.write(`${line}\n`);
+    }
+  }
+
+  /** Draws the final state and ends the line; later calls do nothing. */
+  finish(fields?: ProgressFields): void {
+    if (this.finished) return;
+    if (fields) this.fields = { ...this.fields, ...fields };
+    this.finished = true;
+    if (!this.enabled) return;
+    this.draw();
+    if (this.tty) this.stream.write('\n');
+  }
+
+  /** The status line as it would be drawn now (without bar graphics in plain mode). */
+  render(): string {
+    const elapsedSec = (this.now() - this.startMs) / 1000;
+    const parts: string[] = [];
+    if (this.label) parts.push(this.label);
+    if (this.total > 0) {
+      const frac = Math.min(1, Math.max(0, this.done / this.total));
+      if (this.tty) parts.push(bar(frac, 20));
+      parts.push(`${this.done}/${this.total}`, `${(frac * 100).toFixed(1)}%`);
+    } else {
+      parts.push(`${this.done}`);
+    }
+    parts.push(`elapsed ${formatDuration(elapsedSec)}`);
+    if (this.total > 0 && !this.finished) {
+      const left = this.total - this.done;
+      parts.push(`eta ${this.done > 0 && left >= 0 ? formatDuration((elapsedSec * left) / this.done) : '?'}`);
+    }
+    const extra = formatFields(this.fields);
+    if (extra) parts.push(extra);
+    return parts.join('  ');
+  }
+
+  private maybeDraw(): void {
+    if (!this.enabled || this.finished) return;
+    const t = this.now();
+    if (t - this.lastDrawMs < (this.tty ? this.redrawMs : this.intervalMs)) return;
+    this.draw();
+  }
+
+  private draw(): void {
+    this.lastDrawMs = this.now();
+    let line = this.render();
+    if (this.tty) {
+      // A line wider than the terminal wraps, and \r then only returns to the wrapped part.
+      const cols = this.stream.columns ?? 80;
+      if (line.length > cols - 1) line = line.slice(0, Math.max(0, cols - 1));
+      this.stream.write(`\r${line}\x1b[K`);
+      this.drawnWidth = line.length;
+    } else {
+      this.stream.write(`${line}\n`);
+    }
+  }
+}
+
+export function formatDuration(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return '?';
+  const s = Math.round(sec);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** Compact numbers for status lines: 21300 → 21.3k, 0.61234 → 0.612, 12 → 12. */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 1e9) return `${trim((x / 1e9).toPrecision(3))}G`;
+  if (a >= 1e6) return `${trim((x / 1e6).toPrecision(3))}M`;
+  if (a >= 1e4) return `${trim((x / 1e3).toPrecision(3))}k`;
+  if (Number.isInteger(x)) return String(x);
+  if (a >= 100) return x.toFixed(1);
+  if (a !== 0 && a < 1e-3) return x.toExponential(2);
+  return trim(x.toPrecision(3));
+}
+
+export function formatFields(fields: ProgressFields): string {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v) : v}`)
+    .join(' ');
+}
+
+function trim(s: string): string {
+  return s.includes('.') && !s.includes('e') ? s.replace(/\.?0+$/, '') : s;
+}
+
+function bar(frac: number, width: number): string {
+  const full = Math.floor(frac * width);
+  return `[${'='.repeat(full)}${full < width ? '>' : ''}${' '.repeat(Math.max(0, width - full - 1))}]`;
+}

@@ -1,0 +1,300 @@
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import {
+  DataFormatError,
+  builtinDataset,
+  datasetStats,
+  loadItemMap,
+  readDataset,
+  saveItemMap,
+  writeBuiltinDataset,
+  type Dataset,
+  type ReadOptions,
+} from '../src/data/index.js';
+
+const seqs = (ds: Dataset) => ds.sequences.map((s) => Array.from(s));
+const times = (ds: Dataset) => ds.timestamps?.map((s) => Array.from(s)) ?? null;
+/** Original item ids per user, which do not depend on remapping. */
+const originalSeqs = (ds: Dataset) => ds.sequences.map((s) => Array.from(s, (i) => ds.itemIds[i]));
+
+describe('data readers', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'reclm-data-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function file(name: string, content: string | Buffer): string {
+    const p = join(dir, name);
+    writeFileSync(p, content);
+    return p;
+  }
+
+  function expectFormatError(path: string, line: number, text: string, opts: ReadOptions = {}): DataFormatError {
+    let err: unknown;
+    try {
+      readDataset(path, opts);
+    } catch (e) {
+      err = e;
+    }
+    expect(err, 'expected a DataFormatError').to.be.instanceOf(DataFormatError);
+    const e = err as DataFormatError;
+    expect(e.message).to.include(path);
+    expect(e.message).to.include(`:${line}:`);
+    expect(e.message).to.include(JSON.stringify(text)); // the text is quoted as a JSON string
+    expect(e.message).to.include('expected');
+    expect(e.line).to.equal(line);
+    return e;
+  }
+
+  describe('SASRec text', () => {
+    it('keeps file order per user, skips blank lines, keeps ids that form 1..V', () => {
+      const p = file('a.txt', '2 3\n1 2\n\n1 1\n  \n2 1\r\n1 3\n');
+      const ds = readDataset(p);
+      expect(ds.users).to.deep.equal(['1', '2']);
+      expect(seqs(ds)).to.deep.equal([[2, 1, 3], [3, 1]]);
+      expect(ds.numItems).to.equal(3);
+      expect(ds.remapped).to.equal(false);
+      expect(ds.itemIds).to.deep.equal(['', '1', '2', '3']);
+      expect(ds.timestamps).to.equal(null);
+      expect(ds.name).to.equal('a');
+    });
+
+    it('reads a timestamp column without reordering (the file is chronological by contract)', () => {
+      const ds = readDataset(file('t.txt', '1 1 100\n1 2 50\n2 2 7.5\n'));
+      expect(times(ds)).to.deep.equal([[100, 50], [7.5]]);
+      expect(seqs(ds)).to.deep.equal([[1, 2], [2]]);
+    });
+
+    it('remaps ids with gaps in order of first appearance (users in order, then chronologically)', () => {
+      const ds = readDataset(file('gap.txt', '2 50\n1 10\n1 30\n2 10\n'));
+      expect(ds.remapped).to.equal(true);
+      expect(ds.numItems).to.equal(3);
+      expect(ds.itemIds).to.deep.equal(['', '10', '30', '50']);
+      expect(seqs(ds)).to.deep.equal([[1, 2], [3, 1]]);
+    });
+
+    it('remaps when item 0 occurs (0 is padding internally)', () => {
+      const ds = readDataset(file('zero.txt', '1 0\n1 1\n'));
+      expect(ds.remapped).to.equal(true);
+      expect(originalSeqs(ds)).to.deep.equal([['0', '1']]);
+    });
+
+    it('reads gzip by magic bytes, whatever the name', () => {
+      const text = '1 2 10\n1 1 20\n2 3 5\n';
+      const a = readDataset(file('plain.txt', text));
+      const b = readDataset(file('packed.txt.gz', gzipSync(text)));
+      const c = readDataset(file('noext', gzipSync(text)));
+      expect(seqs(b)).to.deep.equal(seqs(a));
+      expect(times(b)).to.deep.equal(times(a));
+      expect(seqs(c)).to.deep.equal(seqs(a));
+      expect(b.name).to.equal('packed');
+    });
+
+    it('rejects malformed lines naming file, line and text', () => {
+      expectFormatError(file('m1.txt', '1 2\n1 3\n17\n'), 3, '17');
+      expectFormatError(file('m2.txt', '1 2\n1 3 4 5\n'), 2, '1 3 4 5');
+      expectFormatError(file('m3.txt', '1 2\n\nx 3\n'), 3, 'x 3');
+      expectFormatError(file('m4.txt', '1 2 100\n1 3\n'), 2, '1 3');
+      expectFormatError(file('m5.txt', '1 2 100\n1 3 soon\n'), 2, '1 3 soon');
+      expectFormatError(file('m6.txt.gz', gzipSync('1 2\n1 -3\n')), 2, '1 -3');
+    });
+
+    it('rejects empty files clearly', () => {
+      for (const [name, content] of [['e1.txt', ''], ['e2.txt', '\n  \n\n'], ['e3.txt.gz', gzipSync('')]] as const) {
+        expect(() => readDataset(file(name, content), { format: 'sasrec' })).to.throw(DataFormatError, /empty/);
+      }
+      expect(() => readDataset(file('e4', ''))).to.throw(DataFormatError, /empty/);
+    });
+  });
+
+  describe('MovieLens ratings.dat', () => {
+    it('sorts each user by timestamp, ties in file order', () => {
+      const p = file('ratings.dat', ['1::20::5::300', '1::10::3::100', '2::10::4::50', '1::30::4::100', '1::40::1::50'].join('\n'));
+      const ds = readDataset(p);
+      expect(originalSeqs(ds)).to.deep.equal([['40', '10', '30', '20'], ['10']]);
+      expect(times(ds)).to.deep.equal([[50, 100, 100, 300], [50]]);
+      expect(ds.remapped).to.equal(true);
+    });
+
+    it('rejects malformed lines', () => {
+      expectFormatError(file('bad.dat', '1::20::5::300\n1::10::3\n'), 2, '1::10::3');
+      expectFormatError(file('bad2.dat', '1::20::5::300\n1::10::x::100\n'), 2, '1::10::x::100');
+      expectFormatError(file('bad3.dat', '1::20::5::300\n1 10 3 100\n'), 2, '1 10 3 100');
+    });
+  });
+
+  describe('ML-100K u.data', () => {
+    it('reads tab-separated ratings and sorts by time', () => {
+      const p = file('u.data', '2\t1\t3\t20\n1\t2\t5\t9\n2\t2\t1\t10\n1\t1\t4\t9\n');
+      const ds = readDataset(p);
+      expect(ds.users).to.deep.equal(['1', '2']);
+      expect(seqs(ds)).to.deep.equal([[2, 1], [2, 1]]);
+      expect(times(ds)).to.deep.equal([[9, 9], [10, 20]]);
+      expect(ds.remapped).to.equal(false);
+    });
+
+    it('rejects malformed lines', () => {
+      expectFormatError(file('bad.u.data', '1\t2\t5\t9\n1\t2\t5\n'), 2, '1\t2\t5');
+    });
+  });
+
+  describe('CSV', () => {
+    it('uses user_id/item_id/timestamp and sorts by time', () => {
+      const p = file('a.csv', 'item_id,user_id,timestamp\nb,u1,5\na,u1,2\nb,u2,1\n');
+      const ds = readDataset(p);
+      expect(ds.users).to.deep.equal(['u1', 'u2']);
+      expect(originalSeqs(ds)).to.deep.equal([['a', 'b'], ['b']]);
+      expect(ds.itemIds).to.deep.equal(['', 'a', 'b']);
+      expect(ds.remapped).to.equal(true);
+    });
+
+    it('accepts user/item, keeps file order without a time column, handles quotes', () => {
+      const ds = readDataset(file('b.csv', 'user,item,rating\n"x, y",z,1\nq,"say ""hi""",2\n"x, y",w,3\n'));
+      expect(ds.users).to.deep.equal(['x, y', 'q']);
+      expect(originalSeqs(ds)).to.deep.equal([['z', 'w'], ['say "hi"']]);
+      expect(ds.timestamps).to.equal(null);
+    });
+
+    it('takes column names from options and parses ISO dates', () => {
+      const p = file('c.csv', 'who,what,when\n1,1,2020-01-02T00:00:00Z\n1,2,2020-01-01T00:00:00Z\n');
+      const ds = readDataset(p, { userCol: 'who', itemCol: 'what', timeCol: 'when' });
+      expect(seqs(ds)).to.deep.equal([[2, 1]]);
+      expect(times(ds)).to.deep.equal([[1577836800, 1577923200]]);
+      expect(ds.remapped).to.equal(false);
+    });
+
+    it('rejects rows with the wrong number of fields, missing columns and bad times', () => {
+      expectFormatError(file('d.csv', 'user_id,item_id\n1,2\n1,2,3\n'), 3, '1,2,3');
+      expectFormatError(file('e.csv', 'uid,item_id\n1,2\n'), 1, 'uid,item_id');
+      expectFormatError(file('f.csv', 'user_id,item_id,timestamp\n1,2,3\n1,2,later\n'), 3, '1,2,later');
+      expect(() => readDataset(file('g.csv', 'user_id,item_id\n'))).to.throw(DataFormatError, /no data rows/);
+    });
+  });
+
+  describe('reczoo JSON', () => {
+    it('gives user index = position, keeps empty users, accepts string ids', () => {
+      const ds = readDataset(file('r.json', '[\n  [3, 1, 2],\n  [],\n  ["2", 3]\n]\n'));
+      expect(ds.users).to.deep.equal(['0', '1', '2']);
+      expect(seqs(ds)).to.deep.equal([[3, 1, 2], [], [2, 3]]);
+      expect(ds.remapped).to.equal(false);
+      expect(ds.timestamps).to.equal(null);
+    });
+
+    it('names the line of a syntax error', () => {
+      expectFormatError(file('bad.json', '[\n  [1, 2],\n  [3, }\n]\n'), 3, '  [3, }');
+      expectFormatError(file('bad2.json', '[\n  [1, 2]\n  [3]\n]\n'), 3, '  [3]');
+      expectFormatError(file('bad3.json', '{"a": 1}'), 1, '{"a": 1}');
+    });
+  });
+
+  describe('format detection', () => {
+    it('detects by content when the name is not conclusive', () => {
+      expect(seqs(readDataset(file('x1', '1::2::5::1\n')))).to.deep.equal([[1]]);
+      expect(readDataset(file('x2', '[[1,2]]')).users).to.deep.equal(['0']);
+      expect(readDataset(file('x3', '1\t1\t5\t100\n')).timestamps).to.not.equal(null);
+      expect(readDataset(file('x4', 'user_id,item_id\na,b\n')).users).to.deep.equal(['a']);
+      expect(seqs(readDataset(file('x5.gz', gzipSync('1 1\n1 2\n'))))).to.deep.equal([[1, 2]]);
+    });
+
+    it('lets an explicit format win over the name', () => {
+      expect(seqs(readDataset(file('looks.csv', '1 1\n1 2\n'), { format: 'sasrec' }))).to.deep.equal([[1, 2]]);
+    });
+  });
+
+  describe('k-core filtering', () => {
+    it('iterates item and user thresholds until stable and then remaps', () => {
+      // Item 9 is rare (1 occurrence): dropping it leaves user 3 with one item, below minUserCount=2,
+      // and dropping user 3 makes item 4 rare: only a second round finds that.
+      const lines = ['1 1', '1 2', '1 3', '2 1', '2 2', '2 3', '3 4', '3 9', '4 4', '4 1', '4 2'];
+      const p = file('core.txt', lines.join('\n'));
+      const ds = readDataset(p, { minItemCount: 2, minUserCount: 2 });
+      expect(ds.users).to.deep.equal(['1', '2', '4']);
+      expect(originalSeqs(ds)).to.deep.equal([['1', '2', '3'], ['1', '2', '3'], ['1', '2']]);
+      expect(ds.remapped).to.equal(true);
+      // No filtering requested: the same ids are kept as they are only when they form 1..V.
+      expect(readDataset(file('core2.txt', '1 1\n1 2\n')).remapped).to.equal(false);
+      expect(readDataset(file('core3.txt', '1 1\n1 2\n2 1\n2 2\n'), { minItemCount: 2 }).remapped).to.equal(true);
+    });
+
+    it('fails clearly when nothing survives', () => {
+      expect(() => readDataset(file('core4.txt', '1 1\n2 2\n'), { minItemCount: 2 })).to.throw(DataFormatError, /no interactions left/);
+    });
+  });
+
+  describe('item map and stats', () => {
+    it('saves and loads the item map', () => {
+      const ds = readDataset(file('map.txt', '1 30\n1 10\n2 20\n'));
+      const p = join(dir, 'items.json');
+      saveItemMap(p, ds);
+      const m = loadItemMap(p);
+      expect(m.itemIds).to.deep.equal(['', '30', '10', '20']);
+      expect(m.numItems).to.equal(3);
+      expect(m.remapped).to.equal(true);
+      expect(() => loadItemMap(file('notmap.json', '{"x":1}'))).to.throw(/not a reclm item map/);
+    });
+
+    it('computes sequence-length statistics', () => {
+      const ds = readDataset(file('st.txt', ['1 1', '1 2', '2 1', '2 2', '2 3', '2 4', '3 1', '3 2', '3 3', '4 5'].join('\n')));
+      const st = datasetStats(ds);
+      expect(st).to.deep.include({ users: 4, items: 5, interactions: 10, hasTimestamps: false });
+      expect(st.seqLen).to.deep.equal({ min: 1, median: 2.5, mean: 2.5, p90: 4, max: 4 });
+    });
+  });
+
+  describe('built-in dataset', () => {
+    it('is deterministic, in range, and survives a write/read round trip', () => {
+      const a = builtinDataset();
+      const b = builtinDataset();
+      expect(seqs(a)).to.deep.equal(seqs(b));
+      const st = datasetStats(a);
+      expect(st.users).to.equal(2000);
+      expect(st.items).to.equal(500);
+      expect(st.seqLen.min).to.be.at.least(20);
+      expect(st.seqLen.max).to.be.at.most(120);
+      for (const t of a.timestamps!) for (let j = 1; j < t.length; j++) expect(t[j]).to.be.greaterThan(t[j - 1]);
+      const p = join(dir, 'builtin.txt');
+      writeBuiltinDataset(p, a);
+      const r = readDataset(p);
+      expect(r.remapped).to.equal(false);
+      expect(r.numItems).to.equal(500);
+      expect(r.users).to.deep.equal(a.users);
+      expect(seqs(r)).to.deep.equal(seqs(a));
+      expect(times(r)).to.deep.equal(times(a));
+    });
+  });
+
+  describe('real MovieLens files (../shared/data)', function () {
+    this.timeout(20000);
+    const data = (name: string) => fileURLToPath(new URL(`../../shared/data/${name}`, import.meta.url));
+
+    it('ml-1m.seq.txt.gz: 6040 users, 3706 items, 1,000,209 interactions', function () {
+      const p = data('ml-1m.seq.txt.gz');
+      if (!existsSync(p)) this.skip();
+      const ds = readDataset(p);
+      const st = datasetStats(ds);
+      expect(st.users).to.equal(6040);
+      expect(st.items).to.equal(3706);
+      expect(st.interactions).to.equal(1000209);
+      expect(ds.users[0]).to.equal('1');
+      expect(ds.itemIds[ds.sequences[0][0]]).to.equal('3186');
+    });
+
+    it('5-core of ml-1m.seq equals the reconstructed SASRec file, numbering included', function () {
+      const a = data('ml-1m.seq.txt.gz');
+      const b = data('ml-1m.sasrec-5core.reconstructed.txt.gz');
+      if (!existsSync(a) || !existsSync(b)) this.skip();
+      const core = readDataset(a, { minItemCount: 5 });
+      const ref = readDataset(b);
+      expect(ref.remapped).to.equal(false);
+      expect(core.numItems).to.equal(3416);
+      expect(ref.numItems).to.equal(3416);
+      const same = core.sequences.length === ref.sequences.length && core.sequences.every((s, u) => Buffer.compare(Buffer.from(s.buffer, s.byteOffset, s.byteLength), Buffer.from(ref.sequences[u].buffer, ref.sequences[u].byteOffset, ref.sequences[u].byteLength)) === 0);
+      expect(same).to.equal(true);
+    });
+  });
+});
