@@ -88,6 +88,22 @@ describe('compiler: composite graphs', () => {
     await checkParamGradients(g, feeds, params, { w2: [2] });
   });
 
+  it('a parameter the loss does not use gets an all-zero gradient output', async () => {
+    const g = new Graph('unused');
+    const x = g.input('x', 'float32', [2, 3]);
+    const w = g.param('w', [3, 2], { kind: 'normal', std: 0.5 });
+    g.param('spare', [2, 2], { kind: 'zeros' });
+    const loss = F.reduceSum(F.matmul(x, w), null);
+    g.output('loss', loss);
+    addGradientOutputs(g, loss);
+    const session = await createSession(emitModel(g), 'disabled');
+    const out = await session.run({ x: f32([1, 2, 3, 4, 5, 6], [2, 3]), w: f32([1, 1, 1, 1, 1, 1], [3, 2]), spare: f32([1, 2, 3, 4], [2, 2]) });
+    await session.release();
+    expect(numbers(out.spare_grad)).to.deep.equal([0, 0, 0, 0]);
+    expect(out.spare_grad.dims).to.deep.equal([2, 2]);
+    expect(numbers(out.w_grad)).to.deep.equal([5, 5, 7, 7, 9, 9]);
+  });
+
   it('the MLP in float64 through the gradient harness (tight tolerance)', async () => {
     const r = await gradCheck({
       inputs: [

@@ -126,6 +126,18 @@ describe('DSL errors', () => {
     throwsDsl(() => g.output('y', F.exp(x)), "'y'", 'twice');
   });
 
+  it('output whose name is already another value (ONNX would reject the duplicate definition)', () => {
+    const x = g.input('x', 'float32', [2]);
+    g.input('y', 'float32', [2]);
+    const e = F.exp(x);
+    throwsDsl(() => g.output('y', e), "'y'", 'already used');
+    throwsDsl(() => g.output('x', x), "'x'", 'already used');
+    throwsDsl(() => g.output(e.name, F.neg(e)), e.name, 'already used');
+    g.output(e.name, e); // a node output under its own name is fine
+    g.output('z', F.sin(x));
+    throwsDsl(() => g.input('z', 'float32', [1]), "'z'", 'already used');
+  });
+
   it('parameter with a symbolic or non-positive shape', () => {
     throwsDsl(() => g.param('w', ['n', 2] as unknown as number[], { kind: 'zeros' }), "'w'", '[n, 2]');
     throwsDsl(() => g.param('v', [0, 2], { kind: 'zeros' }), "'v'", '[0, 2]');

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import * as F from '../src/dsl/index.js';
-import { i64 } from './helpers/ort.js';
+import { gradients } from '../src/compiler/autodiff.js';
+import { emitModel } from '../src/onnx/emit.js';
+import { f64, i64, numbers, runOnce } from './helpers/ort.js';
 import * as ort from 'onnxruntime-node';
 import { awayFrom, checkVjp, distinct, uniform } from './helpers/vjp-coverage.js';
 
@@ -58,6 +60,10 @@ describe('VJP: elementwise', () => {
     });
   });
 
+  it('Pow with a constant base (2^x): gradient wrt the exponent only', async () => {
+    await checkVjp('Pow', { inputs: [{ name: 'x', shape: [4] }], build: (_g, [x]) => F.pow(2, x) });
+  });
+
   it('Max broadcasting [2,3] vs [3], ties avoided', async () => {
     const v = distinct(9);
     await checkVjp('Max', {
@@ -72,6 +78,19 @@ describe('VJP: elementwise', () => {
       inputs: [{ name: 'a', shape: [3], values: v.slice(0, 3) }, { name: 'b', shape: [2, 3], values: v.slice(3) }],
       build: (_g, [a, b]) => [F.min(a, b), F.min(b, 0.05)],
     });
+  });
+
+  it('Max/Min at a tie split the gradient evenly (as torch does)', async () => {
+    const g = new F.Graph('ties');
+    const a = g.input('a', 'float64', [3]);
+    const b = g.input('b', 'float64', [3]);
+    const loss = F.reduceSum(F.add(F.max(a, b), F.mul(F.min(a, b), 3)), null);
+    const [da, db] = gradients(g, loss, [a, b]);
+    g.output('da', da);
+    g.output('db', db);
+    const out = await runOnce(emitModel(g), { a: f64([1, 2, 5], [3]), b: f64([1, 3, 4], [3]) });
+    expect(numbers(out.da)).to.deep.equal([2, 3, 1]);
+    expect(numbers(out.db)).to.deep.equal([2, 1, 3]);
   });
 
   it('Neg', async () => {

@@ -1,3 +1,4 @@
+import * as ort from 'onnxruntime-node';
 import * as F from '../src/dsl/index.js';
 import { i64 } from './helpers/ort.js';
 import { checkVjp } from './helpers/vjp-coverage.js';
@@ -29,6 +30,22 @@ describe('VJP: indexing', () => {
     });
   });
 
+  it('Gather with int32 indices (the VJP casts them for ScatterND)', async () => {
+    await checkVjp('Gather', {
+      inputs: [{ name: 'x', shape: [4, 3] }],
+      extra: [{ name: 'idx', dtype: 'int32', shape: [3], feed: new ort.Tensor('int32', Int32Array.from([1, 2, 1]), [3]) }],
+      build: (_g, [x], [idx]) => [F.gather(x, idx, 0), F.gather(x, idx, 1)],
+    });
+  });
+
+  it('Gather on a tensor with a symbolic dim, axes 0 and 1', async () => {
+    await checkVjp('Gather', {
+      inputs: [{ name: 'x', shape: [4, 3], decl: ['n', 3] }],
+      extra: [{ name: 'idx', dtype: 'int64', shape: [2], feed: i64([1, 1], [2]) }],
+      build: (_g, [x], [idx]) => [F.gather(x, idx, 0), F.reduceSum(F.gather(x, idx, 1), [0])],
+    });
+  });
+
   it('GatherND (index depth 1 and 2, duplicates)', async () => {
     await checkVjp('GatherND', {
       inputs: [{ name: 'x', shape: [3, 4, 2] }],
@@ -48,6 +65,14 @@ describe('VJP: indexing', () => {
         { name: 'i0', dtype: 'int64', shape: [2, 4], feed: i64([0, 2, 2, 1, 0, 0, 1, 2], [2, 4]) },
       ],
       build: (_g, [x], [i1, i0]) => [F.gatherElements(x, i1, 1), F.gatherElements(x, i0, 0)],
+    });
+  });
+
+  it('GatherElements with int32 indices', async () => {
+    await checkVjp('GatherElements', {
+      inputs: [{ name: 'x', shape: [4, 3] }],
+      extra: [{ name: 'idx', dtype: 'int32', shape: [2, 3], feed: new ort.Tensor('int32', Int32Array.from([1, 3, 1, 0, 0, 1]), [2, 3]) }],
+      build: (_g, [x], [idx]) => F.gatherElements(x, idx, 0),
     });
   });
 

@@ -133,6 +133,10 @@ export class Graph {
   output(name: string, t: Tensor): Tensor {
     if (t.graph !== this) throw new DslError(`output '${name}': tensor belongs to another graph`);
     if (this.outputs.has(name)) throw new DslError(`output '${name}' is declared twice`);
+    // Output names become ONNX value names, which must be defined once (ORT: "Duplicate definition").
+    if (this.names.has(name) && (t.name !== name || t.source.kind !== 'node')) {
+      throw new DslError(`output '${name}' (${t}): the name is already used by another value in graph '${this.name}'`);
+    }
     this.outputs.set(name, t);
     return t;
   }
@@ -189,10 +193,10 @@ export class Graph {
   }
 
   private claimName(name: string, what: 'input' | 'param' | 'node'): string {
-    if (this.names.has(name)) {
+    if (this.names.has(name) || this.outputs.has(name)) {
       if (what !== 'node') throw new DslError(`${what} name '${name}' is already used in graph '${this.name}'`);
       let k = 1;
-      while (this.names.has(`${name}_${k}`)) k++;
+      while (this.names.has(`${name}_${k}`) || this.outputs.has(`${name}_${k}`)) k++;
       name = `${name}_${k}`;
     }
     this.names.add(name);

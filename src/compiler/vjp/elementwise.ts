@@ -1,6 +1,7 @@
 import { Tensor } from '../../dsl/graph.js';
 import * as F from '../../dsl/ops/elementwise.js';
 import { DType } from '../../dsl/types.js';
+import { scalar } from '../../dsl/ops/util.js';
 import { sumToShape } from './broadcast.js';
 import { registerVjp } from './registry.js';
 
@@ -59,7 +60,8 @@ registerVjp('Cast', ({ node: { inputs: [x], attrs }, grads: [g] }) => {
 });
 
 registerVjp('Where', ({ node: { inputs: [cond, a, b] }, grads: [g], needs }) => {
-  const zero = (t: Tensor) => F.sub(t, t);
+  // A scalar zero broadcasts inside Where; no full-size zeros tensor is materialised.
+  const zero = (t: Tensor) => scalar(t.graph, 0, t.dtype);
   return [
     null,
     needs[1] ? toInput(F.where(cond!, g!, zero(g!)), a) : null,

@@ -1,4 +1,5 @@
 import { Tensor } from '../../dsl/graph.js';
+import { cast } from '../../dsl/ops/elementwise.js';
 import { cumsum, gatherElements, gatherND, scatterElements, scatterND, trilu } from '../../dsl/ops/indexing.js';
 import { transpose, unsqueeze } from '../../dsl/ops/shape-ops.js';
 import { DslError } from '../../dsl/types.js';
@@ -8,16 +9,18 @@ import { registerVjp } from './registry.js';
 const intAttr = (attrs: Record<string, unknown>, key: string) => (attrs[key] as { value: number } | undefined)?.value ?? 0;
 
 /** Gather along axis a: scatter-add the cotangent into zeros (duplicate indices accumulate). */
-registerVjp('Gather', ({ node: { inputs: [x, idx], attrs }, grads: [g] }) => {
+registerVjp('Gather', ({ node: { inputs: [x, idx0], attrs }, grads: [g] }) => {
   const a = intAttr(attrs, 'axis');
-  const ri = idx!.rank;
-  if (a === 0) return [scatterND(zerosLike(x!), unsqueeze(idx!, [ri]), g!, 'add'), null];
+  // Gather takes int32 or int64 indices, ScatterND only int64.
+  const idx = idx0!.dtype === 'int64' ? idx0! : cast(idx0!, 'int64');
+  const ri = idx.rank;
+  if (a === 0) return [scatterND(zerosLike(x!), unsqueeze(idx, [ri]), g!, 'add'), null];
   // Move the gathered axis to the front, scatter there, and move it back.
   const r = x!.rank;
   const xPerm = [a, ...[...Array(r).keys()].filter((i) => i !== a)];
   const gPerm = [...[...Array(ri).keys()].map((i) => a + i), ...[...Array(a).keys()], ...[...Array(g!.rank - a - ri).keys()].map((i) => a + ri + i)];
   const xT = transpose(x!, xPerm);
-  const scattered = scatterND(zerosLike(xT), unsqueeze(idx!, [ri]), transpose(g!, gPerm), 'add');
+  const scattered = scatterND(zerosLike(xT), unsqueeze(idx, [ri]), transpose(g!, gPerm), 'add');
   return [transpose(scattered, xPerm.map((_, i) => xPerm.indexOf(i))), null];
 });
 

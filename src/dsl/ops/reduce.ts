@@ -6,6 +6,8 @@ import { NUMERIC, int64s, requireDtype } from './util.js';
 function reduce(op: string, x: Tensor, axes: readonly number[] | null, keepdims: boolean): Tensor {
   requireDtype(op, x, NUMERIC);
   const ax = axes === null ? x.shape.map((_, i) => i) : normalizeAxes(op, axes, x.rank);
+  // No axes reduces nothing; ONNX would read an empty axes input as "all axes".
+  if (ax.length === 0) return x.graph.addNode('Identity', [x], {}, [{ dtype: x.dtype, shape: x.shape }])[0];
   const shape: Dim[] = [];
   x.shape.forEach((d, i) => {
     if (!ax.includes(i)) shape.push(d);
