@@ -1,0 +1,112 @@
+import { expect } from 'chai';
+import { Graph } from '../src/dsl/graph.js';
+import { CONFIG_FIELDS, ConfigError, HstuConfig, LlamaSasrecConfig, MODELS, getModel, parseLossName, resolveConfig } from '../graphs/index.js';
+import { loadFixture } from './helpers/model-fixtures.js';
+
+function expectConfigError(fn: () => unknown, ...fragments: string[]): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'throws').to.be.instanceOf(ConfigError);
+  for (const f of fragments) expect((err as Error).message).to.include(f);
+}
+
+describe('models: configuration', () => {
+  it('accepts every fixture config as is, derived fields included', () => {
+    for (const name of ['llama_sasrec_bce', 'hstu_bce', 'hstu_sampled_softmax', 'hstu_full_ce']) {
+      const fx = loadFixture(name);
+      const c = getModel(fx.model).resolveConfig(fx.config);
+      for (const [k, v] of Object.entries(fx.config)) if (k !== 'model') expect((c as unknown as Record<string, unknown>)[k], `${name}.${k}`).to.equal(v);
+    }
+  });
+
+  it('fills the defaults of MODELS.md', () => {
+    const l = resolveConfig('llama-sasrec', { num_items: 100 }) as LlamaSasrecConfig;
+    expect(l).to.include({ multiple_of: 32, norm_eps: 1e-5, rope_theta: 10000, dropout: 0, key_padding_mask: false, temperature: 1, item_l2_norm: false });
+    expect(l.head_dim).to.equal(l.dim / l.n_heads);
+    expect(resolveConfig('llama-sasrec', { num_items: 5, dim: 512, n_heads: 8 })).to.include({ ffn_hidden: 1376 });
+    expect(resolveConfig('llama-sasrec', { num_items: 5, dim: 16, multiple_of: 8 })).to.include({ ffn_hidden: 48 });
+    const h = resolveConfig('hstu', { num_items: 100, maxlen: 50 }) as HstuConfig;
+    expect(h).to.include({ num_buckets: 128, ln_eps: 1e-6, l2_eps: 1e-6, attn_divisor: 50, bucket_div: 0.301, dqk: 50, dv: 50 });
+    expect(h).to.include({ temperature: 0.05, item_l2_norm: true, num_negatives: 128, shared_negatives: false, bce_variant: 'seed' });
+    expect(h.uvqk_width).to.equal(2 * 1 * 50 + 2 * 1 * 50);
+    expect(resolveConfig('hstu', { num_items: 5, maxlen: 50, attn_divisor: 61 })).to.include({ attn_divisor: 61 });
+    expect(resolveConfig('hstu', { num_items: 5, dim: 50, n_heads: 2 })).to.include({ dqk: 25, dv: 25 });
+  });
+
+  it('rejects invalid configs with errors naming the field', () => {
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, dim: 30, n_heads: 4 }), "'dim'", "'n_heads'", 'divisible');
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, dim: 18, n_heads: 2 }), 'even', 'RoPE');
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, maxlen: 0 }), "'maxlen'", 'positive integer');
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, maxlen: -3 }), "'maxlen'");
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, dim: 16.5 }), "'dim'", 'integer');
+    expectConfigError(() => resolveConfig('hstu', { num_items: '5' }), "'num_items'");
+    expectConfigError(() => resolveConfig('hstu', {}), "'num_items'", 'required');
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, dropout: 1 }), "'dropout'", '[0, 1)');
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, dropout: -0.1 }), "'dropout'");
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, temperature: 0 }), "'temperature'", '> 0');
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, item_l2_norm: 1 }), "'item_l2_norm'", 'true or false');
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, bce_variant: 'paper' }), "'bce_variant'");
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, dim: 50, n_heads: 3 }), 'dqk', 'dim 50', 'n_heads 3');
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, n_layer: 2 }), "unknown hstu config field 'n_layer'", 'valid fields', 'n_layers', 'dqk');
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, dqk: 8 }), "'dqk'", 'multiple_of');
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, dim: 16, multiple_of: 8, ffn_hidden: 64 }), "'ffn_hidden'", '48');
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, dim: 16, n_heads: 2, head_dim: 4 }), "'head_dim'", '8');
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, dim: 16, n_heads: 2, dqk: 6, dv: 8, uvqk_width: 50 }), "'uvqk_width'", '56');
+    expectConfigError(() => resolveConfig('hstu', { num_items: 5, model: 'llama_sasrec' }), "'model'");
+    expectConfigError(() => resolveConfig('hstu', [1, 2]), 'object');
+    expectConfigError(() => resolveConfig('sasrec', { num_items: 5 }), "unknown model 'sasrec'");
+    expectConfigError(() => getModel('gru4rec'), "unknown model 'gru4rec'");
+    expectConfigError(() => parseLossName('bpr'), "unknown loss 'bpr'");
+  });
+
+  it('the registry: names, loss names, batch inputs', () => {
+    expect(Object.keys(MODELS)).to.deep.equal(['llama-sasrec', 'hstu']);
+    expect(getModel('llama_sasrec')).to.equal(MODELS['llama-sasrec']);
+    expect(parseLossName('sampled_softmax')).to.equal('sampled-softmax');
+    expect(CONFIG_FIELDS.hstu).to.include.members(['attn_divisor', 'num_buckets', 'uvqk_width']);
+    const h = MODELS.hstu.resolveConfig({ num_items: 10, maxlen: 6, num_negatives: 4 });
+    expect(MODELS.hstu.batchInputs(h, 'sampled-softmax')).to.deep.equal([
+      { name: 'seq', dtype: 'int64', shape: ['batch', 6] },
+      { name: 'ts_ext', dtype: 'int64', shape: ['batch', 7] },
+      { name: 'pos', dtype: 'int64', shape: ['batch', 6] },
+      { name: 'negs', dtype: 'int64', shape: ['batch', 6, 4] },
+    ]);
+    const hs = MODELS.hstu.resolveConfig({ num_items: 10, maxlen: 6, num_negatives: 4, shared_negatives: true });
+    expect(MODELS.hstu.batchInputs(hs, 'sampled-softmax')[3]).to.deep.equal({ name: 'negs', dtype: 'int64', shape: [4] });
+    const l = MODELS['llama-sasrec'].resolveConfig({ num_items: 10, maxlen: 6 });
+    expect(MODELS['llama-sasrec'].batchInputs(l, 'bce').map((s) => s.name)).to.deep.equal(['seq', 'pos', 'neg']);
+    expect(MODELS['llama-sasrec'].batchInputs(l, 'full-ce').map((s) => s.name)).to.deep.equal(['seq', 'pos']);
+    // The training graph declares exactly those inputs, then seed and step.
+    const g = new Graph('t');
+    MODELS.hstu.buildTraining(g, h, 'sampled-softmax', { training: true });
+    expect(g.inputs.map((t) => t.name)).to.deep.equal(['seq', 'ts_ext', 'pos', 'negs', 'seed', 'step']);
+    expect(g.inputs.slice(4).map((t) => [t.dtype, t.shape.length])).to.deep.equal([['int64', 0], ['int64', 0]]);
+  });
+
+  it('parameters: canonical names, shapes, init specs and weight-decay groups (MODELS.md §2.2, §3.2)', () => {
+    const l = MODELS['llama-sasrec'].resolveConfig({ num_items: 23, dim: 16, n_layers: 2, n_heads: 2, maxlen: 8, multiple_of: 8 });
+    const gl = new Graph('l');
+    MODELS['llama-sasrec'].buildTraining(gl, l, 'bce', { training: false });
+    const fx = loadFixture('llama_sasrec_bce');
+    expect(gl.params.map((p) => [p.name, p.shape])).to.deep.equal(fx.params.map((p) => [p.name, p.shape]));
+    const info = (g: Graph, name: string) => (g.getParam(name).source as { info: { init: unknown; decay: boolean; zeroGradRows: number[] } }).info;
+    expect(info(gl, 'item_emb')).to.deep.include({ init: { kind: 'normal', std: 0.02 }, decay: true, zeroGradRows: [0] });
+    expect(info(gl, 'layers.1.wo').init).to.deep.equal({ kind: 'normal', std: 0.02 / 2 });
+    expect(info(gl, 'layers.0.w3').init).to.deep.equal({ kind: 'normal', std: 0.01 });
+    expect(info(gl, 'layers.0.ffn_norm')).to.deep.include({ init: { kind: 'ones' }, decay: false });
+
+    const h = MODELS.hstu.resolveConfig(loadFixture('hstu_bce').config);
+    const gh = new Graph('h');
+    MODELS.hstu.buildTraining(gh, h, 'bce', { training: false });
+    expect(gh.params.map((p) => [p.name, p.shape])).to.deep.equal(loadFixture('hstu_bce').params.map((p) => [p.name, p.shape]));
+    expect(info(gh, 'item_emb')).to.deep.include({ init: { kind: 'truncated_normal', std: 0.02 }, zeroGradRows: [0] });
+    expect(info(gh, 'pos_emb').init).to.deep.equal({ kind: 'normal', std: Math.sqrt(2 / (8 + 16)) });
+    expect(info(gh, 'layers.0.wo').init).to.deep.equal({ kind: 'uniform', bound: Math.sqrt(6 / (16 + 16)) });
+    expect(info(gh, 'layers.0.bo')).to.deep.include({ init: { kind: 'uniform', bound: 1 / 4 }, decay: false });
+    expect(info(gh, 'layers.1.rab_ts')).to.deep.include({ init: { kind: 'normal', std: 0.02 }, decay: false });
+  });
+});
