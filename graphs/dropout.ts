@@ -10,8 +10,9 @@
  * session and process; another step gives another mask.
  *
  * Cost: the element index is split into the last axis and the rest. Each part gets its own
- * well-mixed stream (small tensors), and only the combination (xor, two multiply-mod
- * rounds with a xorshift between them) runs on the full tensor.
+ * well-mixed stream (two multiply-mod/xorshift rounds, on small tensors), and only their
+ * combination, (rows xor cols)·a mod P, runs on the full tensor: three int64 ops and a
+ * comparison per element.
  */
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as F from '../src/dsl/index.js';
@@ -71,9 +72,8 @@ export function hashLike(like: Tensor, seed: Tensor, step: Tensor, site: number)
   const [k1, k2, k3, k4] = siteKeys(seed, step, site);
   const rows = indexStream(outerIndex(like), k1, k2, A[7], A[8]);
   const cols = indexStream(g.constant(BigInt64Array.from({ length: last }, (_, i) => BigInt(i)), 'int64', [last]), k3, k4, A[9], A[5]);
-  let z = F.bitwiseXor(rows, cols);
-  z = mixRound(F.mod(z, P), A[6], 0);
-  return F.mod(F.mul(z, A[4]), P);
+  // Both streams are < 2^31, so their xor is too and the product stays below 2^62.
+  return F.mod(F.mul(F.bitwiseXor(rows, cols), A[6]), P);
 }
 
 /** Uniform numbers in [0, 1) (float32) shaped like `like`: what the dropout masks compare against. */
@@ -117,7 +117,7 @@ export class Dropout {
       const z = hashLike(x, this.seed!, this.step!, this.site++);
       // keep where u = z / P >= rate, compared in integers: z >= ceil(rate · P).
       const keep = F.greaterOrEqual(z, Math.ceil(this.rate * P));
-      return F.mul(x, F.mul(F.cast(keep, x.dtype), 1 / (1 - this.rate)));
+      return F.where(keep, F.mul(x, 1 / (1 - this.rate)), F.scalar(g, 0, x.dtype));
     });
   }
 }

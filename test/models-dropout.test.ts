@@ -34,8 +34,7 @@ function refHash(seed: bigint, step: bigint, site: number, outer: number, last: 
   const out: bigint[] = [];
   for (let r = 0; r < outer; r++) {
     for (let c = 0; c < last; c++) {
-      const z = mix(mod(stream(BigInt(r), k[0], k[1], A[7], A[8]) ^ stream(BigInt(c), k[2], k[3], A[9], A[5])), A[6], 0n);
-      out.push(mod(z * A[4]));
+      out.push(mod((stream(BigInt(r), k[0], k[1], A[7], A[8]) ^ stream(BigInt(c), k[2], k[3], A[9], A[5])) * A[6]));
     }
   }
   return out;
