@@ -36,12 +36,15 @@ export function declareInputs(g: Graph, specs: InputSpec[]): Record<string, Tens
   return out;
 }
 
-/** Declares `seed` and `step` on training graphs and returns the dropout to use. */
-export function trainingDropout(g: Graph, rate: number, opts: BuildOptions): Dropout {
+/**
+ * Declares `seed` and `step` on training graphs and returns the dropout to use: `rate` by
+ * default; `siteRates` are other rates some sites use, which also make dropout active.
+ */
+export function trainingDropout(g: Graph, rate: number, opts: BuildOptions, siteRates: number[] = []): Dropout {
   if (!opts.training) return Dropout.none();
   const seed = g.input('seed', 'int64', []);
   const step = g.input('step', 'int64', []);
-  return rate > 0 ? Dropout.training(rate, seed, step) : Dropout.none();
+  return rate > 0 || siteRates.some((r) => r > 0) ? Dropout.training(rate, seed, step) : Dropout.none();
 }
 
 /** The configured loss on the encoder output `f` [batch, L, d]. */

@@ -38,6 +38,8 @@ export interface LlamaSasrecConfig extends LossSettings {
   norm_eps: number;
   rope_theta: number;
   dropout: number;
+  /** Dropout on the attention probabilities (defaults to `dropout`). */
+  attn_dropout: number;
   /** Mask padding keys for real queries (MODELS.md §7.1); the seed has no such mask. */
   key_padding_mask: boolean;
   /** Derived: dim / n_heads. */
@@ -107,6 +109,9 @@ const LLAMA_FIELDS: Record<string, FieldSpec> = {
   norm_eps: { kind: 'positive', dflt: 1e-5, doc: 'RMSNorm eps' },
   rope_theta: { kind: 'positive', dflt: 10000, doc: 'RoPE base' },
   dropout: { kind: 'fraction', dflt: 0, doc: 'dropout probability in [0, 1)' },
+  // Attention-probability dropout hashes B·H·L² elements per layer, the priciest site; a
+  // separate rate lets a recipe keep the others and skip it.
+  attn_dropout: { kind: 'fraction', dflt: (c: Record<string, unknown>) => c.dropout, doc: 'dropout on attention probabilities (default: dropout)' },
   key_padding_mask: { kind: 'bool', dflt: false, doc: 'mask padding keys (off in the seed)' },
   ...LOSS_FIELDS(1, false),
   head_dim: { kind: 'posint', derived: (c) => (c.dim as number) / (c.n_heads as number), doc: 'derived: dim / n_heads' },

@@ -110,14 +110,16 @@ export class Dropout {
     return this.rate > 0 && this.seed !== null;
   }
 
-  apply(x: Tensor): Tensor {
-    if (!this.active) return x;
+  /** Dropout at this site with the default rate, or `rate` when given (a site with its own rate). */
+  apply(x: Tensor, rate = this.rate): Tensor {
+    if (!(rate > 0) || this.seed === null) return x;
+    if (!(rate < 1)) throw new Error(`dropout rate ${rate} is outside [0, 1)`);
     const g: Graph = x.graph;
     return g.scope(`dropout${this.site}`, () => {
       const z = hashLike(x, this.seed!, this.step!, this.site++);
       // keep where u = z / P >= rate, compared in integers: z >= ceil(rate · P).
-      const keep = F.greaterOrEqual(z, Math.ceil(this.rate * P));
-      return F.where(keep, F.mul(x, 1 / (1 - this.rate)), F.scalar(g, 0, x.dtype));
+      const keep = F.greaterOrEqual(z, Math.ceil(rate * P));
+      return F.where(keep, F.mul(x, 1 / (1 - rate)), F.scalar(g, 0, x.dtype));
     });
   }
 }

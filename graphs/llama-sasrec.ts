@@ -8,6 +8,9 @@ import * as F from '../src/dsl/index.js';
 import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
+
+/** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
+const MASKED = -1e9;
 import { ModelDefinition } from './types.js';
 
 export interface LlamaLayerParams {
@@ -86,14 +89,20 @@ function rope(x: Tensor, c: LlamaSasrecConfig, [cos, sin]: [Tensor, Tensor]): Te
   return F.reshape(F.concat([even, odd], -1), [x.shape[0], L, c.dim]);
 }
 
-/** The allowed-key mask: [L, L] causal, or [batch, 1, L, L] with the key-padding mask (§7.1). */
-function attentionMask(g: Graph, c: LlamaSasrecConfig, seq: Tensor): Tensor {
+/**
+ * The attention mask as an additive bias: 0 where a key is allowed, −1e9 where it is not;
+ * [L, L] causal, or [batch, 1, L, L] with the key-padding mask (§7.1). Adding a large
+ * negative (not −inf, §5) makes exp() exactly 0 there, as a Where would, but the backward
+ * pass needs no masking op: the gradient of an Add passes straight through.
+ */
+function attentionBias(g: Graph, c: LlamaSasrecConfig, seq: Tensor): Tensor {
   const causal = causalMask(g, c.maxlen);
-  if (!c.key_padding_mask) return causal;
+  const bias = (allowed: Tensor) => F.where(allowed, F.scalar(g, 0), F.scalar(g, MASKED));
+  if (!c.key_padding_mask) return bias(causal);
   const pad = F.equal(seq, 0); // [batch, L]
   // A padding key is hidden from real queries; padding queries keep every causal key (no empty row).
   const keyOk = F.or(F.not(F.unsqueeze(pad, [1])), F.unsqueeze(pad, [2])); // [batch, L(t), L(j)]
-  return F.unsqueeze(F.and(keyOk, causal), [1]);
+  return F.unsqueeze(bias(F.and(keyOk, causal)), [1]);
 }
 
 /** The encoder (§2.3): seq [batch, L] int64 → F [batch, L, d]. */
@@ -103,16 +112,15 @@ export function llamaEncoder(c: LlamaSasrecConfig, P: LlamaParams, seq: Tensor, 
   let x = g.scope('embed', () => drop.apply(F.mul(F.gather(P.item_emb, seq, 0), Math.sqrt(c.dim))));
   const ropeQ = ropeTables(g, c, 1 / Math.sqrt(hd));
   const ropeK = ropeTables(g, c, 1);
-  const allowed = attentionMask(g, c, seq);
-  const masked = F.scalar(g, -1e9);
+  const maskBias = attentionBias(g, c, seq);
   P.layers.forEach((p, i) => {
     x = g.scope(`layers.${i}`, () => {
       const h = F.rmsNorm(x, p.attn_norm, c.norm_eps);
       const q = splitHeads(rope(F.matmul(h, p.wq), c, ropeQ), L, H, hd);
       const kT = splitHeads(rope(F.matmul(h, p.wk), c, ropeK), L, H, hd, true);
       const v = splitHeads(F.matmul(h, p.wv), L, H, hd);
-      const s = F.where(allowed, F.matmul(q, kT), masked); // [batch, H, L, L], 1/sqrt(hd) is in q
-      const a = drop.apply(F.softmax(s, -1));
+      const s = F.add(F.matmul(q, kT), maskBias); // [batch, H, L, L], 1/sqrt(hd) is in q
+      const a = drop.apply(F.softmax(s, -1), c.attn_dropout);
       const o = mergeHeads(F.matmul(a, v), L, H, hd);
       const x1 = F.add(x, drop.apply(F.matmul(o, p.wo)));
       const h2 = F.rmsNorm(x1, p.ffn_norm, c.norm_eps);
@@ -130,7 +138,7 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
   buildTraining(g, c, loss, opts) {
     const P = declareLlamaParams(g, c);
     const inputs = declareInputs(g, batchInputSpecs(c, loss));
-    const drop = trainingDropout(g, c.dropout, opts);
+    const drop = trainingDropout(g, c.dropout, opts, [c.attn_dropout]);
     const f = llamaEncoder(c, P, inputs.seq, drop);
     return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, P.item_emb, inputs), opts) };
   },

@@ -23,9 +23,9 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     loss: Flags.string({ description: 'training loss', options: [...LOSS_NAMES] }),
     preset: Flags.string({ description: `named config + training recipe (${Object.keys(PRESETS).join(', ')})` }),
     config: Flags.string({ description: 'JSON file with a config object (MODELS.md field names)' }),
-    set: Flags.string({ description: 'override one config field: key=value (repeatable)', multiple: true, default: [] }),
+    set: Flags.string({ description: 'override one config field: key=value (repeatable)', multiple: true }),
     data: Flags.string({ description: 'training data file (SASRec txt, ratings.dat, u.data, CSV, reczoo JSON; .gz ok)', exclusive: ['num-items'] }),
-    format: Flags.string({ description: 'data format (default: detected)', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
     'num-items': Flags.integer({ description: 'catalogue size V when no data file is given', min: 1 }),
     out: Flags.string({ description: 'output folder', required: true }),
     seed: Flags.integer({ description: 'seed of the initial parameters', default: 42, min: 0 }),
@@ -35,14 +35,14 @@ The item count comes from --data (the file you will train on) or --num-items. Co
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Compile);
     try {
+      const { flags } = await this.parse(Compile);
       const preset = flags.preset ? presetNamed(flags.preset) : null;
       const modelName = flags.model ?? preset?.model;
       if (!modelName) throw new UsageError('give --model (llama-sasrec or hstu) or --preset');
       const model = MODELS[modelName as keyof typeof MODELS];
       const loss = parseLossName(flags.loss ?? preset?.loss ?? 'bce');
-      const config = { ...(preset && preset.model === modelName ? preset.config : {}), ...(flags.config ? readConfigFile(flags.config) : {}), ...parseSets(flags.set) };
+      const config = { ...(preset && preset.model === modelName ? preset.config : {}), ...(flags.config ? readConfigFile(flags.config) : {}), ...parseSets(flags.set ?? []) };
       delete config.model;
       const num = (s: string | undefined, name: string) => {
         if (s === undefined) return undefined;
@@ -55,6 +55,11 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       optimizer.maxGradNorm = num(flags['max-grad-norm'], 'max-grad-norm') ?? optimizer.maxGradNorm;
       if (!flags.data && !flags['num-items']) throw new UsageError('give --data FILE (recommended: the file you will train on) or --num-items N');
       const data = flags.data ? openDataset(flags.data, { format: flags.format as 'auto' }) : undefined;
+      const numItems = data ? data.numItems : flags['num-items'];
+      if (config.num_items !== undefined && Number(config.num_items) !== numItems) {
+        const from = data ? `the ${numItems} items of ${flags.data}` : `--num-items ${numItems}`;
+        throw new UsageError(`config field num_items is ${JSON.stringify(config.num_items)} but disagrees with ${from}; leave num_items out, it comes from the data`);
+      }
       const manifest = compileJob({
         model: model as never,
         loss,

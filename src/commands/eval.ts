@@ -16,7 +16,7 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
   static override args = { model: Args.string({ description: 'artifact folder (uses its inference.onnx) or an .onnx file', required: true }) };
   static override flags = {
     data: Flags.string({ description: 'interaction file to split (the training data)', required: true }),
-    format: Flags.string({ description: 'data format (default: detected)', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
     negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
     k: Flags.string({ description: 'cut-offs, comma separated', default: '10,50,200' }),
@@ -28,8 +28,8 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Eval);
     try {
+      const { args, flags } = await this.parse(Eval);
       const ks = flags.k.split(',').map((s) => Number(s.trim()));
       if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${flags.k}'`);
       const progress = new Progress({ label: 'ranking', json: flags.json });
@@ -41,7 +41,10 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
       progress.finish();
       if (r.unknown.unknownInteractions) this.warn(`${r.unknown.unknownInteractions} interactions with ${r.unknown.unknownItems} items the model has never seen were dropped`);
       if (flags.json) {
-        const flat: Record<string, unknown> = { model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users, excluded_users: r.excludedUsers, num_items: r.numItems, seconds: r.seconds };
+        const flat: Record<string, unknown> = {
+          model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users, excluded_users: r.excludedUsers, num_items: r.numItems,
+          unknown_interactions: r.unknown.unknownInteractions, unknown_items: r.unknown.unknownItems, seconds: r.seconds,
+        };
         for (const [k, v] of Object.entries(r.metrics)) if (k !== 'users') flat[k] = v;
         flat.popularity = Object.fromEntries(Object.entries(r.popularity).filter(([k]) => k !== 'users'));
         this.log(JSON.stringify(flat, null, 2));
@@ -50,7 +53,7 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
       this.log(`${r.split} split, ${r.protocol}: ${r.users} users (${r.excludedUsers} with fewer than 3 interactions excluded)`);
       this.log(`${'metric'.padEnd(10)}${'model'.padStart(10)}${'most-popular'.padStart(14)}`);
       for (const key of [...ks.flatMap((k) => [`hr@${k}`, `ndcg@${k}`]), 'mrr']) {
-        this.log(`${key.toUpperCase().replace('NDCG', 'NDCG').padEnd(10)}${r.metrics[key].toFixed(4).padStart(10)}${r.popularity[key].toFixed(4).padStart(14)}`);
+        this.log(`${key.toUpperCase().padEnd(10)}${r.metrics[key].toFixed(4).padStart(10)}${r.popularity[key].toFixed(4).padStart(14)}`);
       }
       this.log(`(${r.seconds.toFixed(1)} s)`);
     } catch (e) {

@@ -3,7 +3,7 @@ import { readManifest } from '../compiler/artifacts.js';
 import { openDataset } from '../data/open.js';
 import { LrSchedule } from '../runtime/schedule.js';
 import { train } from '../runtime/trainer.js';
-import { asCliError } from '../cli/errors.js';
+import { asCliError, UsageError } from '../cli/errors.js';
 
 /** Defaults when the artifacts carry no preset recipe. */
 const DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8 };
@@ -12,7 +12,7 @@ export default class Train extends Command {
   static override summary = 'Train compiled artifacts on a data file (leave-one-out split, seed recipe).';
   static override description = `Runs K fused AdamW steps per onnxruntime call (train_step.onnx), validates NDCG@10/HR@10 on the validation split every --eval-every epochs with early stopping, and writes into DIR: last.ckpt, best.ckpt (atomic, hash-verified), train.jsonl (every step and epoch) and inference.onnx (exported from the best checkpoint).
 
-Defaults come from the preset recipe stored at compile time, else: ${JSON.stringify(DEFAULTS)}.
+Defaults come from the preset recipe stored at compile time, else: --epochs ${DEFAULTS.epochs} --batch-size ${DEFAULTS.batchSize} --lr ${DEFAULTS.lr} --warmup ${DEFAULTS.warmup} --no-cosine --min-lr ${DEFAULTS.minLr} --eval-every ${DEFAULTS.evalEvery} --patience ${DEFAULTS.patience} --fused-steps ${DEFAULTS.fusedSteps}.
 The same --seed and data give the same losses; after a kill, --resume continues exactly where the last checkpoint left off.`;
   static override examples = [
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
@@ -21,7 +21,7 @@ The same --seed and data give the same losses; after a kill, --resume continues 
   static override args = { dir: Args.string({ description: 'artifact folder written by `reclm compile`', required: true }) };
   static override flags = {
     data: Flags.string({ description: 'training data file (the one the artifacts were compiled for)', required: true }),
-    format: Flags.string({ description: 'data format (default: detected)', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
     epochs: Flags.integer({ description: 'epochs (one epoch = ceil(#users / batch) steps)', min: 1 }),
     'batch-size': Flags.integer({ description: 'rows per step', min: 1 }),
     lr: Flags.string({ description: 'peak learning rate' }),
@@ -43,25 +43,27 @@ The same --seed and data give the same losses; after a kill, --resume continues 
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Train);
     try {
+      const { args, flags } = await this.parse(Train);
       const manifest = readManifest(args.dir);
       const recipe = { ...DEFAULTS, ...((manifest.recipe ?? {}) as Partial<typeof DEFAULTS>) };
       const num = (s: string | undefined, name: string, dflt: number) => {
         if (s === undefined) return dflt;
         const v = Number(s);
-        if (!Number.isFinite(v) || v <= 0) throw Object.assign(new Error(`--${name} must be a positive number, got '${s}'`), { name: 'UsageError' });
+        if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--${name} must be a positive number, got '${s}'`);
         return v;
       };
+      // Flag values first, so a typo fails before a large data file is read.
+      const lr = num(flags.lr, 'lr', recipe.lr);
+      const minLr = num(flags['min-lr'], 'min-lr', recipe.minLr);
       const data = openDataset(flags.data, { format: flags.format as 'auto' });
       const epochs = flags.epochs ?? recipe.epochs;
       const batchSize = flags['batch-size'] ?? recipe.batchSize;
-      const lr = num(flags.lr, 'lr', recipe.lr);
       const warmup = flags.warmup ?? recipe.warmup;
       const cosine = flags.cosine ?? recipe.cosine;
       const stepsPerEpoch = Math.ceil(data.sequences.length / batchSize);
       const schedule: LrSchedule = cosine
-        ? { kind: 'warmup-cosine', lr, warmup, totalSteps: Math.max(epochs * stepsPerEpoch, warmup + 1), minLr: num(flags['min-lr'], 'min-lr', recipe.minLr) }
+        ? { kind: 'warmup-cosine', lr, warmup, totalSteps: Math.max(epochs * stepsPerEpoch, warmup + 1), minLr }
         : { kind: 'constant', lr, warmup };
       const summary = await train({
         dir: args.dir,

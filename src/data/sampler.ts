@@ -30,17 +30,20 @@ export interface SamplerOptions {
   numNegatives?: number;
   /** Produce `ts_ext [B, L+1]` (HSTU). */
   needTimestamps?: boolean;
+  /** `negs` is one block of R uniform ids [R] shared by the whole batch (cheap sampled softmax). */
+  sharedNegatives?: boolean;
 }
 
 export interface TrainBatch {
   seq: BigInt64Array; // [B, L]
   pos: BigInt64Array; // [B, L]
   neg?: BigInt64Array; // [B, L]
-  negs?: BigInt64Array; // [B, L, R]
+  negs?: BigInt64Array; // [B, L, R], or [R] with sharedNegatives
   ts_ext?: BigInt64Array; // [B, L+1]
   batchSize: number;
   maxlen: number;
   numNegatives: number;
+  sharedNegatives: boolean;
   /** Number of positions with pos != 0 (the loss denominator |M|). */
   realTokens: number;
 }
@@ -112,7 +115,8 @@ export class TrainSampler {
     const seq = new Int64Writer(B * L);
     const pos = new Int64Writer(B * L);
     const neg = needNeg ? new Int64Writer(B * L) : null;
-    const negs = R > 0 ? new Int64Writer(B * L * R) : null;
+    const shared = this.options.sharedNegatives === true;
+    const negs = R > 0 ? new Int64Writer(shared ? R : B * L * R) : null;
     const ts = needTs ? new Int64Writer(B * (L + 1)) : null;
     const trainTs = needTs ? split.trainTs : null;
     let realTokens = 0;
@@ -138,7 +142,7 @@ export class TrainSampler {
         }
         for (let j = 0; j < m; j++) marks[s[j]] = 0;
       }
-      if (negs) {
+      if (negs && !shared) {
         const base = off * R;
         for (let k = 0; k < n * R; k++) negs.setSmall(base + k, 1 + rng.nextInt(V));
       }
@@ -149,8 +153,10 @@ export class TrainSampler {
         ts.set(b * (L + 1) + L, t[m - 1]);
       }
     }
+    // Shared negatives are drawn after the rows, so the per-row draws are the same as without.
+    if (negs && shared) for (let k = 0; k < R; k++) negs.setSmall(k, 1 + rng.nextInt(V));
     this.batchesDrawn++;
-    const batch: TrainBatch = { seq: seq.array, pos: pos.array, batchSize: B, maxlen: L, numNegatives: R, realTokens };
+    const batch: TrainBatch = { seq: seq.array, pos: pos.array, batchSize: B, maxlen: L, numNegatives: R, sharedNegatives: shared, realTokens };
     if (neg) batch.neg = neg.array;
     if (negs) batch.negs = negs.array;
     if (ts) batch.ts_ext = ts.array;

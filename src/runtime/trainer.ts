@@ -78,13 +78,14 @@ function samplerNeeds(manifest: Manifest) {
   return {
     needNeg: inputs.some((i) => i.name === 'neg'),
     numNegatives: negs ? Number(negs.shape[negs.shape.length - 1]) : 0,
+    sharedNegatives: negs?.shape.length === 1,
     needTimestamps: inputs.some((i) => i.name === 'ts_ext'),
   };
 }
 
 function stackBatches(batches: TrainBatch[], names: readonly string[]): Feeds {
   const { batchSize: B, maxlen: L, numNegatives: R } = batches[0];
-  const dims: Record<string, number[]> = { seq: [B, L], pos: [B, L], neg: [B, L], negs: [B, L, R], ts_ext: [B, L + 1] };
+  const dims: Record<string, number[]> = { seq: [B, L], pos: [B, L], neg: [B, L], negs: batches[0].sharedNegatives ? [R] : [B, L, R], ts_ext: [B, L + 1] };
   const feeds: Feeds = {};
   for (const name of names) feeds[name] = stackInt64(batches.map((b) => b[name as 'seq']!), dims[name]);
   return feeds;

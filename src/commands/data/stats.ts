@@ -9,15 +9,15 @@ export default class DataStats extends Command {
   static override examples = ['<%= config.bin %> data stats ml-1m.seq.txt.gz', '<%= config.bin %> data stats u.data.gz --json'];
   static override args = { file: Args.string({ description: 'interaction file (.gz ok)', required: true }) };
   static override flags = {
-    format: Flags.string({ description: 'data format (default: detected)', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
-    'min-item-count': Flags.integer({ description: 'k-core: drop items with fewer interactions', min: 1 }),
-    'min-user-count': Flags.integer({ description: 'k-core: drop users with fewer interactions', min: 1 }),
-    json: Flags.boolean({ description: 'print JSON' }),
+    format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    'min-item-count': Flags.integer({ description: 'k-core filter: drop items with fewer than N interactions (repeated with --min-user-count until stable)', min: 1 }),
+    'min-user-count': Flags.integer({ description: 'k-core filter: drop users with fewer than N interactions', min: 1 }),
+    json: Flags.boolean({ description: 'print one JSON object' }),
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(DataStats);
     try {
+      const { args, flags } = await this.parse(DataStats);
       const ds = openDataset(args.file, { format: flags.format as 'auto', minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
       const stats = { ...datasetStats(ds), split: leaveOneOutSplit(ds).summary };
       if (flags.json) this.log(JSON.stringify(stats, null, 2));

@@ -1,8 +1,8 @@
 import { Tensor } from '../../dsl/graph.js';
 import * as F from '../../dsl/ops/elementwise.js';
-import { range } from '../../dsl/ops/indexing.js';
+import { scatterElements } from '../../dsl/ops/indexing.js';
 import { reduceMean, reduceSum } from '../../dsl/ops/reduce.js';
-import { expandAs, reshape, unsqueeze } from '../../dsl/ops/shape-ops.js';
+import { expandAs, unsqueeze } from '../../dsl/ops/shape-ops.js';
 import { scalar } from '../../dsl/ops/util.js';
 import { DslError } from '../../dsl/types.js';
 import { sumToShape } from './broadcast.js';
@@ -50,25 +50,26 @@ registerVjp('LayerNormalization', ({ node: { inputs: [x, scale, bias], outputs: 
 });
 
 /**
- * SoftmaxCrossEntropyLoss (class axis 1): d scores = (softmax - onehot(label)) * w,
- * w = [label != ignore_index] times the reduction's scale and the loss cotangent.
+ * SoftmaxCrossEntropyLoss (class axis 1): d scores = (softmax − onehot(label)) · w, with
+ * w = [label != ignore_index] times the reduction's scale and the loss cotangent. The
+ * one-hot part is a scatter-add of −w at each label (one element per row), so the only
+ * passes over the [N, C] scores are exp(logProb)·w: with a catalogue-wide softmax the
+ * scores dominate the step, and a materialised one-hot would double that traffic.
  */
 registerVjp('SoftmaxCrossEntropyLoss', ({ node: { inputs: [scores, labels, weights], outputs: [, logProb], attrs }, grads: [g] }) => {
   if (weights) throw new DslError('SoftmaxCrossEntropyLoss VJP: class weights are not supported');
   const reduction = (attrs.reduction as { value: string } | undefined)?.value ?? 'mean';
   const ignore = attrs.ignore_index ? intAttr(attrs, 'ignore_index') : null;
   const dtype = scores!.dtype;
-  const numClasses = scores!.shape[1];
-  if (typeof numClasses !== 'number') throw new DslError('SoftmaxCrossEntropyLoss VJP: the class dim must be static');
   const lab = labels!.dtype === 'int64' ? labels! : F.cast(labels!, 'int64');
   const gdt = scores!.graph;
-  const classes = range(scalar(gdt, 0, 'int64'), scalar(gdt, numClasses, 'int64'), scalar(gdt, 1, 'int64'), numClasses);
-  // classes shaped [1, C, 1, ...] to broadcast against labels shaped [N, 1, D...]
-  const classShape = scores!.shape.map((_, i) => (i === 1 ? numClasses : 1));
-  const onehot = F.cast(F.equal(unsqueeze(lab, [1]), reshape(classes, classShape)), dtype);
   let w: Tensor = ignore === null ? expandAs(scalar(gdt, 1, dtype), lab) : F.cast(F.not(F.equal(lab, ignore)), dtype);
   if (reduction === 'mean') w = F.div(w, F.max(reduceSum(w, null), 1));
   // g is a scalar for 'mean'/'sum' and per position for 'none'; it broadcasts either way.
   w = F.mul(w, g!);
-  return [F.mul(F.sub(F.exp(logProb), onehot), unsqueeze(w, [1])), null, null];
+  const w1 = unsqueeze(w, [1]); // [N, 1, D...]
+  // Ignored rows have w = 0; point their index at class 0 so the scatter stays in range.
+  const safe = ignore === null ? lab : F.where(F.equal(lab, ignore), scalar(gdt, 0, 'int64'), lab);
+  const softmaxPart = F.mul(F.exp(logProb), w1);
+  return [scatterElements(softmaxPart, unsqueeze(safe, [1]), F.neg(w1), 1, 'add'), null, null];
 });

@@ -18,7 +18,14 @@ export interface Source {
 
 /** Read a file; gzip is recognised by its magic bytes (1f 8b), not by the extension. */
 export function loadSource(path: string): Source {
-  const raw = readFileSync(path);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a data file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new DataFormatError(path, null, `cannot read the data file: ${why}`);
+  }
   return sourceFromBytes(path, raw);
 }
 

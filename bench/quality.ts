@@ -1,0 +1,49 @@
+// Reproduces a preset's result end to end: compile, train (validation early stopping), then the
+// ranking step on the test split with the exported inference.onnx, and appends one row to a
+// results table. Not a test: it takes minutes to hours.
+//   npx tsx bench/quality.ts --preset ml-1m-llama --data ../shared/data/ml-1m.seq.txt.gz
+//     [--out artifacts/quality/NAME] [--epochs N] [--threads 2] [--table bench/results/ml-1m.md] [--note TEXT]
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { MODELS } from '../graphs/index.js';
+import { presetNamed } from '../graphs/presets.js';
+import { SEED_ADAMW } from '../src/compiler/adamw.js';
+import { compileJob } from '../src/compiler/compile-job.js';
+import { openDataset } from '../src/data/open.js';
+import { evaluate } from '../src/eval/evaluate.js';
+import { train } from '../src/runtime/trainer.js';
+
+const arg = (name: string, dflt?: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const preset = presetNamed(arg('preset', 'ml-1m-llama')!);
+const dataPath = arg('data', new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
+const out = arg('out', join('artifacts', 'quality', preset.name))!;
+const table = arg('table', 'bench/results/ml-1m.md')!;
+const threads = Number(arg('threads', '2'));
+const r = preset.recipe;
+const epochs = Number(arg('epochs', String(r.epochs)));
+const started = Date.now();
+const data = openDataset(dataPath);
+compileJob({
+  model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
+  data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r }, outDir: out,
+});
+const summary = await train({
+  dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
+  checkpointEvery: 0, resume: false, overwrite: true,
+  schedule: r.cosine ? { kind: 'warmup-cosine', lr: r.lr, warmup: r.warmup, totalSteps: epochs * Math.ceil(data.sequences.length / r.batchSize), minLr: r.minLr } : { kind: 'constant', lr: r.lr, warmup: r.warmup },
+  log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
+});
+const test = await evaluate({ model: out, data: dataPath, split: 'test', negatives: 0, ks: [10, 50, 200], batchSize: 256, seed: 0, threads });
+const minutes = (Date.now() - started) / 60000;
+const m = test.metrics;
+const f = (x: number) => x.toFixed(4);
+if (!existsSync(table)) {
+  writeFileSync(table, '# Results: leave-one-out, full ranking over the whole catalogue (test split)\n\nProduced by `bench/quality.ts` on this project\'s 2-core CPU machine.\n\n| preset | data | epochs (best) | wall time | HR@10 | NDCG@10 | HR@50 | NDCG@50 | MRR | note |\n|---|---|---|---|---|---|---|---|---|---|\n');
+}
+const row = `| ${preset.name} | ${basename(dataPath)} | ${summary.epochs} (${summary.bestEpoch ?? '-'}) | ${minutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
+appendFileSync(table, row);
+console.log(row);
+console.log(`most-popular on the same split: HR@10 ${f(test.popularity['hr@10'])}, NDCG@10 ${f(test.popularity['ndcg@10'])}`);

@@ -1,0 +1,215 @@
+// The ranking step: rankSplit against hand-computed metrics (ties, padding, both protocols), and
+// evaluate() / `reclm eval` end to end on a tiny trained model, including data with users too
+// short to evaluate and items the model has never seen.
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Eval from '../src/commands/eval.js';
+import { EvalBatch } from '../src/data/eval-inputs.js';
+import { readDataset } from '../src/data/read.js';
+import { leaveOneOutSplit } from '../src/data/split.js';
+import { Dataset } from '../src/data/types.js';
+import { evaluate, type EvaluateOptions } from '../src/eval/evaluate.js';
+import { rankSplit } from '../src/eval/rank.js';
+import { Scorer } from '../src/eval/scorer.js';
+import { plainText, runCommand } from './helpers/cli.js';
+import { tinyData } from './helpers/tiny-run.js';
+import { trainTinyOn } from './helpers/trained.js';
+
+// Metrics are means of a few float64 terms computed with the same formulas; 1e-12 only absorbs
+// a different summation order.
+const close = (actual: Record<string, number>, expected: Record<string, number>) => {
+  expect(Object.keys(actual).sort()).to.deep.equal(Object.keys(expected).sort());
+  for (const [k, v] of Object.entries(expected)) expect(actual[k], k).to.be.closeTo(v, 1e-12);
+};
+const gain = (rank: number) => 1 / Math.log2(rank + 2);
+
+/**
+ * V = 6, histories (leave-one-out: train | valid | test):
+ *   u0 [1 2 3 | 4 | 5]   u1 [2 3 | 6 | 1]   u2 [5 1 2 3 | 4 | 5]   u5 [1 2 6 | 5 | 3]
+ *   u3 [3 4] and u4 [6]: fewer than 3 interactions, excluded from evaluation.
+ * One fixed score row per user; column 0 (padding) is the largest score and must never count.
+ */
+const V = 6;
+const HISTORIES = [[1, 2, 3, 4, 5], [2, 3, 6, 1], [5, 1, 2, 3, 4, 5], [3, 4], [6], [1, 2, 6, 5, 3]];
+const ROWS: Record<number, number[]> = {
+  0: [100, 0.9, 0.5, 0.5, 0.2, 0.5, 0.1],
+  1: [100, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3],
+  2: [100, 0.95, 0.95, 0.95, 0.9, 0.5, 0.8],
+  5: [100, 0.7, 0.8, 0.6, 0.1, 0.2, 0.9],
+};
+
+function handData(): Dataset {
+  return {
+    name: 'hand', numItems: V, users: HISTORIES.map((_, u) => `u${u}`), sequences: HISTORIES.map((h) => Int32Array.from(h)),
+    timestamps: null, itemIds: ['', '1', '2', '3', '4', '5', '6'], remapped: false,
+  };
+}
+
+/** Returns each user's fixed row and records what it was asked to score. */
+class FakeScorer implements Scorer {
+  readonly maxlen = 4;
+  readonly numItems = V;
+  readonly needsTimestamps = false;
+  readonly seen = new Map<number, number[]>();
+
+  async score(batch: EvalBatch): Promise<Float32Array> {
+    const out = new Float32Array(batch.n * (V + 1));
+    for (let b = 0; b < batch.n; b++) {
+      const u = batch.users[b];
+      this.seen.set(u, Array.from(batch.seq.subarray(b * this.maxlen, (b + 1) * this.maxlen), Number));
+      out.set(ROWS[u], b * (V + 1));
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {}
+}
+
+describe('ranking step (rankSplit) against hand-computed metrics', () => {
+  const split = leaveOneOutSplit(handData());
+
+  it('full ranking, test split: rank = items strictly above the target, ties and padding do not count', async () => {
+    const scorer = new FakeScorer();
+    const m = await rankSplit(scorer, split, { split: 'test', ks: [1, 2, 5, 6], batchSize: 3 });
+    // Test targets 5, 1, 5, 3. u0: only item 1 (0.9) beats 0.5; items 2 and 3 tie -> rank 1.
+    // u1: everything ties -> 0. u2: items 1, 2, 3, 4, 6 beat 0.5 -> 5. u5: items 1, 2, 6 beat 0.6 -> 3.
+    const ranks = [1, 0, 5, 3];
+    close(m, {
+      users: 4,
+      'hr@1': 1 / 4, 'ndcg@1': 1 / 4,
+      'hr@2': 2 / 4, 'ndcg@2': (gain(1) + gain(0)) / 4,
+      'hr@5': 3 / 4, 'ndcg@5': (gain(1) + gain(0) + gain(3)) / 4,
+      'hr@6': 1, 'ndcg@6': ranks.reduce((a, r) => a + gain(r), 0) / 4,
+      mrr: (1 / 2 + 1 + 1 / 6 + 1 / 4) / 4,
+    });
+    // The model saw train + [valid], left padded to maxlen 4; short users were never scored.
+    expect(Object.fromEntries(scorer.seen)).to.deep.equal({ 0: [1, 2, 3, 4], 1: [0, 2, 3, 6], 2: [1, 2, 3, 4], 5: [1, 2, 6, 5] });
+  });
+
+  it('full ranking, valid split: the second to last item against the train prefix', async () => {
+    const scorer = new FakeScorer();
+    const m = await rankSplit(scorer, split, { split: 'valid', ks: [1, 4] });
+    // Valid targets 4, 6, 4, 5: ranks 4 (items 1, 2, 3, 5), 0 (ties), 3 (items 1, 2, 3), 4 (items 1, 2, 3, 6).
+    close(m, { users: 4, 'hr@1': 1 / 4, 'ndcg@1': 1 / 4, 'hr@4': 2 / 4, 'ndcg@4': (gain(0) + gain(3)) / 4, mrr: (1 / 5 + 1 + 1 / 4 + 1 / 5) / 4 });
+    expect(Object.fromEntries(scorer.seen)).to.deep.equal({ 0: [0, 1, 2, 3], 1: [0, 0, 2, 3], 2: [5, 1, 2, 3], 5: [0, 1, 2, 6] });
+  });
+
+  it('does not depend on the batch size', async () => {
+    const results = [];
+    for (const batchSize of [1, 2, 4, 256]) results.push(await rankSplit(new FakeScorer(), split, { split: 'test', ks: [1, 3], batchSize }));
+    for (const r of results) expect(r).to.deep.equal(results[0]);
+  });
+
+  it('sampled protocol (--negatives): negatives come only from items outside the train prefix', async () => {
+    // The rows make every draw give the same rank: negatives for u0 are 4, 5 (the target: a tie)
+    // or 6, all at most the target's score -> 0; u1 ties everywhere -> 0; u2 can only draw 4 and 6,
+    // both above the target -> rank = number of negatives; u5 draws 3 (the target), 4 or 5 -> 0.
+    // Full ranking counted the high-scoring train items of u2 and u5; the sampled protocol does not.
+    for (const seed of [0, 7]) {
+      const m = await rankSplit(new FakeScorer(), split, { split: 'test', ks: [1, 3, 4], negatives: 3, seed });
+      close(m, { users: 4, 'hr@1': 3 / 4, 'ndcg@1': 3 / 4, 'hr@3': 3 / 4, 'ndcg@3': 3 / 4, 'hr@4': 1, 'ndcg@4': (3 + gain(3)) / 4, mrr: (3 + 1 / 4) / 4 });
+    }
+  });
+
+  it('refuses a scorer for another catalogue size', async () => {
+    const other = leaveOneOutSplit({ ...handData(), numItems: 7, itemIds: ['', '1', '2', '3', '4', '5', '6', '7'] });
+    await rankSplit(new FakeScorer(), other, { split: 'test' }).then(
+      () => expect.fail('expected an error'),
+      (e) => expect((e as Error).message).to.match(/scores 6 items but the data has 7/),
+    );
+  });
+});
+
+describe('evaluate() and `reclm eval` end to end', function () {
+  this.timeout(60000);
+  // Item ids in the files are 1000 + 7i: not 1..V, so reading remaps them and the model's
+  // items.json is what lines the evaluation file up with the score columns.
+  const fileId = (i: number) => String(1000 + 7 * i);
+  const tmp = mkdtempSync(join(tmpdir(), 'reclm-evaltest-'));
+  const clean = join(tmp, 'clean.txt');
+  const dirty = join(tmp, 'dirty.txt');
+  let dir: string;
+  let unknownLines = 0;
+  const base: Omit<EvaluateOptions, 'data'> = { model: '', split: 'test', negatives: 0, ks: [5, 10], batchSize: 32, seed: 0, threads: 1 };
+
+  before(async () => {
+    const ds = tinyData();
+    const lines: string[] = [];
+    const dirtyLines: string[] = [];
+    ds.sequences.forEach((seq, u) => {
+      seq.forEach((item, j) => {
+        const line = `${ds.users[u]} ${fileId(item)} ${ds.timestamps![u][j]}`;
+        lines.push(line);
+        dirtyLines.push(line);
+        // Items the model never saw, inside some histories: dropping them restores the clean ones.
+        if (u % 10 === 3 && j === 1) {
+          dirtyLines.push(`${ds.users[u]} 99999 ${ds.timestamps![u][j]}`, `${ds.users[u]} 88888 ${ds.timestamps![u][j]}`);
+          unknownLines += 2;
+        }
+      });
+    });
+    // Users too short to evaluate: 1 and 2 known items, and 3 interactions that are all unknown.
+    dirtyLines.push(`500 ${fileId(1)} 1700000000`, `501 ${fileId(2)} 1700000000`, `501 ${fileId(3)} 1700000001`);
+    dirtyLines.push('502 77777 1700000000', '502 77777 1700000001', '502 99999 1700000002');
+    unknownLines += 3;
+    writeFileSync(clean, lines.join('\n') + '\n');
+    writeFileSync(dirty, dirtyLines.join('\n') + '\n');
+    const data = readDataset(clean);
+    expect(data.remapped).to.equal(true);
+    dir = await trainTinyOn('llama-sasrec', data);
+    base.model = dir;
+  });
+
+  it('counts short users as excluded and drops unknown items with a count, giving the clean file\'s metrics', async () => {
+    const a = await evaluate({ ...base, data: clean });
+    expect(a.users).to.equal(120);
+    expect(a.excludedUsers).to.equal(0);
+    expect(a.unknown).to.deep.equal({ unknownInteractions: 0, unknownItems: 0 });
+    expect(a.numItems).to.equal(60);
+    const b = await evaluate({ ...base, data: dirty });
+    expect(b.unknown).to.deep.equal({ unknownInteractions: unknownLines, unknownItems: 3 });
+    expect(b.excludedUsers).to.equal(3);
+    expect(b.users).to.equal(120);
+    // The same histories reach the model in the same order: identical ranks, identical metrics.
+    expect(b.metrics).to.deep.equal(a.metrics);
+    expect(a.metrics['hr@10']).to.be.at.least(a.metrics['hr@5']);
+    expect(a.metrics.mrr).to.be.within(0, 1);
+  });
+
+  it('the sampled protocol runs on the same model, with its popularity baseline', async () => {
+    const r = await evaluate({ ...base, data: clean, negatives: 20, ks: [1, 10] });
+    expect(r.protocol).to.match(/sampled: target \+ 20 negatives/);
+    expect(r.users).to.equal(120);
+    expect(r.metrics['hr@10']).to.be.within(r.metrics['hr@1'], 1);
+    expect(Object.keys(r.popularity).sort()).to.deep.equal(['hr@1', 'hr@10', 'mrr', 'ndcg@1', 'ndcg@10', 'users']);
+  });
+
+  it('`reclm eval --json` prints one object with the documented keys, and warns about unknown items on stderr', async () => {
+    const r = await runCommand(Eval, [dir, '--data', dirty, '--json', '--k', '5,10', '--threads', '1']);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out).sort()).to.deep.equal(
+      ['data', 'excluded_users', 'hr@10', 'hr@5', 'model', 'mrr', 'ndcg@10', 'ndcg@5', 'num_items', 'popularity', 'protocol', 'seconds', 'split', 'unknown_interactions', 'unknown_items', 'users'].sort(),
+    );
+    expect(out.users).to.equal(120);
+    expect(out.excluded_users).to.equal(3);
+    expect(out.unknown_interactions).to.equal(unknownLines);
+    expect(out.unknown_items).to.equal(3);
+    expect(out.model).to.equal(join(dir, 'inference.onnx'));
+    expect(Object.keys(out.popularity).sort()).to.deep.equal(['hr@10', 'hr@5', 'mrr', 'ndcg@10', 'ndcg@5']);
+    expect(plainText(r.stderr)).to.include(`Warning: ${unknownLines} interactions with 3 items the model has never seen were dropped`);
+  });
+
+  it('`reclm eval` prints a table of the model next to the most-popular baseline', async () => {
+    const r = await runCommand(Eval, [join(dir, 'inference.onnx'), '--data', clean, '--k', '5', '--threads', '1']);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).to.match(/^test split, full ranking over 60 items: 120 users \(0 with fewer than 3 interactions excluded\)$/);
+    expect(lines[1]).to.match(/^metric\s+model\s+most-popular$/);
+    expect(lines.slice(2, 5).map((l) => l.split(/\s+/)[0])).to.deep.equal(['HR@5', 'NDCG@5', 'MRR']);
+    for (const l of lines.slice(2, 5)) expect(l).to.match(/^\S+\s+\d\.\d{4}\s+\d\.\d{4}$/);
+    expect(r.stderr).to.not.match(/Warning/);
+  });
+});
