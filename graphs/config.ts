@@ -64,6 +64,8 @@ export interface HstuConfig extends LossSettings {
   bucket_div: number;
   ln_eps: number;
   dropout: number;
+  /** The relative time-bucket bias rab_ts (§3.3); without timestamps every bucket is 0 and it is a constant. */
+  time_bias: boolean;
   /** The attention divisor n of `silu(qk + rab) / n` (default maxlen; official: maxlen + 11). */
   attn_divisor: number;
   /** Derived: 2·H·dv + 2·H·dqk. */
@@ -137,6 +139,7 @@ const HSTU_FIELDS: Record<string, FieldSpec> = {
   bucket_div: { kind: 'positive', dflt: 0.301, doc: 'time bucket divisor of ln|dt|' },
   ln_eps: { kind: 'positive', dflt: 1e-6, doc: 'LayerNorm eps' },
   dropout: { kind: 'fraction', dflt: 0, doc: 'dropout probability in [0, 1)' },
+  time_bias: { kind: 'bool', dflt: true, doc: 'relative time-bucket attention bias (rab_ts); off for data without timestamps' },
   attn_divisor: { kind: 'positive', dflt: (c: Record<string, unknown>) => c.maxlen, doc: 'attention divisor n (default maxlen)' },
   // Official ml-1m recipe: sampled softmax, τ = 0.05, L2-normalised item vectors, R = 128.
   ...LOSS_FIELDS(0.05, true),

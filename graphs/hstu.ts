@@ -16,7 +16,8 @@ export interface HstuLayerParams {
   wo: Tensor;
   bo: Tensor;
   rab_pos: Tensor;
-  rab_ts: Tensor;
+  /** Absent with time_bias = false. */
+  rab_ts: Tensor | null;
 }
 
 export interface HstuParams {
@@ -38,7 +39,7 @@ export function declareHstuParams(g: Graph, c: HstuConfig): HstuParams {
       wo: g.param(`${p}wo`, [H * dv, d], { kind: 'uniform', bound: Math.sqrt(6 / (H * dv + d)) }), // xavier uniform
       bo: g.param(`${p}bo`, [d], { kind: 'uniform', bound: 1 / Math.sqrt(H * dv) }), // torch Linear bias
       rab_pos: g.param(`${p}rab_pos`, [2 * L - 1], { kind: 'normal', std: 0.02 }),
-      rab_ts: g.param(`${p}rab_ts`, [c.num_buckets + 1], { kind: 'normal', std: 0.02 }),
+      rab_ts: c.time_bias ? g.param(`${p}rab_ts`, [c.num_buckets + 1], { kind: 'normal', std: 0.02 }) : null,
     });
   }
   return { item_emb, pos_emb, layers };
@@ -78,7 +79,7 @@ export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Te
   });
   const { relIdx, bucket, attnScale } = g.scope('attn_bias', () => {
     const relIdx = int64Const(g, [L, L], (i) => L - 1 + (i % L) - Math.floor(i / L)); // (L−1) + j − t
-    const bucket = timeBuckets(tsExt, c);
+    const bucket = c.time_bias ? timeBuckets(tsExt, c) : null;
     // allow[b,t,j] = (j <= t) and valid[b,j], with the 1/n divisor folded in: [batch, 1, L, L]
     const allow = F.and(causalMask(g, L), F.unsqueeze(valid, [1]));
     const attnScale = F.unsqueeze(F.mul(F.cast(allow, 'float32'), 1 / c.attn_divisor), [1]);
@@ -92,8 +93,10 @@ export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Te
       const h = F.silu(F.matmul(ln(x, onesD), p.uvqk));
       const [u, v, q, k] = F.split(h, -1, [H * dv, H * dv, H * dqk, H * dqk]);
       const qk = F.matmul(splitHeads(q, L, H, dqk), splitHeads(k, L, H, dqk, true)); // [batch, H, L, L]
-      const rab = F.add(F.gather(p.rab_pos, relIdx, 0), F.gather(p.rab_ts, bucket, 0)); // [batch, L, L]
-      const a = F.mul(F.silu(F.add(qk, F.unsqueeze(rab, [1]))), attnScale);
+      const relPos = F.gather(p.rab_pos, relIdx, 0); // [L, L]
+      // [batch, 1, L, L] with the time bias; [L, L] (broadcast over batch and heads) without.
+      const rab = p.rab_ts && bucket ? F.unsqueeze(F.add(relPos, F.gather(p.rab_ts, bucket, 0)), [1]) : relPos;
+      const a = F.mul(F.silu(F.add(qk, rab)), attnScale);
       const o = mergeHeads(F.matmul(a, splitHeads(v, L, H, dv)), L, H, dv); // [batch, L, H·dv]
       const y = drop.apply(F.mul(u, ln(o, onesV)));
       return F.add(F.add(F.matmul(y, p.wo), p.bo), x);
@@ -105,6 +108,12 @@ export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Te
 export const hstu: ModelDefinition<HstuConfig> = {
   name: 'hstu',
   resolveConfig: resolveHstuConfig,
+  adaptToData(raw, data) {
+    // Without timestamps every time bucket is 0: rab_ts would be one constant per layer,
+    // paid for with a [batch, L, L] gather and scatter per layer. Turn it off unless asked.
+    if (data.hasTimestamps || raw.time_bias !== undefined) return { config: raw, notes: [] };
+    return { config: { ...raw, time_bias: false }, notes: ['the data has no timestamps: the HSTU time bias is disabled (time_bias=false)'] };
+  },
   batchInputs: (c, loss) => batchInputSpecs(c, loss),
   buildTraining(g, c, loss, opts) {
     const P = declareHstuParams(g, c);

@@ -53,4 +53,6 @@ export interface ModelDefinition<C extends ModelConfig = ModelConfig> {
   buildTraining(g: Graph, config: C, loss: LossName, opts: BuildOptions): TrainingGraph;
   /** Declares parameters and inputs `seq` (+ `ts_ext`), `k`; outputs user_emb, scores, top_items, top_scores. */
   buildInference(g: Graph, config: C): InferenceGraph;
+  /** Optional: adjusts a raw config to the training data (e.g. no timestamps) and says why. */
+  adaptToData?(raw: Record<string, unknown>, data: { hasTimestamps: boolean }): { config: Record<string, unknown>; notes: string[] };
 }

@@ -19,12 +19,14 @@ const INT64 = onnx.TensorProto.DataType.INT64;
 const V = 60; // tinyData() items
 
 type Dim = number | string;
-const dimsOf = (v: onnx.IValueInfoProto): Dim[] => v.type!.tensorType!.shape!.dim!.map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue)));
-const elemOf = (v: onnx.IValueInfoProto) => v.type!.tensorType!.elemType;
+type ValueInfo = NonNullable<GraphProto['input']>[number];
+type NodeProto = NonNullable<GraphProto['node']>[number];
+const dimsOf = (v: ValueInfo): Dim[] => v.type!.tensorType!.shape!.dim!.map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue)));
+const elemOf = (v: ValueInfo) => v.type!.tensorType!.elemType;
 
 /** Every node of a graph and of all its subgraphs (Scan/Loop/If bodies), depth first. */
-function allNodes(g: GraphProto): onnx.INodeProto[] {
-  const out: onnx.INodeProto[] = [];
+function allNodes(g: GraphProto): NodeProto[] {
+  const out: NodeProto[] = [];
   for (const n of g.node ?? []) {
     out.push(n);
     for (const a of n.attribute ?? []) {

@@ -26,7 +26,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new UsageError(`--config ${path}: cannot read a JSON object (${(e as Error).message})`);
+    throw new UsageError(`--config ${path}: cannot read a JSON object (${(e as Error).message.replace(/\s+/g, ' ').trim()})`);
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--config ${path}: expected a JSON object`);
   const obj = parsed as Record<string, unknown>;

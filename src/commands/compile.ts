@@ -57,8 +57,8 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       const data = flags.data ? openDataset(flags.data, { format: flags.format as 'auto' }) : undefined;
       const numItems = data ? data.numItems : flags['num-items'];
       if (config.num_items !== undefined && Number(config.num_items) !== numItems) {
-        const from = data ? `the ${numItems} items of ${flags.data}` : `--num-items ${numItems}`;
-        throw new UsageError(`config field num_items is ${JSON.stringify(config.num_items)} but disagrees with ${from}; leave num_items out, it comes from the data`);
+        const from = data ? `${flags.data} has ${numItems} items` : `--num-items is ${numItems}`;
+        throw new UsageError(`config field num_items is ${JSON.stringify(config.num_items)}, but ${from}; leave num_items out (it comes from --data or --num-items)`);
       }
       const manifest = compileJob({
         model: model as never,
@@ -71,6 +71,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
         initSeed: flags.seed,
         recipe: preset ? { preset: preset.name, ...preset.recipe } : undefined,
         outDir: flags.out,
+        onNote: (line) => this.warn(line),
       });
       const summary = {
         out: flags.out,

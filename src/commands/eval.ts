@@ -1,5 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { evaluate } from '../eval/evaluate.js';
+import { parseDevice } from '../runtime/providers.js';
 import { Progress } from '../util/progress.js';
 import { asCliError, UsageError } from '../cli/errors.js';
 
@@ -19,7 +20,7 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
     format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
     negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
-    k: Flags.string({ description: 'cut-offs, comma separated', default: '10,50,200' }),
+    k: Flags.string({ description: 'cut-offs k of HR@k and NDCG@k, comma separated', default: '10,50,200' }),
     'batch-size': Flags.integer({ description: 'users scored per run', default: 256, min: 1 }),
     seed: Flags.integer({ description: 'seed of the sampled protocol', default: 0, min: 0 }),
     device: Flags.string({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
@@ -30,6 +31,7 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
   async run(): Promise<void> {
     try {
       const { args, flags } = await this.parse(Eval);
+      parseDevice(flags.device);
       const ks = flags.k.split(',').map((s) => Number(s.trim()));
       if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${flags.k}'`);
       const progress = new Progress({ label: 'ranking', json: flags.json });

@@ -1,6 +1,7 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { readManifest } from '../compiler/artifacts.js';
 import { openDataset } from '../data/open.js';
+import { parseDevice } from '../runtime/providers.js';
 import { LrSchedule } from '../runtime/schedule.js';
 import { train } from '../runtime/trainer.js';
 import { asCliError, UsageError } from '../cli/errors.js';
@@ -54,6 +55,7 @@ The same --seed and data give the same losses; after a kill, --resume continues 
         return v;
       };
       // Flag values first, so a typo fails before a large data file is read.
+      parseDevice(flags.device);
       const lr = num(flags.lr, 'lr', recipe.lr);
       const minLr = num(flags['min-lr'], 'min-lr', recipe.minLr);
       const data = openDataset(flags.data, { format: flags.format as 'auto' });

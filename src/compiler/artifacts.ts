@@ -19,6 +19,8 @@ export interface ModelDefinition<C = Record<string, unknown>> {
   buildTraining(g: Graph, config: C, loss: LossName, opts: { training: boolean; debugOutputs?: boolean }): { loss: Tensor };
   /** Inference graph: params, `seq` (+`ts_ext`), `k` → user_emb, scores, top_items, top_scores. */
   buildInference(g: Graph, config: C): void;
+  /** Optional: adjusts a raw config to the training data (e.g. no timestamps) and says why. */
+  adaptToData?(raw: Record<string, unknown>, data: { hasTimestamps: boolean }): { config: Record<string, unknown>; notes: string[] };
 }
 
 export interface TensorSpec {

@@ -20,6 +20,8 @@ export interface CompileJob<C> {
   /** A training recipe stored in the manifest (preset defaults for `reclm train`). */
   recipe?: Record<string, unknown>;
   outDir: string;
+  /** Called with notes on how the config was adapted to the data. */
+  onNote?: (line: string) => void;
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
@@ -42,7 +44,9 @@ export function compileJob<C>(job: CompileJob<C>): Manifest {
   if (job.config.num_items !== undefined && Number(job.config.num_items) !== numItems) {
     throw new Error(`compile: config num_items ${job.config.num_items} disagrees with the data's ${numItems} items`);
   }
-  const req: CompileRequest<C> = { model: job.model, rawConfig: { ...job.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
+  const adapted = job.data && job.model.adaptToData ? job.model.adaptToData(job.config, { hasTimestamps: job.data.timestamps !== null }) : { config: job.config, notes: [] };
+  for (const note of adapted.notes) job.onNote?.(note);
+  const req: CompileRequest<C> = { model: job.model, rawConfig: { ...adapted.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
   const built = buildArtifactGraphs(req);
   const init = initialParams(built.params, job.initSeed);
   const ckpt = encodeCheckpoint({

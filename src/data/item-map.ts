@@ -3,6 +3,7 @@
  * reported with the dataset's original ids.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { DataFormatError } from './errors.js';
 import type { Dataset } from './types.js';
 
 export interface ItemMap {
@@ -31,11 +32,11 @@ export function loadItemMap(path: string): ItemMap {
   try {
     m = JSON.parse(readFileSync(path, 'utf8')) as ItemMap;
   } catch (e) {
-    throw new Error(`${path}: not a readable item map JSON file: ${(e as Error).message}`, { cause: e });
+    throw new DataFormatError(path, null, `not a readable item map JSON file: ${(e as Error).message}`);
   }
-  if (!m || m.format !== 'reclm-item-map' || m.version !== 1) throw new Error(`${path}: not a reclm item map (format/version fields missing)`);
+  if (!m || m.format !== 'reclm-item-map' || m.version !== 1) throw new DataFormatError(path, null, 'not a reclm item map (format/version fields missing)');
   if (!Number.isInteger(m.numItems) || !Array.isArray(m.itemIds) || m.itemIds.length !== m.numItems + 1 || m.itemIds[0] !== '') {
-    throw new Error(`${path}: item map is inconsistent (numItems ${m.numItems}, ${Array.isArray(m.itemIds) ? m.itemIds.length : 'no'} itemIds)`);
+    throw new DataFormatError(path, null, `item map is inconsistent (numItems ${m.numItems}, ${Array.isArray(m.itemIds) ? m.itemIds.length : 'no'} itemIds)`);
   }
   return m;
 }

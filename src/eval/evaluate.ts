@@ -46,11 +46,17 @@ export interface EvaluateResult {
 
 /** What the ranking step needs to know of an exported model, read from its ONNX header. */
 export function inspectInference(path: string): { maxlen: number; numItems: number; metadata: Record<string, string> } {
-  const model = onnx.ModelProto.decode(readFileSync(path));
+  const artifactError = (message: string) => Object.assign(new Error(message), { name: 'ArtifactError' });
+  let model: ReturnType<typeof onnx.ModelProto.decode>;
+  try {
+    model = onnx.ModelProto.decode(readFileSync(path));
+  } catch (e) {
+    throw artifactError(`${path} is not an ONNX model (${(e as Error).message}); pass an artifact folder or its inference.onnx`);
+  }
   const graph = model.graph ?? {};
   const dims = (name: string, kind: 'input' | 'output') => {
     const v = (graph[kind] ?? []).find((x) => x.name === name);
-    if (!v) throw Object.assign(new Error(`${path} has no '${name}' ${kind}; is it a reclm inference.onnx?`), { name: 'ArtifactError' });
+    if (!v) throw artifactError(`${path} has no '${name}' ${kind}; is it a reclm inference.onnx?`);
     return v.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue ?? 0));
   };
   const maxlen = dims('seq', 'input')[1];

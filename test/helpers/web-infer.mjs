@@ -1,4 +1,4 @@
-/* global process, console */
+/* global process */
 // Child process of test/web-serving.test.ts: runs exported models in onnxruntime-web (wasm)
 // inside Node, away from onnxruntime-node (both register backends in onnxruntime-common, so
 // they must not share a process; facts note item 9).

@@ -1,0 +1,221 @@
+// The oclif commands, run in-process as `reclm ...` would run them (test/helpers/cli.ts): the main
+// job on a tiny config, and bad input, which must end in one clear line with a non-zero exit code
+// (oclif prints a CLIError as "Error: <message>", without a stack trace) and leave no partial
+// artifact folder behind.
+import { CommandHelp, Config, Errors } from '@oclif/core';
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Compile from '../src/commands/compile.js';
+import DataStats from '../src/commands/data/stats.js';
+import Eval from '../src/commands/eval.js';
+import Train from '../src/commands/train.js';
+import { writeBuiltinDataset } from '../src/data/builtin.js';
+import { PACKAGE_ROOT, runCommand, type CliResult } from './helpers/cli.js';
+import { tinyData } from './helpers/tiny-run.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'reclm-cli-'));
+const DATA = join(tmp, 'tiny.txt');
+const TINY = ['--model', 'llama-sasrec', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'maxlen=12', '--set', 'multiple_of=8'];
+
+/** A fresh, empty parent folder and the --out path inside it. */
+function freshOut(): { parent: string; out: string } {
+  const parent = mkdtempSync(join(tmp, 'out-'));
+  return { parent, out: join(parent, 'art') };
+}
+
+/** A user error as reclm reports it: exit code, one line matching `pattern`, nothing on stdout. */
+function expectUserError(r: CliResult, exitCode: number, pattern: RegExp) {
+  expect(r.error, 'expected the command to fail').to.not.equal(undefined);
+  expect(r.error, `${r.error!.constructor.name}: ${r.error!.stack}`).to.be.instanceOf(Errors.CLIError);
+  expect(r.error!.message).to.match(pattern);
+  expect(r.error!.message, 'one line').to.not.include('\n');
+  expect(r.error!.message, 'no stack trace').to.not.match(/\bat .*:\d+:\d+/);
+  expect(r.exitCode).to.equal(exitCode);
+  expect(r.stdout).to.equal('');
+}
+
+function write(name: string, text: string): string {
+  const p = join(tmp, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('reclm command line', function () {
+  this.timeout(60000);
+  before(() => writeBuiltinDataset(DATA, tinyData()));
+
+  describe('the main job', () => {
+    let dir: string;
+
+    it('compile --data builtin --json prints the manifest summary', async () => {
+      const { out } = freshOut();
+      const r = await runCommand(Compile, [...TINY, '--data', 'builtin', '--out', out, '--json']);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      const s = JSON.parse(r.stdout);
+      expect(s).to.include({ out, model: 'llama-sasrec', loss: 'bce', numItems: 500 });
+      expect(s.parameters).to.be.a('number').above(500 * 16);
+      expect(Object.keys(s.graphs).sort()).to.deep.equal(['eval', 'inference_graph', 'optimizer', 'train_step', 'training']);
+      for (const g of Object.values(s.graphs) as { file: string; nodes: number }[]) expect(existsSync(join(out, g.file)), g.file).to.equal(true);
+      for (const f of ['manifest.json', 'init.ckpt', 'items.json']) expect(existsSync(join(out, f)), f).to.equal(true);
+    });
+
+    it('compile, train and eval a tiny config from a data file', async () => {
+      dir = freshOut().out;
+      const c = await runCommand(Compile, [...TINY, '--data', DATA, '--out', dir]);
+      expect(c.error, c.error?.message).to.equal(undefined);
+      expect(c.stdout).to.match(/^compiled llama-sasrec \(bce\) for 60 items, [\d,]+ parameters -> /);
+
+      // 120 users / 16 = 8 steps, one validation, so inference.onnx comes from best.ckpt.
+      const t = await runCommand(Train, [dir, '--data', DATA, '--epochs', '1', '--batch-size', '16', '--lr', '5e-3', '--eval-every', '1', '--fused-steps', '4', '--threads', '1', '--json']);
+      expect(t.error, t.error?.message).to.equal(undefined);
+      const s = JSON.parse(t.stdout);
+      expect(s).to.include({ steps: 8, epochs: 1, bestEpoch: 1, inference: join(dir, 'inference.onnx'), checkpoint: join(dir, 'best.ckpt') });
+      expect(s.lastLoss).to.be.a('number').and.satisfy(Number.isFinite);
+      for (const f of ['inference.onnx', 'best.ckpt', 'last.ckpt', 'train.jsonl']) expect(existsSync(join(dir, f)), f).to.equal(true);
+
+      const e = await runCommand(Eval, [dir, '--data', DATA, '--k', '5,10', '--threads', '1', '--json']);
+      expect(e.error, e.error?.message).to.equal(undefined);
+      const m = JSON.parse(e.stdout);
+      expect(m).to.include({ users: 120, excluded_users: 0, num_items: 60, split: 'test', unknown_interactions: 0 });
+      for (const k of ['hr@5', 'ndcg@5', 'hr@10', 'ndcg@10', 'mrr']) expect(m[k], k).to.be.within(0, 1);
+      expect(m.popularity).to.have.keys(['hr@5', 'ndcg@5', 'hr@10', 'ndcg@10', 'mrr']);
+    });
+
+    it('train prints a readable summary without --json', async () => {
+      const t = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--max-steps', '2', '--batch-size', '16', '--eval-every', '0', '--threads', '1']);
+      expect(t.error, t.error?.message).to.equal(undefined);
+      const lines = t.stdout.trimEnd().split('\n');
+      expect(lines[0]).to.match(/^trained 2 steps in \d+\.\d s \([\d,]+ tokens\/s\)$/);
+      expect(lines.at(-1)).to.equal(`exported ${join(dir, 'inference.onnx')} (from ${join(dir, 'last.ckpt')})`);
+    });
+
+    it('data stats --json summarises the file', async () => {
+      const r = await runCommand(DataStats, [DATA, '--json']);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      const s = JSON.parse(r.stdout);
+      expect(s).to.include({ name: 'tiny', users: 120, items: 60, hasTimestamps: true, remapped: false });
+      expect(s.interactions).to.equal(tinyData().sequences.reduce((a, q) => a + q.length, 0));
+      expect(s.seqLen.min).to.be.at.least(6);
+      expect(s.seqLen.max).to.be.at.most(30);
+      expect(s.split).to.include({ users: 120, evalUsers: 120, excludedFromEval: 0 });
+      const plain = await runCommand(DataStats, [DATA]);
+      expect(plain.stdout).to.match(/^users\s+120$/m);
+    });
+
+    it('eval of a folder compiled but never trained says to train first', async () => {
+      const { out } = freshOut();
+      expect((await runCommand(Compile, [...TINY, '--data', DATA, '--out', out])).error).to.equal(undefined);
+      expectUserError(await runCommand(Eval, [out, '--data', DATA]), 1, /inference\.onnx does not exist; train first/);
+      // A file that is no ONNX model at all.
+      expectUserError(await runCommand(Eval, [DATA, '--data', DATA]), 1, /tiny\.txt (is not an ONNX model|has no 'seq' input)/);
+    });
+
+    it('train rejects out-of-range values before reading the data', async () => {
+      expectUserError(await runCommand(Train, [dir, '--data', DATA, '--lr', '-1']), 1, /^--lr must be a positive number, got '-1'$/);
+      expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--lr', 'fast']), 1, /^--lr must be a positive number, got 'fast'$/);
+      expectUserError(await runCommand(Train, [dir, '--data', DATA, '--batch-size', '0']), 2, /^--batch-size: Expected an integer greater than or equal to 1 but received: 0 \(see --help\)$/);
+      expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--device', 'gpu7']), 1, /invalid device "gpu7"/);
+      expectUserError(await runCommand(Train, [join(tmp, 'no-such-dir'), '--data', DATA]), 1, /no-such-dir is not a reclm artifact folder/);
+    });
+  });
+
+  describe('bad input: one clear line, non-zero exit, no stack trace, no partial artifacts', () => {
+    const malformed = () => write('malformed.txt', '1 5 100\n1 6 101\n\n2 x7 102\n');
+
+    /** Runs a compile that must fail, and checks its --out folder was never created. */
+    async function failingCompile(argv: string[], exitCode: number, pattern: RegExp) {
+      const { parent, out } = freshOut();
+      expectUserError(await runCommand(Compile, [...argv, '--out', out]), exitCode, pattern);
+      expect(readdirSync(parent), 'nothing left in the parent of --out').to.deep.equal([]);
+    }
+
+    it('an unknown flag', async () => {
+      await failingCompile([...TINY, '--data', DATA, '--colour', 'red'], 2, /^Nonexistent flags?: --colour/);
+      expectUserError(await runCommand(DataStats, [DATA, '--verbose']), 2, /Nonexistent flag: --verbose/);
+    });
+
+    it('out-of-range and malformed values', async () => {
+      await failingCompile([...TINY, '--num-items', '0'], 2, /^--num-items: Expected an integer greater than or equal to 1 but received: 0/);
+      await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '-0.1'], 1, /^--weight-decay must be a non-negative number, got '-0.1'$/);
+      await failingCompile([...TINY, '--num-items', '50', '--set', 'dim'], 1, /^--set expects key=value, got 'dim'$/);
+      await failingCompile([...TINY, '--num-items', '50', '--set', 'dim=-4'], 1, /'dim' must be a positive integer, got -4/);
+      await failingCompile([...TINY, '--data', DATA, '--set', 'num_items=7'], 1, /num_items is 7, but .*tiny\.txt has 60 items/);
+      await failingCompile(['--model', 'gpt', '--num-items', '50'], 2, /^Expected --model=gpt to be one of: llama-sasrec, hstu \(see --help\)$/);
+      await failingCompile(['--preset', 'nope', '--num-items', '50'], 1, /unknown preset 'nope'; presets: /);
+      await failingCompile(['--set', 'dim=16', '--num-items', '50'], 1, /give --model \(llama-sasrec or hstu\) or --preset/);
+      await failingCompile([...TINY], 1, /give --data FILE .* or --num-items N/);
+      expectUserError(await runCommand(Compile, [...TINY, '--num-items', '50']), 2, /Missing required flag out/);
+      expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '10,0']), 1, /--k expects positive integers separated by commas, got '10,0'/);
+      expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--negatives', '-5']), 2, /--negatives: Expected an integer greater than or equal to 0/);
+    });
+
+    it('a missing data file: the message names it', async () => {
+      const missing = join(tmp, 'missing.seq.txt');
+      await failingCompile([...TINY, '--data', missing], 1, new RegExp(`^${missing.replace(/\./g, '\\.')}: cannot read the data file: no such file$`));
+      expectUserError(await runCommand(DataStats, [missing]), 1, /missing\.seq\.txt: cannot read the data file: no such file/);
+      expectUserError(await runCommand(DataStats, [tmp]), 1, /cannot read the data file: is a directory/);
+    });
+
+    it('a malformed data line: file, line number and text', async () => {
+      const file = malformed();
+      await failingCompile([...TINY, '--data', file], 1, new RegExp(`^${file.replace(/\./g, '\\.')}:4: expected .*, got "2 x7 102"$`));
+      expectUserError(await runCommand(DataStats, [file]), 1, /malformed\.txt:4: .*"2 x7 102"/);
+    });
+
+    it('an empty data file', async () => {
+      const empty = write('empty.txt', '');
+      await failingCompile([...TINY, '--data', empty], 1, /empty\.txt: the file is empty/);
+      expectUserError(await runCommand(DataStats, [write('blank.txt', '\n  \n\n')]), 1, /blank\.txt: the file is empty/);
+    });
+
+    it('a --config file that is not JSON, or not an object', async () => {
+      await failingCompile([...TINY, '--num-items', '50', '--config', write('cfg.txt', 'dim: 16\n')], 1, /^--config .*cfg\.txt: cannot read a JSON object \(/);
+      await failingCompile([...TINY, '--num-items', '50', '--config', write('cfg-array.json', '[1, 2]')], 1, /^--config .*cfg-array\.json: expected a JSON object$/);
+      await failingCompile([...TINY, '--num-items', '50', '--config', join(tmp, 'no-config.json')], 1, /--config .*no-config\.json: cannot read/);
+    });
+
+    it('an unknown config field: the message lists the valid ones', async () => {
+      const valid = /valid fields: model, num_items, dim, n_layers, n_heads, maxlen\b.*/;
+      await failingCompile([...TINY, '--num-items', '50', '--set', 'hidden_size=32'], 1, new RegExp(`unknown llama-sasrec config field 'hidden_size'; ${valid.source}`));
+      await failingCompile(['--model', 'hstu', '--num-items', '50', '--config', write('cfg.json', '{"dim": 16, "layers": 2}')], 1, /unknown hstu config field 'layers'; valid fields: model, num_items, .*dqk/);
+    });
+
+    it('a failing compile leaves an existing artifact folder as it was', async () => {
+      const { out } = freshOut();
+      expect((await runCommand(Compile, [...TINY, '--num-items', '50', '--out', out])).error).to.equal(undefined);
+      const before = readFileSync(join(out, 'manifest.json'));
+      expectUserError(await runCommand(Compile, [...TINY, '--num-items', '50', '--set', 'bogus=1', '--out', out]), 1, /unknown llama-sasrec config field 'bogus'/);
+      expect(readFileSync(join(out, 'manifest.json')).equals(before)).to.equal(true);
+      expect(readdirSync(join(out, '..'))).to.deep.equal(['art']);
+    });
+  });
+
+  describe('--help', () => {
+    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats } as const;
+    let config: Config;
+    before(async () => {
+      config = await Config.load(PACKAGE_ROOT);
+    });
+
+    for (const [id, cmd] of Object.entries(COMMANDS)) {
+      it(`${id}: a summary, examples, and a description for every flag and argument`, () => {
+        expect(cmd.summary, 'summary').to.be.a('string').with.length.above(20);
+        expect(cmd.examples?.length, 'examples').to.be.at.least(1);
+        for (const [name, f] of [...Object.entries(cmd.flags ?? {}), ...Object.entries(cmd.args ?? {})]) {
+          expect(f.description, name).to.be.a('string').with.length.above(5);
+        }
+        // The help oclif renders from these (flags and args get their names when oclif caches them).
+        const named = (o: Record<string, object> = {}) => Object.fromEntries(Object.entries(o).map(([name, f]) => [name, { ...f, name }]));
+        const loadable = { id, summary: cmd.summary, description: cmd.description, examples: cmd.examples, flags: named(cmd.flags), args: named(cmd.args), aliases: [], hiddenAliases: [], load: async () => cmd };
+        const text = new CommandHelp(loadable as never, config, { maxWidth: 100 } as never).generate();
+        expect(text).to.include('USAGE').and.include('FLAGS').and.include('EXAMPLES');
+        for (const name of Object.keys(cmd.flags ?? {})) expect(text, name).to.include(`--${name}`);
+        expect(text, 'no empty default').to.not.include('[default: ]');
+        expect(text, 'no raw JSON').to.not.match(/\{"/);
+        expect(text).to.include(`$ reclm ${id}`);
+      });
+    }
+  });
+});
