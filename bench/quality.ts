@@ -28,7 +28,7 @@ const started = Date.now();
 const data = openDataset(dataPath);
 compileJob({
   model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
-  data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r }, outDir: out,
+  data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r }, outDir: out, force: true,
 });
 const summary = await train({
   dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,

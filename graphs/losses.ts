@@ -115,9 +115,16 @@ export function sampledSoftmax(f: Tensor, items: Tensor, pos: Tensor, negs: Tens
  */
 export function fullCe(f: Tensor, items: Tensor, pos: Tensor, temperature: number): LossOutput {
   const v = items.shape[0] as number;
-  const real = F.slice(items, [0], [1], [v]); // [V, d]
+  const d = f.shape[2] as number;
+  const realT = F.transpose(F.slice(items, [0], [1], [v]), [1, 0]); // [d, V]
   const fs = temperature === 1 ? f : F.mul(f, 1 / temperature);
-  const logits = F.matmul(fs, F.transpose(real, [1, 0])); // [batch, L, V]
-  const labels = F.where(F.equal(pos, 0), F.scalar(f.graph, IGNORE, 'int64'), F.sub(pos, 1));
-  return { loss: crossEntropy(logits, labels), debug: { logits } };
+  // Only target positions enter the loss, so only their rows get catalogue-wide logits:
+  // [N, V] instead of [batch·L, V] (about half the rows on ML-1M at maxlen 200).
+  const flatPos = F.reshape(pos, [-1]);
+  const rows = F.squeeze(F.nonZero(flatPos), [0]); // [N]
+  const logits = F.matmul(F.gather(F.reshape(fs, [-1, d]), rows, 0), realT); // [N, V]
+  const labels = F.sub(F.gather(flatPos, rows, 0), 1);
+  const [loss] = F.softmaxCrossEntropyLoss(logits, labels, { reduction: 'mean' });
+  // The fixtures' [batch, L, V] logits, built only when debug outputs ask for them.
+  return { loss, debug: { logits: F.matmul(fs, realT) } };
 }

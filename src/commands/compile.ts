@@ -31,6 +31,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     seed: Flags.integer({ description: 'seed of the initial parameters', default: 42, min: 0 }),
     'weight-decay': Flags.string({ description: 'AdamW weight decay on tensors of rank >= 2 (default 0.1, or the preset\'s)' }),
     'max-grad-norm': Flags.string({ description: 'global-norm gradient clipping; 0 disables (default 1.0)' }),
+    force: Flags.boolean({ description: 'replace --out even if it holds a training run (checkpoints are deleted)' }),
     json: Flags.boolean({ description: 'print the manifest summary as JSON' }),
   };
 
@@ -71,6 +72,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
         initSeed: flags.seed,
         recipe: preset ? { preset: preset.name, ...preset.recipe } : undefined,
         outDir: flags.out,
+        force: flags.force,
         onNote: (line) => this.warn(line),
       });
       const summary = {

@@ -57,6 +57,8 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
       for (const key of [...ks.flatMap((k) => [`hr@${k}`, `ndcg@${k}`]), 'mrr']) {
         this.log(`${key.toUpperCase().padEnd(10)}${r.metrics[key].toFixed(4).padStart(10)}${r.popularity[key].toFixed(4).padStart(14)}`);
       }
+      const trivial = ks.filter((k) => k >= (flags.negatives > 0 ? flags.negatives + 1 : r.numItems));
+      if (trivial.length) this.log(`(k = ${trivial.join(', ')} covers every candidate, so HR@k is 1 by definition)`);
       this.log(`(${r.seconds.toFixed(1)} s)`);
     } catch (e) {
       asCliError(e);

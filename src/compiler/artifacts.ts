@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
 import { DType, Dim } from '../dsl/types.js';
@@ -113,7 +113,13 @@ export function writeArtifacts<C>(
   extraFiles: Record<string, Uint8Array> = {},
   extras: { recipe?: Record<string, unknown>; itemMap?: string } = {},
   built: CompiledGraphs = buildArtifactGraphs(req),
+  overwriteRun = false,
 ): Manifest {
+  // Recompiling replaces the folder; never throw away a training run without being asked.
+  const run = ['last.ckpt', 'best.ckpt'].filter((f) => existsSync(join(outDir, f)));
+  if (run.length && !overwriteRun) {
+    throw new ArtifactError(`${outDir} holds a training run (${run.join(', ')}); compile into another folder, or pass --force to replace it`);
+  }
   const tmp = `${outDir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

@@ -20,6 +20,8 @@ export interface CompileJob<C> {
   /** A training recipe stored in the manifest (preset defaults for `reclm train`). */
   recipe?: Record<string, unknown>;
   outDir: string;
+  /** Replace an output folder that holds a training run. */
+  force?: boolean;
   /** Called with notes on how the config was adapted to the data. */
   onNote?: (line: string) => void;
 }
@@ -62,5 +64,5 @@ export function compileJob<C>(job: CompileJob<C>): Manifest {
   });
   const extra: Record<string, Uint8Array> = { 'init.ckpt': concat(ckpt.chunks) };
   if (job.data) extra['items.json'] = new TextEncoder().encode(JSON.stringify(itemMapOf(job.data)));
-  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined }, built);
+  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined }, built, job.force);
 }

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { GRAPH_FILES, Manifest, readManifest } from '../compiler/artifacts.js';
 import { Dataset } from '../data/types.js';
 import { Split, leaveOneOutSplit } from '../data/split.js';
@@ -215,7 +215,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     // Export the best model (by validation) when there is one, else the last.
     const exportFrom = meta.bestEpoch !== null && existsSync(paths.best) ? paths.best : paths.last;
     if (exportFrom === paths.best) session.loadCheckpoint(paths.best);
-    session.exportModelForInferencing(paths.inference, { checkpoint: exportFrom, epochs: String(epoch), step: String(session.step) });
+    session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(epoch), step: String(session.step) });
     const seconds = (Date.now() - started) / 1000;
     const summary: TrainSummary = {
       steps: session.step,

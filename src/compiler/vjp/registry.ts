@@ -16,7 +16,7 @@ const rules = new Map<string, VjpRule>();
 /** Ops through which no gradient flows (comparisons, index computation, shapes). */
 export const NON_DIFFERENTIABLE = new Set([
   'Shape', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Not',
-  'Range', 'Floor', 'Mod', 'BitwiseXor', 'ConstantOfShape', 'Sign', 'ArgMax',
+  'Range', 'Floor', 'Mod', 'BitwiseXor', 'ConstantOfShape', 'Sign', 'ArgMax', 'NonZero',
 ]);
 
 export function registerVjp(op: string, rule: VjpRule): void {

@@ -85,3 +85,11 @@ export function topK(x: Tensor, k: Tensor, axis = -1, kDim?: Dim): [Tensor, Tens
 export function constantOfShape(shape: Tensor, value: number, dtype: DType, outShape: readonly Dim[]): Tensor {
   return shape.graph.addNode('ConstantOfShape', [shape], { value: attr.tensor(dtype, [1], typedScalar(value, dtype)) }, [{ dtype, shape: outShape }])[0];
 }
+
+/**
+ * Indices of the non-zero elements: int64 [rank, N] with N known only at run time. It
+ * lets a loss keep only the real (non-padding) positions of a batch.
+ */
+export function nonZero(x: Tensor): Tensor {
+  return x.graph.addNode('NonZero', [x], {}, [{ dtype: 'int64', shape: [x.rank, x.graph.freshDim('nonzero')] }])[0];
+}
