@@ -124,15 +124,8 @@ export class TrainingSession {
     if (!this.gradsValid) throw new Error('optimizerStep: no gradients; run trainStep first');
     const feeds: Feeds = { step: int64Scalar(this.step + 1), lr: new ort.Tensor('float32', Float32Array.of(lr), []) };
     const fetches: Record<string, ort.Tensor | null> = { grad_norm: null, clip_coef: null };
-    for (const name of this.paramNames) {
-      feeds[name] = this.params.get(name)!.current;
-      feeds[gradName(name)] = this.grads.get(name)!;
-      feeds[momentName(name, 'm')] = this.m.get(name)!.current;
-      feeds[momentName(name, 'v')] = this.v.get(name)!.current;
-      fetches[`${name}.next`] = this.params.get(name)!.spare;
-      fetches[`${momentName(name, 'm')}.next`] = this.m.get(name)!.spare;
-      fetches[`${momentName(name, 'v')}.next`] = this.v.get(name)!.spare;
-    }
+    this.addOptimizerState(feeds, fetches);
+    for (const name of this.paramNames) feeds[gradName(name)] = this.grads.get(name)!;
     const out = await this.run('optimizer', feeds, fetches);
     this.swapAll();
     this.step += 1;
@@ -153,19 +146,22 @@ export class TrainingSession {
   async fusedSteps(stacked: Feeds, lrs: Float32Array): Promise<{ losses: Float32Array; gradNorms: Float32Array }> {
     const feeds: Feeds = { ...stacked, step: int64Scalar(this.step), seed: int64Scalar(this.seed), lr: new ort.Tensor('float32', lrs, [lrs.length]) };
     const fetches: Record<string, ort.Tensor | null> = { losses: null, grad_norms: null, 'step.next': null };
-    for (const name of this.paramNames) {
-      feeds[name] = this.params.get(name)!.current;
-      feeds[momentName(name, 'm')] = this.m.get(name)!.current;
-      feeds[momentName(name, 'v')] = this.v.get(name)!.current;
-      fetches[`${name}.next`] = this.params.get(name)!.spare;
-      fetches[`${momentName(name, 'm')}.next`] = this.m.get(name)!.spare;
-      fetches[`${momentName(name, 'v')}.next`] = this.v.get(name)!.spare;
-    }
+    this.addOptimizerState(feeds, fetches);
     const out = await this.run('train_step', feeds, fetches);
     this.swapAll();
     this.step += lrs.length;
     this.gradsValid = false;
     return { losses: out.losses.data as Float32Array, gradNorms: out.grad_norms.data as Float32Array };
+  }
+
+  /** Feeds parameters and moments from the current buffers; their updates go into the spares. */
+  private addOptimizerState(feeds: Feeds, fetches: Record<string, ort.Tensor | null>): void {
+    for (const name of this.paramNames) {
+      for (const [key, buf] of [[name, this.params], [momentName(name, 'm'), this.m], [momentName(name, 'v'), this.v]] as const) {
+        feeds[key] = buf.get(name)!.current;
+        fetches[`${key}.next`] = buf.get(name)!.spare;
+      }
+    }
   }
 
   private swapAll(): void {
