@@ -28,7 +28,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const CONFIG = {
   llama: { model: 'llama-sasrec', config: { dim: 64, n_layers: 2, n_heads: 2, maxlen: 200, multiple_of: 32 } },
-  hstu: { model: 'hstu', config: { dim: 64, n_layers: 2, n_heads: 2, maxlen: 200, temperature: 1, item_l2_norm: false } },
+  // time_bias stays on although the file has no timestamps: the peer computes it too.
+  hstu: { model: 'hstu', config: { dim: 64, n_layers: 2, n_heads: 2, maxlen: 200, temperature: 1, item_l2_norm: false, time_bias: true } },
 } as const;
 
 async function reclmEpoch(name: keyof typeof CONFIG): Promise<{ seconds: number; tokensPerSecond: number }> {
