@@ -2,8 +2,10 @@
 // ranking step on the test split with the exported inference.onnx, and appends one row to a
 // results table. Not a test: it takes minutes to hours.
 //   npx tsx bench/quality.ts --preset ml-1m-llama --data ../shared/data/ml-1m.seq.txt.gz
-//     [--out artifacts/quality/NAME] [--epochs N] [--threads 2] [--table bench/results/ml-1m.md] [--note TEXT]
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+//     [--out artifacts/quality/NAME] [--epochs N] [--minutes M] [--threads 2] [--table bench/results/ml-1m.md] [--note TEXT]
+// --minutes M starts no new epoch after M minutes of training (the best model is still used).
+// --finish: do not train; rank with the best checkpoint of an interrupted run in --out.
+import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
 import { presetNamed } from '../graphs/presets.js';
@@ -11,7 +13,9 @@ import { SEED_ADAMW } from '../src/compiler/adamw.js';
 import { compileJob } from '../src/compiler/compile-job.js';
 import { openDataset } from '../src/data/open.js';
 import { evaluate } from '../src/eval/evaluate.js';
-import { train } from '../src/runtime/trainer.js';
+import { RUN_FILES, train } from '../src/runtime/trainer.js';
+import { TrainingSession } from '../src/runtime/session.js';
+import { readJsonl } from '../src/util/jsonl.js';
 
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,24 +30,46 @@ const r = preset.recipe;
 const epochs = Number(arg('epochs', String(r.epochs)));
 const started = Date.now();
 const data = openDataset(dataPath);
-compileJob({
-  model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
-  data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r }, outDir: out, force: true,
-});
-const summary = await train({
-  dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
-  checkpointEvery: 0, resume: false, overwrite: true,
-  schedule: r.cosine ? { kind: 'warmup-cosine', lr: r.lr, warmup: r.warmup, totalSteps: epochs * Math.ceil(data.sequences.length / r.batchSize), minLr: r.minLr } : { kind: 'constant', lr: r.lr, warmup: r.warmup },
-  log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
-});
+let epochsDone: number;
+let bestEpoch: number | null;
+let trainMinutes: number;
+if (process.argv.includes('--finish')) {
+  // An interrupted run: export its best checkpoint, and read how far it got from its log.
+  const log = readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }) as { type: string; epoch?: number; valid?: unknown; time?: string }[];
+  const epochsLogged = log.filter((x) => x.type === 'epoch');
+  const session = await TrainingSession.open(out, null);
+  const state = session.loadCheckpoint(join(out, RUN_FILES.best));
+  session.exportModelForInferencing(join(out, RUN_FILES.inference), { checkpoint: RUN_FILES.best });
+  await session.release();
+  const best = (state.meta.run as { bestEpoch: number | null } | undefined)?.bestEpoch;
+  epochsDone = epochsLogged.length ? epochsLogged[epochsLogged.length - 1].epoch! : 0;
+  bestEpoch = best ?? null;
+  const firstStart = log.find((x) => x.type === 'start')?.time;
+  trainMinutes = firstStart ? (statSync(join(out, RUN_FILES.log)).mtimeMs - Date.parse(firstStart)) / 60000 : NaN;
+} else {
+  compileJob({
+    model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
+    data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r }, outDir: out, force: true,
+  });
+  const minutes = arg('minutes');
+  const summary = await train({
+    dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
+    checkpointEvery: 0, resume: false, overwrite: true, maxSeconds: minutes ? Number(minutes) * 60 : undefined,
+    schedule: r.cosine ? { kind: 'warmup-cosine', lr: r.lr, warmup: r.warmup, totalSteps: epochs * Math.ceil(data.sequences.length / r.batchSize), minLr: r.minLr } : { kind: 'constant', lr: r.lr, warmup: r.warmup },
+    log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
+  });
+  epochsDone = summary.epochs;
+  bestEpoch = summary.bestEpoch;
+  trainMinutes = (Date.now() - started) / 60000;
+  console.log(`stopped by ${summary.stoppedBy}`);
+}
 const test = await evaluate({ model: out, data: dataPath, split: 'test', negatives: 0, ks: [10, 50, 200], batchSize: 256, seed: 0, threads });
-const minutes = (Date.now() - started) / 60000;
 const m = test.metrics;
 const f = (x: number) => x.toFixed(4);
 if (!existsSync(table)) {
-  writeFileSync(table, '# Results: leave-one-out, full ranking over the whole catalogue (test split)\n\nProduced by `bench/quality.ts` on this project\'s 2-core CPU machine.\n\n| preset | data | epochs (best) | wall time | HR@10 | NDCG@10 | HR@50 | NDCG@50 | MRR | note |\n|---|---|---|---|---|---|---|---|---|---|\n');
+  writeFileSync(table, '# Results: leave-one-out, full ranking over the whole catalogue (test split)\n\nProduced by `bench/quality.ts` on this project\'s 2-core CPU machine; wall time is compile + training + validation.\n\n| preset | data | epochs (best) | wall time | HR@10 | NDCG@10 | HR@50 | NDCG@50 | MRR | note |\n|---|---|---|---|---|---|---|---|---|---|\n');
 }
-const row = `| ${preset.name} | ${basename(dataPath)} | ${summary.epochs} (${summary.bestEpoch ?? '-'}) | ${minutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
+const row = `| ${preset.name} | ${basename(dataPath)} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
 appendFileSync(table, row);
 console.log(row);
 console.log(`most-popular on the same split: HR@10 ${f(test.popularity['hr@10'])}, NDCG@10 ${f(test.popularity['ndcg@10'])}`);

@@ -40,6 +40,7 @@ The same --seed and data give the same losses; after a kill, --resume continues 
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
+    'time-limit': Flags.integer({ description: 'start no new epoch after this many minutes (the best model is still exported)', min: 1 }),
     json: Flags.boolean({ description: 'print the summary as JSON (no progress bar)' }),
   };
 
@@ -84,12 +85,13 @@ The same --seed and data give the same losses; after a kill, --resume continues 
         resume: flags.resume,
         overwrite: flags.overwrite,
         maxSteps: flags['max-steps'],
+        maxSeconds: flags['time-limit'] === undefined ? undefined : flags['time-limit'] * 60,
         json: flags.json,
         log: flags.json ? undefined : (line) => this.log(line),
       });
       if (flags.json) this.log(JSON.stringify(summary, null, 2));
       else {
-        this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedEarly ? ', stopped early' : ''}`);
+        this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy}`}`);
         if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);
         this.log(`exported ${summary.inference} (from ${summary.checkpoint})`);
       }

@@ -38,6 +38,8 @@ export interface TrainOptions {
   overwrite?: boolean;
   /** Stop after this many optimizer steps in total (tests, smoke runs). */
   maxSteps?: number;
+  /** Start no new epoch after this many seconds; the run ends normally (best model exported). */
+  maxSeconds?: number;
   json?: boolean;
   log?: (line: string) => void;
 }
@@ -46,6 +48,8 @@ export interface TrainSummary {
   steps: number;
   epochs: number;
   stoppedEarly: boolean;
+  /** Why training ended. */
+  stoppedBy: 'epochs' | 'patience' | 'time limit' | 'max steps';
   bestEpoch: number | null;
   best: RankingMetrics | null;
   lastLoss: number;
@@ -149,10 +153,15 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   let tokens = 0;
   let lastLoss = NaN;
   let stoppedEarly = false;
+  let timeUp = false;
   const K = Math.max(1, opts.fusedSteps);
   let lastSavedStep = session.step;
   try {
     while (epoch < opts.epochs && !stoppedEarly) {
+      if (opts.maxSeconds !== undefined && (Date.now() - started) / 1000 >= opts.maxSeconds) {
+        timeUp = true;
+        break;
+      }
       const steps = sampler.batchesPerEpoch;
       const progress = new Progress({ total: steps, label: `epoch ${epoch + 1}/${opts.epochs}`, json: opts.json });
       const epochStart = Date.now();
@@ -221,6 +230,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       steps: session.step,
       epochs: epoch,
       stoppedEarly,
+      stoppedBy: stoppedEarly ? 'patience' : timeUp ? 'time limit' : epoch < opts.epochs ? 'max steps' : 'epochs',
       bestEpoch: meta.bestEpoch,
       best: meta.best,
       lastLoss,
