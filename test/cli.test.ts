@@ -87,7 +87,7 @@ describe('reclm command line', function () {
       const t = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--max-steps', '2', '--batch-size', '16', '--eval-every', '0', '--threads', '1']);
       expect(t.error, t.error?.message).to.equal(undefined);
       const lines = t.stdout.trimEnd().split('\n');
-      expect(lines[0]).to.match(/^trained 2 steps in \d+\.\d s \([\d,]+ tokens\/s\)$/);
+      expect(lines[0]).to.match(/^trained 2 steps in \d+\.\d s \([\d,]+ tokens\/s\), stopped by max steps$/);
       expect(lines.at(-1)).to.equal(`exported ${join(dir, 'inference.onnx')} (from ${join(dir, 'last.ckpt')})`);
     });
 
