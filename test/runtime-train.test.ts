@@ -101,6 +101,16 @@ describe('training runtime', function () {
     await TrainingSession.open(dir, null).then(() => expect.fail('expected an error'), (e) => expect((e as Error).message).to.match(/init.ckpt does not match its sha256/));
   });
 
+  it('a time limit ends the run at an epoch boundary and still exports the model', async () => {
+    const dir = compileTiny('llama-sasrec');
+    const s = await train({ ...baseOpts, dir, data: tinyData(), epochs: 5, schedule: constant(1e-3), maxSeconds: 0 });
+    expect(s.stoppedBy).to.equal('time limit');
+    expect(s.epochs).to.equal(0);
+    expect(existsSync(join(dir, RUN_FILES.inference))).to.equal(true);
+    const full = await train({ ...baseOpts, dir, data: tinyData(), epochs: 2, schedule: constant(1e-3), overwrite: true });
+    expect(full.stoppedBy).to.equal('epochs');
+  });
+
   it('rejects data with a different item count than the artifacts', async () => {
     const dir = compileTiny('llama-sasrec');
     const other = builtinDataset({ users: 50, items: 70, genres: 4, minLen: 6, maxLen: 20, seed: 1 });
