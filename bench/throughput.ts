@@ -4,6 +4,7 @@
 // (non-padding) training tokens per second. Not a test: the numbers depend on the machine.
 //   npx tsx bench/throughput.ts [--threads 2] [--fused 8] [--skip-torch] [--models llama,hstu] [--repeats 1]
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,35 +33,58 @@ const CONFIG = {
   hstu: { model: 'hstu', config: { dim: 64, n_layers: 2, n_heads: 2, maxlen: 200, temperature: 1, item_l2_norm: false, time_bias: true } },
 } as const;
 
-async function reclmEpoch(name: keyof typeof CONFIG): Promise<{ seconds: number; tokensPerSecond: number }> {
+interface Run {
+  seconds: number;
+  tokensPerSecond: number;
+  maxRssMB: number;
+}
+
+async function reclmEpochHere(name: keyof typeof CONFIG): Promise<Run> {
   const dir = join(mkdtempSync(join(tmpdir(), 'reclm-bench-')), 'art');
   compileJob({ model: MODELS[CONFIG[name].model] as never, loss: 'bce', config: { ...CONFIG[name].config }, optimizer: SEED_ADAMW, data, initSeed: 1, outDir: dir });
   const s = await train({
     dir, data, epochs: 1, batchSize: 128, schedule: { kind: 'constant', lr: 1e-3 }, seed: 1, threads, fusedSteps: fused,
     evalEvery: 0, patience: 0, checkpointEvery: 0, resume: false, json: true,
   });
-  return { seconds: s.seconds, tokensPerSecond: s.tokensPerSecond };
+  return { seconds: s.seconds, tokensPerSecond: s.tokensPerSecond, maxRssMB: process.resourceUsage().maxRSS / 1024 };
 }
 
-function torchEpoch(name: keyof typeof CONFIG): { seconds: number; tokensPerSecond: number } | null {
+/** One epoch in a fresh process, so its peak memory is its own. */
+function reclmEpoch(name: keyof typeof CONFIG): Run {
+  const self = fileURLToPath(import.meta.url);
+  const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--one', name, '--threads', String(threads), '--fused', String(fused)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Run;
+}
+
+function torchEpoch(name: keyof typeof CONFIG): Run | null {
   if (!existsSync('/usr/bin/python3')) return null;
-  const out = execFileSync('/usr/bin/python3', [TORCH, '--model', name, '--data', DATA, '--epochs', '1', '--threads', '2', '--no-eval'], { encoding: 'utf8' });
+  // Run the peer under runpy so its peak memory can be read when it is done.
+  const wrapper = `import runpy, resource, sys; sys.argv = ${JSON.stringify([TORCH, '--model', name, '--data', DATA, '--epochs', '1', '--threads', '2', '--no-eval'])}; runpy.run_path(sys.argv[0], run_name='__main__'); print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)`;
+  const out = execFileSync('/usr/bin/python3', ['-c', wrapper], { encoding: 'utf8' });
   const m = /epoch 1: ([\d.]+) s\/epoch.*training tokens\/s ([\d,]+)/.exec(out);
-  if (!m) throw new Error(`unexpected torch_train.py output:\n${out}`);
-  return { seconds: Number(m[1]), tokensPerSecond: Number(m[2].replace(/,/g, '')) };
+  const rss = /maxrss_kb (\d+)/.exec(out);
+  if (!m || !rss) throw new Error(`unexpected torch_train.py output:\n${out}`);
+  return { seconds: Number(m[1]), tokensPerSecond: Number(m[2].replace(/,/g, '')), maxRssMB: Number(rss[1]) / 1024 };
+}
+
+if (process.argv.includes('--one')) {
+  console.log(JSON.stringify(await reclmEpochHere(arg('one', 'llama') as keyof typeof CONFIG)));
+  process.exit(0);
 }
 
 console.log(`ML-1M 5-core (${data.sequences.length} users, ${data.numItems} items), batch 128, maxlen 200, d=64, 2 layers, 2 heads, BCE; reclm threads=${threads} K=${fused}`);
-console.log('model   runtime   s/epoch   tokens/s   (median of ' + repeats + ')');
+console.log('model   runtime   s/epoch   tokens/s   peak RSS   (median of ' + repeats + ')');
 for (const name of models as (keyof typeof CONFIG)[]) {
   const ours = [];
   for (let r = 0; r < repeats; r++) ours.push(await reclmEpoch(name));
   const theirs = [];
   if (!process.argv.includes('--skip-torch')) for (let r = 0; r < repeats; r++) theirs.push(torchEpoch(name));
-  const row = (who: string, xs: { seconds: number; tokensPerSecond: number }[]) =>
-    console.log(`${name.padEnd(8)}${who.padEnd(10)}${median(xs.map((x) => x.seconds)).toFixed(1).padStart(8)}${Math.round(median(xs.map((x) => x.tokensPerSecond))).toLocaleString('en-US').padStart(11)}`);
+  const row = (who: string, xs: Run[]) =>
+    console.log(
+      `${name.padEnd(8)}${who.padEnd(10)}${median(xs.map((x) => x.seconds)).toFixed(1).padStart(8)}${Math.round(median(xs.map((x) => x.tokensPerSecond))).toLocaleString('en-US').padStart(11)}${`${Math.round(Math.max(...xs.map((x) => x.maxRssMB)))} MB`.padStart(11)}`,
+    );
   row('reclm', ours);
-  const t = theirs.filter((x): x is { seconds: number; tokensPerSecond: number } => x !== null);
+  const t = theirs.filter((x): x is Run => x !== null);
   if (t.length) {
     row('pytorch', t);
     console.log(`${name.padEnd(8)}ratio     tokens/s reclm / pytorch = ${(median(ours.map((x) => x.tokensPerSecond)) / median(t.map((x) => x.tokensPerSecond))).toFixed(2)}x`);
