@@ -130,6 +130,7 @@ describe('training runtime', function () {
     await run({ resume: true }).then(() => expect.fail('expected an error'), (e) => expect((e as Error).message).to.match(/no last.ckpt/));
     await run({ maxSteps: 2 });
     await run({}).then(() => expect.fail('expected an error'), (e) => expect((e as Error).message).to.match(/already holds a training run/));
+    await run({ resume: true, batchSize: 8 }).then(() => expect.fail('expected an error'), (e) => expect((e as Error).message).to.match(/batch size 16; resume with --batch-size 16/));
   });
 
   it('stops on a non-finite loss, names the step and keeps the last good checkpoint', async () => {

@@ -137,6 +137,11 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   let epoch = 0;
   let stepInEpoch = 0;
   if (opts.resume) {
+    // The sampler state and the position in the epoch only mean something at the same batch size.
+    const saved = state.meta.batchSize;
+    if (typeof saved === 'number' && saved !== opts.batchSize) {
+      throw new TrainError(`--resume: the run in ${opts.dir} was trained with batch size ${saved}; resume with --batch-size ${saved}`);
+    }
     sampler.setState(state.samplerState as SamplerState);
     epoch = state.epoch;
     stepInEpoch = state.stepInEpoch;
@@ -146,7 +151,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const say = opts.log ?? (() => {});
   logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch, time: new Date().toISOString(), batchSize: opts.batchSize, seed: session.seed, schedule: opts.schedule });
   const saveTo = (path: string) => {
-    const extra: Partial<CheckpointState> = { epoch, stepInEpoch, samplerState: sampler.getState(), schedule: { step: session.step, config: opts.schedule }, meta: { run: meta } };
+    const extra: Partial<CheckpointState> = { epoch, stepInEpoch, samplerState: sampler.getState(), schedule: { step: session.step, config: opts.schedule }, meta: { run: meta, batchSize: opts.batchSize } };
     session.saveCheckpoint(path, extra);
   };
   const started = Date.now();
