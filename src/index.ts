@@ -1,0 +1,21 @@
+// The library entry point: the DSL, the compiler, the runtime and the ranking step.
+export * as dsl from './dsl/index.js';
+export { gradients } from './compiler/autodiff.js';
+export { addGradientOutputs, parameterGradients, gradName } from './compiler/training.js';
+export { adamwStep, buildOptimizerGraph, SEED_ADAMW, type AdamWConfig } from './compiler/adamw.js';
+export { buildFusedTrainStep } from './compiler/fused.js';
+export { compileJob, type CompileJob } from './compiler/compile-job.js';
+export { readManifest, type Manifest, type ModelDefinition, type LossName } from './compiler/artifacts.js';
+export { emitModel, OPSET, IR_VERSION } from './onnx/emit.js';
+export { exportInference } from './onnx/bake.js';
+export { TrainingSession, type SessionOptions } from './runtime/session.js';
+export { train, type TrainOptions, type TrainSummary } from './runtime/trainer.js';
+export { loadCheckpoint, saveCheckpoint, type CheckpointState } from './runtime/checkpoint.js';
+export { parseDevice } from './runtime/providers.js';
+export { openDataset } from './data/open.js';
+export { readDataset } from './data/read.js';
+export { leaveOneOutSplit } from './data/split.js';
+export { TrainSampler } from './data/sampler.js';
+export { builtinDataset } from './data/builtin.js';
+export { evaluate, type EvaluateResult } from './eval/evaluate.js';
+export { rankSplit } from './eval/rank.js';
