@@ -7,6 +7,7 @@ import { IR_VERSION, OPSET, emitModel } from '../onnx/emit.js';
 import { AdamWConfig, buildOptimizerGraph } from './adamw.js';
 import { buildFusedTrainStep } from './fused.js';
 import { addGradientOutputs } from './training.js';
+import { simplify } from './simplify.js';
 import { VERSION } from '../version.js';
 
 export type LossName = 'bce' | 'sampled-softmax' | 'full-ce';
@@ -128,11 +129,12 @@ export function writeArtifacts<C>(
     const graphs = {} as Manifest['graphs'];
     for (const [key, file] of Object.entries(GRAPH_FILES) as [keyof typeof GRAPH_FILES, string][]) {
       const g = built.graphs[key];
-      const bytes = emitModel(g, { docString: `reclm ${req.model.name} ${key}`, producerVersion: VERSION });
+      const simplified = simplify(g);
+      const bytes = emitModel(simplified, { docString: `reclm ${req.model.name} ${key}`, producerVersion: VERSION, raw: true });
       writeFileSync(join(tmp, file), bytes);
       files[file] = sha256(bytes);
       const order = [...g.params, ...g.inputs];
-      graphs[key] = { file, inputs: order.map(specOf), outputs: [...g.outputs].map(([name, t]) => ({ ...specOf(t), name })), nodes: g.nodes.length };
+      graphs[key] = { file, inputs: order.map(specOf), outputs: [...g.outputs].map(([name, t]) => ({ ...specOf(t), name })), nodes: simplified.nodes.length };
     }
     for (const [file, bytes] of Object.entries(extraFiles)) {
       writeFileSync(join(tmp, file), bytes);
