@@ -5,6 +5,7 @@
 //     [--out artifacts/quality/NAME] [--epochs N] [--minutes M] [--threads 2] [--table bench/results/ml-1m.md] [--note TEXT]
 // --minutes M starts no new epoch after M minutes of training (the best model is still used).
 // --finish: do not train; rank with the best checkpoint of an interrupted run in --out.
+// --set key=value (repeatable) overrides a config field of the preset, e.g. --set time_bias=true.
 import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
@@ -13,6 +14,7 @@ import { SEED_ADAMW } from '../src/compiler/adamw.js';
 import { compileJob } from '../src/compiler/compile-job.js';
 import { openDataset } from '../src/data/open.js';
 import { evaluate } from '../src/eval/evaluate.js';
+import { parseSets } from '../src/cli/config-flags.js';
 import { RUN_FILES, train } from '../src/runtime/trainer.js';
 import { TrainingSession } from '../src/runtime/session.js';
 import { readJsonl } from '../src/util/jsonl.js';
@@ -27,6 +29,7 @@ const out = arg('out', join('artifacts', 'quality', preset.name))!;
 const table = arg('table', 'bench/results/ml-1m.md')!;
 const threads = Number(arg('threads', '2'));
 const r = preset.recipe;
+const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = Number(arg('epochs', String(r.epochs)));
 const started = Date.now();
 const data = openDataset(dataPath);
@@ -48,7 +51,7 @@ if (process.argv.includes('--finish')) {
   trainMinutes = firstStart ? (statSync(join(out, RUN_FILES.log)).mtimeMs - Date.parse(firstStart)) / 60000 : NaN;
 } else {
   compileJob({
-    model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
+    model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
     data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r }, outDir: out, force: true,
   });
   const minutes = arg('minutes');
@@ -69,7 +72,7 @@ const f = (x: number) => x.toFixed(4);
 if (!existsSync(table)) {
   writeFileSync(table, '# Results: leave-one-out, full ranking over the whole catalogue (test split)\n\nProduced by `bench/quality.ts` on this project\'s 2-core CPU machine; wall time is compile + training + validation.\n\n| preset | data | epochs (best) | wall time | HR@10 | NDCG@10 | HR@50 | NDCG@50 | MRR | note |\n|---|---|---|---|---|---|---|---|---|---|\n');
 }
-const row = `| ${preset.name} | ${basename(dataPath)} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
+const row = `| ${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')} | ${basename(dataPath)} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
 appendFileSync(table, row);
 console.log(row);
 console.log(`most-popular on the same split: HR@10 ${f(test.popularity['hr@10'])}, NDCG@10 ${f(test.popularity['ndcg@10'])}`);
