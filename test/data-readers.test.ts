@@ -274,7 +274,7 @@ describe('data readers', () => {
 
     it('ml-1m.seq.txt.gz: 6040 users, 3706 items, 1,000,209 interactions', function () {
       const p = data('ml-1m.seq.txt.gz');
-      if (!existsSync(p)) this.skip();
+      expect(existsSync(p), `${p} (the shared data folder beside the checkout)`).to.equal(true);
       const ds = readDataset(p);
       const st = datasetStats(ds);
       expect(st.users).to.equal(6040);
@@ -287,7 +287,7 @@ describe('data readers', () => {
     it('5-core of ml-1m.seq equals the reconstructed SASRec file, numbering included', function () {
       const a = data('ml-1m.seq.txt.gz');
       const b = data('ml-1m.sasrec-5core.reconstructed.txt.gz');
-      if (!existsSync(a) || !existsSync(b)) this.skip();
+      for (const f of [a, b]) expect(existsSync(f), `${f} (the shared data folder beside the checkout)`).to.equal(true);
       const core = readDataset(a, { minItemCount: 5 });
       const ref = readDataset(b);
       expect(ref.remapped).to.equal(false);
