@@ -45,12 +45,12 @@ export const PRESETS: Record<string, Preset> = {
   'ml-1m-llama': {
     name: 'ml-1m-llama',
     description:
-      'LLaMA2-SASRec on ML-1M: d=64, 2 layers, 2 heads, maxlen 200, full softmax cross-entropy over the catalogue, dropout 0.2 (none on attention probabilities), lr 2e-3, batch 128.',
+      'LLaMA2-SASRec on ML-1M: d=64, 2 layers, 2 heads, maxlen 200, full softmax cross-entropy over the catalogue, dropout 0.2 (none on attention probabilities), lr 2e-3 with cosine decay to 1e-5 over 110 epochs, batch 128.',
     model: 'llama-sasrec',
     loss: 'full-ce',
     config: { dim: 64, n_layers: 2, n_heads: 2, maxlen: 200, multiple_of: 32, dropout: 0.2, attn_dropout: 0 },
     optimizer: { weightDecay: 0.0 },
-    recipe: { ...RECIPE, epochs: 120, lr: 2e-3, evalEvery: 2, patience: 5 },
+    recipe: { ...RECIPE, epochs: 110, lr: 2e-3, cosine: true, evalEvery: 2, patience: 0 },
   },
   'ml-1m-hstu': {
     name: 'ml-1m-hstu',
