@@ -8,6 +8,7 @@ import { compileJob } from '../compiler/compile-job.js';
 import { openDataset } from '../data/open.js';
 import { asCliError, UsageError } from '../cli/errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
+import { dataFormatFlag } from '../cli/flags.js';
 
 export default class Compile extends Command {
   static override summary = 'Compile a model and its loss into ONNX training artifacts.';
@@ -25,7 +26,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     config: Flags.string({ description: 'JSON file with a config object (MODELS.md field names)' }),
     set: Flags.string({ description: 'override one config field: key=value (repeatable)', multiple: true }),
     data: Flags.string({ description: 'training data file (SASRec txt, ratings.dat, u.data, CSV, reczoo JSON; .gz ok)', exclusive: ['num-items'] }),
-    format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    format: dataFormatFlag(),
     'num-items': Flags.integer({ description: 'catalogue size V when no data file is given', min: 1 }),
     out: Flags.string({ description: 'output folder', required: true }),
     seed: Flags.integer({ description: 'seed of the initial parameters', default: 42, min: 0 }),

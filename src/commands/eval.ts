@@ -3,6 +3,7 @@ import { evaluate } from '../eval/evaluate.js';
 import { parseDevice } from '../runtime/providers.js';
 import { Progress } from '../util/progress.js';
 import { asCliError, UsageError } from '../cli/errors.js';
+import { dataFormatFlag } from '../cli/flags.js';
 
 export default class Eval extends Command {
   static override summary = 'Rank a leave-one-out split with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
@@ -17,7 +18,7 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
   static override args = { model: Args.string({ description: 'artifact folder (uses its inference.onnx) or an .onnx file', required: true }) };
   static override flags = {
     data: Flags.string({ description: 'interaction file to split (the training data)', required: true }),
-    format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    format: dataFormatFlag(),
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
     negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
     k: Flags.string({ description: 'cut-offs k of HR@k and NDCG@k, comma separated', default: '10,50,200' }),

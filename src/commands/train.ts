@@ -5,6 +5,7 @@ import { parseDevice } from '../runtime/providers.js';
 import { LrSchedule } from '../runtime/schedule.js';
 import { train } from '../runtime/trainer.js';
 import { asCliError, UsageError } from '../cli/errors.js';
+import { dataFormatFlag } from '../cli/flags.js';
 
 /** Defaults when the artifacts carry no preset recipe. */
 const DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8 };
@@ -22,7 +23,7 @@ The same --seed and data give the same losses; after a kill, --resume continues 
   static override args = { dir: Args.string({ description: 'artifact folder written by `reclm compile`', required: true }) };
   static override flags = {
     data: Flags.string({ description: 'training data file (the one the artifacts were compiled for)', required: true }),
-    format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    format: dataFormatFlag(),
     epochs: Flags.integer({ description: 'epochs (one epoch = ceil(#users / batch) steps)', min: 1 }),
     'batch-size': Flags.integer({ description: 'rows per step', min: 1 }),
     lr: Flags.string({ description: 'peak learning rate' }),

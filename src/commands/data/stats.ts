@@ -3,13 +3,14 @@ import { openDataset } from '../../data/open.js';
 import { datasetStats } from '../../data/stats.js';
 import { leaveOneOutSplit } from '../../data/split.js';
 import { asCliError } from '../../cli/errors.js';
+import { dataFormatFlag } from '../../cli/flags.js';
 
 export default class DataStats extends Command {
   static override summary = 'Summarise an interaction file: users, items, interactions, sequence lengths.';
   static override examples = ['<%= config.bin %> data stats ml-1m.seq.txt.gz', '<%= config.bin %> data stats u.data.gz --json'];
   static override args = { file: Args.string({ description: 'interaction file (.gz ok)', required: true }) };
   static override flags = {
-    format: Flags.string({ description: 'data format; auto detects it from the file name and content', options: ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'], default: 'auto' }),
+    format: dataFormatFlag(),
     'min-item-count': Flags.integer({ description: 'k-core filter: drop items with fewer than N interactions (repeated with --min-user-count until stable)', min: 1 }),
     'min-user-count': Flags.integer({ description: 'k-core filter: drop users with fewer than N interactions', min: 1 }),
     json: Flags.boolean({ description: 'print one JSON object' }),
