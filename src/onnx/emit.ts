@@ -9,8 +9,6 @@ export const IR_VERSION = 9;
 export interface EmitOptions {
   /** Graph inputs in this order (default: parameters, then data inputs). */
   inputOrder?: readonly Tensor[];
-  /** Parameter values to bake in as initializers instead of graph inputs (inference export). */
-  bakedParams?: ReadonlyMap<string, Float32Array>;
   docString?: string;
   metadata?: Record<string, string>;
   producerVersion?: string;
@@ -67,18 +65,13 @@ export function graphProto(graph: Graph, opts: EmitOptions): GraphProto {
   }
   const prefix = opts.prefix ?? '';
   const nameOf = (t: Tensor) => prefix + (rename.get(t) ?? t.name);
-  const baked = opts.bakedParams;
   const order = opts.inputOrder ?? [...g.params, ...g.inputs];
   for (const t of [...g.params, ...g.inputs]) {
     if (!order.includes(t)) throw new Error(`graph '${g.name}': input ${t.name} is missing from the input order`);
   }
   const initializer: TensorProto[] = [];
   const input = [];
-  for (const t of order) {
-    const value = t.source.kind === 'param' ? baked?.get(t.name) : undefined;
-    if (value) initializer.push(tensorProto(nameOf(t), 'float32', t.shape as number[], value));
-    else input.push(valueInfo(nameOf(t), t.dtype, t.shape));
-  }
+  for (const t of order) input.push(valueInfo(nameOf(t), t.dtype, t.shape));
   const used = usedTensors(g);
   for (const t of used) {
     if (t.source.kind === 'const') initializer.push(tensorProto(nameOf(t), t.dtype, t.shape as number[], t.source.data));

@@ -95,16 +95,11 @@ function stackBatches(batches: TrainBatch[], names: readonly string[]): Feeds {
   return feeds;
 }
 
-/** Validation with the artifacts' inference graph, fed the session's current parameters. */
-async function validate(session: TrainingSession, split: Split, opts: TrainOptions): Promise<RankingMetrics> {
-  const infer = await createSession(join(session.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+/** Validation with the artifacts' inference graph (one session per run), fed the current parameters. */
+async function validate(infer: ort.InferenceSession, session: TrainingSession, split: Split): Promise<RankingMetrics> {
   const params = new Map<string, ort.Tensor>([...session.params].map(([k, b]) => [k, b.current]));
   const scorer = new OnnxScorer(infer, session.manifest.dataset.maxlen, session.manifest.dataset.numItems, params);
-  try {
-    return await rankSplit(scorer, split, { split: 'valid', ks: [10, 50] });
-  } finally {
-    await scorer.release();
-  }
+  return rankSplit(scorer, split, { split: 'valid', ks: [10, 50] });
 }
 
 /**
@@ -161,6 +156,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   let timeUp = false;
   const K = Math.max(1, opts.fusedSteps);
   let lastSavedStep = session.step;
+  let infer: ort.InferenceSession | null = null;
   try {
     while (epoch < opts.epochs && !stoppedEarly) {
       if (opts.maxSeconds !== undefined && (Date.now() - started) / 1000 >= opts.maxSeconds) {
@@ -206,7 +202,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       stepInEpoch = 0;
       const record: Record<string, unknown> = { type: 'epoch', epoch, step: session.step, loss: epochSteps ? epochLoss / epochSteps : null, seconds, tokens_per_s: epochTokens / Math.max(seconds, 1e-9) };
       if (opts.evalEvery > 0 && epoch % opts.evalEvery === 0) {
-        const valid = await validate(session, split, opts);
+        infer ??= await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+        const valid = await validate(infer, session, split);
         record.valid = valid;
         const ndcg = valid['ndcg@10'];
         if (meta.bestNdcg === null || ndcg > meta.bestNdcg) {
@@ -248,6 +245,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     return summary;
   } finally {
     logger.close();
+    await infer?.release();
     await session.release();
   }
 }

@@ -43,6 +43,12 @@ export function parseReczooJson(src: Source): Interactions {
   i++;
   skipWs();
   let user = 0;
+  /** After a list element: consumes "," (more follows, false) or "]" (the list ends, true). */
+  const listClosed = (expected: string): boolean => {
+    skipWs();
+    if (text[i] === ',' || text[i] === ']') return text[i++] === ']';
+    return fail(i, expected);
+  };
   if (text[i] === ']') {
     i++;
   } else {
@@ -62,29 +68,11 @@ export function parseReczooJson(src: Source): Interactions {
           inter.user.push(u);
           inter.item.push(inter.items.internString(item.value));
           i = item.end;
-          skipWs();
-          if (text[i] === ',') {
-            i++;
-            continue;
-          }
-          if (text[i] === ']') {
-            i++;
-            break;
-          }
-          fail(i, '"," or "]" after an item id');
+          if (listClosed('"," or "]" after an item id')) break;
         }
       }
       user++;
-      skipWs();
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (text[i] === ']') {
-        i++;
-        break;
-      }
-      fail(i, '"," or "]" after a user\'s item list');
+      if (listClosed('"," or "]" after a user\'s item list')) break;
     }
   }
   skipWs();
