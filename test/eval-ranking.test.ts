@@ -70,9 +70,9 @@ class FakeScorer implements Scorer {
 describe('ranking step (rankSplit) against hand-computed metrics', () => {
   const split = leaveOneOutSplit(handData());
 
-  it('full ranking, test split: rank = items strictly above the target, ties and padding do not count', async () => {
+  it('full ranking with --keep-seen, test split: rank = items strictly above the target, ties and padding do not count', async () => {
     const scorer = new FakeScorer();
-    const m = await rankSplit(scorer, split, { split: 'test', ks: [1, 2, 5, 6], batchSize: 3 });
+    const m = await rankSplit(scorer, split, { split: 'test', ks: [1, 2, 5, 6], batchSize: 3, keepSeen: true });
     // Test targets 5, 1, 5, 3. u0: only item 1 (0.9) beats 0.5; items 2 and 3 tie -> rank 1.
     // u1: everything ties -> 0. u2: items 1, 2, 3, 4, 6 beat 0.5 -> 5. u5: items 1, 2, 6 beat 0.6 -> 3.
     const ranks = [1, 0, 5, 3];
@@ -88,18 +88,27 @@ describe('ranking step (rankSplit) against hand-computed metrics', () => {
     expect(Object.fromEntries(scorer.seen)).to.deep.equal({ 0: [1, 2, 3, 4], 1: [0, 2, 3, 6], 2: [1, 2, 3, 4], 5: [1, 2, 6, 5] });
   });
 
-  it('full ranking, valid split: the second to last item against the train prefix', async () => {
+  it('full ranking (default): the items of the input sequence are not candidates', async () => {
+    const m = await rankSplit(new FakeScorer(), split, { split: 'test', ks: [1, 2], batchSize: 3 });
+    // Inputs as in the test above. u0 [1 2 3 4] -> only item 6 (0.1) is left besides target 5 -> rank 0.
+    // u1 ties -> 0. u2 [1 2 3 4] -> item 6 (0.8) beats 0.5 -> 1. u5 [1 2 6 5] -> item 4 (0.1) < 0.6 -> 0.
+    close(m, { users: 4, 'hr@1': 3 / 4, 'ndcg@1': 3 / 4, 'hr@2': 1, 'ndcg@2': (3 + gain(1)) / 4, mrr: (3 + 1 / 2) / 4 });
+  });
+
+  it('full ranking with --keep-seen, valid split: the second to last item against the train prefix', async () => {
     const scorer = new FakeScorer();
-    const m = await rankSplit(scorer, split, { split: 'valid', ks: [1, 4] });
+    const m = await rankSplit(scorer, split, { split: 'valid', ks: [1, 4], keepSeen: true });
     // Valid targets 4, 6, 4, 5: ranks 4 (items 1, 2, 3, 5), 0 (ties), 3 (items 1, 2, 3), 4 (items 1, 2, 3, 6).
     close(m, { users: 4, 'hr@1': 1 / 4, 'ndcg@1': 1 / 4, 'hr@4': 2 / 4, 'ndcg@4': (gain(0) + gain(3)) / 4, mrr: (1 / 5 + 1 + 1 / 4 + 1 / 5) / 4 });
     expect(Object.fromEntries(scorer.seen)).to.deep.equal({ 0: [0, 1, 2, 3], 1: [0, 0, 2, 3], 2: [5, 1, 2, 3], 5: [0, 1, 2, 6] });
   });
 
   it('does not depend on the batch size', async () => {
-    const results = [];
-    for (const batchSize of [1, 2, 4, 256]) results.push(await rankSplit(new FakeScorer(), split, { split: 'test', ks: [1, 3], batchSize }));
-    for (const r of results) expect(r).to.deep.equal(results[0]);
+    for (const keepSeen of [false, true]) {
+      const results = [];
+      for (const batchSize of [1, 2, 4, 256]) results.push(await rankSplit(new FakeScorer(), split, { split: 'test', ks: [1, 3], batchSize, keepSeen }));
+      for (const r of results) expect(r).to.deep.equal(results[0]);
+    }
   });
 
   it('sampled protocol (--negatives): negatives come only from items outside the train prefix', async () => {
@@ -176,6 +185,13 @@ describe('evaluate() and `reclm eval` end to end', function () {
     expect(b.metrics).to.deep.equal(a.metrics);
     expect(a.metrics['hr@10']).to.be.at.least(a.metrics['hr@5']);
     expect(a.metrics.mrr).to.be.within(0, 1);
+    // Keeping the seen items only adds candidates, so no rank can improve; most users' windows hold
+    // items the model scores above their target, so MRR must drop.
+    const kept = await evaluate({ ...base, data: clean, keepSeen: true });
+    expect(kept.protocol).to.equal('full ranking over 60 items, seen items kept');
+    expect(kept.metrics.mrr).to.be.below(a.metrics.mrr);
+    expect(kept.metrics['hr@10']).to.be.at.most(a.metrics['hr@10']);
+    expect(kept.popularity.mrr).to.be.at.most(a.popularity.mrr);
   });
 
   it('the sampled protocol runs on the same model, with its popularity baseline', async () => {
@@ -206,7 +222,7 @@ describe('evaluate() and `reclm eval` end to end', function () {
     const r = await runCommand(Eval, [join(dir, 'inference.onnx'), '--data', clean, '--k', '5', '--threads', '1']);
     expect(r.error, r.error?.message).to.equal(undefined);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).to.match(/^test split, full ranking over 60 items: 120 users \(0 with fewer than 3 interactions excluded\)$/);
+    expect(lines[0]).to.match(/^test split, full ranking over 60 items, items of the input sequence excluded: 120 users \(0 with fewer than 3 interactions excluded\)$/);
     expect(lines[1]).to.match(/^metric\s+model\s+most-popular$/);
     expect(lines.slice(2, 5).map((l) => l.split(/\s+/)[0])).to.deep.equal(['HR@5', 'NDCG@5', 'MRR']);
     for (const l of lines.slice(2, 5)) expect(l).to.match(/^\S+\s+\d\.\d{4}\s+\d\.\d{4}$/);

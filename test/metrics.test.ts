@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Rng, leaveOneOutSplit, type Dataset } from '../src/data/index.js';
-import { RankingAccumulator, SampledRankingAccumulator, metricsFromRanks, sampleEvalUsers, targetRank } from '../src/eval/metrics.js';
+import { RankingAccumulator, SampledRankingAccumulator, excludeSeen, metricsFromRanks, sampleEvalUsers, targetRank } from '../src/eval/metrics.js';
 import { evaluatePopularity, evaluatePopularitySampled, popularityCounts } from '../src/eval/popularity.js';
 
 const close = (actual: Record<string, number>, expected: Record<string, number>) => {
@@ -50,6 +50,15 @@ describe('full-ranking metrics', () => {
     expect(targetRank(s, 0, 3, 1)).to.equal(2);
     expect(targetRank(Float32Array.from([0, 0.5, NaN, 0.1]), 0, 3, 1)).to.equal(0);
     expect(() => new RankingAccumulator(3).add(s, [0])).to.throw(RangeError);
+  });
+});
+
+describe('excludeSeen', () => {
+  it('removes the items of each input row except the target, and nothing else', () => {
+    // V = 4, two rows of maxlen 3: row 0 read [0 2 3] with target 3 (a repeat), row 1 read [1 1 4] with target 2.
+    const scores = Float32Array.from([9, 1, 2, 3, 4, 9, 5, 6, 7, 8]);
+    excludeSeen(scores, BigInt64Array.from([0n, 2n, 3n, 1n, 1n, 4n]), 3, [3, 2], 2, 4);
+    expect(Array.from(scores)).to.deep.equal([9, 1, -Infinity, 3, 4, 9, -Infinity, 6, 7, -Infinity]);
   });
 });
 
@@ -116,9 +125,18 @@ describe('most-popular baseline', () => {
 
   it('ranks targets against those counts', () => {
     // valid: user a target 2 (count 2, item 1 greater, item 4 ties) -> rank 1; user b target 3 (0) -> rank 3.
-    close(evaluatePopularity(sp, 'valid', [1, 2]), { users: 2, 'hr@1': 0, 'hr@2': 0.5, 'ndcg@2': 0.5 / Math.log2(3), mrr: (1 / 2 + 1 / 4) / 2 });
+    close(evaluatePopularity(sp, 'valid', [1, 2], { maxlen: 200, keepSeen: true }), { users: 2, 'hr@1': 0, 'hr@2': 0.5, 'ndcg@2': 0.5 / Math.log2(3), mrr: (1 / 2 + 1 / 4) / 2 });
     // test: user a target 3 (count 1) -> rank 3; user b target 2 (count 3) -> rank 1.
-    close(evaluatePopularity(sp, 'test', [2]), { users: 2, 'hr@2': 0.5, mrr: (1 / 4 + 1 / 2) / 2 });
+    close(evaluatePopularity(sp, 'test', [2], { maxlen: 200, keepSeen: true }), { users: 2, 'hr@2': 0.5, mrr: (1 / 4 + 1 / 2) / 2 });
+  });
+
+  it('excludes the input window from the candidates by default, as the model ranking does', () => {
+    // test, maxlen 200: user a reads [1 1 1 2], target 3 -> candidates 3 (1), 4 (2), 5 (0) -> rank 1.
+    // user b reads [1 2 2 3], target 2 is in the window but stays a candidate: 2 (3), 4, 5 -> rank 0.
+    close(evaluatePopularity(sp, 'test', [1], { maxlen: 200 }), { users: 2, 'hr@1': 0.5, 'ndcg@1': 0.5, mrr: (1 / 2 + 1) / 2 });
+    // maxlen 1: only the last item read is excluded. a reads [2] -> items 1 (4) and 4 (2) beat 3 (1) -> rank 2;
+    // b reads [3] -> item 1 (4) beats 2 (3) -> rank 1.
+    close(evaluatePopularity(sp, 'test', [1], { maxlen: 1 }), { users: 2, 'hr@1': 0, 'ndcg@1': 0, mrr: (1 / 3 + 1 / 2) / 2 });
   });
 
   it('runs the sampled protocol reproducibly', () => {

@@ -9,7 +9,8 @@ export default class Eval extends Command {
   static override summary = 'Rank a leave-one-out split with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
   static override description = `Loads only the exported inference graph (the artifact that is served), scores every evaluable user (history of at least 3 interactions) over the whole catalogue, and reports the metrics next to a most-popular baseline on the same split.
 
-Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = number of items scoring strictly higher than the target; HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2).
+Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): the target is ranked against every item except those in the user's input sequence (the last maxlen items the model reads; the target itself always stays); rank = number of those items scoring strictly higher than the target; HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2).
+--keep-seen: rank against the whole catalogue, seen items included (lower numbers; not what the papers report).
 --negatives N: the SASRec paper's sampled protocol: the target against N items drawn uniformly from those the user has not interacted with (10,000 users at most).`;
   static override examples = [
     '<%= config.bin %> eval artifacts/hstu --data ml-1m.seq.txt.gz',
@@ -21,6 +22,7 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
     format: dataFormatFlag(),
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
     negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
+    'keep-seen': Flags.boolean({ description: 'full ranking: keep the items of the input sequence among the candidates' }),
     k: Flags.string({ description: 'cut-offs k of HR@k and NDCG@k, comma separated', default: '10,50,200' }),
     'batch-size': Flags.integer({ description: 'users scored per run', default: 256, min: 1 }),
     seed: Flags.integer({ description: 'seed of the sampled protocol', default: 0, min: 0 }),
@@ -38,7 +40,7 @@ Full ranking (default, as Meta's HSTU results): nothing is excluded; rank = numb
       const progress = new Progress({ label: 'ranking', json: flags.json });
       const r = await evaluate({
         model: args.model, data: flags.data, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
-        ks, batchSize: flags['batch-size'], seed: flags.seed, device: flags.device, threads: flags.threads,
+        ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
         onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
       });
       progress.finish();

@@ -25,6 +25,8 @@ export interface EvaluateOptions {
   ks: number[];
   batchSize: number;
   seed: number;
+  /** Full ranking: keep the user's input-sequence items among the candidates (default: excluded, see rank.ts). */
+  keepSeen?: boolean;
   device?: string;
   threads?: number;
   onProgress?: (done: number, total: number) => void;
@@ -82,15 +84,18 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads });
   const scorer = new OnnxScorer(session, info.maxlen, info.numItems);
   try {
-    const metrics = await rankSplit(scorer, split, { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, onProgress: opts.onProgress });
+    const keepSeen = opts.keepSeen ?? false;
+    const metrics = await rankSplit(scorer, split, { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen, onProgress: opts.onProgress });
     const popularity = opts.negatives > 0
       ? evaluatePopularitySampled(split, opts.split, new Rng(opts.seed, 7), opts.ks, 10000, opts.negatives)
-      : evaluatePopularity(split, opts.split, opts.ks);
+      : evaluatePopularity(split, opts.split, opts.ks, { maxlen: info.maxlen, keepSeen });
     return {
       model: path,
       data: opts.data,
       split: opts.split,
-      protocol: opts.negatives > 0 ? `sampled: target + ${opts.negatives} negatives` : `full ranking over ${info.numItems} items`,
+      protocol: opts.negatives > 0
+        ? `sampled: target + ${opts.negatives} negatives`
+        : `full ranking over ${info.numItems} items${keepSeen ? ', seen items kept' : ', items of the input sequence excluded'}`,
       numItems: info.numItems,
       users: metrics.users,
       excludedUsers: split.summary.excludedFromEval,

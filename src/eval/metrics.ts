@@ -29,6 +29,23 @@ export function targetRank(scores: Float32Array, row: number, numItems: number, 
   return rank;
 }
 
+/**
+ * Meta's HSTU evaluation (generative-recommenders `eval_metrics_v2_from_tensors`, filter_invalid_ids
+ * on by default) and the SASRec papers rank the target only among items the user has not already
+ * interacted with: the ids in the model's input window are removed from the candidates. Sets those
+ * columns of each [n, V+1] score row to -Infinity so nothing ranks them above the target. The target
+ * itself is never removed, even when it also occurs in the window (data with repeats).
+ */
+export function excludeSeen(scores: Float32Array, seq: BigInt64Array, maxlen: number, targets: ArrayLike<number>, n: number, numItems: number): void {
+  for (let b = 0; b < n; b++) {
+    const off = b * (numItems + 1);
+    for (let j = b * maxlen, end = j + maxlen; j < end; j++) {
+      const item = Number(seq[j]);
+      if (item !== 0 && item !== targets[b]) scores[off + item] = -Infinity;
+    }
+  }
+}
+
 /** Metric averages from a list of ranks. */
 export function metricsFromRanks(ranks: ArrayLike<number>, ks: number[] = DEFAULT_KS): RankingMetrics {
   const n = ranks.length;

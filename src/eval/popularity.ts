@@ -6,7 +6,7 @@
 import { evalBatches, historyOf, evalUsers, type EvalSplit } from '../data/eval-inputs.js';
 import type { Rng } from '../data/rng.js';
 import type { Split } from '../data/split.js';
-import { DEFAULT_KS, RankingAccumulator, SampledRankingAccumulator, sampleEvalUsers, type RankingMetrics } from './metrics.js';
+import { DEFAULT_KS, RankingAccumulator, excludeSeen, SampledRankingAccumulator, sampleEvalUsers, type RankingMetrics } from './metrics.js';
 
 /** Item counts [V+1] (index = item id, index 0 unused) over every user's history for this split. */
 export function popularityCounts(split: Split, which: EvalSplit): Float32Array {
@@ -20,12 +20,20 @@ export function popularityCounts(split: Split, which: EvalSplit): Float32Array {
 
 const ROWS = 256;
 
-/** Full-ranking metrics of the popularity baseline over the users a model would be evaluated on. */
-export function evaluatePopularity(split: Split, which: EvalSplit, ks: number[] = DEFAULT_KS): RankingMetrics {
+/**
+ * Full-ranking metrics of the popularity baseline over the users a model would be evaluated on.
+ * Unless `keepSeen`, the items of the model's input window (the last `maxlen` of the history) are
+ * excluded exactly as for the model (rank.ts), so both numbers use the same candidates.
+ */
+export function evaluatePopularity(split: Split, which: EvalSplit, ks: number[] = DEFAULT_KS, seen: { maxlen: number; keepSeen?: boolean } = { maxlen: 1, keepSeen: true }): RankingMetrics {
   const V = split.numItems;
   const acc = new RankingAccumulator(V);
-  const scores = repeatedRows(popularityCounts(split, which), ROWS);
-  for (const b of evalBatches(split, { split: which, maxlen: 1, batchSize: ROWS })) acc.add(scores, b.targets, b.n);
+  const counts = repeatedRows(popularityCounts(split, which), ROWS);
+  for (const b of evalBatches(split, { split: which, maxlen: seen.maxlen, batchSize: ROWS })) {
+    const scores = seen.keepSeen ? counts : counts.slice(0, b.n * (V + 1));
+    if (!seen.keepSeen) excludeSeen(scores, b.seq, b.maxlen, b.targets, b.n, V);
+    acc.add(scores, b.targets, b.n);
+  }
   return acc.result(ks);
 }
 
