@@ -95,7 +95,7 @@ function stackBatches(batches: TrainBatch[], names: readonly string[]): Feeds {
   return feeds;
 }
 
-/** Validation with the artifacts' inference graph (one session per run), fed the current parameters. */
+/** Validation with the artifacts' inference graph (one session per run), fed the current parameters; the ranking step's default candidates (seen items excluded). */
 async function validate(infer: ort.InferenceSession, session: TrainingSession, split: Split): Promise<RankingMetrics> {
   const params = new Map<string, ort.Tensor>([...session.params].map(([k, b]) => [k, b.current]));
   const scorer = new OnnxScorer(infer, session.manifest.dataset.maxlen, session.manifest.dataset.numItems, params);
