@@ -6,7 +6,7 @@
 import { evalBatches, historyOf, evalUsers, type EvalSplit } from '../data/eval-inputs.js';
 import type { Rng } from '../data/rng.js';
 import type { Split } from '../data/split.js';
-import { DEFAULT_KS, RankingAccumulator, excludeSeen, SampledRankingAccumulator, sampleEvalUsers, type RankingMetrics } from './metrics.js';
+import { RankingAccumulator, excludeSeen, SampledRankingAccumulator, sampleEvalUsers, type RankingMetrics } from './metrics.js';
 
 /** Item counts [V+1] (index = item id, index 0 unused) over every user's history for this split. */
 export function popularityCounts(split: Split, which: EvalSplit): Float32Array {
@@ -25,7 +25,7 @@ const ROWS = 256;
  * Unless `keepSeen`, the items of the model's input window (the last `maxlen` of the history) are
  * excluded exactly as for the model (rank.ts), so both numbers use the same candidates.
  */
-export function evaluatePopularity(split: Split, which: EvalSplit, ks: number[] = DEFAULT_KS, seen: { maxlen: number; keepSeen?: boolean } = { maxlen: 1, keepSeen: true }): RankingMetrics {
+export function evaluatePopularity(split: Split, which: EvalSplit, ks: number[], seen: { maxlen: number; keepSeen: boolean }): RankingMetrics {
   const V = split.numItems;
   const acc = new RankingAccumulator(V);
   const counts = repeatedRows(popularityCounts(split, which), ROWS);
