@@ -6,6 +6,8 @@
 // --minutes M starts no new epoch after M minutes of training (the best model is still used).
 // --finish: do not train; rank with the best checkpoint of an interrupted run in --out.
 // --set key=value (repeatable) overrides a config field of the preset, e.g. --set time_bias=true.
+// --train-on-valid also trains on the validation items (Meta's training protocol): no validation,
+// the last model is ranked.
 // --keep-seen ranks the test target against the whole catalogue instead of the items the user has
 // not seen (the papers' protocol, the default; see src/eval/rank.ts).
 import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
@@ -59,7 +61,7 @@ if (process.argv.includes('--finish')) {
   const minutes = arg('minutes');
   const summary = await train({
     dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
-    checkpointEvery: 0, resume: false, overwrite: true, maxSeconds: minutes ? Number(minutes) * 60 : undefined,
+    checkpointEvery: 0, resume: false, overwrite: true, trainOnValid: process.argv.includes('--train-on-valid'), maxSeconds: minutes ? Number(minutes) * 60 : undefined,
     schedule: r.cosine ? { kind: 'warmup-cosine', lr: r.lr, warmup: r.warmup, totalSteps: epochs * Math.ceil(data.sequences.length / r.batchSize), minLr: r.minLr } : { kind: 'constant', lr: r.lr, warmup: r.warmup },
     log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
   });
@@ -81,7 +83,7 @@ if (!existsSync(table)) {
       '| preset | data | candidates | epochs (best) | wall time | HR@10 | NDCG@10 | HR@50 | NDCG@50 | MRR | note |\n|---|---|---|---|---|---|---|---|---|---|---|\n',
   );
 }
-const row = `| ${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
+const row = `| ${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${process.argv.includes('--train-on-valid') ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
 appendFileSync(table, row);
 console.log(row);
 console.log(`most-popular on the same split: HR@10 ${f(test.popularity['hr@10'])}, NDCG@10 ${f(test.popularity['ndcg@10'])}`);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { evalBatches, evalUsers, leaveOneOutSplit, type Dataset } from '../src/data/index.js';
+import { trainThroughValid } from '../src/data/split.js';
 
 /** Users: 0 has 7 items, 1 has 3, 2 has 2 (train only), 3 has 1 (train only), 4 has 4. */
 function fixture(withTime: boolean): Dataset {
@@ -37,6 +38,18 @@ describe('leave-one-out split (MODELS.md §1)', () => {
     expect(Array.from(sp.trainTs![0])).to.deep.equal([1000, 1010, 1020, 1030, 1040]);
     expect(Array.from(sp.validTs!)).to.deep.equal([1050, 2010, 0, 0, 5020]);
     expect(Array.from(sp.testTs!)).to.deep.equal([1060, 2020, 0, 0, 5030]);
+  });
+});
+
+describe('trainThroughValid (training on everything but the test item)', () => {
+  it('appends each evaluated user\'s validation item and timestamp, leaving short users and the split itself alone', () => {
+    const sp = leaveOneOutSplit(fixture(true));
+    const t = trainThroughValid(sp);
+    expect(t.train.map((s) => Array.from(s))).to.deep.equal([[1, 2, 3, 4, 5, 6], [3, 2], [4, 5], [6], [7, 1, 7]]);
+    expect(Array.from(t.trainTs![4])).to.deep.equal([5000, 5010, 5020]);
+    expect(t.summary).to.include({ trainableUsers: 4, trainInteractions: 14 });
+    expect(Array.from(t.test)).to.deep.equal([7, 1, 0, 0, 2]);
+    expect(sp.train.map((s) => s.length)).to.deep.equal([5, 1, 2, 1, 2]);
   });
 });
 

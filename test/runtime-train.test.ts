@@ -111,6 +111,22 @@ describe('training runtime', function () {
     expect(full.stoppedBy).to.equal('epochs');
   });
 
+  it('--train-on-valid trains on the validation items, skips validation, exports the last model and must resume the same way', async () => {
+    const dir = compileTiny('llama-sasrec');
+    const run = (o: object) => train({ ...baseOpts, dir, data: tinyData(), epochs: 2, evalEvery: 1, schedule: constant(1e-3), trainOnValid: true, ...o });
+    const s = await run({});
+    expect(s.bestEpoch).to.equal(null);
+    expect(s.checkpoint).to.equal(join(dir, RUN_FILES.last));
+    const log = readJsonl(join(dir, RUN_FILES.log)) as { type: string; valid?: unknown; tokens?: number }[];
+    expect(log.filter((r) => r.type === 'epoch' && r.valid !== undefined)).to.have.length(0);
+    // One more target per evaluated user: more real tokens than the same epochs without the flag.
+    const tokens = (rows: typeof log) => rows.filter((r) => r.type === 'step').reduce((a, r) => a + r.tokens!, 0);
+    const plain = compileTiny('llama-sasrec');
+    await train({ ...baseOpts, dir: plain, data: tinyData(), epochs: 2, schedule: constant(1e-3) });
+    expect(tokens(log)).to.be.above(tokens(readJsonl(join(plain, RUN_FILES.log)) as typeof log));
+    await run({ resume: true, trainOnValid: false, epochs: 3 }).then(() => expect.fail('expected an error'), (e) => expect((e as Error).message).to.match(/trained with --train-on-valid; resume it the same way/));
+  });
+
   it('rejects data with a different item count than the artifacts', async () => {
     const dir = compileTiny('llama-sasrec');
     const other = builtinDataset({ users: 50, items: 70, genres: 4, minLen: 6, maxLen: 20, seed: 1 });

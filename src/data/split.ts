@@ -72,3 +72,23 @@ export function leaveOneOutSplit(ds: Dataset): Split {
     summary: { users: n, evalUsers, excludedFromEval: n - evalUsers, trainableUsers: trainable, trainInteractions },
   };
 }
+
+/**
+ * The split with each evaluated user's validation item appended to its train prefix: training
+ * then sees every item but the test item, as Meta's HSTU training does (`ignore_last_n=1`). Only
+ * for training; validation on such a model measures items it was trained on.
+ */
+export function trainThroughValid(split: Split): Split {
+  const train = split.train.map((s, u) => (split.valid[u] === 0 ? s : appended(s, split.valid[u])));
+  const trainTs = split.trainTs && split.validTs ? split.trainTs.map((s, u) => (split.valid[u] === 0 ? s : appended(s, split.validTs![u]))) : split.trainTs;
+  const trainableUsers = train.filter((s) => s.length >= 2).length;
+  const trainInteractions = train.reduce((a, s) => a + s.length, 0);
+  return { ...split, train, trainTs, summary: { ...split.summary, trainableUsers, trainInteractions } };
+}
+
+function appended<T extends Int32Array | Float64Array>(s: T, last: number): T {
+  const out = new (s.constructor as new (n: number) => T)(s.length + 1);
+  out.set(s);
+  out[s.length] = last;
+  return out;
+}

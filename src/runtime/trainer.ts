@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { GRAPH_FILES, Manifest, readManifest } from '../compiler/artifacts.js';
 import { Dataset } from '../data/types.js';
-import { Split, leaveOneOutSplit } from '../data/split.js';
+import { Split, leaveOneOutSplit, trainThroughValid } from '../data/split.js';
 import { SamplerState, TrainBatch, TrainSampler } from '../data/sampler.js';
 import { RankingMetrics } from '../eval/metrics.js';
 import { rankSplit } from '../eval/rank.js';
@@ -38,6 +38,11 @@ export interface TrainOptions {
   overwrite?: boolean;
   /** Stop after this many optimizer steps in total (tests, smoke runs). */
   maxSteps?: number;
+  /**
+   * Also train on each user's validation item (everything but the test item, as Meta's HSTU
+   * training). Validation is then off and the last model is exported; see trainThroughValid.
+   */
+  trainOnValid?: boolean;
   /** Start no new epoch after this many seconds; the run ends normally (best model exported). */
   maxSeconds?: number;
   json?: boolean;
@@ -127,7 +132,9 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const L = manifest.dataset.maxlen;
   const needs = samplerNeeds(manifest);
   const batchNames = manifest.graphs.train_step.inputs.filter((i) => i.shape[0] === 'K' && i.name !== 'lr').map((i) => i.name);
-  const sampler = new TrainSampler(split, { maxlen: L, batchSize: opts.batchSize, ...needs }, opts.seed);
+  const trainOnValid = opts.trainOnValid ?? false;
+  const evalEvery = trainOnValid ? 0 : opts.evalEvery;
+  const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: L, batchSize: opts.batchSize, ...needs }, opts.seed);
   const meta: RunMeta = { bestNdcg: null, bestEpoch: null, badEvals: 0, best: null };
   let epoch = 0;
   let stepInEpoch = 0;
@@ -137,6 +144,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     if (typeof saved === 'number' && saved !== opts.batchSize) {
       throw new TrainError(`--resume: the run in ${opts.dir} was trained with batch size ${saved}; resume with --batch-size ${saved}`);
     }
+    // The sampler draws from other sequences with and without the validation items.
+    if ((state.meta.trainOnValid ?? false) !== trainOnValid) {
+      throw new TrainError(`--resume: the run in ${opts.dir} was trained ${trainOnValid ? 'without' : 'with'} --train-on-valid; resume it the same way`);
+    }
     sampler.setState(state.samplerState as SamplerState);
     epoch = state.epoch;
     stepInEpoch = state.stepInEpoch;
@@ -144,9 +155,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   }
   const logger = new JsonlLogger(paths.log);
   const say = opts.log ?? (() => {});
-  logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch, time: new Date().toISOString(), batchSize: opts.batchSize, seed: session.seed, schedule: opts.schedule });
+  logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch, time: new Date().toISOString(), batchSize: opts.batchSize, seed: session.seed, schedule: opts.schedule, trainOnValid });
+  if (trainOnValid && opts.evalEvery > 0) say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
   const saveTo = (path: string) => {
-    const extra: Partial<CheckpointState> = { epoch, stepInEpoch, samplerState: sampler.getState(), schedule: { step: session.step, config: opts.schedule }, meta: { run: meta, batchSize: opts.batchSize } };
+    const extra: Partial<CheckpointState> = { epoch, stepInEpoch, samplerState: sampler.getState(), schedule: { step: session.step, config: opts.schedule }, meta: { run: meta, batchSize: opts.batchSize, trainOnValid } };
     session.saveCheckpoint(path, extra);
   };
   const started = Date.now();
@@ -201,7 +213,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       epoch += 1;
       stepInEpoch = 0;
       const record: Record<string, unknown> = { type: 'epoch', epoch, step: session.step, loss: epochSteps ? epochLoss / epochSteps : null, seconds, tokens_per_s: epochTokens / Math.max(seconds, 1e-9) };
-      if (opts.evalEvery > 0 && epoch % opts.evalEvery === 0) {
+      if (evalEvery > 0 && epoch % evalEvery === 0) {
         infer ??= await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
         const valid = await validate(infer, session, split);
         record.valid = valid;
