@@ -35,6 +35,7 @@ const threads = Number(arg('threads', '2'));
 const r = preset.recipe;
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = Number(arg('epochs', String(r.epochs)));
+const trainOnValid = process.argv.includes('--train-on-valid');
 const started = Date.now();
 const data = openDataset(dataPath);
 let epochsDone: number;
@@ -61,7 +62,7 @@ if (process.argv.includes('--finish')) {
   const minutes = arg('minutes');
   const summary = await train({
     dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
-    checkpointEvery: 0, resume: false, overwrite: true, trainOnValid: process.argv.includes('--train-on-valid'), maxSeconds: minutes ? Number(minutes) * 60 : undefined,
+    checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes ? Number(minutes) * 60 : undefined,
     schedule: r.cosine ? { kind: 'warmup-cosine', lr: r.lr, warmup: r.warmup, totalSteps: epochs * Math.ceil(data.sequences.length / r.batchSize), minLr: r.minLr } : { kind: 'constant', lr: r.lr, warmup: r.warmup },
     log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
   });
@@ -83,7 +84,7 @@ if (!existsSync(table)) {
       '| preset | data | candidates | epochs (best) | wall time | HR@10 | NDCG@10 | HR@50 | NDCG@50 | MRR | note |\n|---|---|---|---|---|---|---|---|---|---|---|\n',
   );
 }
-const row = `| ${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${process.argv.includes('--train-on-valid') ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
+const row = `| ${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
 appendFileSync(table, row);
 console.log(row);
 console.log(`most-popular on the same split: HR@10 ${f(test.popularity['hr@10'])}, NDCG@10 ${f(test.popularity['ndcg@10'])}`);
