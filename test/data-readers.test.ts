@@ -64,10 +64,11 @@ describe('data readers', () => {
       expect(ds.name).to.equal('a');
     });
 
-    it('reads a timestamp column without reordering (the file is chronological by contract)', () => {
+    it('orders each user by its timestamp column (stable) and counts the users reordered', () => {
       const ds = readDataset(file('t.txt', '1 1 100\n1 2 50\n2 2 7.5\n'));
-      expect(times(ds)).to.deep.equal([[100, 50], [7.5]]);
-      expect(seqs(ds)).to.deep.equal([[1, 2], [2]]);
+      expect(times(ds)).to.deep.equal([[50, 100], [7.5]]);
+      expect(seqs(ds)).to.deep.equal([[2, 1], [2]]);
+      expect(ds.read?.reorderedUsers).to.equal(1);
     });
 
     it('remaps ids with gaps in order of first appearance (users in order, then chronologically)', () => {
@@ -98,10 +99,10 @@ describe('data readers', () => {
     it('rejects malformed lines naming file, line and text', () => {
       expectFormatError(file('m1.txt', '1 2\n1 3\n17\n'), 3, '17');
       expectFormatError(file('m2.txt', '1 2\n1 3 4 5\n'), 2, '1 3 4 5');
-      expectFormatError(file('m3.txt', '1 2\n\nx 3\n'), 3, 'x 3');
+      expectFormatError(file('m3.txt', '1 2\n\nx\n'), 3, 'x');
       expectFormatError(file('m4.txt', '1 2 100\n1 3\n'), 2, '1 3');
       expectFormatError(file('m5.txt', '1 2 100\n1 3 soon\n'), 2, '1 3 soon');
-      expectFormatError(file('m6.txt.gz', gzipSync('1 2\n1 -3\n')), 2, '1 -3');
+      expectFormatError(file('m6.txt.gz', gzipSync('1 2 5\n1 -3 x\n')), 2, '1 -3 x');
     });
 
     it('rejects empty files clearly', () => {
@@ -170,7 +171,7 @@ describe('data readers', () => {
 
     it('rejects rows with the wrong number of fields, missing columns and bad times', () => {
       expectFormatError(file('d.csv', 'user_id,item_id\n1,2\n1,2,3\n'), 3, '1,2,3');
-      expectFormatError(file('e.csv', 'uid,item_id\n1,2\n'), 1, 'uid,item_id');
+      expectFormatError(file('e.csv', 'person,item_id\n1,2\n'), 1, 'person,item_id');
       expectFormatError(file('f.csv', 'user_id,item_id,timestamp\n1,2,3\n1,2,later\n'), 3, '1,2,later');
       expect(() => readDataset(file('g.csv', 'user_id,item_id\n'))).to.throw(DataFormatError, /no data rows/);
     });

@@ -9,6 +9,7 @@ import { openDataset } from '../data/open.js';
 import { asCliError, UsageError } from '../cli/errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
 import { dataFormatFlag } from '../cli/flags.js';
+import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
 
 export default class Compile extends Command {
   static override summary = 'Compile a model and its loss into ONNX training artifacts.';
@@ -27,6 +28,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     set: Flags.string({ description: 'override one config field: key=value (repeatable)', multiple: true }),
     data: Flags.string({ description: 'training data file (SASRec txt, ratings.dat, u.data, CSV, reczoo JSON; .gz ok)', exclusive: ['num-items'] }),
     format: dataFormatFlag(),
+    columns: columnsFlag(),
     'num-items': Flags.integer({ description: 'catalogue size V when no data file is given', min: 1 }),
     out: Flags.string({ description: 'output folder', required: true }),
     seed: Flags.integer({ description: 'seed of the initial parameters', default: 42, min: 0 }),
@@ -56,7 +58,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       optimizer.weightDecay = num(flags['weight-decay'], 'weight-decay') ?? optimizer.weightDecay;
       optimizer.maxGradNorm = num(flags['max-grad-norm'], 'max-grad-norm') ?? optimizer.maxGradNorm;
       if (!flags.data && !flags['num-items']) throw new UsageError('give --data FILE (recommended: the file you will train on) or --num-items N');
-      const data = flags.data ? openDataset(flags.data, { format: flags.format as 'auto' }) : undefined;
+      const data = flags.data ? openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line))) : undefined;
       const numItems = data ? data.numItems : flags['num-items'];
       if (config.num_items !== undefined && Number(config.num_items) !== numItems) {
         const from = data ? `${flags.data} has ${numItems} items` : `--num-items is ${numItems}`;

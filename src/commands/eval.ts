@@ -4,6 +4,7 @@ import { parseDevice } from '../runtime/providers.js';
 import { Progress } from '../util/progress.js';
 import { asCliError, UsageError } from '../cli/errors.js';
 import { dataFormatFlag } from '../cli/flags.js';
+import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
 
 export default class Eval extends Command {
   static override summary = 'Rank a leave-one-out split with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
@@ -20,6 +21,7 @@ Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): th
   static override flags = {
     data: Flags.string({ description: 'interaction file to split (the training data)', required: true }),
     format: dataFormatFlag(),
+    columns: columnsFlag(),
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
     negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
     'keep-seen': Flags.boolean({ description: 'full ranking: keep the items of the input sequence among the candidates' }),
@@ -41,6 +43,7 @@ Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): th
       const r = await evaluate({
         model: args.model, data: flags.data, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
         ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
+        read: dataReadOptions(flags, (line) => this.warn(line)),
         onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
       });
       progress.finish();

@@ -6,6 +6,7 @@ import { LrSchedule } from '../runtime/schedule.js';
 import { train } from '../runtime/trainer.js';
 import { asCliError, UsageError } from '../cli/errors.js';
 import { dataFormatFlag } from '../cli/flags.js';
+import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
 
 /** Defaults when the artifacts carry no preset recipe. */
 const DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8 };
@@ -24,6 +25,7 @@ The same --seed and data give the same losses; after a kill, --resume continues 
   static override flags = {
     data: Flags.string({ description: 'training data file (the one the artifacts were compiled for)', required: true }),
     format: dataFormatFlag(),
+    columns: columnsFlag(),
     epochs: Flags.integer({ description: 'epochs (one epoch = ceil(#users / batch) steps)', min: 1 }),
     'batch-size': Flags.integer({ description: 'rows per step', min: 1 }),
     lr: Flags.string({ description: 'peak learning rate' }),
@@ -61,7 +63,7 @@ The same --seed and data give the same losses; after a kill, --resume continues 
       parseDevice(flags.device);
       const lr = num(flags.lr, 'lr', recipe.lr);
       const minLr = num(flags['min-lr'], 'min-lr', recipe.minLr);
-      const data = openDataset(flags.data, { format: flags.format as 'auto' });
+      const data = openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line)));
       const epochs = flags.epochs ?? recipe.epochs;
       const batchSize = flags['batch-size'] ?? recipe.batchSize;
       const warmup = flags.warmup ?? recipe.warmup;

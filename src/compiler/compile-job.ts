@@ -1,5 +1,6 @@
 import { Dataset } from '../data/types.js';
 import { itemMapOf } from '../data/item-map.js';
+import { checkTimeBiasData } from '../data/time-bias.js';
 import { encodeCheckpoint } from '../runtime/checkpoint.js';
 import { initialParams } from '../runtime/init.js';
 import { AdamWConfig } from './adamw.js';
@@ -48,6 +49,7 @@ export function compileJob<C>(job: CompileJob<C>): Manifest {
   }
   const adapted = job.data && job.model.adaptToData ? job.model.adaptToData(job.config, { hasTimestamps: job.data.timestamps !== null }) : { config: job.config, notes: [] };
   for (const note of adapted.notes) job.onNote?.(note);
+  if (job.data) checkTimeBiasData(adapted.config, job.data, 'compile');
   const req: CompileRequest<C> = { model: job.model, rawConfig: { ...adapted.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
   const built = buildArtifactGraphs(req);
   const init = initialParams(built.params, job.initSeed);

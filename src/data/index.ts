@@ -1,5 +1,6 @@
 /** Public surface of the data layer: reading, splitting, sampling and the built-in dataset. */
-export type { Dataset, DataFormat, ReadOptions } from './types.js';
+export type { Dataset, DataFormat, ReadOptions, ReadReport } from './types.js';
+export { DATA_FORMATS } from './types.js';
 export { DataFormatError } from './errors.js';
 export { readDataset, parseDataset } from './read.js';
 export { detectFormat, formatFromName } from './readers/detect.js';
@@ -9,4 +10,7 @@ export { leaveOneOutSplit, type Split, type SplitSummary } from './split.js';
 export { Rng, type RngState } from './rng.js';
 export { TrainSampler, type SamplerOptions, type SamplerState, type TrainBatch } from './sampler.js';
 export { evalBatches, evalUsers, historyOf, type EvalBatch, type EvalOptions, type EvalSplit } from './eval-inputs.js';
+export { checkTimeBiasData } from './time-bias.js';
+export { userLabel } from './user-label.js';
+export { openDataset, BUILTIN } from './open.js';
 export { builtinDataset, writeBuiltinDataset, type BuiltinOptions } from './builtin.js';

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { builtinDataset } from './builtin.js';
 import { readDataset } from './read.js';
 import { Dataset, ReadOptions } from './types.js';
@@ -5,7 +7,18 @@ import { Dataset, ReadOptions } from './types.js';
 /** The name under which the CLI accepts the generated built-in dataset instead of a file. */
 export const BUILTIN = 'builtin';
 
-/** A data file, or the built-in synthetic dataset when `spec` is 'builtin'. */
+/**
+ * A data file, or the built-in synthetic dataset when `spec` is 'builtin'. When a file named
+ * `builtin` exists in the working directory the built-in dataset still wins, and a note (through
+ * `opts.onNote` and Dataset.notes) says so and how to read the file instead (`./builtin`).
+ */
 export function openDataset(spec: string, opts: ReadOptions = {}): Dataset {
-  return spec === BUILTIN ? builtinDataset() : readDataset(spec, opts);
+  if (spec !== BUILTIN) return readDataset(spec, opts);
+  const ds = builtinDataset();
+  if (existsSync(BUILTIN)) {
+    const note = `--data builtin: using the built-in synthetic dataset, not the file ${resolve(BUILTIN)}; pass ./builtin to read the file`;
+    ds.notes = [...(ds.notes ?? []), note];
+    opts.onNote?.(note);
+  }
+  return ds;
 }

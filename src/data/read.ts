@@ -8,11 +8,13 @@ import { parseMl100k, parseMovieLensDat } from './readers/movielens.js';
 import { parseReczooJson } from './readers/reczoo.js';
 import { parseSasrec } from './readers/sasrec.js';
 import { defaultName, loadSource, sourceFromBytes, type Source } from './readers/source.js';
-import type { Dataset, ReadOptions } from './types.js';
+import { parseUserSeq } from './readers/user-seq.js';
+import { DATA_FORMATS, type Dataset, type ReadOptions, type ReadReport } from './types.js';
 
-const FORMATS = ['auto', 'sasrec', 'movielens', 'ml100k', 'csv', 'reczoo'];
-
-/** Read a file (plain or gzip, detected by magic bytes) into a Dataset. Throws DataFormatError on bad input. */
+/**
+ * Read a file (plain, gzip or a zip archive, detected by magic bytes) into a Dataset, with
+ * `read` (what the reader found) and `notes` filled in. Throws DataFormatError on bad input.
+ */
 export function readDataset(path: string, options: ReadOptions = {}): Dataset {
   return datasetFromSource(loadSource(path), options);
 }
@@ -25,25 +27,55 @@ export function parseDataset(file: string, bytes: Buffer | Uint8Array | string, 
 
 function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   const format = options.format ?? 'auto';
-  if (!FORMATS.includes(format)) throw new Error(`unknown data format "${format}"; expected one of ${FORMATS.join(', ')}`);
+  if (!DATA_FORMATS.includes(format)) throw new Error(`unknown data format "${format}"; expected one of ${DATA_FORMATS.join(', ')}`);
   for (const k of ['minItemCount', 'minUserCount'] as const) {
     const v = options[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`${k} must be a non-negative integer, got ${v}`);
   }
   if (src.bytes.length === 0) throw new DataFormatError(src.file, null, 'the file is empty (no interaction lines)');
   const concrete: ConcreteFormat = format === 'auto' ? detectFormat(src) : format;
+  const named = (['userCol', 'itemCol', 'timeCol'] as const).filter((k) => options[k] !== undefined);
+  if (named.length && concrete !== 'csv') {
+    throw new DataFormatError(src.file, null, `column names (--columns) apply to CSV/TSV and RecBole .inter files with a header, but this file is read as ${concrete}`);
+  }
   const inter = parse(src, concrete, options);
-  return buildDataset(inter, {
-    name: options.name ?? defaultName(src.file),
+  const built = buildDataset(inter, {
+    name: options.name ?? defaultName(src.path),
     minItemCount: options.minItemCount,
     minUserCount: options.minUserCount,
   });
+  const ds = built.dataset;
+  const read: ReadReport = {
+    file: src.file,
+    format: concrete,
+    ...(src.member ? { archiveMember: src.member } : {}),
+    encoding: src.encoding === 'utf8' ? 'utf-8' : 'latin-1',
+    integerUserIds: inter.users.allIntegers,
+    integerItemIds: inter.items.allIntegers,
+    ...(inter.columns ? { columns: inter.columns } : {}),
+    ignoredColumns: inter.ignoredColumns ?? [],
+    reorderedUsers: built.reorderedUsers,
+    outOfOrderPairs: built.outOfOrderPairs,
+    duplicateRows: built.duplicateRows,
+  };
+  const notes = [...src.notes];
+  if (built.reorderedUsers > 0) {
+    notes.push(`${src.file}: ${built.reorderedUsers} of ${ds.users.length} users had events out of time order in the file; each user's events were sorted by time (stable: equal times keep file order)`);
+  }
+  // Fixed-layout formats document their ignored rating column; header formats name what they drop.
+  if (inter.columns && read.ignoredColumns.length) notes.push(`${src.file}: columns ignored: ${read.ignoredColumns.join(', ')}`);
+  ds.read = read;
+  ds.notes = notes;
+  for (const n of notes) options.onNote?.(n);
+  return ds;
 }
 
 function parse(src: Source, format: ConcreteFormat, options: ReadOptions): Interactions {
   switch (format) {
     case 'sasrec':
       return parseSasrec(src);
+    case 'user-seq':
+      return parseUserSeq(src);
     case 'movielens':
       return parseMovieLensDat(src);
     case 'ml100k':

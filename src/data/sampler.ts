@@ -18,6 +18,7 @@
 import { Int64Writer } from './int64.js';
 import { Rng, type RngState } from './rng.js';
 import type { Split } from './split.js';
+import { userLabel } from './user-label.js';
 
 export interface SamplerOptions {
   /** L: sequence length after padding. */
@@ -32,6 +33,8 @@ export interface SamplerOptions {
   needTimestamps?: boolean;
   /** `negs` is one block of R uniform ids [R] shared by the whole batch (cheap sampled softmax). */
   sharedNegatives?: boolean;
+  /** The dataset's user ids (Dataset.users), so messages name users by their id. */
+  userIds?: readonly string[];
 }
 
 export interface TrainBatch {
@@ -177,7 +180,7 @@ export class TrainSampler {
       }
       for (const v of s) marks[v] = 0;
       if (distinct >= this.V) {
-        throw new Error(`user index ${u} has interacted with all ${this.V} items in train, so no negative item can be sampled for them`);
+        throw new Error(`${userLabel(this.options.userIds, u)} has interacted with all ${this.V} items in train, so no negative item can be sampled for them`);
       }
     }
   }

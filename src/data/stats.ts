@@ -3,6 +3,8 @@ import type { Dataset } from './types.js';
 
 export interface DatasetStats {
   name: string;
+  /** The format read ('builtin' for the generated dataset), and the zip member when there was one. */
+  format: string;
   users: number;
   items: number;
   interactions: number;
@@ -10,6 +12,17 @@ export interface DatasetStats {
   seqLen: { min: number; median: number; mean: number; p90: number; max: number };
   hasTimestamps: boolean;
   remapped: boolean;
+  /** How ids were read: always as opaque tokens; whether every one was an integer; whether items were renumbered. */
+  ids: { users: 'integers' | 'tokens'; items: 'integers' | 'tokens'; remapped: boolean; summary: string };
+  encoding: 'utf-8' | 'latin-1';
+  /** Header formats: the columns used. */
+  columns: { user: string; item: string; time: string | null } | null;
+  ignoredColumns: string[];
+  /** Users whose events were out of time order in the file (sorted by time when read), and the backward steps; null without time. */
+  outOfOrder: { users: number; pairs: number } | null;
+  /** Rows equal to an earlier row in user, item and time (kept as interactions); null without time. */
+  duplicateRows: number | null;
+  notes: string[];
 }
 
 export function datasetStats(ds: Dataset): DatasetStats {
@@ -18,8 +31,16 @@ export function datasetStats(ds: Dataset): DatasetStats {
   let total = 0;
   for (const l of lens) total += l;
   const median = n === 0 ? 0 : n % 2 === 1 ? lens[(n - 1) / 2] : (lens[n / 2 - 1] + lens[n / 2]) / 2;
+  const r = ds.read;
+  const kind = (allInt: boolean | undefined) => (allInt === false ? 'tokens' : 'integers');
+  const ids = { users: kind(r?.integerUserIds), items: kind(r?.integerItemIds), remapped: ds.remapped } as const;
+  const summary =
+    `ids read as opaque tokens (users: ${ids.users === 'integers' ? 'all integers' : 'not all integers'}, items: ${ids.items === 'integers' ? 'all integers' : 'not all integers'}); ` +
+    (ds.remapped ? `items remapped to 1..${ds.numItems} in order of first appearance (items.json maps them back)` : `item ids kept as they are (they form 1..${ds.numItems})`);
+  const hasTime = ds.timestamps !== null;
   return {
     name: ds.name,
+    format: r ? `${r.format}${r.archiveMember ? ` (zip member ${r.archiveMember})` : ''}` : 'builtin',
     users: n,
     items: ds.numItems,
     interactions: total,
@@ -30,7 +51,14 @@ export function datasetStats(ds: Dataset): DatasetStats {
       p90: n ? lens[Math.max(0, Math.ceil(0.9 * n) - 1)] : 0,
       max: n ? lens[n - 1] : 0,
     },
-    hasTimestamps: ds.timestamps !== null,
+    hasTimestamps: hasTime,
     remapped: ds.remapped,
+    ids: { ...ids, summary },
+    encoding: r?.encoding ?? 'utf-8',
+    columns: r?.columns ?? null,
+    ignoredColumns: r?.ignoredColumns ?? [],
+    outOfOrder: hasTime ? { users: r?.reorderedUsers ?? 0, pairs: r?.outOfOrderPairs ?? 0 } : null,
+    duplicateRows: hasTime ? (r?.duplicateRows ?? 0) : null,
+    notes: ds.notes ?? [],
   };
 }

@@ -19,21 +19,56 @@ export interface Dataset {
   itemIds: string[];
   /** True when internal ids differ from the file's ids (see readers/build.ts for the rule). */
   remapped: boolean;
+  /** How the file was read (absent for data not read from a file, e.g. the built-in dataset). */
+  read?: ReadReport;
+  /** One line each: what the reader did that a user should know (reordering, encoding, ignored columns). */
+  notes?: string[];
 }
 
-export type DataFormat = 'auto' | 'sasrec' | 'movielens' | 'ml100k' | 'csv' | 'reczoo';
+export type DataFormat = 'auto' | 'sasrec' | 'user-seq' | 'movielens' | 'ml100k' | 'csv' | 'reczoo';
+
+/** Every value of DataFormat, for flag definitions and validation. */
+export const DATA_FORMATS: readonly DataFormat[] = ['auto', 'sasrec', 'user-seq', 'movielens', 'ml100k', 'csv', 'reczoo'];
+
+/** What a reader found and did, reported by `reclm data stats`. */
+export interface ReadReport {
+  /** The file as named (`archive.zip:member` for a zip member). */
+  file: string;
+  /** The format actually read (never 'auto'). */
+  format: Exclude<DataFormat, 'auto'>;
+  /** The zip member read, when the file was a zip archive. */
+  archiveMember?: string;
+  /** 'utf-8', or 'latin-1' when the file is not valid UTF-8 (every byte then maps to one character). */
+  encoding: 'utf-8' | 'latin-1';
+  /** Ids are opaque tokens; these say whether every user / item id was a canonical non-negative integer. */
+  integerUserIds: boolean;
+  integerItemIds: boolean;
+  /** CSV-like files: the header columns used for user, item and time (null: none). */
+  columns?: { user: string; item: string; time: string | null };
+  /** Columns present in the file that were not used (e.g. rating). */
+  ignoredColumns: string[];
+  /** Users whose events were not in time order in the file (their events were sorted by time, stable). */
+  reorderedUsers: number;
+  /** Adjacent event pairs of one user whose time goes backwards in file order. */
+  outOfOrderPairs: number;
+  /** Rows equal to an earlier row in user, item and time (kept; null when the data has no time). */
+  duplicateRows: number | null;
+}
 
 export interface ReadOptions {
   /** 'auto' (default) detects the format from the file name, then from the content. */
   format?: DataFormat;
   /** Dataset name; defaults to the file name without directories and extensions. */
   name?: string;
-  /** CSV column names (defaults user_id/item_id/timestamp, then user/item/timestamp). */
+  /** CSV / RecBole .inter column names; default: the synonyms in readers/columns.ts. */
   userCol?: string;
   itemCol?: string;
-  timeCol?: string;
+  /** A column name, or null to ignore any time column. */
+  timeCol?: string | null;
   /** k-core filtering: drop items with fewer interactions (iterated with minUserCount until stable). */
   minItemCount?: number;
   /** k-core filtering: drop users with fewer interactions. */
   minUserCount?: number;
+  /** Called once per note (see Dataset.notes) after the file was read. */
+  onNote?: (line: string) => void;
 }

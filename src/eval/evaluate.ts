@@ -5,7 +5,8 @@ import { loadItemMap } from '../data/item-map.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit } from '../data/split.js';
 import { EvalSplit } from '../data/eval-inputs.js';
-import { DataFormat } from '../data/types.js';
+import { DataFormat, ReadOptions } from '../data/types.js';
+import { checkTimeBiasData } from '../data/time-bias.js';
 import { Rng } from '../data/rng.js';
 import { onnx } from '../onnx/proto.js';
 import { createSession } from '../runtime/providers.js';
@@ -20,6 +21,8 @@ export interface EvaluateOptions {
   model: string;
   data: string;
   format?: DataFormat;
+  /** Reader options (columns, notes callback); `format` above still applies. */
+  read?: ReadOptions;
   split: EvalSplit;
   negatives: number;
   ks: number[];
@@ -73,7 +76,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const path = existsSync(opts.model) && statSync(opts.model).isDirectory() ? join(opts.model, 'inference.onnx') : opts.model;
   if (!existsSync(path)) throw Object.assign(new Error(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`), { name: 'ArtifactError' });
   const info = inspectInference(path);
-  let data = openDataset(opts.data, { format: opts.format });
+  let data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
+  checkTimeBiasData(info.metadata.config, data, 'evaluate');
   let unknown: AlignReport = { unknownInteractions: 0, unknownItems: 0 };
   const mapPath = info.metadata.item_map ? join(dirname(path), info.metadata.item_map) : null;
   if (mapPath && existsSync(mapPath)) ({ data, report: unknown } = alignToItemMap(data, loadItemMap(mapPath)));

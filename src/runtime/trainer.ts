@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { GRAPH_FILES, Manifest, readManifest } from '../compiler/artifacts.js';
 import { Dataset } from '../data/types.js';
+import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, trainThroughValid } from '../data/split.js';
 import { SamplerState, TrainBatch, TrainSampler } from '../data/sampler.js';
 import { RankingMetrics } from '../eval/metrics.js';
@@ -115,6 +116,7 @@ async function validate(infer: ort.InferenceSession, session: TrainingSession, s
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
   validateSchedule(opts.schedule);
   const manifest = readManifest(opts.dir);
+  checkTimeBiasData(manifest.config, opts.data, 'train');
   const V = manifest.dataset.numItems;
   if (opts.data.numItems !== V) {
     throw new TrainError(`artifacts in ${opts.dir} were compiled for ${V} items (model ${manifest.model}) but the data has ${opts.data.numItems}; recompile with --data pointing at this file`);
@@ -134,7 +136,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const batchNames = manifest.graphs.train_step.inputs.filter((i) => i.shape[0] === 'K' && i.name !== 'lr').map((i) => i.name);
   const trainOnValid = opts.trainOnValid ?? false;
   const evalEvery = trainOnValid ? 0 : opts.evalEvery;
-  const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: L, batchSize: opts.batchSize, ...needs }, opts.seed);
+  const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: L, batchSize: opts.batchSize, ...needs, userIds: opts.data.users }, opts.seed);
   const meta: RunMeta = { bestNdcg: null, bestEpoch: null, badEvals: 0, best: null };
   let epoch = 0;
   let stepInEpoch = 0;

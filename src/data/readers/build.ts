@@ -5,7 +5,8 @@
  * - Users are ordered by numeric id when every user id is a non-negative integer, otherwise by first
  *   appearance in the file.
  * - A user's interactions keep file order, or, for formats with time, are sorted by time with ties
- *   kept in file order (stable).
+ *   kept in file order (stable). The users so reordered, the backward steps in file order and the
+ *   exact duplicate rows (same user, item and time) are counted for the read report.
  * - Item ids are kept (remapped = false) when no filtering was requested and the ids are integers that
  *   form exactly 1..V. Otherwise they are renumbered 1..V in order of first appearance when walking the
  *   users in order and each user's sequence chronologically; `itemIds` maps back.
@@ -21,7 +22,14 @@ export interface BuildOptions {
   minUserCount?: number;
 }
 
-export function buildDataset(inter: Interactions, opts: BuildOptions): Dataset {
+export interface Built {
+  dataset: Dataset;
+  reorderedUsers: number;
+  outOfOrderPairs: number;
+  duplicateRows: number | null;
+}
+
+export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
   const minItem = opts.minItemCount ?? 0;
   const minUser = opts.minUserCount ?? 0;
   const filtering = minItem > 1 || minUser > 1;
@@ -48,7 +56,8 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Dataset {
     const r = rows ? rows[j] : j;
     order[fill[userOf[r]]++] = r;
   }
-  if (inter.sortByTime && time) sortSegmentsByTime(order, start, time);
+  const timeOrder = time ? sortSegmentsByTime(order, start, time, inter.sortByTime) : { reorderedUsers: 0, outOfOrderPairs: 0 };
+  const duplicateRows = time ? countDuplicates(order, start, time, itemOf) : null;
 
   const userKeys = orderedUserKeys(inter, start, filtering);
   const { numItems, internal, itemIds, remapped } = mapItems(inter, order, start, userKeys, filtering);
@@ -68,23 +77,52 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Dataset {
     sequences.push(seq);
     if (timestamps && ts) timestamps.push(ts);
   }
-  return { name: opts.name, numItems, users, sequences, timestamps, itemIds, remapped };
+  return { dataset: { name: opts.name, numItems, users, sequences, timestamps, itemIds, remapped }, ...timeOrder, duplicateRows };
 }
 
-/** Sort each user's rows by time; a row index tie-break makes the sort stable. */
-function sortSegmentsByTime(order: Int32Array, start: Int32Array, time: Float64Array): void {
+/**
+ * Sorts each user's rows by time (when `sort`); a row index tie-break makes the sort stable.
+ * Returns how many users were out of time order and how many adjacent pairs went backwards.
+ */
+function sortSegmentsByTime(order: Int32Array, start: Int32Array, time: Float64Array, sort: boolean): { reorderedUsers: number; outOfOrderPairs: number } {
   const cmp = (a: number, b: number) => time[a] - time[b] || a - b;
+  let reorderedUsers = 0, outOfOrderPairs = 0;
   for (let k = 0; k + 1 < start.length; k++) {
     const s = start[k], e = start[k + 1];
-    let sorted = true;
-    for (let j = s + 1; j < e; j++) {
-      if (time[order[j]] < time[order[j - 1]]) {
-        sorted = false;
-        break;
-      }
-    }
-    if (!sorted) order.subarray(s, e).sort(cmp);
+    let backward = 0;
+    for (let j = s + 1; j < e; j++) if (time[order[j]] < time[order[j - 1]]) backward++;
+    if (backward === 0) continue;
+    reorderedUsers++;
+    outOfOrderPairs += backward;
+    if (sort) order.subarray(s, e).sort(cmp);
   }
+  return { reorderedUsers, outOfOrderPairs };
+}
+
+/** Rows equal to an earlier row of the same user in item and time; `order` must be time-sorted per user. */
+function countDuplicates(order: Int32Array, start: Int32Array, time: Float64Array, itemOf: Int32Array): number {
+  let dup = 0;
+  const seen = new Set<number>();
+  for (let k = 0; k + 1 < start.length; k++) {
+    let j = start[k];
+    const e = start[k + 1];
+    while (j < e) {
+      // One run of equal times: duplicates are repeated items inside it.
+      const t = time[order[j]];
+      let r = j + 1;
+      while (r < e && time[order[r]] === t) r++;
+      if (r - j > 1) {
+        seen.clear();
+        for (let q = j; q < r; q++) {
+          const it = itemOf[order[q]];
+          if (seen.has(it)) dup++;
+          else seen.add(it);
+        }
+      }
+      j = r;
+    }
+  }
+  return dup;
 }
 
 function orderedUserKeys(inter: Interactions, start: Int32Array, filtering: boolean): number[] {

@@ -1,20 +1,24 @@
 /**
- * CSV with a header row. Columns are found by name (userCol/itemCol/timeCol options; defaults
- * user_id/item_id/timestamp, then user/item/timestamp). Ids are opaque strings. With a time column,
- * each user's rows are sorted by time (stable); without one, file order is kept.
+ * CSV/TSV with a header row, and RecBole atomic `.inter` files (tab separated, `name:type`
+ * headers). Columns are found by name: the options (a `--columns` override), else the synonyms
+ * of columns.ts (user_id, userId, user; item_id, movieId, item; timestamp, time, ts, date, ...).
+ * Ids are opaque strings. With a time column, each user's rows are sorted by time (stable);
+ * without one, file order is kept. Every other column is ignored and named (Interactions.ignoredColumns).
  *
  * The delimiter is ',' unless the header has tabs or semicolons and no commas. Quoted fields
  * ("a,b", "say ""hi""") are supported within one line; a quoted field spanning lines is reported
  * as malformed, because interaction files never need one and it keeps line numbers exact.
  */
 import { DataFormatError } from '../errors.js';
+import { ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex } from './columns.js';
 import { newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, lineText, type Source } from './source.js';
 
 export interface CsvColumns {
   userCol?: string;
   itemCol?: string;
-  timeCol?: string;
+  /** A column name, or null to ignore any time column. */
+  timeCol?: string | null;
 }
 
 export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
@@ -29,10 +33,14 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       else if (!text.includes(',') && text.includes(';')) delim = ';';
       header = splitCsvLine(text, delim);
       if (!header) throw DataFormatError.atLine(src.file, lineNo, text, 'a CSV header row');
-      ui = findColumn(header, cols.userCol, ['user_id', 'user'], 'user', src.file, lineNo, text);
-      ii = findColumn(header, cols.itemCol, ['item_id', 'item'], 'item', src.file, lineNo, text);
-      ti = cols.timeCol !== undefined ? findColumn(header, cols.timeCol, [], 'time', src.file, lineNo, text) : header.findIndex((h) => h === 'timestamp');
+      ui = findColumn(header, cols.userCol, USER_COLUMNS, 'user', src.file, lineNo, text);
+      ii = findColumn(header, cols.itemCol, ITEM_COLUMNS, 'item', src.file, lineNo, text);
+      if (ui === ii) throw DataFormatError.atLine(src.file, lineNo, text, `different user and item columns (both are "${header[ui]}"); name them with --columns user=NAME,item=NAME`);
+      ti = cols.timeCol === null ? -1 : cols.timeCol !== undefined ? findColumn(header, cols.timeCol, [], 'time', src.file, lineNo, text) : findColumnIndex(header, undefined, TIME_COLUMNS);
+      if (ti === ui || ti === ii) ti = -1;
       inter = newInteractions(src.file, ti >= 0, ti >= 0);
+      inter.columns = { user: header[ui], item: header[ii], time: ti >= 0 ? header[ti] : null };
+      inter.ignoredColumns = header.filter((_, i) => i !== ui && i !== ii && i !== ti);
       return;
     }
     const row = splitCsvLine(text, delim);
@@ -57,13 +65,11 @@ function delimName(d: string): string {
   return d === '\t' ? 'tab' : d === ';' ? 'semicolon' : 'comma';
 }
 
-function findColumn(header: string[], wanted: string | undefined, defaults: string[], what: string, file: string, lineNo: number, text: string): number {
-  const names = wanted !== undefined ? [wanted] : defaults;
-  for (const n of names) {
-    const i = header.indexOf(n);
-    if (i >= 0) return i;
-  }
-  throw DataFormatError.atLine(file, lineNo, text, `a header with a ${what} column named ${names.map((n) => `"${n}"`).join(' or ')}`);
+function findColumn(header: string[], wanted: string | undefined, synonyms: string[], what: string, file: string, lineNo: number, text: string): number {
+  const i = findColumnIndex(header, wanted, synonyms);
+  if (i >= 0) return i;
+  const names = wanted !== undefined ? `"${wanted}"` : `one of ${synonyms.join(', ')} (case, "_" and RecBole ":type" suffixes ignored)`;
+  throw DataFormatError.atLine(file, lineNo, text, `a header with a ${what} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME`);
 }
 
 /** Unix seconds from a number, or from a date string (Date.parse), else NaN. */

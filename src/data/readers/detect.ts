@@ -1,22 +1,39 @@
 /**
  * Format detection for format 'auto': the file name decides when it is conclusive, otherwise the
- * first non-blank line does.
+ * content does.
+ *
+ * Content rules, in order:
+ * 1. `[` first: reczoo JSON.
+ * 2. `::` in the first line: MovieLens `ratings.dat`.
+ * 3. A header row (a field named like a user or item column, or a RecBole `name:type` field),
+ *    or a first line with commas or semicolons: CSV/TSV.
+ * 4. Whitespace-separated lines, judged on the first 1,000 non-blank lines:
+ *    - every line has 4 fields, tab separated, numeric: ML-100K `u.data`;
+ *    - any line has more than 3 fields: one user per line (`user item1 … itemN`);
+ *    - otherwise (2 or 3 fields on every line): SASRec `user item [timestamp]`, where a third
+ *      field is a timestamp. A one-user-per-line file whose users all have at most 2 items looks
+ *      the same; name its format (user-seq).
  */
 import { basename } from 'node:path';
 import { DataFormatError } from '../errors.js';
 import type { DataFormat } from '../types.js';
-import type { Source } from './source.js';
+import { looksLikeHeader } from './columns.js';
+import { splitCsvLine } from './csv.js';
+import { isBlank, type Source } from './source.js';
 
 export type ConcreteFormat = Exclude<DataFormat, 'auto'>;
 
+/** Lines looked at to tell whitespace formats apart. */
+const SAMPLE_LINES = 1000;
+
 export function detectFormat(src: Source): ConcreteFormat {
-  return formatFromName(src.file) ?? formatFromContent(src);
+  return formatFromName(src.formatName) ?? formatFromContent(src);
 }
 
 export function formatFromName(path: string): ConcreteFormat | null {
   const name = basename(path).toLowerCase().replace(/\.gz$/, '');
   if (name.endsWith('.json')) return 'reczoo';
-  if (name.endsWith('.csv') || name.endsWith('.tsv')) return 'csv';
+  if (name.endsWith('.csv') || name.endsWith('.tsv') || name.endsWith('.inter')) return 'csv';
   if (name === 'u.data' || name.endsWith('.u.data')) return 'ml100k';
   if (name.endsWith('.dat')) return 'movielens';
   return null;
@@ -30,17 +47,47 @@ export function formatFromContent(src: Source): ConcreteFormat {
   if (bytes[i] === 0x5b /* [ */) return 'reczoo';
   let end = bytes.indexOf(0x0a, i);
   if (end < 0) end = bytes.length;
-  const line = bytes.toString('utf8', i, end).replace(/\r$/, '');
+  const line = bytes.toString(src.encoding, i, end).replace(/\r$/, '');
   if (line.includes('::')) return 'movielens';
-  const fields = line.trim().split(/[ \t]+/);
-  const numeric = fields.every((f) => f !== '' && Number.isFinite(Number(f)));
-  if (numeric && fields.length === 4 && line.includes('\t')) return 'ml100k';
-  if (numeric && (fields.length === 2 || fields.length === 3)) return 'sasrec';
-  if (line.includes(',') || line.includes('\t') || line.includes(';')) return 'csv';
+  for (const d of [',', '\t', ';']) {
+    const fields = line.includes(d) ? splitCsvLine(line, d) : null;
+    if (fields && fields.length >= 2 && looksLikeHeader(fields)) return 'csv';
+  }
+  if (line.includes(',') || line.includes(';')) return 'csv';
+  const counts = fieldCounts(src, i);
+  const first = counts[0];
+  const numeric = line.trim().split(/[ \t]+/).every((f) => Number.isFinite(Number(f)));
+  if (first === 4 && numeric && line.includes('\t') && counts.every((c) => c === 4)) return 'ml100k';
+  if (counts.some((c) => c > 3)) return 'user-seq';
+  if (first === 2 || first === 3) return 'sasrec';
   throw new DataFormatError(
     src.file,
     1,
     `cannot detect the format from the first line ${JSON.stringify(line.slice(0, 200))}; name it with the format option ` +
-      '(sasrec: "user item [timestamp]", movielens: "UserID::MovieID::Rating::Timestamp", ml100k: tab-separated "user item rating timestamp", csv with a header, reczoo JSON)',
+      '(sasrec: "user item [timestamp]", user-seq: "user item1 item2 …", movielens: "UserID::MovieID::Rating::Timestamp", ml100k: tab-separated "user item rating timestamp", csv with a header, reczoo JSON)',
   );
+}
+
+/** Whitespace field counts of the first SAMPLE_LINES non-blank lines from byte `from`. */
+function fieldCounts(src: Source, from: number): number[] {
+  const { bytes } = src;
+  const counts: number[] = [];
+  let start = from;
+  while (start < bytes.length && counts.length < SAMPLE_LINES) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    if (!isBlank(bytes, start, end)) {
+      let n = 0;
+      let inField = false;
+      for (let j = start; j < end; j++) {
+        const c = bytes[j];
+        const ws = c === 0x20 || c === 0x09 || c === 0x0d;
+        if (!ws && !inField) n++;
+        inField = !ws;
+      }
+      counts.push(n);
+    }
+    start = end + 1;
+  }
+  return counts;
 }

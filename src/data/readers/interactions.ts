@@ -88,6 +88,9 @@ export interface Interactions {
   sortByTime: boolean;
   /** Keep users without rows (reczoo JSON: user index = position in the file). */
   keepEmptyUsers?: boolean;
+  /** Header-based formats: the columns used, and every column present but not used. */
+  columns?: { user: string; item: string; time: string | null };
+  ignoredColumns?: string[];
 }
 
 export function newInteractions(file: string, hasTime: boolean, sortByTime: boolean): Interactions {

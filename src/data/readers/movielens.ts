@@ -4,11 +4,11 @@
  * - ML-100K `u.data`: `user item rating timestamp`, tab (or space) separated.
  * Lines are not chronological per user (u.data is shuffled), so each user's events are sorted by
  * timestamp, ties kept in file order. Ratings are read and validated but not kept: every rating
- * counts as an interaction (implicit feedback, as in the SASRec/HSTU setups).
+ * counts as an interaction (implicit feedback, as in the SASRec/HSTU setups). Ids are opaque tokens.
  */
 import { DataFormatError } from '../errors.js';
 import { newInteractions, type Interactions } from './interactions.js';
-import { forEachLine, lineText, parseCanonicalInt, parseNumber, splitExact, splitWhitespace, type Source } from './source.js';
+import { forEachLine, internToken, lineText, parseNumber, splitExact, splitWhitespace, type Source } from './source.js';
 
 const DOUBLE_COLON = Buffer.from('::');
 
@@ -22,21 +22,20 @@ export function parseMl100k(src: Source): Interactions {
 
 function parseRatings(src: Source, expected: string, split: (s: number, e: number, out: Int32Array) => number): Interactions {
   const inter = newInteractions(src.file, true, true);
+  inter.ignoredColumns = ['rating'];
   const { bytes } = src;
   const time = inter.time!;
   const f = new Int32Array(10);
   forEachLine(src, (s, e, lineNo) => {
     const n = split(s, e, f);
     if (n !== 4) throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), `4 fields ${expected}`);
-    const u = parseCanonicalInt(bytes, f[0], f[1]);
-    const i = parseCanonicalInt(bytes, f[2], f[3]);
     const rating = parseNumber(bytes, f[4], f[5]);
     const t = parseNumber(bytes, f[6], f[7]);
-    if (u < 0 || i < 0 || Number.isNaN(rating) || Number.isNaN(t)) {
-      throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), `${expected} with integer ids and numeric rating and timestamp`);
+    if (f[1] === f[0] || f[3] === f[2] || Number.isNaN(rating) || Number.isNaN(t)) {
+      throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), `${expected} with non-empty ids and a numeric rating and timestamp`);
     }
-    inter.user.push(inter.users.internInt(u));
-    inter.item.push(inter.items.internInt(i));
+    inter.user.push(internToken(inter.users, src, f[0], f[1]));
+    inter.item.push(internToken(inter.items, src, f[2], f[3]));
     time.push(t);
   });
   return inter;

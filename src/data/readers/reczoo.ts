@@ -11,7 +11,7 @@ import { newInteractions, type Interactions } from './interactions.js';
 import type { Source } from './source.js';
 
 export function parseReczooJson(src: Source): Interactions {
-  const text = src.bytes.toString('utf8');
+  const text = src.bytes.toString(src.encoding);
   const inter = newInteractions(src.file, false, false);
   inter.keepEmptyUsers = true;
   let i = 0;

@@ -6,17 +6,30 @@
  * a second. Integers are parsed from the bytes; other tokens become strings only when needed.
  */
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataFormatError } from '../errors.js';
+import { IdInterner } from './interactions.js';
+import { unzipMember } from './zip.js';
 
 export interface Source {
-  /** Path or label used in error messages. */
+  /** Path or label used in error messages (`archive.zip:member` for a zip member). */
   file: string;
   bytes: Buffer;
+  /** How text is decoded: UTF-8, or Latin-1 for a file that is not valid UTF-8 (see decideEncoding). */
+  encoding: 'utf8' | 'latin1';
+  /** The name whose extension decides the format (the member's name inside a zip). */
+  formatName: string;
+  /** The path the default dataset name comes from (the archive for a zip member). */
+  path: string;
+  /** The zip member read, if any. */
+  member?: string;
+  /** Lines for Dataset.notes (encoding fallback, archive member). */
+  notes: string[];
 }
 
-/** Read a file; gzip is recognised by its magic bytes (1f 8b), not by the extension. */
+/** Read a file; gzip and zip are recognised by their magic bytes, not by the extension. */
 export function loadSource(path: string): Source {
   let raw: Buffer;
   try {
@@ -30,17 +43,84 @@ export function loadSource(path: string): Source {
 }
 
 export function sourceFromBytes(file: string, raw: Buffer | Uint8Array): Source {
-  let bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new DataFormatError(file, null, `looks gzip-compressed but could not be decompressed: ${(e as Error).message}`);
-    }
+  let bytes = gunzipIfGzip(file, Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  let label = file;
+  let member: string | undefined;
+  const notes: string[] = [];
+  if (isZip(bytes)) {
+    const m = unzipMember(file, bytes);
+    member = m.name;
+    label = `${file}:${m.name}`;
+    bytes = gunzipIfGzip(label, Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
+    notes.push(`${file} is a zip archive: read its member ${m.name}`);
   }
+  rejectBinary(label, bytes);
   // A UTF-8 byte-order mark would otherwise end up inside the first token.
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-  return { file, bytes };
+  const encoding = decideEncoding(label, bytes, notes);
+  return { file: label, bytes, encoding, formatName: member ?? file, path: file, member, notes };
+}
+
+function gunzipIfGzip(file: string, bytes: Buffer): Buffer {
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  try {
+    return gunzipSync(bytes);
+  } catch (e) {
+    throw new DataFormatError(file, null, `looks gzip-compressed but could not be decompressed: ${(e as Error).message}`);
+  }
+}
+
+function isZip(b: Buffer): boolean {
+  // Local file header, or the end-of-central-directory record of an empty archive.
+  return b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && ((b[2] === 3 && b[3] === 4) || (b[2] === 5 && b[3] === 6));
+}
+
+/** Magic numbers of binary files a user might pass by mistake, so the message names the kind. */
+const BINARY_KINDS: { magic: number[]; at?: number; what: string }[] = [
+  { magic: [0x42, 0x5a, 0x68], what: 'a bzip2 archive (decompress it first: bunzip2 -k FILE)' },
+  { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: 'an xz archive (decompress it first: unxz -k FILE)' },
+  { magic: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], what: 'a 7-Zip archive (extract the interaction file first)' },
+  { magic: [0x28, 0xb5, 0x2f, 0xfd], what: 'a zstd archive (decompress it first: unzstd FILE)' },
+  { magic: [0x50, 0x41, 0x52, 0x31], what: 'a Parquet file (export it as CSV first)' },
+  { magic: [0x75, 0x73, 0x74, 0x61, 0x72], at: 257, what: 'a tar archive (extract the interaction file first: tar -xf FILE)' },
+  { magic: [0xff, 0xfe], what: 'UTF-16 text (convert it: iconv -f UTF-16 -t UTF-8 FILE)' },
+  { magic: [0xfe, 0xff], what: 'UTF-16 text (convert it: iconv -f UTF-16 -t UTF-8 FILE)' },
+];
+
+/** Text formats never contain NUL bytes; a file that does is binary, and its bytes must not reach a message. */
+function rejectBinary(file: string, bytes: Buffer): void {
+  for (const k of BINARY_KINDS) {
+    const at = k.at ?? 0;
+    if (bytes.length >= at + k.magic.length && k.magic.every((m, i) => bytes[at + i] === m)) {
+      throw new DataFormatError(file, null, `this is ${k.what}, not a text interaction file`);
+    }
+  }
+  const head = bytes.subarray(0, 8192);
+  if (head.includes(0)) {
+    const hex = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new DataFormatError(file, null, `this is a binary file (it starts with bytes ${hex}), not a text interaction file`);
+  }
+}
+
+/**
+ * UTF-8 when the bytes are valid UTF-8; otherwise the whole file is decoded as Latin-1
+ * (ISO-8859-1), which maps each byte to one character, so ids that differ in any byte stay
+ * distinct (a lossy UTF-8 decode would turn every invalid byte into U+FFFD and merge them).
+ * The note names the first line that is not UTF-8.
+ */
+function decideEncoding(file: string, bytes: Buffer, notes: string[]): 'utf8' | 'latin1' {
+  if (isUtf8(bytes)) return 'utf8';
+  let start = 0;
+  let lineNo = 1;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    if (!isUtf8(bytes.subarray(start, end))) break;
+    start = end + 1;
+    lineNo++;
+  }
+  notes.push(`${file} is not valid UTF-8 (first at line ${lineNo}): read as Latin-1 (ISO-8859-1), one character per byte, so distinct ids stay distinct`);
+  return 'latin1';
 }
 
 /** File name without directories, `.gz` and the last extension: the default dataset name. */
@@ -85,7 +165,17 @@ export function forEachLine(src: Source, fn: (start: number, end: number, lineNo
 }
 
 export function lineText(src: Source, start: number, end: number): string {
-  return src.bytes.toString('utf8', start, end);
+  return src.bytes.toString(src.encoding, start, end);
+}
+
+/**
+ * Interns bytes[start, end) as an id: ids are opaque tokens. A canonical non-negative integer
+ * (below 2^53, no leading zero) shares the key of that number; anything else (strings, hashes,
+ * "007", "-3", 17-digit numbers) is kept as its exact text.
+ */
+export function internToken(interner: IdInterner, src: Source, start: number, end: number): number {
+  const v = parseCanonicalInt(src.bytes, start, end);
+  return v >= 0 ? interner.internInt(v) : interner.internString(src.bytes.toString(src.encoding, start, end));
 }
 
 /**
