@@ -55,6 +55,7 @@ describe('data: real-world files', () => {
       const notes: string[] = [];
       const ds = readDataset(file('back.txt', '1 30 300\n1 20 200\n1 10 100\n2 5 1\n2 6 2\n2 7 3\n'), { onNote: (n) => notes.push(n) });
       expect(originalSeqs(ds)).to.deep.equal([['10', '20', '30'], ['5', '6', '7']]);
+      expect(times(ds)).to.deep.equal([[100, 200, 300], [1, 2, 3]]);
       const split = leaveOneOutSplit(ds);
       expect(ds.itemIds[split.test[0]]).to.equal('30');
       expect(ds.itemIds[split.valid[0]]).to.equal('20');
