@@ -1,0 +1,97 @@
+// `reclm data stats` and the data flags through the commands, run in-process (test/helpers/cli.ts),
+// and the time-bias refusal at each place a model meets data: compile, train, evaluate.
+import { Errors } from '@oclif/core';
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MODELS } from '../graphs/index.js';
+import { SEED_ADAMW } from '../src/compiler/adamw.js';
+import { compileJob } from '../src/compiler/compile-job.js';
+import Compile from '../src/commands/compile.js';
+import DataStats from '../src/commands/data/stats.js';
+import { DataFormatError } from '../src/data/errors.js';
+import { evaluate } from '../src/eval/evaluate.js';
+import { train } from '../src/runtime/trainer.js';
+import { plainText, runCommand } from './helpers/cli.js';
+import { compileTiny, tinyData, TINY_CONFIGS } from './helpers/tiny-run.js';
+import { trainedTiny } from './helpers/trained.js';
+
+describe('data on the command line', function () {
+  this.timeout(120000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'reclm-data-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it('data stats reports time order, duplicates, ids, columns and notes', async () => {
+    const p = write('ratings.csv', 'userId,movieId,rating,timestamp\nann,m1,4,300\nann,m2,4,100\nann,m1,5,300\nbob,m3,1,5\nbob,m1,2,6\n');
+    const r = await runCommand(DataStats as never, [p]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const line = (key: string) => r.stdout.split('\n').find((l) => l.startsWith(`${key} `))?.slice(18).trim();
+    expect(line('format')).to.equal('csv');
+    expect(line('outOfOrder')).to.equal('{"users":1,"pairs":1}');
+    expect(line('duplicateRows')).to.equal('1');
+    expect(line('columns')).to.equal('{"user":"userId","item":"movieId","time":"timestamp"}');
+    expect(line('ignoredColumns')).to.equal('["rating"]');
+    expect(line('ids')).to.equal('ids read as opaque tokens (users: not all integers, items: not all integers); items remapped to 1..3 in order of first appearance (items.json maps them back)');
+    expect(r.stdout).to.include(`note               ${p}: 1 of 2 users had events out of time order in the file`);
+    const json = await runCommand(DataStats as never, [p, '--json', '--columns', 'user=userId,item=movieId,time=none']);
+    const stats = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(stats.outOfOrder).to.equal(null);
+    expect(stats.duplicateRows).to.equal(null);
+    expect(stats.ignoredColumns).to.deep.equal(['rating', 'timestamp']);
+  });
+
+  it('a bad --columns value is one line with exit code 1', async () => {
+    const r = await runCommand(DataStats as never, [write('a.csv', 'user,item\n1,2\n'), '--columns', 'who=user']);
+    expect(r.error).to.be.instanceOf(Errors.CLIError);
+    expect(r.error!.message).to.equal("--columns expects user=NAME,item=NAME,time=NAME, got 'who=user' in 'who=user'");
+    expect(r.exitCode).to.equal(1);
+  });
+
+  it('compile --set time_bias=true on data without timestamps is refused in one line', async () => {
+    const p = write('nots.txt', Array.from({ length: 30 }, (_, i) => `${1 + (i % 5)} ${1 + (i % 7)}`).join('\n'));
+    const r = await runCommand(Compile as never, ['--model', 'hstu', '--data', p, '--set', 'time_bias=true', '--set', 'dim=8', '--set', 'maxlen=4', '--out', join(dir, 'art')]);
+    expect(r.error).to.be.instanceOf(Errors.CLIError);
+    expect(r.error!.message).to.equal(`${p}: cannot compile an HSTU model with time_bias=true on data without timestamps: every time bucket would be 0 and the numbers would silently differ; use data with timestamps, or compile with --set time_bias=false`);
+    expect(r.exitCode).to.equal(1);
+    // Without the flag it compiles, turning the bias off, and says so (a warning on stderr).
+    const ok = await runCommand(Compile as never, ['--model', 'hstu', '--data', p, '--set', 'dim=8', '--set', 'maxlen=4', '--out', join(dir, 'art2')]);
+    expect(ok.exitCode, ok.error?.message).to.equal(0);
+    expect(plainText(ok.stderr)).to.include('time_bias=false');
+  });
+
+  it('compileJob, train and evaluate refuse a time-bias model on data without timestamps', async () => {
+    const noTs = { ...tinyData(), timestamps: null };
+    expect(() => compileJob({ model: MODELS.hstu as never, loss: 'bce', config: { ...TINY_CONFIGS.hstu, time_bias: true }, optimizer: SEED_ADAMW, data: noTs, initSeed: 3, outDir: join(dir, 'job') }))
+      .to.throw(DataFormatError, /cannot compile an HSTU model with time_bias=true on data without timestamps/);
+    const art = compileTiny('hstu'); // compiled on data with timestamps: time_bias=true
+    let err: unknown;
+    try {
+      await train({ dir: art, data: noTs, epochs: 1, batchSize: 8, seed: 1, fusedSteps: 1, evalEvery: 0, patience: 0, checkpointEvery: 0, resume: false, json: true, schedule: { kind: 'constant', lr: 1e-3 }, maxSteps: 1 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(DataFormatError);
+    expect((err as Error).message).to.match(/cannot train an HSTU model with time_bias=true on data without timestamps/);
+    // The exported model carries its config in the ONNX metadata; a text file without times is refused.
+    const trained = await trainedTiny('hstu');
+    const data = tinyData();
+    const p = write('tiny-nots.txt', data.sequences.flatMap((s, u) => Array.from(s, (i) => `${data.users[u]} ${data.itemIds[i]}`)).join('\n'));
+    err = undefined;
+    try {
+      await evaluate({ model: trained, data: p, split: 'test', negatives: 0, ks: [10], batchSize: 64, seed: 0 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(DataFormatError);
+    expect((err as Error).message).to.equal(`${p}: cannot evaluate an HSTU model with time_bias=true on data without timestamps: every time bucket would be 0 and the numbers would silently differ; use data with timestamps, or compile with --set time_bias=false`);
+  });
+});
