@@ -122,7 +122,7 @@ describe('reclm command line', function () {
   });
 
   describe('bad input: one clear line, non-zero exit, no stack trace, no partial artifacts', () => {
-    const malformed = () => write('malformed.txt', '1 5 100\n1 6 101\n\n2 x7 102\n');
+    const malformed = () => write('malformed.txt', '1 5 100\n1 6 101\n\n2 x7 soon\n');
 
     /** Runs a compile that must fail, and checks its --out folder was never created. */
     async function failingCompile(argv: string[], exitCode: number, pattern: RegExp) {
@@ -160,8 +160,8 @@ describe('reclm command line', function () {
 
     it('a malformed data line: file, line number and text', async () => {
       const file = malformed();
-      await failingCompile([...TINY, '--data', file], 1, new RegExp(`^${file.replace(/\./g, '\\.')}:4: expected .*, got "2 x7 102"$`));
-      expectUserError(await runCommand(DataStats, [file]), 1, /malformed\.txt:4: .*"2 x7 102"/);
+      await failingCompile([...TINY, '--data', file], 1, new RegExp(`^${file.replace(/\./g, '\\.')}:4: expected .*, got "2 x7 soon"$`));
+      expectUserError(await runCommand(DataStats, [file]), 1, /malformed\.txt:4: .*"2 x7 soon"/);
     });
 
     it('an empty data file', async () => {
