@@ -188,6 +188,8 @@ describe('data: real-world files', () => {
       expect(noTime.read?.ignoredColumns).to.deep.equal(['timestamp']);
       const missing = readError(p, parseColumns('user=visitor,item=product'));
       expect(missing.message).to.include(':1:').and.include('item column named "product"').and.include('visitor,thing,when,kind');
+      const spaced = readError(file('spaced.txt', 'user_id item_id timestamp\n1 2 3\n'));
+      expect(spaced.message).to.include(':1:').and.include('looks like a header separated by spaces');
       const none = readError(file('nouser.csv', 'person,item_id\n1,2\n'));
       expect(none.message).to.include('--columns user=NAME,item=NAME,time=NAME');
     });

@@ -54,6 +54,9 @@ export function formatFromContent(src: Source): ConcreteFormat {
     if (fields && fields.length >= 2 && looksLikeHeader(fields)) return 'csv';
   }
   if (line.includes(',') || line.includes(';')) return 'csv';
+  if (looksLikeHeader(line.trim().split(/ +/))) {
+    throw new DataFormatError(src.file, 1, `the first line ${JSON.stringify(line.slice(0, 200))} looks like a header separated by spaces; a header row needs commas or tabs between column names (or remove it for "user item [timestamp]" lines)`);
+  }
   const counts = fieldCounts(src, i);
   const first = counts[0];
   const numeric = line.trim().split(/[ \t]+/).every((f) => Number.isFinite(Number(f)));
