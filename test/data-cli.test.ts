@@ -10,6 +10,8 @@ import { SEED_ADAMW } from '../src/compiler/adamw.js';
 import { compileJob } from '../src/compiler/compile-job.js';
 import Compile from '../src/commands/compile.js';
 import DataStats from '../src/commands/data/stats.js';
+import Eval from '../src/commands/eval.js';
+import Train from '../src/commands/train.js';
 import { DataFormatError } from '../src/data/errors.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { train } from '../src/runtime/trainer.js';
@@ -47,6 +49,33 @@ describe('data on the command line', function () {
     expect(stats.outOfOrder).to.equal(null);
     expect(stats.duplicateRows).to.equal(null);
     expect(stats.ignoredColumns).to.deep.equal(['rating', 'timestamp']);
+  });
+
+  it('compile, train and eval print the reader notes (events reordered by time, ignored columns)', async () => {
+    // The tiny dataset as a CSV with an extra column, one user's rows written newest first.
+    const data = tinyData();
+    const rows = ['user_id,item_id,timestamp,source'];
+    data.sequences.forEach((s, u) => {
+      const idx = Array.from(s.keys());
+      if (u === 0) idx.reverse();
+      for (const j of idx) rows.push(`${data.users[u]},${data.itemIds[s[j]]},${data.timestamps![u][j]},web`);
+    });
+    const p = write('tiny-shuffled.csv', rows.join('\n'));
+    const expectNotes = (stderr: string, what: string) => {
+      const text = plainText(stderr);
+      expect(text, what).to.include(`${p}: 1 of 120 users had events out of time order in the file; each user's events were sorted by time`);
+      expect(text, what).to.include(`${p}: columns ignored: source`);
+    };
+    const art = join(dir, 'notes-art');
+    const c = await runCommand(Compile as never, ['--model', 'llama-sasrec', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'maxlen=12', '--set', 'multiple_of=8', '--data', p, '--out', art]);
+    expect(c.exitCode, c.error?.message).to.equal(0);
+    expectNotes(c.stderr, 'compile');
+    const t = await runCommand(Train as never, [art, '--data', p, '--max-steps', '1', '--batch-size', '8', '--eval-every', '0', '--fused-steps', '1', '--threads', '1', '--json']);
+    expect(t.exitCode, t.error?.message).to.equal(0);
+    expectNotes(t.stderr, 'train');
+    const e = await runCommand(Eval as never, [art, '--data', p, '--threads', '1', '--json']);
+    expect(e.exitCode, e.error?.message).to.equal(0);
+    expectNotes(e.stderr, 'eval');
   });
 
   it('a bad --columns value is one line with exit code 1', async () => {
