@@ -337,6 +337,7 @@ describe('data: real-world files', () => {
         expect(ds.numItems).to.equal(500);
         expect(notes).to.deep.equal([`--data builtin: using the built-in synthetic dataset, not the file ${join(process.cwd(), 'builtin')}; pass ./builtin to read the file`]);
         expect(openDataset('./builtin').numItems).to.equal(2);
+        expect(datasetStats(ds).ids.summary).to.equal('generated ids (built-in dataset): items 1..500, not remapped');
       } finally {
         process.chdir(cwd);
       }

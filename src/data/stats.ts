@@ -34,8 +34,9 @@ export function datasetStats(ds: Dataset): DatasetStats {
   const r = ds.read;
   const kind = (allInt: boolean | undefined) => (allInt === false ? 'tokens' : 'integers');
   const ids = { users: kind(r?.integerUserIds), items: kind(r?.integerItemIds), remapped: ds.remapped } as const;
-  const summary =
-    `ids read as opaque tokens (users: ${ids.users === 'integers' ? 'all integers' : 'not all integers'}, items: ${ids.items === 'integers' ? 'all integers' : 'not all integers'}); ` +
+  const summary = !r
+    ? `generated ids (built-in dataset): items 1..${ds.numItems}, not remapped`
+    : `ids read as opaque tokens (users: ${ids.users === 'integers' ? 'all integers' : 'not all integers'}, items: ${ids.items === 'integers' ? 'all integers' : 'not all integers'}); ` +
     (ds.remapped ? `items remapped to 1..${ds.numItems} in order of first appearance (items.json maps them back)` : `item ids kept as they are (they form 1..${ds.numItems})`);
   const hasTime = ds.timestamps !== null;
   return {
