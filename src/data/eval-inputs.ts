@@ -45,6 +45,14 @@ export function historyOf(split: Split, which: EvalSplit, u: number): { items: I
   const tr = split.train[u];
   const trTs = split.trainTs ? split.trainTs[u] : null;
   if (which === 'valid' || split.valid[u] === 0) return { items: tr, times: trTs };
+  if (split.targetSets) {
+    // Pre-split files: the whole validation list follows the train list (no timestamps).
+    const v = split.targetSets.valid[u];
+    const items = new Int32Array(tr.length + v.length);
+    items.set(tr);
+    items.set(v, tr.length);
+    return { items, times: null };
+  }
   const items = new Int32Array(tr.length + 1);
   items.set(tr);
   items[tr.length] = split.valid[u];
