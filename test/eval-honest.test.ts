@@ -138,7 +138,7 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
   });
 
   it('no evaluable user: one line naming the file, exit 1 (it printed zeros and exited 0)', async () => {
-    for (const histories of [{ 1: [1, 2], 2: [3], 3: [4, 5] }, { 7: [7, 8] }]) {
+    for (const histories of [{ 1: [1, 2], 2: [3], 3: [4, 5] }, { 7: [7, 8] }] as Record<string, number[]>[]) {
       const file = sasrecFile(histories);
       const r = await runCommand(Eval, [dir, '--data', file, '--threads', '1']);
       const n = Object.keys(histories).length;
