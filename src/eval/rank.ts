@@ -1,4 +1,4 @@
-import { EvalBatch, EvalSplit, evalBatches, evalUsers } from '../data/eval-inputs.js';
+import { EvalBatch, EvalSplit, evalBatches, evalUsers, historyOf } from '../data/eval-inputs.js';
 import { Rng } from '../data/rng.js';
 import { Split, userLabel } from '../data/split.js';
 import {
@@ -74,7 +74,7 @@ export class SplitRanker {
         mask = this.maskOf(batch.n);
         for (let b = 0; b < batch.n; b++) {
           const off = b * (V + 1);
-          for (const v of historyItems(split, this.opts.split, batch.users[b])) mask[off + v] = 1;
+          for (const v of historyOf(split, this.opts.split, batch.users[b]).items) mask[off + v] = 1;
         }
       }
       return this.sets.add(scores, targets, batch.n, mask, who);
@@ -94,17 +94,6 @@ export class SplitRanker {
     m.fill(0);
     return m;
   }
-}
-
-/** Pre-split files: every item the model reads for `which` (train, plus the validation list for test). */
-function historyItems(split: Split, which: EvalSplit, u: number): Int32Array {
-  const tr = split.train[u];
-  if (which === 'valid' || !split.targetSets) return tr;
-  const v = split.targetSets.valid[u];
-  const out = new Int32Array(tr.length + v.length);
-  out.set(tr);
-  out.set(v, tr.length);
-  return out;
 }
 
 /**
