@@ -222,6 +222,19 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     expect(noValid.error!.message).to.equal('--split valid: no validation file was given (--valid-data)');
   });
 
+  it('`reclm train` with validation but no validation file, or no usable test item, refuses before the first step', async () => {
+    const train = join(folder, 'train_data.json');
+    const noValid = await runCommand(Train, [dir, '--data', train, '--test-data', join(folder, 'test_data.json'), '--overwrite', '--eval-every', '1', '--threads', '1']);
+    expect(noValid.exitCode).to.equal(1);
+    expect(noValid.error!.message).to.equal('train_data: no user has both training items and a validation item (120 users), so nothing can be evaluated; validation needs a validation file (--valid-data), or train without it (--eval-every 0)');
+    const emptyTest = join(mkdtempSync(join(tmpdir(), 'reclm-m1-')), 'test.json');
+    // Every test item is unknown to the train file, so every test list is dropped.
+    writeFileSync(emptyTest, JSON.stringify(lists.test.map(() => [99999])));
+    const noTest = await runCommand(Eval, [dir, '--data', train, '--test-data', emptyTest, '--threads', '1']);
+    expect(noTest.exitCode).to.equal(1);
+    expect(noTest.error!.message).to.equal(`${emptyTest}: no user has both training items and a test item (120 users), so nothing can be evaluated`);
+  });
+
   it('`reclm train --data FOLDER` trains on the train lists and validates on the validation lists', async () => {
     const r = await runCommand(Train, [dir, '--data', folder, '--overwrite', '--epochs', '1', '--batch-size', '32', '--threads', '1', '--fused-steps', '2']);
     expect(r.error, r.error?.message).to.equal(undefined);

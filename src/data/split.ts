@@ -100,7 +100,8 @@ export function requireEvaluableUsers(split: Split, which: EvalSplit, source: st
   if (evalUsers(split, which).length > 0) return;
   const n = split.train.length;
   if (split.targetSets) {
-    throw new DataFormatError(source, null, `no user has both training items and a ${which === 'test' ? 'test' : 'validation'} item (${n} users), so nothing can be evaluated`);
+    const hint = which === 'valid' ? '; validation needs a validation file (--valid-data), or train without it (--eval-every 0)' : '';
+    throw new DataFormatError(source, null, `no user has both training items and a ${which === 'test' ? 'test' : 'validation'} item (${n} users), so nothing can be evaluated${hint}`);
   }
   const longest = split.train.reduce((a, s, u) => Math.max(a, s.length + (split.valid[u] ? 1 : 0) + (split.test[u] ? 1 : 0)), 0);
   throw new DataFormatError(
