@@ -1,6 +1,7 @@
 /** Pieces both models share: batch inputs, the loss dispatch, dropout set-up and the inference head. */
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as F from '../src/dsl/index.js';
+import { int64s } from '../src/dsl/ops/util.js';
 import { ConfigError, ModelConfig } from './config.js';
 import { Dropout } from './dropout.js';
 import { fullCe, itemVectors, officialBce, sampledSoftmax, seedBce, LossOutput } from './losses.js';
@@ -76,9 +77,21 @@ export function setTrainingOutputs(g: Graph, f: Tensor, out: LossOutput, opts: B
 }
 
 /**
+ * Declares the inference graph's `seq` input [batch, maxlen] int64 and returns it with every id < 0
+ * read as padding (0). Without this, Gather's negative indexing would read id −1 as item V (the
+ * last row of the item embedding) and a caller's "missing" marker would silently become a real
+ * item. Ids above V still fail in Gather with onnxruntime's out-of-bounds error.
+ */
+export function inferenceSeq(g: Graph, c: ModelConfig): Tensor {
+  const seq = g.input('seq', 'int64', ['batch', c.maxlen]);
+  return g.scope('inference_input', () => F.max(seq, 0));
+}
+
+/**
  * The inference outputs from the encoder output `f` [batch, L, d]: the user embedding
  * (slot L−1), scores over ids 0..V with the loss's item vectors and temperature (column 0
- * forced to the lowest float), and TopK over them with `k` an int64 [1] input.
+ * forced to the lowest float), and the top k items over ids 1..V with `k` an int64 [1] input
+ * (see servingTopK: k is clamped to V, padding is never returned, 0 rows give empty outputs).
  */
 export function inferenceHead(c: ModelConfig, f: Tensor, itemEmb: Tensor): InferenceGraph {
   const g = f.graph;
@@ -92,13 +105,36 @@ export function inferenceHead(c: ModelConfig, f: Tensor, itemEmb: Tensor): Infer
     const isPad = new Uint8Array(c.num_items + 1);
     isPad[0] = 1;
     const scores = F.where(g.constant(isPad, 'bool', [c.num_items + 1]), F.scalar(g, LOWEST_FLOAT32), raw);
-    const [topScores, topItems] = F.topK(scores, k, -1, 'k');
+    const [topScores, topItems] = servingTopK(scores, k, c.num_items);
     g.output('user_emb', userEmb);
     g.output('scores', scores);
     g.output('top_items', topItems);
     g.output('top_scores', topScores);
     return { userEmb, scores, topItems, topScores };
   });
+}
+
+/**
+ * TopK for serving, from scores [batch, V+1] (column = item id) and k int64 [1]:
+ * - only the item columns 1..V are ranked, so the padding item 0 is never returned, whatever k
+ *   and whatever the scores (NaN included);
+ * - k is clamped to V (Min), so a k larger than the catalogue returns every item once instead of
+ *   failing;
+ * - onnxruntime's TopK divides by the row count and dies on 0 rows (SIGFPE in onnxruntime-node,
+ *   "divide by zero" in onnxruntime-web), so one spare row is appended before it and sliced off
+ *   after: a batch of 0 rows gives [0, k] outputs.
+ * Returns [top scores float32 [batch, k], top item ids int64 [batch, k]]. Default-domain ops only.
+ */
+export function servingTopK(scores: Tensor, k: Tensor, V: number): [Tensor, Tensor] {
+  const g = scores.graph;
+  const batch = scores.shape[0];
+  const itemScores = F.slice(scores, [1], [1], [V + 1]); // [batch, V]: column j is item j + 1
+  const kClamped = F.min(k, int64s(g, [V]));
+  const spare = F.constantOfShape(int64s(g, [1, V]), 0, 'float32', [1, V]);
+  const [values, indices] = F.topK(F.concat([itemScores, spare], 0), kClamped, -1, 'k');
+  // Drop the spare row; the output keeps the input's batch dim (Slice cannot express it).
+  const dropSpare = (t: Tensor) => g.addNode('Slice', [t, int64s(g, [0]), int64s(g, [-1]), int64s(g, [0])], {}, [{ dtype: t.dtype, shape: [batch, values.shape[1]] }])[0];
+  return [dropSpare(values), F.add(dropSpare(indices), 1)];
 }
 
 /** int64 constant of `shape` filled by `fn(flat index)`. */

@@ -7,7 +7,7 @@
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as F from '../src/dsl/index.js';
 import { HstuConfig, resolveHstuConfig } from './config.js';
-import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, int64Const, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
+import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, int64Const, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
 import { ModelDefinition } from './types.js';
 
@@ -124,7 +124,7 @@ export const hstu: ModelDefinition<HstuConfig> = {
   },
   buildInference(g, c) {
     const P = declareHstuParams(g, c);
-    const seq = g.input('seq', 'int64', ['batch', c.maxlen]);
+    const seq = inferenceSeq(g, c);
     const tsExt = g.input('ts_ext', 'int64', ['batch', c.maxlen + 1]);
     return inferenceHead(c, hstuEncoder(c, P, seq, tsExt, Dropout.none()), P.item_emb);
   },

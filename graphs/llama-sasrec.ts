@@ -6,7 +6,7 @@
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as F from '../src/dsl/index.js';
 import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
-import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
+import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
 
 /** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
@@ -144,7 +144,7 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
   },
   buildInference(g, c) {
     const P = declareLlamaParams(g, c);
-    const seq = g.input('seq', 'int64', ['batch', c.maxlen]);
+    const seq = inferenceSeq(g, c);
     return inferenceHead(c, llamaEncoder(c, P, seq, Dropout.none()), P.item_emb);
   },
 };

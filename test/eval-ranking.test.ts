@@ -54,12 +54,14 @@ class FakeScorer implements Scorer {
   readonly needsTimestamps = false;
   readonly seen = new Map<number, number[]>();
 
+  constructor(private readonly rows: Record<number, number[]> = ROWS) {}
+
   async score(batch: EvalBatch): Promise<Float32Array> {
     const out = new Float32Array(batch.n * (V + 1));
     for (let b = 0; b < batch.n; b++) {
       const u = batch.users[b];
       this.seen.set(u, Array.from(batch.seq.subarray(b * this.maxlen, (b + 1) * this.maxlen), Number));
-      out.set(ROWS[u], b * (V + 1));
+      out.set(this.rows[u], b * (V + 1));
     }
     return out;
   }
@@ -70,19 +72,19 @@ class FakeScorer implements Scorer {
 describe('ranking step (rankSplit) against hand-computed metrics', () => {
   const split = leaveOneOutSplit(handData());
 
-  it('full ranking with --keep-seen, test split: rank = items strictly above the target, ties and padding do not count', async () => {
+  it('full ranking with --keep-seen, test split: rank = other items scoring >= the target; padding does not count', async () => {
     const scorer = new FakeScorer();
     const m = await rankSplit(scorer, split, { split: 'test', ks: [1, 2, 5, 6], batchSize: 3, keepSeen: true });
-    // Test targets 5, 1, 5, 3. u0: only item 1 (0.9) beats 0.5; items 2 and 3 tie -> rank 1.
-    // u1: everything ties -> 0. u2: items 1, 2, 3, 4, 6 beat 0.5 -> 5. u5: items 1, 2, 6 beat 0.6 -> 3.
-    const ranks = [1, 0, 5, 3];
+    // Test targets 5, 1, 5, 3. u0: item 1 (0.9) is above 0.5 and items 2, 3 tie -> rank 3.
+    // u1: everything ties -> last, 5. u2: items 1, 2, 3, 4, 6 beat 0.5 -> 5. u5: items 1, 2, 6 beat 0.6 -> 3.
+    const ranks = [3, 5, 5, 3];
     close(m, {
       users: 4,
-      'hr@1': 1 / 4, 'ndcg@1': 1 / 4,
-      'hr@2': 2 / 4, 'ndcg@2': (gain(1) + gain(0)) / 4,
-      'hr@5': 3 / 4, 'ndcg@5': (gain(1) + gain(0) + gain(3)) / 4,
+      'hr@1': 0, 'ndcg@1': 0,
+      'hr@2': 0, 'ndcg@2': 0,
+      'hr@5': 2 / 4, 'ndcg@5': (2 * gain(3)) / 4,
       'hr@6': 1, 'ndcg@6': ranks.reduce((a, r) => a + gain(r), 0) / 4,
-      mrr: (1 / 2 + 1 + 1 / 6 + 1 / 4) / 4,
+      mrr: (1 / 4 + 1 / 6 + 1 / 6 + 1 / 4) / 4,
     });
     // The model saw train + [valid], left padded to maxlen 4; short users were never scored.
     expect(Object.fromEntries(scorer.seen)).to.deep.equal({ 0: [1, 2, 3, 4], 1: [0, 2, 3, 6], 2: [1, 2, 3, 4], 5: [1, 2, 6, 5] });
@@ -91,16 +93,27 @@ describe('ranking step (rankSplit) against hand-computed metrics', () => {
   it('full ranking (default): the items of the input sequence are not candidates', async () => {
     const m = await rankSplit(new FakeScorer(), split, { split: 'test', ks: [1, 2], batchSize: 3 });
     // Inputs as in the test above. u0 [1 2 3 4] -> only item 6 (0.1) is left besides target 5 -> rank 0.
-    // u1 ties -> 0. u2 [1 2 3 4] -> item 6 (0.8) beats 0.5 -> 1. u5 [1 2 6 5] -> item 4 (0.1) < 0.6 -> 0.
-    close(m, { users: 4, 'hr@1': 3 / 4, 'ndcg@1': 3 / 4, 'hr@2': 1, 'ndcg@2': (3 + gain(1)) / 4, mrr: (3 + 1 / 2) / 4 });
+    // u1 [2 3 6] -> candidates 4 and 5 tie with target 1 -> 2. u2 [1 2 3 4] -> item 6 (0.8) beats 0.5 -> 1.
+    // u5 [1 2 6 5] -> item 4 (0.1) < 0.6 -> 0.
+    close(m, { users: 4, 'hr@1': 2 / 4, 'ndcg@1': 2 / 4, 'hr@2': 3 / 4, 'ndcg@2': (2 + gain(1)) / 4, mrr: (1 + 1 / 3 + 1 / 2 + 1) / 4 });
   });
 
   it('full ranking with --keep-seen, valid split: the second to last item against the train prefix', async () => {
     const scorer = new FakeScorer();
     const m = await rankSplit(scorer, split, { split: 'valid', ks: [1, 4], keepSeen: true });
-    // Valid targets 4, 6, 4, 5: ranks 4 (items 1, 2, 3, 5), 0 (ties), 3 (items 1, 2, 3), 4 (items 1, 2, 3, 6).
-    close(m, { users: 4, 'hr@1': 1 / 4, 'ndcg@1': 1 / 4, 'hr@4': 2 / 4, 'ndcg@4': (gain(0) + gain(3)) / 4, mrr: (1 / 5 + 1 + 1 / 4 + 1 / 5) / 4 });
+    // Valid targets 4, 6, 4, 5: ranks 4 (items 1, 2, 3, 5), 5 (ties), 3 (items 1, 2, 3), 4 (items 1, 2, 3, 6).
+    close(m, { users: 4, 'hr@1': 0, 'ndcg@1': 0, 'hr@4': 1 / 4, 'ndcg@4': gain(3) / 4, mrr: (1 / 5 + 1 / 6 + 1 / 4 + 1 / 5) / 4 });
     expect(Object.fromEntries(scorer.seen)).to.deep.equal({ 0: [0, 1, 2, 3], 1: [0, 0, 2, 3], 2: [5, 1, 2, 3], 5: [0, 1, 2, 6] });
+  });
+
+  it('stops on a NaN score, naming the user id from the file', async () => {
+    for (const [u, item] of [[2, 6], [5, 5]]) {
+      const rows = { ...ROWS, [u]: ROWS[u].map((v, i) => (i === item ? NaN : v)) };
+      await rankSplit(new FakeScorer(rows), split, { split: 'test', ks: [1] }).then(
+        () => expect.fail('expected an error'),
+        (e) => expect((e as Error).message).to.equal(`the model scored item ${item} of user "u${u}" as NaN; a ranking of non-finite scores means nothing (the model has diverged or its weights are broken)`),
+      );
+    }
   });
 
   it('does not depend on the batch size', async () => {
@@ -112,14 +125,25 @@ describe('ranking step (rankSplit) against hand-computed metrics', () => {
   });
 
   it('sampled protocol (--negatives): negatives come only from items outside the train prefix', async () => {
-    // The rows make every draw give the same rank: negatives for u0 are 4, 5 (the target: a tie)
-    // or 6, all at most the target's score -> 0; u1 ties everywhere -> 0; u2 can only draw 4 and 6,
-    // both above the target -> rank = number of negatives; u5 draws 3 (the target), 4 or 5 -> 0.
-    // Full ranking counted the high-scoring train items of u2 and u5; the sampled protocol does not.
+    // The rows make every draw give the same rank: negatives for u0 are 4, 5 (the target itself,
+    // not another candidate) or 6, all below the target's score -> 0; u1's target 1 is above all
+    // -> 0; u2 can only draw 4 and 6, both above the target -> rank = number of negatives; u5 draws
+    // 3 (the target), 4 or 5 -> 0. Full ranking counted the high-scoring train items of u2 and u5.
+    const rows = { ...ROWS, 1: [100, 0.9, 0.3, 0.3, 0.3, 0.3, 0.3] };
     for (const seed of [0, 7]) {
-      const m = await rankSplit(new FakeScorer(), split, { split: 'test', ks: [1, 3, 4], negatives: 3, seed });
-      close(m, { users: 4, 'hr@1': 3 / 4, 'ndcg@1': 3 / 4, 'hr@3': 3 / 4, 'ndcg@3': 3 / 4, 'hr@4': 1, 'ndcg@4': (3 + gain(3)) / 4, mrr: (3 + 1 / 4) / 4 });
+      const m = await rankSplit(new FakeScorer(rows), split, { split: 'test', ks: [1, 2, 3], negatives: 2, seed });
+      close(m, { users: 4, 'hr@1': 3 / 4, 'ndcg@1': 3 / 4, 'hr@2': 3 / 4, 'ndcg@2': 3 / 4, 'hr@3': 1, 'ndcg@3': (3 + gain(2)) / 4, mrr: (3 + 1 / 3) / 4 });
     }
+  });
+
+  it('refuses --negatives larger than a user\'s candidate pool before scoring anything', async () => {
+    // u2's train prefix {5, 1, 2, 3} leaves 2 of the 6 items; u0 and u5 leave 3.
+    const scorer = new FakeScorer();
+    await rankSplit(scorer, split, { split: 'test', negatives: 3 }).then(
+      () => expect.fail('expected an error'),
+      (e) => expect((e as Error).message).to.equal('--negatives 3 is larger than the candidate pool of user "u2" (6 items minus 4 in its history = 2); use at most 2, or full ranking (--negatives 0)'),
+    );
+    expect(scorer.seen.size).to.equal(0);
   });
 
   it('refuses a scorer for another catalogue size', async () => {
@@ -175,11 +199,13 @@ describe('evaluate() and `reclm eval` end to end', function () {
     const a = await evaluate({ ...base, data: clean });
     expect(a.users).to.equal(120);
     expect(a.excludedUsers).to.equal(0);
-    expect(a.unknown).to.deep.equal({ unknownInteractions: 0, unknownItems: 0 });
+    expect(a.unknown).to.deep.equal({ unknownInteractions: 0, unknownItems: 0, evaluable: 120, lostTargets: 0 });
+    expect(a.warnings).to.deep.equal([]);
     expect(a.numItems).to.equal(60);
     const b = await evaluate({ ...base, data: dirty });
-    expect(b.unknown).to.deep.equal({ unknownInteractions: unknownLines, unknownItems: 3 });
-    expect(b.excludedUsers).to.equal(3);
+    // User 502's three interactions are all unknown: evaluable in the file, lost to the item map.
+    expect(b.unknown).to.deep.equal({ unknownInteractions: unknownLines, unknownItems: 3, evaluable: 121, lostTargets: 1 });
+    expect(b.excludedUsers).to.equal(2);
     expect(b.users).to.equal(120);
     // The same histories reach the model in the same order: identical ranks, identical metrics.
     expect(b.metrics).to.deep.equal(a.metrics);
@@ -207,15 +233,17 @@ describe('evaluate() and `reclm eval` end to end', function () {
     expect(r.error, r.error?.message).to.equal(undefined);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out).sort()).to.deep.equal(
-      ['data', 'excluded_users', 'hr@10', 'hr@5', 'model', 'mrr', 'ndcg@10', 'ndcg@5', 'num_items', 'popularity', 'protocol', 'seconds', 'split', 'unknown_interactions', 'unknown_items', 'users'].sort(),
+      ['data', 'excluded_users', 'hr@10', 'hr@5', 'lost_targets', 'model', 'mrr', 'ndcg@10', 'ndcg@5', 'num_items', 'popularity', 'protocol', 'seconds', 'split', 'unknown_interactions', 'unknown_items', 'users'].sort(),
     );
     expect(out.users).to.equal(120);
-    expect(out.excluded_users).to.equal(3);
+    expect(out.excluded_users).to.equal(2);
+    expect(out.lost_targets).to.equal(1);
     expect(out.unknown_interactions).to.equal(unknownLines);
     expect(out.unknown_items).to.equal(3);
     expect(out.model).to.equal(join(dir, 'inference.onnx'));
     expect(Object.keys(out.popularity).sort()).to.deep.equal(['hr@10', 'hr@5', 'mrr', 'ndcg@10', 'ndcg@5']);
     expect(plainText(r.stderr)).to.include(`Warning: ${unknownLines} interactions with 3 items the model has never seen were dropped`);
+    expect(plainText(r.stderr)).to.include('Warning: 1 of 121 evaluable users are skipped: their test target or whole history is unknown to the model');
   });
 
   it('`reclm eval` prints a table of the model next to the most-popular baseline', async () => {

@@ -12,6 +12,7 @@ import { loadCheckpoint } from '../src/runtime/checkpoint.js';
 import { RUN_FILES } from '../src/runtime/trainer.js';
 import { VERSION } from '../src/version.js';
 import { TINY_CONFIGS } from './helpers/tiny-run.js';
+import { emptyBatch, oversizedK, withIds } from './helpers/edge-feeds.js';
 import { TINY_MODELS, fixedBatch, runNode, trainedTiny, type PlainOutput } from './helpers/trained.js';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -154,6 +155,42 @@ describe('exported inference.onnx', function () {
         const one = await runNode(path, fixedBatch(model, 1, 3));
         const expected = all.scores.data.slice(0, V + 1);
         one.scores.data.forEach((s, i) => expect(s, `column ${i}`).to.be.closeTo(expected[i], 1e-5 * Math.max(1, Math.abs(expected[i]))));
+      });
+
+      it('a batch of 0 rows returns empty outputs (TopK alone would die with SIGFPE)', async () => {
+        const out = await runNode(path, emptyBatch(model));
+        expect(out.user_emb.dims).to.deep.equal([0, d]);
+        expect(out.scores.dims).to.deep.equal([0, V + 1]);
+        expect(out.top_items.dims).to.deep.equal([0, 5]);
+        expect(out.top_scores.dims).to.deep.equal([0, 5]);
+        expect(out.scores.data).to.deep.equal([]);
+      });
+
+      it('reads ids < 0 in seq as padding, never as item V through negative indexing', async () => {
+        const zero = await runNode(path, withIds(model, 0, 0));
+        // -1 is the usual "missing" marker; -123456789 is far outside any table.
+        for (const [a, b] of [[-1, 0], [0, -1], [-1, -123456789]]) {
+          const neg = await runNode(path, withIds(model, a, b));
+          // The same graph sees the same values after the clamp, so outputs are bit-identical.
+          for (const name of ['user_emb', 'scores', 'top_items', 'top_scores']) expect(neg[name], `${a}, ${b}: ${name}`).to.deep.equal(zero[name]);
+        }
+        // Item V in those slots is a real item and changes the scores: so -1 was not read as V.
+        const asV = await runNode(path, withIds(model, V, V));
+        expect(asV.scores.data).to.not.deep.equal(zero.scores.data);
+      });
+
+      it('clamps k to the catalogue: k = V + 7 returns every item once and never the padding item 0', async () => {
+        const out = await runNode(path, oversizedK(model));
+        expect(out.top_items.dims).to.deep.equal([3, V]);
+        for (let r = 0; r < 3; r++) {
+          const items = out.top_items.data.slice(r * V, (r + 1) * V);
+          expect([...items].sort((x, y) => x - y), `row ${r}`).to.deep.equal(Array.from({ length: V }, (_, i) => i + 1));
+          const tops = out.top_scores.data.slice(r * V, (r + 1) * V);
+          tops.forEach((t, j) => expect(t).to.equal(out.scores.data[r * (V + 1) + items[j]]));
+        }
+        // k = 1 still gives one item, the best.
+        const one = await runNode(path, fixedBatch(model, 3, 1));
+        expect(one.top_items.data).to.deep.equal([0, 1, 2].map((r) => out.top_items.data[r * V]));
       });
 
       it('writes weights as external data above the threshold; that model loads by path and gives the same outputs', async () => {

@@ -12,6 +12,7 @@ import { exportInference } from '../src/onnx/bake.js';
 import { onnx } from '../src/onnx/proto.js';
 import { loadCheckpoint } from '../src/runtime/checkpoint.js';
 import { RUN_FILES } from '../src/runtime/trainer.js';
+import { emptyBatch, oversizedK, withIds } from './helpers/edge-feeds.js';
 import { TINY_MODELS, fixedBatch, runNode, trainedTiny, type FeedSpec, type PlainOutput } from './helpers/trained.js';
 
 const WEB_SCRIPT = fileURLToPath(new URL('./helpers/web-infer.mjs', import.meta.url));
@@ -87,6 +88,11 @@ describe('serving inference.onnx with onnxruntime-web (wasm) in Node', function 
       const ext = join(mkdtempSync(join(tmpdir(), 'reclm-webext-')), 'inference.onnx');
       exportInference(join(dir, 'inference_graph.onnx'), ext, params, metadata, 1);
       jobs.push({ name: `${model}-external`, model: ext, externalData: [{ path: 'inference.onnx.data', file: `${ext}.data` }], feeds });
+      // The edges of the serving contract (export.test.ts checks them in onnxruntime-node).
+      jobs.push({ name: `${model}-empty`, model: path, feeds: emptyBatch(model) });
+      jobs.push({ name: `${model}-neg`, model: path, feeds: withIds(model, -1, -123456789) });
+      jobs.push({ name: `${model}-zero`, model: path, feeds: withIds(model, 0, 0) });
+      jobs.push({ name: `${model}-bigk`, model: path, feeds: oversizedK(model) });
     }
     web = await runWeb(jobs);
   });
@@ -103,6 +109,28 @@ describe('serving inference.onnx with onnxruntime-web (wasm) in Node', function 
 
     it(`${model}: with external data passed as bytes, the same again`, () => {
       expectSameServing(web.results[`${model}-external`], native[model], `${model} external`);
+    });
+
+    it(`${model}: a batch of 0 rows gives empty outputs (no "divide by zero" in TopK)`, () => {
+      const r = web.results[`${model}-empty`];
+      expect(r.scores.dims).to.deep.equal([0, V + 1]);
+      expect(r.top_items.dims).to.deep.equal([0, 5]);
+      expect(r.top_scores.dims).to.deep.equal([0, 5]);
+      expect(r.user_emb.dims[0]).to.equal(0);
+    });
+
+    it(`${model}: ids < 0 in seq are padding, as in onnxruntime-node`, () => {
+      // Same runtime, same values after the clamp: bit-identical outputs.
+      expect(web.results[`${model}-neg`]).to.deep.equal(web.results[`${model}-zero`]);
+    });
+
+    it(`${model}: k larger than the catalogue returns every item once, never the padding item 0`, () => {
+      const r = web.results[`${model}-bigk`];
+      expect(r.top_items.dims).to.deep.equal([3, V]);
+      for (let row = 0; row < 3; row++) {
+        const items = r.top_items.data.slice(row * V, (row + 1) * V);
+        expect([...items].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: V }, (_, i) => i + 1));
+      }
     });
   }
 });

@@ -5,21 +5,27 @@ import { Progress } from '../util/progress.js';
 import { asCliError, UsageError } from '../cli/errors.js';
 import { dataFormatFlag } from '../cli/flags.js';
 import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
+import { resolvePresplit } from '../data/presplit.js';
 
 export default class Eval extends Command {
-  static override summary = 'Rank a leave-one-out split with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
+  static override summary = 'Rank a leave-one-out split (or given pre-split files) with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
   static override description = `Loads only the exported inference graph (the artifact that is served), scores every evaluable user (history of at least 3 interactions) over the whole catalogue, and reports the metrics next to a most-popular baseline on the same split.
 
-Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): the target is ranked against every item except those in the user's input sequence (the last maxlen items the model reads; the target itself always stays); rank = number of those items scoring strictly higher than the target; HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2).
+Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): the target is ranked against every item except those in the user's input sequence (the last maxlen items the model reads; the target itself always stays); rank = number of the other candidates scoring higher than or equal to the target (a tie counts against the target, so a model that scores every item the same ranks last, not first); HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2).
 --keep-seen: rank against the whole catalogue, seen items included (lower numbers; not what the papers report).
---negatives N: the SASRec paper's sampled protocol: the target against N items drawn uniformly from those the user has not interacted with (10,000 users at most).`;
+--negatives N: the SASRec paper's sampled protocol: the target against N items drawn uniformly from those the user has not interacted with (10,000 users at most), same tie rule; N larger than a user's candidate pool is refused.
+Pre-split files (--valid-data/--test-data, or --data FOLDER with reczoo's train_data.json, validation_data.json, test_data.json): every item of the user's test list is ranked against the catalogue minus the user's history; HR@k = any test item in the top k, Recall@k, NDCG@k over the set (LightGCN's convention).
+Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or infinite score (the user is named), or more than half of the evaluable users' targets unknown to the model's item map.`;
   static override examples = [
     '<%= config.bin %> eval artifacts/hstu --data ml-1m.seq.txt.gz',
     '<%= config.bin %> eval artifacts/hstu/inference.onnx --data ml-1m.seq.txt.gz --negatives 100 --json',
+    '<%= config.bin %> eval artifacts/ml1m-m1 --data Movielens1M_m1/',
   ];
   static override args = { model: Args.string({ description: 'artifact folder (uses its inference.onnx) or an .onnx file', required: true }) };
   static override flags = {
-    data: Flags.string({ description: 'interaction file to split (the training data)', required: true }),
+    data: Flags.string({ description: 'interaction file to split (the training data), or the train file / folder of pre-split files', required: true }),
+    'valid-data': Flags.string({ description: 'pre-split files: the validation file (per-user item lists; --data is then the train file)' }),
+    'test-data': Flags.string({ description: 'pre-split files: the test file (per-user item lists; --data is then the train file)' }),
     format: dataFormatFlag(),
     columns: columnsFlag(),
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
@@ -39,28 +45,33 @@ Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): th
       parseDevice(flags.device);
       const ks = flags.k.split(',').map((s) => Number(s.trim()));
       if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${flags.k}'`);
+      const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
+      if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
       const progress = new Progress({ label: 'ranking', json: flags.json });
       const r = await evaluate({
-        model: args.model, data: flags.data, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
+        model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
         ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
         read: dataReadOptions(flags, (line) => this.warn(line)),
         onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
       });
       progress.finish();
-      if (r.unknown.unknownInteractions) this.warn(`${r.unknown.unknownInteractions} interactions with ${r.unknown.unknownItems} items the model has never seen were dropped`);
+      // Before the numbers they qualify.
+      for (const w of r.warnings) this.warn(w);
       if (flags.json) {
         const flat: Record<string, unknown> = {
           model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users, excluded_users: r.excludedUsers, num_items: r.numItems,
-          unknown_interactions: r.unknown.unknownInteractions, unknown_items: r.unknown.unknownItems, seconds: r.seconds,
+          unknown_interactions: r.unknown.unknownInteractions, unknown_items: r.unknown.unknownItems, lost_targets: r.unknown.lostTargets, seconds: r.seconds,
         };
         for (const [k, v] of Object.entries(r.metrics)) if (k !== 'users') flat[k] = v;
         flat.popularity = Object.fromEntries(Object.entries(r.popularity).filter(([k]) => k !== 'users'));
         this.log(JSON.stringify(flat, null, 2));
         return;
       }
-      this.log(`${r.split} split, ${r.protocol}: ${r.users} users (${r.excludedUsers} with fewer than 3 interactions excluded)`);
+      const why = presplit ? 'without training items or a target' : 'with fewer than 3 interactions';
+      this.log(`${r.split} split, ${r.protocol}: ${r.users} users (${r.excludedUsers} ${why} excluded)`);
       this.log(`${'metric'.padEnd(10)}${'model'.padStart(10)}${'most-popular'.padStart(14)}`);
-      for (const key of [...ks.flatMap((k) => [`hr@${k}`, `ndcg@${k}`]), 'mrr']) {
+      const perK = presplit ? ['hr', 'recall', 'ndcg'] : ['hr', 'ndcg'];
+      for (const key of [...ks.flatMap((k) => perK.map((m) => `${m}@${k}`)), 'mrr']) {
         this.log(`${key.toUpperCase().padEnd(10)}${r.metrics[key].toFixed(4).padStart(10)}${r.popularity[key].toFixed(4).padStart(14)}`);
       }
       const trivial = ks.filter((k) => k >= (flags.negatives > 0 ? flags.negatives + 1 : r.numItems));

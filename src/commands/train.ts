@@ -1,6 +1,7 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { readManifest } from '../compiler/artifacts.js';
 import { openDataset } from '../data/open.js';
+import { readPresplit, resolvePresplit } from '../data/presplit.js';
 import { parseDevice } from '../runtime/providers.js';
 import { LrSchedule } from '../runtime/schedule.js';
 import { train } from '../runtime/trainer.js';
@@ -23,7 +24,9 @@ The same --seed and data give the same losses; after a kill, --resume continues 
   ];
   static override args = { dir: Args.string({ description: 'artifact folder written by `reclm compile`', required: true }) };
   static override flags = {
-    data: Flags.string({ description: 'training data file (the one the artifacts were compiled for)', required: true }),
+    data: Flags.string({ description: 'training data file (the one the artifacts were compiled for), or a folder of pre-split files', required: true }),
+    'valid-data': Flags.string({ description: 'pre-split files: the validation file (per-user item lists) used instead of the leave-one-out split' }),
+    'test-data': Flags.string({ description: 'pre-split files: the test file (per-user item lists)' }),
     format: dataFormatFlag(),
     columns: columnsFlag(),
     epochs: Flags.integer({ description: 'epochs (one epoch = ceil(#users / batch) steps)', min: 1 }),
@@ -63,7 +66,9 @@ The same --seed and data give the same losses; after a kill, --resume continues 
       parseDevice(flags.device);
       const lr = num(flags.lr, 'lr', recipe.lr);
       const minLr = num(flags['min-lr'], 'min-lr', recipe.minLr);
-      const data = openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line)));
+      const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
+      const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto' }) : null;
+      const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line)));
       const epochs = flags.epochs ?? recipe.epochs;
       const batchSize = flags['batch-size'] ?? recipe.batchSize;
       const warmup = flags.warmup ?? recipe.warmup;
@@ -75,6 +80,7 @@ The same --seed and data give the same losses; after a kill, --resume continues 
       const summary = await train({
         dir: args.dir,
         data,
+        split: given?.split,
         epochs,
         batchSize,
         schedule,

@@ -6,7 +6,7 @@
  * The last batch may be short (evaluation has no fixed-shape requirement worth padding for).
  */
 import { Int64Writer } from './int64.js';
-import type { Split } from './split.js';
+import { splitUserLabel, type Split } from './split.js';
 
 export type EvalSplit = 'valid' | 'test';
 
@@ -45,6 +45,14 @@ export function historyOf(split: Split, which: EvalSplit, u: number): { items: I
   const tr = split.train[u];
   const trTs = split.trainTs ? split.trainTs[u] : null;
   if (which === 'valid' || split.valid[u] === 0) return { items: tr, times: trTs };
+  if (split.targetSets) {
+    // Pre-split files: the whole validation list follows the train list (no timestamps).
+    const v = split.targetSets.valid[u];
+    const items = new Int32Array(tr.length + v.length);
+    items.set(tr);
+    items.set(v, tr.length);
+    return { items, times: null };
+  }
   const items = new Int32Array(tr.length + 1);
   items.set(tr);
   items[tr.length] = split.valid[u];
@@ -66,7 +74,7 @@ export function* evalBatches(split: Split, opts: EvalOptions): Generator<EvalBat
   if (opts.users) {
     const ok = new Uint8Array(split.train.length);
     for (const u of eligible) ok[u] = 1;
-    for (const u of opts.users) if (!ok[u]) throw new Error(`user index ${u} has no ${opts.split} target or no train items and cannot be evaluated`);
+    for (const u of opts.users) if (!ok[u]) throw new Error(`${splitUserLabel(split, u)} has no ${opts.split} target or no train items and cannot be evaluated`);
     users = opts.users;
   }
   const target = opts.split === 'test' ? split.test : split.valid;

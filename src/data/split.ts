@@ -3,7 +3,10 @@
  * train = h[:-2], valid = h[-2], test = h[-1]; shorter histories are all train and have no
  * valid/test item (they still feed training when |train| >= 2, but are not evaluated).
  */
+import { DataFormatError } from './errors.js';
+import { evalUsers, type EvalSplit } from './eval-inputs.js';
 import type { Dataset } from './types.js';
+import { userLabel } from './user-label.js';
 
 export interface SplitSummary {
   users: number;
@@ -29,6 +32,14 @@ export interface Split {
   validTs: Float64Array | null;
   testTs: Float64Array | null;
   summary: SplitSummary;
+  /** Per user index: the user id from the data file, so messages can name the user. */
+  users?: string[];
+  /**
+   * Pre-split files (presplit.ts): per user, every item of its validation / test list (empty
+   * when none); `valid[u]` / `test[u]` then hold the list's first item (0 when empty). Absent
+   * for leave-one-out, where each user has exactly one target per split.
+   */
+  targetSets?: { valid: Int32Array[]; test: Int32Array[] };
 }
 
 export function leaveOneOutSplit(ds: Dataset): Split {
@@ -70,7 +81,34 @@ export function leaveOneOutSplit(ds: Dataset): Split {
     validTs,
     testTs,
     summary: { users: n, evalUsers, excludedFromEval: n - evalUsers, trainableUsers: trainable, trainInteractions },
+    users: ds.users,
   };
+}
+
+/** The user id of user index `u` for messages: the id from the file when the split knows it. */
+export function splitUserLabel(split: Split, u: number): string {
+  return userLabel(split.users, u);
+}
+
+/**
+ * Stops when no user of `split` can be evaluated on `which` (a target and at least one history
+ * item): metrics over zero users are not numbers, and a model trained without validation on such
+ * data can never be checked. Used by `reclm eval` and, before the first step, by `reclm train`.
+ * Throws DataFormatError naming `source` (the data file).
+ */
+export function requireEvaluableUsers(split: Split, which: EvalSplit, source: string): void {
+  if (evalUsers(split, which).length > 0) return;
+  const n = split.train.length;
+  if (split.targetSets) {
+    const hint = which === 'valid' ? '; validation needs a validation file (--valid-data), or train without it (--eval-every 0)' : '';
+    throw new DataFormatError(source, null, `no user has both training items and a ${which === 'test' ? 'test' : 'validation'} item (${n} users), so nothing can be evaluated${hint}`);
+  }
+  const longest = split.train.reduce((a, s, u) => Math.max(a, s.length + (split.valid[u] ? 1 : 0) + (split.test[u] ? 1 : 0)), 0);
+  throw new DataFormatError(
+    source,
+    null,
+    `no user has 3 or more interactions (${n} users, at most ${longest} each); the leave-one-out split needs a history, a validation item and a test item per user, so nothing can be evaluated`,
+  );
 }
 
 /**
@@ -79,11 +117,19 @@ export function leaveOneOutSplit(ds: Dataset): Split {
  * for training; validation on such a model measures items it was trained on.
  */
 export function trainThroughValid(split: Split): Split {
-  const train = split.train.map((s, u) => (split.valid[u] === 0 ? s : appended(s, split.valid[u])));
+  const sets = split.targetSets;
+  const train = split.train.map((s, u) => (split.valid[u] === 0 ? s : sets ? concat(s, sets.valid[u]) : appended(s, split.valid[u])));
   const trainTs = split.trainTs && split.validTs ? split.trainTs.map((s, u) => (split.valid[u] === 0 ? s : appended(s, split.validTs![u]))) : split.trainTs;
   const trainableUsers = train.filter((s) => s.length >= 2).length;
   const trainInteractions = train.reduce((a, s) => a + s.length, 0);
   return { ...split, train, trainTs, summary: { ...split.summary, trainableUsers, trainInteractions } };
+}
+
+function concat(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function appended<T extends Int32Array | Float64Array>(s: T, last: number): T {

@@ -1,42 +1,71 @@
-import { Dataset } from '../data/types.js';
-import { ItemMap } from '../data/item-map.js';
+import { evalUsers, type EvalSplit } from '../data/eval-inputs.js';
+import type { ItemMap } from '../data/item-map.js';
+import type { Split } from '../data/split.js';
 
 export interface AlignReport {
   /** Interactions whose item the model has never seen (dropped). */
   unknownInteractions: number;
   unknownItems: number;
+  /** Users evaluable in the file on the chosen split. */
+  evaluable: number;
+  /** Of those, users no longer evaluable: their target (or whole history) is unknown to the model. */
+  lostTargets: number;
 }
 
 /**
- * Re-expresses a dataset in a model's internal item ids (from the item map saved at
- * compile time), so an evaluation file read on its own lines up with the scores' columns.
- * Items the model has never seen are dropped and counted.
+ * More than this share of evaluable users losing their target to the item map stops `reclm eval`.
+ * Past half, the metrics describe a minority of users selected by which of their items the model
+ * happens to know, and the file is almost surely not the data the model was trained on (another
+ * dataset, another id column, ids renumbered). Below it, a later snapshot of the same data with some
+ * new items is a legitimate input; those users are skipped with a warning.
  */
-export function alignToItemMap(ds: Dataset, map: ItemMap): { data: Dataset; report: AlignReport } {
-  const sameIds = ds.numItems === map.numItems && ds.itemIds.every((id, i) => id === map.itemIds[i]);
-  if (sameIds) return { data: ds, report: { unknownInteractions: 0, unknownItems: 0 } };
+export const MAX_LOST_TARGET_SHARE = 0.5;
+
+/**
+ * Re-expresses a split made on a file's own item ids (`itemIds[i]`: the file id of item i) in the
+ * model's ids (the item map saved at compile time), so an evaluation file read on its own lines up
+ * with the scores' columns. The split is made first, so the targets stay the file's held-out items:
+ * a target the model has never seen removes that user from the evaluation instead of promoting an
+ * earlier item to target. Unknown history items are dropped and counted.
+ */
+export function alignSplit(split: Split, itemIds: string[], map: ItemMap, which: EvalSplit): { split: Split; report: AlignReport } {
+  const evaluable = evalUsers(split, which).length;
+  const sameIds = itemIds.length === map.itemIds.length && itemIds.every((id, i) => id === map.itemIds[i]);
+  if (sameIds) return { split, report: { unknownInteractions: 0, unknownItems: 0, evaluable, lostTargets: 0 } };
   const index = new Map<string, number>();
   map.itemIds.forEach((id, i) => i > 0 && index.set(id, i));
-  const translate = new Int32Array(ds.numItems + 1);
+  const V = itemIds.length - 1;
+  const translate = new Int32Array(V + 1);
   let unknownItems = 0;
-  for (let i = 1; i <= ds.numItems; i++) {
-    translate[i] = index.get(ds.itemIds[i]) ?? 0;
+  for (let i = 1; i <= V; i++) {
+    translate[i] = index.get(itemIds[i]) ?? 0;
     if (!translate[i]) unknownItems++;
   }
   let unknownInteractions = 0;
-  const sequences: Int32Array[] = [];
-  const timestamps: Float64Array[] | null = ds.timestamps ? [] : null;
-  ds.sequences.forEach((seq, u) => {
+  const keepOf = (seq: Int32Array): number[] => {
     const keep: number[] = [];
     for (let j = 0; j < seq.length; j++) {
       if (translate[seq[j]]) keep.push(j);
       else unknownInteractions++;
     }
-    sequences.push(Int32Array.from(keep, (j) => translate[seq[j]]));
-    if (timestamps) timestamps.push(Float64Array.from(keep, (j) => ds.timestamps![u][j]));
-  });
-  return {
-    data: { ...ds, numItems: map.numItems, itemIds: map.itemIds, sequences, timestamps, remapped: map.remapped },
-    report: { unknownInteractions, unknownItems },
+    return keep;
   };
+  const trainTs: Float64Array[] | null = split.trainTs ? [] : null;
+  const train = split.train.map((seq, u) => {
+    const keep = keepOf(seq);
+    if (trainTs) trainTs.push(Float64Array.from(keep, (j) => split.trainTs![u][j]));
+    return Int32Array.from(keep, (j) => translate[seq[j]]);
+  });
+  const one = (a: Int32Array) => a.map((v) => {
+    if (v && !translate[v]) unknownInteractions++;
+    return translate[v];
+  });
+  const sets = split.targetSets;
+  const mapSets = (lists: Int32Array[]) => lists.map((seq) => Int32Array.from(keepOf(seq), (j) => translate[seq[j]]));
+  const targetSets = sets ? { valid: mapSets(sets.valid), test: mapSets(sets.test) } : undefined;
+  const valid = targetSets ? Int32Array.from(targetSets.valid, (s) => (s.length ? s[0] : 0)) : one(split.valid);
+  const test = targetSets ? Int32Array.from(targetSets.test, (s) => (s.length ? s[0] : 0)) : one(split.test);
+  const aligned: Split = { ...split, numItems: map.numItems, train, trainTs, valid, test, targetSets };
+  const lostTargets = evaluable - evalUsers(aligned, which).length;
+  return { split: aligned, report: { unknownInteractions, unknownItems, evaluable, lostTargets } };
 }

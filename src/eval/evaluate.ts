@@ -3,26 +3,30 @@ import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { loadItemMap } from '../data/item-map.js';
 import { openDataset } from '../data/open.js';
-import { leaveOneOutSplit } from '../data/split.js';
-import { EvalSplit } from '../data/eval-inputs.js';
+import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
+import { EvalSplit, evalUsers } from '../data/eval-inputs.js';
+import { readPresplit, type PresplitFiles } from '../data/presplit.js';
 import { DataFormat, ReadOptions } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Rng } from '../data/rng.js';
 import { onnx } from '../onnx/proto.js';
 import { createSession } from '../runtime/providers.js';
-import { AlignReport, alignToItemMap } from './align.js';
+import { AlignReport, MAX_LOST_TARGET_SHARE, alignSplit } from './align.js';
 import { RankingMetrics } from './metrics.js';
 import { evaluatePopularity, evaluatePopularitySampled } from './popularity.js';
-import { rankSplit } from './rank.js';
+import { SplitRanker, rankSplit } from './rank.js';
 import { OnnxScorer } from './scorer.js';
 
 export interface EvaluateOptions {
   /** An artifact folder (its inference.onnx) or an .onnx file. */
   model: string;
+  /** The interaction file to split leave-one-out, or (with `presplit`) the train file / folder. */
   data: string;
   format?: DataFormat;
   /** Reader options (columns, notes callback); `format` above still applies. */
   read?: ReadOptions;
+  /** Pre-split files (resolvePresplit): ranked instead of a leave-one-out split of `data`. */
+  presplit?: PresplitFiles | null;
   split: EvalSplit;
   negatives: number;
   ks: number[];
@@ -46,12 +50,15 @@ export interface EvaluateResult {
   metrics: RankingMetrics;
   popularity: RankingMetrics;
   unknown: AlignReport;
+  /** Things the user should know before reading the numbers (printed before the table). */
+  warnings: string[];
   seconds: number;
 }
 
+const artifactError = (message: string) => Object.assign(new Error(message), { name: 'ArtifactError' });
+
 /** What the ranking step needs to know of an exported model, read from its ONNX header. */
 export function inspectInference(path: string): { maxlen: number; numItems: number; metadata: Record<string, string> } {
-  const artifactError = (message: string) => Object.assign(new Error(message), { name: 'ArtifactError' });
   let model: ReturnType<typeof onnx.ModelProto.decode>;
   try {
     model = onnx.ModelProto.decode(readFileSync(path));
@@ -70,26 +77,58 @@ export function inspectInference(path: string): { maxlen: number; numItems: numb
   return { maxlen, numItems, metadata };
 }
 
-/** The ranking step: loads only the exported inference graph and scores the split. */
+/**
+ * The ranking step: loads only the exported inference graph and scores the split.
+ * Stops (user-facing errors, non-zero exit from the CLI) when the numbers would mean nothing: no
+ * evaluable user (DataFormatError), more than MAX_LOST_TARGET_SHARE of the evaluable users' targets
+ * unknown to the model (ArtifactError), a NaN or infinite score (NonFiniteScoreError), --negatives
+ * larger than a user's candidate pool (RangeError).
+ */
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const started = Date.now();
   const path = existsSync(opts.model) && statSync(opts.model).isDirectory() ? join(opts.model, 'inference.onnx') : opts.model;
-  if (!existsSync(path)) throw Object.assign(new Error(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`), { name: 'ArtifactError' });
+  if (!existsSync(path)) throw artifactError(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`);
   const info = inspectInference(path);
-  let data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
-  checkTimeBiasData(info.metadata.config, data, 'evaluate');
-  let unknown: AlignReport = { unknownInteractions: 0, unknownItems: 0 };
-  const mapPath = info.metadata.item_map ? join(dirname(path), info.metadata.item_map) : null;
-  if (mapPath && existsSync(mapPath)) ({ data, report: unknown } = alignToItemMap(data, loadItemMap(mapPath)));
-  if (data.numItems !== info.numItems) {
-    throw Object.assign(new Error(`${path} scores ${info.numItems} items but ${opts.data} has ${data.numItems} (and no item map beside the model to align them)`), { name: 'ArtifactError' });
+  const warnings: string[] = [];
+  let split: Split;
+  let itemIds: string[];
+  if (opts.presplit) {
+    const r = readPresplit(opts.presplit, { format: opts.format });
+    checkTimeBiasData(info.metadata.config, r.data, 'evaluate');
+    ({ split } = r);
+    itemIds = r.data.itemIds;
+    if (r.report.droppedInteractions) {
+      warnings.push(`${r.report.droppedInteractions} validation/test interactions whose item (${r.report.droppedItems} items) or user is not in ${opts.presplit.train} were dropped`);
+    }
+  } else {
+    const data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
+    checkTimeBiasData(info.metadata.config, data, 'evaluate');
+    split = leaveOneOutSplit(data);
+    itemIds = data.itemIds;
   }
-  const split = leaveOneOutSplit(data);
+  const source = opts.presplit ? (opts.presplit[opts.split] ?? opts.data) : opts.data;
+  requireEvaluableUsers(split, opts.split, source);
+  let unknown: AlignReport = { unknownInteractions: 0, unknownItems: 0, evaluable: evalUsers(split, opts.split).length, lostTargets: 0 };
+  const mapPath = info.metadata.item_map ? join(dirname(path), info.metadata.item_map) : null;
+  if (mapPath && existsSync(mapPath)) ({ split, report: unknown } = alignSplit(split, itemIds, loadItemMap(mapPath), opts.split));
+  if (split.numItems !== info.numItems) {
+    throw artifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);
+  }
+  if (unknown.lostTargets > MAX_LOST_TARGET_SHARE * unknown.evaluable) {
+    throw artifactError(
+      `${unknown.lostTargets} of ${unknown.evaluable} evaluable users in ${source} have a ${opts.split} target (or a whole history) the model's catalogue does not know; this is not the data ${path} was trained on (more than ${MAX_LOST_TARGET_SHARE * 100}% lost)`,
+    );
+  }
+  if (unknown.unknownInteractions) warnings.push(`${unknown.unknownInteractions} interactions with ${unknown.unknownItems} items the model has never seen were dropped`);
+  if (unknown.lostTargets) warnings.push(`${unknown.lostTargets} of ${unknown.evaluable} evaluable users are skipped: their ${opts.split} target or whole history is unknown to the model`);
+  const keepSeen = opts.keepSeen ?? false;
+  const rankOpts = { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen };
+  // Checks --negatives against every user's candidate pool before anything is scored.
+  new SplitRanker(split, rankOpts);
   const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads });
   const scorer = new OnnxScorer(session, info.maxlen, info.numItems);
   try {
-    const keepSeen = opts.keepSeen ?? false;
-    const metrics = await rankSplit(scorer, split, { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen, onProgress: opts.onProgress });
+    const metrics = await rankSplit(scorer, split, { ...rankOpts, onProgress: opts.onProgress });
     const popularity = opts.negatives > 0
       ? evaluatePopularitySampled(split, opts.split, new Rng(opts.seed, 7), opts.ks, 10000, opts.negatives)
       : evaluatePopularity(split, opts.split, opts.ks, { maxlen: info.maxlen, keepSeen });
@@ -97,18 +136,23 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
       model: path,
       data: opts.data,
       split: opts.split,
-      protocol: opts.negatives > 0
-        ? `sampled: target + ${opts.negatives} negatives`
-        : `full ranking over ${info.numItems} items${keepSeen ? ', seen items kept' : ', items of the input sequence excluded'}`,
+      protocol: protocolOf(opts, info.numItems, keepSeen),
       numItems: info.numItems,
       users: metrics.users,
       excludedUsers: split.summary.excludedFromEval,
       metrics,
       popularity,
       unknown,
+      warnings,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
     await scorer.release();
   }
+}
+
+function protocolOf(opts: EvaluateOptions, V: number, keepSeen: boolean): string {
+  if (opts.negatives > 0) return `sampled: target + ${opts.negatives} negatives`;
+  if (opts.presplit) return `pre-split files, every ${opts.split} item ranked over ${V} items${keepSeen ? ', seen items kept' : ", the user's history excluded"}`;
+  return `full ranking over ${V} items${keepSeen ? ', seen items kept' : ', items of the input sequence excluded'}`;
 }

@@ -1,7 +1,9 @@
-import { EvalSplit, evalBatches, evalUsers } from '../data/eval-inputs.js';
+import { EvalBatch, EvalSplit, evalBatches, evalUsers, historyOf } from '../data/eval-inputs.js';
 import { Rng } from '../data/rng.js';
-import { Split } from '../data/split.js';
-import { DEFAULT_KS, RankingAccumulator, excludeSeen, RankingMetrics, SampledRankingAccumulator, sampleEvalUsers } from './metrics.js';
+import { Split, splitUserLabel } from '../data/split.js';
+import {
+  DEFAULT_KS, RankingAccumulator, RankingMetrics, SampledRankingAccumulator, SetRankingAccumulator, checkNegatives, sampleEvalUsers, seenMask,
+} from './metrics.js';
 import { Scorer } from './scorer.js';
 
 export interface RankOptions {
@@ -11,40 +13,106 @@ export interface RankOptions {
   /** SASRec sampled protocol with this many negatives; 0/undefined = full ranking over the catalogue. */
   negatives?: number;
   seed?: number;
+  /** Sampled protocol: the random stream to draw users and negatives from (default Rng(seed, 7)). */
+  rng?: Rng;
+  /** Sampled protocol: evaluate at most this many users (default 10000, as the seed). */
+  maxUsers?: number;
   /**
-   * Full ranking only: also rank the items of the user's input sequence (MODELS.md §1 "exclude
-   * nothing"). Default false: they are excluded, as the published SASRec/HSTU numbers are computed.
+   * Full ranking only: also rank the items the user has already interacted with. Default false:
+   * they are excluded (leave-one-out: the input window, as the published SASRec/HSTU numbers are
+   * computed; pre-split files: the whole history, as LightGCN-style all-ranking evaluation does).
    */
   keepSeen?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
 /**
+ * Ranks score rows of one split under one protocol; shared by the model (rankSplit) and the
+ * most-popular baseline so both use the same candidates, tie rule and user sample.
+ * - leave-one-out, full ranking: candidates = 1..V minus the items of the input window (seenMask);
+ * - pre-split files (split.targetSets), full ranking: every item of the user's target list is ranked
+ *   (SetRankingAccumulator) against 1..V minus the whole history the model reads;
+ * - sampled (`negatives` > 0, leave-one-out only): the SASRec protocol (SampledRankingAccumulator).
+ * Errors: RangeError for --negatives larger than a user's candidate pool or with pre-split files.
+ */
+export class SplitRanker {
+  /** The user indices to score, ascending. */
+  readonly users: Int32Array;
+  private readonly full: RankingAccumulator | null = null;
+  private readonly sets: SetRankingAccumulator | null = null;
+  private readonly sampled: SampledRankingAccumulator | null = null;
+  private mask: Uint8Array | undefined;
+
+  constructor(private readonly split: Split, private readonly opts: RankOptions) {
+    const V = split.numItems;
+    const negatives = opts.negatives ?? 0;
+    const eligible = evalUsers(split, opts.split);
+    if (negatives > 0) {
+      if (split.targetSets) throw new RangeError('--negatives: the sampled protocol is defined for one target per user (leave-one-out); pre-split files are ranked against the whole catalogue');
+      const rng = opts.rng ?? new Rng(opts.seed ?? 0, 7);
+      this.users = sampleEvalUsers(eligible, rng, opts.maxUsers ?? 10000);
+      checkNegatives(split.train, this.users, V, negatives, (u) => splitUserLabel(split, u));
+      this.sampled = new SampledRankingAccumulator(split.train, V, rng, negatives);
+    } else {
+      this.users = eligible;
+      if (split.targetSets) this.sets = new SetRankingAccumulator(V);
+      else this.full = new RankingAccumulator(V);
+    }
+  }
+
+  /** Adds a batch's score rows [batch.n, V+1] (column = item id). */
+  add(scores: Float32Array, batch: EvalBatch): void {
+    const { split } = this;
+    const V = split.numItems;
+    const who = (b: number) => splitUserLabel(split, batch.users[b]);
+    if (this.sampled) return this.sampled.add(scores, batch.targets, batch.users, batch.n, who);
+    if (this.sets) {
+      const lists = split.targetSets![this.opts.split];
+      const targets = Array.from(batch.users, (u) => lists[u]);
+      let mask: Uint8Array | null = null;
+      if (!this.opts.keepSeen) {
+        mask = this.maskOf(batch.n);
+        for (let b = 0; b < batch.n; b++) {
+          const off = b * (V + 1);
+          for (const v of historyOf(split, this.opts.split, batch.users[b]).items) mask[off + v] = 1;
+        }
+      }
+      return this.sets.add(scores, targets, batch.n, mask, who);
+    }
+    const mask = this.opts.keepSeen ? null : (this.mask = seenMask(batch.seq, batch.maxlen, batch.targets, batch.n, V, this.mask));
+    this.full!.add(scores, batch.targets, batch.n, mask, who);
+  }
+
+  result(ks: number[] = this.opts.ks ?? DEFAULT_KS): RankingMetrics {
+    return (this.sampled ?? this.sets ?? this.full)!.result(ks);
+  }
+
+  private maskOf(n: number): Uint8Array {
+    const size = n * (this.split.numItems + 1);
+    if (!this.mask || this.mask.length < size) this.mask = new Uint8Array(size);
+    const m = this.mask.subarray(0, size);
+    m.fill(0);
+    return m;
+  }
+}
+
+/**
  * The ranking step: scores every evaluable user of the split with `scorer` and computes
- * HR@k, NDCG@k and MRR. Full ranking: rank = number of candidate items scoring strictly higher
- * than the target, where the candidates are the whole catalogue minus the items of the user's
- * input sequence (see excludeSeen), or the whole catalogue with `keepSeen`.
+ * HR@k, NDCG@k and MRR (and Recall@k for pre-split files) under the protocol SplitRanker
+ * describes. rank = number of other candidates scoring >= the target (ties count against it).
+ * Throws NonFiniteScoreError naming the user when a score is NaN or infinite.
  */
 export async function rankSplit(scorer: Scorer, split: Split, opts: RankOptions): Promise<RankingMetrics> {
   if (split.numItems !== scorer.numItems) {
     throw new Error(`the model scores ${scorer.numItems} items but the data has ${split.numItems}; evaluate with the data the model was trained on`);
   }
-  const ks = opts.ks ?? DEFAULT_KS;
-  const sampled = (opts.negatives ?? 0) > 0;
-  const rng = new Rng(opts.seed ?? 0, 7);
-  const users = sampled ? sampleEvalUsers(evalUsers(split, opts.split), rng) : evalUsers(split, opts.split);
-  const full = new RankingAccumulator(split.numItems);
-  const sampledAcc = sampled ? new SampledRankingAccumulator(split.train, split.numItems, rng, opts.negatives) : null;
+  const ranker = new SplitRanker(split, opts);
+  const users = ranker.users;
   let done = 0;
   for (const batch of evalBatches(split, { split: opts.split, maxlen: scorer.maxlen, batchSize: opts.batchSize ?? 256, needTimestamps: scorer.needsTimestamps, users })) {
-    const scores = await scorer.score(batch);
-    if (sampledAcc) sampledAcc.add(scores, batch.targets, batch.users, batch.n);
-    else {
-      if (!opts.keepSeen) excludeSeen(scores, batch.seq, batch.maxlen, batch.targets, batch.n, split.numItems);
-      full.add(scores, batch.targets, batch.n);
-    }
+    ranker.add(await scorer.score(batch), batch);
     done += batch.n;
     opts.onProgress?.(done, users.length);
   }
-  return (sampledAcc ?? full).result(ks);
+  return ranker.result();
 }

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { GRAPH_FILES, Manifest, readManifest } from '../compiler/artifacts.js';
 import { Dataset } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
-import { Split, leaveOneOutSplit, trainThroughValid } from '../data/split.js';
+import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
 import { SamplerState, TrainBatch, TrainSampler } from '../data/sampler.js';
 import { RankingMetrics } from '../eval/metrics.js';
 import { rankSplit } from '../eval/rank.js';
@@ -48,6 +48,8 @@ export interface TrainOptions {
   maxSeconds?: number;
   json?: boolean;
   log?: (line: string) => void;
+  /** A given split (pre-split files, data/presplit.ts) instead of the leave-one-out split of `data`. */
+  split?: Split;
 }
 
 export interface TrainSummary {
@@ -126,11 +128,12 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
   }
   if (opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
+  const split = opts.split ?? leaveOneOutSplit(opts.data);
+  requireEvaluableUsers(split, opts.evalEvery > 0 && !opts.trainOnValid ? 'valid' : 'test', opts.data.name);
   const startFrom = opts.resume ? paths.last : paths.init;
   const session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
   const state = session.loadCheckpoint(startFrom);
   if (!opts.resume) session.seed = opts.seed;
-  const split = leaveOneOutSplit(opts.data);
   const L = manifest.dataset.maxlen;
   const needs = samplerNeeds(manifest);
   const batchNames = manifest.graphs.train_step.inputs.filter((i) => i.shape[0] === 'K' && i.name !== 'lr').map((i) => i.name);

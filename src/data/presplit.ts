@@ -1,0 +1,120 @@
+/**
+ * Pre-split benchmark files: the train / validation / test files of a random per-user split, as
+ * reczoo ships Movielens1M_m1 (`train_data.json`, `validation_data.json`, `test_data.json`, each
+ * one JSON array of per-user item lists, the user index being the position). Not leave-one-out: a
+ * user's validation and test lists may hold several items each.
+ *
+ * The catalogue is the train file's (read exactly as `reclm compile --data TRAIN` reads it, so the
+ * item ids line up with the compiled model). Validation and test users are matched to train users
+ * by user id (the position for reczoo JSON); items or users the train file does not have are
+ * dropped and counted, since no model trained on that file can score them.
+ *
+ * The model reads the train list (and, for the test split, the validation list after it) as its
+ * input sequence; the ranking protocol is in eval/rank.ts (SplitRanker).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataFormatError } from './errors.js';
+import { readDataset } from './read.js';
+import type { Split } from './split.js';
+import type { Dataset, ReadOptions } from './types.js';
+
+export interface PresplitFiles {
+  train: string;
+  valid?: string;
+  test?: string;
+}
+
+export interface PresplitReport {
+  /** Validation/test interactions dropped: their item or user is not in the train file. */
+  droppedInteractions: number;
+  /** Distinct items of the validation/test files that the train file does not have. */
+  droppedItems: number;
+}
+
+/** File names looked for in a folder passed as --data, in order of preference (reczoo's first). */
+export const PRESPLIT_NAMES = {
+  train: ['train_data.json', 'train.json'],
+  valid: ['validation_data.json', 'valid_data.json', 'validation.json', 'valid.json'],
+  test: ['test_data.json', 'test.json'],
+} as const;
+
+/**
+ * Which files make up the split: a folder `data` holding the PRESPLIT_NAMES files, or `data` as the
+ * train file with `valid` / `test` beside it. Returns null when neither applies (leave-one-out on a
+ * single file). Throws DataFormatError for a folder without a train or test file.
+ */
+export function resolvePresplit(data: string, valid?: string, test?: string): PresplitFiles | null {
+  if (existsSync(data) && statSync(data).isDirectory()) {
+    const pick = (names: readonly string[]) => names.map((n) => join(data, n)).find((p) => existsSync(p));
+    const files = { train: pick(PRESPLIT_NAMES.train), valid: valid ?? pick(PRESPLIT_NAMES.valid), test: test ?? pick(PRESPLIT_NAMES.test) };
+    if (!files.train) throw new DataFormatError(data, null, `is a folder without a train file (looked for ${PRESPLIT_NAMES.train.join(', ')})`);
+    if (!files.test && !files.valid) throw new DataFormatError(data, null, `is a folder without a validation or test file (looked for ${[...PRESPLIT_NAMES.valid, ...PRESPLIT_NAMES.test].join(', ')})`);
+    return files as PresplitFiles;
+  }
+  return valid !== undefined || test !== undefined ? { train: data, valid, test } : null;
+}
+
+/**
+ * Reads the files into the train Dataset (the catalogue) and a Split whose `targetSets` hold each
+ * user's validation and test lists (`valid[u]` / `test[u]`: the first item, 0 when none).
+ * Shapes: train[u] Int32Array of item ids 1..V; no timestamps. Errors: DataFormatError from the
+ * readers.
+ */
+export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { data: Dataset; split: Split; report: PresplitReport } {
+  const data = readDataset(files.train, opts);
+  const V = data.numItems;
+  const userIndex = new Map(data.users.map((id, u) => [id, u]));
+  const itemIndex = new Map<string, number>();
+  for (let i = 1; i <= V; i++) itemIndex.set(data.itemIds[i], i);
+  const n = data.users.length;
+  const report: PresplitReport = { droppedInteractions: 0, droppedItems: 0 };
+  const unknownItems = new Set<string>();
+  const lists = (file: string | undefined): Int32Array[] => {
+    const out: Int32Array[] = Array.from({ length: n }, () => new Int32Array(0));
+    if (!file) return out;
+    const ds = readDataset(file, { format: opts.format });
+    ds.sequences.forEach((seq, su) => {
+      const u = userIndex.get(ds.users[su]);
+      const keep: number[] = [];
+      for (const v of seq) {
+        const id = ds.itemIds[v];
+        const item = itemIndex.get(id);
+        if (u === undefined || item === undefined) {
+          report.droppedInteractions++;
+          if (item === undefined) unknownItems.add(id);
+        } else keep.push(item);
+      }
+      if (u !== undefined) out[u] = Int32Array.from(keep);
+    });
+    return out;
+  };
+  const validSets = lists(files.valid);
+  const testSets = lists(files.test);
+  report.droppedItems = unknownItems.size;
+  const train = data.sequences;
+  const first = (sets: Int32Array[]) => Int32Array.from(sets, (s) => (s.length ? s[0] : 0));
+  const valid = first(validSets);
+  const test = first(testSets);
+  let evalUsers = 0;
+  for (let u = 0; u < n; u++) if ((test[u] || valid[u]) && train[u].length >= 1) evalUsers++;
+  const split: Split = {
+    numItems: V,
+    train,
+    trainTs: null,
+    valid,
+    test,
+    validTs: null,
+    testTs: null,
+    summary: {
+      users: n,
+      evalUsers,
+      excludedFromEval: n - evalUsers,
+      trainableUsers: train.filter((s) => s.length >= 2).length,
+      trainInteractions: train.reduce((a, s) => a + s.length, 0),
+    },
+    users: data.users,
+    targetSets: { valid: validSets, test: testSets },
+  };
+  return { data: { ...data, timestamps: null }, split, report };
+}

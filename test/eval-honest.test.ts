@@ -1,0 +1,246 @@
+// Numbers that mean something: the tie rule end to end (a model that scores every item the same
+// on ML-100K), the same metrics as before for trained models without ties, and `reclm eval`
+// stopping with a non-zero exit when its numbers would mean nothing.
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Eval from '../src/commands/eval.js';
+import { readManifest } from '../src/compiler/artifacts.js';
+import { evalBatches } from '../src/data/eval-inputs.js';
+import { readDataset } from '../src/data/read.js';
+import { leaveOneOutSplit, requireEvaluableUsers } from '../src/data/split.js';
+import { Dataset } from '../src/data/types.js';
+import { metricsFromRanks, seenMask } from '../src/eval/metrics.js';
+import { rankSplit } from '../src/eval/rank.js';
+import { OnnxScorer } from '../src/eval/scorer.js';
+import { exportInference } from '../src/onnx/bake.js';
+import { loadCheckpoint } from '../src/runtime/checkpoint.js';
+import { createSession } from '../src/runtime/providers.js';
+import { RUN_FILES, train } from '../src/runtime/trainer.js';
+import { plainText, runCommand } from './helpers/cli.js';
+import { compileTiny, tinyData } from './helpers/tiny-run.js';
+import { TINY_MODELS, trainedTiny } from './helpers/trained.js';
+
+const ML100K = fileURLToPath(new URL('../../shared/data/ml-100k.u.data.gz', import.meta.url));
+
+/** Compiles a tiny llama model for `data` and exports its initial weights with the item embedding rewritten by `fill`. */
+function exportedWith(data: Dataset, fill: (emb: Float32Array) => void): string {
+  const dir = compileTiny('llama-sasrec', 'bce', {}, data);
+  const params = new Map([...loadCheckpoint(join(dir, RUN_FILES.init)).params].map(([name, t]) => [name, t.data]));
+  fill(params.get('item_emb')!);
+  const manifest = readManifest(dir);
+  exportInference(join(dir, 'inference_graph.onnx'), join(dir, RUN_FILES.inference), params, {
+    model: manifest.model, num_items: String(manifest.dataset.numItems), maxlen: String(manifest.dataset.maxlen), item_map: manifest.dataset.itemMap!,
+  });
+  return dir;
+}
+
+/** Writes a SASRec text file (`user item`) of the given histories, item ids as given. */
+function sasrecFile(histories: Record<string, (string | number)[]>): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'reclm-honest-')), 'data.txt');
+  writeFileSync(path, Object.entries(histories).flatMap(([u, items]) => items.map((i) => `${u} ${i}`)).join('\n') + '\n');
+  return path;
+}
+
+/** runCommand, but stdout and stderr in one stream, so their order can be checked. */
+async function runInterleaved(argv: string[]): Promise<{ text: string; exitCode: number }> {
+  const all: string[] = [];
+  const [out, err] = [process.stdout.write, process.stderr.write];
+  const capture = ((chunk: string | Uint8Array) => (all.push(String(chunk)), true)) as typeof process.stdout.write;
+  process.stdout.write = capture;
+  process.stderr.write = capture;
+  const exitCode = process.exitCode;
+  let code = 0;
+  try {
+    await Eval.run(argv, fileURLToPath(new URL('..', import.meta.url)));
+  } catch (e) {
+    code = (e as { oclif?: { exit?: number } }).oclif?.exit ?? 1;
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.exitCode = exitCode;
+  }
+  return { text: all.join(''), exitCode: code };
+}
+
+describe('honest ranking end to end', function () {
+  this.timeout(120000);
+
+  describe('a model that scores every item the same (item embedding all zeros) on ML-100K', () => {
+    let dir: string;
+    before(() => {
+      dir = exportedWith(readDataset(ML100K), (emb) => emb.fill(0));
+    });
+
+    it('gets HR@10 < 0.01 from `reclm eval`, full ranking and sampled (it got 1.0 when ties did not count)', async () => {
+      for (const extra of [[], ['--negatives', '100'], ['--keep-seen']]) {
+        const r = await runCommand(Eval, [dir, '--data', ML100K, '--json', '--k', '10', '--threads', '1', ...extra]);
+        expect(r.error, r.error?.message).to.equal(undefined);
+        const out = JSON.parse(r.stdout);
+        expect(out.users, extra.join(' ')).to.equal(943);
+        expect(out['hr@10'], extra.join(' ')).to.be.below(0.01);
+        // Every other candidate ties with the target, so each rank is the number of candidates
+        // minus one (>= 100 - 1 here): no user can be in the top 10.
+        expect(out['hr@10'], extra.join(' ')).to.equal(0);
+        expect(out.mrr, extra.join(' ')).to.be.below(0.011);
+      }
+    });
+  });
+
+  for (const model of TINY_MODELS) {
+    it(`a trained ${model} without ties gets the same metrics as under the old rule (strictly greater scores)`, async () => {
+      const dir = await trainedTiny(model);
+      const manifest = readManifest(dir);
+      const split = leaveOneOutSplit(tinyData());
+      const session = await createSession(join(dir, RUN_FILES.inference), 'cpu', { threads: 1 });
+      const scorer = new OnnxScorer(session, manifest.dataset.maxlen, manifest.dataset.numItems);
+      try {
+        const V = manifest.dataset.numItems;
+        for (const keepSeen of [false, true]) {
+          const now = await rankSplit(scorer, split, { split: 'test', ks: [1, 5, 10, 20], keepSeen });
+          // The old rule, computed here independently: candidates scoring strictly above the target.
+          const strict: number[] = [];
+          let ties = 0;
+          for (const b of evalBatches(split, { split: 'test', maxlen: manifest.dataset.maxlen, batchSize: 50, needTimestamps: scorer.needsTimestamps })) {
+            const scores = await scorer.score(b);
+            const mask = keepSeen ? new Uint8Array(b.n * (V + 1)) : seenMask(b.seq, b.maxlen, b.targets, b.n, V);
+            for (let r = 0; r < b.n; r++) {
+              const off = r * (V + 1);
+              const t = scores[off + b.targets[r]];
+              let above = 0;
+              for (let i = 1; i <= V; i++) {
+                if (i === b.targets[r] || mask[off + i]) continue;
+                if (scores[off + i] > t) above++;
+                if (scores[off + i] === t) ties++;
+              }
+              strict.push(above);
+            }
+          }
+          expect(ties, 'the trained model has no ties with any target').to.equal(0);
+          expect(now).to.deep.equal(metricsFromRanks(strict, [1, 5, 10, 20]));
+        }
+      } finally {
+        await scorer.release();
+      }
+    });
+  }
+});
+
+describe('`reclm eval` exits non-zero when its numbers mean nothing', function () {
+  this.timeout(120000);
+  let dir: string;
+  let data: Dataset;
+  let tinyFile: string;
+  before(async () => {
+    dir = await trainedTiny('llama-sasrec');
+    data = tinyData();
+    tinyFile = sasrecFile(Object.fromEntries(data.sequences.map((seq, u) => [data.users[u], Array.from(seq, (v) => data.itemIds[v])])));
+  });
+
+  it('no evaluable user: one line naming the file, exit 1 (it printed zeros and exited 0)', async () => {
+    for (const histories of [{ 1: [1, 2], 2: [3], 3: [4, 5] }, { 7: [7, 8] }] as Record<string, number[]>[]) {
+      const file = sasrecFile(histories);
+      const r = await runCommand(Eval, [dir, '--data', file, '--threads', '1']);
+      const n = Object.keys(histories).length;
+      expect(r.exitCode).to.equal(1);
+      expect(r.error!.message).to.equal(
+        `${file}: no user has 3 or more interactions (${n} users, at most 2 each); the leave-one-out split needs a history, a validation item and a test item per user, so nothing can be evaluated`,
+      );
+      expect(r.stdout).to.equal('');
+    }
+  });
+
+  it('a NaN score: exit 1 naming the user from the file', async () => {
+    const nanDir = exportedWith(data, (emb) => emb.fill(NaN));
+    const r = await runCommand(Eval, [nanDir, '--data', tinyFile, '--threads', '1']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.error!.message).to.equal(`the model scored item 1 of user "${data.users[0]}" as NaN; a ranking of non-finite scores means nothing (the model has diverged or its weights are broken)`);
+  });
+
+  it('an infinite score: exit 1 too', async () => {
+    const infDir = exportedWith(data, (emb) => emb.fill(3e38)); // q · e overflows float32 to ±Infinity
+    const r = await runCommand(Eval, [infDir, '--data', sasrecFile({ 41: [1, 2, 3, 4], 42: [5, 6, 7] }), '--threads', '1']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.error!.message).to.match(/^the model scored item \d+ of user "41" as (-?Infinity|NaN); /);
+  });
+
+  describe('test targets unknown to the model\'s catalogue', () => {
+    // tinyData items are '1'..'60'; 90000 + u is not in the model's item map.
+    const withUnknownTargets = (share: number) => {
+      const h: Record<string, string[]> = {};
+      data.sequences.forEach((seq, u) => {
+        const ids = Array.from(seq, (v) => data.itemIds[v]);
+        if (u < Math.round(share * data.sequences.length)) ids[ids.length - 1] = String(90000 + u);
+        h[data.users[u]] = ids;
+      });
+      return sasrecFile(h);
+    };
+
+    it('more than half of the evaluable users lose their target: exit 1 with the count', async () => {
+      for (const share of [0.6, 1]) {
+        const r = await runCommand(Eval, [dir, '--data', withUnknownTargets(share), '--threads', '1']);
+        const lost = Math.round(share * 120);
+        expect(r.exitCode, `share ${share}`).to.equal(1);
+        expect(r.error!.message).to.match(new RegExp(`^${lost} of 120 evaluable users in .* have a test target \\(or a whole history\\) the model's catalogue does not know; this is not the data .* was trained on \\(more than 50% lost\\)$`));
+      }
+    });
+
+    it('half or fewer: the numbers come, after the warnings, and the users are skipped', async () => {
+      for (const share of [0.5, 0.1]) {
+        const lost = Math.round(share * 120);
+        const r = await runInterleaved([dir, '--data', withUnknownTargets(share), '--threads', '1', '--k', '10']);
+        expect(r.exitCode, r.text).to.equal(0);
+        const text = plainText(r.text);
+        const warn = text.indexOf(`Warning: ${lost} of 120 evaluable users are skipped: their test target or whole history is unknown to the model`);
+        const table = text.indexOf('metric model most-popular');
+        expect(warn, text).to.be.at.least(0);
+        expect(table, text).to.be.above(warn);
+        expect(text).to.include(`: ${120 - lost} users`);
+      }
+    });
+  });
+
+  it('--negatives larger than a user\'s candidate pool is refused up front with one line', async () => {
+    // tinyData: 60 items, the longest train prefix leaves fewer than 59 items to draw from.
+    const r = await runCommand(Eval, [dir, '--data', tinyFile, '--negatives', '59', '--threads', '1']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.error!.message).to.match(/^--negatives 59 is larger than the candidate pool of user "\d+" \(60 items minus \d+ in its history = \d+\); use at most \d+, or full ranking \(--negatives 0\)$/);
+    const ok = await runCommand(Eval, [dir, '--data', tinyFile, '--negatives', '20', '--threads', '1', '--json']);
+    expect(ok.exitCode, ok.error?.message).to.equal(0);
+  });
+});
+
+describe('nobody to evaluate: `reclm train` refuses before the first step', function () {
+  this.timeout(60000);
+
+  it('names the data and writes no checkpoint and no inference.onnx', async () => {
+    const short: Dataset = {
+      name: 'short.txt', numItems: 6, users: ['a', 'b', 'c'], sequences: [[1, 2], [3, 4], [5, 6]].map((s) => Int32Array.from(s)),
+      timestamps: null, itemIds: ['', '1', '2', '3', '4', '5', '6'], remapped: false,
+    };
+    const dir = compileTiny('llama-sasrec', 'bce', {}, short);
+    for (const evalEvery of [1, 0]) {
+      await train({
+        dir, data: short, epochs: 1, batchSize: 4, seed: 1, fusedSteps: 1, evalEvery, patience: 0, checkpointEvery: 0, resume: false, json: true, schedule: { kind: 'constant', lr: 1e-3 },
+      }).then(
+        () => expect.fail('expected an error'),
+        (e: Error) => {
+          expect(e.name).to.equal('DataFormatError');
+          expect(e.message).to.equal('short.txt: no user has 3 or more interactions (3 users, at most 2 each); the leave-one-out split needs a history, a validation item and a test item per user, so nothing can be evaluated');
+        },
+      );
+      expect(existsSync(join(dir, RUN_FILES.last))).to.equal(false);
+      expect(existsSync(join(dir, RUN_FILES.inference))).to.equal(false);
+    }
+  });
+
+  it('requireEvaluableUsers passes as soon as one user can be evaluated', () => {
+    const one = leaveOneOutSplit({
+      name: 'x', numItems: 3, users: ['a', 'b'], sequences: [Int32Array.of(1, 2), Int32Array.of(1, 2, 3)], timestamps: null, itemIds: ['', '1', '2', '3'], remapped: false,
+    });
+    expect(() => requireEvaluableUsers(one, 'test', 'x')).to.not.throw();
+    expect(() => requireEvaluableUsers(one, 'valid', 'x')).to.not.throw();
+  });
+});

@@ -1,0 +1,243 @@
+// Pre-split benchmark files (reczoo Movielens1M_m1 shape: train / validation / test JSON arrays of
+// per-user item lists, the user index being the position): reading them into a Split, ranking
+// every test item against the catalogue minus the user's history, and `reclm train` / `reclm eval`
+// on them end to end against a reference computed here.
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Eval from '../src/commands/eval.js';
+import Train from '../src/commands/train.js';
+import { readManifest } from '../src/compiler/artifacts.js';
+import { EvalBatch } from '../src/data/eval-inputs.js';
+import { readPresplit, resolvePresplit } from '../src/data/presplit.js';
+import { readDataset } from '../src/data/read.js';
+import { Rng } from '../src/data/rng.js';
+import { trainThroughValid } from '../src/data/split.js';
+import { evaluatePopularity } from '../src/eval/popularity.js';
+import { rankSplit } from '../src/eval/rank.js';
+import { Scorer } from '../src/eval/scorer.js';
+import { RUN_FILES, train } from '../src/runtime/trainer.js';
+import { runCommand } from './helpers/cli.js';
+import { compileTiny, tinyData } from './helpers/tiny-run.js';
+import { runNode, type FeedSpec } from './helpers/trained.js';
+
+// Means of a few float64 terms computed with the same formulas; 1e-12 absorbs the summation order.
+const close = (actual: Record<string, number>, expected: Record<string, number>) => {
+  expect(Object.keys(actual).sort()).to.deep.equal(Object.keys(expected).sort());
+  for (const [k, v] of Object.entries(expected)) expect(actual[k], k).to.be.closeTo(v, 1e-12);
+};
+const gain = (r: number) => 1 / Math.log2(r + 2);
+
+function writeFolder(files: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'reclm-presplit-'));
+  for (const [name, v] of Object.entries(files)) writeFileSync(join(dir, name), JSON.stringify(v));
+  return dir;
+}
+
+describe('pre-split files: reading', () => {
+  // Item ids 0-based as reczoo writes them; train has items 0..5, so V = 6 and they are renumbered.
+  const train = [[0, 1, 2], [3, 4], [5, 0], []];
+  const valid = [[3], [], [1, 2], [4]];
+  const test = [[4, 5], [9], [3], [0], [1]]; // item 9 and user 4 are not in train
+
+  it('matches users by position, maps ids through the train file and counts what it drops', () => {
+    const dir = writeFolder({ 'train_data.json': train, 'validation_data.json': valid, 'test_data.json': test });
+    const files = resolvePresplit(dir)!;
+    expect(files).to.deep.equal({ train: join(dir, 'train_data.json'), valid: join(dir, 'validation_data.json'), test: join(dir, 'test_data.json') });
+    const { data, split, report } = readPresplit(files);
+    expect(data.numItems).to.equal(6);
+    const id = (v: number) => data.itemIds[v];
+    expect(split.train.map((s) => Array.from(s, id))).to.deep.equal([['0', '1', '2'], ['3', '4'], ['5', '0'], []]);
+    expect(split.targetSets!.valid.map((s) => Array.from(s, id))).to.deep.equal([['3'], [], ['1', '2'], ['4']]);
+    expect(split.targetSets!.test.map((s) => Array.from(s, id))).to.deep.equal([['4', '5'], [], ['3'], ['0']]);
+    expect(Array.from(split.test, (v) => (v ? id(v) : null))).to.deep.equal(['4', null, '3', '0']);
+    expect(report).to.deep.equal({ droppedInteractions: 2, droppedItems: 1 });
+    // User 3 has a test item but no training items: not evaluable.
+    expect(split.summary).to.deep.equal({ users: 4, evalUsers: 2, excludedFromEval: 2, trainableUsers: 3, trainInteractions: 7 });
+    expect(split.users).to.deep.equal(['0', '1', '2', '3']);
+  });
+
+  it('takes the files by flag, other folder names, and refuses a folder without a train file', () => {
+    const dir = writeFolder({ 'train.json': train, 'valid.json': valid, 'test.json': test });
+    expect(resolvePresplit(dir)).to.deep.equal({ train: join(dir, 'train.json'), valid: join(dir, 'valid.json'), test: join(dir, 'test.json') });
+    expect(resolvePresplit('a.json', undefined, 'b.json')).to.deep.equal({ train: 'a.json', valid: undefined, test: 'b.json' });
+    expect(resolvePresplit('a.json')).to.equal(null);
+    const empty = writeFolder({ 'test.json': test });
+    expect(() => resolvePresplit(empty)).to.throw(`${empty}: is a folder without a train file (looked for train_data.json, train.json)`);
+  });
+
+  it('trainThroughValid appends the whole validation list', () => {
+    const { split } = readPresplit({ train: join(writeFolder({ 't.json': train }), 't.json'), valid: join(writeFolder({ 'v.json': valid }), 'v.json') });
+    expect(trainThroughValid(split).train.map((s) => s.length)).to.deep.equal([4, 2, 4, 1]);
+  });
+});
+
+describe('pre-split files: ranking every test item against the catalogue minus the history', () => {
+  // V = 6 (ids 1..6 as written: train holds every item). maxlen 2 < history length, so the
+  // exclusion must cover the whole history, not only the input window.
+  const dir = writeFolder({ 'train.json': [[1, 2, 3, 4, 5, 6], [1, 2, 3], [4]], 'valid.json': [[], [4], []], 'test.json': [[1, 6], [5, 6], [2, 5]] });
+  const { split } = readPresplit(resolvePresplit(dir)!);
+  const ROWS: number[][] = [
+    [100, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+    [100, 0.9, 0.9, 0.9, 0.9, 0.2, 0.7],
+    [100, 0.3, 0.3, 0.1, 0.8, 0.3, 0.5],
+  ];
+  const scorer: Scorer = {
+    maxlen: 2, numItems: 6, needsTimestamps: false,
+    async score(b: EvalBatch) {
+      return Float32Array.from(Array.from(b.users).flatMap((u) => ROWS[u]));
+    },
+    async release() {},
+  };
+
+  it('test split: HR, Recall and NDCG over the set, seen items excluded, ties against the target', async () => {
+    // u0 history = all six items, but test items 1 and 6 stay candidates: 6 (0.6) rank 0, 1 (0.1) rank 1.
+    // u1 history 1 2 3 + valid 4: candidates 5 (0.2), 6 (0.7): 6 rank 0, 5 rank 1.
+    // u2 history 4: candidates 1 2 3 5 6 (0.3 0.3 0.1 0.3 0.5): 2 -> 6, 1, 5 at >= 0.3 -> rank 3; 5 -> 6, 1, 2 -> 3.
+    const m = await rankSplit(scorer, split, { split: 'test', ks: [1, 2, 4] });
+    const idcg2 = gain(0) + gain(1);
+    close(m, {
+      users: 3,
+      'hr@1': 2 / 3, 'recall@1': (1 / 2 + 1 / 2 + 0) / 3, 'ndcg@1': (1 + 1 + 0) / 3,
+      'hr@2': 2 / 3, 'recall@2': (1 + 1 + 0) / 3, 'ndcg@2': (1 + 1 + 0) / 3,
+      'hr@4': 1, 'recall@4': 1, 'ndcg@4': (1 + 1 + (2 * gain(3)) / idcg2) / 3,
+      mrr: (1 + 1 + 1 / 4) / 3,
+    });
+    // --keep-seen: u0's items 2..5 come back as competitors: 6 rank 0, 1 rank 5.
+    const kept = await rankSplit(scorer, split, { split: 'test', ks: [2], keepSeen: true });
+    expect(kept['recall@2']).to.be.below(m['recall@2']);
+  });
+
+  it('the most-popular baseline uses the same candidates and tie rule', () => {
+    // Counts over the test-split histories: 1:2 2:2 3:2 4:3 5:1 6:1.
+    // u0: 1 (2) vs 6 (1): 6 -> rank 1 (item 1 >= 1), 1 -> rank 0. u1: candidates 5, 6 tie -> both rank 1.
+    // u2: candidates 1 2 3 5 6 (2 2 2 1 1): 2 -> 1, 3 -> rank 2; 5 -> 1 2 3 6 -> rank 4.
+    const m = evaluatePopularity(split, 'test', [1, 2], { maxlen: 2, keepSeen: false });
+    const idcg = gain(0) + gain(1);
+    close(m, {
+      users: 3,
+      'hr@1': 1 / 3, 'recall@1': 1 / 2 / 3, 'ndcg@1': 1 / 3,
+      'hr@2': 2 / 3, 'recall@2': (1 + 1 + 0) / 3, 'ndcg@2': ((gain(0) + gain(1)) / idcg + (2 * gain(1)) / idcg + 0) / 3,
+      mrr: (1 + 1 / 2 + 1 / 3) / 3,
+    });
+  });
+
+  it('refuses the sampled protocol, which is defined for one target per user', async () => {
+    await rankSplit(scorer, split, { split: 'test', negatives: 2 }).then(
+      () => expect.fail('expected an error'),
+      (e: Error) => expect(e.message).to.match(/^--negatives: the sampled protocol is defined for one target per user/),
+    );
+  });
+});
+
+describe('pre-split files: `reclm train` and `reclm eval` end to end', function () {
+  this.timeout(120000);
+  // tinyData split at random per user into 70% train, 10% validation, 20% test (at least one each).
+  const ds = tinyData();
+  const rng = new Rng(21);
+  const lists = { train: [] as string[][], valid: [] as string[][], test: [] as string[][] };
+  for (const seq of ds.sequences) {
+    const ids = Array.from(seq, (v) => ds.itemIds[v]);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      [ids[i], ids[j]] = [ids[j], ids[i]];
+    }
+    const nTest = Math.max(1, Math.round(0.2 * ids.length));
+    const nValid = Math.max(1, Math.round(0.1 * ids.length));
+    lists.test.push(ids.slice(0, nTest));
+    lists.valid.push(ids.slice(nTest, nTest + nValid));
+    lists.train.push(ids.slice(nTest + nValid));
+  }
+  const folder = mkdtempSync(join(tmpdir(), 'reclm-m1-'));
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'train_data.json'), JSON.stringify(lists.train.map((l) => l.map(Number))));
+  writeFileSync(join(folder, 'validation_data.json'), JSON.stringify(lists.valid.map((l) => l.map(Number))));
+  writeFileSync(join(folder, 'test_data.json'), JSON.stringify(lists.test.map((l) => l.map(Number))));
+  let dir: string;
+
+  before(async () => {
+    const given = readPresplit(resolvePresplit(folder)!);
+    dir = compileTiny('llama-sasrec', 'bce', {}, readDataset(join(folder, 'train_data.json')));
+    const summary = await train({
+      dir, data: given.data, split: given.split, epochs: 1, batchSize: 16, seed: 4, fusedSteps: 2, evalEvery: 1, patience: 0, checkpointEvery: 0,
+      resume: false, json: true, schedule: { kind: 'constant', lr: 1e-2 },
+    });
+    // Validation ran on the validation lists with the set metrics.
+    expect(summary.best).to.have.property('recall@10');
+  });
+
+  it('`reclm eval --data FOLDER` equals a reference computed from the exported model here', async () => {
+    const r = await runCommand(Eval, [dir, '--data', folder, '--json', '--k', '5,10', '--threads', '1']);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    const out = JSON.parse(r.stdout);
+    expect(out.protocol).to.equal("pre-split files, every test item ranked over 60 items, the user's history excluded");
+
+    // Reference: the model reads the last L items of train + validation (file order), left padded;
+    // candidates are all items but that history, test items always kept; rank = others with >= score.
+    const data = readDataset(join(folder, 'train_data.json'));
+    const internal = new Map(data.itemIds.map((id, i) => [id, i]));
+    const L = readManifest(dir).dataset.maxlen;
+    const V = data.numItems;
+    const users = lists.test.map((_, u) => u).filter((u) => lists.train[u].length > 0);
+    const seq: number[] = [];
+    for (const u of users) {
+      const h = [...lists.train[u], ...lists.valid[u]].map((id) => internal.get(id)!).slice(-L);
+      seq.push(...new Array(L - h.length).fill(0), ...h);
+    }
+    const feeds: Record<string, FeedSpec> = { seq: { type: 'int64', dims: [users.length, L], data: seq }, k: { type: 'int64', dims: [1], data: [1] } };
+    const scores = (await runNode(join(dir, RUN_FILES.inference), feeds)).scores.data;
+    const ks = [5, 10];
+    const sums: Record<string, number> = { mrr: 0 };
+    users.forEach((u, row) => {
+      const s = scores.slice(row * (V + 1), (row + 1) * (V + 1));
+      const targets = new Set(lists.test[u].map((id) => internal.get(id)!));
+      const seen = new Set([...lists.train[u], ...lists.valid[u]].map((id) => internal.get(id)!));
+      const cands = Array.from({ length: V }, (_, i) => i + 1).filter((i) => targets.has(i) || !seen.has(i));
+      const ranks = [...targets].map((t) => cands.filter((i) => i !== t && s[i] >= s[t]).length).sort((a, b) => a - b);
+      sums.mrr += 1 / (ranks[0] + 1);
+      for (const k of ks) {
+        const hits = ranks.filter((x) => x < k);
+        let idcg = 0;
+        for (let i = 0; i < Math.min(k, ranks.length); i++) idcg += gain(i);
+        sums[`hr@${k}`] = (sums[`hr@${k}`] ?? 0) + (hits.length ? 1 : 0);
+        sums[`recall@${k}`] = (sums[`recall@${k}`] ?? 0) + hits.length / ranks.length;
+        sums[`ndcg@${k}`] = (sums[`ndcg@${k}`] ?? 0) + hits.reduce((a, x) => a + gain(x), 0) / idcg;
+      }
+    });
+    expect(out.users).to.equal(users.length);
+    for (const [key, v] of Object.entries(sums)) expect(out[key], key).to.be.closeTo(v / users.length, 1e-9); // float32 scores read back identically; 1e-9 covers the summation order
+    // The same files named by flag give the same numbers.
+    const byFlag = await runCommand(Eval, [dir, '--data', join(folder, 'train_data.json'), '--test-data', join(folder, 'test_data.json'), '--valid-data', join(folder, 'validation_data.json'), '--json', '--k', '5,10', '--threads', '1']);
+    const o2 = JSON.parse(byFlag.stdout);
+    for (const key of Object.keys(sums)) expect(o2[key], key).to.equal(out[key]);
+  });
+
+  it('`reclm eval` prints Recall@k rows; --split valid needs a validation file', async () => {
+    const r = await runCommand(Eval, [dir, '--data', folder, '--k', '10', '--threads', '1']);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    expect(r.stdout.split('\n').slice(2, 6).map((l) => l.split(/\s+/)[0])).to.deep.equal(['HR@10', 'RECALL@10', 'NDCG@10', 'MRR']);
+    const noValid = await runCommand(Eval, [dir, '--data', join(folder, 'train_data.json'), '--test-data', join(folder, 'test_data.json'), '--split', 'valid']);
+    expect(noValid.exitCode).to.equal(1);
+    expect(noValid.error!.message).to.equal('--split valid: no validation file was given (--valid-data)');
+  });
+
+  it('`reclm train` with validation but no validation file, or no usable test item, refuses before the first step', async () => {
+    const train = join(folder, 'train_data.json');
+    const noValid = await runCommand(Train, [dir, '--data', train, '--test-data', join(folder, 'test_data.json'), '--overwrite', '--eval-every', '1', '--threads', '1']);
+    expect(noValid.exitCode).to.equal(1);
+    expect(noValid.error!.message).to.equal('train_data: no user has both training items and a validation item (120 users), so nothing can be evaluated; validation needs a validation file (--valid-data), or train without it (--eval-every 0)');
+    const emptyTest = join(mkdtempSync(join(tmpdir(), 'reclm-m1-')), 'test.json');
+    // Every test item is unknown to the train file, so every test list is dropped.
+    writeFileSync(emptyTest, JSON.stringify(lists.test.map(() => [99999])));
+    const noTest = await runCommand(Eval, [dir, '--data', train, '--test-data', emptyTest, '--threads', '1']);
+    expect(noTest.exitCode).to.equal(1);
+    expect(noTest.error!.message).to.equal(`${emptyTest}: no user has both training items and a test item (120 users), so nothing can be evaluated`);
+  });
+
+  it('`reclm train --data FOLDER` trains on the train lists and validates on the validation lists', async () => {
+    const r = await runCommand(Train, [dir, '--data', folder, '--overwrite', '--epochs', '1', '--batch-size', '32', '--threads', '1', '--fused-steps', '2']);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    expect(r.stdout).to.match(/best validation: epoch 1, NDCG@10 \d\.\d{4}, HR@10 \d\.\d{4}/);
+  });
+});
