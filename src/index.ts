@@ -1,4 +1,5 @@
-// The library entry point: the DSL, the compiler, the runtime and the ranking step.
+// The library entry point: the DSL, the compiler, the runtime and the ranking step, and the
+// shipped models and presets (compileJob needs a model definition; the CLI's registry is the one to use).
 export * as dsl from './dsl/index.js';
 export { gradients } from './compiler/autodiff.js';
 export { addGradientOutputs, parameterGradients, gradName } from './compiler/training.js';
@@ -19,3 +20,5 @@ export { TrainSampler } from './data/sampler.js';
 export { builtinDataset } from './data/builtin.js';
 export { evaluate, type EvaluateResult } from './eval/evaluate.js';
 export { rankSplit } from './eval/rank.js';
+export { MODELS, getModel, resolveConfig, ConfigError, llamaSasrec, hstu, type ModelConfig, type LlamaSasrecConfig, type HstuConfig, type RegisteredModel } from '../graphs/index.js';
+export { PRESETS, presetNamed, type Preset, type Recipe } from '../graphs/presets.js';
