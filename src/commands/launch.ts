@@ -66,16 +66,15 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       });
       const program = flags.check ? checkProgram() : rankProgram(this.config.root, rest);
       const cmd = buildMpirunCommand({
-        hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
+        mpirun: flags.mpirun, hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
       });
-      cmd[0] = flags.mpirun;
-      const ready = flags.check || (await this.runsDataParallel(rest[0]));
+      const { name, ready } = flags.check ? { name: 'launch --check', ready: true } : await this.runsDataParallel(rest);
       if (flags['dry-run']) {
         this.log(shellQuote(cmd));
-        if (!ready) this.warn(`reclm ${rest[0]} does not run data-parallel yet: each rank would run it alone`);
+        if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
         return;
       }
-      if (!ready) throw new UsageError(`reclm ${rest[0]} does not run data-parallel yet: each rank would run it alone on the same folder; see --dry-run for the command`);
+      if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
       const code = await runInherited(cmd);
       if (code !== 0) throw new Errors.CLIError(`mpirun exited with ${code} (its messages above name the failed rank)`, { exit: typeof code === 'number' ? code : 1 });
     } catch (e) {
@@ -84,12 +83,17 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     }
   }
 
-  /** Whether a reclm command opens the collective (declares `static distributed = true`). */
-  private async runsDataParallel(id: string): Promise<boolean> {
-    const found = this.config.findCommand(id);
-    if (!found) throw new UsageError(`'${id}' after -- is not a reclm command (${this.config.commandIDs.filter((c) => c !== 'launch').join(', ')})`);
+  /** Whether the reclm command at the start of `words` opens the collective (declares `static distributed = true`). */
+  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean }> {
+    // Topic commands are several words (`data stats`); oclif joins them with ':'.
+    const ids = words.map((_, i) => words.slice(0, i + 1).join(':')).reverse();
+    const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
+    if (!found) {
+      const known = this.config.commandIDs.filter((c) => c !== 'launch').map((c) => c.replace(/:/g, ' '));
+      throw new UsageError(`'${words[0] ?? ''}' after -- is not a reclm command (${known.join(', ')})`);
+    }
     const cls = (await found.load()) as { distributed?: boolean };
-    return cls.distributed === true;
+    return { name: found.id.replace(/:/g, ' '), ready: cls.distributed === true };
   }
 }
 

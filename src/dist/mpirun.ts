@@ -19,6 +19,8 @@ export const FORWARDED_ENV = ['PATH', 'LD_LIBRARY_PATH', 'NODE_OPTIONS', 'NODE_P
 export const FORWARDED_PREFIX = 'RECLM_';
 
 export interface MpirunPlan {
+  /** The mpirun executable (default `mpirun`). */
+  mpirun?: string;
   /** Hosts and their rank slots; null for this machine only. */
   hosts: readonly HostSlots[] | null;
   /** Total ranks (-np). */
@@ -60,7 +62,7 @@ export function parseCidr(cidr: string): string {
 export function buildMpirunCommand(plan: MpirunPlan): string[] {
   if (plan.program.length === 0) throw new LaunchError('nothing to launch: give the reclm command after --, e.g. -- train DIR --data FILE');
   if (!(Number.isInteger(plan.np) && plan.np >= 1)) throw new LaunchError(`-np must be a positive integer, got ${plan.np}`);
-  const cmd = ['mpirun'];
+  const cmd = [plan.mpirun ?? 'mpirun'];
   if (plan.root) cmd.push('--allow-run-as-root');
   cmd.push('-np', String(plan.np));
   const slots = plan.hosts ? plan.hosts.reduce((a, h) => a + h.slots, 0) : plan.localCores;
