@@ -44,7 +44,7 @@ describe('collectives', function () {
     });
 
     it('refuses a library that is not Open MPI, a single process under a multi-rank mpirun, and an unknown RECLM_DIST', () => {
-      expect(() => openCollective({ kind: 'mpi', mpiLibrary: 'libz.so.1', env: {} })).to.throw(CollectiveError, 'libz.so.1 has no symbol ompi_mpi_comm_world: it is not Open MPI');
+      expect(() => openCollective({ kind: 'mpi', mpiLibrary: 'libm.so.6', env: {} })).to.throw(CollectiveError, 'libm.so.6 has no symbol ompi_mpi_comm_world: it is not Open MPI');
       expect(() => openCollective({ env: { OMPI_COMM_WORLD_SIZE: '2', RECLM_DIST: 'single' } })).to.throw(CollectiveError, /mpirun started 2 ranks, but a single-process run was requested/);
       expect(() => openCollective({ env: { RECLM_DIST: 'nccl' } })).to.throw(CollectiveError, 'RECLM_DIST=nccl: expected mpi, single or auto');
     });

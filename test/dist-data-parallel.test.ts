@@ -110,6 +110,18 @@ describe('data-parallel steps', function () {
       await s.release();
     });
 
+    it('hstu with timestamps and shared sampled-softmax negatives: accumulation equals one batch too', async () => {
+      const hstu = compileTiny('hstu', 'sampled-softmax', { num_negatives: 8, shared_negatives: true });
+      const hb = globalBatches(12, 4, BATCH, { numNegatives: 8, sharedNegatives: true, needTimestamps: true, needNeg: false });
+      const ref = await oneProcess(hstu, hb);
+      const s = await TrainingSession.open(hstu, join(hstu, 'init.ckpt'), { threads: 1 });
+      const losses: number[] = [];
+      for (const b of hb) losses.push((await accumulatedStep(s, microBatches(b, s, new SingleProcessCollective(), 2), LR)).loss);
+      for (const d of relDiffs(losses, ref.losses)) expect(d).to.be.below(LOSS_REL_TOL);
+      expect(maxAbsDiff(s.parameterValues(), ref.params)).to.be.below(PARAM_ABS_TOL);
+      await s.release();
+    });
+
     it('a mean of micro-batch means (the wrong weighting) is visibly different', async () => {
       const s = await TrainingSession.open(dir, join(dir, 'init.ckpt'), { threads: 1 });
       const names = s.manifest.graphs.training.inputs.map((i) => i.name);

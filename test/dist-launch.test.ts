@@ -92,6 +92,12 @@ describe('reclm launch', function () {
   });
 
   describe('the command line', () => {
+    it('--help: a summary, examples, and a description for every flag', () => {
+      expect(Launch.summary).to.be.a('string').with.length.above(20);
+      expect(Launch.examples?.length).to.be.at.least(2);
+      for (const [name, f] of Object.entries(Launch.flags)) expect(f.description, name).to.be.a('string').with.length.above(5);
+    });
+
     it('--dry-run prints the mpirun command for a hostfile, -np and --include', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'reclm-launch-'));
       const hostfile = join(dir, 'hosts');
