@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { openCollective } from './collective.js';
+import { CollectiveError, openCollective } from './collective.js';
 
 /** Path of this module, the file mpirun runs on every rank. */
 export const CHECK_ENTRY = fileURLToPath(import.meta.url);
@@ -56,6 +56,13 @@ export function runCheck(): Record<string, unknown> | null {
 }
 
 if (process.argv[1] === CHECK_ENTRY) {
-  const report = runCheck();
-  if (report) process.stdout.write(`${JSON.stringify(report)}\n`);
+  try {
+    const report = runCheck();
+    if (report) process.stdout.write(`${JSON.stringify(report)}\n`);
+  } catch (e) {
+    if (!(e instanceof CollectiveError)) throw e;
+    // A set-up problem (no libmpi on this host, ...): one line per rank, and mpirun stops the others.
+    process.stderr.write(`rank ${process.env.OMPI_COMM_WORLD_RANK ?? '?'} on ${hostname()}: ${e.message}\n`);
+    process.exit(1);
+  }
 }
