@@ -114,6 +114,17 @@ export class TrainingSession {
     return (out.loss.data as Float32Array)[0];
   }
 
+  /**
+   * The accumulated gradients by parameter name: float32 views of the buffers that
+   * optimizerStep reads, shaped as the parameters. Scale or reduce them in place between
+   * trainStep and optimizerStep (data-parallel allreduce, gradient accumulation weights).
+   * Throws when no trainStep ran since the last reset or optimizer step.
+   */
+  gradientBuffers(): Map<string, Float32Array> {
+    if (!this.gradsValid) throw new Error('gradientBuffers: no gradients; run trainStep first');
+    return new Map([...this.grads].map(([k, t]) => [k, t.data as Float32Array]));
+  }
+
   /** The next trainStep overwrites the gradients instead of adding to them. */
   lazyResetGrad(): void {
     this.gradsValid = false;

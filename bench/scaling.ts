@@ -1,0 +1,163 @@
+// Allreduce cost of data-parallel training under Open MPI, and what it means for more hosts.
+// Measures in-place float32 allreduce (the collective reclm's data-parallel step uses) between
+// ranks on this machine, for buffers of 1..4e6 floats and for the dense item-embedding
+// gradient [V+1, 64] at V = 100k and 1M; fits the α-β model of ring allreduce
+//   t(n) = 2(p−1)·α + 2((p−1)/p)·n·β        (n bytes, p ranks)
+// (Patarasuk & Yuan, "Bandwidth optimal all-reduce algorithms for clusters of workstations",
+// JPDC 2009; Thakur, Rabenseifner & Gropp, "Optimization of collective communication
+// operations in MPICH", IJHPCA 2005), and projects the time per allreduce to 2–16 hosts at 10
+// and 100 Gb/s. Not a test: the numbers depend on the machine and on what else runs on it.
+//   npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { openCollective } from '../src/dist/collective.js';
+import { buildMpirunCommand } from '../src/dist/mpirun.js';
+
+const USAGE = `bench/scaling.ts: allreduce time under Open MPI and an α-β projection to more hosts.
+
+  npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
+
+  --np N      ranks on this machine (default 2)
+  --reps R    timed repetitions per size, median reported (default 5)
+  --tcp       force Open MPI's TCP transport (loopback) instead of shared memory,
+              closer to what a network adds per message
+  --skip-1m   leave out the V = 1M item-embedding gradient (256 MB per rank)
+  --json      print one JSON object instead of tables
+
+Needs Open MPI (apt-get install openmpi-bin). Runs itself under mpirun.`;
+
+const DIM = 64;
+// The small sizes resolve α (per-message latency); 1e5..4e6 resolve β.
+const SIZES = [1, 1e3, 1e4, 1e5, 3e5, 1e6, 2e6, 4e6];
+const EMBEDDINGS = [100_000, 1_000_000];
+const HOSTS = [2, 4, 8, 16];
+const LINKS_GBPS = [10, 100];
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const value = (name: string, dflt: number) => {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : dflt;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} expects a positive integer, got '${args[i + 1]}'`);
+  return v;
+};
+
+interface Point {
+  label: string;
+  floats: number;
+  bytes: number;
+  /** Median over repetitions of the slowest rank's time, ms. */
+  ms: number;
+}
+
+/** Rank program: times each size; every rank takes part, rank 0 prints the points as JSON. */
+function rank(reps: number, skip1m: boolean): void {
+  const c = openCollective();
+  const cases: { label: string; floats: number }[] = SIZES.map((n) => ({ label: `${n < 1000 ? n : n.toExponential(0)} float${n === 1 ? '' : 's'}`, floats: n }));
+  for (const v of EMBEDDINGS) if (!(skip1m && v >= 1_000_000)) cases.push({ label: `item embedding V=${v / 1000}k d=${DIM}`, floats: (v + 1) * DIM });
+  const points: Point[] = [];
+  for (const { label, floats } of cases) {
+    const buf = new Float32Array(floats).fill(1e-3);
+    c.allreduceSum(buf); // warm-up: connection set-up and page faults
+    const times: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      c.barrier();
+      const t0 = process.hrtime.bigint();
+      c.allreduceSum(buf);
+      // A step waits for the slowest rank: gather every rank's time (a one-hot sum), keep the maximum.
+      const all = new Float32Array(c.size);
+      all[c.rank] = Number(process.hrtime.bigint() - t0) / 1e6;
+      c.allreduceSum(all);
+      times.push(Math.max(...all));
+    }
+    times.sort((a, b) => a - b);
+    points.push({ label, floats, bytes: floats * 4, ms: times[Math.floor(times.length / 2)] });
+  }
+  c.barrier();
+  c.finalize();
+  if (c.rank === 0) process.stdout.write(`${JSON.stringify({ size: c.size, points })}\n`);
+}
+
+/**
+ * Two-stage fit of t = a + b·x, the usual way to fit latency and bandwidth apart: the
+ * intercept a is the time of the smallest message (x ≈ 0), and b the least-squares slope
+ * through that intercept over the messages marked `large`. Returns [a, b].
+ */
+function fitAlphaBeta(xs: number[], ys: number[], large: boolean[]): [number, number] {
+  const a = ys[xs.indexOf(Math.min(...xs))];
+  let sxy = 0;
+  let sxx = 0;
+  xs.forEach((x, i) => {
+    if (!large[i]) return;
+    sxy += x * (ys[i] - a);
+    sxx += x * x;
+  });
+  return [a, sxy / sxx];
+}
+
+/** Ring allreduce time (s) of n bytes over p ranks with latency α (s) and inverse bandwidth β (s/byte). */
+const ringSeconds = (p: number, n: number, alpha: number, beta: number) => 2 * (p - 1) * alpha + 2 * ((p - 1) / p) * n * beta;
+
+function main(): void {
+  if (flag('help') || flag('h')) {
+    console.log(USAGE);
+    return;
+  }
+  const np = value('np', 2);
+  const reps = value('reps', 5);
+  if (flag('rank')) {
+    rank(reps, flag('skip-1m'));
+    return;
+  }
+  const self = fileURLToPath(import.meta.url);
+  const argv = buildMpirunCommand({
+    hosts: null, np, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), localCores: availableParallelism(),
+    mca: flag('tcp') ? [['btl', 'tcp,self']] : [],
+    program: [process.execPath, '--import', 'tsx', self, '--rank', '--reps', String(reps), ...(flag('skip-1m') ? ['--skip-1m'] : [])],
+  });
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.error) throw new Error(`${argv[0]}: ${r.error.message}; install Open MPI (apt-get install openmpi-bin)`);
+  if (r.status !== 0) throw new Error(`mpirun exited with ${r.status}`);
+  const { size, points } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { size: number; points: Point[] };
+  // Fit on the sizes (not the embeddings) so that the embedding points check the model.
+  const fitPts = points.filter((p) => SIZES.includes(p.floats));
+  const p = size;
+  const [a, b] = fitAlphaBeta(fitPts.map((q) => 2 * ((p - 1) / p) * q.bytes), fitPts.map((q) => q.ms / 1e3), fitPts.map((q) => q.floats >= 1e5));
+  const alpha = a / (2 * (p - 1));
+  const beta = b;
+  const embBytes = EMBEDDINGS.map((v) => ({ v, bytes: (v + 1) * DIM * 4 }));
+  // Over a network the ring's per-byte cost is the link's, β_link = 8 / rate (s/byte), with α
+  // as fitted here. When this machine's own β (copies and float additions) is larger than the
+  // link's, the hosts, not the network, bound the allreduce; the note after the table says so.
+  const projection = HOSTS.map((hosts) => ({
+    hosts,
+    ms: Object.fromEntries(LINKS_GBPS.flatMap((g) => embBytes.map(({ v, bytes }) => [`${g}Gbps_V${v / 1000}k`, 1e3 * ringSeconds(hosts, bytes, alpha, 8 / (g * 1e9))]))),
+  }));
+  const result = {
+    ranks: p,
+    transport: flag('tcp') ? 'tcp (loopback)' : 'Open MPI default (shared memory)',
+    reps,
+    points: points.map((q) => ({ ...q, modelMs: 1e3 * ringSeconds(p, q.bytes, alpha, beta), busGBps: (2 * ((p - 1) / p) * q.bytes) / (q.ms / 1e3) / 1e9 })),
+    fit: { alphaUs: alpha * 1e6, betaNsPerByte: beta * 1e9, bandwidthGBps: 1 / beta / 1e9 },
+    projection,
+  };
+  if (flag('json')) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  console.log(`allreduce (in place, float32 sum), ${p} ranks on this machine, ${result.transport}, median of ${reps}`);
+  console.log(`${'buffer'.padEnd(34)}${'MB'.padStart(9)}${'ms'.padStart(10)}${'model ms'.padStart(10)}${'bus GB/s'.padStart(10)}`);
+  for (const q of result.points) {
+    console.log(`${q.label.padEnd(34)}${(q.bytes / 1e6).toFixed(1).padStart(9)}${q.ms.toFixed(2).padStart(10)}${q.modelMs.toFixed(2).padStart(10)}${q.busGBps.toFixed(2).padStart(10)}`);
+  }
+  console.log(`fit t = 2(p-1)α + 2((p-1)/p)·n·β, α from 1 float, β over 1e5..4e6 floats: α = ${result.fit.alphaUs.toFixed(1)} µs, β = ${result.fit.betaNsPerByte.toFixed(3)} ns/byte (${result.fit.bandwidthGBps.toFixed(2)} GB/s)`);
+  console.log('\nprojected ms per allreduce of the item-embedding gradient (d=64), ring over hosts, α as fitted, β = the link:');
+  const cols = LINKS_GBPS.flatMap((g) => embBytes.map(({ v }) => `${g}Gb/s V=${v / 1000}k`));
+  console.log(`${'hosts'.padEnd(7)}${cols.map((c) => c.padStart(18)).join('')}`);
+  for (const row of projection) console.log(`${String(row.hosts).padEnd(7)}${Object.values(row.ms).map((m) => m.toFixed(1).padStart(18)).join('')}`);
+  const links = LINKS_GBPS.map((g) => `${g} Gb/s = ${(8 / g).toFixed(2)} ns/byte`).join(', ');
+  console.log(`(β of the links: ${links}; this machine's β = ${result.fit.betaNsPerByte.toFixed(3)} ns/byte. Where a host's β exceeds the link's, memory copies and additions bound the allreduce, not the network.)`);
+}
+
+main();

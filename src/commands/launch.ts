@@ -1,0 +1,116 @@
+import { Command, Errors, Flags } from '@oclif/core';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { asCliError, UsageError } from '../cli/errors.js';
+import { CHECK_ENTRY } from '../dist/check.js';
+import { HostfileError, HostSlots, applyInclude, parseHostfile } from '../dist/hostfile.js';
+import { LaunchError, buildMpirunCommand, shellQuote } from '../dist/mpirun.js';
+
+const INSTALL_HINT = 'install Open MPI on every host (Debian/Ubuntu: apt-get install openmpi-bin)';
+
+/** The argv every rank runs for `-- COMMAND ARGS...`: this Node and reclm's entry point. */
+function rankProgram(root: string, rest: readonly string[]): string[] {
+  return [process.execPath, join(root, 'bin', 'run.js'), ...rest];
+}
+
+/** The argv of `--check`: the check module, through tsx when it runs from the TypeScript sources. */
+function checkProgram(): string[] {
+  return [process.execPath, ...(CHECK_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : []), CHECK_ENTRY];
+}
+
+export default class Launch extends Command {
+  static override summary = 'Run a reclm command on several processes and hosts with Open MPI (mpirun).';
+  static override description = `Builds and runs the mpirun command of a data-parallel run: one rank per slot of the hostfile (DeepSpeed / Open MPI syntax, 'HOST slots=N' per line, # comments), or -np ranks on this machine without one.
+
+The command line carries what Node and onnxruntime need under Open MPI: --bind-to none (the default binding squeezes onnxruntime's threads onto one core), --mca mpi_yield_when_idle 1 (waiting ranks otherwise busy-poll a core), -x for PATH, LD_LIBRARY_PATH, NODE_OPTIONS and every RECLM_* variable (remote ranks get nothing else), TCP between hosts (--mca btl tcp,self) pinned to --network, --oversubscribe only when ranks exceed slots, and --allow-run-as-root only as root.
+Every host needs Open MPI, Node and reclm at the same paths, the data at the same path, and passwordless ssh from this host. --check verifies a set-up: every rank reports its host and a known allreduce is checked.`;
+  static override examples = [
+    '<%= config.bin %> launch -np 2 --dry-run -- train artifacts/llama --data ml-1m.seq.txt.gz',
+    '<%= config.bin %> launch --hostfile hosts.txt --network 10.0.0.0/24 --check',
+    '<%= config.bin %> launch --hostfile hosts.txt --include node1:0,1@node2 -- train artifacts/llama --data /data/ml-1m.seq.txt.gz',
+  ];
+  static override strict = false;
+  static override flags = {
+    hostfile: Flags.string({ description: "hosts to run on, one 'HOST slots=N' per line (DeepSpeed / Open MPI syntax)" }),
+    include: Flags.string({ description: "use only these hosts and slots of the hostfile, DeepSpeed syntax: 'host1:0,1@host2'", dependsOn: ['hostfile'] }),
+    np: Flags.integer({ description: 'number of ranks (also written -np); default: the selected slots of the hostfile', min: 1 }),
+    network: Flags.string({ description: 'IPv4 subnet (CIDR) Open MPI must use between hosts, e.g. 10.0.0.0/24' }),
+    mca: Flags.string({ description: "extra Open MPI parameter KEY=VALUE passed as --mca KEY VALUE (repeatable), e.g. plm_rsh_agent=ssh", multiple: true }),
+    mpirun: Flags.string({ description: 'the mpirun to run', default: 'mpirun' }),
+    check: Flags.boolean({ description: 'instead of a command: check the set-up (hosts of all ranks, a known allreduce and broadcast)' }),
+    'dry-run': Flags.boolean({ description: 'print the mpirun command instead of running it' }),
+  };
+
+  async run(): Promise<void> {
+    try {
+      const split = this.argv.indexOf('--');
+      const own = (split < 0 ? this.argv : this.argv.slice(0, split)).map((a) => (a === '-np' ? '--np' : a));
+      const rest = split < 0 ? [] : this.argv.slice(split + 1);
+      const { flags, argv } = await this.parse(Launch, own);
+      if (argv.length) throw new UsageError(`unexpected argument '${argv[0]}'; put the reclm command after --, e.g. -- train DIR --data FILE`);
+      if (flags.check && rest.length) throw new UsageError('--check runs its own program; give no command after --');
+      if (!flags.check && !rest.length) throw new UsageError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
+      let hosts: HostSlots[] | null = null;
+      if (flags.hostfile) {
+        hosts = parseHostfile(readFileSync(flags.hostfile, 'utf8'), flags.hostfile);
+        if (flags.include) hosts = applyInclude(hosts, flags.include);
+      }
+      const np = flags.np ?? (hosts ? hosts.reduce((a, h) => a + h.slots, 0) : undefined);
+      if (np === undefined) throw new UsageError('give -np N (ranks on this machine) or --hostfile FILE');
+      const mca = (flags.mca ?? []).map((kv) => {
+        const m = /^([A-Za-z0-9_]+)=(.*)$/.exec(kv);
+        if (!m) throw new UsageError(`--mca: expected KEY=VALUE, got '${kv}'`);
+        return [m[1], m[2]] as const;
+      });
+      const program = flags.check ? checkProgram() : rankProgram(this.config.root, rest);
+      const cmd = buildMpirunCommand({
+        mpirun: flags.mpirun, hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
+      });
+      const { name, ready } = flags.check ? { name: 'launch --check', ready: true } : await this.runsDataParallel(rest);
+      if (flags['dry-run']) {
+        this.log(shellQuote(cmd));
+        if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
+        return;
+      }
+      if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
+      const code = await runInherited(cmd);
+      if (code !== 0) throw new Errors.CLIError(`mpirun exited with ${code} (its messages above name the failed rank)`, { exit: typeof code === 'number' ? code : 1 });
+    } catch (e) {
+      if (e instanceof HostfileError || e instanceof LaunchError) throw new Errors.CLIError(e.message, { exit: 2 });
+      asCliError(e);
+    }
+  }
+
+  /** Whether the reclm command at the start of `words` opens the collective (declares `static distributed = true`). */
+  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean }> {
+    // Topic commands are several words (`data stats`); oclif joins them with ':'.
+    const ids = words.map((_, i) => words.slice(0, i + 1).join(':')).reverse();
+    const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
+    if (!found) {
+      const known = this.config.commandIDs.filter((c) => c !== 'launch').map((c) => c.replace(/:/g, ' '));
+      throw new UsageError(`'${words[0] ?? ''}' after -- is not a reclm command (${known.join(', ')})`);
+    }
+    const cls = (await found.load()) as { distributed?: boolean };
+    return { name: found.id.replace(/:/g, ' '), ready: cls.distributed === true };
+  }
+}
+
+/** Runs argv with this process's stdio; forwards SIGINT/SIGTERM; resolves the exit code (or the signal's name). */
+function runInherited(argv: readonly string[]): Promise<number | string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit' });
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    process.on('SIGINT', forward).on('SIGTERM', forward);
+    const done = () => process.off('SIGINT', forward).off('SIGTERM', forward);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      done();
+      reject(e.code === 'ENOENT' ? new UsageError(`${argv[0]} not found: ${INSTALL_HINT}`) : e);
+    });
+    child.on('exit', (code, signal) => {
+      done();
+      resolve(code ?? signal ?? 1);
+    });
+  });
+}

@@ -1,0 +1,269 @@
+/**
+ * Data-parallel training steps over a TrainingSession and a Collective, independent of the
+ * training loop: every rank draws the same global batch, takes its own rows, computes
+ * gradients, and the gradients are allreduced so that the update equals the one-process
+ * update on the whole global batch (as PyTorch DDP does, with target-count weights instead
+ * of DDP's equal 1/p weights). Gradient accumulation over M micro-batches is the same
+ * computation inside one process.
+ *
+ * Weighting. Every loss of this project is a mean over the target positions M of its batch
+ * (pos != 0): L = (1/|M|) Σ_M ℓ. For a global batch split into pieces k with target sets M_k,
+ * L = Σ_k (|M_k| / |M|) L_k, so ∇L = Σ_k (|M_k| / |M|) ∇L_k: each piece's mean-loss gradient
+ * is scaled by its target count over the global count before the sum. (A mean of rank means
+ * would weight a target of a short slice more than one of a long slice.)
+ */
+import * as ort from 'onnxruntime-node';
+import { createHash } from 'node:crypto';
+import type { TrainBatch } from '../data/sampler.js';
+import type { Feeds } from '../runtime/feeds.js';
+import type { TrainingSession } from '../runtime/session.js';
+import { type Collective, SingleProcessCollective } from './collective.js';
+
+/** One piece of a global batch: the graph's batch feeds and the number of target positions in them. */
+export interface MicroBatch {
+  feeds: Feeds;
+  /** |M_k|: target positions (pos != 0) in this piece; > 0. */
+  targets: number;
+}
+
+export interface DistributedStepResult {
+  /** Loss of the whole global batch: Σ_k (|M_k| / |M|) L_k over every piece of every rank. */
+  loss: number;
+  /** Raw global gradient norm before clipping, as optimizerStep returns it. */
+  gradNorm: number;
+  /** |M|, as checked by the allreduce. */
+  targets: number;
+}
+
+export interface DistributedStepOptions {
+  /**
+   * Gradients with fewer elements than this are packed into one buffer and reduced in one
+   * call (with the loss and target count); larger ones are reduced in place, one call each.
+   * Packing saves the per-call latency of many small tensors (norm weights, biases).
+   */
+  bucketElements?: number;
+}
+
+export class DataParallelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataParallelError';
+  }
+}
+
+const DEFAULT_BUCKET_ELEMENTS = 1 << 16;
+
+function scale(buf: Float32Array, s: number): void {
+  for (let i = 0; i < buf.length; i++) buf[i] *= s;
+}
+
+/**
+ * One optimizer step of data-parallel training with gradient accumulation: runs
+ * trainStep on each of this rank's `micro` batches, weights their gradients by
+ * |M_k| / `globalTargets`, sums them over the micro-batches and (allreduce) over the ranks,
+ * then applies one AdamW step (with its global-norm clipping) with learning rate `lr`. Every
+ * rank ends with the same parameters and moments, equal to one process's step on the whole
+ * global batch up to float summation order.
+ *
+ * Every rank calls it with the same `globalTargets` and `lr`, and the same number of
+ * gradient tensors (the same artifacts). `globalTargets` is checked against the allreduced
+ * sum of the ranks' targets; a mismatch (ranks drawing different batches) throws
+ * DataParallelError on every rank, after the reduction, so no rank is left waiting.
+ *
+ * Accumulation keeps no second gradient buffer: the session adds each micro-batch's
+ * gradient to its buffer, so before micro-batch k+1 the buffer is rescaled by
+ * |M_k| / |M_{k+1}| (skipped when equal) and after the last one by |M_last| / |M|; the
+ * buffer then holds Σ_k (|M_k| / |M|) ∇L_k.
+ */
+export async function distributedStep(
+  session: TrainingSession,
+  collective: Collective,
+  micro: readonly MicroBatch[],
+  globalTargets: number,
+  lr: number,
+  options: DistributedStepOptions = {},
+): Promise<DistributedStepResult> {
+  if (micro.length === 0) throw new RangeError('distributedStep: no micro-batch given');
+  if (!(Number.isInteger(globalTargets) && globalTargets > 0)) throw new RangeError(`distributedStep: globalTargets must be a positive integer, got ${globalTargets}`);
+  for (const m of micro) {
+    if (!(Number.isInteger(m.targets) && m.targets > 0)) throw new RangeError(`distributedStep: every micro-batch needs at least one target position, got ${m.targets}`);
+  }
+  session.lazyResetGrad();
+  let weightedLoss = 0;
+  let localTargets = 0;
+  for (let k = 0; k < micro.length; k++) {
+    if (k > 0 && micro[k].targets !== micro[k - 1].targets) {
+      for (const g of session.gradientBuffers().values()) scale(g, micro[k - 1].targets / micro[k].targets);
+    }
+    const loss = await session.trainStep(micro[k].feeds);
+    weightedLoss += (micro[k].targets / globalTargets) * loss;
+    localTargets += micro[k].targets;
+  }
+  const last = micro[micro.length - 1].targets;
+  const grads = session.gradientBuffers();
+  if (last !== globalTargets) for (const g of grads.values()) scale(g, last / globalTargets);
+  let targets = localTargets;
+  let loss = weightedLoss;
+  if (collective.size > 1) {
+    ({ loss, targets } = allreduceGradients(collective, grads, weightedLoss, localTargets, options.bucketElements ?? DEFAULT_BUCKET_ELEMENTS));
+  }
+  if (targets !== globalTargets) {
+    throw new DataParallelError(`the ranks' batches hold ${targets} target positions in all, but the step was weighted for ${globalTargets}; every rank must draw the same global batch and take a disjoint slice of it`);
+  }
+  const gradNorm = await session.optimizerStep(lr);
+  return { loss, gradNorm, targets };
+}
+
+/**
+ * `--grad-accum M` in one process: one AdamW step on the mean loss over all target
+ * positions of the M micro-batches, as if they were one batch (see distributedStep).
+ */
+export async function accumulatedStep(session: TrainingSession, micro: readonly MicroBatch[], lr: number): Promise<DistributedStepResult> {
+  const total = micro.reduce((a, m) => a + m.targets, 0);
+  return distributedStep(session, new SingleProcessCollective(), micro, total, lr);
+}
+
+/** Sums the gradients (small ones packed with the loss and target count) over the ranks, in place. */
+function allreduceGradients(collective: Collective, grads: Map<string, Float32Array>, loss: number, targets: number, bucketElements: number): { loss: number; targets: number } {
+  const small = [...grads.values()].filter((g) => g.length < bucketElements);
+  const bucket = new Float32Array(small.reduce((a, g) => a + g.length, 2));
+  let o = 0;
+  for (const g of small) {
+    bucket.set(g, o);
+    o += g.length;
+  }
+  bucket[o] = loss;
+  // Target counts stay exact in float32 up to 2^24 per step, far above any batch here.
+  bucket[o + 1] = targets;
+  collective.allreduceSum(bucket);
+  o = 0;
+  for (const g of small) {
+    g.set(bucket.subarray(o, o + g.length));
+    o += g.length;
+  }
+  // Map order is the manifest's parameter order, the same on every rank.
+  for (const g of grads.values()) if (g.length >= bucketElements) collective.allreduceSum(g);
+  return { loss: bucket[o], targets: bucket[o + 1] };
+}
+
+/** Number of target positions (pos != 0) in a `pos` array: the loss denominator |M|. */
+export function countTargets(pos: BigInt64Array): number {
+  let n = 0;
+  for (let i = 0; i < pos.length; i++) if (pos[i] !== 0n) n++;
+  return n;
+}
+
+/**
+ * Rows [start, end) of a batch, with its target count recomputed. Shared negatives
+ * (`negs` [R], one block for the whole batch) are kept whole: every slice of the global
+ * batch scores against the same block, as the one-process batch does.
+ */
+export function sliceRows(batch: TrainBatch, start: number, end: number): TrainBatch {
+  const { batchSize: B, maxlen: L, numNegatives: R } = batch;
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= B)) throw new RangeError(`sliceRows: rows [${start}, ${end}) are not inside a batch of ${B}`);
+  const rows = (a: BigInt64Array, width: number) => a.slice(start * width, end * width);
+  const out: TrainBatch = { ...batch, seq: rows(batch.seq, L), pos: rows(batch.pos, L), batchSize: end - start, realTokens: 0 };
+  if (batch.neg) out.neg = rows(batch.neg, L);
+  if (batch.negs) out.negs = batch.sharedNegatives ? batch.negs : rows(batch.negs, L * R);
+  if (batch.ts_ext) out.ts_ext = rows(batch.ts_ext, L + 1);
+  out.realTokens = countTargets(out.pos);
+  return out;
+}
+
+/**
+ * This rank's share of a global batch of B rows, as `gradAccum` micro-batches: rank r takes
+ * the contiguous rows [⌊rB/p⌋, ⌊(r+1)B/p⌋) and splits them the same way into M pieces.
+ * Needs B >= p·M so that no piece is empty. Returns the pieces in order.
+ */
+export function shardBatch(batch: TrainBatch, rank: number, size: number, gradAccum = 1): TrainBatch[] {
+  const B = batch.batchSize;
+  if (!(Number.isInteger(rank) && Number.isInteger(size) && 0 <= rank && rank < size)) throw new RangeError(`shardBatch: rank ${rank} of ${size}`);
+  if (!(Number.isInteger(gradAccum) && gradAccum >= 1)) throw new RangeError(`shardBatch: gradient accumulation must be a positive integer, got ${gradAccum}`);
+  if (B < size * gradAccum) {
+    throw new RangeError(`a global batch of ${B} rows cannot be split over ${size} ranks × ${gradAccum} micro-batches; use a batch size of at least ${size * gradAccum}`);
+  }
+  const lo = Math.floor((rank * B) / size);
+  const hi = Math.floor(((rank + 1) * B) / size);
+  const n = hi - lo;
+  return Array.from({ length: gradAccum }, (_, m) => sliceRows(batch, lo + Math.floor((m * n) / gradAccum), lo + Math.floor(((m + 1) * n) / gradAccum)));
+}
+
+/**
+ * The training graph's batch feeds for a batch: int64 tensors seq/pos/neg [b, L],
+ * negs [b, L, R] (or [R] shared) and ts_ext [b, L+1], for each name in `inputs` (the
+ * graph's input names; names the graph does not take are left out).
+ */
+export function batchFeeds(batch: TrainBatch, inputs: readonly string[]): Feeds {
+  const { batchSize: b, maxlen: L, numNegatives: R } = batch;
+  const want = new Set(inputs);
+  const feeds: Feeds = {};
+  const add = (name: string, data: BigInt64Array | undefined, dims: number[]) => {
+    if (want.has(name) && data) feeds[name] = new ort.Tensor('int64', data, dims);
+  };
+  add('seq', batch.seq, [b, L]);
+  add('pos', batch.pos, [b, L]);
+  add('neg', batch.neg, [b, L]);
+  add('negs', batch.negs, batch.sharedNegatives ? [R] : [b, L, R]);
+  add('ts_ext', batch.ts_ext, [b, L + 1]);
+  return feeds;
+}
+
+/** This rank's micro-batches of a global batch, ready for distributedStep (see shardBatch). */
+export function microBatches(batch: TrainBatch, session: TrainingSession, collective: Collective, gradAccum = 1): MicroBatch[] {
+  const inputs = session.manifest.graphs.training.inputs.map((i) => i.name);
+  return shardBatch(batch, collective.rank, collective.size, gradAccum).map((b) => ({ feeds: batchFeeds(b, inputs), targets: b.realTokens }));
+}
+
+/**
+ * Makes every rank start from rank 0's state: broadcasts the parameters (and, with
+ * `optimizerState`, the AdamW moments m and v, the step counter and the dropout seed) in
+ * manifest order, in place. Call it on every rank after loading the same artifacts.
+ */
+export function broadcastParameters(session: TrainingSession, collective: Collective, options: { optimizerState?: boolean } = {}): void {
+  if (collective.size === 1) return;
+  for (const name of session.paramNames) {
+    collective.broadcast(session.params.get(name)!.current.data as Float32Array, 0);
+    if (options.optimizerState) {
+      collective.broadcast(session.m.get(name)!.current.data as Float32Array, 0);
+      collective.broadcast(session.v.get(name)!.current.data as Float32Array, 0);
+    }
+  }
+  if (options.optimizerState) {
+    const counters = Float64Array.of(session.step, session.seed);
+    collective.broadcast(new Uint8Array(counters.buffer), 0);
+    [session.step, session.seed] = [counters[0], counters[1]];
+  }
+}
+
+/** sha256 (hex) of the parameters: names, shapes and float32 bytes, in manifest order. */
+export function parameterChecksum(session: TrainingSession): string {
+  const h = createHash('sha256');
+  const values = session.parameterValues();
+  for (const p of session.manifest.params) {
+    const v = values.get(p.name)!;
+    h.update(`${p.name}[${p.shape.join(',')}]`);
+    h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Checks that every rank holds the same parameters (at checkpoints: ranks that drifted
+ * apart would each save a different model). Rank 0's checksum is broadcast, each rank
+ * compares its own, and the verdicts are allreduced, so every rank returns or throws
+ * together. Returns the checksum; throws DataParallelError naming the ranks that differ.
+ */
+export function verifyParametersAgree(session: TrainingSession, collective: Collective): string {
+  const mine = parameterChecksum(session);
+  if (collective.size === 1) return mine;
+  const root = new Uint8Array(Buffer.from(mine, 'hex'));
+  collective.broadcast(root, 0);
+  const differs = new Float32Array(collective.size);
+  differs[collective.rank] = Buffer.from(root).toString('hex') === mine ? 0 : 1;
+  collective.allreduceSum(differs);
+  const bad = [...differs.keys()].filter((r) => differs[r] !== 0);
+  if (bad.length) {
+    throw new DataParallelError(`parameters differ across ranks at step ${session.step}: rank${bad.length > 1 ? 's' : ''} ${bad.join(', ')} disagree${bad.length > 1 ? '' : 's'} with rank 0 (checksum ${Buffer.from(root).toString('hex').slice(0, 12)}…); stopping`);
+  }
+  return mine;
+}

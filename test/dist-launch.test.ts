@@ -1,0 +1,198 @@
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Launch from '../src/commands/launch.js';
+import { HostfileError, applyInclude, parseHostfile } from '../src/dist/hostfile.js';
+import { LaunchError, MpirunPlan, buildMpirunCommand, shellQuote } from '../src/dist/mpirun.js';
+import { PACKAGE_ROOT, runCommand } from './helpers/cli.js';
+import { requireMpirun } from './helpers/dist-mpirun.js';
+
+const LAUNCH_CLI = fileURLToPath(new URL('./helpers/dist-launch-cli.ts', import.meta.url));
+
+describe('reclm launch', function () {
+  this.timeout(90000);
+
+  describe('hostfile', () => {
+    it('reads DeepSpeed / Open MPI hostfiles with comments, blank lines and max_slots', () => {
+      const text = '# two workers\nnode1 slots=2\n\n  10.0.0.7   slots=4 max_slots=8   # the big one\r\nnode-3.example.org slots=1\n';
+      expect(parseHostfile(text, 'hosts')).to.deep.equal([
+        { host: 'node1', slots: 2, line: 2 },
+        { host: '10.0.0.7', slots: 4, maxSlots: 8, line: 4 },
+        { host: 'node-3.example.org', slots: 1, line: 5 },
+      ]);
+    });
+
+    it('says which file and line is wrong, and what was expected, in one line', () => {
+      const cases: [string, string][] = [
+        ['node1 slots=2\nnode2\n', "hosts:2: no slots for 'node2'; expected 'HOST slots=N' (for example 'node1 slots=2')"],
+        ['node1 slots=two\n', "hosts:1: slots must be a positive integer, got 'two'"],
+        ['node1 slots=0\n', "hosts:1: slots must be a positive integer, got '0'"],
+        ['node1 gpus=2\n', "hosts:1: unknown field 'gpus=2'; expected 'HOST slots=N' (for example 'node1 slots=2')"],
+        ['node_1 slots=2\n', "hosts:1: 'node_1' is not a host name or IPv4 address; expected 'HOST slots=N' (for example 'node1 slots=2')"],
+        ['a slots=1\nb slots=1\na slots=2\n', "hosts:3: host 'a' is listed twice (first on line 1); give it one line with its total slots"],
+        ['a slots=4 max_slots=2\n', 'hosts:1: max_slots=2 is below slots=4'],
+        ['# nothing\n\n', "hosts: no hosts; expected 'HOST slots=N' (for example 'node1 slots=2') on at least one line"],
+      ];
+      for (const [text, message] of cases) {
+        expect(() => parseHostfile(text, 'hosts'), text).to.throw(HostfileError, message);
+        expect(message).to.not.include('\n');
+      }
+    });
+
+    it("applies DeepSpeed's --include filter", () => {
+      const hosts = parseHostfile('a slots=4\nb slots=2\nc slots=1\n', 'h');
+      expect(applyInclude(hosts, 'b@a:0,3')).to.deep.equal([{ host: 'b', slots: 2 }, { host: 'a', slots: 2 }]);
+      expect(() => applyInclude(hosts, 'd')).to.throw(HostfileError, "--include: host 'd' is not in the hostfile (hosts: a, b, c); expected 'host1:0,1@host2'");
+      expect(() => applyInclude(hosts, 'b:2')).to.throw(HostfileError, "--include: slot '2' of 'b' is not in 0..1 (the host has slots=2)");
+      expect(() => applyInclude(hosts, 'a:1,1')).to.throw(HostfileError, "--include: 'a:1,1' names a slot twice");
+      expect(() => applyInclude(hosts, 'a@a:1')).to.throw(HostfileError, "--include: host 'a' is named twice");
+    });
+  });
+
+  describe('the mpirun command', () => {
+    const base: MpirunPlan = { hosts: null, np: 2, root: false, env: { PATH: '/usr/bin', HOME: '/home/u' }, wdir: '/work', localCores: 2, program: ['/usr/bin/node', '/opt/reclm/bin/run.js', 'train', 'art'] };
+
+    it('one machine: no core binding, yield when idle, PATH forwarded, no root or oversubscribe flags when not needed', () => {
+      expect(buildMpirunCommand(base)).to.deep.equal([
+        'mpirun', '-np', '2', '--bind-to', 'none', '--mca', 'mpi_yield_when_idle', '1', '--wdir', '/work', '-x', 'PATH',
+        '/usr/bin/node', '/opt/reclm/bin/run.js', 'train', 'art',
+      ]);
+    });
+
+    it('adds --allow-run-as-root only as root and --oversubscribe only when ranks exceed slots', () => {
+      expect(buildMpirunCommand({ ...base, root: true })).to.include('--allow-run-as-root');
+      expect(buildMpirunCommand({ ...base, np: 3 })).to.include('--oversubscribe');
+      expect(buildMpirunCommand({ ...base, np: 3, hosts: [{ host: 'a', slots: 4 }] })).to.not.include('--oversubscribe');
+      expect(buildMpirunCommand({ ...base, np: 5, hosts: [{ host: 'a', slots: 4 }] })).to.include('--oversubscribe');
+    });
+
+    it('forwards RECLM_* and the runtime variables that are set, nothing else', () => {
+      const env = { PATH: '/bin', RECLM_CUDA_LIB_DIR: '/cuda', RECLM_MPI_LIBRARY: '/lib/libmpi.so.40', NODE_OPTIONS: '--max-old-space-size=8000', SECRET_TOKEN: 'x', LD_LIBRARY_PATH: undefined };
+      const cmd = buildMpirunCommand({ ...base, env });
+      const forwarded = cmd.flatMap((a, i) => (a === '-x' ? [cmd[i + 1]] : []));
+      expect(forwarded).to.deep.equal(['NODE_OPTIONS', 'PATH', 'RECLM_CUDA_LIB_DIR', 'RECLM_MPI_LIBRARY']);
+    });
+
+    it('several hosts: their slots, TCP only, pinned to the network, extra --mca last', () => {
+      const cmd = buildMpirunCommand({ ...base, np: 3, hosts: [{ host: 'a', slots: 2 }, { host: 'b', slots: 1 }], network: '10.1.0.0/16', mca: [['plm_rsh_agent', '/bin/agent']] });
+      expect(shellQuote(cmd)).to.equal(
+        'mpirun -np 3 --host a:2,b:1 --bind-to none --mca mpi_yield_when_idle 1 --mca btl tcp,self --mca btl_tcp_if_include 10.1.0.0/16 ' +
+          '--mca oob_tcp_if_include 10.1.0.0/16 --mca btl_tcp_disable_family 6 --mca plm_rsh_agent /bin/agent --wdir /work -x PATH /usr/bin/node /opt/reclm/bin/run.js train art',
+      );
+      expect(() => buildMpirunCommand({ ...base, network: '10.1.0.0' })).to.throw(LaunchError, "--network: expected an IPv4 subnet in CIDR form such as 10.0.0.0/24, got '10.1.0.0'");
+      expect(() => buildMpirunCommand({ ...base, program: [] })).to.throw(LaunchError, /nothing to launch/);
+    });
+
+    it('quotes for the shell only what needs it', () => {
+      expect(shellQuote(['a', 'b c', "it's", '--x=1,2'])).to.equal(`a 'b c' 'it'\\''s' --x=1,2`);
+    });
+  });
+
+  describe('the command line', () => {
+    it('--help: a summary, examples, and a description for every flag', () => {
+      expect(Launch.summary).to.be.a('string').with.length.above(20);
+      expect(Launch.examples?.length).to.be.at.least(2);
+      for (const [name, f] of Object.entries(Launch.flags)) expect(f.description, name).to.be.a('string').with.length.above(5);
+    });
+
+    it('--dry-run prints the mpirun command for a hostfile, -np and --include', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'reclm-launch-'));
+      const hostfile = join(dir, 'hosts');
+      writeFileSync(hostfile, 'h1 slots=2\nh2 slots=2\n');
+      const r = await runCommand(Launch as never, ['--hostfile', hostfile, '--include', 'h1:1@h2', '-np', '3', '--network', '192.168.7.0/24', '--dry-run', '--', 'train', 'art dir', '--data', 'd.txt']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      const line = r.stdout.trim();
+      expect(line).to.match(/^mpirun (--allow-run-as-root )?-np 3 --host h1:1,h2:2 --bind-to none --mca mpi_yield_when_idle 1 --mca btl tcp,self --mca btl_tcp_if_include 192\.168\.7\.0\/24 /);
+      expect(line.endsWith(` ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'run.js')} train 'art dir' --data d.txt`)).to.equal(true);
+      expect(line.includes('--allow-run-as-root')).to.equal(process.getuid?.() === 0);
+    });
+
+    it('stops with one line and a non-zero exit on a bad hostfile, a missing command or a non-reclm command', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'reclm-launch-'));
+      const hostfile = join(dir, 'hosts');
+      writeFileSync(hostfile, 'h1 slots=2\nh2 slot=2\n');
+      const bad = await runCommand(Launch as never, ['--hostfile', hostfile, '--dry-run', '--', 'train', 'x']);
+      expect(bad.exitCode).to.equal(2);
+      expect(bad.error?.message).to.equal(`${hostfile}:2: unknown field 'slot=2'; expected 'HOST slots=N' (for example 'node1 slots=2')`);
+      const none = await runCommand(Launch as never, ['-np', '2']);
+      expect(none.exitCode).to.equal(1);
+      expect(none.error?.message).to.match(/^nothing to launch: give a reclm command after --/);
+      const unknown = await runCommand(Launch as never, ['-np', '2', '--', 'frobnicate']);
+      expect(unknown.error?.message).to.match(/^'frobnicate' after -- is not a reclm command \(.*train.*\)$/);
+      // A command that does not open the collective would run once per rank: refused.
+      const single = await runCommand(Launch as never, ['-np', '2', '--', 'data', 'stats', 'f.txt']);
+      expect(single.error?.message).to.equal('reclm data stats does not run data-parallel yet: each of the 2 ranks would run it alone; see --dry-run for the command');
+    });
+  });
+
+  describe('two hosts: network namespaces on this machine', () => {
+    // Two namespaces joined by a veth pair, with addresses that exist only inside them, each
+    // with its own hostname (UTS namespace), so Open MPI sees two nodes; a script that enters
+    // the other namespace stands in for ssh (plm_rsh_agent).
+    const tag = `${process.pid % 100000}`;
+    const ns = [`reclm${tag}a`, `reclm${tag}b`];
+    const addr = ['10.251.7.1', '10.251.7.2'];
+    const sh = (cmd: string) => {
+      const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr || r.error?.message}`);
+    };
+
+    before(function () {
+      requireMpirun();
+      if (process.getuid?.() !== 0) throw new Error('the two-host test needs root (network namespaces); CI runs as root');
+      for (const n of ns) sh(`ip netns add ${n}`);
+      sh(`ip link add ${ns[0]}v type veth peer name ${ns[1]}v`);
+      ns.forEach((n, i) => {
+        sh(`ip link set ${n}v netns ${n}`);
+        sh(`ip -n ${n} addr add ${addr[i]}/24 dev ${n}v`);
+        sh(`ip -n ${n} link set lo up && ip -n ${n} link set ${n}v up`);
+      });
+    });
+
+    after(() => {
+      for (const n of ns) spawnSync('ip', ['netns', 'del', n]);
+    });
+
+    it('reclm launch --check runs one rank in each namespace and their allreduce is right', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'reclm-hosts-'));
+      const hostfile = join(dir, 'hostfile');
+      writeFileSync(hostfile, `# two "hosts"\n${addr[0]} slots=1\n${addr[1]} slots=1\n`);
+      const agent = join(dir, 'agent.sh');
+      writeFileSync(
+        agent,
+        `#!/bin/sh
+# ssh stand-in: AGENT HOST COMMAND... runs COMMAND in HOST's namespace, under its hostname, with a clean environment.
+host=$1; shift
+case "$host" in
+  ${addr[0]}) ns=${ns[0]} ;;
+  ${addr[1]}) ns=${ns[1]} ;;
+  *) echo "unknown host $host" >&2; exit 255 ;;
+esac
+exec ip netns exec "$ns" unshare --uts sh -c "hostname $ns; exec env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root sh -c \\"\\$0\\"" "$*"
+`,
+      );
+      chmodSync(agent, 0o755);
+      const launch = `hostname ${ns[0]}; exec ${process.execPath} --import tsx ${LAUNCH_CLI} --hostfile ${hostfile} --network ${addr[0].replace(/\.1$/, '.0')}/24 --mca plm_rsh_agent=${agent} --check`;
+      const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn('ip', ['netns', 'exec', ns[0], 'unshare', '--uts', 'sh', '-c', launch], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, out, err });
+        });
+      });
+      expect(r.code, r.err).to.equal(0);
+      const report = JSON.parse(r.out.trim().split('\n').pop()!);
+      expect(report.size).to.equal(2);
+      expect(report.allreduce).to.equal('ok');
+      expect(report.ranks.map((x: { host: string }) => x.host)).to.deep.equal(ns);
+    });
+  });
+});
