@@ -111,7 +111,7 @@ describe('ranking step (rankSplit) against hand-computed metrics', () => {
       const rows = { ...ROWS, [u]: ROWS[u].map((v, i) => (i === item ? NaN : v)) };
       await rankSplit(new FakeScorer(rows), split, { split: 'test', ks: [1] }).then(
         () => expect.fail('expected an error'),
-        (e) => expect((e as Error).message).to.equal(`the model scored item ${item} of user "u${u}" as NaN; a ranking of non-finite scores means nothing (the model has diverged or its weights are broken)`),
+        (e) => expect((e as Error).message).to.equal(`the model scored item ${item} of user u${u} as NaN; a ranking of non-finite scores means nothing (the model has diverged or its weights are broken)`),
       );
     }
   });
@@ -141,7 +141,7 @@ describe('ranking step (rankSplit) against hand-computed metrics', () => {
     const scorer = new FakeScorer();
     await rankSplit(scorer, split, { split: 'test', negatives: 3 }).then(
       () => expect.fail('expected an error'),
-      (e) => expect((e as Error).message).to.equal('--negatives 3 is larger than the candidate pool of user "u2" (6 items minus 4 in its history = 2); use at most 2, or full ranking (--negatives 0)'),
+      (e) => expect((e as Error).message).to.equal('--negatives 3 is larger than the candidate pool of user u2 (6 items minus 4 in its history = 2); use at most 2, or full ranking (--negatives 0)'),
     );
     expect(scorer.seen.size).to.equal(0);
   });
