@@ -1,4 +1,5 @@
 /** Pieces both models share: batch inputs, the loss dispatch, dropout set-up and the inference head. */
+import { BATCH, CONTROL, DIM, OUTPUT } from '../src/contract/artifacts.js';
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as F from '../src/dsl/index.js';
 import { ConfigError, ModelConfig } from './config.js';
@@ -12,15 +13,16 @@ export const LOWEST_FLOAT32 = -3.4028234663852886e38;
 /** Batch inputs of a training graph: seq, ts_ext (HSTU), then the loss's targets. */
 export function batchInputSpecs(c: ModelConfig, loss: LossName): InputSpec[] {
   const L = c.maxlen;
-  const specs: InputSpec[] = [{ name: 'seq', dtype: 'int64', shape: ['batch', L] }];
-  if (c.model === 'hstu') specs.push({ name: 'ts_ext', dtype: 'int64', shape: ['batch', L + 1] });
-  specs.push({ name: 'pos', dtype: 'int64', shape: ['batch', L] });
+  const B = DIM.batch;
+  const specs: InputSpec[] = [{ name: BATCH.seq, dtype: 'int64', shape: [B, L] }];
+  if (c.model === 'hstu') specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, L + 1] });
+  specs.push({ name: BATCH.pos, dtype: 'int64', shape: [B, L] });
   switch (loss) {
     case 'bce':
-      specs.push({ name: 'neg', dtype: 'int64', shape: ['batch', L] });
+      specs.push({ name: BATCH.neg, dtype: 'int64', shape: [B, L] });
       break;
     case 'sampled-softmax':
-      specs.push({ name: 'negs', dtype: 'int64', shape: c.shared_negatives ? [c.num_negatives] : ['batch', L, c.num_negatives] });
+      specs.push({ name: BATCH.negs, dtype: 'int64', shape: c.shared_negatives ? [c.num_negatives] : [B, L, c.num_negatives] });
       break;
     case 'full-ce':
       break;
@@ -42,8 +44,8 @@ export function declareInputs(g: Graph, specs: InputSpec[]): Record<string, Tens
  */
 export function trainingDropout(g: Graph, rate: number, opts: BuildOptions, siteRates: number[] = []): Dropout {
   if (!opts.training) return Dropout.none();
-  const seed = g.input('seed', 'int64', []);
-  const step = g.input('step', 'int64', []);
+  const seed = g.input(CONTROL.seed, 'int64', []);
+  const step = g.input(CONTROL.step, 'int64', []);
   return rate > 0 || siteRates.some((r) => r > 0) ? Dropout.training(rate, seed, step) : Dropout.none();
 }
 
@@ -67,7 +69,7 @@ export function buildLoss(c: ModelConfig, loss: LossName, f: Tensor, itemEmb: Te
 
 /** Sets `loss` and, when asked, the debug outputs (`seq_emb` and the loss's logits). */
 export function setTrainingOutputs(g: Graph, f: Tensor, out: LossOutput, opts: BuildOptions): Tensor {
-  g.output('loss', out.loss);
+  g.output(OUTPUT.loss, out.loss);
   if (opts.debugOutputs) {
     g.output('seq_emb', f);
     for (const [name, t] of Object.entries(out.debug)) g.output(name, t);

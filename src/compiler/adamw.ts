@@ -1,18 +1,12 @@
+import { AdamWConfig, CONTROL, OUTPUT, gradName, momentName, nextName } from '../contract/artifacts.js';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
 import * as F from '../dsl/ops/elementwise.js';
 import { reduceSum } from '../dsl/ops/reduce.js';
 import { scalar } from '../dsl/ops/util.js';
 
-/** AdamW hyper-parameters (MODELS.md §4); the seed's defaults. */
-export interface AdamWConfig {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** Global-norm clipping threshold; 0 disables clipping. */
-  maxGradNorm: number;
-}
+export { type AdamWConfig, momentName };
 
+/** The seed's AdamW hyper-parameters (docs/models.md, "Optimizer"). */
 export const SEED_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1.0 };
 
 export interface AdamWSlot {
@@ -31,9 +25,6 @@ export interface AdamWResult {
   gradNorm: Tensor;
   clipCoef: Tensor;
 }
-
-/** Names the optimizer state uses for a parameter. */
-export const momentName = (param: string, which: 'm' | 'v') => `${param}.${which}`;
 
 /**
  * Appends one AdamW step to `g`: global-norm clipping (torch clip_grad_norm_), decoupled
@@ -77,19 +68,19 @@ export function buildOptimizerGraph(params: readonly ParamInfo[], cfg: AdamWConf
   const slots: AdamWSlot[] = params.map((info) => ({
     info,
     param: g.input(info.name, 'float32', info.shape),
-    grad: g.input(`${info.name}_grad`, 'float32', info.shape),
+    grad: g.input(gradName(info.name), 'float32', info.shape),
     m: g.input(momentName(info.name, 'm'), 'float32', info.shape),
     v: g.input(momentName(info.name, 'v'), 'float32', info.shape),
   }));
-  const t = g.input('step', 'int64', []);
-  const lr = g.input('lr', 'float32', []);
+  const t = g.input(CONTROL.step, 'int64', []);
+  const lr = g.input(CONTROL.lr, 'float32', []);
   const r = adamwStep(g, slots, t, lr, cfg);
   params.forEach((info, i) => {
-    g.output(`${info.name}.next`, r.params[i]);
-    g.output(`${momentName(info.name, 'm')}.next`, r.m[i]);
-    g.output(`${momentName(info.name, 'v')}.next`, r.v[i]);
+    g.output(nextName(info.name), r.params[i]);
+    g.output(nextName(momentName(info.name, 'm')), r.m[i]);
+    g.output(nextName(momentName(info.name, 'v')), r.v[i]);
   });
-  g.output('grad_norm', r.gradNorm);
-  g.output('clip_coef', r.clipCoef);
+  g.output(OUTPUT.gradNorm, r.gradNorm);
+  g.output(OUTPUT.clipCoef, r.clipCoef);
   return g;
 }

@@ -2,10 +2,12 @@ import { Dataset } from '../data/types.js';
 import { itemMapOf } from '../data/item-map.js';
 import { encodeCheckpoint } from '../runtime/checkpoint.js';
 import { initialParams } from '../runtime/init.js';
-import { AdamWConfig } from './adamw.js';
-import { CompileRequest, LossName, Manifest, ModelDefinition, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
+import type { ModelConfig } from '../../graphs/config.js';
+import type { ModelDefinition } from '../../graphs/types.js';
+import type { AdamWConfig, LossName, Manifest } from '../contract/artifacts.js';
+import { CompileRequest, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
 
-export interface CompileJob<C> {
+export interface CompileJob<C extends ModelConfig> {
   model: ModelDefinition<C>;
   loss: LossName;
   /** Config before the item count and defaults are filled in. */
@@ -40,7 +42,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  * Compiles a model into an artifact folder: the ONNX graphs, the manifest, an initial
  * checkpoint (seeded parameters, zero moments) and, with a dataset, its item-id map.
  */
-export function compileJob<C>(job: CompileJob<C>): Manifest {
+export function compileJob<C extends ModelConfig>(job: CompileJob<C>): Manifest {
   const numItems = job.data ? job.data.numItems : job.numItems;
   if (!numItems) throw new Error('compile: give a data file (--data) or an item count (--num-items)');
   if (job.config.num_items !== undefined && Number(job.config.num_items) !== numItems) {

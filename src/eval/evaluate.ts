@@ -8,7 +8,7 @@ import { EvalSplit } from '../data/eval-inputs.js';
 import { DataFormat } from '../data/types.js';
 import { Rng } from '../data/rng.js';
 import { onnx } from '../onnx/proto.js';
-import { createSession } from '../runtime/providers.js';
+import { createSession } from '../onnx/providers.js';
 import { AlignReport, alignToItemMap } from './align.js';
 import { RankingMetrics } from './metrics.js';
 import { evaluatePopularity, evaluatePopularitySampled } from './popularity.js';
