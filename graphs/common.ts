@@ -1,7 +1,7 @@
 /** Pieces both models share: batch inputs, the loss dispatch, dropout set-up and the inference head. */
 import { BATCH, CONTROL, DIM, OUTPUT } from '../src/contract/artifacts.js';
 import { Graph, Tensor } from '../src/dsl/graph.js';
-import * as F from '../src/dsl/index.js';
+import * as op from '../src/dsl/index.js';
 import { ConfigError, ModelConfig } from './config.js';
 import { Dropout } from './dropout.js';
 import { fullCe, itemVectors, officialBce, sampledSoftmax, seedBce, LossOutput } from './losses.js';
@@ -87,14 +87,14 @@ export function inferenceHead(c: ModelConfig, f: Tensor, itemEmb: Tensor): Infer
   const k = g.input('k', 'int64', [1]);
   return g.scope('inference', () => {
     const L = c.maxlen;
-    const userEmb = F.squeeze(F.slice(f, [1], [L - 1], [L]), [1]); // [batch, d]
+    const userEmb = op.squeeze(op.slice(f, [1], [L - 1], [L]), [1]); // [batch, d]
     const items = itemVectors(itemEmb, c);
-    const q = c.temperature === 1 ? userEmb : F.mul(userEmb, 1 / c.temperature);
-    const raw = F.matmul(q, F.transpose(items, [1, 0])); // [batch, V+1]
+    const q = c.temperature === 1 ? userEmb : op.mul(userEmb, 1 / c.temperature);
+    const raw = op.matmul(q, op.transpose(items, [1, 0])); // [batch, V+1]
     const isPad = new Uint8Array(c.num_items + 1);
     isPad[0] = 1;
-    const scores = F.where(g.constant(isPad, 'bool', [c.num_items + 1]), F.scalar(g, LOWEST_FLOAT32), raw);
-    const [topScores, topItems] = F.topK(scores, k, -1, 'k');
+    const scores = op.where(g.constant(isPad, 'bool', [c.num_items + 1]), op.scalar(g, LOWEST_FLOAT32), raw);
+    const [topScores, topItems] = op.topK(scores, k, -1, 'k');
     g.output('user_emb', userEmb);
     g.output('scores', scores);
     g.output('top_items', topItems);
@@ -118,10 +118,10 @@ export function causalMask(g: Graph, L: number): Tensor {
 
 /** [batch, L, H·w] → [batch, H, L, w] (or [batch, H, w, L] with `keysT`). */
 export function splitHeads(x: Tensor, L: number, H: number, w: number, keysT = false): Tensor {
-  return F.transpose(F.reshape(x, [x.shape[0], L, H, w]), keysT ? [0, 2, 3, 1] : [0, 2, 1, 3]);
+  return op.transpose(op.reshape(x, [x.shape[0], L, H, w]), keysT ? [0, 2, 3, 1] : [0, 2, 1, 3]);
 }
 
 /** [batch, H, L, w] → [batch, L, H·w] (head-major columns). */
 export function mergeHeads(x: Tensor, L: number, H: number, w: number): Tensor {
-  return F.reshape(F.transpose(x, [0, 2, 1, 3]), [x.shape[0], L, H * w]);
+  return op.reshape(op.transpose(x, [0, 2, 1, 3]), [x.shape[0], L, H * w]);
 }

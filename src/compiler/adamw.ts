@@ -1,6 +1,6 @@
 import { AdamWConfig, CONTROL, OUTPUT, gradName, momentName, nextName } from '../contract/artifacts.js';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
-import * as F from '../dsl/ops/elementwise.js';
+import * as op from '../dsl/ops/elementwise.js';
 import { reduceSum } from '../dsl/ops/reduce.js';
 import { scalar } from '../dsl/ops/util.js';
 
@@ -33,23 +33,23 @@ export interface AdamWResult {
  */
 export function adamwStep(g: Graph, slots: readonly AdamWSlot[], t: Tensor, lr: Tensor, cfg: AdamWConfig): AdamWResult {
   return g.scope('adamw', () => {
-    const sumSq = slots.map((s) => reduceSum(F.mul(s.grad, s.grad), null)).reduce((a, b) => F.add(a, b));
-    const gradNorm = F.sqrt(sumSq);
-    const clipCoef = cfg.maxGradNorm > 0 ? F.min(scalar(g, 1), F.div(cfg.maxGradNorm, F.add(gradNorm, 1e-6))) : scalar(g, 1);
-    const tf = F.cast(t, 'float32');
+    const sumSq = slots.map((s) => reduceSum(op.mul(s.grad, s.grad), null)).reduce((a, b) => op.add(a, b));
+    const gradNorm = op.sqrt(sumSq);
+    const clipCoef = cfg.maxGradNorm > 0 ? op.min(scalar(g, 1), op.div(cfg.maxGradNorm, op.add(gradNorm, 1e-6))) : scalar(g, 1);
+    const tf = op.cast(t, 'float32');
     // 1 - beta^t, computed in the graph so the step can advance inside a fused Scan.
-    const bc1 = F.sub(1, F.pow(scalar(g, cfg.beta1), tf));
-    const bc2 = F.sub(1, F.pow(scalar(g, cfg.beta2), tf));
-    const stepSize = F.div(lr, bc1);
+    const bc1 = op.sub(1, op.pow(scalar(g, cfg.beta1), tf));
+    const bc2 = op.sub(1, op.pow(scalar(g, cfg.beta2), tf));
+    const stepSize = op.div(lr, bc1);
     const out: AdamWResult = { params: [], m: [], v: [], gradNorm, clipCoef };
     for (const s of slots) {
       g.scope(s.info.name, () => {
-        const grad = cfg.maxGradNorm > 0 ? F.mul(s.grad, clipCoef) : s.grad;
-        const decayed = s.info.decay && cfg.weightDecay > 0 ? F.mul(s.param, F.sub(1, F.mul(lr, cfg.weightDecay))) : s.param;
-        const m = F.add(F.mul(s.m, cfg.beta1), F.mul(grad, 1 - cfg.beta1));
-        const v = F.add(F.mul(s.v, cfg.beta2), F.mul(F.mul(grad, grad), 1 - cfg.beta2));
-        const denom = F.add(F.sqrt(F.div(v, bc2)), cfg.eps);
-        out.params.push(F.sub(decayed, F.mul(stepSize, F.div(m, denom))));
+        const grad = cfg.maxGradNorm > 0 ? op.mul(s.grad, clipCoef) : s.grad;
+        const decayed = s.info.decay && cfg.weightDecay > 0 ? op.mul(s.param, op.sub(1, op.mul(lr, cfg.weightDecay))) : s.param;
+        const m = op.add(op.mul(s.m, cfg.beta1), op.mul(grad, 1 - cfg.beta1));
+        const v = op.add(op.mul(s.v, cfg.beta2), op.mul(op.mul(grad, grad), 1 - cfg.beta2));
+        const denom = op.add(op.sqrt(op.div(v, bc2)), cfg.eps);
+        out.params.push(op.sub(decayed, op.mul(stepSize, op.div(m, denom))));
         out.m.push(m);
         out.v.push(v);
       });

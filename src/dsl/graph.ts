@@ -32,7 +32,7 @@ export interface ParamInfo {
   name: string;
   shape: readonly number[];
   init: InitSpec;
-  /** Decoupled weight decay applies (MODELS.md §4: tensors of rank >= 2). */
+  /** Decoupled weight decay applies (docs/models.md §4: tensors of rank >= 2). */
   decay: boolean;
   /** Rows whose gradient is defined to be 0 (the padding row of an embedding table). */
   zeroGradRows: number[];

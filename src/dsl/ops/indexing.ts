@@ -24,7 +24,7 @@ export function gatherND(x: Tensor, indices: Tensor, batchDims = 0): Tensor {
   return x.graph.addNode('GatherND', [x, indices], { batch_dims: attr.int(batchDims) }, [{ dtype: x.dtype, shape }])[0];
 }
 
-/** ScatterND; with reduction 'add' duplicate indices accumulate (facts note, item 1a). */
+/** ScatterND; with reduction 'add' duplicate indices accumulate (docs/architecture.md, onnxruntime-node behaviours). */
 export function scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduction: 'none' | 'add' = 'add'): Tensor {
   requireDtype('ScatterND', indices, ['int64']);
   requireSameDtype('ScatterND', data, updates);

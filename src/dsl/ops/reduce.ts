@@ -13,7 +13,7 @@ function reduce(op: string, x: Tensor, axes: readonly number[] | null, keepdims:
     if (!ax.includes(i)) shape.push(d);
     else if (keepdims) shape.push(1);
   });
-  // Axes go in as an input: at opset 18 the attribute form is rejected (facts note, item 4).
+  // Axes go in as an input: at opset 18 the attribute form is rejected (docs/architecture.md, onnxruntime-node behaviours).
   return x.graph.addNode(op, [x, int64s(x.graph, ax)], { keepdims: attr.int(keepdims ? 1 : 0) }, [{ dtype: x.dtype, shape }])[0];
 }
 
