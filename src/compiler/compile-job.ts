@@ -7,7 +7,7 @@ import type { ModelDefinition } from '../../graphs/types.js';
 import type { AdamWConfig, LossName, Manifest } from '../contract/artifacts.js';
 import { CompileRequest, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
 
-export interface CompileJob<C extends ModelConfig> {
+export interface CompileJob<C extends ModelConfig = ModelConfig> {
   model: ModelDefinition<C>;
   loss: LossName;
   /** Config before the item count and defaults are filled in. */
@@ -42,7 +42,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  * Compiles a model into an artifact folder: the ONNX graphs, the manifest, an initial
  * checkpoint (seeded parameters, zero moments) and, with a dataset, its item-id map.
  */
-export function compileJob<C extends ModelConfig>(job: CompileJob<C>): Manifest {
+export function compileJob(job: CompileJob): Manifest {
   const numItems = job.data ? job.data.numItems : job.numItems;
   if (!numItems) throw new Error('compile: give a data file (--data) or an item count (--num-items)');
   if (job.config.num_items !== undefined && Number(job.config.num_items) !== numItems) {
@@ -50,7 +50,7 @@ export function compileJob<C extends ModelConfig>(job: CompileJob<C>): Manifest 
   }
   const adapted = job.data && job.model.adaptToData ? job.model.adaptToData(job.config, { hasTimestamps: job.data.timestamps !== null }) : { config: job.config, notes: [] };
   for (const note of adapted.notes) job.onNote?.(note);
-  const req: CompileRequest<C> = { model: job.model, rawConfig: { ...adapted.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
+  const req: CompileRequest<ModelConfig> = { model: job.model, rawConfig: { ...adapted.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
   const built = buildArtifactGraphs(req);
   const init = initialParams(built.params, job.initSeed);
   const ckpt = encodeCheckpoint({
