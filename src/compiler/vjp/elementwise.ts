@@ -1,11 +1,10 @@
+import { attrsOf } from '../../dsl/attrs.js';
 import { Tensor } from '../../dsl/graph.js';
 import * as op from '../../dsl/ops/elementwise.js';
-import { DType } from '../../dsl/types.js';
+import { isFloat } from '../../dsl/types.js';
 import { scalar } from '../../dsl/ops/util.js';
 import { sumToShape } from './broadcast.js';
 import { registerVjp } from './registry.js';
-
-const DTYPE_BY_CODE: Record<number, DType> = { 1: 'float32', 11: 'float64' };
 
 /** Cotangent for operand k of a broadcasting binary op: reduce to that operand's shape. */
 function toInput(g: Tensor, x: Tensor | null): Tensor | null {
@@ -53,10 +52,11 @@ registerVjp('Tanh', ({ node: { outputs: [y] }, grads: [g] }) => [op.mul(g!, op.s
 registerVjp('Sin', ({ node: { inputs: [x] }, grads: [g] }) => [op.mul(g!, op.cos(x!))]);
 registerVjp('Cos', ({ node: { inputs: [x] }, grads: [g] }) => [op.neg(op.mul(g!, op.sin(x!)))]);
 
-registerVjp('Cast', ({ node: { inputs: [x], attrs }, grads: [g] }) => {
-  const to = DTYPE_BY_CODE[(attrs.to as { value: number }).value];
+registerVjp('Cast', ({ node, grads: [g] }) => {
+  const { to } = attrsOf(node, 'Cast');
+  const [x] = node.inputs;
   // Only float-to-float casts carry gradient; an integer source has none.
-  return [to && (x!.dtype === 'float32' || x!.dtype === 'float64') ? op.cast(g!, x!.dtype) : null];
+  return [to && isFloat(to) && isFloat(x!.dtype) ? op.cast(g!, x!.dtype) : null];
 });
 
 registerVjp('Where', ({ node: { inputs: [cond, a, b] }, grads: [g], needs }) => {

@@ -1,3 +1,4 @@
+import { attrsOf } from '../../dsl/attrs.js';
 import { Tensor } from '../../dsl/graph.js';
 import * as op from '../../dsl/ops/elementwise.js';
 import { scatterElements } from '../../dsl/ops/indexing.js';
@@ -8,29 +9,30 @@ import { DslError } from '../../dsl/types.js';
 import { sumToShape } from './broadcast.js';
 import { registerVjp } from './registry.js';
 
-const intAttr = (attrs: Record<string, unknown>, key: string, dflt = 0) => (attrs[key] as { value: number } | undefined)?.value ?? dflt;
-
 // y = softmax(x): dx = y * (g - sum(g * y))
-registerVjp('Softmax', ({ node: { outputs: [y], attrs }, grads: [g] }) => {
-  const axis = intAttr(attrs, 'axis', -1);
+registerVjp('Softmax', ({ node, grads: [g] }) => {
+  const [y] = node.outputs;
+  const { axis } = attrsOf(node, 'Softmax');
   return [op.mul(y, op.sub(g!, reduceSum(op.mul(g!, y), [axis], true)))];
 });
 
 // y = log_softmax(x): dx = g - softmax(x) * sum(g)
-registerVjp('LogSoftmax', ({ node: { outputs: [y], attrs }, grads: [g] }) => {
-  const axis = intAttr(attrs, 'axis', -1);
+registerVjp('LogSoftmax', ({ node, grads: [g] }) => {
+  const [y] = node.outputs;
+  const { axis } = attrsOf(node, 'LogSoftmax');
   return [op.sub(g!, op.mul(op.exp(y), reduceSum(g!, [axis], true)))];
 });
 
-registerVjp('LayerNormalization', ({ node: { inputs: [x, scale, bias], outputs: [, mean32, invStd32], attrs }, grads: [g], needs }) => {
-  const axis = intAttr(attrs, 'axis', -1);
+registerVjp('LayerNormalization', ({ node, grads: [g], needs }) => {
+  const [x, scale, bias] = node.inputs;
+  const [, mean32, invStd32] = node.outputs;
+  const { axis, epsilon: eps } = attrsOf(node, 'LayerNormalization');
   const normAxes = [...Array(x!.rank - axis).keys()].map((i) => axis + i);
   // The saved statistics are float32 (stash_type default). For float32 x they are reused; for
   // float64 x they are recomputed in float64, so the gradient keeps double precision.
   let mean = mean32;
   let invStd = invStd32;
   if (x!.dtype !== mean32.dtype) {
-    const eps = (attrs.epsilon as { value: number } | undefined)?.value ?? 1e-5;
     mean = reduceMean(x!, normAxes, true);
     const centered = op.sub(x!, mean);
     invStd = op.reciprocal(op.sqrt(op.add(reduceMean(op.mul(centered, centered), normAxes, true), eps)));
@@ -56,10 +58,12 @@ registerVjp('LayerNormalization', ({ node: { inputs: [x, scale, bias], outputs: 
  * passes over the [N, C] scores are exp(logProb)·w: with a catalogue-wide softmax the
  * scores dominate the step, and a materialised one-hot would double that traffic.
  */
-registerVjp('SoftmaxCrossEntropyLoss', ({ node: { inputs: [scores, labels, weights], outputs: [, logProb], attrs }, grads: [g] }) => {
+registerVjp('SoftmaxCrossEntropyLoss', ({ node, grads: [g] }) => {
+  const [scores, labels, weights] = node.inputs;
+  const [, logProb] = node.outputs;
   if (weights) throw new DslError('SoftmaxCrossEntropyLoss VJP: class weights are not supported');
-  const reduction = (attrs.reduction as { value: string } | undefined)?.value ?? 'mean';
-  const ignore = attrs.ignore_index ? intAttr(attrs, 'ignore_index') : null;
+  const { reduction, ignore_index } = attrsOf(node, 'SoftmaxCrossEntropyLoss');
+  const ignore = ignore_index ?? null;
   const dtype = scores!.dtype;
   const lab = labels!.dtype === 'int64' ? labels! : op.cast(labels!, 'int64');
   const gdt = scores!.graph;

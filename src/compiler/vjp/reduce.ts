@@ -3,17 +3,19 @@ import * as op from '../../dsl/ops/elementwise.js';
 import { reduceProd, reduceSum } from '../../dsl/ops/reduce.js';
 import { expandAs, gather, shapeOf, unsqueeze } from '../../dsl/ops/shape-ops.js';
 import { int64s } from '../../dsl/ops/util.js';
-import { Node } from '../../dsl/graph.js';
+import { Node, constInts } from '../../dsl/graph.js';
+import { attrsOf } from '../../dsl/attrs.js';
+
+type ReduceOp = 'ReduceSum' | 'ReduceMean' | 'ReduceMax';
 import { registerVjp } from './registry.js';
 
 function reducedAxes(node: Node): number[] {
-  const t = node.inputs[1]!;
-  return Array.from((t.source as { data: BigInt64Array }).data, Number);
+  return constInts(node.inputs[1], `${node.op} VJP: axes`);
 }
 
 /** The cotangent of a reduction, broadcast back over the reduced axes. */
 function spread(node: Node, g: Tensor): Tensor {
-  const keep = (node.attrs.keepdims as { value: number }).value === 1;
+  const keep = attrsOf(node, node.op as ReduceOp).keepdims;
   const kept = keep ? g : unsqueeze(g, reducedAxes(node));
   return expandAs(kept, node.inputs[0]!);
 }
@@ -33,7 +35,7 @@ registerVjp('ReduceMax', ({ node, grads: [g] }) => {
   // The gradient goes to the maximal elements, split evenly among ties.
   const x = node.inputs[0]!;
   const y = node.outputs[0];
-  const keep = (node.attrs.keepdims as { value: number }).value === 1;
+  const keep = attrsOf(node, 'ReduceMax').keepdims;
   const yk = keep ? y : unsqueeze(y, reducedAxes(node));
   const isMax = op.cast(op.equal(x, expandAs(yk, x)), x.dtype);
   const ties = reduceSum(isMax, reducedAxes(node), true);
