@@ -1,7 +1,8 @@
 import { Tensor } from '../../dsl/graph.js';
 import * as op from '../../dsl/ops/elementwise.js';
 import { reduceProd, reduceSum } from '../../dsl/ops/reduce.js';
-import { expandAs, gather, shapeOf, unsqueeze } from '../../dsl/ops/shape-ops.js';
+import { gather } from '../../dsl/ops/indexing.js';
+import { expandAs, shapeOf, unsqueeze } from '../../dsl/ops/shape-ops.js';
 import { int64s } from '../../dsl/ops/util.js';
 import { Node, constInts } from '../../dsl/graph.js';
 import { attrsOf } from '../../dsl/attrs.js';

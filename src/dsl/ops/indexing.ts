@@ -4,7 +4,6 @@ import { normalizeAxis } from '../shape.js';
 import { Dim, DType, DslError, formatShape } from '../types.js';
 import { INDICES, NUMERIC, requireDtype, requireSameDtype, typedScalar } from './util.js';
 
-export { gather } from './shape-ops.js';
 
 export function gatherElements(x: Tensor, indices: Tensor, axis: number): Tensor {
   const a = normalizeAxis('GatherElements', axis, x.rank);
@@ -93,4 +92,14 @@ export function constantOfShape(shape: Tensor, value: number, dtype: DType, outS
  */
 export function nonZero(x: Tensor): Tensor {
   return x.graph.addNode('NonZero', [x], {}, [{ dtype: 'int64', shape: [x.rank, x.graph.freshDim('nonzero')] }])[0];
+}
+
+/** Gather along `axis`: out = x[..., indices, ...] (indices int64 or int32, any shape). */
+export function gather(x: Tensor, indices: Tensor, axis: number): Tensor {
+  const a = normalizeAxis('Gather', axis, x.rank);
+  if (indices.dtype !== 'int64' && indices.dtype !== 'int32') {
+    throw new DslError(`Gather: indices ${indices.name} must be int64 or int32, got ${indices.dtype}${formatShape(indices.shape)}`);
+  }
+  const shape = [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)];
+  return x.graph.addNode('Gather', [x, indices], attrsFor('Gather', { axis: a }), [{ dtype: x.dtype, shape }])[0];
 }

@@ -2,6 +2,7 @@ import { attrsFor } from '../attrs.js';
 import { Graph, Tensor } from '../graph.js';
 import { normalizeAxes, normalizeAxis, staticSize } from '../shape.js';
 import { Dim, DslError, Shape, formatShape } from '../types.js';
+import { gather } from './indexing.js';
 import { int64s } from './util.js';
 
 export function transpose(x: Tensor, perm: readonly number[]): Tensor {
@@ -165,14 +166,4 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   const shape = x.shape.map((d, i) => (typeof d === 'number' ? d + pads[i] + pads[i + x.rank] : pads[i] + pads[i + x.rank] === 0 ? d : g.freshDim('pad')));
   const valueT = g.constant(x.dtype === 'float64' ? new Float64Array([value]) : new Float32Array([value]), x.dtype, []);
   return g.addNode('Pad', [x, int64s(g, pads), valueT], attrsFor('Pad', { mode: 'constant' }), [{ dtype: x.dtype, shape }])[0];
-}
-
-// Gather lives here because reshape() needs it for symbolic dims.
-export function gather(x: Tensor, indices: Tensor, axis: number): Tensor {
-  const a = normalizeAxis('Gather', axis, x.rank);
-  if (indices.dtype !== 'int64' && indices.dtype !== 'int32') {
-    throw new DslError(`Gather: indices ${indices.name} must be int64 or int32, got ${indices.dtype}${formatShape(indices.shape)}`);
-  }
-  const shape = [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)];
-  return x.graph.addNode('Gather', [x, indices], attrsFor('Gather', { axis: a }), [{ dtype: x.dtype, shape }])[0];
 }
