@@ -1,8 +1,9 @@
 /**
- * hstu (docs/models.md §3; § numbers below are its sections): Meta's HSTU encoder (SequentialTransductionUnitJagged, rel_bias
- * normalisation) on left-padded batches: fused uvqk projection with SiLU, pointwise
- * silu(qk + rab)/n attention without softmax, u ⊙ LayerNorm(attention), relative position
- * and time-bucket biases per layer, L2-normalised outputs.
+ * hstu (docs/models.md §3; the § numbers below are its sections): Meta's HSTU encoder
+ * (SequentialTransductionUnitJagged, rel_bias normalisation) on left-padded batches: fused
+ * uvqk projection with SiLU, pointwise silu(qk + rab)/n attention without softmax,
+ * u ⊙ LayerNorm(attention), relative position and time-bucket biases per layer,
+ * L2-normalised outputs.
  */
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';

@@ -1,17 +1,17 @@
 /**
- * llama_sasrec (docs/models.md §2; § numbers below are its sections): the seed's LLaMA2-SASRec, a pre-norm causal transformer with
- * RMSNorm, interleaved RoPE on the absolute slot index, SwiGLU FFN, and the item embedding
- * tied as the output layer.
+ * llama_sasrec (docs/models.md §2; the § numbers below are its sections): the seed's
+ * LLaMA2-SASRec, a pre-norm causal transformer with RMSNorm, interleaved RoPE on the
+ * absolute slot index, SwiGLU FFN, and the item embedding tied as the output layer.
  */
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
+import { ModelDefinition } from './types.js';
 
 /** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
 const MASKED = -1e9;
-import { ModelDefinition } from './types.js';
 
 export interface LlamaLayerParams {
   attn_norm: Tensor;
