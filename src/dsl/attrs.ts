@@ -8,50 +8,20 @@
 import type { Attr, Node } from './graph.js';
 import { DslError, DType, ONNX_DTYPE, dtypeOfOnnx } from './types.js';
 
-export interface AxisAttrs {
-  axis: number;
-}
+export type AxisAttrs = { axis: number };
 export type SoftmaxAttrs = AxisAttrs;
-export interface CastAttrs {
-  to: DType;
-}
-export interface TransposeAttrs {
-  perm: number[];
-}
-export interface ReduceAttrs {
-  keepdims: boolean;
-}
+export type CastAttrs = { to: DType };
+export type TransposeAttrs = { perm: number[] };
+export type ReduceAttrs = { keepdims: boolean };
 export type ScatterReduction = 'none' | 'add';
-export interface GatherNDAttrs {
-  batch_dims: number;
-}
-export interface ScatterNDAttrs {
-  reduction: ScatterReduction;
-}
-export interface ScatterElementsAttrs {
-  axis: number;
-  reduction: ScatterReduction;
-}
-export interface TriluAttrs {
-  upper: boolean;
-}
-export interface CumSumAttrs {
-  exclusive: boolean;
-  reverse: boolean;
-}
-export interface TopKAttrs {
-  axis: number;
-  largest: boolean;
-  sorted: boolean;
-}
-export interface LayerNormAttrs {
-  axis: number;
-  epsilon: number;
-}
-export interface SoftmaxCrossEntropyAttrs {
-  reduction: 'none' | 'sum' | 'mean';
-  ignore_index?: number;
-}
+export type GatherNDAttrs = { batch_dims: number };
+export type ScatterNDAttrs = { reduction: ScatterReduction };
+export type ScatterElementsAttrs = { axis: number; reduction: ScatterReduction };
+export type TriluAttrs = { upper: boolean };
+export type CumSumAttrs = { exclusive: boolean; reverse: boolean };
+export type TopKAttrs = { axis: number; largest: boolean; sorted: boolean };
+export type LayerNormAttrs = { axis: number; epsilon: number };
+export type SoftmaxCrossEntropyAttrs = { reduction: 'none' | 'sum' | 'mean'; ignore_index?: number };
 
 /** Op type → its attributes. */
 export interface OpAttrs {
