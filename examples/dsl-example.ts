@@ -1,16 +1,16 @@
 // A two-layer MLP with a softmax cross-entropy loss, differentiated and run in onnxruntime-node.
 import * as ort from 'onnxruntime-node';
-import * as F from '../src/dsl/index.js';
+import * as op from '../src/dsl/index.js';
 import { addGradientOutputs } from '../src/compiler/training.js';
 import { emitModel } from '../src/onnx/emit.js';
 
-const g = new F.Graph('mlp');
+const g = new op.Graph('mlp');
 const w1 = g.param('layers.0.w', [4, 8], { kind: 'normal', std: 0.5 });
 const w2 = g.param('layers.1.w', [8, 3], { kind: 'normal', std: 0.5 });
 const x = g.input('x', 'float32', ['batch', 4]); // symbolic batch dim
 const y = g.input('y', 'int64', ['batch']);
-const logits = F.matmul(F.silu(F.matmul(x, w1)), w2);
-const [loss] = F.softmaxCrossEntropyLoss(logits, y);
+const logits = op.matmul(op.silu(op.matmul(x, w1)), w2);
+const [loss] = op.softmaxCrossEntropyLoss(logits, y);
 g.output('loss', loss);
 addGradientOutputs(g, loss); // outputs 'layers.0.w_grad', 'layers.1.w_grad'
 

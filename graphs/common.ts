@@ -1,6 +1,7 @@
 /** Pieces both models share: batch inputs, the loss dispatch, dropout set-up and the inference head. */
+import { BATCH, CONTROL, DIM, OUTPUT } from '../src/contract/artifacts.js';
 import { Graph, Tensor } from '../src/dsl/graph.js';
-import * as F from '../src/dsl/index.js';
+import * as op from '../src/dsl/index.js';
 import { int64s } from '../src/dsl/ops/util.js';
 import { ConfigError, ModelConfig } from './config.js';
 import { Dropout } from './dropout.js';
@@ -13,15 +14,16 @@ export const LOWEST_FLOAT32 = -3.4028234663852886e38;
 /** Batch inputs of a training graph: seq, ts_ext (HSTU), then the loss's targets. */
 export function batchInputSpecs(c: ModelConfig, loss: LossName): InputSpec[] {
   const L = c.maxlen;
-  const specs: InputSpec[] = [{ name: 'seq', dtype: 'int64', shape: ['batch', L] }];
-  if (c.model === 'hstu') specs.push({ name: 'ts_ext', dtype: 'int64', shape: ['batch', L + 1] });
-  specs.push({ name: 'pos', dtype: 'int64', shape: ['batch', L] });
+  const B = DIM.batch;
+  const specs: InputSpec[] = [{ name: BATCH.seq, dtype: 'int64', shape: [B, L] }];
+  if (c.model === 'hstu') specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, L + 1] });
+  specs.push({ name: BATCH.pos, dtype: 'int64', shape: [B, L] });
   switch (loss) {
     case 'bce':
-      specs.push({ name: 'neg', dtype: 'int64', shape: ['batch', L] });
+      specs.push({ name: BATCH.neg, dtype: 'int64', shape: [B, L] });
       break;
     case 'sampled-softmax':
-      specs.push({ name: 'negs', dtype: 'int64', shape: c.shared_negatives ? [c.num_negatives] : ['batch', L, c.num_negatives] });
+      specs.push({ name: BATCH.negs, dtype: 'int64', shape: c.shared_negatives ? [c.num_negatives] : [B, L, c.num_negatives] });
       break;
     case 'full-ce':
       break;
@@ -43,8 +45,8 @@ export function declareInputs(g: Graph, specs: InputSpec[]): Record<string, Tens
  */
 export function trainingDropout(g: Graph, rate: number, opts: BuildOptions, siteRates: number[] = []): Dropout {
   if (!opts.training) return Dropout.none();
-  const seed = g.input('seed', 'int64', []);
-  const step = g.input('step', 'int64', []);
+  const seed = g.input(CONTROL.seed, 'int64', []);
+  const step = g.input(CONTROL.step, 'int64', []);
   return rate > 0 || siteRates.some((r) => r > 0) ? Dropout.training(rate, seed, step) : Dropout.none();
 }
 
@@ -68,7 +70,7 @@ export function buildLoss(c: ModelConfig, loss: LossName, f: Tensor, itemEmb: Te
 
 /** Sets `loss` and, when asked, the debug outputs (`seq_emb` and the loss's logits). */
 export function setTrainingOutputs(g: Graph, f: Tensor, out: LossOutput, opts: BuildOptions): Tensor {
-  g.output('loss', out.loss);
+  g.output(OUTPUT.loss, out.loss);
   if (opts.debugOutputs) {
     g.output('seq_emb', f);
     for (const [name, t] of Object.entries(out.debug)) g.output(name, t);
@@ -84,7 +86,7 @@ export function setTrainingOutputs(g: Graph, f: Tensor, out: LossOutput, opts: B
  */
 export function inferenceSeq(g: Graph, c: ModelConfig): Tensor {
   const seq = g.input('seq', 'int64', ['batch', c.maxlen]);
-  return g.scope('inference_input', () => F.max(seq, 0));
+  return g.scope('inference_input', () => op.max(seq, 0));
 }
 
 /**
@@ -98,13 +100,13 @@ export function inferenceHead(c: ModelConfig, f: Tensor, itemEmb: Tensor): Infer
   const k = g.input('k', 'int64', [1]);
   return g.scope('inference', () => {
     const L = c.maxlen;
-    const userEmb = F.squeeze(F.slice(f, [1], [L - 1], [L]), [1]); // [batch, d]
+    const userEmb = op.squeeze(op.slice(f, [1], [L - 1], [L]), [1]); // [batch, d]
     const items = itemVectors(itemEmb, c);
-    const q = c.temperature === 1 ? userEmb : F.mul(userEmb, 1 / c.temperature);
-    const raw = F.matmul(q, F.transpose(items, [1, 0])); // [batch, V+1]
+    const q = c.temperature === 1 ? userEmb : op.mul(userEmb, 1 / c.temperature);
+    const raw = op.matmul(q, op.transpose(items, [1, 0])); // [batch, V+1]
     const isPad = new Uint8Array(c.num_items + 1);
     isPad[0] = 1;
-    const scores = F.where(g.constant(isPad, 'bool', [c.num_items + 1]), F.scalar(g, LOWEST_FLOAT32), raw);
+    const scores = op.where(g.constant(isPad, 'bool', [c.num_items + 1]), op.scalar(g, LOWEST_FLOAT32), raw);
     const [topScores, topItems] = servingTopK(scores, k, c.num_items);
     g.output('user_emb', userEmb);
     g.output('scores', scores);
@@ -128,13 +130,13 @@ export function inferenceHead(c: ModelConfig, f: Tensor, itemEmb: Tensor): Infer
 export function servingTopK(scores: Tensor, k: Tensor, V: number): [Tensor, Tensor] {
   const g = scores.graph;
   const batch = scores.shape[0];
-  const itemScores = F.slice(scores, [1], [1], [V + 1]); // [batch, V]: column j is item j + 1
-  const kClamped = F.min(k, int64s(g, [V]));
-  const spare = F.constantOfShape(int64s(g, [1, V]), 0, 'float32', [1, V]);
-  const [values, indices] = F.topK(F.concat([itemScores, spare], 0), kClamped, -1, 'k');
+  const itemScores = op.slice(scores, [1], [1], [V + 1]); // [batch, V]: column j is item j + 1
+  const kClamped = op.min(k, int64s(g, [V]));
+  const spare = op.constantOfShape(int64s(g, [1, V]), 0, 'float32', [1, V]);
+  const [values, indices] = op.topK(op.concat([itemScores, spare], 0), kClamped, -1, 'k');
   // Drop the spare row; the output keeps the input's batch dim (Slice cannot express it).
   const dropSpare = (t: Tensor) => g.addNode('Slice', [t, int64s(g, [0]), int64s(g, [-1]), int64s(g, [0])], {}, [{ dtype: t.dtype, shape: [batch, values.shape[1]] }])[0];
-  return [dropSpare(values), F.add(dropSpare(indices), 1)];
+  return [dropSpare(values), op.add(dropSpare(indices), 1)];
 }
 
 /** int64 constant of `shape` filled by `fn(flat index)`. */
@@ -152,10 +154,10 @@ export function causalMask(g: Graph, L: number): Tensor {
 
 /** [batch, L, H·w] → [batch, H, L, w] (or [batch, H, w, L] with `keysT`). */
 export function splitHeads(x: Tensor, L: number, H: number, w: number, keysT = false): Tensor {
-  return F.transpose(F.reshape(x, [x.shape[0], L, H, w]), keysT ? [0, 2, 3, 1] : [0, 2, 1, 3]);
+  return op.transpose(op.reshape(x, [x.shape[0], L, H, w]), keysT ? [0, 2, 3, 1] : [0, 2, 1, 3]);
 }
 
 /** [batch, H, L, w] → [batch, L, H·w] (head-major columns). */
 export function mergeHeads(x: Tensor, L: number, H: number, w: number): Tensor {
-  return F.reshape(F.transpose(x, [0, 2, 1, 3]), [x.shape[0], L, H * w]);
+  return op.reshape(op.transpose(x, [0, 2, 1, 3]), [x.shape[0], L, H * w]);
 }

@@ -1,18 +1,18 @@
 /**
- * Model configurations (MODELS.md §2.1, §3.1) and their validation.
+ * Model configurations (docs/models.md §2.1, §3.1) and their validation.
  *
  * `resolveConfig` accepts the fixtures' `config` objects as they are: every field of
- * MODELS.md, the reference's extra fields (`bucket_div`, `key_padding_mask`, `model`)
+ * docs/models.md, the reference's extra fields (`bucket_div`, `key_padding_mask`, `model`)
  * and the derived fields it writes (`head_dim`, `ffn_hidden`, `uvqk_width`), which are
  * checked against the values computed here rather than trusted.
  */
 
 export type ModelName = 'llama-sasrec' | 'hstu';
 
-/** Which binary cross-entropy: the seed's (MODELS.md §2.4) or official HSTU's `BCELoss` (§7.6). */
+/** Which binary cross-entropy: the seed's (docs/models.md §2.4) or official HSTU's `BCELoss` (§7.6). */
 export type BceVariant = 'seed' | 'official';
 
-/** Loss-side settings shared by both models (MODELS.md §3.5). */
+/** Loss-side settings shared by both models (docs/models.md §3.5). */
 export interface LossSettings {
   /** Logits are `F·ê / temperature`. */
   temperature: number;
@@ -40,7 +40,7 @@ export interface LlamaSasrecConfig extends LossSettings {
   dropout: number;
   /** Dropout on the attention probabilities (defaults to `dropout`). */
   attn_dropout: number;
-  /** Mask padding keys for real queries (MODELS.md §7.1); the seed has no such mask. */
+  /** Mask padding keys for real queries (docs/models.md §7.1); the seed has no such mask. */
   key_padding_mask: boolean;
   /** Derived: dim / n_heads. */
   head_dim: number;
@@ -60,7 +60,7 @@ export interface HstuConfig extends LossSettings {
   dv: number;
   maxlen: number;
   num_buckets: number;
-  /** Time buckets are floor(ln|dt| / bucket_div) (MODELS.md §7.4). */
+  /** Time buckets are floor(ln|dt| / bucket_div) (docs/models.md §7.4). */
   bucket_div: number;
   ln_eps: number;
   dropout: number;

@@ -1,7 +1,7 @@
 /**
  * Reproducible dropout computed in-graph from a counter-based hash.
  *
- * ORT's Dropout/Random ops reseed per session (facts note, items 3a/3b), so a resumed or
+ * ORT's Dropout/Random ops reseed per session (docs/architecture.md), so a resumed or
  * restarted run could not replay its masks. Here the mask of element `e` of dropout site
  * `s` at training step `t` is a pure function hash(seed, t, s, e) built from int64
  * arithmetic modulo the Mersenne prime P = 2^31 − 1 (every product is of two values
@@ -15,7 +15,7 @@
  * comparison per element.
  */
 import { Graph, Tensor } from '../src/dsl/graph.js';
-import * as F from '../src/dsl/index.js';
+import * as op from '../src/dsl/index.js';
 import { isStatic, numel } from '../src/dsl/types.js';
 
 const P = 2147483647; // 2^31 - 1
@@ -25,17 +25,17 @@ const B = [1013904223, 1664525, 374761393, 668265263, 2246822519 % P, 3266489917
 
 /** One round: x ← ((x·a + b) mod P) xor ((x·a + b) mod P) / 2^15. Needs 0 <= x < 2^31. */
 function mixRound(x: Tensor, a: number, b: number): Tensor {
-  let y = F.mul(x, a);
-  if (b) y = F.add(y, b);
-  y = F.mod(y, P);
-  return F.bitwiseXor(y, F.div(y, 1 << 15));
+  let y = op.mul(x, a);
+  if (b) y = op.add(y, b);
+  y = op.mod(y, P);
+  return op.bitwiseXor(y, op.div(y, 1 << 15));
 }
 
 /** Scalar keys for one dropout site, mixed from seed, step and the site number. */
 function siteKeys(seed: Tensor, step: Tensor, site: number): Tensor[] {
-  let h = mixRound(F.mod(seed, P), A[0], B[0]);
-  h = mixRound(F.mod(F.add(h, F.mod(step, P)), P), A[1], B[1]);
-  h = mixRound(F.mod(F.add(h, site + 1), P), A[2], B[2]);
+  let h = mixRound(op.mod(seed, P), A[0], B[0]);
+  h = mixRound(op.mod(op.add(h, op.mod(step, P)), P), A[1], B[1]);
+  h = mixRound(op.mod(op.add(h, site + 1), P), A[2], B[2]);
   const keys: Tensor[] = [];
   for (let i = 0; i < 4; i++) {
     h = mixRound(h, A[3 + i], B[(3 + i) % B.length]);
@@ -46,8 +46,8 @@ function siteKeys(seed: Tensor, step: Tensor, site: number): Tensor[] {
 
 /** A well-mixed stream over non-negative indices `idx`, keyed by (k1, k2); values in [0, 2^31). */
 function indexStream(idx: Tensor, k1: Tensor, k2: Tensor, a1: number, a2: number): Tensor {
-  const x = mixRound(F.mod(F.add(idx, k1), P), a1, 0);
-  return mixRound(F.mod(F.bitwiseXor(x, k2), P), a2, 0);
+  const x = mixRound(op.mod(op.add(idx, k1), P), a1, 0);
+  return mixRound(op.mod(op.bitwiseXor(x, k2), P), a2, 0);
 }
 
 /** int64 indices 0..n-1 of the elements of a tensor shaped `outer` (all dims of `like` but the last), shaped [...outer, 1]. */
@@ -58,10 +58,10 @@ function outerIndex(like: Tensor): Tensor {
     const n = numel(outer);
     return g.constant(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), 'int64', [...outer, 1]);
   }
-  const outerShape = F.slice(F.shapeOf(like), [0], [0], [like.rank - 1]);
-  const n = F.reduceProd(outerShape, null);
-  const idx = F.range(F.scalar(g, 0, 'int64'), n, F.scalar(g, 1, 'int64'));
-  return F.reshapeDynamic(idx, F.concat([outerShape, F.int64s(g, [1])], 0), [...outer, 1]);
+  const outerShape = op.slice(op.shapeOf(like), [0], [0], [like.rank - 1]);
+  const n = op.reduceProd(outerShape, null);
+  const idx = op.range(op.scalar(g, 0, 'int64'), n, op.scalar(g, 1, 'int64'));
+  return op.reshapeDynamic(idx, op.concat([outerShape, op.int64s(g, [1])], 0), [...outer, 1]);
 }
 
 /** Hash values in [0, P) for every element of a tensor shaped like `like` (rank >= 1, static last dim). */
@@ -73,12 +73,12 @@ export function hashLike(like: Tensor, seed: Tensor, step: Tensor, site: number)
   const rows = indexStream(outerIndex(like), k1, k2, A[7], A[8]);
   const cols = indexStream(g.constant(BigInt64Array.from({ length: last }, (_, i) => BigInt(i)), 'int64', [last]), k3, k4, A[9], A[5]);
   // Both streams are < 2^31, so their xor is too and the product stays below 2^62.
-  return F.mod(F.mul(F.bitwiseXor(rows, cols), A[6]), P);
+  return op.mod(op.mul(op.bitwiseXor(rows, cols), A[6]), P);
 }
 
 /** Uniform numbers in [0, 1) (float32) shaped like `like`: what the dropout masks compare against. */
 export function uniformLike(like: Tensor, seed: Tensor, step: Tensor, site: number): Tensor {
-  return F.mul(F.cast(hashLike(like, seed, step, site), 'float32'), 1 / P);
+  return op.mul(op.cast(hashLike(like, seed, step, site), 'float32'), 1 / P);
 }
 
 /**
@@ -118,8 +118,8 @@ export class Dropout {
     return g.scope(`dropout${this.site}`, () => {
       const z = hashLike(x, this.seed!, this.step!, this.site++);
       // keep where u = z / P >= rate, compared in integers: z >= ceil(rate · P).
-      const keep = F.greaterOrEqual(z, Math.ceil(rate * P));
-      return F.where(keep, F.mul(x, 1 / (1 - rate)), F.scalar(g, 0, x.dtype));
+      const keep = op.greaterOrEqual(z, Math.ceil(rate * P));
+      return op.where(keep, op.mul(x, 1 / (1 - rate)), op.scalar(g, 0, x.dtype));
     });
   }
 }

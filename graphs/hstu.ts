@@ -1,11 +1,12 @@
 /**
- * hstu (MODELS.md §3): Meta's HSTU encoder (SequentialTransductionUnitJagged, rel_bias
- * normalisation) on left-padded batches: fused uvqk projection with SiLU, pointwise
- * silu(qk + rab)/n attention without softmax, u ⊙ LayerNorm(attention), relative position
- * and time-bucket biases per layer, L2-normalised outputs.
+ * hstu (docs/models.md §3; the § numbers below are its sections): Meta's HSTU encoder
+ * (SequentialTransductionUnitJagged, rel_bias normalisation) on left-padded batches: fused
+ * uvqk projection with SiLU, pointwise silu(qk + rab)/n attention without softmax,
+ * u ⊙ LayerNorm(attention), relative position and time-bucket biases per layer,
+ * L2-normalised outputs.
  */
 import { Graph, Tensor } from '../src/dsl/graph.js';
-import * as F from '../src/dsl/index.js';
+import * as op from '../src/dsl/index.js';
 import { HstuConfig, resolveHstuConfig } from './config.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, int64Const, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
@@ -52,57 +53,86 @@ export function declareHstuParams(g: Graph, c: HstuConfig): HstuParams {
  */
 export function timeBuckets(tsExt: Tensor, c: HstuConfig): Tensor {
   const L = c.maxlen;
-  const next = F.unsqueeze(F.slice(tsExt, [1], [1], [L + 1]), [2]); // query side: the next item's time
-  const own = F.unsqueeze(F.slice(tsExt, [1], [0], [L]), [1]);
-  const dt = F.max(F.abs(F.sub(next, own)), 1);
-  const b = F.floor(F.div(F.log(F.cast(dt, 'float32')), c.bucket_div));
+  const next = op.unsqueeze(op.slice(tsExt, [1], [1], [L + 1]), [2]); // query side: the next item's time
+  const own = op.unsqueeze(op.slice(tsExt, [1], [0], [L]), [1]);
+  const dt = op.max(op.abs(op.sub(next, own)), 1);
+  const b = op.floor(op.div(op.log(op.cast(dt, 'float32')), c.bucket_div));
   // ln(1) = 0 keeps b >= 0; the upper clamp happens before the cast so huge gaps stay in range.
-  return F.cast(F.min(b, c.num_buckets), 'int64');
+  return op.cast(op.min(b, c.num_buckets), 'int64');
 }
 
 /** p[b, t] = max(t − (L − n_b), 0): the position counted from the oldest kept item (§3.4). */
 export function positionIndex(valid: Tensor, L: number): Tensor {
   const g = valid.graph;
-  const n = F.reduceSum(F.cast(valid, 'int64'), [1], true); // [batch, 1]
-  return F.max(F.add(int64Const(g, [L], (t) => t - L), n), F.scalar(g, 0, 'int64'));
+  const n = op.reduceSum(op.cast(valid, 'int64'), [1], true); // [batch, 1]
+  return op.max(op.add(int64Const(g, [L], (t) => t - L), n), op.scalar(g, 0, 'int64'));
 }
 
-/** The encoder (§3.4): seq [batch, L], ts_ext [batch, L+1] → F [batch, L, d], L2-normalised, 0 at padding. */
+/**
+ * HSTU's relative attention bias for one layer (RelativeBucketedTimeAndPositionBasedBias in
+ * Meta's generative-recommenders): rab[t, j] = rab_pos[(L−1) + j − t] + rab_ts[bucket[t, j]].
+ *
+ * @param relIdx [L, L] int64, (L−1) + j − t.
+ * @param bucket [batch, L, L] int64 time buckets, or null without the time bias.
+ * @returns [batch, 1, L, L] with the time bias; [L, L] (broadcast over batch and heads) without.
+ */
+export function relativeAttentionBias(p: HstuLayerParams, relIdx: Tensor, bucket: Tensor | null): Tensor {
+  const relPos = op.gather(p.rab_pos, relIdx, 0);
+  return p.rab_ts && bucket ? op.unsqueeze(op.add(relPos, op.gather(p.rab_ts, bucket, 0)), [1]) : relPos;
+}
+
+/**
+ * HSTU's pointwise attention: silu(q·kᵀ + rab) scaled by `attnScale` (the allowed keys
+ * with the 1/n divisor, no softmax), then · v.
+ *
+ * @param q [batch, L, H·dqk]; k the same; v [batch, L, H·dv].
+ * @param rab [L, L] or [batch, 1, L, L], from relativeAttentionBias.
+ * @param attnScale [batch, 1, L, L] float32.
+ * @returns [batch, L, H·dv].
+ */
+function attention(q: Tensor, k: Tensor, v: Tensor, rab: Tensor, attnScale: Tensor, c: HstuConfig): Tensor {
+  const { maxlen: L, n_heads: H, dqk, dv } = c;
+  const qk = op.matmul(splitHeads(q, L, H, dqk), splitHeads(k, L, H, dqk, true)); // [batch, H, L, L]
+  const a = op.mul(op.silu(op.add(qk, rab)), attnScale);
+  return mergeHeads(op.matmul(a, splitHeads(v, L, H, dv)), L, H, dv);
+}
+
+/**
+ * The encoder (docs/models.md, "HSTU"): one sequential transduction unit per layer,
+ * x + (u ⊙ LayerNorm(attention))·wo + bo, on left-padded batches.
+ *
+ * @param seq [batch, L] int64, left-padded item ids (0 = padding), most recent last.
+ * @param tsExt [batch, L+1] int64: the times of seq's items, then the target's time.
+ * @returns F [batch, L, d] float32, L2-normalised per row, 0 at padding.
+ */
 export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Tensor, drop: Dropout): Tensor {
   const g = seq.graph;
   const { maxlen: L, n_heads: H, dqk, dv, dim: d } = c;
-  const valid = F.not(F.equal(seq, 0)); // [batch, L]
-  const vf = F.unsqueeze(F.cast(valid, 'float32'), [2]); // [batch, L, 1]
+  const valid = op.not(op.equal(seq, 0)); // [batch, L]
+  const vf = op.unsqueeze(op.cast(valid, 'float32'), [2]); // [batch, L, 1]
   let x = g.scope('embed', () => {
-    const e = F.add(F.mul(F.gather(P.item_emb, seq, 0), Math.sqrt(d)), F.gather(P.pos_emb, positionIndex(valid, L), 0));
-    return F.mul(drop.apply(e), vf);
+    const e = op.add(op.mul(op.gather(P.item_emb, seq, 0), Math.sqrt(d)), op.gather(P.pos_emb, positionIndex(valid, L), 0));
+    return op.mul(drop.apply(e), vf);
   });
   const { relIdx, bucket, attnScale } = g.scope('attn_bias', () => {
     const relIdx = int64Const(g, [L, L], (i) => L - 1 + (i % L) - Math.floor(i / L)); // (L−1) + j − t
     const bucket = c.time_bias ? timeBuckets(tsExt, c) : null;
     // allow[b,t,j] = (j <= t) and valid[b,j], with the 1/n divisor folded in: [batch, 1, L, L]
-    const allow = F.and(causalMask(g, L), F.unsqueeze(valid, [1]));
-    const attnScale = F.unsqueeze(F.mul(F.cast(allow, 'float32'), 1 / c.attn_divisor), [1]);
+    const allow = op.and(causalMask(g, L), op.unsqueeze(valid, [1]));
+    const attnScale = op.unsqueeze(op.mul(op.cast(allow, 'float32'), 1 / c.attn_divisor), [1]);
     return { relIdx, bucket, attnScale };
   });
   const onesD = g.constant(new Float32Array(d).fill(1), 'float32', [d]);
   const onesV = g.constant(new Float32Array(H * dv).fill(1), 'float32', [H * dv]);
-  const ln = (t: Tensor, ones: Tensor) => F.layerNormalization(t, ones, null, -1, c.ln_eps)[0];
+  const ln = (t: Tensor, ones: Tensor) => op.layerNormalization(t, ones, null, -1, c.ln_eps)[0];
   P.layers.forEach((p, i) => {
     x = g.scope(`layers.${i}`, () => {
-      const h = F.silu(F.matmul(ln(x, onesD), p.uvqk));
-      const [u, v, q, k] = F.split(h, -1, [H * dv, H * dv, H * dqk, H * dqk]);
-      const qk = F.matmul(splitHeads(q, L, H, dqk), splitHeads(k, L, H, dqk, true)); // [batch, H, L, L]
-      const relPos = F.gather(p.rab_pos, relIdx, 0); // [L, L]
-      // [batch, 1, L, L] with the time bias; [L, L] (broadcast over batch and heads) without.
-      const rab = p.rab_ts && bucket ? F.unsqueeze(F.add(relPos, F.gather(p.rab_ts, bucket, 0)), [1]) : relPos;
-      const a = F.mul(F.silu(F.add(qk, rab)), attnScale);
-      const o = mergeHeads(F.matmul(a, splitHeads(v, L, H, dv)), L, H, dv); // [batch, L, H·dv]
-      const y = drop.apply(F.mul(u, ln(o, onesV)));
-      return F.add(F.add(F.matmul(y, p.wo), p.bo), x);
+      const [u, v, q, k] = op.split(op.silu(op.matmul(ln(x, onesD), p.uvqk)), -1, [H * dv, H * dv, H * dqk, H * dqk]);
+      const o = attention(q, k, v, relativeAttentionBias(p, relIdx, bucket), attnScale, c);
+      return op.add(op.add(op.matmul(drop.apply(op.mul(u, ln(o, onesV))), p.wo), p.bo), x);
     });
   });
-  return F.l2Normalize(F.mul(x, vf), c.l2_eps);
+  return op.l2Normalize(op.mul(x, vf), c.l2_eps);
 }
 
 export const hstu: ModelDefinition<HstuConfig> = {

@@ -1,17 +1,17 @@
 /**
- * llama_sasrec (MODELS.md §2): the seed's LLaMA2-SASRec, a pre-norm causal transformer with
- * RMSNorm, interleaved RoPE on the absolute slot index, SwiGLU FFN, and the item embedding
- * tied as the output layer.
+ * llama_sasrec (docs/models.md §2; the § numbers below are its sections): the seed's
+ * LLaMA2-SASRec, a pre-norm causal transformer with RMSNorm, interleaved RoPE on the
+ * absolute slot index, SwiGLU FFN, and the item embedding tied as the output layer.
  */
 import { Graph, Tensor } from '../src/dsl/graph.js';
-import * as F from '../src/dsl/index.js';
+import * as op from '../src/dsl/index.js';
 import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
+import { ModelDefinition } from './types.js';
 
 /** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
 const MASKED = -1e9;
-import { ModelDefinition } from './types.js';
 
 export interface LlamaLayerParams {
   attn_norm: Tensor;
@@ -82,11 +82,11 @@ function ropeTables(g: Graph, c: LlamaSasrecConfig, scale: number): [Tensor, Ten
 /** out[2k] = x[2k]·cos − x[2k+1]·sin, out[2k+1] = x[2k]·sin + x[2k+1]·cos, on x [batch, L, d]. */
 function rope(x: Tensor, c: LlamaSasrecConfig, [cos, sin]: [Tensor, Tensor]): Tensor {
   const L = c.maxlen;
-  const pairs = F.reshape(x, [x.shape[0], L, c.dim / 2, 2]);
-  const [xe, xo] = F.split(pairs, -1, [1, 1]);
-  const even = F.sub(F.mul(xe, cos), F.mul(xo, sin));
-  const odd = F.add(F.mul(xe, sin), F.mul(xo, cos));
-  return F.reshape(F.concat([even, odd], -1), [x.shape[0], L, c.dim]);
+  const pairs = op.reshape(x, [x.shape[0], L, c.dim / 2, 2]);
+  const [xe, xo] = op.split(pairs, -1, [1, 1]);
+  const even = op.sub(op.mul(xe, cos), op.mul(xo, sin));
+  const odd = op.add(op.mul(xe, sin), op.mul(xo, cos));
+  return op.reshape(op.concat([even, odd], -1), [x.shape[0], L, c.dim]);
 }
 
 /**
@@ -97,38 +97,59 @@ function rope(x: Tensor, c: LlamaSasrecConfig, [cos, sin]: [Tensor, Tensor]): Te
  */
 function attentionBias(g: Graph, c: LlamaSasrecConfig, seq: Tensor): Tensor {
   const causal = causalMask(g, c.maxlen);
-  const bias = (allowed: Tensor) => F.where(allowed, F.scalar(g, 0), F.scalar(g, MASKED));
+  const bias = (allowed: Tensor) => op.where(allowed, op.scalar(g, 0), op.scalar(g, MASKED));
   if (!c.key_padding_mask) return bias(causal);
-  const pad = F.equal(seq, 0); // [batch, L]
+  const pad = op.equal(seq, 0); // [batch, L]
   // A padding key is hidden from real queries; padding queries keep every causal key (no empty row).
-  const keyOk = F.or(F.not(F.unsqueeze(pad, [1])), F.unsqueeze(pad, [2])); // [batch, L(t), L(j)]
-  return F.unsqueeze(bias(F.and(keyOk, causal)), [1]);
+  const keyOk = op.or(op.not(op.unsqueeze(pad, [1])), op.unsqueeze(pad, [2])); // [batch, L(t), L(j)]
+  return op.unsqueeze(bias(op.and(keyOk, causal)), [1]);
 }
 
-/** The encoder (§2.3): seq [batch, L] int64 → F [batch, L, d]. */
+/** Rotary tables and attention mask shared by every layer of one encoder. */
+interface AttentionContext {
+  ropeQ: [Tensor, Tensor];
+  ropeK: [Tensor, Tensor];
+  /** [L, L], or [batch, 1, L, L] with the key-padding mask. */
+  maskBias: Tensor;
+}
+
+/**
+ * Causal multi-head self-attention with RoPE on q and k and the output projection:
+ * h [batch, L, d] → [batch, L, d]. The 1/sqrt(hd) scale is folded into q's RoPE table;
+ * the attention probabilities go through dropout at `attn_dropout`.
+ */
+function attention(h: Tensor, p: LlamaLayerParams, c: LlamaSasrecConfig, ctx: AttentionContext, drop: Dropout): Tensor {
+  const { maxlen: L, n_heads: H, head_dim: hd } = c;
+  const q = splitHeads(rope(op.matmul(h, p.wq), c, ctx.ropeQ), L, H, hd);
+  const kT = splitHeads(rope(op.matmul(h, p.wk), c, ctx.ropeK), L, H, hd, true);
+  const v = splitHeads(op.matmul(h, p.wv), L, H, hd);
+  const s = op.add(op.matmul(q, kT), ctx.maskBias); // [batch, H, L, L]
+  const a = drop.apply(op.softmax(s, -1), c.attn_dropout);
+  return op.matmul(mergeHeads(op.matmul(a, v), L, H, hd), p.wo);
+}
+
+/** SwiGLU feed-forward: h [batch, L, d] → (silu(h·w1) ⊙ h·w3)·w2, [batch, L, d]. */
+function swiglu(h: Tensor, p: LlamaLayerParams): Tensor {
+  return op.matmul(op.mul(op.silu(op.matmul(h, p.w1)), op.matmul(h, p.w3)), p.w2);
+}
+
+/**
+ * The encoder (docs/models.md, "LLaMA2-SASRec"): a pre-norm transformer block per layer.
+ *
+ * @param seq [batch, L] int64, left-padded item ids (0 = padding), most recent last.
+ * @returns F [batch, L, d] float32: row t encodes the prefix up to slot t (RMS-normalised).
+ */
 export function llamaEncoder(c: LlamaSasrecConfig, P: LlamaParams, seq: Tensor, drop: Dropout): Tensor {
   const g = seq.graph;
-  const { maxlen: L, n_heads: H, head_dim: hd } = c;
-  let x = g.scope('embed', () => drop.apply(F.mul(F.gather(P.item_emb, seq, 0), Math.sqrt(c.dim))));
-  const ropeQ = ropeTables(g, c, 1 / Math.sqrt(hd));
-  const ropeK = ropeTables(g, c, 1);
-  const maskBias = attentionBias(g, c, seq);
+  let x = g.scope('embed', () => drop.apply(op.mul(op.gather(P.item_emb, seq, 0), Math.sqrt(c.dim))));
+  const ctx: AttentionContext = { ropeQ: ropeTables(g, c, 1 / Math.sqrt(c.head_dim)), ropeK: ropeTables(g, c, 1), maskBias: attentionBias(g, c, seq) };
   P.layers.forEach((p, i) => {
     x = g.scope(`layers.${i}`, () => {
-      const h = F.rmsNorm(x, p.attn_norm, c.norm_eps);
-      const q = splitHeads(rope(F.matmul(h, p.wq), c, ropeQ), L, H, hd);
-      const kT = splitHeads(rope(F.matmul(h, p.wk), c, ropeK), L, H, hd, true);
-      const v = splitHeads(F.matmul(h, p.wv), L, H, hd);
-      const s = F.add(F.matmul(q, kT), maskBias); // [batch, H, L, L], 1/sqrt(hd) is in q
-      const a = drop.apply(F.softmax(s, -1), c.attn_dropout);
-      const o = mergeHeads(F.matmul(a, v), L, H, hd);
-      const x1 = F.add(x, drop.apply(F.matmul(o, p.wo)));
-      const h2 = F.rmsNorm(x1, p.ffn_norm, c.norm_eps);
-      const ffn = F.matmul(F.mul(F.silu(F.matmul(h2, p.w1)), F.matmul(h2, p.w3)), p.w2);
-      return F.add(x1, drop.apply(ffn));
+      const x1 = op.add(x, drop.apply(attention(op.rmsNorm(x, p.attn_norm, c.norm_eps), p, c, ctx, drop)));
+      return op.add(x1, drop.apply(swiglu(op.rmsNorm(x1, p.ffn_norm, c.norm_eps), p)));
     });
   });
-  return F.rmsNorm(x, P.final_norm, c.norm_eps);
+  return op.rmsNorm(x, P.final_norm, c.norm_eps);
 }
 
 export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {

@@ -1,5 +1,5 @@
 /**
- * Losses over the encoder output F [batch, L, d] (MODELS.md §2.4, §3.5, §7.6).
+ * Losses over the encoder output F [batch, L, d] (docs/models.md §2.4, §3.5).
  *
  * Every loss averages over M = {(b, t): pos[b, t] != 0}. Item vectors come from a table
  * `items` [V+1, d] (raw `item_emb` or its row-wise L2 normalisation, see `itemVectors`);
@@ -8,7 +8,7 @@
  * over a logits tensor is spent on it.
  */
 import { Tensor } from '../src/dsl/graph.js';
-import * as F from '../src/dsl/index.js';
+import * as op from '../src/dsl/index.js';
 import { LossSettings } from './config.js';
 
 /** Sampled-softmax logit of a negative that equals the positive (official SampledSoftmaxLoss). */
@@ -22,24 +22,24 @@ export interface LossOutput {
   debug: Record<string, Tensor>;
 }
 
-/** The item vectors ê of MODELS.md §3.5 for the whole table [V+1, d]. */
+/** The item vectors ê of docs/models.md §3.5 for the whole table [V+1, d]. */
 export function itemVectors(itemEmb: Tensor, settings: Pick<LossSettings, 'item_l2_norm' | 'l2_eps'>): Tensor {
-  return settings.item_l2_norm ? F.l2Normalize(itemEmb, settings.l2_eps) : itemEmb;
+  return settings.item_l2_norm ? op.l2Normalize(itemEmb, settings.l2_eps) : itemEmb;
 }
 
 /** F·ê(ids) per position: F [batch, L, d], ids [batch, L] → [batch, L]. */
 function rowDot(f: Tensor, items: Tensor, ids: Tensor): Tensor {
-  return F.reduceSum(F.mul(f, F.gather(items, ids, 0)), [-1]);
+  return op.reduceSum(op.mul(f, op.gather(items, ids, 0)), [-1]);
 }
 
 /** 1 where pos != 0, as float: [batch, L]. */
 function validMask(pos: Tensor): Tensor {
-  return F.cast(F.not(F.equal(pos, 0)), 'float32');
+  return op.cast(op.not(op.equal(pos, 0)), 'float32');
 }
 
 /** Σ x·w / max(Σ w, 1) (the guard only matters for a batch without any target). */
 function weightedMean(x: Tensor, w: Tensor, count: Tensor): Tensor {
-  return F.div(F.reduceSum(F.mul(x, w), null), count);
+  return op.div(op.reduceSum(op.mul(x, w), null), count);
 }
 
 /**
@@ -47,36 +47,36 @@ function weightedMean(x: Tensor, w: Tensor, count: Tensor): Tensor {
  * `itemsPos` and `itemsNeg` are the same table except in the official variant.
  */
 export function seedBce(f: Tensor, items: Tensor, pos: Tensor, neg: Tensor, temperature: number): LossOutput {
-  const fs = temperature === 1 ? f : F.mul(f, 1 / temperature);
+  const fs = temperature === 1 ? f : op.mul(f, 1 / temperature);
   const posLogits = rowDot(fs, items, pos);
   const negLogits = rowDot(fs, items, neg);
   const w = validMask(pos);
-  const count = F.max(F.reduceSum(w, null), 1);
-  const loss = F.add(weightedMean(F.softplus(F.neg(posLogits)), w, count), weightedMean(F.softplus(negLogits), w, count));
+  const count = op.max(op.reduceSum(w, null), 1);
+  const loss = op.add(weightedMean(op.softplus(op.neg(posLogits)), w, count), weightedMean(op.softplus(negLogits), w, count));
   return { loss, debug: { pos_logits: posLogits, neg_logits: negLogits } };
 }
 
 /**
- * Official HSTU `BCELoss` (§7.6): positives use the raw item rows, negatives the
+ * Official HSTU `BCELoss` (docs/models.md §3.5, §7.6): positives use the raw item rows, negatives the
  * sampler's vectors (L2-normalised when item_l2_norm), a negative equal to its positive
  * drops the position, and the per-position loss is halved:
  * Σ 0.5·(softplus(−pos) + softplus(neg))·w / Σ w with w = [pos != 0]·[neg != pos].
  */
 export function officialBce(f: Tensor, rawItems: Tensor, negItems: Tensor, pos: Tensor, neg: Tensor, temperature: number): LossOutput {
-  const fs = temperature === 1 ? f : F.mul(f, 1 / temperature);
+  const fs = temperature === 1 ? f : op.mul(f, 1 / temperature);
   const posLogits = rowDot(fs, rawItems, pos);
   const negLogits = rowDot(fs, negItems, neg);
-  const w = F.mul(validMask(pos), F.cast(F.not(F.equal(neg, pos)), 'float32'));
-  const count = F.max(F.reduceSum(w, null), 1);
-  const per = F.mul(F.add(F.softplus(F.neg(posLogits)), F.softplus(negLogits)), 0.5);
+  const w = op.mul(validMask(pos), op.cast(op.not(op.equal(neg, pos)), 'float32'));
+  const count = op.max(op.reduceSum(w, null), 1);
+  const per = op.mul(op.add(op.softplus(op.neg(posLogits)), op.softplus(negLogits)), 0.5);
   return { loss: weightedMean(per, w, count), debug: { pos_logits: posLogits, neg_logits: negLogits } };
 }
 
 /** Mean over positions with label != IGNORE of softmax cross-entropy; logits [batch, L, C], labels [batch, L]. */
 function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const c = logits.shape[2];
-  const flat = F.reshape(logits, [-1, c]);
-  const [loss] = F.softmaxCrossEntropyLoss(flat, F.reshape(labels, [-1]), { reduction: 'mean', ignoreIndex: IGNORE });
+  const flat = op.reshape(logits, [-1, c]);
+  const [loss] = op.softmaxCrossEntropyLoss(flat, op.reshape(labels, [-1]), { reduction: 'mean', ignoreIndex: IGNORE });
   return loss;
 }
 
@@ -89,23 +89,23 @@ function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
  * [batch·L, d] × [d, R] MatMul.
  */
 export function sampledSoftmax(f: Tensor, items: Tensor, pos: Tensor, negs: Tensor, temperature: number): LossOutput {
-  const fs = F.mul(f, 1 / temperature);
-  const z0 = F.unsqueeze(rowDot(fs, items, pos), [2]); // [batch, L, 1]
+  const fs = op.mul(f, 1 / temperature);
+  const z0 = op.unsqueeze(rowDot(fs, items, pos), [2]); // [batch, L, 1]
   let zNeg: Tensor;
   let collide: Tensor;
   if (negs.rank === 1) {
-    const n = F.gather(items, negs, 0); // [R, d]
-    zNeg = F.matmul(fs, F.transpose(n, [1, 0])); // [batch, L, R]
-    collide = F.equal(F.reshape(negs, [1, 1, -1]), F.unsqueeze(pos, [2]));
+    const n = op.gather(items, negs, 0); // [R, d]
+    zNeg = op.matmul(fs, op.transpose(n, [1, 0])); // [batch, L, R]
+    collide = op.equal(op.reshape(negs, [1, 1, -1]), op.unsqueeze(pos, [2]));
   } else {
-    const n = F.gather(items, negs, 0); // [batch, L, R, d]
-    zNeg = F.squeeze(F.matmul(n, F.unsqueeze(fs, [3])), [3]); // [batch, L, R]
-    collide = F.equal(negs, F.unsqueeze(pos, [2]));
+    const n = op.gather(items, negs, 0); // [batch, L, R, d]
+    zNeg = op.squeeze(op.matmul(n, op.unsqueeze(fs, [3])), [3]); // [batch, L, R]
+    collide = op.equal(negs, op.unsqueeze(pos, [2]));
   }
-  zNeg = F.where(collide, F.scalar(f.graph, COLLISION_LOGIT), zNeg);
-  const logits = F.concat([z0, zNeg], 2);
+  zNeg = op.where(collide, op.scalar(f.graph, COLLISION_LOGIT), zNeg);
+  const logits = op.concat([z0, zNeg], 2);
   // The positive is class 0 of every target position.
-  const labels = F.where(F.equal(pos, 0), F.scalar(f.graph, IGNORE, 'int64'), F.scalar(f.graph, 0, 'int64'));
+  const labels = op.where(op.equal(pos, 0), op.scalar(f.graph, IGNORE, 'int64'), op.scalar(f.graph, 0, 'int64'));
   return { loss: crossEntropy(logits, labels), debug: { logits } };
 }
 
@@ -116,15 +116,15 @@ export function sampledSoftmax(f: Tensor, items: Tensor, pos: Tensor, negs: Tens
 export function fullCe(f: Tensor, items: Tensor, pos: Tensor, temperature: number): LossOutput {
   const v = items.shape[0] as number;
   const d = f.shape[2] as number;
-  const realT = F.transpose(F.slice(items, [0], [1], [v]), [1, 0]); // [d, V]
-  const fs = temperature === 1 ? f : F.mul(f, 1 / temperature);
+  const realT = op.transpose(op.slice(items, [0], [1], [v]), [1, 0]); // [d, V]
+  const fs = temperature === 1 ? f : op.mul(f, 1 / temperature);
   // Only target positions enter the loss, so only their rows get catalogue-wide logits:
   // [N, V] instead of [batch·L, V] (about half the rows on ML-1M at maxlen 200).
-  const flatPos = F.reshape(pos, [-1]);
-  const rows = F.squeeze(F.nonZero(flatPos), [0]); // [N]
-  const logits = F.matmul(F.gather(F.reshape(fs, [-1, d]), rows, 0), realT); // [N, V]
-  const labels = F.sub(F.gather(flatPos, rows, 0), 1);
-  const [loss] = F.softmaxCrossEntropyLoss(logits, labels, { reduction: 'mean' });
+  const flatPos = op.reshape(pos, [-1]);
+  const rows = op.squeeze(op.nonZero(flatPos), [0]); // [N]
+  const logits = op.matmul(op.gather(op.reshape(fs, [-1, d]), rows, 0), realT); // [N, V]
+  const labels = op.sub(op.gather(flatPos, rows, 0), 1);
+  const [loss] = op.softmaxCrossEntropyLoss(logits, labels, { reduction: 'mean' });
   // The fixtures' [batch, L, V] logits, built only when debug outputs ask for them.
-  return { loss, debug: { logits: F.matmul(fs, realT) } };
+  return { loss, debug: { logits: op.matmul(fs, realT) } };
 }

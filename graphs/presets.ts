@@ -1,4 +1,4 @@
-import { AdamWConfig } from '../src/compiler/adamw.js';
+import type { AdamWConfig } from '../src/contract/artifacts.js';
 import { ModelName } from './config.js';
 import { LossName } from './types.js';
 

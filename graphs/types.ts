@@ -1,9 +1,10 @@
+import type { LossName } from '../src/contract/artifacts.js';
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import { DType, Dim } from '../src/dsl/types.js';
 import { ConfigError, ModelConfig } from './config.js';
 
-/** The losses every model can be trained with (MODELS.md §2.4, §3.5). */
-export type LossName = 'bce' | 'sampled-softmax' | 'full-ce';
+/** The losses every model can be trained with (docs/models.md, "Losses"). */
+export type { LossName };
 
 export const LOSS_NAMES: readonly LossName[] = ['bce', 'sampled-softmax', 'full-ce'];
 

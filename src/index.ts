@@ -6,13 +6,14 @@ export { addGradientOutputs, parameterGradients, gradName } from './compiler/tra
 export { adamwStep, buildOptimizerGraph, SEED_ADAMW, type AdamWConfig } from './compiler/adamw.js';
 export { buildFusedTrainStep } from './compiler/fused.js';
 export { compileJob, type CompileJob } from './compiler/compile-job.js';
-export { readManifest, type Manifest, type ModelDefinition, type LossName } from './compiler/artifacts.js';
+export { readManifest, type Manifest, type LossName } from './contract/artifacts.js';
+export { type ModelDefinition } from '../graphs/types.js';
 export { emitModel, OPSET, IR_VERSION } from './onnx/emit.js';
 export { exportInference } from './onnx/bake.js';
 export { TrainingSession, type SessionOptions } from './runtime/session.js';
 export { train, type TrainOptions, type TrainSummary } from './runtime/trainer.js';
 export { loadCheckpoint, saveCheckpoint, type CheckpointState } from './runtime/checkpoint.js';
-export { parseDevice } from './runtime/providers.js';
+export { parseDevice } from './onnx/providers.js';
 export { openDataset } from './data/open.js';
 export { readDataset } from './data/read.js';
 export { leaveOneOutSplit } from './data/split.js';

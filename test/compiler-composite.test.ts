@@ -129,7 +129,7 @@ describe('compiler: composite graphs', () => {
     for (const n of nodes) expect(n.domain ?? '', `${n.opType} ${n.name}`).to.equal('');
     const opTypes = nodes.map((n) => n.opType);
     for (const op of ['FusedMatMul', 'QuickGelu', 'SoftmaxCrossEntropyLossGrad', 'LayerNormalizationGrad']) expect(opTypes).to.not.include(op);
-    // Parameters are graph inputs, never initializers (facts note, implication 3).
+    // Parameters are graph inputs, never initializers (docs/architecture.md).
     const inputs = model.graph!.input!.map((i) => i.name);
     expect(inputs).to.include.members(['w1', 'b1', 'w2', 'b2', 'x', 'labels']);
     const inits = new Set(model.graph!.initializer!.map((t) => t.name));

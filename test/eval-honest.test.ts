@@ -17,7 +17,7 @@ import { rankSplit } from '../src/eval/rank.js';
 import { OnnxScorer } from '../src/eval/scorer.js';
 import { exportInference } from '../src/onnx/bake.js';
 import { loadCheckpoint } from '../src/runtime/checkpoint.js';
-import { createSession } from '../src/runtime/providers.js';
+import { createSession } from '../src/onnx/providers.js';
 import { RUN_FILES, train } from '../src/runtime/trainer.js';
 import { plainText, runCommand } from './helpers/cli.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';

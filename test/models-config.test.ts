@@ -23,7 +23,7 @@ describe('models: configuration', () => {
     }
   });
 
-  it('fills the defaults of MODELS.md', () => {
+  it('fills the defaults of docs/models.md', () => {
     const l = resolveConfig('llama-sasrec', { num_items: 100 }) as LlamaSasrecConfig;
     expect(l).to.include({ multiple_of: 32, norm_eps: 1e-5, rope_theta: 10000, dropout: 0, key_padding_mask: false, temperature: 1, item_l2_norm: false });
     expect(l.head_dim).to.equal(l.dim / l.n_heads);
@@ -87,7 +87,7 @@ describe('models: configuration', () => {
     expect(g.inputs.slice(4).map((t) => [t.dtype, t.shape.length])).to.deep.equal([['int64', 0], ['int64', 0]]);
   });
 
-  it('parameters: canonical names, shapes, init specs and weight-decay groups (MODELS.md §2.2, §3.2)', () => {
+  it('parameters: canonical names, shapes, init specs and weight-decay groups (docs/models.md §2.2, §3.2)', () => {
     const l = MODELS['llama-sasrec'].resolveConfig({ num_items: 23, dim: 16, n_layers: 2, n_heads: 2, maxlen: 8, multiple_of: 8 });
     const gl = new Graph('l');
     MODELS['llama-sasrec'].buildTraining(gl, l, 'bce', { training: false });

@@ -1,6 +1,6 @@
 /**
- * The two model families against the float64 PyTorch fixtures (shared/fixtures): forward
- * outputs, loss and every parameter gradient, with the tolerances of fixtures/README.md.
+ * The two model families against the float64 PyTorch fixtures (docs/models.md §6): forward
+ * outputs, loss and every parameter gradient, with the tolerances of docs/models.md §6.
  */
 import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';

@@ -1,4 +1,4 @@
-/** Loss variants without a fixture: shared negatives, and official HSTU's BCELoss (MODELS.md §7.6). */
+/** Loss variants without a fixture: shared negatives, and official HSTU's BCELoss (docs/models.md §3.5). */
 import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../src/dsl/graph.js';

@@ -19,10 +19,10 @@ import {
   ProviderError,
   sessionOptionsFor,
   wrapSessionError,
-} from '../src/runtime/providers.js';
+} from '../src/onnx/providers.js';
 
 const [SHARED, CUDA] = CUDA_PROVIDER_LIBS;
-const providersModule = resolve(dirname(fileURLToPath(import.meta.url)), '../src/runtime/providers.ts');
+const providersModule = resolve(dirname(fileURLToPath(import.meta.url)), '../src/onnx/providers.ts');
 
 /** A one-node Identity model, enough to prove the options are accepted by ORT. */
 function identityModel(): Uint8Array {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';
 import * as F from '../src/dsl/index.js';
 import { Graph } from '../src/dsl/graph.js';
-import { simplify } from '../src/compiler/simplify.js';
+import { simplify } from '../src/onnx/simplify.js';
 import { addGradientOutputs } from '../src/compiler/training.js';
 import { emitModel } from '../src/onnx/emit.js';
 import { onnx } from '../src/onnx/proto.js';

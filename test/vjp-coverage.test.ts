@@ -28,4 +28,15 @@ describe('VJP coverage', () => {
       for (const op of ops) expect(checked.has(op), `${op} has no checkVjp call in test/${file}`).to.equal(true);
     }
   });
+
+  it('builder, VJP rule and test of an op share one family name (src/dsl/ops/<family>.ts, src/compiler/vjp/<family>.ts)', () => {
+    for (const [family, ops] of Object.entries(VJP_TESTED_OPS)) {
+      const builder = readFileSync(new URL(`../src/dsl/ops/${family}.ts`, testDir), 'utf8');
+      const rules = readFileSync(new URL(`../src/compiler/vjp/${family}.ts`, testDir), 'utf8');
+      for (const op of ops) {
+        expect(builder.includes(`'${op}'`), `${op}: no builder in src/dsl/ops/${family}.ts`).to.equal(true);
+        expect(rules.includes(`'${op}'`), `${op}: no VJP rule in src/compiler/vjp/${family}.ts`).to.equal(true);
+      }
+    }
+  });
 });

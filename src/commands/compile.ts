@@ -65,7 +65,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
         throw new UsageError(`config field num_items is ${JSON.stringify(config.num_items)}, but ${from}; leave num_items out (it comes from --data or --num-items)`);
       }
       const manifest = compileJob({
-        model: model as never,
+        model,
         loss,
         config,
         optimizer,

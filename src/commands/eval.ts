@@ -1,6 +1,6 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { evaluate } from '../eval/evaluate.js';
-import { parseDevice } from '../runtime/providers.js';
+import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
 import { asCliError, UsageError } from '../cli/errors.js';
 import { dataFormatFlag } from '../cli/flags.js';

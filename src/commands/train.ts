@@ -2,7 +2,7 @@ import { Args, Command, Flags } from '@oclif/core';
 import { readManifest } from '../compiler/artifacts.js';
 import { openDataset } from '../data/open.js';
 import { readPresplit, resolvePresplit } from '../data/presplit.js';
-import { parseDevice } from '../runtime/providers.js';
+import { parseDevice } from '../onnx/providers.js';
 import { LrSchedule } from '../runtime/schedule.js';
 import { train } from '../runtime/trainer.js';
 import { asCliError, UsageError } from '../cli/errors.js';

@@ -1,18 +1,12 @@
+import { AdamWConfig, CONTROL, OUTPUT, gradName, momentName, nextName } from '../contract/artifacts.js';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
-import * as F from '../dsl/ops/elementwise.js';
+import * as op from '../dsl/ops/elementwise.js';
 import { reduceSum } from '../dsl/ops/reduce.js';
 import { scalar } from '../dsl/ops/util.js';
 
-/** AdamW hyper-parameters (MODELS.md §4); the seed's defaults. */
-export interface AdamWConfig {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** Global-norm clipping threshold; 0 disables clipping. */
-  maxGradNorm: number;
-}
+export { type AdamWConfig, momentName };
 
+/** The seed's AdamW hyper-parameters (docs/models.md, "Optimizer"). */
 export const SEED_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1.0 };
 
 export interface AdamWSlot {
@@ -32,9 +26,6 @@ export interface AdamWResult {
   clipCoef: Tensor;
 }
 
-/** Names the optimizer state uses for a parameter. */
-export const momentName = (param: string, which: 'm' | 'v') => `${param}.${which}`;
-
 /**
  * Appends one AdamW step to `g`: global-norm clipping (torch clip_grad_norm_), decoupled
  * weight decay on decay tensors only, bias-corrected moments. `t` is the 1-based step
@@ -42,23 +33,23 @@ export const momentName = (param: string, which: 'm' | 'v') => `${param}.${which
  */
 export function adamwStep(g: Graph, slots: readonly AdamWSlot[], t: Tensor, lr: Tensor, cfg: AdamWConfig): AdamWResult {
   return g.scope('adamw', () => {
-    const sumSq = slots.map((s) => reduceSum(F.mul(s.grad, s.grad), null)).reduce((a, b) => F.add(a, b));
-    const gradNorm = F.sqrt(sumSq);
-    const clipCoef = cfg.maxGradNorm > 0 ? F.min(scalar(g, 1), F.div(cfg.maxGradNorm, F.add(gradNorm, 1e-6))) : scalar(g, 1);
-    const tf = F.cast(t, 'float32');
+    const sumSq = slots.map((s) => reduceSum(op.mul(s.grad, s.grad), null)).reduce((a, b) => op.add(a, b));
+    const gradNorm = op.sqrt(sumSq);
+    const clipCoef = cfg.maxGradNorm > 0 ? op.min(scalar(g, 1), op.div(cfg.maxGradNorm, op.add(gradNorm, 1e-6))) : scalar(g, 1);
+    const tf = op.cast(t, 'float32');
     // 1 - beta^t, computed in the graph so the step can advance inside a fused Scan.
-    const bc1 = F.sub(1, F.pow(scalar(g, cfg.beta1), tf));
-    const bc2 = F.sub(1, F.pow(scalar(g, cfg.beta2), tf));
-    const stepSize = F.div(lr, bc1);
+    const bc1 = op.sub(1, op.pow(scalar(g, cfg.beta1), tf));
+    const bc2 = op.sub(1, op.pow(scalar(g, cfg.beta2), tf));
+    const stepSize = op.div(lr, bc1);
     const out: AdamWResult = { params: [], m: [], v: [], gradNorm, clipCoef };
     for (const s of slots) {
       g.scope(s.info.name, () => {
-        const grad = cfg.maxGradNorm > 0 ? F.mul(s.grad, clipCoef) : s.grad;
-        const decayed = s.info.decay && cfg.weightDecay > 0 ? F.mul(s.param, F.sub(1, F.mul(lr, cfg.weightDecay))) : s.param;
-        const m = F.add(F.mul(s.m, cfg.beta1), F.mul(grad, 1 - cfg.beta1));
-        const v = F.add(F.mul(s.v, cfg.beta2), F.mul(F.mul(grad, grad), 1 - cfg.beta2));
-        const denom = F.add(F.sqrt(F.div(v, bc2)), cfg.eps);
-        out.params.push(F.sub(decayed, F.mul(stepSize, F.div(m, denom))));
+        const grad = cfg.maxGradNorm > 0 ? op.mul(s.grad, clipCoef) : s.grad;
+        const decayed = s.info.decay && cfg.weightDecay > 0 ? op.mul(s.param, op.sub(1, op.mul(lr, cfg.weightDecay))) : s.param;
+        const m = op.add(op.mul(s.m, cfg.beta1), op.mul(grad, 1 - cfg.beta1));
+        const v = op.add(op.mul(s.v, cfg.beta2), op.mul(op.mul(grad, grad), 1 - cfg.beta2));
+        const denom = op.add(op.sqrt(op.div(v, bc2)), cfg.eps);
+        out.params.push(op.sub(decayed, op.mul(stepSize, op.div(m, denom))));
         out.m.push(m);
         out.v.push(v);
       });
@@ -77,19 +68,19 @@ export function buildOptimizerGraph(params: readonly ParamInfo[], cfg: AdamWConf
   const slots: AdamWSlot[] = params.map((info) => ({
     info,
     param: g.input(info.name, 'float32', info.shape),
-    grad: g.input(`${info.name}_grad`, 'float32', info.shape),
+    grad: g.input(gradName(info.name), 'float32', info.shape),
     m: g.input(momentName(info.name, 'm'), 'float32', info.shape),
     v: g.input(momentName(info.name, 'v'), 'float32', info.shape),
   }));
-  const t = g.input('step', 'int64', []);
-  const lr = g.input('lr', 'float32', []);
+  const t = g.input(CONTROL.step, 'int64', []);
+  const lr = g.input(CONTROL.lr, 'float32', []);
   const r = adamwStep(g, slots, t, lr, cfg);
   params.forEach((info, i) => {
-    g.output(`${info.name}.next`, r.params[i]);
-    g.output(`${momentName(info.name, 'm')}.next`, r.m[i]);
-    g.output(`${momentName(info.name, 'v')}.next`, r.v[i]);
+    g.output(nextName(info.name), r.params[i]);
+    g.output(nextName(momentName(info.name, 'm')), r.m[i]);
+    g.output(nextName(momentName(info.name, 'v')), r.v[i]);
   });
-  g.output('grad_norm', r.gradNorm);
-  g.output('clip_coef', r.clipCoef);
+  g.output(OUTPUT.gradNorm, r.gradNorm);
+  g.output(OUTPUT.clipCoef, r.clipCoef);
   return g;
 }

@@ -3,10 +3,12 @@ import { itemMapOf } from '../data/item-map.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { encodeCheckpoint } from '../runtime/checkpoint.js';
 import { initialParams } from '../runtime/init.js';
-import { AdamWConfig } from './adamw.js';
-import { CompileRequest, LossName, Manifest, ModelDefinition, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
+import type { ModelConfig } from '../../graphs/config.js';
+import type { ModelDefinition } from '../../graphs/types.js';
+import type { AdamWConfig, LossName, Manifest } from '../contract/artifacts.js';
+import { CompileRequest, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
 
-export interface CompileJob<C> {
+export interface CompileJob<C extends ModelConfig = ModelConfig> {
   model: ModelDefinition<C>;
   loss: LossName;
   /** Config before the item count and defaults are filled in. */
@@ -41,7 +43,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  * Compiles a model into an artifact folder: the ONNX graphs, the manifest, an initial
  * checkpoint (seeded parameters, zero moments) and, with a dataset, its item-id map.
  */
-export function compileJob<C>(job: CompileJob<C>): Manifest {
+export function compileJob(job: CompileJob): Manifest {
   const numItems = job.data ? job.data.numItems : job.numItems;
   if (!numItems) throw new Error('compile: give a data file (--data) or an item count (--num-items)');
   if (job.config.num_items !== undefined && Number(job.config.num_items) !== numItems) {
@@ -50,7 +52,7 @@ export function compileJob<C>(job: CompileJob<C>): Manifest {
   const adapted = job.data && job.model.adaptToData ? job.model.adaptToData(job.config, { hasTimestamps: job.data.timestamps !== null }) : { config: job.config, notes: [] };
   for (const note of adapted.notes) job.onNote?.(note);
   if (job.data) checkTimeBiasData(adapted.config, job.data, 'compile');
-  const req: CompileRequest<C> = { model: job.model, rawConfig: { ...adapted.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
+  const req: CompileRequest<ModelConfig> = { model: job.model, rawConfig: { ...adapted.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
   const built = buildArtifactGraphs(req);
   const init = initialParams(built.params, job.initSeed);
   const ckpt = encodeCheckpoint({

@@ -1,10 +1,10 @@
+import { gradName } from '../contract/artifacts.js';
 import { Graph, Tensor } from '../dsl/graph.js';
 import { mul } from '../dsl/ops/elementwise.js';
 import { DslError } from '../dsl/types.js';
 import { gradients } from './autodiff.js';
 
-/** Name of the graph output holding a parameter's gradient. */
-export const gradName = (param: string) => `${param}_grad`;
+export { gradName };
 
 /** 0/1 row mask for a parameter whose listed rows get no gradient (e.g. item_emb row 0). */
 function rowMask(g: Graph, shape: readonly number[], rows: number[]): Tensor {

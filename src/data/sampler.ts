@@ -15,6 +15,7 @@
  * user, then neg for t = 0..L-1, then negs for t = 0..L-1, r = 0..R-1. All randomness comes from one
  * Rng whose state getState()/setState() carry.
  */
+import { BATCH, type BatchInputName } from '../contract/artifacts.js';
 import { Int64Writer } from './int64.js';
 import { Rng, type RngState } from './rng.js';
 import type { Split } from './split.js';
@@ -37,7 +38,8 @@ export interface SamplerOptions {
   userIds?: readonly string[];
 }
 
-export interface TrainBatch {
+/** One batch; the tensors are keyed by the training graph's input names (docs/artifacts.md). */
+export interface TrainBatch extends Partial<Record<BatchInputName, BigInt64Array>> {
   seq: BigInt64Array; // [B, L]
   pos: BigInt64Array; // [B, L]
   neg?: BigInt64Array; // [B, L]
@@ -159,10 +161,10 @@ export class TrainSampler {
     // Shared negatives are drawn after the rows, so the per-row draws are the same as without.
     if (negs && shared) for (let k = 0; k < R; k++) negs.setSmall(k, 1 + rng.nextInt(V));
     this.batchesDrawn++;
-    const batch: TrainBatch = { seq: seq.array, pos: pos.array, batchSize: B, maxlen: L, numNegatives: R, sharedNegatives: shared, realTokens };
-    if (neg) batch.neg = neg.array;
-    if (negs) batch.negs = negs.array;
-    if (ts) batch.ts_ext = ts.array;
+    const batch: TrainBatch = { [BATCH.seq]: seq.array, [BATCH.pos]: pos.array, batchSize: B, maxlen: L, numNegatives: R, sharedNegatives: shared, realTokens };
+    if (neg) batch[BATCH.neg] = neg.array;
+    if (negs) batch[BATCH.negs] = negs.array;
+    if (ts) batch[BATCH.tsExt] = ts.array;
     return batch;
   }
 

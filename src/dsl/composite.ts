@@ -8,7 +8,7 @@ export function silu(x: Tensor): Tensor {
   return mul(x, sigmoid(x));
 }
 
-/** rms(x; w, eps) = x / sqrt(mean(x^2) + eps) * w over the last axis (MODELS.md §0). */
+/** rms(x; w, eps) = x / sqrt(mean(x^2) + eps) * w over the last axis (docs/models.md §0). */
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const ms = reduceMean(mul(x, x), [-1], true);
   return mul(div(x, sqrt(add(ms, eps))), weight);
@@ -16,7 +16,7 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
 
 /**
  * l2n(x) = x / max(||x||, eps), written as x / sqrt(max(sum x^2, eps^2)) so that the
- * backward pass at an all-zero row is finite (MODELS.md §5).
+ * backward pass at an all-zero row is finite (docs/models.md §5).
  */
 export function l2Normalize(x: Tensor, eps: number): Tensor {
   const sq = reduceSum(mul(x, x), [-1], true);

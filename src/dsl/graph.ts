@@ -20,6 +20,18 @@ export const attr = {
   tensor: (dtype: DType, shape: number[], data: TypedArray): Attr => ({ kind: 'tensor', dtype, shape, data }),
 };
 
+/** The values of a constant tensor (made by `Graph.constant`); null for any other tensor. */
+export function constData(t: Tensor | null): TypedArray | null {
+  return t && t.source.kind === 'const' ? t.source.data : null;
+}
+
+/** A constant integer tensor's values (axes, sizes, k) as numbers. Throws DslError for a non-constant. */
+export function constInts(t: Tensor | null, what: string): number[] {
+  const data = constData(t);
+  if (!data) throw new DslError(`${what}: expected a constant integer tensor, got ${t ? t.toString() : 'nothing'}`);
+  return Array.from(data as ArrayLike<number | bigint>, Number);
+}
+
 /** How a parameter is initialised; interpreted by the runtime's initialiser (seeded). */
 export type InitSpec =
   | { kind: 'normal'; std: number }
@@ -32,7 +44,7 @@ export interface ParamInfo {
   name: string;
   shape: readonly number[];
   init: InitSpec;
-  /** Decoupled weight decay applies (MODELS.md §4: tensors of rank >= 2). */
+  /** Decoupled weight decay applies (docs/models.md §4: tensors of rank >= 2). */
   decay: boolean;
   /** Rows whose gradient is defined to be 0 (the padding row of an embedding table). */
   zeroGradRows: number[];

@@ -5,6 +5,6 @@ export * from './ops/elementwise.js';
 export * from './ops/matmul.js';
 export * from './ops/shape-ops.js';
 export * from './ops/reduce.js';
-export { gatherElements, gatherND, scatterND, scatterElements, trilu, range, cumsum, topK, constantOfShape, nonZero } from './ops/indexing.js';
+export { gather, gatherElements, gatherND, scatterND, scatterElements, trilu, range, cumsum, topK, constantOfShape, nonZero } from './ops/indexing.js';
 export * from './ops/nn.js';
 export * from './composite.js';

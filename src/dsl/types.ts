@@ -16,6 +16,13 @@ export const ONNX_DTYPE: Record<DType, number> = {
   float64: 11,
 };
 
+const DTYPE_BY_ONNX = new Map(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k as DType]));
+
+/** The DSL dtype of an ONNX TensorProto.DataType code; undefined for types the DSL lacks. */
+export function dtypeOfOnnx(code: number): DType | undefined {
+  return DTYPE_BY_ONNX.get(code);
+}
+
 export function isFloat(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64';
 }

@@ -10,7 +10,7 @@ import { DataFormat, ReadOptions } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Rng } from '../data/rng.js';
 import { onnx } from '../onnx/proto.js';
-import { createSession } from '../runtime/providers.js';
+import { createSession } from '../onnx/providers.js';
 import { AlignReport, MAX_LOST_TARGET_SHARE, alignSplit } from './align.js';
 import { RankingMetrics } from './metrics.js';
 import { evaluatePopularity, evaluatePopularitySampled } from './popularity.js';

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { InferenceSession } from 'onnxruntime-node';
+import { BATCH, CONTROL, OUTPUT } from '../contract/artifacts.js';
 import { EvalBatch } from '../data/eval-inputs.js';
 
 /** Scores a batch of evaluation rows over the whole catalogue: [n, V+1], column = item id. */
@@ -24,20 +25,21 @@ export class OnnxScorer implements Scorer {
     readonly numItems: number,
     private readonly params: ReadonlyMap<string, ort.Tensor> = new Map(),
   ) {
-    this.needsTimestamps = session.inputNames.includes('ts_ext');
-    const missing = session.inputNames.filter((n) => !['seq', 'ts_ext', 'k'].includes(n) && !params.has(n));
+    this.needsTimestamps = session.inputNames.includes(BATCH.tsExt);
+    const given: string[] = [BATCH.seq, BATCH.tsExt, CONTROL.k];
+    const missing = session.inputNames.filter((n) => !given.includes(n) && !params.has(n));
     if (missing.length) throw new Error(`inference graph needs inputs ${missing.join(', ')} that were not given`);
   }
 
   async score(batch: EvalBatch): Promise<Float32Array> {
-    const feeds: Record<string, ort.Tensor> = { seq: new ort.Tensor('int64', batch.seq, [batch.n, this.maxlen]) };
+    const feeds: Record<string, ort.Tensor> = { [BATCH.seq]: new ort.Tensor('int64', batch.seq, [batch.n, this.maxlen]) };
     if (this.needsTimestamps) {
-      feeds.ts_ext = new ort.Tensor('int64', batch.ts_ext ?? new BigInt64Array(batch.n * (this.maxlen + 1)), [batch.n, this.maxlen + 1]);
+      feeds[BATCH.tsExt] = new ort.Tensor('int64', batch.ts_ext ?? new BigInt64Array(batch.n * (this.maxlen + 1)), [batch.n, this.maxlen + 1]);
     }
-    if (this.session.inputNames.includes('k')) feeds.k = new ort.Tensor('int64', BigInt64Array.of(1n), [1]);
+    if (this.session.inputNames.includes(CONTROL.k)) feeds[CONTROL.k] = new ort.Tensor('int64', BigInt64Array.of(1n), [1]);
     for (const [name, t] of this.params) feeds[name] = t;
-    const out = await this.session.run(feeds, ['scores']);
-    return out.scores.data as Float32Array;
+    const out = await this.session.run(feeds, [OUTPUT.scores]);
+    return out[OUTPUT.scores].data as Float32Array;
   }
 
   async release(): Promise<void> {

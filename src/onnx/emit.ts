@@ -1,7 +1,7 @@
 import { Attr, Graph, Tensor } from '../dsl/graph.js';
 import { ONNX_DTYPE, Shape, TypedArray } from '../dsl/types.js';
 import { GraphProto, TensorProto, onnx } from './proto.js';
-import { simplify } from '../compiler/simplify.js';
+import { simplify } from './simplify.js';
 
 export const OPSET = 18;
 export const IR_VERSION = 9;

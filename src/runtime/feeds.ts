@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { TensorSpec } from '../compiler/artifacts.js';
+import { TensorSpec } from '../contract/artifacts.js';
 
 export type Feeds = Record<string, ort.Tensor>;
 
@@ -11,7 +11,7 @@ export class FeedError extends Error {
 }
 
 /**
- * onnxruntime-node silently ignores feeds whose names are not inputs (facts note), so a typo
+ * onnxruntime-node silently ignores feeds whose names are not inputs, so a typo
  * would train on defaults without a word. Check names (both ways) and ranks before running.
  */
 export function checkFeeds(graph: string, expected: readonly TensorSpec[], feeds: Feeds): void {

@@ -1,11 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import { GRAPH_FILES, Manifest, readManifest } from '../compiler/artifacts.js';
-import { momentName } from '../compiler/adamw.js';
-import { gradName } from '../compiler/training.js';
+import { CONTROL, GRAPH_FILES, Manifest, OUTPUT, gradName, momentName, nextName, readManifest } from '../contract/artifacts.js';
 import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Feeds, checkFeeds, int64Scalar } from './feeds.js';
-import { CudaOptions, DeviceSpec, createSession } from './providers.js';
+import { CudaOptions, DeviceSpec, createSession } from '../onnx/providers.js';
 import { exportInference } from '../onnx/bake.js';
 
 export interface SessionOptions extends CudaOptions {
@@ -16,7 +14,7 @@ export interface SessionOptions extends CudaOptions {
   onNote?: (line: string) => void;
 }
 
-type GraphKey = 'training' | 'eval' | 'optimizer' | 'train_step';
+type GraphKey = 'training' | 'optimizer' | 'train_step';
 
 /** Two buffers per tensor: the graph reads one and writes its update into the other. */
 class DoubleBuffer {
@@ -36,9 +34,10 @@ function floatTensor(shape: readonly number[], data?: Float32Array): ort.Tensor 
 
 /**
  * ONNX Runtime's training API, over plain inference sessions running the compiled
- * artifacts: trainStep / lazyResetGrad / optimizerStep / evalStep, the fused fast path
+ * artifacts: trainStep / lazyResetGrad / optimizerStep, the fused fast path
  * fusedSteps, checkpoints and export. Parameters, gradients and moments live in
- * pre-allocated tensors that graph outputs are written into (facts note, item 4).
+ * pre-allocated tensors that graph outputs are written into (onnxruntime's preallocated
+ * fetches), so a step allocates no parameter-sized buffers.
  */
 export class TrainingSession {
   readonly params = new Map<string, DoubleBuffer>();
@@ -99,8 +98,8 @@ export class TrainingSession {
 
   /** Forward and backward on one batch; gradients accumulate until lazyResetGrad(). Returns the loss. */
   async trainStep(batch: Feeds): Promise<number> {
-    const feeds = { ...this.paramFeeds(), ...batch, seed: int64Scalar(this.seed), step: int64Scalar(this.step) };
-    const fetches: Record<string, ort.Tensor | null> = { loss: null };
+    const feeds = { ...this.paramFeeds(), ...batch, [CONTROL.seed]: int64Scalar(this.seed), [CONTROL.step]: int64Scalar(this.step) };
+    const fetches: Record<string, ort.Tensor | null> = { [OUTPUT.loss]: null };
     for (const name of this.paramNames) fetches[gradName(name)] = this.gradsValid ? null : this.grads.get(name)!;
     const out = await this.run('training', feeds, fetches);
     if (this.gradsValid) {
@@ -111,7 +110,7 @@ export class TrainingSession {
       }
     }
     this.gradsValid = true;
-    return (out.loss.data as Float32Array)[0];
+    return (out[OUTPUT.loss].data as Float32Array)[0];
   }
 
   /**
@@ -133,21 +132,15 @@ export class TrainingSession {
   /** One AdamW step (with clipping) using the accumulated gradients. Returns the raw gradient norm. */
   async optimizerStep(lr: number): Promise<number> {
     if (!this.gradsValid) throw new Error('optimizerStep: no gradients; run trainStep first');
-    const feeds: Feeds = { step: int64Scalar(this.step + 1), lr: new ort.Tensor('float32', Float32Array.of(lr), []) };
-    const fetches: Record<string, ort.Tensor | null> = { grad_norm: null, clip_coef: null };
+    const feeds: Feeds = { [CONTROL.step]: int64Scalar(this.step + 1), [CONTROL.lr]: new ort.Tensor('float32', Float32Array.of(lr), []) };
+    const fetches: Record<string, ort.Tensor | null> = { [OUTPUT.gradNorm]: null, [OUTPUT.clipCoef]: null };
     this.addOptimizerState(feeds, fetches);
     for (const name of this.paramNames) feeds[gradName(name)] = this.grads.get(name)!;
     const out = await this.run('optimizer', feeds, fetches);
     this.swapAll();
     this.step += 1;
     this.gradsValid = false;
-    return (out.grad_norm.data as Float32Array)[0];
-  }
-
-  /** Loss on one batch without dropout and without touching any state. */
-  async evalStep(batch: Feeds): Promise<number> {
-    const out = await this.run('eval', { ...this.paramFeeds(), ...batch });
-    return (out.loss.data as Float32Array)[0];
+    return (out[OUTPUT.gradNorm].data as Float32Array)[0];
   }
 
   /**
@@ -155,14 +148,14 @@ export class TrainingSession {
    * a leading K dim; `lrs` the learning rate of each step. Returns losses and gradient norms.
    */
   async fusedSteps(stacked: Feeds, lrs: Float32Array): Promise<{ losses: Float32Array; gradNorms: Float32Array }> {
-    const feeds: Feeds = { ...stacked, step: int64Scalar(this.step), seed: int64Scalar(this.seed), lr: new ort.Tensor('float32', lrs, [lrs.length]) };
-    const fetches: Record<string, ort.Tensor | null> = { losses: null, grad_norms: null, 'step.next': null };
+    const feeds: Feeds = { ...stacked, [CONTROL.step]: int64Scalar(this.step), [CONTROL.seed]: int64Scalar(this.seed), [CONTROL.lr]: new ort.Tensor('float32', lrs, [lrs.length]) };
+    const fetches: Record<string, ort.Tensor | null> = { [OUTPUT.losses]: null, [OUTPUT.gradNorms]: null, [nextName(CONTROL.step)]: null };
     this.addOptimizerState(feeds, fetches);
     const out = await this.run('train_step', feeds, fetches);
     this.swapAll();
     this.step += lrs.length;
     this.gradsValid = false;
-    return { losses: out.losses.data as Float32Array, gradNorms: out.grad_norms.data as Float32Array };
+    return { losses: out[OUTPUT.losses].data as Float32Array, gradNorms: out[OUTPUT.gradNorms].data as Float32Array };
   }
 
   /** Feeds parameters and moments from the current buffers; their updates go into the spares. */
@@ -170,7 +163,7 @@ export class TrainingSession {
     for (const name of this.paramNames) {
       for (const [key, buf] of [[name, this.params], [momentName(name, 'm'), this.m], [momentName(name, 'v'), this.v]] as const) {
         feeds[key] = buf.get(name)!.current;
-        fetches[`${key}.next`] = buf.get(name)!.spare;
+        fetches[nextName(key)] = buf.get(name)!.spare;
       }
     }
   }

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { GRAPH_FILES, Manifest, readManifest } from '../compiler/artifacts.js';
+import { BatchInputName, DIM, GRAPH_FILES, RUN_FILES, TensorSpec, batchInputs, readManifest, samplerNeeds } from '../contract/artifacts.js';
 import { Dataset } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
@@ -13,7 +13,7 @@ import { JsonlLogger } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
 import { CheckpointState } from './checkpoint.js';
 import { Feeds, stackInt64 } from './feeds.js';
-import { createSession } from './providers.js';
+import { createSession } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
 
@@ -74,7 +74,7 @@ export class TrainError extends Error {
   }
 }
 
-export const RUN_FILES = { init: 'init.ckpt', last: 'last.ckpt', best: 'best.ckpt', log: 'train.jsonl', inference: 'inference.onnx' } as const;
+export { RUN_FILES };
 
 interface RunMeta {
   bestNdcg: number | null;
@@ -83,23 +83,13 @@ interface RunMeta {
   best: RankingMetrics | null;
 }
 
-/** Which batch tensors the compiled training graph wants, read from its manifest. */
-function samplerNeeds(manifest: Manifest) {
-  const inputs = manifest.graphs.training.inputs;
-  const negs = inputs.find((i) => i.name === 'negs');
-  return {
-    needNeg: inputs.some((i) => i.name === 'neg'),
-    numNegatives: negs ? Number(negs.shape[negs.shape.length - 1]) : 0,
-    sharedNegatives: negs?.shape.length === 1,
-    needTimestamps: inputs.some((i) => i.name === 'ts_ext'),
-  };
-}
-
-function stackBatches(batches: TrainBatch[], names: readonly string[]): Feeds {
-  const { batchSize: B, maxlen: L, numNegatives: R } = batches[0];
-  const dims: Record<string, number[]> = { seq: [B, L], pos: [B, L], neg: [B, L], negs: batches[0].sharedNegatives ? [R] : [B, L, R], ts_ext: [B, L + 1] };
+/** Stacks k sampler batches into train_step.onnx's batch inputs, shaped as its manifest entry says ([K, batch, ...]). */
+function stackBatches(batches: TrainBatch[], specs: readonly TensorSpec[]): Feeds {
   const feeds: Feeds = {};
-  for (const name of names) feeds[name] = stackInt64(batches.map((b) => b[name as 'seq']!), dims[name]);
+  for (const s of specs) {
+    const dims = s.shape.slice(1).map((d) => (d === DIM.batch ? batches[0].batchSize : Number(d)));
+    feeds[s.name] = stackInt64(batches.map((b) => b[s.name as BatchInputName]!), dims);
+  }
   return feeds;
 }
 
@@ -136,7 +126,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   if (!opts.resume) session.seed = opts.seed;
   const L = manifest.dataset.maxlen;
   const needs = samplerNeeds(manifest);
-  const batchNames = manifest.graphs.train_step.inputs.filter((i) => i.shape[0] === 'K' && i.name !== 'lr').map((i) => i.name);
+  const batchSpecs = batchInputs(manifest, 'train_step');
   const trainOnValid = opts.trainOnValid ?? false;
   const evalEvery = trainOnValid ? 0 : opts.evalEvery;
   const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: L, batchSize: opts.batchSize, ...needs, userIds: opts.data.users }, opts.seed);
@@ -191,7 +181,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         const k = Math.min(K, steps - stepInEpoch, opts.maxSteps !== undefined ? opts.maxSteps - session.step : K);
         const batches = Array.from({ length: k }, () => sampler.nextBatch());
         const lrs = Float32Array.from({ length: k }, (_, i) => lrAt(opts.schedule, session.step + i + 1));
-        const { losses, gradNorms } = await session.fusedSteps(stackBatches(batches, batchNames), lrs);
+        const { losses, gradNorms } = await session.fusedSteps(stackBatches(batches, batchSpecs), lrs);
         for (let i = 0; i < k; i++) {
           const step = session.step - k + i + 1;
           if (!Number.isFinite(losses[i])) {

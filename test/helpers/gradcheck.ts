@@ -53,7 +53,8 @@ export interface GradCheckCase {
 
 /**
  * Checks the emitted gradient graph against central finite differences of the emitted
- * forward graph, both run in onnxruntime-node (CPU EP). The op's outputs are reduced to a
+ * forward graph, both run in onnxruntime-node (CPU EP), and that the shapes onnxruntime
+ * produces (the op's outputs, each gradient) are the ones the DSL inferred. The op's outputs are reduced to a
  * scalar with fixed random weights so every output element contributes differently.
  */
 export async function gradCheck(c: GradCheckCase): Promise<GradCheckResult> {
@@ -77,6 +78,9 @@ export async function gradCheck(c: GradCheckCase): Promise<GradCheckResult> {
     loss = loss ? add(loss, term) : term;
   }
   g.output('loss', loss!);
+  // The op's outputs also leave the graph, so their shapes at run time can be compared with
+  // the shapes the DSL inferred.
+  outs.forEach((o, i) => g.output(`out_${i}`, o));
   const grads = gradients(g, loss!, xs);
   grads.forEach((gr, i) => g.output(`${c.inputs[i].name}_grad`, gr));
   const bytes = emitModel(g);
@@ -90,6 +94,8 @@ export async function gradCheck(c: GradCheckCase): Promise<GradCheckResult> {
     return f;
   };
   const base = await session.run(feeds(values));
+  outs.forEach((o, i) => expect(base[`out_${i}`].dims, `shape of output ${i} (${o}): DSL inferred vs onnxruntime`).to.deep.equal(o.shape));
+  c.inputs.forEach((i) => expect(base[`${i.name}_grad`].dims, `shape of ${i.name}_grad`).to.deep.equal(i.shape));
   const eps = c.eps ?? (dtype === 'float64' ? 1e-6 : 1e-2);
   const rtol = c.rtol ?? (dtype === 'float64' ? 1e-5 : 2e-2);
   const atol = c.atol ?? (dtype === 'float64' ? 1e-7 : 2e-3);

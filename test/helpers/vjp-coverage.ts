@@ -13,7 +13,7 @@ export const VJP_TESTED_OPS: Record<string, readonly string[]> = {
     'Sigmoid', 'Softplus', 'Tanh', 'Sin', 'Cos', 'Cast', 'Where', 'Clip',
   ],
   matmul: ['MatMul'],
-  shape: ['Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Concat', 'Split', 'Slice', 'Pad'],
+  'shape-ops': ['Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Concat', 'Split', 'Slice', 'Pad'],
   reduce: ['ReduceSum', 'ReduceMean', 'ReduceMax'],
   indexing: ['Gather', 'GatherElements', 'GatherND', 'ScatterND', 'ScatterElements', 'Trilu', 'CumSum'],
   nn: ['Softmax', 'LogSoftmax', 'LayerNormalization', 'SoftmaxCrossEntropyLoss'],

@@ -1,4 +1,5 @@
-import { Tensor, attr } from '../graph.js';
+import { attrsFor } from '../attrs.js';
+import { Tensor } from '../graph.js';
 import { broadcastShapes } from '../shape.js';
 import { DType, DslError, formatShape } from '../types.js';
 import { FLOATS, NUMERIC, TensorLike, lift, requireDtype, requireSameDtype } from './util.js';
@@ -29,7 +30,7 @@ export function mod(a: TensorLike, b: TensorLike): Tensor {
   requireSameDtype('Mod', ta, tb);
   requireDtype('Mod', ta, ['int64', 'int32']);
   const shape = broadcastShapes('Mod', ta.shape, tb.shape);
-  return ta.graph.addNode('Mod', [ta, tb], { fmod: attr.int(0) }, [{ dtype: ta.dtype, shape }])[0];
+  return ta.graph.addNode('Mod', [ta, tb], attrsFor('Mod', { fmod: false }), [{ dtype: ta.dtype, shape }])[0];
 }
 export const bitwiseXor = (a: TensorLike, b: TensorLike) => binary('BitwiseXor', a, b, ['int64', 'int32']);
 
@@ -57,8 +58,7 @@ export const floor = (x: Tensor) => unary('Floor', x);
 export const identity = (x: Tensor) => unary('Identity', x, [...NUMERIC, 'bool']);
 
 export function cast(x: Tensor, to: DType): Tensor {
-  const codes: Record<DType, number> = { float32: 1, bool: 9, int32: 6, int64: 7, float64: 11 };
-  return x.graph.addNode('Cast', [x], { to: attr.int(codes[to]) }, [{ dtype: to, shape: x.shape }])[0];
+  return x.graph.addNode('Cast', [x], attrsFor('Cast', { to }), [{ dtype: to, shape: x.shape }])[0];
 }
 
 /** `cond ? a : b`, broadcasting all three. */

@@ -1,9 +1,9 @@
+import { ScatterReduction, attrsFor } from '../attrs.js';
 import { Tensor, attr } from '../graph.js';
 import { normalizeAxis } from '../shape.js';
 import { Dim, DType, DslError, formatShape } from '../types.js';
 import { INDICES, NUMERIC, requireDtype, requireSameDtype, typedScalar } from './util.js';
 
-export { gather } from './shape-ops.js';
 
 export function gatherElements(x: Tensor, indices: Tensor, axis: number): Tensor {
   const a = normalizeAxis('GatherElements', axis, x.rank);
@@ -11,7 +11,7 @@ export function gatherElements(x: Tensor, indices: Tensor, axis: number): Tensor
   if (indices.rank !== x.rank) {
     throw new DslError(`GatherElements: indices ${formatShape(indices.shape)} must have the rank of data ${formatShape(x.shape)}`);
   }
-  return x.graph.addNode('GatherElements', [x, indices], { axis: attr.int(a) }, [{ dtype: x.dtype, shape: indices.shape }])[0];
+  return x.graph.addNode('GatherElements', [x, indices], attrsFor('GatherElements', { axis: a }), [{ dtype: x.dtype, shape: indices.shape }])[0];
 }
 
 export function gatherND(x: Tensor, indices: Tensor, batchDims = 0): Tensor {
@@ -21,11 +21,11 @@ export function gatherND(x: Tensor, indices: Tensor, batchDims = 0): Tensor {
     throw new DslError(`GatherND: last dim of indices ${formatShape(indices.shape)} must be static and <= rank of ${formatShape(x.shape)}`);
   }
   const shape = [...indices.shape.slice(0, -1), ...x.shape.slice(batchDims + last)];
-  return x.graph.addNode('GatherND', [x, indices], { batch_dims: attr.int(batchDims) }, [{ dtype: x.dtype, shape }])[0];
+  return x.graph.addNode('GatherND', [x, indices], attrsFor('GatherND', { batch_dims: batchDims }), [{ dtype: x.dtype, shape }])[0];
 }
 
-/** ScatterND; with reduction 'add' duplicate indices accumulate (facts note, item 1a). */
-export function scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduction: 'none' | 'add' = 'add'): Tensor {
+/** ScatterND; with reduction 'add' duplicate indices accumulate (docs/architecture.md, onnxruntime-node behaviours). */
+export function scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduction: ScatterReduction = 'add'): Tensor {
   requireDtype('ScatterND', indices, ['int64']);
   requireSameDtype('ScatterND', data, updates);
   const last = indices.shape[indices.rank - 1];
@@ -34,21 +34,21 @@ export function scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduct
   if (expected.length !== updates.rank || expected.some((d, i) => d !== updates.shape[i])) {
     throw new DslError(`ScatterND: updates ${formatShape(updates.shape)} must have shape ${formatShape(expected)} for data ${formatShape(data.shape)} and indices ${formatShape(indices.shape)}`);
   }
-  return data.graph.addNode('ScatterND', [data, indices, updates], { reduction: attr.string(reduction) }, [{ dtype: data.dtype, shape: data.shape }])[0];
+  return data.graph.addNode('ScatterND', [data, indices, updates], attrsFor('ScatterND', { reduction }), [{ dtype: data.dtype, shape: data.shape }])[0];
 }
 
-export function scatterElements(data: Tensor, indices: Tensor, updates: Tensor, axis: number, reduction: 'none' | 'add' = 'add'): Tensor {
+export function scatterElements(data: Tensor, indices: Tensor, updates: Tensor, axis: number, reduction: ScatterReduction = 'add'): Tensor {
   const a = normalizeAxis('ScatterElements', axis, data.rank);
   requireSameDtype('ScatterElements', data, updates);
   requireDtype('ScatterElements', indices, INDICES);
-  return data.graph.addNode('ScatterElements', [data, indices, updates], { axis: attr.int(a), reduction: attr.string(reduction) }, [{ dtype: data.dtype, shape: data.shape }])[0];
+  return data.graph.addNode('ScatterElements', [data, indices, updates], attrsFor('ScatterElements', { axis: a, reduction }), [{ dtype: data.dtype, shape: data.shape }])[0];
 }
 
 /** Lower (upper=false) or upper triangle of the last two axes, offset k. */
 export function trilu(x: Tensor, upper: boolean, k = 0): Tensor {
   if (x.rank < 2) throw new DslError(`Trilu: needs rank >= 2, got ${formatShape(x.shape)}`);
   const kT = x.graph.constant(new BigInt64Array([BigInt(k)]), 'int64', []);
-  return x.graph.addNode('Trilu', [x, kT], { upper: attr.int(upper ? 1 : 0) }, [{ dtype: x.dtype, shape: x.shape }])[0];
+  return x.graph.addNode('Trilu', [x, kT], attrsFor('Trilu', { upper }), [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
 /** Range(start, limit, delta) for scalar tensors; `length` is the static length when known. */
@@ -65,7 +65,7 @@ export function cumsum(x: Tensor, axis: number, opts: { exclusive?: boolean; rev
   requireDtype('CumSum', x, NUMERIC);
   const a = normalizeAxis('CumSum', axis, x.rank);
   const axisT = x.graph.constant(new BigInt64Array([BigInt(a)]), 'int64', []);
-  const attrs = { exclusive: attr.int(opts.exclusive ? 1 : 0), reverse: attr.int(opts.reverse ? 1 : 0) };
+  const attrs = attrsFor('CumSum', { exclusive: opts.exclusive === true, reverse: opts.reverse === true });
   return x.graph.addNode('CumSum', [x, axisT], attrs, [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
@@ -74,7 +74,7 @@ export function topK(x: Tensor, k: Tensor, axis = -1, kDim?: Dim): [Tensor, Tens
   const a = normalizeAxis('TopK', axis, x.rank);
   requireDtype('TopK', k, ['int64']);
   const shape = x.shape.map((d, i) => (i === a ? (kDim ?? x.graph.freshDim('k')) : d));
-  const [values, indices] = x.graph.addNode('TopK', [x, k], { axis: attr.int(a), largest: attr.int(1), sorted: attr.int(1) }, [
+  const [values, indices] = x.graph.addNode('TopK', [x, k], attrsFor('TopK', { axis: a, largest: true, sorted: true }), [
     { dtype: x.dtype, shape },
     { dtype: 'int64' as DType, shape },
   ]);
@@ -92,4 +92,14 @@ export function constantOfShape(shape: Tensor, value: number, dtype: DType, outS
  */
 export function nonZero(x: Tensor): Tensor {
   return x.graph.addNode('NonZero', [x], {}, [{ dtype: 'int64', shape: [x.rank, x.graph.freshDim('nonzero')] }])[0];
+}
+
+/** Gather along `axis`: out = x[..., indices, ...] (indices int64 or int32, any shape). */
+export function gather(x: Tensor, indices: Tensor, axis: number): Tensor {
+  const a = normalizeAxis('Gather', axis, x.rank);
+  if (indices.dtype !== 'int64' && indices.dtype !== 'int32') {
+    throw new DslError(`Gather: indices ${indices.name} must be int64 or int32, got ${indices.dtype}${formatShape(indices.shape)}`);
+  }
+  const shape = [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)];
+  return x.graph.addNode('Gather', [x, indices], attrsFor('Gather', { axis: a }), [{ dtype: x.dtype, shape }])[0];
 }

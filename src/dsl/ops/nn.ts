@@ -1,4 +1,5 @@
-import { Tensor, attr } from '../graph.js';
+import { attrsFor } from '../attrs.js';
+import { Tensor } from '../graph.js';
 import { normalizeAxis } from '../shape.js';
 import { DslError, formatShape } from '../types.js';
 import { FLOATS, INDICES, requireDtype, requireSameDtype } from './util.js';
@@ -6,13 +7,13 @@ import { FLOATS, INDICES, requireDtype, requireSameDtype } from './util.js';
 export function softmax(x: Tensor, axis = -1): Tensor {
   requireDtype('Softmax', x, FLOATS);
   const a = normalizeAxis('Softmax', axis, x.rank);
-  return x.graph.addNode('Softmax', [x], { axis: attr.int(a) }, [{ dtype: x.dtype, shape: x.shape }])[0];
+  return x.graph.addNode('Softmax', [x], attrsFor('Softmax', { axis: a }), [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   requireDtype('LogSoftmax', x, FLOATS);
   const a = normalizeAxis('LogSoftmax', axis, x.rank);
-  return x.graph.addNode('LogSoftmax', [x], { axis: attr.int(a) }, [{ dtype: x.dtype, shape: x.shape }])[0];
+  return x.graph.addNode('LogSoftmax', [x], attrsFor('LogSoftmax', { axis: a }), [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
 /**
@@ -30,7 +31,7 @@ export function layerNormalization(x: Tensor, scale: Tensor, bias: Tensor | null
   const statShape = x.shape.map((d, i) => (i < a ? d : 1));
   // Mean/InvStdDev have type U = stash_type, default float32 whatever x's dtype (ORT 1.30 has no
   // kernel for stash_type=double), so for float64 x they are float32 and the VJP casts them.
-  const outs = x.graph.addNode('LayerNormalization', [x, scale, bias], { axis: attr.int(a), epsilon: attr.float(epsilon) }, [
+  const outs = x.graph.addNode('LayerNormalization', [x, scale, bias], attrsFor('LayerNormalization', { axis: a, epsilon }), [
     { dtype: x.dtype, shape: x.shape },
     { dtype: 'float32', shape: statShape },
     { dtype: 'float32', shape: statShape },
@@ -51,8 +52,7 @@ export function softmaxCrossEntropyLoss(scores: Tensor, labels: Tensor, opts: { 
     throw new DslError(`SoftmaxCrossEntropyLoss: labels ${formatShape(labels.shape)} must be ${formatShape(expected)} for scores ${formatShape(scores.shape)}`);
   }
   const reduction = opts.reduction ?? 'mean';
-  const attrs: Record<string, ReturnType<typeof attr.int>> = { reduction: attr.string(reduction) };
-  if (opts.ignoreIndex !== undefined) attrs.ignore_index = attr.int(opts.ignoreIndex);
+  const attrs = attrsFor('SoftmaxCrossEntropyLoss', { reduction, ignore_index: opts.ignoreIndex });
   const lossShape = reduction === 'none' ? labels.shape : [];
   const [loss, logProb] = scores.graph.addNode('SoftmaxCrossEntropyLoss', [scores, labels], attrs, [
     { dtype: scores.dtype, shape: lossShape },

@@ -1,9 +1,10 @@
-import { Tensor, attr } from '../graph.js';
+import { attrsFor } from '../attrs.js';
+import { Tensor } from '../graph.js';
 import { normalizeAxes } from '../shape.js';
 import { Dim } from '../types.js';
 import { NUMERIC, int64s, requireDtype } from './util.js';
 
-function reduce(op: string, x: Tensor, axes: readonly number[] | null, keepdims: boolean): Tensor {
+function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceProd', x: Tensor, axes: readonly number[] | null, keepdims: boolean): Tensor {
   requireDtype(op, x, NUMERIC);
   const ax = axes === null ? x.shape.map((_, i) => i) : normalizeAxes(op, axes, x.rank);
   // No axes reduces nothing; ONNX would read an empty axes input as "all axes".
@@ -13,8 +14,8 @@ function reduce(op: string, x: Tensor, axes: readonly number[] | null, keepdims:
     if (!ax.includes(i)) shape.push(d);
     else if (keepdims) shape.push(1);
   });
-  // Axes go in as an input: at opset 18 the attribute form is rejected (facts note, item 4).
-  return x.graph.addNode(op, [x, int64s(x.graph, ax)], { keepdims: attr.int(keepdims ? 1 : 0) }, [{ dtype: x.dtype, shape }])[0];
+  // Axes go in as an input: at opset 18 the attribute form is rejected (docs/architecture.md, onnxruntime-node behaviours).
+  return x.graph.addNode(op, [x, int64s(x.graph, ax)], attrsFor(op, { keepdims }), [{ dtype: x.dtype, shape }])[0];
 }
 
 /** Sum over `axes` (null: all axes). */

@@ -1,6 +1,8 @@
-import { Graph, Tensor, attr } from '../graph.js';
+import { attrsFor } from '../attrs.js';
+import { Graph, Tensor } from '../graph.js';
 import { normalizeAxes, normalizeAxis, staticSize } from '../shape.js';
 import { Dim, DslError, Shape, formatShape } from '../types.js';
+import { gather } from './indexing.js';
 import { int64s } from './util.js';
 
 export function transpose(x: Tensor, perm: readonly number[]): Tensor {
@@ -9,7 +11,7 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
     throw new DslError(`Transpose: perm [${perm.join(', ')}] is not a permutation of rank ${x.rank} (${x.name} ${formatShape(x.shape)})`);
   }
   const shape = perm.map((p) => x.shape[p]);
-  return x.graph.addNode('Transpose', [x], { perm: attr.ints([...perm]) }, [{ dtype: x.dtype, shape }])[0];
+  return x.graph.addNode('Transpose', [x], attrsFor('Transpose', { perm: [...perm] }), [{ dtype: x.dtype, shape }])[0];
 }
 
 export function shapeOf(x: Tensor): Tensor {
@@ -129,7 +131,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     total = typeof total === 'number' && typeof d === 'number' ? total + d : xs[0].graph.freshDim('concat');
   }
   const shape = xs[0].shape.map((d, i) => (i === a ? total : d));
-  return xs[0].graph.addNode('Concat', [...xs], { axis: attr.int(a) }, [{ dtype: xs[0].dtype, shape }])[0];
+  return xs[0].graph.addNode('Concat', [...xs], attrsFor('Concat', { axis: a }), [{ dtype: xs[0].dtype, shape }])[0];
 }
 
 export function split(x: Tensor, axis: number, sizes: readonly number[]): Tensor[] {
@@ -137,7 +139,7 @@ export function split(x: Tensor, axis: number, sizes: readonly number[]): Tensor
   const total = sizes.reduce((p, q) => p + q, 0);
   if (x.shape[a] !== total) throw new DslError(`Split: sizes [${sizes.join(', ')}] do not add up to dim ${a} of ${formatShape(x.shape)}`);
   const outs = sizes.map((s) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? s : d)) }));
-  return x.graph.addNode('Split', [x, int64s(x.graph, sizes)], { axis: attr.int(a) }, outs);
+  return x.graph.addNode('Split', [x, int64s(x.graph, sizes)], attrsFor('Split', { axis: a }), outs);
 }
 
 /** Slice with constant starts/ends (clamped as ONNX does) on the given axes, step 1. */
@@ -163,15 +165,5 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   const g: Graph = x.graph;
   const shape = x.shape.map((d, i) => (typeof d === 'number' ? d + pads[i] + pads[i + x.rank] : pads[i] + pads[i + x.rank] === 0 ? d : g.freshDim('pad')));
   const valueT = g.constant(x.dtype === 'float64' ? new Float64Array([value]) : new Float32Array([value]), x.dtype, []);
-  return g.addNode('Pad', [x, int64s(g, pads), valueT], { mode: attr.string('constant') }, [{ dtype: x.dtype, shape }])[0];
-}
-
-// Gather lives here because reshape() needs it for symbolic dims.
-export function gather(x: Tensor, indices: Tensor, axis: number): Tensor {
-  const a = normalizeAxis('Gather', axis, x.rank);
-  if (indices.dtype !== 'int64' && indices.dtype !== 'int32') {
-    throw new DslError(`Gather: indices ${indices.name} must be int64 or int32, got ${indices.dtype}${formatShape(indices.shape)}`);
-  }
-  const shape = [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)];
-  return x.graph.addNode('Gather', [x, indices], { axis: attr.int(a) }, [{ dtype: x.dtype, shape }])[0];
+  return g.addNode('Pad', [x, int64s(g, pads), valueT], attrsFor('Pad', { mode: 'constant' }), [{ dtype: x.dtype, shape }])[0];
 }

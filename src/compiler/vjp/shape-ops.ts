@@ -1,4 +1,5 @@
-import { Tensor } from '../../dsl/graph.js';
+import { attrsOf } from '../../dsl/attrs.js';
+import { Tensor, constInts } from '../../dsl/graph.js';
 import * as S from '../../dsl/ops/shape-ops.js';
 import { int64s } from '../../dsl/ops/util.js';
 import { DslError, formatShape, isStatic } from '../../dsl/types.js';
@@ -6,28 +7,24 @@ import { zerosLike } from '../autodiff.js';
 import { sumToShape } from './broadcast.js';
 import { registerVjp } from './registry.js';
 
-function ints(t: Tensor | null): number[] {
-  if (!t || t.source.kind !== 'const') throw new DslError(`expected a constant int64 tensor, got ${t?.name}`);
-  return Array.from(t.source.data as BigInt64Array, Number);
-}
-
 /** Reshape a cotangent back to x's shape: a constant when static, else Shape(x). */
 function reshapeBack(g: Tensor, x: Tensor): Tensor {
   return isStatic(x.shape) ? S.reshapeDynamic(g, int64s(g.graph, x.shape), x.shape) : S.reshapeDynamic(g, S.shapeOf(x), x.shape);
 }
 
-registerVjp('Transpose', ({ node: { attrs }, grads: [g] }) => {
-  const perm = (attrs.perm as { value: number[] }).value;
+registerVjp('Transpose', ({ node, grads: [g] }) => {
+  const { perm } = attrsOf(node, 'Transpose');
   const inverse = perm.map((_, i) => perm.indexOf(i));
   return [S.transpose(g!, inverse)];
 });
 registerVjp('Reshape', ({ node: { inputs: [x] }, grads: [g] }) => [reshapeBack(g!, x!), null]);
-registerVjp('Unsqueeze', ({ node: { inputs: [, axes] }, grads: [g] }) => [S.squeeze(g!, ints(axes)), null]);
+registerVjp('Unsqueeze', ({ node: { inputs: [, axes] }, grads: [g] }) => [S.squeeze(g!, constInts(axes, 'Unsqueeze VJP: axes')), null]);
 registerVjp('Squeeze', ({ node: { inputs: [x] }, grads: [g] }) => [reshapeBack(g!, x!), null]);
 registerVjp('Expand', ({ node: { inputs: [x] }, grads: [g] }) => [sumToShape(g!, x!.shape), null]);
 
-registerVjp('Concat', ({ node: { inputs, attrs }, grads: [g] }) => {
-  const axis = (attrs.axis as { value: number }).value;
+registerVjp('Concat', ({ node, grads: [g] }) => {
+  const { inputs } = node;
+  const { axis } = attrsOf(node, 'Concat');
   const sizes = inputs.map((t) => t!.shape[axis]);
   if (!sizes.every((d) => typeof d === 'number')) {
     throw new DslError(`Concat VJP: sizes along axis ${axis} must be static, got ${inputs.map((t) => formatShape(t!.shape)).join(', ')}`);
@@ -35,8 +32,9 @@ registerVjp('Concat', ({ node: { inputs, attrs }, grads: [g] }) => {
   return S.split(g!, axis, sizes as number[]);
 });
 
-registerVjp('Split', ({ node: { outputs, attrs }, grads }) => {
-  const axis = (attrs.axis as { value: number }).value;
+registerVjp('Split', ({ node, grads }) => {
+  const { outputs } = node;
+  const { axis } = attrsOf(node, 'Split');
   const parts = grads.map((g, i) => g ?? zerosLike(outputs[i]));
   return [S.concat(parts, axis), null];
 });
@@ -44,7 +42,7 @@ registerVjp('Split', ({ node: { outputs, attrs }, grads }) => {
 registerVjp('Slice', ({ node: { inputs: [x, starts, ends, axes] }, grads: [g] }) => {
   // The cotangent is the slice's gradient padded back with zeros on each sliced axis.
   const pads = new Array<number>(2 * x!.rank).fill(0);
-  const st = ints(starts), en = ints(ends), ax = ints(axes);
+  const [st, en, ax] = [starts, ends, axes].map((t) => constInts(t, 'Slice VJP: starts, ends and axes'));
   ax.forEach((a, i) => {
     const d = x!.shape[a];
     if (typeof d !== 'number') throw new DslError(`Slice VJP: axis ${a} of ${formatShape(x!.shape)} must be static`);
@@ -57,7 +55,7 @@ registerVjp('Slice', ({ node: { inputs: [x, starts, ends, axes] }, grads: [g] })
 });
 
 registerVjp('Pad', ({ node: { inputs: [x, pads] }, grads: [g] }) => {
-  const p = ints(pads);
+  const p = constInts(pads, 'Pad VJP: pads');
   const r = x!.rank;
   const axes = [...Array(r).keys()];
   const starts = axes.map((a) => p[a]);

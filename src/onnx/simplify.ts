@@ -1,4 +1,4 @@
-import { Attr, Graph, Node, Tensor } from '../dsl/graph.js';
+import { Attr, Graph, Node, Tensor, constData } from '../dsl/graph.js';
 import { TypedArray, isStatic, numel } from '../dsl/types.js';
 
 /** Largest constant (elements) that folding may create; bigger ones stay computed at run time. */
@@ -82,10 +82,6 @@ function cseKey(n: Node): string | null {
   if (Object.values(n.attrs).some((a) => a.kind === 'graph')) return null;
   const attrs = Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k])}`);
   return `${n.op}(${n.inputs.map((t) => (t ? t.id : '_')).join(',')})[${attrs.join(';')}]`;
-}
-
-function constData(t: Tensor | null): TypedArray | null {
-  return t && t.source.kind === 'const' ? t.source.data : null;
 }
 
 function isScalarValue(t: Tensor | null, value: number): boolean {

@@ -48,7 +48,7 @@ export function formatDevice(d: DeviceSpec): string {
 
 /**
  * Session options for a device. intraOpNumThreads defaults to 1: on this project's 2-core
- * machines small graphs ran ~3x faster with one thread (facts note, item 5). Under CUDA the
+ * machines small graphs ran ~3x faster with one thread (docs/architecture.md). Under CUDA the
  * CPU only runs shape/index glue, so one thread is right there too. Only the named provider
  * is listed: ORT does not fall back from a failed 'cuda' anyway, and we would not want it to.
  */

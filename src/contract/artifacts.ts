@@ -1,0 +1,177 @@
+/**
+ * The artifact contract: what `reclm compile` writes and what training, evaluation and
+ * serving read (docs/artifacts.md). Every file name, every tensor name that crosses a
+ * graph boundary and the manifest's shape are spelled here and nowhere else; the compiler
+ * names its graph inputs and outputs with these, the runtime feeds and fetches them.
+ * Depends on nothing but the DSL's element types, so every layer may import it.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InitSpec } from '../dsl/graph.js';
+import type { DType, Dim } from '../dsl/types.js';
+
+export const ARTIFACT_FORMAT = 'reclm-artifacts/1';
+export const MANIFEST_FILE = 'manifest.json';
+/** The item-id map (data ids by model id), written when compiling from a data file. */
+export const ITEM_MAP_FILE = 'items.json';
+
+/** The compiled graphs, by the key the manifest lists them under. */
+export const GRAPH_FILES = {
+  training: 'training.onnx',
+  optimizer: 'optimizer.onnx',
+  train_step: 'train_step.onnx',
+  inference_graph: 'inference_graph.onnx',
+} as const;
+export type GraphKey = keyof typeof GRAPH_FILES;
+
+/** Files of a training run, written into the artifact folder (init.ckpt by compile). */
+export const RUN_FILES = { init: 'init.ckpt', last: 'last.ckpt', best: 'best.ckpt', log: 'train.jsonl', inference: 'inference.onnx' } as const;
+
+/** Graph output holding a parameter's gradient (training.onnx), and optimizer.onnx's input. */
+export const gradName = (param: string) => `${param}_grad`;
+/** AdamW's first (`m`) and second (`v`) moment of a parameter. */
+export const momentName = (param: string, which: 'm' | 'v') => `${param}.${which}`;
+/** The output carrying the updated value of a state input (parameter or moment). */
+export const nextName = (state: string) => `${state}.next`;
+
+/**
+ * Batch inputs a training graph may declare; which ones it declares depends on the model
+ * and loss and is read from the manifest. Shapes (B rows, L = maxlen, R negatives):
+ * `seq [B, L]` left-padded input items; `pos [B, L]` next-item targets (0 = no target);
+ * `neg [B, L]` one sampled negative per position (BCE); `negs [B, L, R]`, or `[R]` shared
+ * by the batch (sampled softmax); `ts_ext [B, L+1]` the timestamps of seq's items and of
+ * the target of the last position (HSTU). All int64.
+ */
+export const BATCH = { seq: 'seq', pos: 'pos', neg: 'neg', negs: 'negs', tsExt: 'ts_ext' } as const;
+export type BatchInputName = (typeof BATCH)[keyof typeof BATCH];
+
+/**
+ * Scalar inputs that are not data: `seed` and `step` key the in-graph dropout masks and
+ * (optimizer) the bias correction; `lr` is the learning rate ([K] in train_step.onnx);
+ * `k` [1] is the inference graph's top-k size.
+ */
+export const CONTROL = { seed: 'seed', step: 'step', lr: 'lr', k: 'k' } as const;
+
+/** Named graph outputs (besides gradients and `.next` state). */
+export const OUTPUT = {
+  loss: 'loss',
+  gradNorm: 'grad_norm',
+  clipCoef: 'clip_coef',
+  /** train_step.onnx: per-step losses and raw gradient norms, [K]. */
+  losses: 'losses',
+  gradNorms: 'grad_norms',
+  userEmb: 'user_emb',
+  scores: 'scores',
+  topItems: 'top_items',
+  topScores: 'top_scores',
+} as const;
+
+/** The symbolic dims of graph inputs: rows of a batch, and fused steps (train_step.onnx). */
+export const DIM = { batch: 'batch', steps: 'K' } as const;
+
+export type LossName = 'bce' | 'sampled-softmax' | 'full-ce';
+
+/** AdamW hyper-parameters, stored in the manifest and baked into the optimizer graphs. */
+export interface AdamWConfig {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Global-norm clipping threshold; 0 disables clipping. */
+  maxGradNorm: number;
+}
+
+export interface TensorSpec {
+  name: string;
+  dtype: DType;
+  shape: Dim[];
+}
+
+export interface GraphEntry {
+  file: string;
+  /** Parameters first (manifest order), then the graph's other inputs. */
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  nodes: number;
+}
+
+export interface Manifest {
+  format: typeof ARTIFACT_FORMAT;
+  tool: { name: 'reclm'; version: string };
+  model: string;
+  loss: LossName;
+  config: Record<string, unknown>;
+  dataset: { numItems: number; maxlen: number; source?: string; itemMap?: string };
+  /** Training defaults from a preset (batch size, lr, epochs, ...); flags override them. */
+  recipe?: Record<string, unknown>;
+  optimizer: AdamWConfig;
+  opset: number;
+  irVersion: number;
+  params: { name: string; shape: number[]; dtype: 'float32'; decay: boolean; init: InitSpec; zeroGradRows: number[] }[];
+  graphs: Record<GraphKey, GraphEntry>;
+  /** sha256 of every file in the folder except the manifest itself. */
+  files: Record<string, string>;
+  createdAt: string;
+}
+
+/**
+ * A graph's batch inputs as the manifest lists them: every input that is neither a
+ * parameter, an optimizer moment nor a control input. For train_step.onnx the shapes carry
+ * the leading `K` dim.
+ */
+export function batchInputs(manifest: Manifest, graph: GraphKey): TensorSpec[] {
+  const state = new Set<string>(Object.values(CONTROL));
+  for (const p of manifest.params) for (const name of [p.name, momentName(p.name, 'm'), momentName(p.name, 'v')]) state.add(name);
+  return manifest.graphs[graph].inputs.filter((i) => !state.has(i.name));
+}
+
+/** What a training sampler must produce for the training graph of `manifest`. */
+export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegatives: number; sharedNegatives: boolean; needTimestamps: boolean } {
+  const inputs = batchInputs(manifest, 'training');
+  const negs = inputs.find((i) => i.name === BATCH.negs);
+  return {
+    needNeg: inputs.some((i) => i.name === BATCH.neg),
+    numNegatives: negs ? Number(negs.shape[negs.shape.length - 1]) : 0,
+    sharedNegatives: negs?.shape.length === 1,
+    needTimestamps: inputs.some((i) => i.name === BATCH.tsExt),
+  };
+}
+
+export class ArtifactError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArtifactError';
+  }
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Reads an artifact folder's manifest and, with `verify`, checks every listed file against
+ * its sha256. Throws ArtifactError (one line naming the file) on a missing, unreadable or
+ * changed file.
+ */
+export function readManifest(dir: string, verify = true): Manifest {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as Manifest;
+  } catch (e) {
+    throw new ArtifactError(`${dir} is not a reclm artifact folder: cannot read ${MANIFEST_FILE} (${(e as Error).message}); run 'reclm compile' first`);
+  }
+  if (manifest.format !== ARTIFACT_FORMAT) throw new ArtifactError(`${dir}/${MANIFEST_FILE}: unknown format '${manifest.format}'`);
+  if (verify) {
+    for (const [file, hash] of Object.entries(manifest.files)) {
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(join(dir, file));
+      } catch {
+        throw new ArtifactError(`${dir}/${file} is missing (listed in ${MANIFEST_FILE}); recompile the artifacts`);
+      }
+      if (sha256(bytes) !== hash) throw new ArtifactError(`${dir}/${file} does not match its sha256 in ${MANIFEST_FILE}; the file is corrupted or was changed, recompile`);
+    }
+  }
+  return manifest;
+}
