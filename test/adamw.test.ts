@@ -46,7 +46,7 @@ describe('AdamW graph', () => {
       // Replay the fixture's own gradients (README: keeps float32 noise out of Adam's ratio).
       for (const gr of step.grads) feeds[`${gr.name}_grad`] = new ort.Tensor('float32', Float32Array.from(gr.values), gr.shape);
       const out = await session.run(feeds);
-      // Tolerances from shared/fixtures/README.md: norm and coefficient rtol 1e-5.
+      // Tolerances of the fixtures (docs/models.md §6): norm and coefficient rtol 1e-5.
       expect(worst(out.grad_norm.data as Float32Array, [step.grad_global_norm], 1e-5, 0)).to.be.at.most(1);
       expect(worst(out.clip_coef.data as Float32Array, [step.clip_coef], 1e-5, 0)).to.be.at.most(1);
       clipped.push(step.clip_coef < 1);

@@ -53,7 +53,7 @@ describe('Rng (xoshiro128**)', () => {
   });
 });
 
-describe('TrainSampler (MODELS.md §1 steps 1–5)', () => {
+describe('TrainSampler (docs/models.md §1)', () => {
   // Only user 0 has |train| >= 2 (train = [1, 2, 3, 4, 5]); user 1 (2 items, train = [2, 6]) is also
   // eligible in the second test; users with 1 item never are.
   it('builds seq/pos/neg/ts_ext for one user as specified', () => {

@@ -22,7 +22,7 @@ const rows = (a: BigInt64Array, width: number) => {
   return out;
 };
 
-describe('leave-one-out split (MODELS.md §1)', () => {
+describe('leave-one-out split (docs/models.md §1)', () => {
   it('splits train/valid/test and leaves short histories as train only', () => {
     const sp = leaveOneOutSplit(fixture(false));
     expect(sp.train.map((t) => Array.from(t))).to.deep.equal([[1, 2, 3, 4, 5], [3], [4, 5], [6], [7, 1]]);
@@ -53,7 +53,7 @@ describe('trainThroughValid (training on everything but the test item)', () => {
   });
 });
 
-describe('evaluation inputs (MODELS.md §1 "Evaluation input")', () => {
+describe('evaluation inputs (docs/evaluation.md "Input row")', () => {
   it('evaluates only users with a target and |train| >= 1', () => {
     const sp = leaveOneOutSplit(fixture(false));
     expect(Array.from(evalUsers(sp, 'test'))).to.deep.equal([0, 1, 4]);

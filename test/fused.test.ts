@@ -86,7 +86,7 @@ describe('fused train step (Scan)', () => {
     const fused = await fusedS.run(feeds);
     expect(Number((fused['step.next'].data as BigInt64Array)[0])).to.equal(K);
     // The same kernels run in the same order, so results are expected bit-identical
-    // (facts note item 2 observed maxdiff 0 for Loop/Scan vs separate runs).
+    // (docs/architecture.md: a Scan is bit-identical to separate runs).
     expect(Array.from(fused.losses.data as Float32Array)).to.deep.equal(losses);
     for (const i of infos) {
       expect(Array.from(fused[`${i.name}.next`].data as Float32Array), i.name).to.deep.equal(Array.from(state.get(i.name)!));

@@ -56,7 +56,7 @@ describe('training runtime', function () {
     const stacked = Object.fromEntries(['seq', 'pos', 'neg'].map((n) => [n, stackInt64(batches.map((x) => x[n as 'seq']), [8, 12])]));
     const { losses } = await b.fusedSteps(stacked, lrs);
     // Same kernels on the same inputs in the same order: bitwise equality is expected
-    // (the facts note observed maxdiff 0 between Scan and separate runs).
+    // (docs/architecture.md: a Scan is bit-identical to separate runs).
     expect(Array.from(losses)).to.deep.equal(lossesA);
     for (const [name, buf] of a.params) expect(Array.from(buf.current.data as Float32Array), name).to.deep.equal(Array.from(b.params.get(name)!.current.data as Float32Array));
     expect(a.step).to.equal(4);

@@ -1,5 +1,5 @@
 /**
- * Evaluation rows (MODELS.md §1 "Evaluation input"), left padded like training rows:
+ * Evaluation rows (docs/evaluation.md, "Input row"), left padded like training rows:
  * - split 'test':  seq = last L of train + [valid], target = test,  ts_ext[L] = ts(test)
  * - split 'valid': seq = last L of train,           target = valid, ts_ext[L] = ts(valid)
  * Only users with a target and |train| >= 1 are evaluated. Only slot L-1 of the model output is used.

@@ -1,5 +1,5 @@
 /**
- * Training batches exactly as MODELS.md §1 steps 1–5 (seed `PretrainDataset_NEW`).
+ * Training batches exactly as docs/models.md §1 ("One training row") (seed `PretrainDataset_NEW`).
  *
  * Per row: pick a user uniformly *with replacement* among users with |train| >= 2; s = train[u];
  * x = s[:-1], y = s[1:], last L kept, left padded into seq/pos; neg[t] uniform over 1..V rejecting

@@ -1,5 +1,5 @@
 /**
- * Leave-one-out split (MODELS.md §1, seed `data_partition`): for a history h with |h| >= 3,
+ * Leave-one-out split (docs/models.md §1, seed `data_partition`): for a history h with |h| >= 3,
  * train = h[:-2], valid = h[-2], test = h[-1]; shorter histories are all train and have no
  * valid/test item (they still feed training when |train| >= 2, but are not evaluated).
  */

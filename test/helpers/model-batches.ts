@@ -1,4 +1,4 @@
-/** Random parameters and training batches for tiny model configs (the way src/data builds them, MODELS.md §1). */
+/** Random parameters and training batches for tiny model configs (the way src/data builds them, docs/models.md §1). */
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../../src/dsl/graph.js';
 import { LossName, ModelConfig } from '../../graphs/index.js';

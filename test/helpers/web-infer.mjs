@@ -1,7 +1,7 @@
 /* global process */
 // Child process of test/web-serving.test.ts: runs exported models in onnxruntime-web (wasm)
 // inside Node, away from onnxruntime-node (both register backends in onnxruntime-common, so
-// they must not share a process; facts note item 9).
+// they must not share a process; docs/architecture.md, onnxruntime-node behaviours).
 //
 // argv[2]: a JSON file { jobs: [{ name, model, externalData?: [{ path, file }], feeds }] },
 // feeds: { name: { type: 'int64', dims, data: number[] } }. An inline model is opened by path,
