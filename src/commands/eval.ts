@@ -4,6 +4,7 @@ import { parseDevice } from '../runtime/providers.js';
 import { Progress } from '../util/progress.js';
 import { asCliError, UsageError } from '../cli/errors.js';
 import { dataFormatFlag } from '../cli/flags.js';
+import { saveEvalResult } from '../report/eval-results.js';
 
 export default class Eval extends Command {
   static override summary = 'Rank a leave-one-out split with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
@@ -29,6 +30,7 @@ Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): th
     device: Flags.string({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
     threads: Flags.integer({ description: 'intra-op threads', default: 2, min: 1 }),
     json: Flags.boolean({ description: 'print one JSON object' }),
+    save: Flags.boolean({ description: 'also append the results to eval.jsonl beside the model (shown by reclm report)' }),
   };
 
   async run(): Promise<void> {
@@ -44,6 +46,7 @@ Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): th
         onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
       });
       progress.finish();
+      if (flags.save) { const saved = saveEvalResult(r); if (!flags.json) this.log(`results appended to ${saved}`); }
       if (r.unknown.unknownInteractions) this.warn(`${r.unknown.unknownInteractions} interactions with ${r.unknown.unknownItems} items the model has never seen were dropped`);
       if (flags.json) {
         const flat: Record<string, unknown> = {
