@@ -2,6 +2,7 @@
 // foreign file, and the acceptance test: a report built from a short real training run, opened
 // in headless Chromium (Debian's `chromium`, driven by playwright-core), must draw marks in every
 // chart and make no network request. A screenshot of the page is kept in .tmp/test-artifacts/.
+import { CommandHelp, Config } from '@oclif/core';
 import { expect } from 'chai';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,6 +96,15 @@ describe('reclm report', function () {
       expect(r.error!.message).to.equal(`${foreign} exists and was not written by reclm report; refusing to overwrite it (choose another --out or remove it)`);
       expect(readFileSync(foreign, 'utf8')).to.equal('<html>my notes</html>');
     });
+  });
+
+  it('--help has a summary, examples and a description of every flag', async () => {
+    const config = await Config.load(PACKAGE_ROOT);
+    // As oclif's manifest gives them to the help renderer: flags and args carry their names.
+    const named = (o: Record<string, object>) => Object.fromEntries(Object.entries(o).map(([name, f]) => [name, { ...f, name }]));
+    const loadable = { id: 'report', summary: Report.summary, description: Report.description, examples: Report.examples, flags: named(Report.flags), args: named(Report.args), aliases: [], hiddenAliases: [], load: async () => Report };
+    const text = new CommandHelp(loadable as never, config, { maxWidth: 100 } as never).generate();
+    for (const part of ['USAGE', 'FLAGS', 'EXAMPLES', '$ reclm report DIR', '--out=<value>', '--json', '--smoothing', 'eval.jsonl', '$ reclm report artifacts/llama --json']) expect(text).to.include(part);
   });
 
   describe('acceptance: a real run in a real browser', function () {

@@ -73,3 +73,16 @@ export function writeReport(dir: string, html: string, out = join(dir, REPORT_FI
   writeFileAtomic(out, html);
   return out;
 }
+
+/**
+ * Writes the validation curve (NDCG@10 / HR@10 per validated epoch, best epoch marked) of a run
+ * folder as a standalone SVG file, atomically; bench/quality.ts puts one beside its results table.
+ * @returns the path written, or null when the run validated no epoch (e.g. --train-on-valid)
+ * @throws ArtifactError (user error) when the folder holds no readable run
+ */
+export async function writeValidationSvg(runDir: string, path: string, title: string): Promise<string | null> {
+  const run = readRun(runDir);
+  if (!run.epochs.some((e) => e['ndcg@10'] !== undefined)) return null;
+  writeFileAtomic(path, await renderSvg(validationSpec(run.epochs, run.best, title)));
+  return path;
+}
