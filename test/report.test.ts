@@ -118,8 +118,9 @@ describe('reclm report', function () {
   });
 
   describe('acceptance: a real run in a real browser', function () {
-    // Compile + 3 epochs on the built-in data + eval + Chromium's start took about a minute
-    // alone on 2 shared CPU cores; 10 minutes leaves room for a loaded CI machine.
+    // Compile + 3 epochs on the built-in data + eval + Chromium took 12 s for this whole file on
+    // 2 idle cores and about 2 min under a load average of 20; 10 minutes leaves room for a
+    // loaded CI machine.
     this.timeout(600000);
     const run = join(tmp, 'real');
     let page: string;
