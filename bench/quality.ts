@@ -11,7 +11,7 @@
 // --keep-seen ranks the test target against the whole catalogue instead of the items the user has
 // not seen (the papers' protocol, the default; see src/eval/rank.ts).
 import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
 import { presetNamed } from '../graphs/presets.js';
 import { SEED_ADAMW } from '../src/compiler/adamw.js';
@@ -22,6 +22,7 @@ import { parseSets } from '../src/cli/config-flags.js';
 import { RUN_FILES, train } from '../src/runtime/trainer.js';
 import { TrainingSession } from '../src/runtime/session.js';
 import { readJsonl } from '../src/util/jsonl.js';
+import { writeValidationSvg } from '../src/report/index.js';
 
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -87,4 +88,8 @@ if (!existsSync(table)) {
 const row = `| ${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${arg('note', '')} |\n`;
 appendFileSync(table, row);
 console.log(row);
+// The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.svg.
+const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}`;
+const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).split('.')[0]}.svg`);
+if (await writeValidationSvg(out, curve, `${label} on ${basename(dataPath)}: validation`)) console.log(`validation curve: ${curve}`);
 console.log(`most-popular on the same split: HR@10 ${f(test.popularity['hr@10'])}, NDCG@10 ${f(test.popularity['ndcg@10'])}`);

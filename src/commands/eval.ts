@@ -6,6 +6,7 @@ import { asCliError, UsageError } from '../cli/errors.js';
 import { dataFormatFlag } from '../cli/flags.js';
 import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
 import { resolvePresplit } from '../data/presplit.js';
+import { saveEvalResult } from '../report/eval-results.js';
 
 export default class Eval extends Command {
   static override summary = 'Rank a leave-one-out split (or given pre-split files) with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
@@ -37,6 +38,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     device: Flags.string({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
     threads: Flags.integer({ description: 'intra-op threads', default: 2, min: 1 }),
     json: Flags.boolean({ description: 'print one JSON object' }),
+    save: Flags.boolean({ description: 'also append the results to eval.jsonl beside the model (shown by reclm report)' }),
   };
 
   async run(): Promise<void> {
@@ -57,6 +59,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
       progress.finish();
       // Before the numbers they qualify.
       for (const w of r.warnings) this.warn(w);
+      if (flags.save) { const saved = saveEvalResult(r); if (!flags.json) this.log(`results appended to ${saved}`); }
       if (flags.json) {
         const flat: Record<string, unknown> = {
           model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users, excluded_users: r.excludedUsers, num_items: r.numItems,

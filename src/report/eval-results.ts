@@ -1,0 +1,63 @@
+// `reclm eval --save` results, kept beside the model so that `reclm report` can show them:
+// one JSON line per evaluation in DIR/eval.jsonl (appended, so the test split and the sampled
+// protocol of the same model are both kept; the report shows the latest of each).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { EvaluateResult } from '../eval/evaluate.js';
+import { JsonlLogger, readJsonl } from '../util/jsonl.js';
+
+export const EVAL_LOG = 'eval.jsonl';
+
+/** One saved evaluation. Metric maps hold "hr@k", "ndcg@k" and "mrr" (fractions in [0, 1]). */
+export interface EvalRecord {
+  type: 'eval';
+  /** ISO time the evaluation finished. */
+  time: string;
+  /** The .onnx file that was ranked. */
+  model: string;
+  data: string;
+  split: 'test' | 'valid';
+  protocol: string;
+  users: number;
+  metrics: Record<string, number>;
+  /** The most-popular baseline on the same split and candidates. */
+  popularity: Record<string, number>;
+}
+
+const withoutUsers = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'users'));
+
+/**
+ * Appends an evaluation to eval.jsonl in the folder of the ranked model (the artifact folder
+ * for `reclm eval DIR`). Returns the path written.
+ */
+export function saveEvalResult(r: EvaluateResult): string {
+  const path = join(dirname(r.model), EVAL_LOG);
+  const record: EvalRecord = {
+    type: 'eval', time: new Date().toISOString(), model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users,
+    metrics: withoutUsers(r.metrics), popularity: withoutUsers(r.popularity),
+  };
+  const log = new JsonlLogger(path);
+  try {
+    log.write(record as unknown as Record<string, unknown>);
+  } finally {
+    log.close();
+  }
+  return path;
+}
+
+/**
+ * The saved evaluations of a run folder, oldest first, keeping only the latest of each
+ * (split, protocol) pair; [] when there is no eval.jsonl.
+ */
+export function readEvalRecords(dir: string): EvalRecord[] {
+  const path = join(dir, EVAL_LOG);
+  if (!existsSync(path)) return [];
+  const latest = new Map<string, EvalRecord>();
+  for (const r of readJsonl(path, { skipInvalid: true }) as EvalRecord[]) {
+    if (r?.type !== 'eval' || typeof r.metrics !== 'object' || typeof r.popularity !== 'object') continue;
+    const key = `${r.split}\n${r.protocol}`;
+    latest.delete(key);
+    latest.set(key, r);
+  }
+  return [...latest.values()];
+}

@@ -1,0 +1,204 @@
+// `reclm report`: the run reader (restarts, resumes, unfinished runs), the refusal to overwrite a
+// foreign file, and the acceptance test: a report built from a short real training run, opened
+// in headless Chromium (Debian's `chromium`, driven by playwright-core), must draw marks in every
+// chart and make no network request. A screenshot of the page is kept in .tmp/test-artifacts/.
+import { CommandHelp, Config } from '@oclif/core';
+import { expect } from 'chai';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import Compile from '../src/commands/compile.js';
+import Eval from '../src/commands/eval.js';
+import Report from '../src/commands/report.js';
+import Train from '../src/commands/train.js';
+import { buildReport, readRun, smoothEma, writeReport } from '../src/report/index.js';
+import { PACKAGE_ROOT, runCommand } from './helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'reclm-report-'));
+const CHROMIUM = '/usr/bin/chromium';
+/** Where the acceptance test leaves the page and its screenshot (git-ignored). */
+const ARTIFACTS = join(PACKAGE_ROOT, '.tmp', 'test-artifacts');
+
+/** A run folder with a real manifest (compiled, not trained) and a hand-written train.jsonl. */
+async function fakeRun(name: string, log: object[], tail = ''): Promise<string> {
+  const dir = join(tmp, name);
+  const r = await runCommand(Compile, ['--preset', 'builtin', '--data', 'builtin', '--set', 'n_layers=1', '--out', dir]);
+  expect(r.error, r.error?.message).to.equal(undefined);
+  writeFileSync(join(dir, 'train.jsonl'), log.map((x) => JSON.stringify(x)).join('\n') + '\n' + tail);
+  return dir;
+}
+
+const step = (s: number, loss: number, epoch = 1) => ({ type: 'step', step: s, epoch, loss, grad_norm: 1 + s / 10, lr: 1e-3, tokens: 100 });
+
+describe('reclm report', function () {
+  this.timeout(60000);
+
+  describe('smoothEma', () => {
+    it('is the debiased exponential moving average', () => {
+      // w = 0.5: m = 0.5, 1.25, 2.125; divided by 1 - 0.5^t = 0.5, 0.75, 0.875.
+      const s = smoothEma([1, 2, 3], 0.5);
+      // 1e-12: a few float64 roundings of numbers near 1.
+      [1, 1.25 / 0.75, 2.125 / 0.875].forEach((v, i) => expect(s[i]).to.be.closeTo(v, 1e-12));
+      expect(smoothEma([4, 5, 6], 0)).to.deep.equal([4, 5, 6]);
+      expect(() => smoothEma([1], 1)).to.throw(RangeError);
+    });
+  });
+
+  describe('reading a run', () => {
+    it('keeps the records since the last fresh start, the latest record of a repeated step, and flags a run with no end record', async () => {
+      const dir = await fakeRun('unfinished', [
+        { type: 'start', step: 0, epoch: 0, time: '2026-01-01T00:00:00Z', batchSize: 8, seed: 1 },
+        step(1, 99), // an earlier run, started again with --overwrite
+        { type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z', batchSize: 64, seed: 3 },
+        step(1, 6.0), step(2, 5.0), step(3, 4.5),
+        { type: 'resume', step: 2, epoch: 0, time: '2026-01-02T01:00:00Z', batchSize: 64, seed: 3 },
+        step(3, 4.0), step(4, 3.5),
+        { type: 'epoch', epoch: 1, step: 4, loss: 4.6, seconds: 2, tokens_per_s: 200, valid: { 'ndcg@10': 0.2, 'hr@10': 0.4, users: 10 } },
+      ], '{"type":"step","step":5,"ep'); // a torn last line, as a kill mid-write leaves it
+      const run = readRun(dir);
+      expect(run.steps.map((s) => [s.step, s.loss])).to.deep.equal([[1, 6], [2, 5], [3, 4], [4, 3.5]]);
+      expect(run.options).to.include({ batchSize: 64, seed: 3 });
+      expect(run.best).to.deep.equal({ epoch: 1, 'ndcg@10': 0.2, 'hr@10': 0.4 });
+      expect(run.status).to.include({ finished: false, stoppedBy: null, resumes: 1, startedAt: '2026-01-02T00:00:00Z' });
+      expect(run.status.text).to.match(/^Not finished: train\.jsonl has no end record.*still going, or it was killed.*last record: step 4 of epoch 1/);
+      const { html } = await buildReport(dir);
+      expect(html).to.include('class="status unfinished"').and.include('Not finished: train.jsonl has no end record');
+    });
+
+    it('--json prints the series; a folder with no train.jsonl is one clear error line', async () => {
+      const dir = await fakeRun('json', [{ type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z', batchSize: 64, seed: 1 }, step(1, 6), step(2, 5)]);
+      const r = await runCommand(Report, [dir, '--json']);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      const data = JSON.parse(r.stdout);
+      expect(data.out).to.equal(null);
+      expect(data.steps.map((s: { loss: number }) => s.loss)).to.deep.equal([6, 5]);
+      expect(existsSync(join(dir, 'report.html')), '--json alone writes no page').to.equal(false);
+      const empty = join(tmp, 'json-empty');
+      await runCommand(Compile, ['--preset', 'builtin', '--data', 'builtin', '--set', 'n_layers=1', '--out', empty]);
+      const e = await runCommand(Report, [empty]);
+      expect(e.exitCode).to.equal(1);
+      expect(e.error!.message).to.match(/train\.jsonl does not exist: no training run in .* yet/).and.not.include('\n');
+    });
+
+    it('shows the latest saved evaluation of each split and protocol', async () => {
+      const dir = await fakeRun('evals', [{ type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z' }, step(1, 6)]);
+      const ev = (time: string, protocol: string, hr: number) => ({ type: 'eval', time, model: join(dir, 'inference.onnx'), data: 'builtin', split: 'test', protocol, users: 10, metrics: { 'hr@10': hr, mrr: 0.1 }, popularity: { 'hr@10': 0.05, mrr: 0.01 } });
+      writeFileSync(join(dir, 'eval.jsonl'), [ev('t1', 'full', 0.1), ev('t2', 'sampled', 0.5), ev('t3', 'full', 0.2)].map((x) => JSON.stringify(x)).join('\n') + '\n');
+      const run = readRun(dir);
+      expect(run.evals.map((e) => [e.protocol, e.metrics['hr@10']])).to.deep.equal([['sampled', 0.5], ['full', 0.2]]);
+      const { html } = await buildReport(dir);
+      expect(html).to.include('data-chart="final-0"').and.include('data-chart="final-1"').and.not.include('data-chart="final-2"');
+    });
+
+    it('replaces an earlier report but refuses to overwrite any other file at --out', async () => {
+      const dir = await fakeRun('overwrite', [{ type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z' }, step(1, 6)]);
+      const { html } = await buildReport(dir);
+      const out = writeReport(dir, html);
+      expect(out).to.equal(join(dir, 'report.html'));
+      expect(writeReport(dir, html.replace('</body>', '<!-- again --></body>'))).to.equal(out);
+      expect(readFileSync(out, 'utf8')).to.include('<!-- again -->');
+      const foreign = join(tmp, 'notes.html');
+      writeFileSync(foreign, '<html>my notes</html>');
+      const r = await runCommand(Report, [dir, '--out', foreign]);
+      expect(r.exitCode).to.equal(1);
+      expect(r.error!.message).to.equal(`${foreign} exists and was not written by reclm report; refusing to overwrite it (choose another --out or remove it)`);
+      expect(readFileSync(foreign, 'utf8')).to.equal('<html>my notes</html>');
+    });
+  });
+
+  it('--help has a summary, examples and a description of every flag', async () => {
+    const config = await Config.load(PACKAGE_ROOT);
+    // As oclif's manifest gives them to the help renderer: flags and args carry their names.
+    const named = (o: Record<string, object>) => Object.fromEntries(Object.entries(o).map(([name, f]) => [name, { ...f, name }]));
+    const loadable = { id: 'report', summary: Report.summary, description: Report.description, examples: Report.examples, flags: named(Report.flags), args: named(Report.args), aliases: [], hiddenAliases: [], load: async () => Report };
+    const text = new CommandHelp(loadable as never, config, { maxWidth: 100 } as never).generate();
+    for (const part of ['USAGE', 'FLAGS', 'EXAMPLES', '$ reclm report DIR', '--out=<value>', '--json', '--smoothing', 'eval.jsonl', '$ reclm report artifacts/llama --json']) expect(text).to.include(part);
+  });
+
+  describe('acceptance: a real run in a real browser', function () {
+    // Compile + 3 epochs on the built-in data + eval + Chromium took 12 s for this whole file on
+    // 2 idle cores and about 2 min under a load average of 20; 10 minutes leaves room for a
+    // loaded CI machine.
+    this.timeout(600000);
+    const run = join(tmp, 'real');
+    let page: string;
+    let context: BrowserContext;
+    const requests: string[] = [];
+
+    before(async () => {
+      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium), as .ci/run does`);
+      for (const [cmd, argv] of [
+        [Compile, ['--preset', 'builtin', '--data', 'builtin', '--out', run]],
+        [Train, [run, '--data', 'builtin', '--epochs', '3', '--eval-every', '1', '--threads', '1', '--json']],
+        [Eval, [run, '--data', 'builtin', '--threads', '1', '--save']],
+        [Report, [run]],
+      ] as const) {
+        const r = await runCommand(cmd, [...argv]);
+        expect(r.error, `${cmd.name}: ${r.error?.message}`).to.equal(undefined);
+      }
+      page = join(run, 'report.html');
+      mkdirSync(ARTIFACTS, { recursive: true });
+      copyFileSync(page, join(ARTIFACTS, 'report.html'));
+      context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'reclm-chromium-')), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        viewport: { width: 1320, height: 900 },
+      });
+      // Record every request; let only file:// loads through, so a page that did reach out
+      // would fail here rather than hang on the network.
+      context.on('request', (req) => requests.push(req.url()));
+      await context.route('**/*', (route) => (route.request().url().startsWith('file://') ? route.continue() : route.abort()));
+    });
+
+    after(async () => {
+      await context?.close();
+    });
+
+    it('the request recorder sees a request a page makes (control)', async () => {
+      const control = join(tmp, 'control.html');
+      writeFileSync(control, '<!doctype html><img src="http://example.invalid/x.png">');
+      const p = await context.newPage();
+      const seen: string[] = [];
+      p.on('request', (r) => seen.push(r.url()));
+      await p.goto(pathToFileURL(control).href, { waitUntil: 'load' });
+      await p.close();
+      expect(seen).to.include('http://example.invalid/x.png');
+      requests.length = 0;
+    });
+
+    it('draws marks in every chart, makes no network request, and is kept as a screenshot', async () => {
+      const url = pathToFileURL(page).href;
+      const p = await context.newPage();
+      await p.goto(url, { waitUntil: 'load' });
+      const charts = await p.$$eval('figure.chart', (figs) =>
+        figs.map((f) => {
+          // Data marks only (vega's role-mark groups), not axes, grid lines or legends.
+          const marks = [...f.querySelectorAll('g.role-mark.mark-line path, g.role-mark.mark-rect path, g.role-mark.mark-symbol path')] as SVGPathElement[];
+          const drawn = marks.filter((m) => {
+            const b = m.getBBox();
+            return (m.getAttribute('d') ?? '').length > 2 && b.width + b.height > 0;
+          });
+          return { id: f.getAttribute('data-chart'), marks: marks.length, drawn: drawn.length, width: f.querySelector('svg')!.getBoundingClientRect().width };
+        }),
+      );
+      await p.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+      const missing = await p.$$eval('[data-chart-missing]', (els) => els.map((e) => e.getAttribute('data-chart-missing')));
+      const status = await p.textContent('#status');
+      await p.close();
+
+      expect(missing, 'charts without data').to.deep.equal([]);
+      expect(charts.map((c) => c.id)).to.deep.equal(['loss', 'lr', 'grad_norm', 'throughput', 'validation', 'final-0']);
+      for (const c of charts) {
+        expect(c.drawn, `${c.id}: drawn marks`).to.be.above(0);
+        expect(c.drawn, `${c.id}: every data mark has geometry`).to.equal(c.marks);
+        expect(c.width, `${c.id}: rendered width`).to.be.above(300);
+      }
+      expect(status).to.match(/^Finished: \d+ steps, 3 epochs/);
+      expect(requests, 'requests besides the page itself').to.deep.equal([url]);
+      expect(existsSync(join(ARTIFACTS, 'report.png'))).to.equal(true);
+    });
+  });
+});
