@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
 import { DType, Dim } from '../dsl/types.js';
 import { IR_VERSION, OPSET, emitModel } from '../onnx/emit.js';
@@ -9,6 +9,8 @@ import { buildFusedTrainStep } from './fused.js';
 import { addGradientOutputs } from './training.js';
 import { simplify } from './simplify.js';
 import { VERSION } from '../version.js';
+import { checkReplaceableDir } from '../util/safe-paths.js';
+import { ReclmError } from '../errors.js';
 
 export type LossName = 'bce' | 'sampled-softmax' | 'full-ce';
 
@@ -106,7 +108,9 @@ export function sha256(bytes: Uint8Array): string {
 /**
  * Writes the artifact set into `outDir` (DESIGN.md "The artifact contract"). Files are
  * written into a temporary sibling folder that is renamed into place at the end, so a
- * failure never leaves a half-written artifact folder behind.
+ * failure never leaves a half-written artifact folder behind. `outDir` must be absent, empty,
+ * or a reclm artifact folder replaced with `replace.force` (checkReplaceableDir: never a file,
+ * a foreign folder, the working directory or a folder holding one of `replace.protect`).
  */
 export function writeArtifacts<C>(
   req: CompileRequest<C>,
@@ -114,14 +118,11 @@ export function writeArtifacts<C>(
   extraFiles: Record<string, Uint8Array> = {},
   extras: { recipe?: Record<string, unknown>; itemMap?: string } = {},
   built: CompiledGraphs = buildArtifactGraphs(req),
-  overwriteRun = false,
+  replace: { force?: boolean; protect?: readonly string[] } = {},
 ): Manifest {
-  // Recompiling replaces the folder; never throw away a training run without being asked.
-  const run = ['last.ckpt', 'best.ckpt'].filter((f) => existsSync(join(outDir, f)));
-  if (run.length && !overwriteRun) {
-    throw new ArtifactError(`${outDir} holds a training run (${run.join(', ')}); compile into another folder, or pass --force to replace it`);
-  }
-  const tmp = `${outDir}.tmp-${process.pid}`;
+  const existing = checkReplaceableDir(outDir, { flag: '--out', force: replace.force ?? false, protect: replace.protect });
+  const target = resolve(outDir);
+  const tmp = `${target}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
@@ -158,8 +159,11 @@ export function writeArtifacts<C>(
       createdAt: new Date().toISOString(),
     };
     writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-    rmSync(outDir, { recursive: true, force: true });
-    renameSync(tmp, outDir);
+    // The old folder was checked to hold only reclm's files; move it aside, then swap.
+    const old = `${target}.old-${process.pid}`;
+    if (existing !== 'absent') renameSync(target, old);
+    renameSync(tmp, target);
+    rmSync(old, { recursive: true, force: true });
     return manifest;
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -167,12 +171,7 @@ export function writeArtifacts<C>(
   }
 }
 
-export class ArtifactError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArtifactError';
-  }
-}
+export class ArtifactError extends ReclmError {}
 
 /** Reads and verifies an artifact folder's manifest and file hashes. */
 export function readManifest(dir: string, verify = true): Manifest {

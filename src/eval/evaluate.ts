@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
+import { ArtifactError } from '../compiler/artifacts.js';
 import { loadItemMap } from '../data/item-map.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit } from '../data/split.js';
@@ -48,7 +49,7 @@ export interface EvaluateResult {
 
 /** What the ranking step needs to know of an exported model, read from its ONNX header. */
 export function inspectInference(path: string): { maxlen: number; numItems: number; metadata: Record<string, string> } {
-  const artifactError = (message: string) => Object.assign(new Error(message), { name: 'ArtifactError' });
+  const artifactError = (message: string) => new ArtifactError(message);
   let model: ReturnType<typeof onnx.ModelProto.decode>;
   try {
     model = onnx.ModelProto.decode(readFileSync(path));
@@ -71,14 +72,14 @@ export function inspectInference(path: string): { maxlen: number; numItems: numb
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const started = Date.now();
   const path = existsSync(opts.model) && statSync(opts.model).isDirectory() ? join(opts.model, 'inference.onnx') : opts.model;
-  if (!existsSync(path)) throw Object.assign(new Error(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`), { name: 'ArtifactError' });
+  if (!existsSync(path)) throw new ArtifactError(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`);
   const info = inspectInference(path);
   let data = openDataset(opts.data, { format: opts.format });
   let unknown: AlignReport = { unknownInteractions: 0, unknownItems: 0 };
   const mapPath = info.metadata.item_map ? join(dirname(path), info.metadata.item_map) : null;
   if (mapPath && existsSync(mapPath)) ({ data, report: unknown } = alignToItemMap(data, loadItemMap(mapPath)));
   if (data.numItems !== info.numItems) {
-    throw Object.assign(new Error(`${path} scores ${info.numItems} items but ${opts.data} has ${data.numItems} (and no item map beside the model to align them)`), { name: 'ArtifactError' });
+    throw new ArtifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${data.numItems} (and no item map beside the model to align them)`);
   }
   const split = leaveOneOutSplit(data);
   const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads });
