@@ -54,8 +54,10 @@ export function resolveRecipe(flags: RecipeFlags, preset: Record<string, unknown
       const given = flags[k];
       const extendable = k === 'epochs' && stored.schedule.kind === 'constant';
       if (given !== undefined && given !== was[k] && !extendable) {
-        const storedText = was[k] === undefined ? `a constant lr (no ${RECIPE_FLAG[k]})` : `${RECIPE_FLAG[k]} ${was[k]}`;
-        throw new UsageError(`${RECIPE_FLAG[k]} ${given} contradicts the run in ${dir}, trained with ${storedText}; drop the flag to continue that run, or start a new one with --overwrite`);
+        const flag = RECIPE_FLAG[k];
+        const givenText = typeof given === 'boolean' ? (given ? flag : `--no-${flag.slice(2)}`) : `${flag} ${given}`;
+        const storedText = was[k] === undefined ? `with a constant lr (no ${flag})` : typeof was[k] === 'boolean' ? `${was[k] ? 'with' : 'without'} ${flag}` : `with ${flag} ${was[k]}`;
+        throw new UsageError(`${givenText} contradicts the run in ${dir}, trained ${storedText}; drop the flag to continue that run, or start a new one with --overwrite`);
       }
       if (given !== undefined && extendable) set(k, given, 'flag');
       else set(k, was[k] ?? TRAIN_DEFAULTS[k], 'checkpoint');

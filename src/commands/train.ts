@@ -65,7 +65,6 @@ The same --seed and data give the same losses. --resume continues the run in DIR
       throw new UsageError(`${(e as Error).message} (from --lr, --min-lr, --warmup, --epochs)`);
     }
     const r = recipe.values;
-    this.log(describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' }));
     const summary = await train({
       dir: args.dir,
       data,
@@ -87,6 +86,7 @@ The same --seed and data give the same losses. --resume continues the run in DIR
       maxSeconds: flags['time-limit'] === undefined ? undefined : flags['time-limit'] * 60,
       json,
       log: (line) => this.log(line),
+      onOpen: () => this.log(describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' })),
     });
     this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);

@@ -56,6 +56,8 @@ export interface TrainOptions {
   maxSeconds?: number;
   json?: boolean;
   log?: (line: string) => void;
+  /** Called once the run is open (lock taken, checkpoint loaded), before the first step. */
+  onOpen?: () => void;
 }
 
 /** What defines a run: stored in every checkpoint, so that --resume continues the same run. */
@@ -270,6 +272,7 @@ async function openRun(opts: TrainOptions): Promise<Run> {
       stoppedBy: null,
     };
     run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), batchSize: opts.batchSize, seed: session.seed, schedule: opts.schedule, trainOnValid, recipe });
+    opts.onOpen?.();
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
   } catch (e) {
