@@ -195,6 +195,23 @@ describe('reclm command line', function () {
     });
   });
 
+  it('the README synopsis lists every flag of every command', () => {
+    const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The command line'));
+    const synopsis = section.slice(section.indexOf('```\n') + 4, section.indexOf('\n```', section.indexOf('```\n') + 4));
+    // Each command's block runs from its 'reclm <id>' line to the next command's.
+    const blocks = synopsis.split(/\n(?=reclm )/);
+    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats } as const;
+    for (const [id, cmd] of Object.entries(COMMANDS)) {
+      const block = blocks.find((b) => b.startsWith(`reclm ${id} `));
+      expect(block, id).to.be.a('string');
+      // oclif adds --json to commands with enableJsonFlag when it parses their flags.
+      expect(cmd.enableJsonFlag, id).to.equal(true);
+      const flags = [...Object.keys(cmd.flags), 'json'];
+      for (const name of flags) expect(block, `${id} --${name}`).to.match(new RegExp(`--${name}(?![\\w-])`));
+    }
+  });
+
   describe('--help', () => {
     const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats } as const;
     let config: Config;
