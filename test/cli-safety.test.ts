@@ -104,6 +104,15 @@ describe('the command line protects its user', function () {
       expect(existsSync(join(out, RUN_FILES.last))).to.equal(false);
     });
 
+    it('a folder a train is running in is not replaced, even with --force', async () => {
+      const out = await compiled();
+      const lock = join(out, RUN_FILES.lock);
+      writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), since: 'now' }));
+      expectRefusal(await runCommand(Compile, [...TINY, '--data', DATA, '--out', out, '--force']), 1,
+        `${out} is in use by process ${process.pid} on ${hostname()} since now (lock file ${lock}); wait for it to finish, or delete the lock file if that process is gone`);
+      expect(existsSync(join(out, 'manifest.json'))).to.equal(true);
+    });
+
     it('--preset X --model Y is refused when Y is not the preset\'s model', async () => {
       const out = join(tmp, 'never');
       expectRefusal(await runCommand(Compile, ['--preset', 'ml-1m-llama', '--model', 'hstu', '--num-items', '50', '--out', out]), 1, '--preset ml-1m-llama is a llama-sasrec model, but --model is hstu; drop --model (or pick a hstu preset)');

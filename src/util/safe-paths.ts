@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ReclmError } from '../errors.js';
+import { acquireLock } from './run-lock.js';
 
 export class UnsafePathError extends ReclmError {}
 
@@ -67,6 +68,8 @@ export function checkReplaceableDir(dir: string, opts: { flag: string; force: bo
     if (run.length) throw new UnsafePathError(`${dir} holds a training run (${run.join(', ')}); compile into another folder, or pass --force to replace it`);
     throw new UnsafePathError(`${shown} already holds reclm artifacts; pass --force to replace them`);
   }
+  // Never replace a folder under a running train (a stale lock of a dead process is cleared).
+  if (entries.includes('train.lock')) acquireLock(resolve(dir, 'train.lock'), dir)();
   return 'artifacts';
 }
 
