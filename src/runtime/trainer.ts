@@ -183,7 +183,6 @@ async function validate(infer: ort.InferenceSession, session: TrainingSession, s
 /** Everything one run holds while it trains; the phases below read and advance it. */
 interface Run {
   opts: TrainOptions;
-  recipe: RunRecipe;
   paths: RunPaths;
   session: TrainingSession;
   sampler: TrainSampler;
@@ -255,7 +254,7 @@ async function openRun(opts: TrainOptions): Promise<Run> {
     const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest) }, opts.seed);
     if (opts.resume) sampler.setState(state.samplerState as SamplerState);
     const run: Run = {
-      opts, recipe, paths, session, sampler, split,
+      opts, paths, session, sampler, split,
       batchNames: manifest.graphs.train_step.inputs.filter((i) => i.shape[0] === 'K' && i.name !== 'lr').map((i) => i.name),
       logger: new JsonlLogger(paths.log),
       say: opts.log ?? (() => {}),
@@ -271,7 +270,7 @@ async function openRun(opts: TrainOptions): Promise<Run> {
       lastLoss: NaN,
       stoppedBy: null,
     };
-    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), batchSize: opts.batchSize, seed: session.seed, schedule: opts.schedule, trainOnValid, recipe });
+    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe });
     opts.onOpen?.();
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
@@ -283,7 +282,7 @@ async function openRun(opts: TrainOptions): Promise<Run> {
 
 /** Steps of the whole run still to train from the current position (for the ETA). */
 function stepsLeftInRun(run: Run, stepsPerEpoch: number): number {
-  const left = (run.recipe.epochs - run.epoch) * stepsPerEpoch - run.stepInEpoch;
+  const left = (run.meta.recipe.epochs - run.epoch) * stepsPerEpoch - run.stepInEpoch;
   return run.opts.maxSteps === undefined ? left : Math.min(left, run.opts.maxSteps - run.session.step);
 }
 
@@ -302,7 +301,7 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   const { session, sampler, opts } = run;
   const steps = sampler.batchesPerEpoch;
   const K = Math.max(1, opts.fusedSteps);
-  const progress = new Progress({ total: steps, start: run.stepInEpoch, after: stepsLeftInRun(run, steps) - (steps - run.stepInEpoch), label: `epoch ${run.epoch + 1}/${run.recipe.epochs}`, json: opts.json });
+  const progress = new Progress({ total: steps, start: run.stepInEpoch, after: stepsLeftInRun(run, steps) - (steps - run.stepInEpoch), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json });
   const epochStart = Date.now();
   let loss = 0;
   let tokens = 0;
@@ -392,9 +391,10 @@ function finishRun(run: Run): TrainSummary {
 }
 
 /**
- * The training loop of the seed's recipe: leave-one-out split, MODELS.md §1 sampling,
- * K fused AdamW steps per run, validation NDCG@10 with early stopping, atomic best/last
- * checkpoints, and exact resumption (sampler state, step and dropout keys are restored).
+ * The training loop of the seed's recipe: leave-one-out split, one training row per user
+ * drawn with replacement, K fused AdamW steps per onnxruntime call, validation NDCG@10 with
+ * early stopping, atomic best/last checkpoints, and exact resumption (sampler state, step and
+ * dropout keys are restored).
  * Throws TrainError (wrong data, a conflicting --resume, a non-finite loss), LockError
  * (another process trains in the folder) and CheckpointError.
  */
@@ -402,7 +402,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const run = await openRun(opts);
   try {
     while (run.stoppedBy === null) {
-      if (run.epoch >= run.recipe.epochs) run.stoppedBy = 'epochs';
+      if (run.epoch >= run.meta.recipe.epochs) run.stoppedBy = 'epochs';
       else if (opts.maxSeconds !== undefined && (Date.now() - run.started) / 1000 >= opts.maxSeconds) run.stoppedBy = 'time limit';
       else {
         const result = await trainEpoch(run);
