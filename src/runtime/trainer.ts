@@ -233,6 +233,7 @@ async function openRun(opts: TrainOptions): Promise<Run> {
     evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, data: dataFingerprint(opts.data),
   };
   const releaseLock = acquireLock(paths.lock, opts.dir);
+  let session: TrainingSession | undefined;
   try {
     if (!opts.resume && !opts.overwrite && existsSync(paths.last)) {
       throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
@@ -240,7 +241,7 @@ async function openRun(opts: TrainOptions): Promise<Run> {
     if (opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
     // A new run must never be mistaken for the old one by a later --resume or by eval.
     if (opts.overwrite) for (const f of [paths.last, paths.best, paths.log, paths.inference]) removeIfExists(f);
-    const session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
+    session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
     const state = session.loadCheckpoint(opts.resume ? paths.last : paths.init);
     let meta: RunMeta = { recipe, best: null, badEvals: 0 };
     if (opts.resume) {
@@ -275,6 +276,7 @@ async function openRun(opts: TrainOptions): Promise<Run> {
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
   } catch (e) {
+    await session?.release();
     releaseLock();
     throw e;
   }
