@@ -19,10 +19,29 @@ import { compileJob } from '../src/compiler/compile-job.js';
 import { openDataset } from '../src/data/open.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { parseSets } from '../src/cli/config-flags.js';
-import { RUN_FILES, train } from '../src/runtime/trainer.js';
+import { RUN_FILES, runMetaOf, train } from '../src/runtime/trainer.js';
+import { scheduleFor } from '../src/runtime/schedule.js';
+import { checkAppendableFile } from '../src/util/safe-paths.js';
 import { TrainingSession } from '../src/runtime/session.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { writeValidationSvg } from '../src/report/index.js';
+import { answerHelp } from './help.js';
+
+answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
+split with the exported inference.onnx, and append one row to a results table. Takes minutes to hours.
+
+usage: npx tsx bench/quality.ts --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
+         [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
+
+  --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin
+  --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder)
+  --out DIR           artifact folder (default artifacts/quality/NAME; replaced only if it holds reclm artifacts)
+  --minutes M         start no new epoch after M minutes of training (the best model is still used)
+  --set key=value     override a config field of the preset (repeatable), e.g. --set time_bias=true
+  --train-on-valid    also train on the validation items (Meta's protocol): no validation, the last model is ranked
+  --keep-seen         rank against the whole catalogue instead of the items the user has not seen
+  --finish            do not train; rank with the best checkpoint of an interrupted run in --out
+  --table FILE        results table to append to (created if absent; must be one this script wrote)`);
 
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,6 +56,8 @@ const r = preset.recipe;
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = Number(arg('epochs', String(r.epochs)));
 const trainOnValid = process.argv.includes('--train-on-valid');
+const TABLE_HEADER = '# Results: leave-one-out, full ranking (test split)';
+checkAppendableFile(table, TABLE_HEADER, '--table');
 const started = Date.now();
 const data = openDataset(dataPath);
 let epochsDone: number;
@@ -50,7 +71,7 @@ if (process.argv.includes('--finish')) {
   const state = session.loadCheckpoint(join(out, RUN_FILES.best));
   session.exportModelForInferencing(join(out, RUN_FILES.inference), { checkpoint: RUN_FILES.best });
   await session.release();
-  const best = (state.meta.run as { bestEpoch: number | null } | undefined)?.bestEpoch;
+  const best = runMetaOf(state)?.best?.epoch;
   epochsDone = epochsLogged.length ? epochsLogged[epochsLogged.length - 1].epoch! : 0;
   bestEpoch = best ?? null;
   const firstStart = log.find((x) => x.type === 'start')?.time;
@@ -64,7 +85,7 @@ if (process.argv.includes('--finish')) {
   const summary = await train({
     dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
     checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes ? Number(minutes) * 60 : undefined,
-    schedule: r.cosine ? { kind: 'warmup-cosine', lr: r.lr, warmup: r.warmup, totalSteps: epochs * Math.ceil(data.sequences.length / r.batchSize), minLr: r.minLr } : { kind: 'constant', lr: r.lr, warmup: r.warmup },
+    schedule: scheduleFor({ ...r, epochs }, Math.ceil(data.sequences.length / r.batchSize)),
     log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
   });
   epochsDone = summary.epochs;

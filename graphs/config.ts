@@ -1,3 +1,4 @@
+import { ReclmError } from '../src/errors.js';
 /**
  * Model configurations (docs/models.md §2.1, §3.1) and their validation.
  *
@@ -74,12 +75,7 @@ export interface HstuConfig extends LossSettings {
 
 export type ModelConfig = LlamaSasrecConfig | HstuConfig;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export class ConfigError extends ReclmError {}
 
 type Kind = 'posint' | 'number' | 'positive' | 'bool' | 'bce_variant' | 'fraction';
 

@@ -1,5 +1,5 @@
 import type { AdamWConfig } from '../src/contract/artifacts.js';
-import { ModelName } from './config.js';
+import { ConfigError, ModelName } from './config.js';
 import { LossName } from './types.js';
 
 /** Training defaults a preset carries into the manifest; `reclm train` flags override them. */
@@ -75,6 +75,6 @@ export const PRESETS: Record<string, Preset> = {
 
 export function presetNamed(name: string): Preset {
   const p = PRESETS[name];
-  if (!p) throw Object.assign(new Error(`unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`), { name: 'ConfigError' });
+  if (!p) throw new ConfigError(`unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`);
   return p;
 }

@@ -87,7 +87,9 @@ describe('reclm command line', function () {
       const t = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--max-steps', '2', '--batch-size', '16', '--eval-every', '0', '--threads', '1']);
       expect(t.error, t.error?.message).to.equal(undefined);
       const lines = t.stdout.trimEnd().split('\n');
-      expect(lines[0]).to.match(/^trained 2 steps in \d+\.\d s \([\d,]+ tokens\/s\), stopped by max steps$/);
+      // The effective recipe first, each value with where it came from.
+      expect(lines[0]).to.equal('training llama-sasrec with bce loss, 20 epochs (default), lr 0.001 constant (default), warm-up 0 (default), batch size 16 (flag), threads 1 (flag), seed 1 (default), fused steps 8 (default), no validation (flag)');
+      expect(lines[1]).to.match(/^trained 2 steps in \d+\.\d s \([\d,]+ tokens\/s\), stopped by max steps$/);
       expect(lines.at(-1)).to.equal(`exported ${join(dir, 'inference.onnx')} (from ${join(dir, 'last.ckpt')})`);
     });
 
@@ -113,8 +115,9 @@ describe('reclm command line', function () {
     });
 
     it('train rejects out-of-range values before reading the data', async () => {
-      expectUserError(await runCommand(Train, [dir, '--data', DATA, '--lr', '-1']), 1, /^--lr must be a positive number, got '-1'$/);
-      expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--lr', 'fast']), 1, /^--lr must be a positive number, got 'fast'$/);
+      // Flag values are checked as the flags are parsed: exit code 2, as for oclif's own checks.
+      expectUserError(await runCommand(Train, [dir, '--data', DATA, '--lr', '-1']), 2, /^--lr must be a positive number, got '-1'$/);
+      expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--lr', 'fast']), 2, /^--lr must be a positive number, got 'fast'$/);
       expectUserError(await runCommand(Train, [dir, '--data', DATA, '--batch-size', '0']), 2, /^--batch-size: Expected an integer greater than or equal to 1 but received: 0 \(see --help\)$/);
       expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--device', 'gpu7']), 1, /invalid device "gpu7"/);
       expectUserError(await runCommand(Train, [join(tmp, 'no-such-dir'), '--data', DATA]), 1, /no-such-dir is not a reclm artifact folder/);
@@ -138,7 +141,7 @@ describe('reclm command line', function () {
 
     it('out-of-range and malformed values', async () => {
       await failingCompile([...TINY, '--num-items', '0'], 2, /^--num-items: Expected an integer greater than or equal to 1 but received: 0/);
-      await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '-0.1'], 1, /^--weight-decay must be a non-negative number, got '-0.1'$/);
+      await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '-0.1'], 2, /^--weight-decay must be a non-negative number, got '-0.1'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim'], 1, /^--set expects key=value, got 'dim'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim=-4'], 1, /'dim' must be a positive integer, got -4/);
       await failingCompile([...TINY, '--data', DATA, '--set', 'num_items=7'], 1, /num_items is 7, but .*tiny\.txt has 60 items/);
@@ -190,6 +193,23 @@ describe('reclm command line', function () {
       expect(readFileSync(join(out, 'manifest.json')).equals(before)).to.equal(true);
       expect(readdirSync(join(out, '..'))).to.deep.equal(['art']);
     });
+  });
+
+  it('the README synopsis lists every flag of every command', () => {
+    const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The command line'));
+    const synopsis = section.slice(section.indexOf('```\n') + 4, section.indexOf('\n```', section.indexOf('```\n') + 4));
+    // Each command's block runs from its 'reclm <id>' line to the next command's.
+    const blocks = synopsis.split(/\n(?=reclm )/);
+    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats } as const;
+    for (const [id, cmd] of Object.entries(COMMANDS)) {
+      const block = blocks.find((b) => b.startsWith(`reclm ${id} `));
+      expect(block, id).to.be.a('string');
+      // oclif adds --json to commands with enableJsonFlag when it parses their flags.
+      expect(cmd.enableJsonFlag, id).to.equal(true);
+      const flags = [...Object.keys(cmd.flags), 'json'];
+      for (const name of flags) expect(block, `${id} --${name}`).to.match(new RegExp(`--${name}(?![\\w-])`));
+    }
   });
 
   describe('--help', () => {

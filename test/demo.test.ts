@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
@@ -9,6 +10,10 @@ import { compileJob } from '../src/compiler/compile-job.js';
 import { builtinDataset } from '../src/data/builtin.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { train } from '../src/runtime/trainer.js';
+import Compile from '../src/commands/compile.js';
+import Eval from '../src/commands/eval.js';
+import Train from '../src/commands/train.js';
+import { runCommand } from './helpers/cli.js';
 
 describe('the main job on the built-in dataset (what `npm run demo` runs)', function () {
   this.timeout(300000);
@@ -27,5 +32,26 @@ describe('the main job on the built-in dataset (what `npm run demo` runs)', func
     // The built-in data follows item chains a sequence model can learn; popularity cannot.
     expect(result.metrics['ndcg@10']).to.be.above(2 * result.popularity['ndcg@10']);
     expect(result.metrics['ndcg@10']).to.be.above(0.3);
+  });
+});
+
+describe('scripts/demo.sh (`npm run demo`)', function () {
+  this.timeout(300000);
+
+  it('runs twice into the same folder: its commands replace what the first run wrote', async () => {
+    const script = readFileSync(fileURLToPath(new URL('../scripts/demo.sh', import.meta.url)), 'utf8');
+    const commands = script.split('\n').filter((l) => l.startsWith('./bin/run.js '));
+    expect(commands.map((l) => l.split(' ')[1])).to.deep.equal(['compile', 'train', 'eval']);
+    const out = join(mkdtempSync(join(tmpdir(), 'reclm-demo-twice-')), 'demo');
+    const classes = { compile: Compile, train: Train, eval: Eval } as const;
+    for (const round of [1, 2]) {
+      for (const line of commands) {
+        const [, id, ...argv] = line.split(/\s+/).map((w) => (w === '"$out"' ? out : w));
+        // Two steps are enough: what breaks a second run is what the first one left in the folder.
+        const extra = id === 'train' ? ['--max-steps', '2'] : [];
+        const r = await runCommand(classes[id as keyof typeof classes], [...argv, ...extra]);
+        expect(r.error, `round ${round}, ${id}: ${r.error?.message}`).to.equal(undefined);
+      }
+    }
   });
 });

@@ -48,6 +48,17 @@ describe('util/progress', () => {
     expect(line).not.to.include('\n');
   });
 
+  it('the ETA covers the work after this bar (later epochs) and ignores units done before it started', () => {
+    const s = fakeStream(true);
+    const clock = fakeClock();
+    // A resumed epoch: 20 of 100 steps were done before; 200 steps of later epochs follow.
+    const p = new Progress({ total: 100, start: 20, after: 200, label: 'epoch 2/3', stream: s, now: clock.now });
+    clock.advance(10_000);
+    p.update(30);
+    // 10 steps in 10 s; 70 left in this epoch + 200 after: 270 s.
+    expect(s.out[0]).to.include('30/100').and.include('eta 4:30');
+  });
+
   it('throttles TTY redraws and ends the line on finish', () => {
     const s = fakeStream(true);
     const clock = fakeClock();

@@ -1,11 +1,16 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUN_FILES, train } from '../src/runtime/trainer.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
+import Compile from '../src/commands/compile.js';
+import Train from '../src/commands/train.js';
+import { writeBuiltinDataset } from '../src/data/builtin.js';
+import { runCommand } from './helpers/cli.js';
 
 const TOTAL = 150;
 const opts = { epochs: 1000, batchSize: 16, seed: 4, fusedSteps: 1, evalEvery: 0, patience: 0, json: true, schedule: { kind: 'constant' as const, lr: 5e-3 } };
@@ -43,5 +48,43 @@ describe('SIGKILL mid-epoch and --resume', function () {
     for (const r of records) expect(r.loss, `step ${r.step}`).to.equal(expected.get(r.step));
     expect(new Set(records.map((r) => r.step)).size).to.equal(TOTAL);
     expect(readFileSync(join(dir, RUN_FILES.log), 'utf8')).to.include('"type":"resume"');
+  });
+
+  it('through the CLI: a killed cosine run resumed with the bare --resume repeats the uninterrupted run', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'reclm-kill-cli-'));
+    const data = join(tmp, 'tiny.txt');
+    writeBuiltinDataset(data, tinyData());
+    const model = ['--model', 'hstu', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'dqk=4', '--set', 'dv=8', '--set', 'maxlen=12', '--set', 'dropout=0.2'];
+    // 15 epochs of ceil(120 / 16) = 8 steps, warm-up then cosine decay over all 120 steps.
+    const recipe = ['--cosine', '--lr', '5e-3', '--warmup', '10', '--min-lr', '1e-4', '--epochs', '15', '--batch-size', '16', '--fused-steps', '1', '--seed', '4', '--eval-every', '0'];
+    const compileInto = async (name: string) => {
+      const out = join(tmp, name);
+      expect((await runCommand(Compile, [...model, '--data', data, '--out', out])).error).to.equal(undefined);
+      return out;
+    };
+    const reference = await compileInto('reference');
+    const r = await runCommand(Train, [reference, '--data', data, ...recipe]);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    const expected = new Map(stepRecords(reference).map((x) => [x.step, x.loss]));
+    expect(expected.size).to.equal(120);
+
+    const dir = await compileInto('killed');
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/train-cli-child.ts', import.meta.url)), dir, '--data', data, ...recipe, '--checkpoint-every', '1'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    for (;;) {
+      await new Promise((res) => setTimeout(res, 5));
+      if (existsSync(join(dir, RUN_FILES.log)) && stepRecords(dir).length >= 11) break;
+    }
+    child.kill('SIGKILL');
+    expect(await exited).to.equal('SIGKILL');
+    expect(stepRecords(dir).length).to.be.below(120);
+
+    // As the README shows it: no recipe flags; epochs, schedule, seed and the rest come from the checkpoint.
+    const resumed = await runCommand(Train, [dir, '--data', data, '--resume']);
+    expect(resumed.error, resumed.error?.message).to.equal(undefined);
+    expect(resumed.stdout.split('\n')[0]).to.equal('training hstu with bce loss, 15 epochs (checkpoint), lr 0.005 cosine to 0.0001 at step 120 (checkpoint), warm-up 10 (checkpoint), batch size 16 (checkpoint), threads 1 (default), seed 4 (checkpoint), fused steps 1 (checkpoint), no validation (checkpoint)');
+    const records = stepRecords(dir);
+    for (const x of records) expect(x.loss, `step ${x.step}`).to.equal(expected.get(x.step));
+    expect(new Set(records.map((x) => x.step)).size).to.equal(120);
   });
 });

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leaveOneOutSplit } from '../src/data/split.js';
 import { TrainSampler, TrainBatch } from '../src/data/sampler.js';
-import { CheckpointError } from '../src/runtime/checkpoint.js';
+import { CheckpointError, loadCheckpoint } from '../src/runtime/checkpoint.js';
 import { stackInt64 } from '../src/runtime/feeds.js';
 import { TrainingSession } from '../src/runtime/session.js';
 import { TrainError, train, RUN_FILES } from '../src/runtime/trainer.js';
@@ -149,20 +149,42 @@ describe('training runtime', function () {
     await run({ resume: true, batchSize: 8 }).then(() => expect.fail('expected an error'), (e) => expect((e as Error).message).to.match(/batch size 16; resume with --batch-size 16/));
   });
 
-  it('stops on a non-finite loss, names the step and keeps the last good checkpoint', async () => {
+  it('stops on a non-finite loss, names the step and a checkpoint that exists, and keeps it', async () => {
+    const failure = async (dir: string, o: object) => {
+      try {
+        // An absurd learning rate drives the logits to overflow within a few steps.
+        await train({ ...baseOpts, dir, data: tinyData(), epochs: 50, schedule: constant(1e30), ...o });
+      } catch (e) {
+        return e as Error;
+      }
+      return expect.fail('expected a non-finite loss');
+    };
+    // A fresh run that fails before its first checkpoint says so, and leaves none behind.
+    const fresh = compileTiny('llama-sasrec');
+    const e1 = await failure(fresh, { checkpointEvery: 0 });
+    expect(e1).to.be.instanceOf(TrainError);
+    expect(e1.message).to.match(/^non-finite loss \((NaN|-?Infinity)\) at step \d+; stopped without saving it; no checkpoint of this run was written yet\. Lower --lr or check the data$/);
+    expect(existsSync(join(fresh, RUN_FILES.last))).to.equal(false);
+    // Checkpointing every step: the named checkpoint exists, holds the named step and is not overwritten.
     const dir = compileTiny('llama-sasrec');
-    await train({ ...baseOpts, dir, data: tinyData(), schedule: constant(1e-3), maxSteps: 2 });
-    const good = readFileSync(join(dir, RUN_FILES.last));
-    let err: Error | null = null;
-    try {
-      // An absurd learning rate drives the logits to overflow within a few steps.
-      await train({ ...baseOpts, dir, data: tinyData(), epochs: 50, schedule: constant(1e30), resume: true, checkpointEvery: 0 });
-    } catch (e) {
-      err = e as Error;
-    }
-    expect(err).to.be.instanceOf(TrainError);
-    expect(err!.message).to.match(/non-finite loss .* at step \d+/);
-    expect(readFileSync(join(dir, RUN_FILES.last)).equals(good)).to.equal(true);
+    const e2 = await failure(dir, { checkpointEvery: 1, fusedSteps: 1 });
+    const m = /^non-finite loss \((?:NaN|-?Infinity)\) at step (\d+); stopped without saving it; the last good checkpoint is (.+) \(step (\d+)\)\. Lower --lr or check the data$/.exec(e2.message);
+    expect(m, e2.message).to.not.equal(null);
+    expect(m![2]).to.equal(join(dir, RUN_FILES.last));
+    expect(loadCheckpoint(m![2]).step).to.equal(Number(m![3]));
+    expect(Number(m![3])).to.equal(Number(m![1]) - 1);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).to.deep.equal([]);
+  });
+
+  it('reports the steps trained by this call, not the step of the best checkpoint', async () => {
+    const dir = compileTiny('llama-sasrec');
+    const run = (o: object) => train({ ...baseOpts, dir, data: tinyData(), epochs: 3, evalEvery: 1, schedule: constant(1e-2), ...o });
+    const first = await run({ maxSteps: 5 });
+    expect(first).to.include({ steps: 5, lastStep: 5 });
+    const rest = await run({ resume: true });
+    // 3 epochs of ceil(120 / 16) = 8 steps; this call trained the 19 after step 5.
+    expect(rest).to.include({ steps: 19, lastStep: 24, epochs: 3 });
+    const end = (readJsonl(join(dir, RUN_FILES.log)) as { type: string; steps?: number; lastStep?: number }[]).filter((r) => r.type === 'end');
+    expect(end.map((r) => [r.steps, r.lastStep])).to.deep.equal([[5, 5], [19, 24]]);
   });
 });

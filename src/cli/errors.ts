@@ -1,16 +1,7 @@
 import { Errors } from '@oclif/core';
+import { ReclmError } from '../errors.js';
 
-/** Known, user-facing failures: printed as one clear line with a non-zero exit, never a stack trace. */
-const USER_ERRORS = new Set(['DataFormatError', 'ConfigError', 'DslError', 'CheckpointError', 'ProviderError', 'ArtifactError', 'TrainError', 'FeedError', 'RangeError', 'UsageError']);
-
-export function isUserError(e: unknown): e is Error {
-  return e instanceof Error && (USER_ERRORS.has(e.name) || USER_ERRORS.has(e.constructor.name) || (e as NodeJS.ErrnoException).code === 'ENOENT');
-}
-
-/** oclif's flag and argument parsing errors: CLIErrors with exit code 2. */
-function isParseError(e: unknown): e is Errors.CLIError {
-  return e instanceof Errors.CLIError && e.oclif?.exit === 2;
-}
+export { UsageError } from '../errors.js';
 
 /**
  * oclif's parse messages span several lines ("Parsing --lr \n\tExpected ...\nSee more help with
@@ -24,20 +15,21 @@ export function oneLineParseMessage(message: string): string {
   return `${lines.join('; ').replace(/^Parsing (--?[\w-]+);?\s*/, '$1: ')} (see --help)`;
 }
 
-/**
- * Rethrows `e` as an oclif error with its message only (no stack trace) when it is a user error:
- * exit code 1, or 2 for flag/argument parsing errors, whose message is put on one line and which
- * no longer dump the whole help text.
- */
-export function asCliError(e: unknown): never {
-  if (isParseError(e)) throw new Errors.CLIError(oneLineParseMessage(e.message), { exit: 2 });
-  if (isUserError(e)) throw new Errors.CLIError(e.message, { exit: 1 });
-  throw e;
-}
+/** What oclif wraps around an error thrown by a flag's own parser (cli/flags.ts). */
+const FLAG_PARSER_WRAP = /^Parsing --[\w-]+ \n\t([\s\S]*)\nSee more help with --help$/;
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+/**
+ * The error a command ends with. User errors (every ReclmError, a missing file) become one
+ * line without a stack: exit code 2 for flag and argument errors (oclif's own and those of
+ * reclm's flag parsers), 1 for the rest. Anything else is a bug and is returned as it is, so
+ * oclif prints its stack.
+ */
+export function toCliError(e: unknown): Error {
+  if (e instanceof ReclmError) {
+    const inner = FLAG_PARSER_WRAP.exec(e.message);
+    return new Errors.CLIError(inner ? inner[1] : e.message, { exit: inner ? 2 : 1 });
   }
+  if (e instanceof Errors.CLIError) return e.oclif?.exit === 2 ? new Errors.CLIError(oneLineParseMessage(e.message), { exit: 2 }) : e;
+  if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOENT') return new Errors.CLIError(e.message, { exit: 1 });
+  return e instanceof Error ? e : new Error(String(e));
 }

@@ -1,14 +1,15 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { evaluate } from '../eval/evaluate.js';
 import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
-import { asCliError, UsageError } from '../cli/errors.js';
+import { ReclmCommand } from '../cli/base-command.js';
+import { UsageError } from '../errors.js';
 import { dataFormatFlag } from '../cli/flags.js';
 import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
 import { resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
 
-export default class Eval extends Command {
+export default class Eval extends ReclmCommand {
   static override summary = 'Rank a leave-one-out split (or given pre-split files) with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
   static override description = `Loads only the exported inference graph (the artifact that is served), scores every evaluable user (history of at least 3 interactions) over the whole catalogue, and reports the metrics next to a most-popular baseline on the same split.
 
@@ -37,51 +38,48 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     seed: Flags.integer({ description: 'seed of the sampled protocol', default: 0, min: 0 }),
     device: Flags.string({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
     threads: Flags.integer({ description: 'intra-op threads', default: 2, min: 1 }),
-    json: Flags.boolean({ description: 'print one JSON object' }),
     save: Flags.boolean({ description: 'also append the results to eval.jsonl beside the model (shown by reclm report)' }),
   };
 
-  async run(): Promise<void> {
-    try {
-      const { args, flags } = await this.parse(Eval);
-      parseDevice(flags.device);
-      const ks = flags.k.split(',').map((s) => Number(s.trim()));
-      if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${flags.k}'`);
-      const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
-      if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
-      const progress = new Progress({ label: 'ranking', json: flags.json });
-      const r = await evaluate({
-        model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
-        ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
-        read: dataReadOptions(flags, (line) => this.warn(line)),
-        onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
-      });
-      progress.finish();
-      // Before the numbers they qualify.
-      for (const w of r.warnings) this.warn(w);
-      if (flags.save) { const saved = saveEvalResult(r); if (!flags.json) this.log(`results appended to ${saved}`); }
-      if (flags.json) {
-        const flat: Record<string, unknown> = {
-          model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users, excluded_users: r.excludedUsers, num_items: r.numItems,
-          unknown_interactions: r.unknown.unknownInteractions, unknown_items: r.unknown.unknownItems, lost_targets: r.unknown.lostTargets, seconds: r.seconds,
-        };
-        for (const [k, v] of Object.entries(r.metrics)) if (k !== 'users') flat[k] = v;
-        flat.popularity = Object.fromEntries(Object.entries(r.popularity).filter(([k]) => k !== 'users'));
-        this.log(JSON.stringify(flat, null, 2));
-        return;
-      }
-      const why = presplit ? 'without training items or a target' : 'with fewer than 3 interactions';
-      this.log(`${r.split} split, ${r.protocol}: ${r.users} users (${r.excludedUsers} ${why} excluded)`);
-      this.log(`${'metric'.padEnd(10)}${'model'.padStart(10)}${'most-popular'.padStart(14)}`);
-      const perK = presplit ? ['hr', 'recall', 'ndcg'] : ['hr', 'ndcg'];
-      for (const key of [...ks.flatMap((k) => perK.map((m) => `${m}@${k}`)), 'mrr']) {
-        this.log(`${key.toUpperCase().padEnd(10)}${r.metrics[key].toFixed(4).padStart(10)}${r.popularity[key].toFixed(4).padStart(14)}`);
-      }
-      const trivial = ks.filter((k) => k >= (flags.negatives > 0 ? flags.negatives + 1 : r.numItems));
-      if (trivial.length) this.log(`(k = ${trivial.join(', ')} covers every candidate, so HR@k is 1 by definition)`);
-      this.log(`(${r.seconds.toFixed(1)} s)`);
-    } catch (e) {
-      asCliError(e);
+  async run(): Promise<Record<string, unknown>> {
+    const { args, flags } = await this.parse(Eval);
+    parseDevice(flags.device);
+    const ks = flags.k.split(',').map((s) => Number(s.trim()));
+    if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${flags.k}'`);
+    const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
+    if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
+    const json = this.jsonEnabled();
+    const progress = new Progress({ label: 'ranking', json });
+    const r = await evaluate({
+      model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
+      ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
+      read: dataReadOptions(flags, (line) => this.warn(line)),
+      onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
+    });
+    progress.finish();
+    // Before the numbers they qualify.
+    for (const w of r.warnings) this.warn(w);
+    if (flags.save) {
+      const saved = saveEvalResult(r);
+      this.log(`results appended to ${saved}`);
     }
+    const flat: Record<string, unknown> = {
+      model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users, excluded_users: r.excludedUsers, num_items: r.numItems,
+      unknown_interactions: r.unknown.unknownInteractions, unknown_items: r.unknown.unknownItems, lost_targets: r.unknown.lostTargets, seconds: r.seconds,
+    };
+    for (const [k, v] of Object.entries(r.metrics)) if (k !== 'users') flat[k] = v;
+    flat.popularity = Object.fromEntries(Object.entries(r.popularity).filter(([k]) => k !== 'users'));
+    if (json) return flat;
+    const why = presplit ? 'without training items or a target' : 'with fewer than 3 interactions';
+    this.log(`${r.split} split, ${r.protocol}: ${r.users} users (${r.excludedUsers} ${why} excluded)`);
+    this.log(`${'metric'.padEnd(10)}${'model'.padStart(10)}${'most-popular'.padStart(14)}`);
+    const perK = presplit ? ['hr', 'recall', 'ndcg'] : ['hr', 'ndcg'];
+    for (const key of [...ks.flatMap((k) => perK.map((m) => `${m}@${k}`)), 'mrr']) {
+      this.log(`${key.toUpperCase().padEnd(10)}${r.metrics[key].toFixed(4).padStart(10)}${r.popularity[key].toFixed(4).padStart(14)}`);
+    }
+    const trivial = ks.filter((k) => k >= (flags.negatives > 0 ? flags.negatives + 1 : r.numItems));
+    if (trivial.length) this.log(`(k = ${trivial.join(', ')} covers every candidate, so HR@k is 1 by definition)`);
+    this.log(`(${r.seconds.toFixed(1)} s)`);
+    return flat;
   }
 }

@@ -1,9 +1,10 @@
-import { Command, Errors, Flags } from '@oclif/core';
+import { Errors, Flags } from '@oclif/core';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { asCliError, UsageError } from '../cli/errors.js';
+import { ReclmCommand } from '../cli/base-command.js';
+import { UsageError } from '../errors.js';
 import { CHECK_ENTRY } from '../dist/check.js';
 import { HostfileError, HostSlots, applyInclude, parseHostfile } from '../dist/hostfile.js';
 import { LaunchError, buildMpirunCommand, shellQuote } from '../dist/mpirun.js';
@@ -20,7 +21,9 @@ function checkProgram(): string[] {
   return [process.execPath, ...(CHECK_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : []), CHECK_ENTRY];
 }
 
-export default class Launch extends Command {
+export default class Launch extends ReclmCommand {
+  // The command after -- has its own flags (and its own --json); launch prints only mpirun's output.
+  static override enableJsonFlag = false;
   static override summary = 'Run a reclm command on several processes and hosts with Open MPI (mpirun).';
   static override description = `Builds and runs the mpirun command of a data-parallel run: one rank per slot of the hostfile (DeepSpeed / Open MPI syntax, 'HOST slots=N' per line, # comments), or -np ranks on this machine without one.
 
@@ -44,43 +47,44 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
   };
 
   async run(): Promise<void> {
-    try {
-      const split = this.argv.indexOf('--');
-      const own = (split < 0 ? this.argv : this.argv.slice(0, split)).map((a) => (a === '-np' ? '--np' : a));
-      const rest = split < 0 ? [] : this.argv.slice(split + 1);
-      const { flags, argv } = await this.parse(Launch, own);
-      if (argv.length) throw new UsageError(`unexpected argument '${argv[0]}'; put the reclm command after --, e.g. -- train DIR --data FILE`);
-      if (flags.check && rest.length) throw new UsageError('--check runs its own program; give no command after --');
-      if (!flags.check && !rest.length) throw new UsageError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
-      let hosts: HostSlots[] | null = null;
-      if (flags.hostfile) {
-        hosts = parseHostfile(readFileSync(flags.hostfile, 'utf8'), flags.hostfile);
-        if (flags.include) hosts = applyInclude(hosts, flags.include);
-      }
-      const np = flags.np ?? (hosts ? hosts.reduce((a, h) => a + h.slots, 0) : undefined);
-      if (np === undefined) throw new UsageError('give -np N (ranks on this machine) or --hostfile FILE');
-      const mca = (flags.mca ?? []).map((kv) => {
-        const m = /^([A-Za-z0-9_]+)=(.*)$/.exec(kv);
-        if (!m) throw new UsageError(`--mca: expected KEY=VALUE, got '${kv}'`);
-        return [m[1], m[2]] as const;
-      });
-      const program = flags.check ? checkProgram() : rankProgram(this.config.root, rest);
-      const cmd = buildMpirunCommand({
-        mpirun: flags.mpirun, hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
-      });
-      const { name, ready } = flags.check ? { name: 'launch --check', ready: true } : await this.runsDataParallel(rest);
-      if (flags['dry-run']) {
-        this.log(shellQuote(cmd));
-        if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
-        return;
-      }
-      if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
-      const code = await runInherited(cmd);
-      if (code !== 0) throw new Errors.CLIError(`mpirun exited with ${code} (its messages above name the failed rank)`, { exit: typeof code === 'number' ? code : 1 });
-    } catch (e) {
-      if (e instanceof HostfileError || e instanceof LaunchError) throw new Errors.CLIError(e.message, { exit: 2 });
-      asCliError(e);
+    const split = this.argv.indexOf('--');
+    const own = (split < 0 ? this.argv : this.argv.slice(0, split)).map((a) => (a === '-np' ? '--np' : a));
+    const rest = split < 0 ? [] : this.argv.slice(split + 1);
+    const { flags, argv } = await this.parse(Launch, own);
+    if (argv.length) throw new UsageError(`unexpected argument '${argv[0]}'; put the reclm command after --, e.g. -- train DIR --data FILE`);
+    if (flags.check && rest.length) throw new UsageError('--check runs its own program; give no command after --');
+    if (!flags.check && !rest.length) throw new UsageError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
+    let hosts: HostSlots[] | null = null;
+    if (flags.hostfile) {
+      hosts = parseHostfile(readFileSync(flags.hostfile, 'utf8'), flags.hostfile);
+      if (flags.include) hosts = applyInclude(hosts, flags.include);
     }
+    const np = flags.np ?? (hosts ? hosts.reduce((a, h) => a + h.slots, 0) : undefined);
+    if (np === undefined) throw new UsageError('give -np N (ranks on this machine) or --hostfile FILE');
+    const mca = (flags.mca ?? []).map((kv) => {
+      const m = /^([A-Za-z0-9_]+)=(.*)$/.exec(kv);
+      if (!m) throw new UsageError(`--mca: expected KEY=VALUE, got '${kv}'`);
+      return [m[1], m[2]] as const;
+    });
+    const program = flags.check ? checkProgram() : rankProgram(this.config.root, rest);
+    const cmd = buildMpirunCommand({
+      mpirun: flags.mpirun, hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
+    });
+    const { name, ready } = flags.check ? { name: 'launch --check', ready: true } : await this.runsDataParallel(rest);
+    if (flags['dry-run']) {
+      this.log(shellQuote(cmd));
+      if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
+      return;
+    }
+    if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
+    const code = await runInherited(cmd);
+    if (code !== 0) throw new Errors.CLIError(`mpirun exited with ${code} (its messages above name the failed rank)`, { exit: typeof code === 'number' ? code : 1 });
+  }
+
+  /** A malformed hostfile, --include or launch flag is a usage error: exit 2, as oclif's own flag errors. */
+  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    if (err instanceof HostfileError || err instanceof LaunchError) throw new Errors.CLIError(err.message, { exit: 2 });
+    return super.catch(err);
   }
 
   /** Whether the reclm command at the start of `words` opens the collective (declares `static distributed = true`). */

@@ -1,9 +1,10 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { join } from 'node:path';
-import { asCliError, UsageError } from '../cli/errors.js';
+import { ReclmCommand } from '../cli/base-command.js';
+import { UsageError } from '../errors.js';
 import { buildReport, DEFAULT_SMOOTHING, REPORT_FILE, writeReport } from '../report/index.js';
 
-export default class Report extends Command {
+export default class Report extends ReclmCommand {
   static override summary = 'Write a run report: one self-contained HTML page with the training curves, validation and final metrics.';
   static override description = `Reads a run folder (manifest.json, train.jsonl, and the results of \`reclm eval DIR --data FILE --save\` in eval.jsonl) and writes one HTML page with no network request (inline CSS, charts as inline SVG rendered by vega-lite): the model and config; training loss per step (raw and smoothed), learning rate, gradient norm and real tokens/s; validation NDCG@10 / HR@10 per epoch with the best epoch marked; the final ranking metrics next to the most-popular baseline; how and why the run stopped.
 
@@ -18,26 +19,19 @@ Works on a run that is still going or was killed (train.jsonl has no end record)
   static override args = { dir: Args.string({ description: 'run folder (artifacts trained by `reclm train`)', required: true }) };
   static override flags = {
     out: Flags.string({ description: `HTML file to write (default: DIR/${REPORT_FILE})` }),
-    json: Flags.boolean({ description: 'print the report data as JSON instead of writing the page (unless --out is given too)' }),
     smoothing: Flags.string({ description: `weight of the loss curve's exponential moving average, in [0, 1)`, default: String(DEFAULT_SMOOTHING) }),
   };
 
-  async run(): Promise<void> {
-    try {
-      const { args, flags } = await this.parse(Report);
-      const smoothing = Number(flags.smoothing);
-      if (!(smoothing >= 0 && smoothing < 1)) throw new UsageError(`--smoothing must be a number in [0, 1), got '${flags.smoothing}'`);
-      const { html, run } = await buildReport(args.dir, { smoothing });
-      const write = !flags.json || flags.out !== undefined;
-      const out = write ? writeReport(args.dir, html, flags.out ?? join(args.dir, REPORT_FILE)) : null;
-      if (flags.json) {
-        this.log(JSON.stringify({ out, ...run }, null, 2));
-        return;
-      }
-      this.log(`${run.status.finished ? 'finished run' : 'unfinished run (no end record)'}: ${run.steps.length} steps, ${run.epochs.length} epochs${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)`);
-      this.log(`wrote ${out}`);
-    } catch (e) {
-      asCliError(e);
-    }
+  async run(): Promise<Record<string, unknown>> {
+    const { args, flags } = await this.parse(Report);
+    const json = this.jsonEnabled();
+    const smoothing = Number(flags.smoothing);
+    if (!(smoothing >= 0 && smoothing < 1)) throw new UsageError(`--smoothing must be a number in [0, 1), got '${flags.smoothing}'`);
+    const { html, run } = await buildReport(args.dir, { smoothing });
+    const write = !json || flags.out !== undefined;
+    const out = write ? writeReport(args.dir, html, flags.out ?? join(args.dir, REPORT_FILE)) : null;
+    this.log(`${run.status.finished ? 'finished run' : 'unfinished run (no end record)'}: ${run.steps.length} steps, ${run.epochs.length} epochs${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)`);
+    this.log(`wrote ${out}`);
+    return { out, ...run };
   }
 }

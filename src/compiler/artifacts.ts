@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
-import { ARTIFACT_FORMAT, AdamWConfig, ArtifactError, GRAPH_FILES, GraphKey, LossName, MANIFEST_FILE, Manifest, RUN_FILES, TensorSpec, sha256 } from '../contract/artifacts.js';
+import { ARTIFACT_FORMAT, AdamWConfig, GRAPH_FILES, GraphKey, LossName, MANIFEST_FILE, Manifest, TensorSpec, sha256 } from '../contract/artifacts.js';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
 import { IR_VERSION, OPSET, emitModel } from '../onnx/emit.js';
 import { simplify } from '../onnx/simplify.js';
@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { buildOptimizerGraph } from './adamw.js';
 import { buildFusedTrainStep } from './fused.js';
 import { addGradientOutputs } from './training.js';
+import { checkReplaceableDir } from '../util/safe-paths.js';
 
 // The read side of the contract, re-exported for callers that compile and then read.
 export { ArtifactError, readManifest, type Manifest } from '../contract/artifacts.js';
@@ -50,7 +51,9 @@ export function buildArtifactGraphs<C extends ModelConfig>(req: CompileRequest<C
 /**
  * Writes the artifact set into `outDir` (docs/artifacts.md). Files are
  * written into a temporary sibling folder that is renamed into place at the end, so a
- * failure never leaves a half-written artifact folder behind.
+ * failure never leaves a half-written artifact folder behind. `outDir` must be absent, empty,
+ * or a reclm artifact folder replaced with `replace.force` (checkReplaceableDir: never a file,
+ * a foreign folder, the working directory or a folder holding one of `replace.protect`).
  */
 export function writeArtifacts<C extends ModelConfig>(
   req: CompileRequest<C>,
@@ -58,14 +61,11 @@ export function writeArtifacts<C extends ModelConfig>(
   extraFiles: Record<string, Uint8Array> = {},
   extras: { recipe?: Record<string, unknown>; itemMap?: string } = {},
   built: CompiledGraphs = buildArtifactGraphs(req),
-  overwriteRun = false,
+  replace: { force?: boolean; protect?: readonly string[] } = {},
 ): Manifest {
-  // Recompiling replaces the folder; never throw away a training run without being asked.
-  const run = [RUN_FILES.last, RUN_FILES.best].filter((f) => existsSync(join(outDir, f)));
-  if (run.length && !overwriteRun) {
-    throw new ArtifactError(`${outDir} holds a training run (${run.join(', ')}); compile into another folder, or pass --force to replace it`);
-  }
-  const tmp = `${outDir}.tmp-${process.pid}`;
+  const existing = checkReplaceableDir(outDir, { flag: '--out', force: replace.force ?? false, protect: replace.protect });
+  const target = resolve(outDir);
+  const tmp = `${target}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
@@ -102,8 +102,11 @@ export function writeArtifacts<C extends ModelConfig>(
       createdAt: new Date().toISOString(),
     };
     writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
-    rmSync(outDir, { recursive: true, force: true });
-    renameSync(tmp, outDir);
+    // The old folder was checked to hold only reclm's files; move it aside, then swap.
+    const old = `${target}.old-${process.pid}`;
+    if (existing !== 'absent') renameSync(target, old);
+    renameSync(tmp, target);
+    rmSync(old, { recursive: true, force: true });
     return manifest;
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

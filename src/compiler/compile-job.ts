@@ -23,7 +23,7 @@ export interface CompileJob<C extends ModelConfig = ModelConfig> {
   /** A training recipe stored in the manifest (preset defaults for `reclm train`). */
   recipe?: Record<string, unknown>;
   outDir: string;
-  /** Replace an output folder that holds a training run. */
+  /** Replace an output folder that holds reclm artifacts (and perhaps a training run). */
   force?: boolean;
   /** Called with notes on how the config was adapted to the data. */
   onNote?: (line: string) => void;
@@ -64,9 +64,10 @@ export function compileJob(job: CompileJob): Manifest {
     v: new Map(),
     schedule: { step: 0 },
     samplerState: null,
-    meta: { model: job.model.name, loss: job.loss, numItems, initSeed: job.initSeed },
+    // Model, loss and item count are in the manifest; a run's record comes with its first checkpoint.
+    meta: {},
   });
   const extra: Record<string, Uint8Array> = { 'init.ckpt': concat(ckpt.chunks) };
   if (job.data) extra['items.json'] = new TextEncoder().encode(JSON.stringify(itemMapOf(job.data)));
-  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined }, built, job.force);
+  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined }, built, { force: job.force, protect: job.dataLabel ? [job.dataLabel] : [] });
 }

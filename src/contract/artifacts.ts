@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InitSpec } from '../dsl/graph.js';
 import type { DType, Dim } from '../dsl/types.js';
+import { ReclmError } from '../errors.js';
 
 export const ARTIFACT_FORMAT = 'reclm-artifacts/1';
 export const MANIFEST_FILE = 'manifest.json';
@@ -26,7 +27,7 @@ export const GRAPH_FILES = {
 export type GraphKey = keyof typeof GRAPH_FILES;
 
 /** Files of a training run, written into the artifact folder (init.ckpt by compile). */
-export const RUN_FILES = { init: 'init.ckpt', last: 'last.ckpt', best: 'best.ckpt', log: 'train.jsonl', inference: 'inference.onnx' } as const;
+export const RUN_FILES = { init: 'init.ckpt', last: 'last.ckpt', best: 'best.ckpt', log: 'train.jsonl', inference: 'inference.onnx', lock: 'train.lock' } as const;
 
 /** Graph output holding a parameter's gradient (training.onnx), and optimizer.onnx's input. */
 export const gradName = (param: string) => `${param}_grad`;
@@ -138,12 +139,7 @@ export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegativ
   };
 }
 
-export class ArtifactError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArtifactError';
-  }
-}
+export class ArtifactError extends ReclmError {}
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

@@ -1,11 +1,12 @@
+import { ReclmError } from '../errors.js';
+
 /** A data file does not match its format. The message names file, 1-based line, the text and what was expected. */
-export class DataFormatError extends Error {
+export class DataFormatError extends ReclmError {
   readonly file: string;
   readonly line: number | null;
 
   constructor(file: string, line: number | null, message: string) {
     super(line === null ? `${file}: ${message}` : `${file}:${line}: ${message}`);
-    this.name = 'DataFormatError';
     this.file = file;
     this.line = line;
   }

@@ -18,6 +18,7 @@ import type { TrainBatch } from '../data/sampler.js';
 import type { Feeds } from '../runtime/feeds.js';
 import type { TrainingSession } from '../runtime/session.js';
 import { type Collective, SingleProcessCollective } from './collective.js';
+import { ReclmError } from '../errors.js';
 
 /** One piece of a global batch: the graph's batch feeds and the number of target positions in them. */
 export interface MicroBatch {
@@ -44,12 +45,7 @@ export interface DistributedStepOptions {
   bucketElements?: number;
 }
 
-export class DataParallelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DataParallelError';
-  }
-}
+export class DataParallelError extends ReclmError {}
 
 const DEFAULT_BUCKET_ELEMENTS = 1 << 16;
 

@@ -4,6 +4,7 @@
  * comment, blank lines are ignored. And DeepSpeed's `--include` filter:
  * `host1:0,1@host2` keeps slots 0 and 1 of host1 and every slot of host2.
  */
+import { ReclmError } from '../errors.js';
 
 export interface HostSlots {
   host: string;
@@ -19,12 +20,7 @@ export interface HostfileEntry extends HostSlots {
 }
 
 /** A malformed hostfile or --include value; the message is one line naming the file and line. */
-export class HostfileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'HostfileError';
-  }
-}
+export class HostfileError extends ReclmError {}
 
 // Host names (RFC 1123 labels) and IPv4 addresses.
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;

@@ -12,6 +12,7 @@
  */
 import { isIPv4 } from 'node:net';
 import type { HostSlots } from './hostfile.js';
+import { ReclmError } from '../errors.js';
 
 /** Environment variables forwarded to every rank (when set): reclm's own and the runtime's. */
 export const FORWARDED_ENV = ['PATH', 'LD_LIBRARY_PATH', 'NODE_OPTIONS', 'NODE_PATH', 'OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES'] as const;
@@ -41,12 +42,7 @@ export interface MpirunPlan {
   program: readonly string[];
 }
 
-export class LaunchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LaunchError';
-  }
-}
+export class LaunchError extends ReclmError {}
 
 /** Validates an IPv4 CIDR such as 10.1.0.0/16; returns it or throws LaunchError. */
 export function parseCidr(cidr: string): string {

@@ -1,3 +1,4 @@
+import { ReclmError } from '../errors.js';
 /** Element types the DSL supports, named as ONNX names them (lower case). */
 export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
 
@@ -48,9 +49,4 @@ export function sameShape(a: Shape, b: Shape): boolean {
 }
 
 /** Error raised for invalid DSL usage; the message names the op and the shapes involved. */
-export class DslError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DslError';
-  }
-}
+export class DslError extends ReclmError {}

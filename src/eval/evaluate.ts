@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
+import { ArtifactError } from '../contract/artifacts.js';
 import { loadItemMap } from '../data/item-map.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
@@ -55,20 +56,18 @@ export interface EvaluateResult {
   seconds: number;
 }
 
-const artifactError = (message: string) => Object.assign(new Error(message), { name: 'ArtifactError' });
-
 /** What the ranking step needs to know of an exported model, read from its ONNX header. */
 export function inspectInference(path: string): { maxlen: number; numItems: number; metadata: Record<string, string> } {
   let model: ReturnType<typeof onnx.ModelProto.decode>;
   try {
     model = onnx.ModelProto.decode(readFileSync(path));
   } catch (e) {
-    throw artifactError(`${path} is not an ONNX model (${(e as Error).message}); pass an artifact folder or its inference.onnx`);
+    throw new ArtifactError(`${path} is not an ONNX model (${(e as Error).message}); pass an artifact folder or its inference.onnx`);
   }
   const graph = model.graph ?? {};
   const dims = (name: string, kind: 'input' | 'output') => {
     const v = (graph[kind] ?? []).find((x) => x.name === name);
-    if (!v) throw artifactError(`${path} has no '${name}' ${kind}; is it a reclm inference.onnx?`);
+    if (!v) throw new ArtifactError(`${path} has no '${name}' ${kind}; is it a reclm inference.onnx?`);
     return v.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue ?? 0));
   };
   const maxlen = dims('seq', 'input')[1];
@@ -87,7 +86,7 @@ export function inspectInference(path: string): { maxlen: number; numItems: numb
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const started = Date.now();
   const path = existsSync(opts.model) && statSync(opts.model).isDirectory() ? join(opts.model, 'inference.onnx') : opts.model;
-  if (!existsSync(path)) throw artifactError(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`);
+  if (!existsSync(path)) throw new ArtifactError(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`);
   const info = inspectInference(path);
   const warnings: string[] = [];
   let split: Split;
@@ -112,10 +111,10 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const mapPath = info.metadata.item_map ? join(dirname(path), info.metadata.item_map) : null;
   if (mapPath && existsSync(mapPath)) ({ split, report: unknown } = alignSplit(split, itemIds, loadItemMap(mapPath), opts.split));
   if (split.numItems !== info.numItems) {
-    throw artifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);
+    throw new ArtifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);
   }
   if (unknown.lostTargets > MAX_LOST_TARGET_SHARE * unknown.evaluable) {
-    throw artifactError(
+    throw new ArtifactError(
       `${unknown.lostTargets} of ${unknown.evaluable} evaluable users in ${source} have a ${opts.split} target (or a whole history) the model's catalogue does not know; this is not the data ${path} was trained on (more than ${MAX_LOST_TARGET_SHARE * 100}% lost)`,
     );
   }

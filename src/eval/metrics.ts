@@ -21,6 +21,7 @@
  * naming the user: such a model has no meaningful ranking, and any tie rule would invent one.
  */
 import { Rng } from '../data/rng.js';
+import { ReclmError } from '../errors.js';
 
 /** Keys: users, mrr, and hr@k / ndcg@k (and recall@k for several targets) for each requested k. */
 export interface RankingMetrics {
@@ -37,11 +38,9 @@ export type RowLabel = (row: number) => string;
 const rowLabel: RowLabel = (row) => `row ${row}`;
 
 /** A score that is NaN or infinite: the ranking of that user means nothing. User-facing (no stack). */
-export class NonFiniteScoreError extends Error {
+export class NonFiniteScoreError extends ReclmError {
   constructor(readonly who: string, readonly item: number, readonly value: number) {
     super(`the model scored item ${item} of ${who} as ${value}; a ranking of non-finite scores means nothing (the model has diverged or its weights are broken)`);
-    // Reported like the other artifact faults: one line, non-zero exit.
-    this.name = 'ArtifactError';
   }
 }
 

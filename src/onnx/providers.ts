@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
+import { ReclmError } from '../errors.js';
 
 export type DeviceSpec = { kind: 'cpu' } | { kind: 'cuda'; deviceId: number };
 
@@ -20,8 +21,7 @@ export const CUDA_PROVIDER_LIBS = ['libonnxruntime_providers_shared.so', 'libonn
 
 export type ProviderErrorCode = 'invalid-device' | 'cuda-missing' | 'cuda-version' | 'cuda-link' | 'cuda-load' | 'cuda-runtime';
 
-export class ProviderError extends Error {
-  override readonly name = 'ProviderError';
+export class ProviderError extends ReclmError {
   constructor(
     message: string,
     readonly code: ProviderErrorCode,

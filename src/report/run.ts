@@ -8,6 +8,7 @@ import { Manifest, readManifest } from '../compiler/artifacts.js';
 import { RUN_FILES, TrainSummary } from '../runtime/trainer.js';
 import { readJsonl } from '../util/jsonl.js';
 import { EvalRecord, readEvalRecords } from './eval-results.js';
+import { ReclmError } from '../errors.js';
 
 /** One optimizer step as train.jsonl logs it. */
 export interface StepPoint {
@@ -73,13 +74,7 @@ export interface RunData {
 export const DEFAULT_SMOOTHING = 0.9;
 
 /** A run folder the report cannot read: a user error (one line, non-zero exit). */
-export class ReportError extends Error {
-  constructor(message: string) {
-    super(message);
-    // Listed among the user errors of src/cli/errors.ts.
-    this.name = 'ArtifactError';
-  }
-}
+export class ReportError extends ReclmError {}
 
 /**
  * Debiased exponential moving average, as TensorBoard smooths scalar curves

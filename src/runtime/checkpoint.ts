@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { writeFileAtomic } from '../util/atomic.js';
+import { ReclmError } from '../errors.js';
 
 export const CHECKPOINT_MAGIC = 'RECLMCK1';
 const MAGIC_BYTES = Buffer.from(CHECKPOINT_MAGIC, 'latin1');
@@ -61,8 +62,7 @@ export interface CheckpointState {
 
 export type CheckpointErrorReason = 'not-checkpoint' | 'truncated' | 'corrupted' | 'invalid-state' | 'io';
 
-export class CheckpointError extends Error {
-  override readonly name = 'CheckpointError';
+export class CheckpointError extends ReclmError {
   constructor(
     message: string,
     readonly reason: CheckpointErrorReason,

@@ -1,14 +1,10 @@
 import * as ort from 'onnxruntime-node';
 import { TensorSpec } from '../contract/artifacts.js';
+import { ReclmError } from '../errors.js';
 
 export type Feeds = Record<string, ort.Tensor>;
 
-export class FeedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FeedError';
-  }
-}
+export class FeedError extends ReclmError {}
 
 /**
  * onnxruntime-node silently ignores feeds whose names are not inputs, so a typo

@@ -22,7 +22,7 @@ export interface WarmupCosineSchedule {
 
 export type LrSchedule = ConstantSchedule | WarmupCosineSchedule;
 
-/** The seed recipe (MODELS.md §4): lr 3e-4, warm-up 1000 steps, cosine to 1e-5 at 80000. */
+/** The seed recipe (docs/models.md §4): lr 3e-4, warm-up 1000 steps, cosine to 1e-5 at 80000. */
 export const SEED_SCHEDULE: Readonly<WarmupCosineSchedule> = Object.freeze({
   kind: 'warmup-cosine',
   lr: 3e-4,
@@ -74,4 +74,26 @@ export function lrAt(s: LrSchedule, step: number): number {
 export function scheduleFn(s: LrSchedule): (step: number) => number {
   validateSchedule(s);
   return (step) => lrAt(s, step);
+}
+
+/** A training recipe's lr settings (a preset's, or the train command's flags). */
+export interface LrRecipe {
+  lr: number;
+  /** Linear warm-up steps. */
+  warmup: number;
+  /** Cosine decay to minLr at the last step of the last epoch; false: constant after warm-up. */
+  cosine: boolean;
+  minLr: number;
+  epochs: number;
+}
+
+/**
+ * The schedule of a recipe: constant (after warm-up), or warm-up then cosine decay ending at
+ * the run's last step, epochs × stepsPerEpoch. The end is kept past the warm-up (warmup + 1 at
+ * least) so that a warm-up longer than the run still gives a valid schedule.
+ */
+export function scheduleFor(r: LrRecipe, stepsPerEpoch: number): LrSchedule {
+  return r.cosine
+    ? { kind: 'warmup-cosine', lr: r.lr, warmup: r.warmup, totalSteps: Math.max(r.epochs * stepsPerEpoch, r.warmup + 1), minLr: r.minLr }
+    : { kind: 'constant', lr: r.lr, warmup: r.warmup };
 }

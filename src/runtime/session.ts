@@ -190,7 +190,8 @@ export class TrainingSession {
       schedule: { step: this.step },
       samplerState: null,
       ...extra,
-      meta: { model: this.manifest.model, loss: this.manifest.loss, numItems: this.manifest.dataset.numItems, seed: this.seed, ...(extra.meta ?? {}) },
+      // The caller's record (the trainer's RunMeta); the session adds nothing nobody reads.
+      meta: extra.meta ?? {},
     };
   }
 
@@ -213,7 +214,6 @@ export class TrainingSession {
       (this.v.get(p.name)!.current.data as Float32Array).set(state.v.get(p.name) ?? zeros);
     }
     this.step = state.step;
-    if (typeof state.meta.seed === 'number') this.seed = state.meta.seed;
     this.gradsValid = false;
     return state;
   }

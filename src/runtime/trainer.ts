@@ -1,4 +1,8 @@
+// The training loop, in phases around one run record: openRun, trainEpoch, endEpoch
+// (validate, checkpoint, early stop), finishRun. The helpers it needs (batches, validation,
+// the checkpoint record) come first; train() at the end reads top to bottom.
 import * as ort from 'onnxruntime-node';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BatchInputName, DIM, GRAPH_FILES, RUN_FILES, TensorSpec, batchInputs, readManifest, samplerNeeds } from '../contract/artifacts.js';
@@ -6,12 +10,15 @@ import { Dataset } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
 import { SamplerState, TrainBatch, TrainSampler } from '../data/sampler.js';
+import { ReclmError } from '../errors.js';
 import { RankingMetrics } from '../eval/metrics.js';
 import { rankSplit } from '../eval/rank.js';
 import { OnnxScorer } from '../eval/scorer.js';
+import { removeIfExists } from '../util/atomic.js';
 import { JsonlLogger } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
-import { CheckpointState } from './checkpoint.js';
+import { acquireLock } from '../util/run-lock.js';
+import { CheckpointState, loadCheckpoint } from './checkpoint.js';
 import { Feeds, stackInt64 } from './feeds.js';
 import { createSession } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
@@ -35,7 +42,9 @@ export interface TrainOptions {
   patience: number;
   /** Also checkpoint every N optimizer steps within an epoch (0: only at epoch ends). */
   checkpointEvery: number;
+  /** Continue the run in `dir`; its recipe must equal this one (see checkSameRun). */
   resume: boolean;
+  /** Start again: the previous run's checkpoints, log and export are deleted first. */
   overwrite?: boolean;
   /** Stop after this many optimizer steps in total (tests, smoke runs). */
   maxSteps?: number;
@@ -46,18 +55,48 @@ export interface TrainOptions {
   trainOnValid?: boolean;
   /** Start no new epoch after this many seconds; the run ends normally (best model exported). */
   maxSeconds?: number;
-  json?: boolean;
-  log?: (line: string) => void;
   /** A given split (pre-split files, data/presplit.ts) instead of the leave-one-out split of `data`. */
   split?: Split;
+  json?: boolean;
+  log?: (line: string) => void;
+  /** Called once the run is open (lock taken, checkpoint loaded), before the first step. */
+  onOpen?: () => void;
 }
 
+/** What defines a run: stored in every checkpoint, so that --resume continues the same run. */
+export interface RunRecipe {
+  epochs: number;
+  batchSize: number;
+  schedule: LrSchedule;
+  seed: number;
+  fusedSteps: number;
+  evalEvery: number;
+  patience: number;
+  trainOnValid: boolean;
+  /** dataFingerprint() of the training data. */
+  data: string;
+}
+
+/** The typed `meta` of a run checkpoint: the recipe and the early-stopping state. */
+export interface RunMeta {
+  recipe: RunRecipe;
+  /** The best validation so far (null: none yet, or validation off). */
+  best: { epoch: number; metrics: RankingMetrics } | null;
+  /** Validations since the best one. */
+  badEvals: number;
+}
+
+export type StopReason = 'epochs' | 'patience' | 'time limit' | 'max steps';
+
 export interface TrainSummary {
+  /** Optimizer steps trained by this call (on --resume: since the checkpoint it started from). */
   steps: number;
+  /** The run's optimizer step count at the end (the last step trained, not the best checkpoint's). */
+  lastStep: number;
   epochs: number;
   stoppedEarly: boolean;
   /** Why training ended. */
-  stoppedBy: 'epochs' | 'patience' | 'time limit' | 'max steps';
+  stoppedBy: StopReason;
   bestEpoch: number | null;
   best: RankingMetrics | null;
   lastLoss: number;
@@ -67,20 +106,53 @@ export interface TrainSummary {
   inference: string;
 }
 
-export class TrainError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrainError';
-  }
-}
+export class TrainError extends ReclmError {}
 
 export { RUN_FILES };
+type RunPaths = Record<keyof typeof RUN_FILES, string>;
 
-interface RunMeta {
-  bestNdcg: number | null;
-  bestEpoch: number | null;
-  badEvals: number;
-  best: RankingMetrics | null;
+/**
+ * sha256 over what a run trains on: item count, item ids, every sequence and its timestamps.
+ * Two files with the same item count but other users, orders or ids differ here.
+ */
+export function dataFingerprint(data: Dataset): string {
+  const h = createHash('sha256');
+  h.update(`${data.numItems}\n${data.itemIds.join('\n')}\n${data.sequences.length}\n`);
+  for (let u = 0; u < data.sequences.length; u++) {
+    const s = data.sequences[u];
+    h.update(new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
+    const t = data.timestamps?.[u];
+    if (t) h.update(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/** The run meta of a checkpoint, or null when it holds none (init.ckpt, or a checkpoint of an older reclm). */
+export function runMetaOf(state: CheckpointState): RunMeta | null {
+  const m = state.meta as Partial<RunMeta>;
+  return m.recipe && typeof m.recipe === 'object' ? { recipe: m.recipe, best: m.best ?? null, badEvals: m.badEvals ?? 0 } : null;
+}
+
+/** The recipe of the run in `dir` (from its last.ckpt), or null when there is none. */
+export function storedRecipe(dir: string): RunRecipe | null {
+  const path = join(dir, RUN_FILES.last);
+  return existsSync(path) ? (runMetaOf(loadCheckpoint(path))?.recipe ?? null) : null;
+}
+
+/**
+ * Refuses to continue `stored` with a different recipe: the sampler state, the dropout keys and
+ * the lr of every step only mean the same run with the same values. The one override: a
+ * constant schedule does not depend on the number of epochs, so `epochs` may change there.
+ */
+export function checkSameRun(stored: RunRecipe, asked: RunRecipe, dir: string): void {
+  const say = (what: string, was: unknown, now: unknown) =>
+    new TrainError(`--resume: the run in ${dir} was trained with ${what} ${was}, not ${now}; resume it with the same value (or start again with --overwrite)`);
+  if (stored.data !== asked.data) throw new TrainError(`--resume: the data is not the file the run in ${dir} was trained on (data fingerprint ${asked.data.slice(0, 12)}, the run's ${stored.data.slice(0, 12)}); resume with the same data file`);
+  if (stored.trainOnValid !== asked.trainOnValid) throw new TrainError(`--resume: the run in ${dir} was trained ${stored.trainOnValid ? 'with' : 'without'} --train-on-valid; resume it the same way`);
+  if (stored.batchSize !== asked.batchSize) throw new TrainError(`--resume: the run in ${dir} was trained with batch size ${stored.batchSize}; resume with --batch-size ${stored.batchSize}`);
+  if (JSON.stringify(stored.schedule) !== JSON.stringify(asked.schedule)) throw say('the lr schedule', JSON.stringify(stored.schedule), JSON.stringify(asked.schedule));
+  for (const key of ['seed', 'fusedSteps', 'evalEvery', 'patience'] as const) if (stored[key] !== asked[key]) throw say(key, stored[key], asked[key]);
+  if (stored.epochs !== asked.epochs && stored.schedule.kind !== 'constant') throw say('epochs (its cosine decay ends with them)', stored.epochs, asked.epochs);
 }
 
 /** Stacks k sampler batches into train_step.onnx's batch inputs, shaped as its manifest entry says ([K, batch, ...]). */
@@ -100,12 +172,45 @@ async function validate(infer: ort.InferenceSession, session: TrainingSession, s
   return rankSplit(scorer, split, { split: 'valid', ks: [10, 50] });
 }
 
+/** Everything one run holds while it trains; the phases below read and advance it. */
+interface Run {
+  opts: TrainOptions;
+  paths: RunPaths;
+  session: TrainingSession;
+  sampler: TrainSampler;
+  split: Split;
+  /** Batch inputs of train_step.onnx (leading K dim), from the manifest. */
+  batchSpecs: TensorSpec[];
+  logger: JsonlLogger;
+  say: (line: string) => void;
+  releaseLock: () => void;
+  infer: ort.InferenceSession | null;
+  /** Validation epochs (0 with trainOnValid: the validation items are training targets). */
+  evalEvery: number;
+  meta: RunMeta;
+  epoch: number;
+  stepInEpoch: number;
+  /** Step of the last checkpoint this run wrote (or resumed from); null while there is none. */
+  savedStep: number | null;
+  startStep: number;
+  started: number;
+  tokens: number;
+  lastLoss: number;
+  stoppedBy: StopReason | null;
+}
+
+/** Writes the run's checkpoint to `path`: tensors, sampler and epoch position, and the run meta. */
+function saveRun(run: Run, path: string): void {
+  const state: Partial<CheckpointState> = { epoch: run.epoch, stepInEpoch: run.stepInEpoch, samplerState: run.sampler.getState(), meta: { ...run.meta } };
+  run.session.saveCheckpoint(path, state);
+  if (path === run.paths.last) run.savedStep = run.session.step;
+}
+
 /**
- * The training loop of the seed's recipe: leave-one-out split, MODELS.md §1 sampling,
- * K fused AdamW steps per run, validation NDCG@10 with early stopping, atomic best/last
- * checkpoints, and exact resumption (sampler state, step and dropout keys are restored).
+ * Opens a run: checks the data against the artifacts, takes the folder's lock, starts from
+ * init.ckpt (deleting a previous run with `overwrite`) or continues last.ckpt with `resume`.
  */
-export async function train(opts: TrainOptions): Promise<TrainSummary> {
+async function openRun(opts: TrainOptions): Promise<Run> {
   validateSchedule(opts.schedule);
   const manifest = readManifest(opts.dir);
   checkTimeBiasData(manifest.config, opts.data, 'train');
@@ -113,146 +218,198 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   if (opts.data.numItems !== V) {
     throw new TrainError(`artifacts in ${opts.dir} were compiled for ${V} items (model ${manifest.model}) but the data has ${opts.data.numItems}; recompile with --data pointing at this file`);
   }
-  const paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(opts.dir, f)])) as Record<keyof typeof RUN_FILES, string>;
-  if (!opts.resume && !opts.overwrite && existsSync(paths.last)) {
-    throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
-  }
-  if (opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
-  const split = opts.split ?? leaveOneOutSplit(opts.data);
-  requireEvaluableUsers(split, opts.evalEvery > 0 && !opts.trainOnValid ? 'valid' : 'test', opts.data.name);
-  const startFrom = opts.resume ? paths.last : paths.init;
-  const session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
-  const state = session.loadCheckpoint(startFrom);
-  if (!opts.resume) session.seed = opts.seed;
-  const L = manifest.dataset.maxlen;
-  const needs = samplerNeeds(manifest);
-  const batchSpecs = batchInputs(manifest, 'train_step');
+  if (opts.resume && opts.overwrite) throw new TrainError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
+  const paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(opts.dir, f)])) as RunPaths;
   const trainOnValid = opts.trainOnValid ?? false;
-  const evalEvery = trainOnValid ? 0 : opts.evalEvery;
-  const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: L, batchSize: opts.batchSize, ...needs, userIds: opts.data.users }, opts.seed);
-  const meta: RunMeta = { bestNdcg: null, bestEpoch: null, badEvals: 0, best: null };
-  let epoch = 0;
-  let stepInEpoch = 0;
-  if (opts.resume) {
-    // The sampler state and the position in the epoch only mean something at the same batch size.
-    const saved = state.meta.batchSize;
-    if (typeof saved === 'number' && saved !== opts.batchSize) {
-      throw new TrainError(`--resume: the run in ${opts.dir} was trained with batch size ${saved}; resume with --batch-size ${saved}`);
-    }
-    // The sampler draws from other sequences with and without the validation items.
-    if ((state.meta.trainOnValid ?? false) !== trainOnValid) {
-      throw new TrainError(`--resume: the run in ${opts.dir} was trained ${trainOnValid ? 'without' : 'with'} --train-on-valid; resume it the same way`);
-    }
-    sampler.setState(state.samplerState as SamplerState);
-    epoch = state.epoch;
-    stepInEpoch = state.stepInEpoch;
-    Object.assign(meta, state.meta.run as RunMeta);
-  }
-  const logger = new JsonlLogger(paths.log);
-  const say = opts.log ?? (() => {});
-  logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch, time: new Date().toISOString(), batchSize: opts.batchSize, seed: session.seed, schedule: opts.schedule, trainOnValid });
-  if (trainOnValid && opts.evalEvery > 0) say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
-  const saveTo = (path: string) => {
-    const extra: Partial<CheckpointState> = { epoch, stepInEpoch, samplerState: sampler.getState(), schedule: { step: session.step, config: opts.schedule }, meta: { run: meta, batchSize: opts.batchSize, trainOnValid } };
-    session.saveCheckpoint(path, extra);
+  const recipe: RunRecipe = {
+    epochs: opts.epochs, batchSize: opts.batchSize, schedule: opts.schedule, seed: opts.seed, fusedSteps: opts.fusedSteps,
+    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, data: dataFingerprint(opts.data),
   };
-  const started = Date.now();
-  let tokens = 0;
-  let lastLoss = NaN;
-  let stoppedEarly = false;
-  let timeUp = false;
-  const K = Math.max(1, opts.fusedSteps);
-  let lastSavedStep = session.step;
-  let infer: ort.InferenceSession | null = null;
+  const split = opts.split ?? leaveOneOutSplit(opts.data);
+  requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
+  const releaseLock = acquireLock(paths.lock, opts.dir);
+  let session: TrainingSession | undefined;
   try {
-    while (epoch < opts.epochs && !stoppedEarly) {
-      if (opts.maxSeconds !== undefined && (Date.now() - started) / 1000 >= opts.maxSeconds) {
-        timeUp = true;
-        break;
-      }
-      const steps = sampler.batchesPerEpoch;
-      const progress = new Progress({ total: steps, label: `epoch ${epoch + 1}/${opts.epochs}`, json: opts.json });
-      const epochStart = Date.now();
-      let epochLoss = 0;
-      let epochTokens = 0;
-      let epochSteps = 0;
-      while (stepInEpoch < steps) {
-        if (opts.maxSteps !== undefined && session.step >= opts.maxSteps) break;
-        const k = Math.min(K, steps - stepInEpoch, opts.maxSteps !== undefined ? opts.maxSteps - session.step : K);
-        const batches = Array.from({ length: k }, () => sampler.nextBatch());
-        const lrs = Float32Array.from({ length: k }, (_, i) => lrAt(opts.schedule, session.step + i + 1));
-        const { losses, gradNorms } = await session.fusedSteps(stackBatches(batches, batchSpecs), lrs);
-        for (let i = 0; i < k; i++) {
-          const step = session.step - k + i + 1;
-          if (!Number.isFinite(losses[i])) {
-            throw new TrainError(`non-finite loss (${losses[i]}) at step ${step}; stopped without saving it. The last good checkpoint is ${paths.last} (step ${lastSavedStep}); lower --lr or check the data`);
-          }
-          logger.write({ type: 'step', step, epoch: epoch + 1, loss: losses[i], grad_norm: gradNorms[i], lr: lrs[i], tokens: batches[i].realTokens });
-          epochLoss += losses[i];
-          epochTokens += batches[i].realTokens;
-          lastLoss = losses[i];
-        }
-        epochSteps += k;
-        stepInEpoch += k;
-        const secs = (Date.now() - epochStart) / 1000;
-        progress.update(stepInEpoch, { loss: (epochLoss / epochSteps).toFixed(4), 'tok/s': Math.round(epochTokens / Math.max(secs, 1e-9)) });
-        if (opts.checkpointEvery > 0 && session.step % opts.checkpointEvery < k && stepInEpoch < steps) {
-          saveTo(paths.last);
-          lastSavedStep = session.step;
-        }
-      }
-      progress.finish();
-      tokens += epochTokens;
-      if (stepInEpoch < steps) break; // maxSteps reached mid-epoch
-      const seconds = (Date.now() - epochStart) / 1000;
-      epoch += 1;
-      stepInEpoch = 0;
-      const record: Record<string, unknown> = { type: 'epoch', epoch, step: session.step, loss: epochSteps ? epochLoss / epochSteps : null, seconds, tokens_per_s: epochTokens / Math.max(seconds, 1e-9) };
-      if (evalEvery > 0 && epoch % evalEvery === 0) {
-        infer ??= await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
-        const valid = await validate(infer, session, split);
-        record.valid = valid;
-        const ndcg = valid['ndcg@10'];
-        if (meta.bestNdcg === null || ndcg > meta.bestNdcg) {
-          Object.assign(meta, { bestNdcg: ndcg, bestEpoch: epoch, badEvals: 0, best: valid });
-          saveTo(paths.best);
-        } else meta.badEvals += 1;
-        if (opts.patience > 0 && meta.badEvals >= opts.patience) stoppedEarly = true;
-        say(`epoch ${epoch}: loss ${(record.loss as number).toFixed(4)}, valid NDCG@10 ${ndcg.toFixed(4)} HR@10 ${valid['hr@10'].toFixed(4)}${meta.bestEpoch === epoch ? ' (best)' : ''}, ${seconds.toFixed(1)} s`);
-      } else {
-        say(`epoch ${epoch}: loss ${(record.loss as number).toFixed(4)}, ${seconds.toFixed(1)} s`);
-      }
-      logger.write(record);
-      saveTo(paths.last);
-      lastSavedStep = session.step;
+    if (!opts.resume && !opts.overwrite && existsSync(paths.last)) {
+      throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
     }
-    if (stepInEpoch > 0) {
-      saveTo(paths.last);
-      lastSavedStep = session.step;
+    if (opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
+    // A new run must never be mistaken for the old one by a later --resume or by eval.
+    if (opts.overwrite) for (const f of [paths.last, paths.best, paths.log, paths.inference]) removeIfExists(f);
+    session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
+    const state = session.loadCheckpoint(opts.resume ? paths.last : paths.init);
+    let meta: RunMeta = { recipe, best: null, badEvals: 0 };
+    if (opts.resume) {
+      const stored = runMetaOf(state);
+      if (!stored) throw new TrainError(`--resume: ${paths.last} holds no run recipe (written by an older reclm); start again with --overwrite`);
+      checkSameRun(stored.recipe, recipe, opts.dir);
+      meta = { ...stored, recipe };
     }
-    // Export the best model (by validation) when there is one, else the last.
-    const exportFrom = meta.bestEpoch !== null && existsSync(paths.best) ? paths.best : paths.last;
-    if (exportFrom === paths.best) session.loadCheckpoint(paths.best);
-    session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(epoch), step: String(session.step) });
-    const seconds = (Date.now() - started) / 1000;
-    const summary: TrainSummary = {
-      steps: session.step,
-      epochs: epoch,
-      stoppedEarly,
-      stoppedBy: stoppedEarly ? 'patience' : timeUp ? 'time limit' : epoch < opts.epochs ? 'max steps' : 'epochs',
-      bestEpoch: meta.bestEpoch,
-      best: meta.best,
-      lastLoss,
-      seconds,
-      tokensPerSecond: tokens / Math.max(seconds, 1e-9),
-      checkpoint: exportFrom,
-      inference: paths.inference,
+    session.seed = recipe.seed;
+    const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users }, opts.seed);
+    if (opts.resume) sampler.setState(state.samplerState as SamplerState);
+    const run: Run = {
+      opts, paths, session, sampler, split,
+      batchSpecs: batchInputs(manifest, 'train_step'),
+      logger: new JsonlLogger(paths.log),
+      say: opts.log ?? (() => {}),
+      releaseLock, infer: null,
+      evalEvery: trainOnValid ? 0 : opts.evalEvery,
+      meta,
+      epoch: opts.resume ? state.epoch : 0,
+      stepInEpoch: opts.resume ? state.stepInEpoch : 0,
+      savedStep: opts.resume ? session.step : null,
+      startStep: session.step,
+      started: Date.now(),
+      tokens: 0,
+      lastLoss: NaN,
+      stoppedBy: null,
     };
-    logger.write({ type: 'end', ...summary });
-    return summary;
+    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe });
+    opts.onOpen?.();
+    if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
+    return run;
+  } catch (e) {
+    await session?.release();
+    releaseLock();
+    throw e;
+  }
+}
+
+/** Steps of the whole run still to train from the current position (for the ETA). */
+function stepsLeftInRun(run: Run, stepsPerEpoch: number): number {
+  const left = (run.meta.recipe.epochs - run.epoch) * stepsPerEpoch - run.stepInEpoch;
+  return run.opts.maxSteps === undefined ? left : Math.min(left, run.opts.maxSteps - run.session.step);
+}
+
+interface EpochResult {
+  loss: number | null;
+  seconds: number;
+  tokens: number;
+}
+
+/**
+ * Trains the rest of the current epoch, K fused steps per onnxruntime call. Returns null when
+ * the run stopped mid-epoch (max steps: stoppedBy is set). A non-finite loss throws before the
+ * step is logged or saved, naming the last checkpoint this run wrote.
+ */
+async function trainEpoch(run: Run): Promise<EpochResult | null> {
+  const { session, sampler, opts } = run;
+  const steps = sampler.batchesPerEpoch;
+  const K = Math.max(1, opts.fusedSteps);
+  const progress = new Progress({ total: steps, start: run.stepInEpoch, after: stepsLeftInRun(run, steps) - (steps - run.stepInEpoch), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json });
+  const epochStart = Date.now();
+  let loss = 0;
+  let tokens = 0;
+  let done = 0;
+  while (run.stepInEpoch < steps) {
+    if (opts.maxSteps !== undefined && session.step >= opts.maxSteps) break;
+    const k = Math.min(K, steps - run.stepInEpoch, opts.maxSteps !== undefined ? opts.maxSteps - session.step : K);
+    const batches = Array.from({ length: k }, () => sampler.nextBatch());
+    const lrs = Float32Array.from({ length: k }, (_, i) => lrAt(opts.schedule, session.step + i + 1));
+    const { losses, gradNorms } = await session.fusedSteps(stackBatches(batches, run.batchSpecs), lrs);
+    for (let i = 0; i < k; i++) {
+      const step = session.step - k + i + 1;
+      if (!Number.isFinite(losses[i])) {
+        const kept = run.savedStep === null ? 'no checkpoint of this run was written yet' : `the last good checkpoint is ${run.paths.last} (step ${run.savedStep})`;
+        throw new TrainError(`non-finite loss (${losses[i]}) at step ${step}; stopped without saving it; ${kept}. Lower --lr or check the data`);
+      }
+      run.logger.write({ type: 'step', step, epoch: run.epoch + 1, loss: losses[i], grad_norm: gradNorms[i], lr: lrs[i], tokens: batches[i].realTokens });
+      loss += losses[i];
+      tokens += batches[i].realTokens;
+      run.lastLoss = losses[i];
+    }
+    done += k;
+    run.stepInEpoch += k;
+    const secs = (Date.now() - epochStart) / 1000;
+    progress.update(run.stepInEpoch, { loss: (loss / done).toFixed(4), 'tok/s': Math.round(tokens / Math.max(secs, 1e-9)) });
+    if (opts.checkpointEvery > 0 && session.step % opts.checkpointEvery < k && run.stepInEpoch < steps) saveRun(run, run.paths.last);
+  }
+  progress.finish();
+  run.tokens += tokens;
+  if (run.stepInEpoch < steps) {
+    run.stoppedBy = 'max steps';
+    return null;
+  }
+  return { loss: done ? loss / done : null, seconds: (Date.now() - epochStart) / 1000, tokens };
+}
+
+/** Ends an epoch: validation (keeping best.ckpt), early stopping, the epoch record and last.ckpt. */
+async function endEpoch(run: Run, result: EpochResult): Promise<void> {
+  const { opts, meta } = run;
+  run.epoch += 1;
+  run.stepInEpoch = 0;
+  const record: Record<string, unknown> = { type: 'epoch', epoch: run.epoch, step: run.session.step, loss: result.loss, seconds: result.seconds, tokens_per_s: result.tokens / Math.max(result.seconds, 1e-9) };
+  const lossText = `epoch ${run.epoch}: loss ${(result.loss as number).toFixed(4)}`;
+  if (run.evalEvery > 0 && run.epoch % run.evalEvery === 0) {
+    run.infer ??= await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+    const valid = await validate(run.infer, run.session, run.split);
+    record.valid = valid;
+    const ndcg = valid['ndcg@10'];
+    if (meta.best === null || ndcg > meta.best.metrics['ndcg@10']) {
+      Object.assign(meta, { best: { epoch: run.epoch, metrics: valid }, badEvals: 0 });
+      saveRun(run, run.paths.best);
+    } else meta.badEvals += 1;
+    if (opts.patience > 0 && meta.badEvals >= opts.patience) run.stoppedBy = 'patience';
+    run.say(`${lossText}, valid NDCG@10 ${ndcg.toFixed(4)} HR@10 ${valid['hr@10'].toFixed(4)}${meta.best?.epoch === run.epoch ? ' (best)' : ''}, ${result.seconds.toFixed(1)} s`);
+  } else {
+    run.say(`${lossText}, ${result.seconds.toFixed(1)} s`);
+  }
+  run.logger.write(record);
+  saveRun(run, run.paths.last);
+}
+
+/** Saves a mid-epoch position, exports inference.onnx from the best checkpoint (else the last) and logs the summary. */
+function finishRun(run: Run): TrainSummary {
+  const { session, paths, meta } = run;
+  if (run.stepInEpoch > 0) saveRun(run, paths.last);
+  const lastStep = session.step;
+  const exportFrom = meta.best !== null && existsSync(paths.best) ? paths.best : paths.last;
+  if (exportFrom === paths.best) session.loadCheckpoint(paths.best);
+  session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step) });
+  const seconds = (Date.now() - run.started) / 1000;
+  const summary: TrainSummary = {
+    steps: lastStep - run.startStep,
+    lastStep,
+    epochs: run.epoch,
+    stoppedEarly: run.stoppedBy === 'patience',
+    stoppedBy: run.stoppedBy ?? 'epochs',
+    bestEpoch: meta.best?.epoch ?? null,
+    best: meta.best?.metrics ?? null,
+    lastLoss: run.lastLoss,
+    seconds,
+    tokensPerSecond: run.tokens / Math.max(seconds, 1e-9),
+    checkpoint: exportFrom,
+    inference: paths.inference,
+  };
+  run.logger.write({ type: 'end', ...summary });
+  return summary;
+}
+
+/**
+ * The training loop of the seed's recipe: leave-one-out split, one training row per user
+ * drawn with replacement, K fused AdamW steps per onnxruntime call, validation NDCG@10 with
+ * early stopping, atomic best/last checkpoints, and exact resumption (sampler state, step and
+ * dropout keys are restored).
+ * Throws TrainError (wrong data, a conflicting --resume, a non-finite loss), LockError
+ * (another process trains in the folder) and CheckpointError.
+ */
+export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  const run = await openRun(opts);
+  try {
+    while (run.stoppedBy === null) {
+      if (run.epoch >= run.meta.recipe.epochs) run.stoppedBy = 'epochs';
+      else if (opts.maxSeconds !== undefined && (Date.now() - run.started) / 1000 >= opts.maxSeconds) run.stoppedBy = 'time limit';
+      else {
+        const result = await trainEpoch(run);
+        if (result) await endEpoch(run, result);
+      }
+    }
+    return finishRun(run);
   } finally {
-    logger.close();
-    await infer?.release();
-    await session.release();
+    run.logger.close();
+    await run.infer?.release();
+    await run.session.release();
+    run.releaseLock();
   }
 }

@@ -16,6 +16,10 @@ export type ProgressFields = Record<string, string | number | undefined>;
 export interface ProgressOptions {
   /** Units of work in all; 0 or undefined when unknown (then no percentage or ETA). */
   total?: number;
+  /** Units already done when this bar starts (a resumed epoch): shown, but not counted in the rate. */
+  start?: number;
+  /** Units of work after this bar's total (the later epochs of a run), included in the ETA. */
+  after?: number;
   label?: string;
   stream?: ProgressStream;
   /** --json mode: print nothing at all. */
@@ -40,6 +44,8 @@ export class Progress {
   private readonly intervalMs: number;
   private readonly redrawMs: number;
   private total: number;
+  private readonly start: number;
+  private readonly after: number;
   private done = 0;
   private fields: ProgressFields = {};
   private lastDrawMs: number;
@@ -52,6 +58,9 @@ export class Progress {
     this.tty = opts.tty ?? Boolean(this.stream.isTTY);
     this.now = opts.now ?? (() => performance.now());
     this.total = opts.total ?? 0;
+    this.start = opts.start ?? 0;
+    this.after = Math.max(0, opts.after ?? 0);
+    this.done = this.start;
     this.label = opts.label ?? '';
     this.intervalMs = (opts.intervalSec ?? 10) * 1000;
     this.redrawMs = opts.redrawMs ?? 100;
@@ -115,8 +124,10 @@ export class Progress {
     }
     parts.push(`elapsed ${formatDuration(elapsedSec)}`);
     if (this.total > 0 && !this.finished) {
-      const left = this.total - this.done;
-      parts.push(`eta ${this.done > 0 && left >= 0 ? formatDuration((elapsedSec * left) / this.done) : '?'}`);
+      // Rate of this bar's own work, applied to what is left of it and of the work after it.
+      const left = this.total - this.done + this.after;
+      const doneHere = this.done - this.start;
+      parts.push(`eta ${doneHere > 0 && left >= 0 ? formatDuration((elapsedSec * left) / doneHere) : '?'}`);
     }
     const extra = formatFields(this.fields);
     if (extra) parts.push(extra);

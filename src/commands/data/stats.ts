@@ -1,12 +1,12 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { openDataset } from '../../data/open.js';
 import { datasetStats } from '../../data/stats.js';
 import { leaveOneOutSplit } from '../../data/split.js';
-import { asCliError } from '../../cli/errors.js';
+import { ReclmCommand } from '../../cli/base-command.js';
 import { columnsFlag, dataReadOptions } from '../../cli/data-flags.js';
 import { dataFormatFlag } from '../../cli/flags.js';
 
-export default class DataStats extends Command {
+export default class DataStats extends ReclmCommand {
   static override summary = 'Summarise an interaction file: users, items, interactions, sequence lengths, how ids and columns were read, time order and duplicates.';
   static override examples = [
     '<%= config.bin %> data stats ml-1m.seq.txt.gz',
@@ -20,24 +20,16 @@ export default class DataStats extends Command {
     columns: columnsFlag(),
     'min-item-count': Flags.integer({ description: 'k-core filter: drop items with fewer than N interactions (repeated with --min-user-count until stable)', min: 1 }),
     'min-user-count': Flags.integer({ description: 'k-core filter: drop users with fewer than N interactions', min: 1 }),
-    json: Flags.boolean({ description: 'print one JSON object' }),
   };
 
-  async run(): Promise<void> {
-    try {
-      const { args, flags } = await this.parse(DataStats);
-      const ds = openDataset(args.file, { ...dataReadOptions(flags), minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
-      const stats = { ...datasetStats(ds), split: leaveOneOutSplit(ds).summary };
-      if (flags.json) {
-        this.log(JSON.stringify(stats, null, 2));
-        return;
-      }
-      const { notes, ids, ...rest } = stats;
-      for (const [k, v] of Object.entries(rest)) this.log(`${k.padEnd(18)} ${v !== null && typeof v === 'object' ? JSON.stringify(v) : v}`);
-      this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
-      for (const n of notes) this.log(`${'note'.padEnd(18)} ${n}`);
-    } catch (e) {
-      asCliError(e);
-    }
+  async run(): Promise<Record<string, unknown>> {
+    const { args, flags } = await this.parse(DataStats);
+    const ds = openDataset(args.file, { ...dataReadOptions(flags), minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
+    const stats = { ...datasetStats(ds), split: leaveOneOutSplit(ds).summary };
+    const { notes, ids, ...rest } = stats;
+    for (const [k, v] of Object.entries(rest)) this.log(`${k.padEnd(18)} ${v !== null && typeof v === 'object' ? JSON.stringify(v) : v}`);
+    this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
+    for (const n of notes) this.log(`${'note'.padEnd(18)} ${n}`);
+    return stats;
   }
 }

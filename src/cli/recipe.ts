@@ -1,0 +1,95 @@
+// The effective training recipe of `reclm train` and where each value came from: a flag, the
+// preset stored in the manifest at compile time, the built-in default, or, with --resume, the
+// run's own checkpoint (where a contradicting flag is refused).
+import { LrSchedule, scheduleFor } from '../runtime/schedule.js';
+import { RunRecipe } from '../runtime/trainer.js';
+import { UsageError } from '../errors.js';
+
+/** Defaults when the artifacts carry no preset recipe. */
+export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false };
+
+type Key = keyof typeof TRAIN_DEFAULTS;
+/** The recipe flags of `reclm train`, undefined when not given. */
+export type RecipeFlags = { [K in Key]?: (typeof TRAIN_DEFAULTS)[K] };
+
+export const RECIPE_FLAG: Record<Key, string> = {
+  epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', warmup: '--warmup', cosine: '--cosine', minLr: '--min-lr',
+  evalEvery: '--eval-every', patience: '--patience', fusedSteps: '--fused-steps', seed: '--seed', trainOnValid: '--train-on-valid',
+};
+
+export type Source = 'flag' | 'default' | 'checkpoint' | `preset ${string}`;
+
+export interface EffectiveRecipe {
+  values: typeof TRAIN_DEFAULTS;
+  from: Record<Key, Source>;
+  schedule: LrSchedule;
+}
+
+/** The flat recipe values of a stored run (minLr is absent for a constant schedule). */
+function flatten(r: RunRecipe): Partial<typeof TRAIN_DEFAULTS> {
+  const s = r.schedule;
+  return {
+    epochs: r.epochs, batchSize: r.batchSize, lr: s.lr, warmup: s.warmup ?? 0, cosine: s.kind === 'warmup-cosine', ...(s.kind === 'warmup-cosine' ? { minLr: s.minLr } : {}),
+    evalEvery: r.evalEvery, patience: r.patience, fusedSteps: r.fusedSteps, seed: r.seed, trainOnValid: r.trainOnValid,
+  };
+}
+
+/**
+ * Resolves the recipe. A new run takes each value from its flag, else the manifest's preset
+ * recipe, else TRAIN_DEFAULTS, and its schedule from scheduleFor. A resumed run (`stored`)
+ * takes every value and the schedule from the checkpoint; a flag that contradicts it throws a
+ * UsageError naming the flag and the stored value. The one documented override: --epochs with
+ * a constant schedule (which does not depend on the run's length).
+ */
+export function resolveRecipe(flags: RecipeFlags, preset: Record<string, unknown> | undefined, stored: RunRecipe | null, users: number, dir: string): EffectiveRecipe {
+  const values = { ...TRAIN_DEFAULTS };
+  const from = {} as Record<Key, Source>;
+  const set = (k: Key, v: unknown, s: Source) => {
+    (values as Record<Key, unknown>)[k] = v;
+    from[k] = s;
+  };
+  if (stored) {
+    const was = flatten(stored);
+    for (const k of Object.keys(TRAIN_DEFAULTS) as Key[]) {
+      const given = flags[k];
+      const extendable = k === 'epochs' && stored.schedule.kind === 'constant';
+      if (given !== undefined && given !== was[k] && !extendable) {
+        const flag = RECIPE_FLAG[k];
+        const givenText = typeof given === 'boolean' ? (given ? flag : `--no-${flag.slice(2)}`) : `${flag} ${given}`;
+        const storedText = was[k] === undefined ? `with a constant lr (no ${flag})` : typeof was[k] === 'boolean' ? `${was[k] ? 'with' : 'without'} ${flag}` : `with ${flag} ${was[k]}`;
+        throw new UsageError(`${givenText} contradicts the run in ${dir}, trained ${storedText}; drop the flag to continue that run, or start a new one with --overwrite`);
+      }
+      if (given !== undefined && extendable) set(k, given, 'flag');
+      else set(k, was[k] ?? TRAIN_DEFAULTS[k], 'checkpoint');
+    }
+    return { values, from, schedule: stored.schedule };
+  }
+  const presetName = typeof preset?.preset === 'string' ? preset.preset : 'recipe';
+  for (const k of Object.keys(TRAIN_DEFAULTS) as Key[]) {
+    if (flags[k] !== undefined) set(k, flags[k], 'flag');
+    else if (preset?.[k] !== undefined) set(k, preset[k], `preset ${presetName}`);
+    else set(k, TRAIN_DEFAULTS[k], 'default');
+  }
+  return { values, from, schedule: scheduleFor(values, Math.ceil(users / values.batchSize)) };
+}
+
+/** One line: the model and each recipe value with where it came from. */
+export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, threads: { value: number; from: Source }): string {
+  const v = r.values;
+  const item = (text: string, src: string) => `${text} (${src})`;
+  const s = r.schedule;
+  const schedule = s.kind === 'warmup-cosine' ? `lr ${v.lr} cosine to ${s.minLr} at step ${s.totalSteps}` : `lr ${v.lr} constant`;
+  const scheduleFrom = r.from.cosine === r.from.lr ? r.from.lr : `${r.from.lr}, ${r.from.cosine}`;
+  return [
+    `training ${model} with ${loss} loss`,
+    item(`${v.epochs} epochs`, r.from.epochs),
+    item(schedule, scheduleFrom),
+    item(`warm-up ${v.warmup}`, r.from.warmup),
+    item(`batch size ${v.batchSize}`, r.from.batchSize),
+    item(`threads ${threads.value}`, threads.from),
+    item(`seed ${v.seed}`, r.from.seed),
+    item(`fused steps ${v.fusedSteps}`, r.from.fusedSteps),
+    v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(`validation every ${v.evalEvery} epochs`, r.from.evalEvery),
+    ...(v.trainOnValid || v.evalEvery === 0 ? [] : [item(`patience ${v.patience}`, r.from.patience)]),
+  ].join(', ');
+}

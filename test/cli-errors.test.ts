@@ -1,0 +1,63 @@
+// One base class for user-facing errors, checked with instanceof: user errors end as one line
+// without a stack, flag-value errors with exit code 2; anything else is a bug and keeps its stack.
+import { Errors } from '@oclif/core';
+import { expect } from 'chai';
+import { ConfigError } from '../graphs/config.js';
+import { toCliError } from '../src/cli/errors.js';
+import { parsePositive } from '../src/cli/flags.js';
+import { ArtifactError } from '../src/compiler/artifacts.js';
+import { DataFormatError } from '../src/data/errors.js';
+import { DslError } from '../src/dsl/types.js';
+import { ReclmError, UsageError } from '../src/errors.js';
+import { CheckpointError } from '../src/runtime/checkpoint.js';
+import { FeedError } from '../src/runtime/feeds.js';
+import { ProviderError } from '../src/onnx/providers.js';
+import { TrainError } from '../src/runtime/trainer.js';
+import { LockError } from '../src/util/run-lock.js';
+import { UnsafePathError } from '../src/util/safe-paths.js';
+
+describe('errors', () => {
+  it('every user-facing error class extends ReclmError and keeps its own name', () => {
+    const errors = [
+      new ConfigError('c'), new ArtifactError('a'), new DataFormatError('f.txt', 3, 'bad'), new DslError('d'), new UsageError('u'),
+      new CheckpointError('k', 'corrupted'), new FeedError('e'), new ProviderError('p', 'invalid-device'), new TrainError('t'),
+      new LockError('l'), new UnsafePathError('s'),
+    ];
+    for (const e of errors) {
+      expect(e, e.constructor.name).to.be.instanceOf(ReclmError);
+      expect(e.name).to.equal(e.constructor.name);
+    }
+  });
+
+  it('a user error becomes one CLIError line with exit code 1', () => {
+    const e = toCliError(new TrainError('artifacts in x were compiled for 60 items'));
+    expect(e).to.be.instanceOf(Errors.CLIError);
+    expect(e.message).to.equal('artifacts in x were compiled for 60 items');
+    expect((e as Errors.CLIError).oclif.exit).to.equal(1);
+  });
+
+  it("a flag parser's error, as oclif wraps it, becomes its own line with exit code 2", () => {
+    let thrown: Error | undefined;
+    try {
+      parsePositive('-1', 'lr');
+    } catch (err) {
+      thrown = err as Error;
+    }
+    // What oclif's flag parsing does to an error thrown by a flag's parse function.
+    thrown!.message = `Parsing --lr \n\t${thrown!.message}\nSee more help with --help`;
+    const e = toCliError(thrown);
+    expect(e.message).to.equal("--lr must be a positive number, got '-1'");
+    expect((e as Errors.CLIError).oclif.exit).to.equal(2);
+  });
+
+  it('an internal bug (a RangeError inside the runtime) is not turned into a user error: its stack stays', () => {
+    const bug = new RangeError('Invalid typed array length: -1');
+    const e = toCliError(bug);
+    expect(e).to.equal(bug);
+    expect(e).to.not.be.instanceOf(Errors.CLIError);
+    expect(e.stack).to.match(/\n\s+at /);
+    // Also one named like a user error: the class decides, not the name.
+    const lookalike = Object.assign(new Error('x'), { name: 'TrainError' });
+    expect(toCliError(lookalike)).to.equal(lookalike);
+  });
+});

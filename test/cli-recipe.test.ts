@@ -1,0 +1,35 @@
+// The effective training recipe: flag, else preset, else default; on --resume the checkpoint's.
+import { expect } from 'chai';
+import { resolveRecipe } from '../src/cli/recipe.js';
+import { scheduleFor } from '../src/runtime/schedule.js';
+import { RunRecipe } from '../src/runtime/trainer.js';
+
+const PRESET = { preset: 'ml-1m-llama', epochs: 70, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8 };
+
+describe('training recipe', () => {
+  it('scheduleFor: constant, or cosine ending at the last step, and never before the warm-up ends', () => {
+    expect(scheduleFor({ lr: 1e-3, warmup: 5, cosine: false, minLr: 1e-5, epochs: 3 }, 10)).to.deep.equal({ kind: 'constant', lr: 1e-3, warmup: 5 });
+    expect(scheduleFor({ lr: 1e-3, warmup: 5, cosine: true, minLr: 1e-5, epochs: 3 }, 10)).to.deep.equal({ kind: 'warmup-cosine', lr: 1e-3, warmup: 5, totalSteps: 30, minLr: 1e-5 });
+    // A warm-up longer than the run: the decay end moves to warmup + 1 so the schedule stays valid.
+    expect(scheduleFor({ lr: 1e-3, warmup: 50, cosine: true, minLr: 1e-5, epochs: 3 }, 10)).to.include({ totalSteps: 51 });
+  });
+
+  it('a new run: each value from its flag, else the preset, else the default, with its source', () => {
+    const r = resolveRecipe({ epochs: 1, seed: 3 }, PRESET, null, 6040, 'dir');
+    expect(r.values).to.deep.equal({ epochs: 1, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8, seed: 3, trainOnValid: false });
+    expect(r.from).to.include({ epochs: 'flag', seed: 'flag', lr: 'preset ml-1m-llama', cosine: 'preset ml-1m-llama', trainOnValid: 'default' });
+    expect(r.schedule).to.deep.equal({ kind: 'warmup-cosine', lr: 2e-3, warmup: 0, totalSteps: 48, minLr: 1e-5 });
+  });
+
+  it('--resume: every value and the schedule come from the checkpoint', () => {
+    const stored: RunRecipe = { epochs: 70, batchSize: 128, schedule: { kind: 'warmup-cosine', lr: 2e-3, warmup: 0, totalSteps: 3360, minLr: 1e-5 }, seed: 1, fusedSteps: 8, evalEvery: 2, patience: 0, trainOnValid: false, data: 'f' };
+    // Flags equal to the stored values are fine; the preset and defaults play no part.
+    const r = resolveRecipe({ lr: 2e-3, batchSize: 128 }, { ...PRESET, lr: 9 }, stored, 6040, 'dir');
+    expect(r.schedule).to.equal(stored.schedule);
+    expect(r.values).to.include({ epochs: 70, lr: 2e-3, seed: 1, evalEvery: 2, patience: 0, cosine: true });
+    expect(new Set(Object.values(r.from))).to.deep.equal(new Set(['checkpoint']));
+    expect(() => resolveRecipe({ minLr: 1e-4 }, undefined, { ...stored, schedule: { kind: 'constant', lr: 1e-3 } }, 6040, 'dir')).to.throw(
+      '--min-lr 0.0001 contradicts the run in dir, trained with a constant lr (no --min-lr); drop the flag to continue that run, or start a new one with --overwrite',
+    );
+  });
+});
