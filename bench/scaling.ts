@@ -13,10 +13,11 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { openCollective } from '../src/dist/collective.js';
 import { buildMpirunCommand } from '../src/dist/mpirun.js';
+import { answerHelp } from './help.js';
 
-const USAGE = `bench/scaling.ts: allreduce time under Open MPI and an α-β projection to more hosts.
+const USAGE = `Allreduce time under Open MPI and an α-β projection to more hosts.
 
-  npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
+usage: npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
 
   --np N      ranks on this machine (default 2)
   --reps R    timed repetitions per size, median reported (default 5)
@@ -100,10 +101,6 @@ function fitAlphaBeta(xs: number[], ys: number[], large: boolean[]): [number, nu
 const ringSeconds = (p: number, n: number, alpha: number, beta: number) => 2 * (p - 1) * alpha + 2 * ((p - 1) / p) * n * beta;
 
 function main(): void {
-  if (flag('help') || flag('h')) {
-    console.log(USAGE);
-    return;
-  }
   const np = value('np', 2);
   const reps = value('reps', 5);
   if (flag('rank')) {
@@ -160,4 +157,5 @@ function main(): void {
   console.log(`(β of the links: ${links}; this machine's β = ${result.fit.betaNsPerByte.toFixed(3)} ns/byte. Where a host's β exceeds the link's, memory copies and additions bound the allreduce, not the network.)`);
 }
 
+answerHelp(USAGE);
 main();
