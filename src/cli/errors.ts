@@ -1,7 +1,7 @@
 import { Errors } from '@oclif/core';
 
 /** Known, user-facing failures: printed as one clear line with a non-zero exit, never a stack trace. */
-const USER_ERRORS = new Set(['DataFormatError', 'ConfigError', 'DslError', 'CheckpointError', 'ProviderError', 'ArtifactError', 'TrainError', 'FeedError', 'RangeError', 'UsageError']);
+const USER_ERRORS = new Set(['DataFormatError', 'ConfigError', 'DslError', 'CheckpointError', 'ProviderError', 'ArtifactError', 'TrainError', 'FeedError', 'RangeError', 'UsageError', 'SizeError']);
 
 export function isUserError(e: unknown): e is Error {
   return e instanceof Error && (USER_ERRORS.has(e.name) || USER_ERRORS.has(e.constructor.name) || (e as NodeJS.ErrnoException).code === 'ENOENT');

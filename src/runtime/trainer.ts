@@ -12,6 +12,7 @@ import { JsonlLogger } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
 import { CheckpointState } from './checkpoint.js';
 import { Feeds, stackInt64 } from './feeds.js';
+import { checkTrainingFits, trainingRows } from './memory.js';
 import { createSession } from './providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
@@ -119,6 +120,9 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   if (opts.data.numItems !== V) {
     throw new TrainError(`artifacts in ${opts.dir} were compiled for ${V} items (model ${manifest.model}) but the data has ${opts.data.numItems}; recompile with --data pointing at this file`);
   }
+  const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...trainingRows(opts.data, manifest.dataset.maxlen) });
+  fit.notes.forEach((line) => opts.log?.(line));
+  opts = { ...opts, batchSize: fit.batchSize };
   const paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(opts.dir, f)])) as Record<keyof typeof RUN_FILES, string>;
   if (!opts.resume && !opts.overwrite && existsSync(paths.last)) {
     throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
