@@ -92,6 +92,12 @@ describe('memory: size checks before allocating', () => {
       expect(large.activations).to.equal(small.activations);
     });
 
+    it('sizes the logits for a batch TARGET_SDS standard errors above the mean targets per row', () => {
+      // sd 16 at batch 64: 4 · 16 / 8 = 8 targets above the mean of 100.
+      const spread = estimateTrainingMemory(m, { batchSize: 64, fusedSteps: 8, meanTargetsPerRow: 100, sdTargetsPerRow: 16 });
+      expect(spread.logits).to.equal((at(64).logits * 108) / 100);
+    });
+
     it('the full-catalogue logits follow the target positions per row', () => {
       const dense = estimateTrainingMemory(m, { batchSize: 128, fusedSteps: 8, meanTargetsPerRow: 200 });
       expect(dense.logits).to.equal(2 * at(128).logits);
@@ -135,7 +141,12 @@ describe('memory: size checks before allocating', () => {
     it('counts one row per user and the mean targets of the trainable users', () => {
       // Lengths 2 (train 2, 1 target), 5 (train 3, 2 targets), 300 (train 298, capped at maxlen 200).
       const seqs = [2, 5, 300].map((n) => Int32Array.from({ length: n }, (_, i) => i + 1));
-      expect(trainingRows({ sequences: seqs }, 200)).to.deep.equal({ numTrainRows: 3, meanTargetsPerRow: (1 + 2 + 200) / 3 });
+      const mean = (1 + 2 + 200) / 3;
+      const sd = Math.sqrt(((1 - mean) ** 2 + (2 - mean) ** 2 + (200 - mean) ** 2) / 3);
+      const r = trainingRows({ sequences: seqs }, 200);
+      expect(r).to.include({ numTrainRows: 3, meanTargetsPerRow: mean });
+      // Computed as E[t²] − E[t]² there: equal up to float rounding of sums near 4e4.
+      expect(r.sdTargetsPerRow).to.be.closeTo(sd, 1e-9);
     });
   });
 
@@ -199,8 +210,8 @@ describe('memory: size checks before allocating', () => {
 
 /** ML-100K's 943 users at the ml-1m-llama config, on SMALL_MACHINE. */
 const REFUSAL =
-  'training needs about 7.21 GiB at batch size 943 (parameters and AdamW state 13 MiB, activations 5.18 GiB, logits 1.77 GiB, batches 6 MiB, runtime 250 MiB), ' +
-  'but this machine has 6.00 GiB available of 8.00 GiB; lower --batch-size (about 778 fits)';
+  'training needs about 7.06 GiB at batch size 943 (parameters and AdamW state 13 MiB, activations 3.99 GiB, logits 2.36 GiB, batches 6 MiB, validation 455 MiB, runtime 250 MiB), ' +
+  'but this machine has 6.00 GiB available of 8.00 GiB; lower --batch-size (about 786 fits)';
 const DIM_REFUSAL =
   'the model has 240,181,600,000 parameters (894.75 GiB as float32); training holds about 16 float32 copies of them (parameters, AdamW moments, gradients: 14.0 TiB) before any batch, ' +
   "more than this machine's 1.0 TiB of memory; lower dim or n_layers";

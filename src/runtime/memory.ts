@@ -152,6 +152,11 @@ export interface MemoryEstimate {
   logits: number;
   /** K stacked int64 batch inputs (sampler arrays and the stacked copy). */
   batches: number;
+  /**
+   * Validation's forward pass of the inference graph at VALIDATION_BATCH rows; it comes on top
+   * of the training session's memory, which onnxruntime's arena keeps meanwhile.
+   */
+  validation: number;
   /** Node.js, onnxruntime, the sessions and the data (measured, see RUNTIME_BYTES). */
   runtime: number;
   total: number;
@@ -165,6 +170,8 @@ export interface EstimateOptions {
   fusedSteps: number;
   /** Mean target positions per row (pos != 0), ≤ maxlen; defaults to maxlen. */
   meanTargetsPerRow?: number;
+  /** Their standard deviation over rows (0 when not given). */
+  sdTargetsPerRow?: number;
 }
 
 /**
@@ -175,19 +182,35 @@ export const RUNTIME_BYTES = 250 * 1024 ** 2;
 
 /**
  * float32 tensors per element of the encoder's shapes that are live at the start of the
- * backward pass (the forward tensors the VJPs need, plus the gradient being formed), counted
- * on graphs/llama-sasrec.ts and graphs/hstu.ts and rounded up. Attention maps dominate at
- * maxlen 200: llama keeps scores, probabilities and their two gradients; HSTU keeps qk,
- * qk + rab, silu and the masked product, with the gradients of two of them.
+ * backward pass (the forward tensors the VJPs need, plus the gradient being formed), from
+ * graphs/llama-sasrec.ts and graphs/hstu.ts and fitted to measured peak RSS (README, "Memory").
+ * Attention maps dominate at maxlen 200: llama keeps its scores and probabilities and forms
+ * their gradient; HSTU keeps qk + rab, its SiLU and the masked product, and forms a gradient.
  */
-const LLAMA = { attention: 4, perDim: 16, perHidden: 5 };
-const HSTU = { attention: 6, perDim: 8, perUvqk: 4 };
-/** Full CE keeps logits [N, V], their log-softmax and the logits' gradient. */
-const FULL_CE_COPIES = 3;
+const LLAMA = { attention: 3, perDim: 12, perHidden: 4 };
+const HSTU = { attention: 4, perDim: 6, perUvqk: 2 };
+/**
+ * Full CE keeps logits [N, V], their log-softmax, the softmax its gradient is formed from and
+ * the logits' gradient.
+ */
+const FULL_CE_COPIES = 4;
+/**
+ * The arena keeps the largest step's tensors, so the logits are sized for a batch with more
+ * target positions than the mean: TARGET_SDS standard errors above it (a run of 70 epochs of
+ * ML-1M draws ~3,000 batches; their largest lies about 3.5 standard errors above the mean).
+ */
+const TARGET_SDS = 4;
+/** Rows per validation batch (rankSplit's default, which training's validation uses). */
+export const VALIDATION_BATCH = 256;
+/**
+ * A forward pass frees each layer's tensors before the next: about four attention maps, eight
+ * [L, d] tensors, the masks and two rows of scores per row are live at once.
+ */
+const VALIDATION = { attention: 4, perDim: 8, scores: 2 };
 
 /**
  * Peak resident memory of `reclm train` for the artifacts' config at a batch size.
- * Shapes: B = batchSize, L = maxlen, V = num_items, N = B × meanTargetsPerRow.
+ * Shapes: B = batchSize, L = maxlen, V = num_items, N = B × (mean + TARGET_SDS·sd/√B) target positions.
  * Not exact (onnxruntime's allocator decides the final layout): README "Memory" gives how
  * close it came to measured peak RSS.
  */
@@ -201,19 +224,20 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
   const d = num('dim');
   const layers = num('n_layers', 1);
   const H = num('n_heads', 1);
-  const targets = Math.min(L, opts.meanTargetsPerRow ?? L);
+  const targets = Math.min(L, (opts.meanTargetsPerRow ?? L) + (TARGET_SDS * (opts.sdTargetsPerRow ?? 0)) / Math.sqrt(B));
   const P = manifest.params.reduce((a, p) => a + count(p.shape), 0);
 
-  // Per row of a batch, in float32 elements.
+  // Per row of a batch, in float32 elements. Masks [B, L, L]: llama's key-padding bias; HSTU's
+  // allow map, and with the time bias its int64 buckets and the bias itself.
+  const masks = manifest.config.model === 'hstu' ? (c.time_bias ? L * L * (1 + I64 / F32) : L * L) : c.key_padding_mask ? L * L : 0;
   let perRowAct: number;
   if (manifest.config.model === 'hstu') {
-    const masks = c.time_bias ? L * L * (1 + I64 / F32) : L * L; // allow map, time buckets (int64) and their bias
     perRowAct = layers * (HSTU.attention * H * L * L + HSTU.perDim * L * d + HSTU.perUvqk * L * num('uvqk_width', 4 * d)) + masks;
   } else {
     const attnDrop = num('attn_dropout') > 0 ? 2 : 0; // keep mask and dropped probabilities
-    const masks = c.key_padding_mask ? L * L : 0;
     perRowAct = layers * ((LLAMA.attention + attnDrop) * H * L * L + LLAMA.perDim * L * d + LLAMA.perHidden * L * num('ffn_hidden', 4 * d)) + masks;
   }
+  const perRowValidation = VALIDATION.attention * H * L * L + VALIDATION.perDim * L * d + masks + VALIDATION.scores * (V + 1);
   let perRowLogits: number;
   if (manifest.loss === 'full-ce') perRowLogits = FULL_CE_COPIES * targets * V;
   else if (manifest.loss === 'sampled-softmax') {
@@ -228,22 +252,28 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
   const activations = B * perRowAct * F32;
   const logits = B * perRowLogits * F32;
   const batches = B * perRowBatch;
-  const total = RUNTIME_BYTES + state + activations + logits + batches;
-  return { state, activations, logits, batches, runtime: RUNTIME_BYTES, total, perRow: (perRowAct + perRowLogits) * F32 + perRowBatch };
+  const validation = VALIDATION_BATCH * perRowValidation * F32;
+  const total = RUNTIME_BYTES + state + activations + logits + batches + validation;
+  return { state, activations, logits, batches, validation, runtime: RUNTIME_BYTES, total, perRow: (perRowAct + perRowLogits) * F32 + perRowBatch };
 }
 
-/** Rows per epoch and mean target positions per row of a dataset, for checkTrainingFits. */
-export function trainingRows(data: Pick<Dataset, 'sequences'>, maxlen: number): { numTrainRows: number; meanTargetsPerRow: number } {
+/** Rows per epoch, and the mean and standard deviation of target positions per row, for checkTrainingFits. */
+export function trainingRows(data: Pick<Dataset, 'sequences'>, maxlen: number): { numTrainRows: number; meanTargetsPerRow: number; sdTargetsPerRow: number } {
+  let n = 0;
   let sum = 0;
-  let trainable = 0;
+  let sumSq = 0;
   for (const s of data.sequences) {
     // Leave-one-out keeps len − 2 items for training (all of them below 3); a row has one target fewer.
     const train = s.length < 3 ? s.length : s.length - 2;
     if (train < 2) continue;
-    trainable += 1;
-    sum += Math.min(train - 1, maxlen);
+    const t = Math.min(train - 1, maxlen);
+    n += 1;
+    sum += t;
+    sumSq += t * t;
   }
-  return { numTrainRows: data.sequences.length, meanTargetsPerRow: trainable ? sum / trainable : maxlen };
+  const mean = n ? sum / n : maxlen;
+  const sd = n ? Math.sqrt(Math.max(0, sumSq / n - mean * mean)) : 0;
+  return { numTrainRows: data.sequences.length, meanTargetsPerRow: mean, sdTargetsPerRow: sd };
 }
 
 export interface FitOptions extends EstimateOptions {
@@ -263,9 +293,10 @@ export interface FitResult {
 }
 
 /**
- * Refuse a training run that cannot fit before anything is allocated. The estimate must stay
- * below the available memory; over WARN_FRACTION of it a note says the run is tight (the
- * estimate came within ±25% of measured peak RSS, README "Memory").
+ * The margin. The estimate came within −8% … +12% of measured peak RSS (README, "Memory"), so
+ * a run is refused only when the estimate exceeds the available memory: its true peak is then
+ * at least ~92% of it, where the kernel starts reclaiming and killing. Above WARN_FRACTION of
+ * it a note says the run is tight (other processes' memory changes while it runs).
  */
 export const WARN_FRACTION = 0.75;
 
@@ -287,7 +318,7 @@ export function checkTrainingFits(manifest: Pick<Manifest, 'config' | 'params' |
   const fusedSteps = Math.max(1, Math.min(opts.fusedSteps, stepsPerEpoch));
   const estimate = estimateTrainingMemory(manifest, { ...opts, batchSize, fusedSteps });
   const memory = opts.memory ?? machineMemory();
-  const parts = `parameters and AdamW state ${formatBytes(estimate.state)}, activations ${formatBytes(estimate.activations)}, logits ${formatBytes(estimate.logits)}, batches ${formatBytes(estimate.batches)}, runtime ${formatBytes(estimate.runtime)}`;
+  const parts = `parameters and AdamW state ${formatBytes(estimate.state)}, activations ${formatBytes(estimate.activations)}, logits ${formatBytes(estimate.logits)}, batches ${formatBytes(estimate.batches)}, validation ${formatBytes(estimate.validation)}, runtime ${formatBytes(estimate.runtime)}`;
   const machine = `${formatBytes(memory.available)} available of ${formatBytes(memory.total)}`;
   if (estimate.total > memory.available) {
     const fits = Math.floor((memory.available - (estimate.total - batchSize * estimate.perRow)) / estimate.perRow);
