@@ -210,7 +210,7 @@ describe('memory: size checks before allocating', () => {
 
 /** ML-100K's 943 users at the ml-1m-llama config, on SMALL_MACHINE. */
 const REFUSAL =
-  'training needs about 7.06 GiB at batch size 943 (parameters and AdamW state 13 MiB, activations 3.99 GiB, logits 2.36 GiB, batches 6 MiB, validation 455 MiB, runtime 250 MiB), ' +
+  'training needs about 7.06 GiB at batch size 943 (--batch-size 100000000 capped at the rows of an epoch) (parameters and AdamW state 13 MiB, activations 3.99 GiB, logits 2.36 GiB, batches 6 MiB, validation 455 MiB, runtime 250 MiB), ' +
   'but this machine has 6.00 GiB available of 8.00 GiB; lower --batch-size (about 786 fits)';
 const DIM_REFUSAL =
   'the model has 240,181,600,000 parameters (894.75 GiB as float32); training holds about 16 float32 copies of them (parameters, AdamW moments, gradients: 14.0 TiB) before any batch, ' +

@@ -323,7 +323,8 @@ export function checkTrainingFits(manifest: Pick<Manifest, 'config' | 'params' |
   if (estimate.total > memory.available) {
     const fits = Math.floor((memory.available - (estimate.total - batchSize * estimate.perRow)) / estimate.perRow);
     const hint = fits >= 1 ? `lower --batch-size (about ${fits} fits)` : 'the model does not fit at any batch size; lower dim, n_layers or maxlen';
-    throw new SizeError(`training needs about ${formatBytes(estimate.total)} at batch size ${batchSize} (${parts}), but this machine has ${machine}; ${hint}`);
+    const capped = batchSize < opts.batchSize ? ` (--batch-size ${opts.batchSize} capped at the rows of an epoch)` : '';
+    throw new SizeError(`training needs about ${formatBytes(estimate.total)} at batch size ${batchSize}${capped} (${parts}), but this machine has ${machine}; ${hint}`);
   }
   if (estimate.total > WARN_FRACTION * memory.available) {
     notes.push(`training needs about ${formatBytes(estimate.total)} at batch size ${batchSize}, close to the ${machine}`);
