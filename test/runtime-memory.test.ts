@@ -79,10 +79,17 @@ describe('memory: size checks before allocating', () => {
     });
 
     it('grows linearly with the batch size, by perRow bytes per row', () => {
-      const [a, b, c] = [at(64), at(128), at(256)];
-      expect(b.total - a.total).to.equal(64 * a.perRow);
-      expect(c.total - b.total).to.equal(128 * a.perRow);
+      const [a, b, c] = [at(128), at(256), at(512)];
+      expect(b.total - a.total).to.equal(128 * a.perRow);
+      expect(c.total - b.total).to.equal(256 * a.perRow);
       expect(c.activations).to.equal(4 * a.activations);
+    });
+
+    it('counts validation instead of the training step when it is larger (the training session is released meanwhile)', () => {
+      const small = at(1);
+      expect(small.validation).to.be.above(small.activations + small.logits);
+      expect(small.total).to.equal(small.runtime + small.state + small.batches + small.validation);
+      expect(at(128).total).to.equal(at(128).runtime + at(128).state + at(128).batches + at(128).activations + at(128).logits);
     });
 
     it('grows with the catalogue: full-ce logits in proportion to V, the item table in the state', () => {
@@ -126,7 +133,7 @@ describe('memory: size checks before allocating', () => {
 
     it('says when no batch size fits', () => {
       const tiny: MachineMemory = { available: 100 * 1024 ** 2, total: 8 * GiB };
-      expect(() => checkTrainingFits(m, { batchSize: 1, fusedSteps: 1, numTrainRows: 943, memory: tiny })).to.throw(SizeError, /the model does not fit at any batch size; lower dim, n_layers or maxlen$/);
+      expect(() => checkTrainingFits(m, { batchSize: 1, fusedSteps: 1, numTrainRows: 943, memory: tiny })).to.throw(SizeError, /; the model does not fit at any batch size; lower dim, n_layers or maxlen\. Estimate: /);
     });
 
     it('warns when the estimate is close to the available memory', () => {
@@ -210,8 +217,9 @@ describe('memory: size checks before allocating', () => {
 
 /** ML-100K's 943 users at the ml-1m-llama config, on SMALL_MACHINE. */
 const REFUSAL =
-  'training needs about 7.06 GiB at batch size 943 (--batch-size 100000000 capped at the rows of an epoch) (parameters and AdamW state 13 MiB, activations 3.99 GiB, logits 2.36 GiB, batches 6 MiB, validation 455 MiB, runtime 250 MiB), ' +
-  'but this machine has 6.00 GiB available of 8.00 GiB; lower --batch-size (about 786 fits)';
+  'training needs about 6.51 GiB at batch size 943 (--batch-size 100000000 capped at the rows of an epoch), but this machine has 6.00 GiB available of 8.00 GiB; ' +
+  'lower --batch-size (about 866 fits). Estimate: parameters and AdamW state 13 MiB, activations 3.99 GiB, logits 2.36 GiB, batches 6 MiB, runtime 150 MiB; ' +
+  'validation 455 MiB at other times';
 const DIM_REFUSAL =
   'the model has 240,181,600,000 parameters (894.75 GiB as float32); training holds about 16 float32 copies of them (parameters, AdamW moments, gradients: 14.0 TiB) before any batch, ' +
   "more than this machine's 1.0 TiB of memory; lower dim or n_layers";

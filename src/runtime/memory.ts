@@ -153,8 +153,9 @@ export interface MemoryEstimate {
   /** K stacked int64 batch inputs (sampler arrays and the stacked copy). */
   batches: number;
   /**
-   * Validation's forward pass of the inference graph at VALIDATION_BATCH rows; it comes on top
-   * of the training session's memory, which onnxruntime's arena keeps meanwhile.
+   * Validation's forward pass of the inference graph at VALIDATION_BATCH rows. The trainer
+   * releases the training session while validating, so this replaces activations + logits
+   * during validation instead of adding to them.
    */
   validation: number;
   /** Node.js, onnxruntime, the sessions and the data (measured, see RUNTIME_BYTES). */
@@ -175,10 +176,10 @@ export interface EstimateOptions {
 }
 
 /**
- * Node.js with onnxruntime loaded, the train_step and inference sessions created, the data
- * read: peak RSS of a run at batch 1 minus its tensors (measured, README "Memory").
+ * Node.js with onnxruntime loaded, a session created and the data read: ML-100K's
+ * ml-1m-llama run at batch 1 peaked at 152 MiB RSS (README, "Memory").
  */
-export const RUNTIME_BYTES = 250 * 1024 ** 2;
+export const RUNTIME_BYTES = 150 * 1024 ** 2;
 
 /**
  * float32 tensors per element of the encoder's shapes that are live at the start of the
@@ -253,7 +254,7 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
   const logits = B * perRowLogits * F32;
   const batches = B * perRowBatch;
   const validation = VALIDATION_BATCH * perRowValidation * F32;
-  const total = RUNTIME_BYTES + state + activations + logits + batches + validation;
+  const total = RUNTIME_BYTES + state + batches + Math.max(activations + logits, validation);
   return { state, activations, logits, batches, validation, runtime: RUNTIME_BYTES, total, perRow: (perRowAct + perRowLogits) * F32 + perRowBatch };
 }
 
@@ -318,13 +319,14 @@ export function checkTrainingFits(manifest: Pick<Manifest, 'config' | 'params' |
   const fusedSteps = Math.max(1, Math.min(opts.fusedSteps, stepsPerEpoch));
   const estimate = estimateTrainingMemory(manifest, { ...opts, batchSize, fusedSteps });
   const memory = opts.memory ?? machineMemory();
-  const parts = `parameters and AdamW state ${formatBytes(estimate.state)}, activations ${formatBytes(estimate.activations)}, logits ${formatBytes(estimate.logits)}, batches ${formatBytes(estimate.batches)}, validation ${formatBytes(estimate.validation)}, runtime ${formatBytes(estimate.runtime)}`;
+  const parts = `parameters and AdamW state ${formatBytes(estimate.state)}, activations ${formatBytes(estimate.activations)}, logits ${formatBytes(estimate.logits)}, batches ${formatBytes(estimate.batches)}, runtime ${formatBytes(estimate.runtime)}; validation ${formatBytes(estimate.validation)} at other times`;
   const machine = `${formatBytes(memory.available)} available of ${formatBytes(memory.total)}`;
   if (estimate.total > memory.available) {
-    const fits = Math.floor((memory.available - (estimate.total - batchSize * estimate.perRow)) / estimate.perRow);
+    const fixed = estimate.runtime + estimate.state;
+    const fits = fixed + estimate.validation <= memory.available ? Math.floor((memory.available - fixed) / estimate.perRow) : 0;
     const hint = fits >= 1 ? `lower --batch-size (about ${fits} fits)` : 'the model does not fit at any batch size; lower dim, n_layers or maxlen';
     const capped = batchSize < opts.batchSize ? ` (--batch-size ${opts.batchSize} capped at the rows of an epoch)` : '';
-    throw new SizeError(`training needs about ${formatBytes(estimate.total)} at batch size ${batchSize}${capped} (${parts}), but this machine has ${machine}; ${hint}`);
+    throw new SizeError(`training needs about ${formatBytes(estimate.total)} at batch size ${batchSize}${capped}, but this machine has ${machine}; ${hint}. Estimate: ${parts}`);
   }
   if (estimate.total > WARN_FRACTION * memory.available) {
     notes.push(`training needs about ${formatBytes(estimate.total)} at batch size ${batchSize}, close to the ${machine}`);

@@ -218,8 +218,13 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       stepInEpoch = 0;
       const record: Record<string, unknown> = { type: 'epoch', epoch, step: session.step, loss: epochSteps ? epochLoss / epochSteps : null, seconds, tokens_per_s: epochTokens / Math.max(seconds, 1e-9) };
       if (evalEvery > 0 && epoch % evalEvery === 0) {
+        // Training and validation each keep an onnxruntime arena at its peak; holding only the one
+        // in use makes the run's peak the larger of the two, not their sum (README, "Memory").
+        await session.release();
         infer ??= await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
         const valid = await validate(infer, session, split);
+        await infer.release();
+        infer = null;
         record.valid = valid;
         const ndcg = valid['ndcg@10'];
         if (meta.bestNdcg === null || ndcg > meta.bestNdcg) {
