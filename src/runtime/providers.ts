@@ -58,7 +58,7 @@ export function formatDevice(d: DeviceSpec): string {
  * ml-1m-llama on ML-100K for an epoch peaked at 1.60 GiB RSS with it and 1.00 GiB without, with bit-identical
  * losses and the same CPU time. The arena stays on: without it every step's large tensors
  * are fresh mmaps, and the kernel's page zeroing raised system time from 0.8 s to 8.4 s per
- * epoch there, for a lower peak only while validating (README, "Memory").
+ * epoch there, for no lower peak (README, "Memory").
  */
 export function sessionOptionsFor(device: DeviceSpec, threads = 1): InferenceSession.SessionOptions {
   if (!(Number.isSafeInteger(threads) && threads >= 1)) throw new RangeError(`threads must be a positive integer, got ${threads}`);
