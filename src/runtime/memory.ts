@@ -186,10 +186,11 @@ export const RUNTIME_BYTES = 150 * 1024 ** 2;
  * backward pass (the forward tensors the VJPs need, plus the gradient being formed), from
  * graphs/llama-sasrec.ts and graphs/hstu.ts and fitted to measured peak RSS (README, "Memory").
  * Attention maps dominate at maxlen 200: llama keeps its scores and probabilities and forms
- * their gradient; HSTU keeps qk + rab, its SiLU and the masked product, and forms a gradient.
+ * their gradient; HSTU keeps qk, qk + rab, its sigmoid and SiLU and the masked product, and
+ * forms the gradients of three of them.
  */
 const LLAMA = { attention: 3, perDim: 12, perHidden: 4 };
-const HSTU = { attention: 4, perDim: 6, perUvqk: 2 };
+const HSTU = { attention: 8, perDim: 6, perUvqk: 2 };
 /**
  * Full CE keeps logits [N, V], their log-softmax, the softmax its gradient is formed from and
  * the logits' gradient.
@@ -294,9 +295,9 @@ export interface FitResult {
 }
 
 /**
- * The margin. The estimate came within −8% … +12% of measured peak RSS (README, "Memory"), so
+ * The margin. The estimate came within −5% … +11% of measured peak RSS (README, "Memory"), so
  * a run is refused only when the estimate exceeds the available memory: its true peak is then
- * at least ~92% of it, where the kernel starts reclaiming and killing. Above WARN_FRACTION of
+ * at least ~90% of it, where the kernel starts reclaiming and killing. Above WARN_FRACTION of
  * it a note says the run is tight (other processes' memory changes while it runs).
  */
 export const WARN_FRACTION = 0.75;
