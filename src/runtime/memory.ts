@@ -7,9 +7,11 @@
  * parameters and AdamW state (held by TrainingSession and by the fused Scan), the activations
  * the backward pass keeps (attention maps [B, H, L, L] per layer, the [B, L, width] tensors of
  * each layer), the loss head (full-catalogue logits [N, V] of full-ce, gathered negatives of
- * sampled softmax), the K stacked int64 batches, and a fixed runtime share (Node.js,
- * onnxruntime, the data). The per-tensor counts were read off the graphs in graphs/ and the
- * result calibrated against measured peak RSS (README, "Memory").
+ * sampled softmax), the K stacked int64 batches (the fused Scan runs its K steps one after the
+ * other, so activations count once: K = 1 and K = 8 peaked alike), a fixed runtime share
+ * (Node.js, onnxruntime, the data), and validation's forward pass, which replaces the step's
+ * share while it runs. The per-tensor counts were read off the graphs in graphs/ and fitted
+ * to measured peak RSS (README, "Memory").
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { freemem, totalmem } from 'node:os';
