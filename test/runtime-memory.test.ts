@@ -21,6 +21,8 @@ import {
   estimateTrainingMemory,
   trainingRows,
 } from '../src/runtime/memory.js';
+import { RUN_FILES, train } from '../src/runtime/trainer.js';
+import { readJsonl } from '../src/util/jsonl.js';
 import { runCommand } from './helpers/cli.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
 
@@ -186,6 +188,22 @@ describe('memory: size checks before allocating', () => {
       for (const model of ['llama-sasrec', 'hstu'] as const) {
         expect(() => checkModelFits(MODELS[model] as never, { dim: 64, n_layers: 2, n_heads: 2, maxlen: 200, num_items: 3706 }, 'full-ce', SMALL_MACHINE)).to.not.throw();
       }
+    });
+  });
+
+  describe('sessions released around validation', function () {
+    this.timeout(120000);
+    const losses = (dir: string) =>
+      (readJsonl(join(dir, RUN_FILES.log)) as { type: string; step: number; loss: number; grad_norm: number }[]).filter((r) => r.type === 'step').map((r) => [r.step, r.loss, r.grad_norm]);
+
+    it('training with validation every epoch repeats the per-step losses of training without it', async () => {
+      const opts = { data: tinyData(), epochs: 3, batchSize: 16, seed: 4, fusedSteps: 3, patience: 0, checkpointEvery: 0, resume: false, json: true, schedule: { kind: 'constant' as const, lr: 5e-3 } };
+      const [plain, validated] = [compileTiny('hstu', 'full-ce', { dropout: 0.2 }), compileTiny('hstu', 'full-ce', { dropout: 0.2 })];
+      await train({ ...opts, dir: plain, evalEvery: 0 });
+      const s = await train({ ...opts, dir: validated, evalEvery: 1 });
+      expect(s.bestEpoch).to.not.equal(null);
+      expect(losses(validated)).to.have.length(s.steps);
+      expect(losses(validated)).to.deep.equal(losses(plain));
     });
   });
 
