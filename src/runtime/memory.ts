@@ -248,7 +248,7 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
     const R = num('num_negatives', 128);
     // Shared negatives: [B, L, R] logits; per-row negatives also gather [B, L, R, d] item vectors.
     perRowLogits = c.shared_negatives ? FULL_CE_COPIES * L * R : FULL_CE_COPIES * L * R + 2 * L * R * d;
-  } else perRowLogits = 4 * L; // BCE: positive and negative logits and their gradients
+  } else perRowLogits = 6 * L * d + 4 * L; // BCE: gathered positive and negative item vectors, their products with F and gradients; the logits
   // Batch inputs: the sampler's arrays and the stacked [K, B, ...] copy, int64.
   const batchInputs = manifest.graphs.train_step.inputs.filter((i) => i.shape[0] === 'K' && i.name !== 'lr');
   const perRowBatch = 2 * K * batchInputs.reduce((a, i) => a + i.shape.slice(2).reduce<number>((x, y) => x * (typeof y === 'number' ? y : 1), 1), 0) * I64;
@@ -297,7 +297,7 @@ export interface FitResult {
 }
 
 /**
- * The margin. The estimate came within −5% … +11% of measured peak RSS (README, "Memory"), so
+ * The margin. The estimate came within −8% … +11% of measured peak RSS (README, "Memory"), so
  * a run is refused only when the estimate exceeds the available memory: its true peak is then
  * at least ~90% of it, where the kernel starts reclaiming and killing. Above WARN_FRACTION of
  * it a note says the run is tight (other processes' memory changes while it runs).
