@@ -55,7 +55,7 @@ async function reclmEpochHere(name: keyof typeof CONFIG): Promise<Run> {
   return { seconds: s.seconds, tokensPerSecond: s.tokensPerSecond, maxRssMB: process.resourceUsage().maxRSS / 1024 };
 }
 
-/** One epoch in a fresh process, so its peak memory is its own. */
+/** One epoch in a fresh process, so its peak memory (maxRSS: compile + one epoch, MiB) is its own. */
 function reclmEpoch(name: keyof typeof CONFIG): Run {
   const self = fileURLToPath(import.meta.url);
   const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--one', name, '--threads', String(threads), '--fused', String(fused)], { encoding: 'utf8' });
@@ -79,7 +79,7 @@ if (process.argv.includes('--one')) {
 }
 
 console.log(`ML-1M 5-core (${data.sequences.length} users, ${data.numItems} items), batch 128, maxlen 200, d=64, 2 layers, 2 heads, BCE; reclm threads=${threads} K=${fused}`);
-console.log('model   runtime   s/epoch   tokens/s   peak RSS   (median of ' + repeats + ')');
+console.log('model   runtime   s/epoch   tokens/s   peak RSS   (median of ' + repeats + '; peak RSS: the largest of the runs, in MiB)');
 for (const name of models as (keyof typeof CONFIG)[]) {
   const ours = [];
   for (let r = 0; r < repeats; r++) ours.push(await reclmEpoch(name));

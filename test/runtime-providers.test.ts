@@ -83,13 +83,14 @@ describe('runtime/providers', () => {
   });
 
   describe('sessionOptionsFor', () => {
-    it('CPU: one intra-op thread by default, sequential, all optimizations', () => {
+    it('CPU: one intra-op thread by default, sequential, all optimizations, no memory pattern', () => {
       expect(sessionOptionsFor({ kind: 'cpu' })).to.deep.equal({
         executionProviders: ['cpu'],
         intraOpNumThreads: 1,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
+        enableMemPattern: false,
       });
       expect(sessionOptionsFor({ kind: 'cpu' }, 2).intraOpNumThreads).to.equal(2);
       expect(() => sessionOptionsFor({ kind: 'cpu' }, 0)).to.throw(RangeError);

@@ -11,6 +11,7 @@ import { UsageError } from '../errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
 import { dataFormatFlag, nonNegativeNumberFlag } from '../cli/flags.js';
 import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
+import { checkModelFits } from '../runtime/memory.js';
 
 export default class Compile extends ReclmCommand {
   static override summary = 'Compile a model and its loss into ONNX training artifacts.';
@@ -62,6 +63,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       const from = data ? `${flags.data} has ${numItems} items` : `--num-items is ${numItems}`;
       throw new UsageError(`config field num_items is ${JSON.stringify(config.num_items)}, but ${from}; leave num_items out (it comes from --data or --num-items)`);
     }
+    checkModelFits(model, { ...config, num_items: numItems }, loss);
     const manifest = compileJob({
       model,
       loss,

@@ -60,8 +60,21 @@ export class TrainingSession {
       this.params.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
       this.m.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
       this.v.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
-      this.grads.set(p.name, floatTensor(p.shape));
     }
+  }
+
+  /**
+   * The accumulated gradient of a parameter, allocated on first use: only the unfused
+   * trainStep/optimizerStep path needs them (train_step.onnx keeps its gradients inside
+   * the Scan), so a fused run never holds these P floats.
+   */
+  private grad(name: string): ort.Tensor {
+    let g = this.grads.get(name);
+    if (!g) {
+      g = floatTensor(this.manifest.params.find((p) => p.name === name)!.shape);
+      this.grads.set(name, g);
+    }
+    return g;
   }
 
   /** Opens an artifact folder (verifying its hashes) and loads `checkpoint` if given. */
@@ -100,11 +113,11 @@ export class TrainingSession {
   async trainStep(batch: Feeds): Promise<number> {
     const feeds = { ...this.paramFeeds(), ...batch, [CONTROL.seed]: int64Scalar(this.seed), [CONTROL.step]: int64Scalar(this.step) };
     const fetches: Record<string, ort.Tensor | null> = { [OUTPUT.loss]: null };
-    for (const name of this.paramNames) fetches[gradName(name)] = this.gradsValid ? null : this.grads.get(name)!;
+    for (const name of this.paramNames) fetches[gradName(name)] = this.gradsValid ? null : this.grad(name);
     const out = await this.run('training', feeds, fetches);
     if (this.gradsValid) {
       for (const name of this.paramNames) {
-        const acc = this.grads.get(name)!.data as Float32Array;
+        const acc = this.grad(name).data as Float32Array;
         const g = out[gradName(name)].data as Float32Array;
         for (let i = 0; i < acc.length; i++) acc[i] += g[i];
       }
@@ -135,7 +148,7 @@ export class TrainingSession {
     const feeds: Feeds = { [CONTROL.step]: int64Scalar(this.step + 1), [CONTROL.lr]: new ort.Tensor('float32', Float32Array.of(lr), []) };
     const fetches: Record<string, ort.Tensor | null> = { [OUTPUT.gradNorm]: null, [OUTPUT.clipCoef]: null };
     this.addOptimizerState(feeds, fetches);
-    for (const name of this.paramNames) feeds[gradName(name)] = this.grads.get(name)!;
+    for (const name of this.paramNames) feeds[gradName(name)] = this.grad(name);
     const out = await this.run('optimizer', feeds, fetches);
     this.swapAll();
     this.step += 1;

@@ -20,6 +20,7 @@ import { Progress } from '../util/progress.js';
 import { acquireLock } from '../util/run-lock.js';
 import { CheckpointState, loadCheckpoint } from './checkpoint.js';
 import { Feeds, stackInt64 } from './feeds.js';
+import { checkTrainingFits, trainingRows } from './memory.js';
 import { createSession } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
@@ -184,7 +185,6 @@ interface Run {
   logger: JsonlLogger;
   say: (line: string) => void;
   releaseLock: () => void;
-  infer: ort.InferenceSession | null;
   /** Validation epochs (0 with trainOnValid: the validation items are training targets). */
   evalEvery: number;
   meta: RunMeta;
@@ -219,6 +219,10 @@ async function openRun(opts: TrainOptions): Promise<Run> {
     throw new TrainError(`artifacts in ${opts.dir} were compiled for ${V} items (model ${manifest.model}) but the data has ${opts.data.numItems}; recompile with --data pointing at this file`);
   }
   if (opts.resume && opts.overwrite) throw new TrainError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
+  // Refuse a run that cannot fit before anything is allocated; a batch larger than an epoch's rows is capped.
+  const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...trainingRows(opts.data, manifest.dataset.maxlen) });
+  fit.notes.forEach((line) => opts.log?.(line));
+  opts = { ...opts, batchSize: fit.batchSize };
   const paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(opts.dir, f)])) as RunPaths;
   const trainOnValid = opts.trainOnValid ?? false;
   const recipe: RunRecipe = {
@@ -253,7 +257,7 @@ async function openRun(opts: TrainOptions): Promise<Run> {
       batchSpecs: batchInputs(manifest, 'train_step'),
       logger: new JsonlLogger(paths.log),
       say: opts.log ?? (() => {}),
-      releaseLock, infer: null,
+      releaseLock,
       evalEvery: trainOnValid ? 0 : opts.evalEvery,
       meta,
       epoch: opts.resume ? state.epoch : 0,
@@ -342,8 +346,16 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
   const record: Record<string, unknown> = { type: 'epoch', epoch: run.epoch, step: run.session.step, loss: result.loss, seconds: result.seconds, tokens_per_s: result.tokens / Math.max(result.seconds, 1e-9) };
   const lossText = `epoch ${run.epoch}: loss ${(result.loss as number).toFixed(4)}`;
   if (run.evalEvery > 0 && run.epoch % run.evalEvery === 0) {
-    run.infer ??= await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
-    const valid = await validate(run.infer, run.session, run.split);
+    // Training and validation each keep an onnxruntime arena at its peak; holding only the one
+    // in use makes the run's peak the larger of the two, not their sum (README, "Memory").
+    await run.session.release();
+    const infer = await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+    let valid: RankingMetrics;
+    try {
+      valid = await validate(infer, run.session, run.split);
+    } finally {
+      await infer.release();
+    }
     record.valid = valid;
     const ndcg = valid['ndcg@10'];
     if (meta.best === null || ndcg > meta.best.metrics['ndcg@10']) {
@@ -408,7 +420,6 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     return finishRun(run);
   } finally {
     run.logger.close();
-    await run.infer?.release();
     await run.session.release();
     run.releaseLock();
   }
