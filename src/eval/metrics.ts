@@ -22,6 +22,7 @@
  */
 import { Rng } from '../data/rng.js';
 import { ReclmError } from '../errors.js';
+import { GrowableInt32 } from '../data/readers/interactions.js';
 
 /** Keys: users, mrr, and hr@k / ndcg@k (and recall@k for several targets) for each requested k. */
 export interface RankingMetrics {
@@ -118,28 +119,9 @@ export function metricsFromRanks(ranks: ArrayLike<number>, ks: number[] = DEFAUL
   return out;
 }
 
-/** Growable Int32 list. */
-class IntList {
-  private buf = new Int32Array(1024);
-  length = 0;
-
-  push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Int32Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = v;
-  }
-
-  view(): Int32Array {
-    return this.buf.subarray(0, this.length);
-  }
-}
-
 /** Collects ranks over batches; ranks are kept (4 bytes per user) so result() can use any k. */
 export class RankingAccumulator {
-  private readonly list = new IntList();
+  private readonly list = new GrowableInt32();
 
   constructor(readonly numItems: number) {
     if (!Number.isInteger(numItems) || numItems < 1) throw new RangeError(`numItems must be a positive integer, got ${numItems}`);
@@ -182,8 +164,8 @@ export class RankingAccumulator {
  * the single-target metrics (Recall@k = HR@k).
  */
 export class SetRankingAccumulator {
-  private readonly ranks = new IntList();
-  private readonly sizes = new IntList();
+  private readonly ranks = new GrowableInt32();
+  private readonly sizes = new GrowableInt32();
   private cand = new Float32Array(0);
 
   constructor(readonly numItems: number) {
