@@ -172,12 +172,47 @@ describe('the command line protects its user', function () {
       const d = await compiled();
       expect((await runCommand(Train, [d, '--data', DATA, '--threads', '1', '--batch-size', '16', '--epochs', '1', '--eval-every', '1'])).error).to.equal(undefined);
       expect(existsSync(join(d, RUN_FILES.best))).to.equal(true);
+      // What eval --save and report wrote about the old model must not describe the new one.
+      writeFileSync(join(d, RUN_FILES.evalLog), '{"type":"eval"}\n');
+      writeFileSync(join(d, RUN_FILES.report), '<html></html>\n');
       const r = await runCommand(Train, [d, '--data', DATA, ...FAST, '--overwrite', '--max-steps', '2']);
       expect(r.error, r.error?.message).to.equal(undefined);
       expect(existsSync(join(d, RUN_FILES.best)), 'the old best.ckpt').to.equal(false);
+      expect(existsSync(join(d, RUN_FILES.evalLog)), 'the old eval.jsonl').to.equal(false);
+      expect(existsSync(join(d, RUN_FILES.report)), 'the old report.html').to.equal(false);
       const log = readJsonl(join(d, RUN_FILES.log)) as { type: string; step: number }[];
       expect(log.filter((x) => x.type === 'start')).to.have.length(1);
       expect(log.filter((x) => x.type === 'step').map((x) => x.step)).to.deep.equal([1, 2]);
+    });
+  });
+
+  describe('nothing is deleted or repeated by a run that cannot start', () => {
+    it('--overwrite with a device that cannot be used deletes nothing', async () => {
+      const d = await compiled();
+      expect((await runCommand(Train, [d, '--data', DATA, ...FAST, '--max-steps', '2'])).error).to.equal(undefined);
+      const before = snapshot(d);
+      // This machine has no CUDA provider libraries (CI neither): the device check refuses the run.
+      const r = await runCommand(Train, [d, '--data', DATA, ...FAST, '--overwrite', '--max-steps', '2', '--device', 'cuda']);
+      expect(r.exitCode).to.equal(1);
+      expect(r.error!.message).to.match(/CUDA/);
+      expectUnchanged(before, d);
+    });
+
+    it('--resume of a run that finished its epochs is refused, and the run is left as it was', async () => {
+      const d = await compiled();
+      expect((await runCommand(Train, [d, '--data', DATA, ...FAST, '--epochs', '1'])).error).to.equal(undefined);
+      const before = snapshot(d);
+      expectRefusal(await runCommand(Train, [d, '--data', DATA, '--resume']), 1, `--resume: the run in ${d} already finished its 1 epochs (step 8); nothing to continue (pass a larger --epochs to train longer)`);
+      expectUnchanged(before, d);
+    });
+
+    it('compile --force replaces a folder holding what eval --save and report wrote', async () => {
+      const out = await compiled();
+      writeFileSync(join(out, RUN_FILES.evalLog), '{"type":"eval"}\n');
+      writeFileSync(join(out, RUN_FILES.report), '<html></html>\n');
+      const r = await runCommand(Compile, [...TINY, '--data', DATA, '--out', out, '--force']);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      expect(existsSync(join(out, RUN_FILES.evalLog))).to.equal(false);
     });
   });
 

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Rng, leaveOneOutSplit, type Dataset } from '../src/data/index.js';
 import { NonFiniteScoreError, RankingAccumulator, SampledRankingAccumulator, SetRankingAccumulator, checkNegatives, metricsFromRanks, sampleEvalUsers, seenMask, targetRank } from '../src/eval/metrics.js';
 import { evaluatePopularity, evaluatePopularitySampled, popularityCounts } from '../src/eval/popularity.js';
+import { UsageError } from '../src/errors.js';
 
 const close = (actual: Record<string, number>, expected: Record<string, number>) => {
   for (const [k, v] of Object.entries(expected)) expect(actual[k], k).to.be.closeTo(v, 1e-12);
@@ -181,7 +182,7 @@ describe('SASRec sampled protocol', () => {
   it('refuses more negatives than the smallest candidate pool, naming the user', () => {
     const tr = [Int32Array.of(1, 2, 2), Int32Array.of(1, 2, 3, 4, 5, 6)];
     expect(() => checkNegatives(tr, [0, 1], 10, 4, (u) => `user "u${u}"`)).to.not.throw();
-    expect(() => checkNegatives(tr, [0, 1], 10, 5, (u) => `user "u${u}"`)).to.throw(RangeError, '--negatives 5 is larger than the candidate pool of user "u1" (10 items minus 6 in its history = 4); use at most 4, or full ranking (--negatives 0)');
+    expect(() => checkNegatives(tr, [0, 1], 10, 5, (u) => `user "u${u}"`)).to.throw(UsageError, '--negatives 5 is larger than the candidate pool of user "u1" (10 items minus 6 in its history = 4); use at most 4, or full ranking (--negatives 0)');
     expect(() => checkNegatives(tr, [0], 10, 8, String)).to.not.throw();
     expect(() => checkNegatives(tr, [0], 10, 9, String)).to.throw(/pool of 0 \(10 items minus 2 in its history = 8\)/);
   });
@@ -241,6 +242,6 @@ describe('most-popular baseline', () => {
     const b = evaluatePopularitySampled(sp, 'test', new Rng(9), [10], 100, 3);
     expect(a).to.deep.equal(b);
     expect(a.users).to.equal(2);
-    expect(() => evaluatePopularitySampled(sp, 'test', new Rng(9), [10], 100, 4)).to.throw(RangeError, /--negatives 4 is larger than the candidate pool of user b/);
+    expect(() => evaluatePopularitySampled(sp, 'test', new Rng(9), [10], 100, 4)).to.throw(UsageError, /--negatives 4 is larger than the candidate pool of user b/);
   });
 });

@@ -99,7 +99,7 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
   it('packs the built CLI and library, nothing of the sources, tests or benches', () => {
     const files = packed.files.map((f) => f.path);
     for (const f of ['bin/run.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/commands/compile.js', 'dist/graphs/index.d.ts']) expect(files).to.include(f);
-    const stray = files.filter((f) => !/^(README\.md|package\.json|bin\/run\.js|dist\/(src|graphs)\/.*\.(js|d\.ts))$/.test(f));
+    const stray = files.filter((f) => !/^(README\.md|LICENSE|package\.json|bin\/run\.js|dist\/(src|graphs)\/.*\.(js|d\.ts))$/.test(f));
     expect(stray).to.deep.equal([]);
   });
 

@@ -47,7 +47,7 @@ The same --seed and data give the same losses. --resume continues the run in DIR
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
-    'time-limit': Flags.integer({ description: 'start no new epoch after this many minutes (the best model is still exported)', min: 1 }),
+    'time-limit': positiveNumberFlag({ description: 'start no new epoch after this many minutes, fractions allowed (the best model is still exported)' }),
   };
 
   async run(): Promise<TrainSummary & { recipe: EffectiveRecipe }> {

@@ -27,7 +27,7 @@ export const GRAPH_FILES = {
 export type GraphKey = keyof typeof GRAPH_FILES;
 
 /** Files of a training run, written into the artifact folder (init.ckpt by compile). */
-export const RUN_FILES = { init: 'init.ckpt', last: 'last.ckpt', best: 'best.ckpt', log: 'train.jsonl', inference: 'inference.onnx', lock: 'train.lock' } as const;
+export const RUN_FILES = { init: 'init.ckpt', last: 'last.ckpt', best: 'best.ckpt', log: 'train.jsonl', inference: 'inference.onnx', lock: 'train.lock', evalLog: 'eval.jsonl', report: 'report.html' } as const;
 
 /** Graph output holding a parameter's gradient (training.onnx), and optimizer.onnx's input. */
 export const gradName = (param: string) => `${param}_grad`;

@@ -81,7 +81,7 @@ export function inspectInference(path: string): { maxlen: number; numItems: numb
  * Stops (user-facing errors, non-zero exit from the CLI) when the numbers would mean nothing: no
  * evaluable user (DataFormatError), more than MAX_LOST_TARGET_SHARE of the evaluable users' targets
  * unknown to the model (ArtifactError), a NaN or infinite score (NonFiniteScoreError), --negatives
- * larger than a user's candidate pool (RangeError).
+ * larger than a user's candidate pool (UsageError).
  */
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const started = Date.now();

@@ -21,7 +21,7 @@
  * naming the user: such a model has no meaningful ranking, and any tie rule would invent one.
  */
 import { Rng } from '../data/rng.js';
-import { ReclmError } from '../errors.js';
+import { ReclmError, UsageError } from '../errors.js';
 import { GrowableInt32 } from '../data/readers/interactions.js';
 
 /** Keys: users, mrr, and hr@k / ndcg@k (and recall@k for several targets) for each requested k. */
@@ -255,7 +255,7 @@ export function sampleEvalUsers(users: Int32Array, rng: Rng, max = 10000): Int32
 /**
  * The sampled protocol's candidate pool of each user is the catalogue minus the user's train items
  * (what SampledRankingAccumulator draws from). Asking for more negatives than the smallest pool
- * would repeat items to fill the quota, so it is refused up front with RangeError naming the user.
+ * would repeat items to fill the quota, so it is refused up front with a UsageError naming the user.
  * `who(u)` names user index u.
  */
 export function checkNegatives(train: Int32Array[], users: ArrayLike<number>, numItems: number, negatives: number, who: (u: number) => string): void {
@@ -277,7 +277,7 @@ export function checkNegatives(train: Int32Array[], users: ArrayLike<number>, nu
     }
   }
   if (worst >= 0 && negatives > worstPool) {
-    throw new RangeError(`--negatives ${negatives} is larger than the candidate pool of ${who(worst)} (${numItems} items minus ${numItems - worstPool} in its history = ${worstPool}); use at most ${worstPool}, or full ranking (--negatives 0)`);
+    throw new UsageError(`--negatives ${negatives} is larger than the candidate pool of ${who(worst)} (${numItems} items minus ${numItems - worstPool} in its history = ${worstPool}); use at most ${worstPool}, or full ranking (--negatives 0)`);
   }
 }
 

@@ -3,10 +3,11 @@
 // protocol of the same model are both kept; the report shows the latest of each).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { RUN_FILES } from '../contract/artifacts.js';
 import type { EvaluateResult } from '../eval/evaluate.js';
 import { JsonlLogger, readJsonl } from '../util/jsonl.js';
 
-export const EVAL_LOG = 'eval.jsonl';
+export const EVAL_LOG = RUN_FILES.evalLog;
 
 /** One saved evaluation. Metric maps hold "hr@k", "ndcg@k" and "mrr" (fractions in [0, 1]). */
 export interface EvalRecord {

@@ -5,12 +5,13 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { finalSpec, gradNormSpec, lossSpec, lrSpec, renderSvg, throughputSpec, validationSpec } from './charts.js';
 import { ChartSlot, GENERATOR, reportHtml } from './html.js';
 import { DEFAULT_SMOOTHING, readRun, ReportError, RunData } from './run.js';
+import { RUN_FILES } from '../contract/artifacts.js';
 
 export { readRun, smoothEma, ReportError, DEFAULT_SMOOTHING, type RunData, type StepPoint, type EpochPoint, type RunStatus } from './run.js';
 export { saveEvalResult, readEvalRecords, EVAL_LOG, type EvalRecord } from './eval-results.js';
 export { renderSvg, validationSpec } from './charts.js';
 
-export const REPORT_FILE = 'report.html';
+export const REPORT_FILE = RUN_FILES.report;
 
 /**
  * Renders every chart of the report that has data; charts without data carry the reason instead.

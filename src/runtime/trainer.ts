@@ -21,7 +21,7 @@ import { acquireLock } from '../util/run-lock.js';
 import { CheckpointState, loadCheckpoint } from './checkpoint.js';
 import { Feeds, stackInt64 } from './feeds.js';
 import { checkTrainingFits, trainingRows } from './memory.js';
-import { createSession } from '../onnx/providers.js';
+import { createSession, prepareDevice } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
 
@@ -238,8 +238,10 @@ async function openRun(opts: TrainOptions): Promise<Run> {
       throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
     }
     if (opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
-    // A new run must never be mistaken for the old one by a later --resume or by eval.
-    if (opts.overwrite) for (const f of [paths.last, paths.best, paths.log, paths.inference]) removeIfExists(f);
+    // Everything that can refuse the run goes first: --overwrite deletes nothing for a run that cannot start.
+    prepareDevice(opts.device ?? 'cpu', { cudaLibDir: opts.cudaLibDir, threads: opts.threads });
+    // A new run must never be mistaken for the old one by a later --resume, by eval or by report.
+    if (opts.overwrite) for (const f of [paths.last, paths.best, paths.log, paths.inference, paths.evalLog, paths.report]) removeIfExists(f);
     session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
     const state = session.loadCheckpoint(opts.resume ? paths.last : paths.init);
     let meta: RunMeta = { recipe, best: null, badEvals: 0 };
@@ -247,6 +249,9 @@ async function openRun(opts: TrainOptions): Promise<Run> {
       const stored = runMetaOf(state);
       if (!stored) throw new TrainError(`--resume: ${paths.last} holds no run recipe (written by an older reclm); start again with --overwrite`);
       checkSameRun(stored.recipe, recipe, opts.dir);
+      if (state.epoch >= opts.epochs && state.stepInEpoch === 0) {
+        throw new TrainError(`--resume: the run in ${opts.dir} already finished its ${opts.epochs} epochs (step ${state.step}); nothing to continue${recipe.schedule.kind === 'constant' ? ' (pass a larger --epochs to train longer)' : ''}`);
+      }
       meta = { ...stored, recipe };
     }
     session.seed = recipe.seed;

@@ -4,6 +4,7 @@
 
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { RUN_FILES } from '../contract/artifacts.js';
 import { ReclmError } from '../errors.js';
 import { acquireLock } from './run-lock.js';
 
@@ -13,7 +14,7 @@ export class UnsafePathError extends ReclmError {}
 const MANIFEST = 'manifest.json';
 const FORMAT = 'reclm-artifacts/1';
 /** Files a run adds beside the artifacts (trainer RUN_FILES), and the temp files of atomic writes. */
-const RUN_FILE_NAMES = new Set(['init.ckpt', 'last.ckpt', 'best.ckpt', 'train.jsonl', 'inference.onnx', 'train.lock']);
+const RUN_FILE_NAMES = new Set<string>(Object.values(RUN_FILES));
 const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
 
 const real = (p: string) => {
