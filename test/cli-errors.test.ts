@@ -15,18 +15,37 @@ import { ProviderError } from '../src/onnx/providers.js';
 import { TrainError } from '../src/runtime/trainer.js';
 import { LockError } from '../src/util/run-lock.js';
 import { UnsafePathError } from '../src/util/safe-paths.js';
+import { CollectiveError } from '../src/dist/errors.js';
+import { DataParallelError } from '../src/dist/data-parallel.js';
+import { HostfileError } from '../src/dist/hostfile.js';
+import { LaunchError } from '../src/dist/mpirun.js';
+import { NonFiniteScoreError } from '../src/eval/metrics.js';
+import { ReportError } from '../src/report/run.js';
+import { SizeError } from '../src/runtime/memory.js';
+import DataStats from '../src/commands/data/stats.js';
+import { runCommand } from './helpers/cli.js';
 
 describe('errors', () => {
   it('every user-facing error class extends ReclmError and keeps its own name', () => {
     const errors = [
       new ConfigError('c'), new ArtifactError('a'), new DataFormatError('f.txt', 3, 'bad'), new DslError('d'), new UsageError('u'),
       new CheckpointError('k', 'corrupted'), new FeedError('e'), new ProviderError('p', 'invalid-device'), new TrainError('t'),
-      new LockError('l'), new UnsafePathError('s'),
+      new LockError('l'), new UnsafePathError('s'), new CollectiveError('m'), new DataParallelError('dp'), new HostfileError('h'), new LaunchError('la'),
+      new NonFiniteScoreError('user 1', 3, NaN), new ReportError('r'), new SizeError('z'),
     ];
     for (const e of errors) {
       expect(e, e.constructor.name).to.be.instanceOf(ReclmError);
       expect(e.name).to.equal(e.constructor.name);
     }
+  });
+
+  it('with --json a failure is also JSON on stdout', async () => {
+    const r = await runCommand(DataStats, ['no-such-file.txt', '--json']);
+    expect(r.exitCode).to.equal(1);
+    const out = JSON.parse(r.stdout) as { error: { message: string; exit: number } };
+    expect(out.error.exit).to.equal(1);
+    expect(out.error.message).to.equal(r.error!.message);
+    expect(out.error.message).to.match(/^no-such-file\.txt: cannot read the data file: no such file/);
   });
 
   it('a user error becomes one CLIError line with exit code 1', () => {

@@ -10,7 +10,10 @@ export abstract class ReclmCommand extends Command {
   static override enableJsonFlag = true;
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    throw toCliError(err);
+    const cli = toCliError(err);
+    // With --json a script reads stdout: it gets the failure as JSON there too (the line on stderr stays).
+    if (this.jsonEnabled() && cli instanceof Errors.CLIError) this.logJson({ error: { message: cli.message, exit: cli.oclif?.exit ?? 1 } });
+    throw cli;
   }
 
   /** Warnings go to stderr with --json too (oclif drops them there): stdout holds only the JSON. */
