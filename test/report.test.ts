@@ -82,14 +82,16 @@ describe('reclm report', function () {
       expect(e.error!.message).to.match(/train\.jsonl does not exist: no training run in .* yet/).and.not.include('\n');
     });
 
-    it('shows the latest saved evaluation of each split and protocol', async () => {
+    it('shows the latest saved evaluation of each data file, split and protocol, naming the data', async () => {
       const dir = await fakeRun('evals', [{ type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z' }, step(1, 6)]);
-      const ev = (time: string, protocol: string, hr: number) => ({ type: 'eval', time, model: join(dir, 'inference.onnx'), data: 'builtin', split: 'test', protocol, users: 10, metrics: { 'hr@10': hr, mrr: 0.1 }, popularity: { 'hr@10': 0.05, mrr: 0.01 } });
-      writeFileSync(join(dir, 'eval.jsonl'), [ev('t1', 'full', 0.1), ev('t2', 'sampled', 0.5), ev('t3', 'full', 0.2)].map((x) => JSON.stringify(x)).join('\n') + '\n');
+      const ev = (time: string, protocol: string, hr: number, data = 'builtin') => ({ type: 'eval', time, model: join(dir, 'inference.onnx'), data, split: 'test', protocol, users: 10, metrics: { 'hr@10': hr, mrr: 0.1 }, popularity: { 'hr@10': 0.05, mrr: 0.01 } });
+      const records = [ev('t1', 'full', 0.1), ev('t2', 'sampled', 0.5), ev('t3', 'full', 0.2), ev('t4', 'full', 0.3, 'other.txt')];
+      writeFileSync(join(dir, 'eval.jsonl'), records.map((x) => JSON.stringify(x)).join('\n') + '\n');
       const run = readRun(dir);
-      expect(run.evals.map((e) => [e.protocol, e.metrics['hr@10']])).to.deep.equal([['sampled', 0.5], ['full', 0.2]]);
+      expect(run.evals.map((e) => [e.data, e.protocol, e.metrics['hr@10']])).to.deep.equal([['builtin', 'sampled', 0.5], ['builtin', 'full', 0.2], ['other.txt', 'full', 0.3]]);
       const { html } = await buildReport(dir);
-      expect(html).to.include('data-chart="final-0"').and.include('data-chart="final-1"').and.not.include('data-chart="final-2"');
+      expect(html).to.include('data-chart="final-2"').and.not.include('data-chart="final-3"');
+      expect(html).to.include('test split of other.txt, full').and.include('test split of builtin, full');
     });
 
     it('replaces an earlier report but refuses to overwrite any other file at --out', async () => {

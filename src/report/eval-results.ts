@@ -48,7 +48,7 @@ export function saveEvalResult(r: EvaluateResult): string {
 
 /**
  * The saved evaluations of a run folder, oldest first, keeping only the latest of each
- * (split, protocol) pair; [] when there is no eval.jsonl.
+ * (data file, split, protocol); [] when there is no eval.jsonl.
  */
 export function readEvalRecords(dir: string): EvalRecord[] {
   const path = join(dir, EVAL_LOG);
@@ -56,7 +56,7 @@ export function readEvalRecords(dir: string): EvalRecord[] {
   const latest = new Map<string, EvalRecord>();
   for (const r of readJsonl(path, { skipInvalid: true }) as EvalRecord[]) {
     if (r?.type !== 'eval' || typeof r.metrics !== 'object' || typeof r.popularity !== 'object') continue;
-    const key = `${r.split}\n${r.protocol}`;
+    const key = `${r.data}\n${r.split}\n${r.protocol}`;
     latest.delete(key);
     latest.set(key, r);
   }

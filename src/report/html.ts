@@ -52,7 +52,7 @@ function evalTable(e: EvalRecord): string {
     const p = e.popularity[k];
     return `<tr><th>${esc(k.toUpperCase())}</th><td>${m.toFixed(4)}</td><td>${p.toFixed(4)}</td><td>${p > 0 ? `${(m / p).toFixed(2)}×` : '–'}</td></tr>`;
   });
-  return `<p>${esc(`${e.split} split, ${e.protocol}: ${e.users.toLocaleString('en-US')} users.`)} <span class="sub">${esc(`${e.model}, ranked ${e.time}`)}</span></p><table class="grid"><thead><tr><th>metric</th><th>model</th><th>most-popular</th><th>model / most-popular</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<p>${esc(`${e.split} split of ${e.data}, ${e.protocol}: ${e.users.toLocaleString('en-US')} users.`)} <span class="sub">${esc(`${e.model}, ranked ${e.time}`)}</span></p><table class="grid"><thead><tr><th>metric</th><th>model</th><th>most-popular</th><th>model / most-popular</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 const CSS = `
