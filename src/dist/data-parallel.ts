@@ -246,6 +246,20 @@ export function broadcastParameters(session: TrainingSession, collective: Collec
   }
 }
 
+/**
+ * `root`'s JSON-serialisable `value` on every rank (two broadcasts: the UTF-8 length as a
+ * float64, then the bytes). Other ranks pass any value of the same type; it is ignored.
+ */
+export function broadcastJson<T>(collective: Collective, value: T, root = 0): T {
+  if (collective.size === 1) return value;
+  const mine = collective.rank === root ? new TextEncoder().encode(JSON.stringify(value)) : null;
+  const len = Float64Array.of(mine?.length ?? 0);
+  collective.broadcast(new Uint8Array(len.buffer), root);
+  const buf = mine ?? new Uint8Array(len[0]);
+  collective.broadcast(buf, root);
+  return mine ? value : (JSON.parse(new TextDecoder().decode(buf)) as T);
+}
+
 /** sha256 (hex) of the parameters: names, shapes and float32 bytes, in manifest order. */
 export function parameterChecksum(session: TrainingSession): string {
   const h = createHash('sha256');

@@ -24,7 +24,7 @@ import { createSession } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
 import { Collective, openCollective } from '../dist/collective.js';
-import { broadcastParameters, distributedStep, microBatches, verifyParametersAgree } from '../dist/data-parallel.js';
+import { broadcastJson, broadcastParameters, distributedStep, microBatches, verifyParametersAgree } from '../dist/data-parallel.js';
 
 export interface TrainOptions {
   dir: string;
@@ -276,13 +276,16 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     if (lead && !opts.resume && !opts.overwrite && existsSync(paths.last)) {
       throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
     }
-    if (opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
+    if (lead && opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
     // A new run must never be mistaken for the old one by a later --resume or by eval.
     if (opts.overwrite && lead) for (const f of [paths.last, paths.best, paths.log, paths.inference]) removeIfExists(f);
     session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
-    const state = session.loadCheckpoint(opts.resume ? paths.last : paths.init);
+    // Only rank 0 reads the run's checkpoint; the others get its state by broadcast below, so
+    // their hosts need the compiled artifacts but not the run's files.
+    const resume = opts.resume && lead;
+    const state = session.loadCheckpoint(resume ? paths.last : paths.init);
     let meta: RunMeta = { recipe, best: null, badEvals: 0 };
-    if (opts.resume) {
+    if (resume) {
       const stored = runMetaOf(state);
       if (!stored) throw new TrainError(`--resume: ${paths.last} holds no run recipe (written by an older reclm); start again with --overwrite`);
       checkSameRun(stored.recipe, recipe, opts.dir);
@@ -291,8 +294,10 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     session.seed = recipe.seed;
     // Every rank starts from rank 0's parameters and moments (whatever files the others read).
     broadcastParameters(session, collective, { optimizerState: true });
+    const position = broadcastJson(collective, { epoch: state.epoch, stepInEpoch: state.stepInEpoch, samplerState: state.samplerState, meta });
+    meta = position.meta;
     const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users }, opts.seed);
-    if (opts.resume) sampler.setState(state.samplerState as SamplerState);
+    if (opts.resume) sampler.setState(position.samplerState as SamplerState);
     const run: Run = {
       opts, collective, gradAccum, paths, session, sampler, split,
       batchSpecs: batchInputs(manifest, 'train_step'),
@@ -301,8 +306,8 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       releaseLock, infer: null,
       evalEvery: trainOnValid ? 0 : opts.evalEvery,
       meta,
-      epoch: opts.resume ? state.epoch : 0,
-      stepInEpoch: opts.resume ? state.stepInEpoch : 0,
+      epoch: opts.resume ? position.epoch : 0,
+      stepInEpoch: opts.resume ? position.stepInEpoch : 0,
       savedStep: opts.resume ? session.step : null,
       startStep: session.step,
       started: Date.now(),
