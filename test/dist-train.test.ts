@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUN_FILES } from '../src/contract/artifacts.js';
 import { loadCheckpoint } from '../src/runtime/checkpoint.js';
+import Launch from '../src/commands/launch.js';
+import Train from '../src/commands/train.js';
+import { runCommand } from './helpers/cli.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
 
 const RECLM = fileURLToPath(new URL('./helpers/dist-reclm.ts', import.meta.url));
@@ -138,6 +141,13 @@ describe('dist: reclm train under mpirun', function () {
     const state = loadCheckpoint(join(dir, RUN_FILES.last));
     expect(state.step % 2).to.equal(0);
     expect(state.step).to.be.at.least(2);
+  });
+
+  it('reclm launch accepts train: it opens the collective', async () => {
+    expect(Train.distributed).to.equal(true);
+    const r = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'art', '--data', 'd.txt']);
+    expect(r.error?.message).to.equal(undefined);
+    expect(r.stdout).to.match(/^mpirun .*-np 2 .* train art --data d\.txt\n$/);
   });
 
   it('--grad-accum 2 in one process: the losses of the fused whole-batch run; --resume refuses another value', async () => {

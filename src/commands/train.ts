@@ -110,7 +110,10 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       maxSeconds: flags['time-limit'] === undefined ? undefined : flags['time-limit'] * 60,
       json,
       log: (line) => this.log(line),
-      onOpen: () => this.log(describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' })),
+      onOpen: () => {
+        const parallel = [...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : [])];
+        this.log([describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
+      },
     });
     collective.finalize();
     this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy}`}`);
