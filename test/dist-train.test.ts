@@ -158,6 +158,8 @@ describe('dist: reclm train under mpirun', function () {
     // As the 2-rank case: only the summation order differs.
     expectLossesClose(stepLosses(acc), stepLosses(one), 1e-4);
     expect(() => reclm(['train', acc, '--data', DATA, '--resume', '--grad-accum', '3'])).to.throw('--grad-accum 3 contradicts the run');
+    const small = artifacts('hstu', 'small');
+    expect(() => reclm(['train', small, '--data', DATA, ...RECIPE, '--grad-accum', '33'])).to.throw('a batch of 32 rows cannot be split over 1 rank(s) × 33 micro-batch(es); use --batch-size 33 or more');
   });
 });
 
