@@ -24,7 +24,7 @@ import { createSession } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
 import { Collective, openCollective } from '../dist/collective.js';
-import { broadcastJson, broadcastParameters, distributedStep, microBatches, verifyParametersAgree } from '../dist/data-parallel.js';
+import { broadcastJson, broadcastParameters, distributedStep, microBatches, verifyParametersAgree } from './data-parallel.js';
 
 export interface TrainOptions {
   dir: string;

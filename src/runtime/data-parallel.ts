@@ -15,9 +15,9 @@
 import * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
 import type { TrainBatch } from '../data/sampler.js';
-import type { Feeds } from '../runtime/feeds.js';
-import type { TrainingSession } from '../runtime/session.js';
-import { type Collective, SingleProcessCollective } from './collective.js';
+import type { Feeds } from './feeds.js';
+import type { TrainingSession } from './session.js';
+import { type Collective, SingleProcessCollective } from '../dist/collective.js';
 import { ReclmError } from '../errors.js';
 import { CONTROL } from '../contract/artifacts.js';
 
