@@ -8,16 +8,25 @@
 // operations in MPICH", IJHPCA 2005), and projects the time per allreduce to 2–16 hosts at 10
 // and 100 Gb/s. Not a test: the numbers depend on the machine and on what else runs on it.
 //   npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
+// With --train DIR --data FILE it instead times `reclm train` on compiled artifacts: one
+// process with 2 intra-op threads against 2 ranks with 1 thread each, at the same global batch.
+//   npx tsx bench/scaling.ts --train DIR --data FILE [--steps 40]
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { openCollective } from '../src/dist/collective.js';
 import { buildMpirunCommand } from '../src/dist/mpirun.js';
 import { answerHelp } from './help.js';
+import Train from '../src/commands/train.js';
+import { RUN_FILES } from '../src/contract/artifacts.js';
 
 const USAGE = `Allreduce time under Open MPI and an α-β projection to more hosts.
 
 usage: npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
+       npx tsx bench/scaling.ts --train DIR --data FILE [--steps 40]
 
   --np N      ranks on this machine (default 2)
   --reps R    timed repetitions per size, median reported (default 5)
@@ -25,6 +34,9 @@ usage: npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
               closer to what a network adds per message
   --skip-1m   leave out the V = 1M item-embedding gradient (256 MB per rank)
   --json      print one JSON object instead of tables
+  --train DIR artifacts compiled by reclm compile for --data: time reclm train for
+              --steps optimizer steps (default 40), 1 process × 2 threads against
+              2 ranks × 1 thread (real tokens/s of the whole run, first step included)
 
 Needs Open MPI (apt-get install openmpi-bin). Runs itself under mpirun.`;
 
@@ -100,7 +112,50 @@ function fitAlphaBeta(xs: number[], ys: number[], large: boolean[]): [number, nu
 /** Ring allreduce time (s) of n bytes over p ranks with latency α (s) and inverse bandwidth β (s/byte). */
 const ringSeconds = (p: number, n: number, alpha: number, beta: number) => 2 * (p - 1) * alpha + 2 * ((p - 1) / p) * n * beta;
 
-function main(): void {
+const text = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+/** A rank (or the single process) of --train: `reclm train` on DIR for --steps steps, validation off. */
+async function trainRank(dir: string, data: string, steps: number, threads: number): Promise<void> {
+  await Train.run([dir, '--data', data, '--max-steps', String(steps), '--threads', String(threads), '--eval-every', '0'], fileURLToPath(new URL('..', import.meta.url)));
+}
+
+/** --train: tokens/s of 1 process × 2 threads and of 2 ranks × 1 thread, each on a fresh copy of DIR. */
+function trainScaling(dir: string, data: string, steps: number): void {
+  const self = fileURLToPath(import.meta.url);
+  const rows: { layout: string; steps: number; seconds: number; tokensPerSecond: number }[] = [];
+  for (const { np, threads } of [{ np: 1, threads: 2 }, { np: 2, threads: 1 }]) {
+    const tmp = mkdtempSync(join(tmpdir(), 'reclm-scaling-'));
+    const copy = join(tmp, 'run');
+    cpSync(dir, copy, { recursive: true });
+    for (const f of [RUN_FILES.last, RUN_FILES.best, RUN_FILES.log, RUN_FILES.inference]) rmSync(join(copy, f), { force: true });
+    const program = [process.execPath, '--import', 'tsx', self, '--train-rank', copy, '--data', data, '--steps', String(steps), '--threads', String(threads)];
+    const argv = np === 1 ? program : buildMpirunCommand({ hosts: null, np, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), localCores: availableParallelism(), program });
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error(`${argv[0]} exited with ${r.status ?? r.error?.message}`);
+    const end = readFileSync(join(copy, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>).find((x) => x.type === 'end')!;
+    rows.push({ layout: `${np} process${np > 1 ? 'es' : ''} × ${threads} thread${threads > 1 ? 's' : ''}`, steps: Number(end.steps), seconds: Number(end.seconds), tokensPerSecond: Number(end.tokensPerSecond) });
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  if (flag('json')) {
+    console.log(JSON.stringify(rows, null, 2));
+    return;
+  }
+  console.log(`reclm train ${dir} --data ${data}, ${steps} steps, the same global batch:`);
+  for (const r of rows) console.log(`${r.layout.padEnd(26)}${r.seconds.toFixed(1).padStart(8)} s${Math.round(r.tokensPerSecond).toLocaleString('en-US').padStart(12)} tokens/s`);
+}
+
+async function main(): Promise<void> {
+  const trainDir = text('train-rank') ?? text('train');
+  if (trainDir !== undefined) {
+    const data = text('data');
+    if (data === undefined) throw new Error('--train needs --data FILE (the file the artifacts were compiled for)');
+    if (text('train-rank') !== undefined) await trainRank(trainDir, data, value('steps', 40), value('threads', 1));
+    else trainScaling(trainDir, data, value('steps', 40));
+    return;
+  }
   const np = value('np', 2);
   const reps = value('reps', 5);
   if (flag('rank')) {
@@ -158,4 +213,4 @@ function main(): void {
 }
 
 answerHelp(USAGE);
-main();
+await main();

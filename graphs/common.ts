@@ -40,14 +40,15 @@ export function declareInputs(g: Graph, specs: InputSpec[]): Record<string, Tens
 }
 
 /**
- * Declares `seed` and `step` on training graphs and returns the dropout to use: `rate` by
+ * Declares `seed` and `step` (and, with dropout, `row_offset`) on training graphs and returns the dropout to use: `rate` by
  * default; `siteRates` are other rates some sites use, which also make dropout active.
  */
 export function trainingDropout(g: Graph, rate: number, opts: BuildOptions, siteRates: number[] = []): Dropout {
   if (!opts.training) return Dropout.none();
   const seed = g.input(CONTROL.seed, 'int64', []);
   const step = g.input(CONTROL.step, 'int64', []);
-  return rate > 0 || siteRates.some((r) => r > 0) ? Dropout.training(rate, seed, step) : Dropout.none();
+  if (!(rate > 0 || siteRates.some((r) => r > 0))) return Dropout.none();
+  return Dropout.training(rate, seed, step, g.input(CONTROL.rowOffset, 'int64', []));
 }
 
 /** The configured loss on the encoder output `f` [batch, L, d]. */

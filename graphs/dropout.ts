@@ -9,6 +9,10 @@
  * (a right shift for non-negative values). Same seed and step give the same mask in any
  * session and process; another step gives another mask.
  *
+ * Rows: the element index counts from the first row of the graph's batch plus an optional
+ * `row_offset` input, so a slice of a global batch (one data-parallel rank's rows) draws the
+ * masks of those rows in the whole batch.
+ *
  * Cost: the element index is split into the last axis and the rest. Each part gets its own
  * well-mixed stream (two multiply-mod/xorshift rounds, on small tensors), and only their
  * combination, (rows xor cols)·a mod P, runs on the full tensor: three int64 ops and a
@@ -50,27 +54,40 @@ function indexStream(idx: Tensor, k1: Tensor, k2: Tensor, a1: number, a2: number
   return mixRound(op.mod(op.bitwiseXor(x, k2), P), a2, 0);
 }
 
-/** int64 indices 0..n-1 of the elements of a tensor shaped `outer` (all dims of `like` but the last), shaped [...outer, 1]. */
-function outerIndex(like: Tensor): Tensor {
+/**
+ * int64 indices of the elements of a tensor shaped `outer` (all dims of `like` but the last),
+ * shaped [...outer, 1]: 0..n-1, shifted by `rowOffset` rows of the first (batch) dim when
+ * given, so that the rows of a slice of a batch number as they do in the whole batch.
+ */
+function outerIndex(like: Tensor, rowOffset: Tensor | null): Tensor {
   const g = like.graph;
   const outer = like.shape.slice(0, -1);
+  let idx: Tensor;
   if (isStatic(outer)) {
     const n = numel(outer);
-    return g.constant(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), 'int64', [...outer, 1]);
+    idx = g.constant(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), 'int64', [...outer, 1]);
+  } else {
+    const outerShape = op.slice(op.shapeOf(like), [0], [0], [like.rank - 1]);
+    const n = op.reduceProd(outerShape, null);
+    const flat = op.range(op.scalar(g, 0, 'int64'), n, op.scalar(g, 1, 'int64'));
+    idx = op.reshapeDynamic(flat, op.concat([outerShape, op.int64s(g, [1])], 0), [...outer, 1]);
   }
-  const outerShape = op.slice(op.shapeOf(like), [0], [0], [like.rank - 1]);
-  const n = op.reduceProd(outerShape, null);
-  const idx = op.range(op.scalar(g, 0, 'int64'), n, op.scalar(g, 1, 'int64'));
-  return op.reshapeDynamic(idx, op.concat([outerShape, op.int64s(g, [1])], 0), [...outer, 1]);
+  if (rowOffset === null || like.rank < 2) return idx;
+  // Elements per batch row of the outer index: the product of the outer dims after the first.
+  const rest = outer.slice(1);
+  const perRow = isStatic(rest)
+    ? op.scalar(g, numel(rest), 'int64')
+    : op.reduceProd(op.slice(op.shapeOf(like), [0], [1], [like.rank - 1]), null);
+  return op.add(idx, op.mul(rowOffset, perRow));
 }
 
 /** Hash values in [0, P) for every element of a tensor shaped like `like` (rank >= 1, static last dim). */
-export function hashLike(like: Tensor, seed: Tensor, step: Tensor, site: number): Tensor {
+export function hashLike(like: Tensor, seed: Tensor, step: Tensor, site: number, rowOffset: Tensor | null = null): Tensor {
   const g = like.graph;
   const last = like.shape[like.rank - 1];
   if (typeof last !== 'number') throw new Error(`dropout: the last dim of ${like.name} must be static`);
   const [k1, k2, k3, k4] = siteKeys(seed, step, site);
-  const rows = indexStream(outerIndex(like), k1, k2, A[7], A[8]);
+  const rows = indexStream(outerIndex(like, rowOffset), k1, k2, A[7], A[8]);
   const cols = indexStream(g.constant(BigInt64Array.from({ length: last }, (_, i) => BigInt(i)), 'int64', [last]), k3, k4, A[9], A[5]);
   // Both streams are < 2^31, so their xor is too and the product stays below 2^62.
   return op.mod(op.mul(op.bitwiseXor(rows, cols), A[6]), P);
@@ -93,17 +110,23 @@ export class Dropout {
     readonly rate: number,
     private readonly seed: Tensor | null,
     private readonly step: Tensor | null,
+    private readonly rowOffset: Tensor | null,
   ) {}
 
-  /** Dropout with rate `rate` keyed by the int64 scalars `seed` and `step`. */
-  static training(rate: number, seed: Tensor, step: Tensor): Dropout {
+  /**
+   * Dropout with rate `rate` keyed by the int64 scalars `seed` and `step`. `rowOffset` (int64
+   * scalar, optional) is the global index of the batch's first row: a data-parallel rank or
+   * an accumulation micro-batch that runs rows [o, o + b) of a global batch feeds o, and
+   * gets the masks those rows have in the whole batch (0 for a whole batch).
+   */
+  static training(rate: number, seed: Tensor, step: Tensor, rowOffset: Tensor | null = null): Dropout {
     if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate ${rate} is outside [0, 1)`);
-    return new Dropout(rate, seed, step);
+    return new Dropout(rate, seed, step, rowOffset);
   }
 
   /** No dropout (evaluation and inference graphs). */
   static none(): Dropout {
-    return new Dropout(0, null, null);
+    return new Dropout(0, null, null, null);
   }
 
   get active(): boolean {
@@ -116,7 +139,7 @@ export class Dropout {
     if (!(rate < 1)) throw new Error(`dropout rate ${rate} is outside [0, 1)`);
     const g: Graph = x.graph;
     return g.scope(`dropout${this.site}`, () => {
-      const z = hashLike(x, this.seed!, this.step!, this.site++);
+      const z = hashLike(x, this.seed!, this.step!, this.site++, this.rowOffset);
       // keep where u = z / P >= rate, compared in integers: z >= ceil(rate · P).
       const keep = op.greaterOrEqual(z, Math.ceil(rate * P));
       return op.where(keep, op.mul(x, 1 / (1 - rate)), op.scalar(g, 0, x.dtype));

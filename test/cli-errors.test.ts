@@ -16,7 +16,7 @@ import { TrainError } from '../src/runtime/trainer.js';
 import { LockError } from '../src/util/run-lock.js';
 import { UnsafePathError } from '../src/util/safe-paths.js';
 import { CollectiveError } from '../src/dist/errors.js';
-import { DataParallelError } from '../src/dist/data-parallel.js';
+import { DataParallelError } from '../src/runtime/data-parallel.js';
 import { HostfileError } from '../src/dist/hostfile.js';
 import { LaunchError } from '../src/dist/mpirun.js';
 import { NonFiniteScoreError } from '../src/eval/metrics.js';

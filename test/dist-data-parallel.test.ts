@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { leaveOneOutSplit } from '../src/data/split.js';
 import { TrainBatch, TrainSampler } from '../src/data/sampler.js';
 import { SingleProcessCollective } from '../src/dist/collective.js';
-import { DataParallelError, accumulatedStep, batchFeeds, broadcastParameters, countTargets, distributedStep, microBatches, parameterChecksum, shardBatch, sliceRows, verifyParametersAgree } from '../src/dist/data-parallel.js';
+import { DataParallelError, accumulatedStep, batchFeeds, broadcastParameters, countTargets, distributedStep, microBatches, parameterChecksum, shardBatch, sliceRows, verifyParametersAgree } from '../src/runtime/data-parallel.js';
 import { TrainingSession } from '../src/runtime/session.js';
 import { WORKER, mpirun, requireMpirun } from './helpers/dist-mpirun.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';

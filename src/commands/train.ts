@@ -9,18 +9,25 @@ import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { dataFormatFlag, positiveNumberFlag } from '../cli/flags.js';
 import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
+import { openCollective } from '../dist/collective.js';
 import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, resolveRecipe } from '../cli/recipe.js';
 
 export default class Train extends ReclmCommand {
+  /** Runs under mpirun / `reclm launch`: every rank trains its slice of each global batch. */
+  static distributed = true;
+  /** Rank of this process in a data-parallel run; only rank 0 prints. */
+  private rank = 0;
   static override summary = 'Train compiled artifacts on a data file (leave-one-out split, seed recipe).';
   static override description = `Runs K fused AdamW steps per onnxruntime call (train_step.onnx), validates NDCG@10/HR@10 on the validation split every --eval-every epochs (full ranking over the items not in the user's input sequence, as reclm eval ranks) with early stopping, and writes into DIR: last.ckpt, best.ckpt (atomic, hash-verified), train.jsonl (every step and epoch) and inference.onnx (exported from the best checkpoint).
 
 Defaults come from the preset recipe stored at compile time, else: --epochs ${DEFAULTS.epochs} --batch-size ${DEFAULTS.batchSize} --lr ${DEFAULTS.lr} --warmup ${DEFAULTS.warmup} --no-cosine --min-lr ${DEFAULTS.minLr} --eval-every ${DEFAULTS.evalEvery} --patience ${DEFAULTS.patience} --fused-steps ${DEFAULTS.fusedSteps}.
 The first line shows the effective recipe and where each value came from (flag, preset, default, or checkpoint).
-The same --seed and data give the same losses. --resume continues the run in DIR exactly where its last checkpoint left off, with the run's own recipe (epochs, lr schedule, batch size, seed, fused steps, validation settings) and only on the same data; a flag that contradicts the stored run is refused. The one override: --epochs with a constant lr schedule (a cosine decay ends with the run's epochs, so it cannot be extended). Only one train runs in a folder at a time (DIR/train.lock).`;
+The same --seed and data give the same losses. --resume continues the run in DIR exactly where its last checkpoint left off, with the run's own recipe (epochs, lr schedule, batch size, seed, fused steps, validation settings) and only on the same data; a flag that contradicts the stored run is refused. The one override: --epochs with a constant lr schedule (a cosine decay ends with the run's epochs, so it cannot be extended). Only one train runs in a folder at a time (DIR/train.lock).
+Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) every rank draws the same global batch and trains its own rows; gradients are allreduced, so N ranks train the run one process would (up to float summation order). Rank 0 alone prints, logs, validates, checkpoints and exports. --grad-accum M splits each batch into M micro-batches per optimizer step (one process too).`;
   static override examples = [
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --resume',
+    'mpirun -np 2 <%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
   ];
   static override args = { dir: Args.string({ description: 'artifact folder written by `reclm compile`', required: true }) };
   static override flags = {
@@ -46,12 +53,15 @@ The same --seed and data give the same losses. --resume continues the run in DIR
     'train-on-valid': Flags.boolean({ description: "also train on each user's validation item (all but the test item, as Meta's HSTU training); turns validation off and exports the last model" }),
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
+    'grad-accum': Flags.integer({ description: 'micro-batches accumulated into each optimizer step (per rank); part of the run recipe', min: 1 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
     'time-limit': positiveNumberFlag({ description: 'start no new epoch after this many minutes, fractions allowed (the best model is still exported)' }),
   };
 
   async run(): Promise<TrainSummary & { recipe: EffectiveRecipe }> {
     const { args, flags } = await this.parse(Train);
+    const collective = openCollective();
+    this.rank = collective.rank;
     const json = this.jsonEnabled();
     // Flag values first, so a typo fails before a large data file is read.
     parseDevice(flags.device);
@@ -72,7 +82,13 @@ The same --seed and data give the same losses. --resume continues the run in DIR
       throw new UsageError(`${(e as Error).message} (from --lr, --min-lr, --warmup, --epochs)`);
     }
     const r = recipe.values;
+    const gradAccum = flags['grad-accum'] ?? stored?.gradAccum ?? 1;
+    if (stored && flags['grad-accum'] !== undefined && flags['grad-accum'] !== (stored.gradAccum ?? 1)) {
+      throw new UsageError(`--grad-accum ${flags['grad-accum']} contradicts the run in ${args.dir}, trained with --grad-accum ${stored.gradAccum ?? 1}; drop the flag to continue that run, or start a new one with --overwrite`);
+    }
     const summary = await train({
+      collective,
+      gradAccum,
       dir: args.dir,
       data,
       split: given?.split,
@@ -94,11 +110,23 @@ The same --seed and data give the same losses. --resume continues the run in DIR
       maxSeconds: flags['time-limit'] === undefined ? undefined : flags['time-limit'] * 60,
       json,
       log: (line) => this.log(line),
-      onOpen: () => this.log(describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' })),
+      onOpen: () => {
+        const parallel = [...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : [])];
+        this.log([describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
+      },
     });
+    collective.finalize();
     this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);
     this.log(`exported ${summary.inference} (from ${summary.checkpoint})`);
     return { ...summary, recipe };
+  }
+
+  override log(message?: string, ...args: unknown[]): void {
+    if (this.rank === 0) super.log(message, ...args);
+  }
+
+  protected override logJson(json: unknown): void {
+    if (this.rank === 0) super.logJson(json);
   }
 }

@@ -50,9 +50,11 @@ export type BatchInputName = (typeof BATCH)[keyof typeof BATCH];
 /**
  * Scalar inputs that are not data: `seed` and `step` key the in-graph dropout masks and
  * (optimizer) the bias correction; `lr` is the learning rate ([K] in train_step.onnx);
- * `k` [1] is the inference graph's top-k size.
+ * `k` [1] is the inference graph's top-k size; `row_offset` (training graphs with dropout)
+ * is the global index of the batch's first row, so a data-parallel rank's slice draws the
+ * dropout masks its rows have in the whole batch (0 for a whole batch).
  */
-export const CONTROL = { seed: 'seed', step: 'step', lr: 'lr', k: 'k' } as const;
+export const CONTROL = { seed: 'seed', step: 'step', lr: 'lr', k: 'k', rowOffset: 'row_offset' } as const;
 
 /** Named graph outputs (besides gradients and `.next` state). */
 export const OUTPUT = {

@@ -111,7 +111,9 @@ export class TrainingSession {
 
   /** Forward and backward on one batch; gradients accumulate until lazyResetGrad(). Returns the loss. */
   async trainStep(batch: Feeds): Promise<number> {
-    const feeds = { ...this.paramFeeds(), ...batch, [CONTROL.seed]: int64Scalar(this.seed), [CONTROL.step]: int64Scalar(this.step) };
+    // row_offset (graphs with dropout): 0 for a whole batch unless the caller feeds a slice's offset.
+    const rowOffset: Feeds = this.manifest.graphs.training.inputs.some((i) => i.name === CONTROL.rowOffset) ? { [CONTROL.rowOffset]: int64Scalar(0) } : {};
+    const feeds = { ...this.paramFeeds(), ...rowOffset, ...batch, [CONTROL.seed]: int64Scalar(this.seed), [CONTROL.step]: int64Scalar(this.step) };
     const fetches: Record<string, ort.Tensor | null> = { [OUTPUT.loss]: null };
     for (const name of this.paramNames) fetches[gradName(name)] = this.gradsValid ? null : this.grad(name);
     const out = await this.run('training', feeds, fetches);

@@ -24,6 +24,8 @@ import { checkTrainingFits, trainingRows } from './memory.js';
 import { createSession, prepareDevice } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
+import { Collective, openCollective } from '../dist/collective.js';
+import { broadcastJson, broadcastParameters, distributedStep, microBatches, verifyParametersAgree } from './data-parallel.js';
 
 export interface TrainOptions {
   dir: string;
@@ -62,6 +64,13 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Called once the run is open (lock taken, checkpoint loaded), before the first step. */
   onOpen?: () => void;
+  /**
+   * Micro-batches accumulated into each optimizer step (default 1): each global batch is cut
+   * into M pieces (per rank) whose gradients are summed weighted by target counts.
+   */
+  gradAccum?: number;
+  /** The ranks this run trains on; default openCollective() (Open MPI under mpirun, else one process). */
+  collective?: Collective;
 }
 
 /** What defines a run: stored in every checkpoint, so that --resume continues the same run. */
@@ -74,6 +83,8 @@ export interface RunRecipe {
   evalEvery: number;
   patience: number;
   trainOnValid: boolean;
+  /** Micro-batches per optimizer step (absent in runs of older reclm versions: 1). */
+  gradAccum?: number;
   /** dataFingerprint() of the training data. */
   data: string;
 }
@@ -153,6 +164,7 @@ export function checkSameRun(stored: RunRecipe, asked: RunRecipe, dir: string): 
   if (stored.batchSize !== asked.batchSize) throw new TrainError(`--resume: the run in ${dir} was trained with batch size ${stored.batchSize}; resume with --batch-size ${stored.batchSize}`);
   if (JSON.stringify(stored.schedule) !== JSON.stringify(asked.schedule)) throw say('the lr schedule', JSON.stringify(stored.schedule), JSON.stringify(asked.schedule));
   for (const key of ['seed', 'fusedSteps', 'evalEvery', 'patience'] as const) if (stored[key] !== asked[key]) throw say(key, stored[key], asked[key]);
+  if ((stored.gradAccum ?? 1) !== (asked.gradAccum ?? 1)) throw say('--grad-accum', stored.gradAccum ?? 1, asked.gradAccum ?? 1);
   if (stored.epochs !== asked.epochs && stored.schedule.kind !== 'constant') throw say('epochs (its cosine decay ends with them)', stored.epochs, asked.epochs);
 }
 
@@ -173,16 +185,31 @@ async function validate(infer: ort.InferenceSession, session: TrainingSession, s
   return rankSplit(scorer, split, { split: 'valid', ks: [10, 50] });
 }
 
+/** train.jsonl on rank 0; the other ranks of a data-parallel run write nothing. */
+type Log = Pick<JsonlLogger, 'write' | 'close'>;
+const NO_LOG: Log = { write: () => {}, close: () => {} };
+
+/** Rank 0's value of a decision, on every rank (a broadcast): ranks must agree on when to stop. */
+function agree(c: Collective, value: boolean): boolean {
+  if (c.size === 1) return value;
+  const b = Uint8Array.of(value ? 1 : 0);
+  c.broadcast(b, 0);
+  return b[0] === 1;
+}
+
 /** Everything one run holds while it trains; the phases below read and advance it. */
 interface Run {
   opts: TrainOptions;
+  collective: Collective;
+  /** Micro-batches per optimizer step. */
+  gradAccum: number;
   paths: RunPaths;
   session: TrainingSession;
   sampler: TrainSampler;
   split: Split;
   /** Batch inputs of train_step.onnx (leading K dim), from the manifest. */
   batchSpecs: TensorSpec[];
-  logger: JsonlLogger;
+  logger: Log;
   say: (line: string) => void;
   releaseLock: () => void;
   /** Validation epochs (0 with trainOnValid: the validation items are training targets). */
@@ -199,8 +226,17 @@ interface Run {
   stoppedBy: StopReason | null;
 }
 
-/** Writes the run's checkpoint to `path`: tensors, sampler and epoch position, and the run meta. */
+/**
+ * Writes the run's checkpoint to `path`: tensors, sampler and epoch position, and the run meta.
+ * Every rank calls it at the same point: the ranks' parameters are compared first (a
+ * checksum; DataParallelError on every rank when one differs), then rank 0 writes.
+ */
 function saveRun(run: Run, path: string): void {
+  verifyParametersAgree(run.session, run.collective);
+  if (run.collective.rank !== 0) {
+    if (path === run.paths.last) run.savedStep = run.session.step;
+    return;
+  }
   const state: Partial<CheckpointState> = { epoch: run.epoch, stepInEpoch: run.stepInEpoch, samplerState: run.sampler.getState(), meta: { ...run.meta } };
   run.session.saveCheckpoint(path, state);
   if (path === run.paths.last) run.savedStep = run.session.step;
@@ -210,7 +246,13 @@ function saveRun(run: Run, path: string): void {
  * Opens a run: checks the data against the artifacts, takes the folder's lock, starts from
  * init.ckpt (deleting a previous run with `overwrite`) or continues last.ckpt with `resume`.
  */
-async function openRun(opts: TrainOptions): Promise<Run> {
+async function openRun(opts: TrainOptions, collective: Collective): Promise<Run> {
+  const lead = collective.rank === 0;
+  const gradAccum = opts.gradAccum ?? 1;
+  if (!(Number.isInteger(gradAccum) && gradAccum >= 1)) throw new TrainError(`--grad-accum must be a positive integer, got ${gradAccum}`);
+  if (opts.batchSize < collective.size * gradAccum) {
+    throw new TrainError(`a batch of ${opts.batchSize} rows cannot be split over ${collective.size} rank(s) × ${gradAccum} micro-batch(es); use --batch-size ${collective.size * gradAccum} or more`);
+  }
   validateSchedule(opts.schedule);
   const manifest = readManifest(opts.dir);
   checkTimeBiasData(manifest.config, opts.data, 'train');
@@ -227,25 +269,29 @@ async function openRun(opts: TrainOptions): Promise<Run> {
   const trainOnValid = opts.trainOnValid ?? false;
   const recipe: RunRecipe = {
     epochs: opts.epochs, batchSize: opts.batchSize, schedule: opts.schedule, seed: opts.seed, fusedSteps: opts.fusedSteps,
-    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, data: dataFingerprint(opts.data),
+    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), data: dataFingerprint(opts.data),
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
   requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
-  const releaseLock = acquireLock(paths.lock, opts.dir);
+  // Rank 0 alone owns the folder: the lock, deleting an old run, every write.
+  const releaseLock = lead ? acquireLock(paths.lock, opts.dir) : () => {};
   let session: TrainingSession | undefined;
   try {
-    if (!opts.resume && !opts.overwrite && existsSync(paths.last)) {
+    if (lead && !opts.resume && !opts.overwrite && existsSync(paths.last)) {
       throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
     }
-    if (opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
+    if (lead && opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
     // Everything that can refuse the run goes first: --overwrite deletes nothing for a run that cannot start.
     prepareDevice(opts.device ?? 'cpu', { cudaLibDir: opts.cudaLibDir, threads: opts.threads });
     // A new run must never be mistaken for the old one by a later --resume, by eval or by report.
-    if (opts.overwrite) for (const f of [paths.last, paths.best, paths.log, paths.inference, paths.evalLog, paths.report]) removeIfExists(f);
+    if (opts.overwrite && lead) for (const f of [paths.last, paths.best, paths.log, paths.inference, paths.evalLog, paths.report]) removeIfExists(f);
     session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
-    const state = session.loadCheckpoint(opts.resume ? paths.last : paths.init);
+    // Only rank 0 reads the run's checkpoint; the others get its state by broadcast below, so
+    // their hosts need the compiled artifacts but not the run's files.
+    const resume = opts.resume && lead;
+    const state = session.loadCheckpoint(resume ? paths.last : paths.init);
     let meta: RunMeta = { recipe, best: null, badEvals: 0 };
-    if (opts.resume) {
+    if (resume) {
       const stored = runMetaOf(state);
       if (!stored) throw new TrainError(`--resume: ${paths.last} holds no run recipe (written by an older reclm); start again with --overwrite`);
       checkSameRun(stored.recipe, recipe, opts.dir);
@@ -255,18 +301,22 @@ async function openRun(opts: TrainOptions): Promise<Run> {
       meta = { ...stored, recipe };
     }
     session.seed = recipe.seed;
+    // Every rank starts from rank 0's parameters and moments (whatever files the others read).
+    broadcastParameters(session, collective, { optimizerState: true });
+    const position = broadcastJson(collective, { epoch: state.epoch, stepInEpoch: state.stepInEpoch, samplerState: state.samplerState, meta });
+    meta = position.meta;
     const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users }, opts.seed);
-    if (opts.resume) sampler.setState(state.samplerState as SamplerState);
+    if (opts.resume) sampler.setState(position.samplerState as SamplerState);
     const run: Run = {
-      opts, paths, session, sampler, split,
+      opts, collective, gradAccum, paths, session, sampler, split,
       batchSpecs: batchInputs(manifest, 'train_step'),
-      logger: new JsonlLogger(paths.log),
-      say: opts.log ?? (() => {}),
+      logger: lead ? new JsonlLogger(paths.log) : NO_LOG,
+      say: lead ? (opts.log ?? (() => {})) : () => {},
       releaseLock,
       evalEvery: trainOnValid ? 0 : opts.evalEvery,
       meta,
-      epoch: opts.resume ? state.epoch : 0,
-      stepInEpoch: opts.resume ? state.stepInEpoch : 0,
+      epoch: opts.resume ? position.epoch : 0,
+      stepInEpoch: opts.resume ? position.stepInEpoch : 0,
       savedStep: opts.resume ? session.step : null,
       startStep: session.step,
       started: Date.now(),
@@ -274,8 +324,8 @@ async function openRun(opts: TrainOptions): Promise<Run> {
       lastLoss: NaN,
       stoppedBy: null,
     };
-    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe });
-    opts.onOpen?.();
+    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...(collective.size > 1 ? { ranks: collective.size } : {}) });
+    if (lead) opts.onOpen?.();
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
   } catch (e) {
@@ -306,17 +356,19 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   const { session, sampler, opts } = run;
   const steps = sampler.batchesPerEpoch;
   const K = Math.max(1, opts.fusedSteps);
-  const progress = new Progress({ total: steps, start: run.stepInEpoch, after: stepsLeftInRun(run, steps) - (steps - run.stepInEpoch), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json });
+  const progress = new Progress({ total: steps, start: run.stepInEpoch, after: stepsLeftInRun(run, steps) - (steps - run.stepInEpoch), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json || run.collective.rank !== 0 });
+  // One process without accumulation keeps the fused path; otherwise one optimizer step per call.
+  const fused = run.collective.size === 1 && run.gradAccum === 1;
   const epochStart = Date.now();
   let loss = 0;
   let tokens = 0;
   let done = 0;
   while (run.stepInEpoch < steps) {
     if (opts.maxSteps !== undefined && session.step >= opts.maxSteps) break;
-    const k = Math.min(K, steps - run.stepInEpoch, opts.maxSteps !== undefined ? opts.maxSteps - session.step : K);
+    const k = fused ? Math.min(K, steps - run.stepInEpoch, opts.maxSteps !== undefined ? opts.maxSteps - session.step : K) : 1;
     const batches = Array.from({ length: k }, () => sampler.nextBatch());
     const lrs = Float32Array.from({ length: k }, (_, i) => lrAt(opts.schedule, session.step + i + 1));
-    const { losses, gradNorms } = await session.fusedSteps(stackBatches(batches, run.batchSpecs), lrs);
+    const { losses, gradNorms } = fused ? await session.fusedSteps(stackBatches(batches, run.batchSpecs), lrs) : await parallelStep(run, batches[0], lrs[0]);
     for (let i = 0; i < k; i++) {
       const step = session.step - k + i + 1;
       if (!Number.isFinite(losses[i])) {
@@ -343,6 +395,15 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   return { loss: done ? loss / done : null, seconds: (Date.now() - epochStart) / 1000, tokens };
 }
 
+/**
+ * One optimizer step on a global batch: this rank's micro-batches, gradients allreduced
+ * weighted by target counts, the same AdamW step on every rank (distributedStep).
+ */
+async function parallelStep(run: Run, batch: TrainBatch, lr: number): Promise<{ losses: Float32Array; gradNorms: Float32Array }> {
+  const r = await distributedStep(run.session, run.collective, microBatches(batch, run.session, run.collective, run.gradAccum), batch.realTokens, lr);
+  return { losses: Float32Array.of(r.loss), gradNorms: Float32Array.of(r.gradNorm) };
+}
+
 /** Ends an epoch: validation (keeping best.ckpt), early stopping, the epoch record and last.ckpt. */
 async function endEpoch(run: Run, result: EpochResult): Promise<void> {
   const { opts, meta } = run;
@@ -351,24 +412,28 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
   const record: Record<string, unknown> = { type: 'epoch', epoch: run.epoch, step: run.session.step, loss: result.loss, seconds: result.seconds, tokens_per_s: result.tokens / Math.max(result.seconds, 1e-9) };
   const lossText = `epoch ${run.epoch}: loss ${(result.loss as number).toFixed(4)}`;
   if (run.evalEvery > 0 && run.epoch % run.evalEvery === 0) {
-    // Training and validation each keep an onnxruntime arena at its peak; holding only the one
-    // in use makes the run's peak the larger of the two, not their sum (README, "Memory").
-    await run.session.release();
-    const infer = await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
-    let valid: RankingMetrics;
-    try {
-      valid = await validate(infer, run.session, run.split);
-    } finally {
-      await infer.release();
+    // Rank 0 validates; the others learn its verdict (a new best, early stop) by broadcast.
+    let best = false;
+    if (run.collective.rank === 0) {
+      // Training and validation each keep an onnxruntime arena at its peak; holding only the one
+      // in use makes the run's peak the larger of the two, not their sum (README, "Memory").
+      await run.session.release();
+      const infer = await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+      let valid: RankingMetrics;
+      try {
+        valid = await validate(infer, run.session, run.split);
+      } finally {
+        await infer.release();
+      }
+      record.valid = valid;
+      const ndcg = valid['ndcg@10'];
+      best = meta.best === null || ndcg > meta.best.metrics['ndcg@10'];
+      if (best) Object.assign(meta, { best: { epoch: run.epoch, metrics: valid }, badEvals: 0 });
+      else meta.badEvals += 1;
+      run.say(`${lossText}, valid NDCG@10 ${ndcg.toFixed(4)} HR@10 ${valid['hr@10'].toFixed(4)}${best ? ' (best)' : ''}, ${result.seconds.toFixed(1)} s`);
     }
-    record.valid = valid;
-    const ndcg = valid['ndcg@10'];
-    if (meta.best === null || ndcg > meta.best.metrics['ndcg@10']) {
-      Object.assign(meta, { best: { epoch: run.epoch, metrics: valid }, badEvals: 0 });
-      saveRun(run, run.paths.best);
-    } else meta.badEvals += 1;
-    if (opts.patience > 0 && meta.badEvals >= opts.patience) run.stoppedBy = 'patience';
-    run.say(`${lossText}, valid NDCG@10 ${ndcg.toFixed(4)} HR@10 ${valid['hr@10'].toFixed(4)}${meta.best?.epoch === run.epoch ? ' (best)' : ''}, ${result.seconds.toFixed(1)} s`);
+    if (agree(run.collective, best)) saveRun(run, run.paths.best);
+    if (agree(run.collective, opts.patience > 0 && meta.badEvals >= opts.patience)) run.stoppedBy = 'patience';
   } else {
     run.say(`${lossText}, ${result.seconds.toFixed(1)} s`);
   }
@@ -382,8 +447,8 @@ function finishRun(run: Run): TrainSummary {
   if (run.stepInEpoch > 0) saveRun(run, paths.last);
   const lastStep = session.step;
   const exportFrom = meta.best !== null && existsSync(paths.best) ? paths.best : paths.last;
-  if (exportFrom === paths.best) session.loadCheckpoint(paths.best);
-  session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step) });
+  if (run.collective.rank === 0 && exportFrom === paths.best) session.loadCheckpoint(paths.best);
+  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step) });
   const seconds = (Date.now() - run.started) / 1000;
   const summary: TrainSummary = {
     steps: lastStep - run.startStep,
@@ -412,17 +477,23 @@ function finishRun(run: Run): TrainSummary {
  * (another process trains in the folder) and CheckpointError.
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
-  const run = await openRun(opts);
+  const collective = opts.collective ?? openCollective();
+  const run = await openRun(opts, collective);
   try {
     while (run.stoppedBy === null) {
       if (run.epoch >= run.meta.recipe.epochs) run.stoppedBy = 'epochs';
-      else if (opts.maxSeconds !== undefined && (Date.now() - run.started) / 1000 >= opts.maxSeconds) run.stoppedBy = 'time limit';
+      // Rank 0's clock decides, so that every rank starts the same epochs.
+      else if (agree(collective, opts.maxSeconds !== undefined && (Date.now() - run.started) / 1000 >= opts.maxSeconds)) run.stoppedBy = 'time limit';
       else {
         const result = await trainEpoch(run);
         if (result) await endEpoch(run, result);
       }
     }
-    return finishRun(run);
+    const summary = finishRun(run);
+    // Every rank ends the group together; a rank that fails skips this, and mpirun stops the others.
+    collective.barrier();
+    if (!opts.collective) collective.finalize();
+    return summary;
   } finally {
     run.logger.close();
     await run.session.release();

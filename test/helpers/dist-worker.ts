@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { openCollective } from '../../src/dist/collective.js';
-import { distributedStep, microBatches, broadcastParameters, verifyParametersAgree } from '../../src/dist/data-parallel.js';
+import { distributedStep, microBatches, broadcastParameters, verifyParametersAgree } from '../../src/runtime/data-parallel.js';
 import { TrainingSession } from '../../src/runtime/session.js';
 import { leaveOneOutSplit } from '../../src/data/split.js';
 import { TrainSampler } from '../../src/data/sampler.js';

@@ -15,10 +15,11 @@
 import * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
 import type { TrainBatch } from '../data/sampler.js';
-import type { Feeds } from '../runtime/feeds.js';
-import type { TrainingSession } from '../runtime/session.js';
-import { type Collective, SingleProcessCollective } from './collective.js';
+import type { Feeds } from './feeds.js';
+import type { TrainingSession } from './session.js';
+import { type Collective, SingleProcessCollective } from '../dist/collective.js';
 import { ReclmError } from '../errors.js';
+import { CONTROL } from '../contract/artifacts.js';
 
 /** One piece of a global batch: the graph's batch feeds and the number of target positions in them. */
 export interface MicroBatch {
@@ -172,7 +173,14 @@ export function sliceRows(batch: TrainBatch, start: number, end: number): TrainB
  * Needs B >= p·M so that no piece is empty. Returns the pieces in order.
  */
 export function shardBatch(batch: TrainBatch, rank: number, size: number, gradAccum = 1): TrainBatch[] {
-  const B = batch.batchSize;
+  return shardRows(batch.batchSize, rank, size, gradAccum).map(([lo, hi]) => sliceRows(batch, lo, hi));
+}
+
+/**
+ * The row ranges [start, end) of shardBatch: this rank's `gradAccum` pieces of a global
+ * batch of B rows. Throws RangeError when B < size·gradAccum (an empty piece).
+ */
+export function shardRows(B: number, rank: number, size: number, gradAccum = 1): [number, number][] {
   if (!(Number.isInteger(rank) && Number.isInteger(size) && 0 <= rank && rank < size)) throw new RangeError(`shardBatch: rank ${rank} of ${size}`);
   if (!(Number.isInteger(gradAccum) && gradAccum >= 1)) throw new RangeError(`shardBatch: gradient accumulation must be a positive integer, got ${gradAccum}`);
   if (B < size * gradAccum) {
@@ -181,7 +189,7 @@ export function shardBatch(batch: TrainBatch, rank: number, size: number, gradAc
   const lo = Math.floor((rank * B) / size);
   const hi = Math.floor(((rank + 1) * B) / size);
   const n = hi - lo;
-  return Array.from({ length: gradAccum }, (_, m) => sliceRows(batch, lo + Math.floor((m * n) / gradAccum), lo + Math.floor(((m + 1) * n) / gradAccum)));
+  return Array.from({ length: gradAccum }, (_, m) => [lo + Math.floor((m * n) / gradAccum), lo + Math.floor(((m + 1) * n) / gradAccum)]);
 }
 
 /**
@@ -204,10 +212,17 @@ export function batchFeeds(batch: TrainBatch, inputs: readonly string[]): Feeds 
   return feeds;
 }
 
-/** This rank's micro-batches of a global batch, ready for distributedStep (see shardBatch). */
+/**
+ * This rank's micro-batches of a global batch, ready for distributedStep (see shardBatch).
+ * A training graph with dropout also gets `row_offset`, the global index of the piece's first
+ * row, so each row draws the dropout mask it has in the one-process run of the whole batch.
+ */
 export function microBatches(batch: TrainBatch, session: TrainingSession, collective: Collective, gradAccum = 1): MicroBatch[] {
   const inputs = session.manifest.graphs.training.inputs.map((i) => i.name);
-  return shardBatch(batch, collective.rank, collective.size, gradAccum).map((b) => ({ feeds: batchFeeds(b, inputs), targets: b.realTokens }));
+  const offsets = inputs.includes(CONTROL.rowOffset);
+  return shardRows(batch.batchSize, collective.rank, collective.size, gradAccum)
+    .map(([lo, hi]) => ({ lo, b: sliceRows(batch, lo, hi) }))
+    .map(({ lo, b }) => ({ feeds: { ...batchFeeds(b, inputs), ...(offsets ? { [CONTROL.rowOffset]: new ort.Tensor('int64', BigInt64Array.of(BigInt(lo)), []) } : {}) }, targets: b.realTokens }));
 }
 
 /**
@@ -229,6 +244,20 @@ export function broadcastParameters(session: TrainingSession, collective: Collec
     collective.broadcast(new Uint8Array(counters.buffer), 0);
     [session.step, session.seed] = [counters[0], counters[1]];
   }
+}
+
+/**
+ * `root`'s JSON-serialisable `value` on every rank (two broadcasts: the UTF-8 length as a
+ * float64, then the bytes). Other ranks pass any value of the same type; it is ignored.
+ */
+export function broadcastJson<T>(collective: Collective, value: T, root = 0): T {
+  if (collective.size === 1) return value;
+  const mine = collective.rank === root ? new TextEncoder().encode(JSON.stringify(value)) : null;
+  const len = Float64Array.of(mine?.length ?? 0);
+  collective.broadcast(new Uint8Array(len.buffer), root);
+  const buf = mine ?? new Uint8Array(len[0]);
+  collective.broadcast(buf, root);
+  return mine ? value : (JSON.parse(new TextDecoder().decode(buf)) as T);
 }
 
 /** sha256 (hex) of the parameters: names, shapes and float32 bytes, in manifest order. */
