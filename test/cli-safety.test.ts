@@ -206,6 +206,20 @@ describe('the command line protects its user', function () {
       expectUnchanged(before, d);
     });
 
+    it('after a resume mid-epoch, the epoch loss is the mean over all the epoch\'s steps', async () => {
+      const d = await compiled();
+      expect((await runCommand(Train, [d, '--data', DATA, ...FAST, '--epochs', '1', '--max-steps', '3'])).error).to.equal(undefined);
+      expect((await runCommand(Train, [d, '--data', DATA, '--resume'])).error).to.equal(undefined);
+      const log = readJsonl(join(d, RUN_FILES.log)) as { type: string; step: number; loss: number; steps_before_resume?: number }[];
+      const steps = log.filter((x) => x.type === 'step');
+      expect(steps.map((x) => x.step)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+      const epoch = log.find((x) => x.type === 'epoch')!;
+      // The same additions in the same order as the trainer's, so equal to the last bit.
+      const mean = (steps.slice(0, 3).reduce((a, x) => a + x.loss, 0) + steps.slice(3).reduce((a, x) => a + x.loss, 0)) / 8;
+      expect(epoch.loss).to.equal(mean);
+      expect(epoch.steps_before_resume).to.equal(3);
+    });
+
     it('compile --force replaces a folder holding what eval --save and report wrote', async () => {
       const out = await compiled();
       writeFileSync(join(out, RUN_FILES.evalLog), '{"type":"eval"}\n');

@@ -15,7 +15,7 @@ import { RankingMetrics } from '../eval/metrics.js';
 import { rankSplit } from '../eval/rank.js';
 import { OnnxScorer } from '../eval/scorer.js';
 import { removeIfExists } from '../util/atomic.js';
-import { JsonlLogger } from '../util/jsonl.js';
+import { JsonlLogger, readJsonl } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
 import { acquireLock } from '../util/run-lock.js';
 import { CheckpointState, loadCheckpoint } from './checkpoint.js';
@@ -342,9 +342,13 @@ function stepsLeftInRun(run: Run, stepsPerEpoch: number): number {
 }
 
 interface EpochResult {
+  /** Mean loss over all the epoch's steps, those before a resume included. */
   loss: number | null;
+  /** Seconds and tokens of the steps this process ran. */
   seconds: number;
   tokens: number;
+  /** Steps of this epoch run before the resume (0 for an epoch run whole). */
+  stepsBefore: number;
 }
 
 /**
@@ -360,6 +364,9 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   // One process without accumulation keeps the fused path; otherwise one optimizer step per call.
   const fused = run.collective.size === 1 && run.gradAccum === 1;
   const epochStart = Date.now();
+  // Resumed mid-epoch: the epoch's loss is the mean over all its steps, the earlier ones read back
+  // from train.jsonl; seconds and tokens/s stay those of the steps this process runs.
+  const earlier = run.stepInEpoch > 0 && run.collective.rank === 0 ? loggedLosses(run.paths.log, run.epoch + 1, session.step) : [];
   let loss = 0;
   let tokens = 0;
   let done = 0;
@@ -392,7 +399,17 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
     run.stoppedBy = 'max steps';
     return null;
   }
-  return { loss: done ? loss / done : null, seconds: (Date.now() - epochStart) / 1000, tokens };
+  const epochLoss = earlier.length + done ? (earlier.reduce((a, x) => a + x, 0) + loss) / (earlier.length + done) : null;
+  return { loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, tokens, stepsBefore: earlier.length };
+}
+
+/** Losses of epoch `epoch`'s steps up to `lastStep` in a train.jsonl (a re-logged step counts once, its latest record). */
+function loggedLosses(path: string, epoch: number, lastStep: number): number[] {
+  const byStep = new Map<number, number>();
+  for (const r of readJsonl(path, { skipInvalid: true }) as { type?: string; epoch?: number; step?: number; loss?: number }[]) {
+    if (r?.type === 'step' && r.epoch === epoch && typeof r.step === 'number' && r.step <= lastStep && typeof r.loss === 'number') byStep.set(r.step, r.loss);
+  }
+  return [...byStep.values()];
 }
 
 /**
@@ -410,6 +427,8 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
   run.epoch += 1;
   run.stepInEpoch = 0;
   const record: Record<string, unknown> = { type: 'epoch', epoch: run.epoch, step: run.session.step, loss: result.loss, seconds: result.seconds, tokens_per_s: result.tokens / Math.max(result.seconds, 1e-9) };
+  // seconds and tokens_per_s then cover only the steps after the resume.
+  if (result.stepsBefore) record.steps_before_resume = result.stepsBefore;
   const lossText = `epoch ${run.epoch}: loss ${(result.loss as number).toFixed(4)}`;
   if (run.evalEvery > 0 && run.epoch % run.evalEvery === 0) {
     // Rank 0 validates; the others learn its verdict (a new best, early stop) by broadcast.
