@@ -10,7 +10,7 @@ import { compileTiny, tinyData } from './helpers/tiny-run.js';
 import Compile from '../src/commands/compile.js';
 import Train from '../src/commands/train.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
-import { runCommand } from './helpers/cli.js';
+import { plainText, runCommand } from './helpers/cli.js';
 
 const TOTAL = 150;
 const opts = { epochs: 1000, batchSize: 16, seed: 4, fusedSteps: 1, evalEvery: 0, patience: 0, json: true, schedule: { kind: 'constant' as const, lr: 5e-3 } };
@@ -86,5 +86,43 @@ describe('SIGKILL mid-epoch and --resume', function () {
     const records = stepRecords(dir);
     for (const x of records) expect(x.loss, `step ${x.step}`).to.equal(expected.get(x.step));
     expect(new Set(records.map((x) => x.step)).size).to.equal(120);
+  });
+});
+
+describe('Ctrl-C during training', function () {
+  this.timeout(120000);
+
+  it('saves the run at the step it reached, exits 130 naming the step, and --resume continues from there', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'reclm-sigint-'));
+    const data = join(tmp, 'tiny.txt');
+    writeBuiltinDataset(data, tinyData());
+    const dir = join(tmp, 'run');
+    const model = ['--model', 'llama-sasrec', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'maxlen=12', '--set', 'multiple_of=8'];
+    expect((await runCommand(Compile, [...model, '--data', data, '--out', dir])).error).to.equal(undefined);
+    // 1000 epochs of 8 steps: far more than the test lets it run, so the interrupt lands mid-run.
+    const recipe = ['--epochs', '1000', '--batch-size', '16', '--fused-steps', '1', '--eval-every', '0', '--threads', '1'];
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/train-cli-child.ts', import.meta.url)), dir, '--data', data, ...recipe], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (existsSync(join(dir, RUN_FILES.log)) && stepRecords(dir).length >= 11) break;
+    }
+    child.kill('SIGINT');
+    expect(await exited).to.equal(130);
+    const reached = Math.max(...stepRecords(dir).map((r) => r.step));
+    expect(plainText(stderr), stderr).to.include(`interrupted at step ${reached}: the run is saved in ${dir}; continue it with: reclm train ${dir} --data ${data} --resume`);
+    expect(existsSync(join(dir, RUN_FILES.lock)), 'the run lock is released').to.equal(false);
+    expect(existsSync(join(dir, RUN_FILES.inference)), 'the model is exported').to.equal(true);
+    const end = (readJsonl(join(dir, RUN_FILES.log)) as { type: string; stoppedBy?: string; lastStep?: number }[]).find((x) => x.type === 'end')!;
+    expect(end).to.include({ stoppedBy: 'interrupted', lastStep: reached });
+
+    const resumed = await runCommand(Train, [dir, '--data', data, '--resume', '--max-steps', String(reached + 3)]);
+    expect(resumed.error, resumed.error?.message).to.equal(undefined);
+    // Nothing after the interrupt is run twice: the next step logged is the one after it.
+    const steps = stepRecords(dir).map((r) => r.step);
+    expect(steps.slice(-3)).to.deep.equal([reached + 1, reached + 2, reached + 3]);
+    expect(new Set(steps).size).to.equal(steps.length);
   });
 });

@@ -98,7 +98,7 @@ export interface RunMeta {
   badEvals: number;
 }
 
-export type StopReason = 'epochs' | 'patience' | 'time limit' | 'max steps';
+export type StopReason = 'epochs' | 'patience' | 'time limit' | 'max steps' | 'interrupted';
 
 export interface TrainSummary {
   /** Optimizer steps trained by this call (on --resume: since the checkpoint it started from). */
@@ -224,6 +224,8 @@ interface Run {
   tokens: number;
   lastLoss: number;
   stoppedBy: StopReason | null;
+  /** Set by SIGINT/SIGTERM (one process): the run stops after the steps in flight and saves its position. */
+  interrupted: boolean;
 }
 
 /**
@@ -323,6 +325,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       tokens: 0,
       lastLoss: NaN,
       stoppedBy: null,
+      interrupted: false,
     };
     run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...(collective.size > 1 ? { ranks: collective.size } : {}) });
     if (lead) opts.onOpen?.();
@@ -371,6 +374,10 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   let tokens = 0;
   let done = 0;
   while (run.stepInEpoch < steps) {
+    if (run.interrupted) {
+      run.stoppedBy = 'interrupted';
+      break;
+    }
     if (opts.maxSteps !== undefined && session.step >= opts.maxSteps) break;
     const k = fused ? Math.min(K, steps - run.stepInEpoch, opts.maxSteps !== undefined ? opts.maxSteps - session.step : K) : 1;
     const batches = Array.from({ length: k }, () => sampler.nextBatch());
@@ -396,7 +403,7 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   progress.finish();
   run.tokens += tokens;
   if (run.stepInEpoch < steps) {
-    run.stoppedBy = 'max steps';
+    run.stoppedBy ??= 'max steps';
     return null;
   }
   const epochLoss = earlier.length + done ? (earlier.reduce((a, x) => a + x, 0) + loss) / (earlier.length + done) : null;
@@ -498,9 +505,18 @@ function finishRun(run: Run): TrainSummary {
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const collective = opts.collective ?? openCollective();
   const run = await openRun(opts, collective);
+  // Ctrl-C (or SIGTERM) in one process: finish the steps in flight, save the position, export,
+  // and say how to continue; a second signal quits at once. Under mpirun, mpirun handles signals.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (run.interrupted) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    run.interrupted = true;
+    process.stderr.write(`\n${signal}: stopping after the current steps and saving the run (again to quit at once)\n`);
+  };
+  if (collective.size === 1) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
   try {
     while (run.stoppedBy === null) {
-      if (run.epoch >= run.meta.recipe.epochs) run.stoppedBy = 'epochs';
+      if (run.interrupted) run.stoppedBy = 'interrupted';
+      else if (run.epoch >= run.meta.recipe.epochs) run.stoppedBy = 'epochs';
       // Rank 0's clock decides, so that every rank starts the same epochs.
       else if (agree(collective, opts.maxSeconds !== undefined && (Date.now() - run.started) / 1000 >= opts.maxSeconds)) run.stoppedBy = 'time limit';
       else {
@@ -514,6 +530,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     if (!opts.collective) collective.finalize();
     return summary;
   } finally {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
     run.logger.close();
     await run.session.release();
     run.releaseLock();
