@@ -20,6 +20,7 @@ import { DataParallelError } from '../src/runtime/data-parallel.js';
 import { HostfileError } from '../src/dist/hostfile.js';
 import { LaunchError } from '../src/dist/mpirun.js';
 import { NonFiniteScoreError } from '../src/eval/metrics.js';
+import { SamplerError } from '../src/data/sampler.js';
 import { ReportError } from '../src/report/run.js';
 import { SizeError } from '../src/runtime/memory.js';
 import DataStats from '../src/commands/data/stats.js';
@@ -31,7 +32,7 @@ describe('errors', () => {
       new ConfigError('c'), new ArtifactError('a'), new DataFormatError('f.txt', 3, 'bad'), new DslError('d'), new UsageError('u'),
       new CheckpointError('k', 'corrupted'), new FeedError('e'), new ProviderError('p', 'invalid-device'), new TrainError('t'),
       new LockError('l'), new UnsafePathError('s'), new CollectiveError('m'), new DataParallelError('dp'), new HostfileError('h'), new LaunchError('la'),
-      new NonFiniteScoreError('user 1', 3, NaN), new ReportError('r'), new SizeError('z'),
+      new NonFiniteScoreError('user 1', 3, NaN), new ReportError('r'), new SizeError('z'), new SamplerError('sa'),
     ];
     for (const e of errors) {
       expect(e, e.constructor.name).to.be.instanceOf(ReclmError);

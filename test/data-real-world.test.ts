@@ -16,6 +16,7 @@ import {
   leaveOneOutSplit,
   openDataset,
   readDataset,
+  SamplerError,
   TrainSampler,
   userLabel,
   type Dataset,
@@ -302,7 +303,7 @@ describe('data: real-world files', () => {
       // User "zoe" (index 0) has seen every item in train: no negative exists.
       const ds = readDataset(file('all.txt', 'zoe a\nzoe b\nzoe c\nzoe a\nzoe b\nyann a\nyann b\n'));
       const split = leaveOneOutSplit(ds);
-      expect(() => new TrainSampler(split, { maxlen: 4, batchSize: 2, needNeg: true, userIds: ds.users }, 1)).to.throw(/^user zoe has interacted with all 3 items in train/);
+      expect(() => new TrainSampler(split, { maxlen: 4, batchSize: 2, needNeg: true, userIds: ds.users }, 1)).to.throw(SamplerError, /^user zoe has interacted with all 3 items in train/);
     });
 
     it('userLabel quotes ids with spaces and falls back to the index without ids', () => {

@@ -8,7 +8,7 @@ export { saveItemMap, loadItemMap, itemMapOf, type ItemMap } from './item-map.js
 export { datasetStats, type DatasetStats } from './stats.js';
 export { leaveOneOutSplit, type Split, type SplitSummary } from './split.js';
 export { Rng, type RngState } from './rng.js';
-export { TrainSampler, type SamplerOptions, type SamplerState, type TrainBatch } from './sampler.js';
+export { SamplerError, TrainSampler, type SamplerOptions, type SamplerState, type TrainBatch } from './sampler.js';
 export { evalBatches, evalUsers, historyOf, type EvalBatch, type EvalOptions, type EvalSplit } from './eval-inputs.js';
 export { checkTimeBiasData } from './time-bias.js';
 export { userLabel } from './user-label.js';

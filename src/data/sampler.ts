@@ -20,6 +20,10 @@ import { Int64Writer } from './int64.js';
 import { Rng, type RngState } from './rng.js';
 import type { Split } from './split.js';
 import { userLabel } from './user-label.js';
+import { ReclmError } from '../errors.js';
+
+/** Data from which no training row (or no negative) can be drawn: a user error, one line. */
+export class SamplerError extends ReclmError {}
 
 export interface SamplerOptions {
   /** L: sequence length after padding. */
@@ -87,7 +91,7 @@ export class TrainSampler {
     this.rng = new Rng(seed);
     const eligible: number[] = [];
     for (let u = 0; u < split.train.length; u++) if (split.train[u].length >= 2) eligible.push(u);
-    if (eligible.length === 0) throw new Error('no user has at least 2 training interactions, so no training example can be built');
+    if (eligible.length === 0) throw new SamplerError('no user has at least 2 training interactions, so no training example can be built');
     this.users = Int32Array.from(eligible);
     this.numTrainableUsers = eligible.length;
     this.batchesPerEpoch = Math.ceil(split.train.length / batchSize);
@@ -182,7 +186,7 @@ export class TrainSampler {
       }
       for (const v of s) marks[v] = 0;
       if (distinct >= this.V) {
-        throw new Error(`${userLabel(this.options.userIds, u)} has interacted with all ${this.V} items in train, so no negative item can be sampled for them`);
+        throw new SamplerError(`${userLabel(this.options.userIds, u)} has interacted with all ${this.V} items in train, so no negative item can be sampled for them`);
       }
     }
   }
