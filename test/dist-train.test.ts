@@ -13,6 +13,7 @@ import Launch from '../src/commands/launch.js';
 import Train from '../src/commands/train.js';
 import { runCommand } from './helpers/cli.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
+import { readJsonl } from '../src/util/jsonl.js';
 
 const RECLM = fileURLToPath(new URL('./helpers/dist-reclm.ts', import.meta.url));
 const DATA = fileURLToPath(new URL('../../shared/data/ml-100k.u.data.gz', import.meta.url));
@@ -46,7 +47,8 @@ interface LogRecord {
 }
 
 function records(dir: string): LogRecord[] {
-  return readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LogRecord);
+  // Polled while rank 0 is still writing: a line half written at that moment is skipped.
+  return readJsonl(join(dir, RUN_FILES.log), { skipInvalid: true }) as LogRecord[];
 }
 
 function stepLosses(dir: string): number[] {
