@@ -13,7 +13,7 @@ import { answerHelp } from './help.js';
 
 answerHelp(`onnxruntime's profile of one training step of a compiled artifact folder: time per op type and the slowest nodes.
 
-usage: npx tsx bench/profile-step.ts DIR DATA [--threads 1] [--batch 128] [--graph training|train_step]`);
+usage: npx tsx bench/profile-step.ts [--help] DIR DATA [--threads 1] [--batch 128] [--graph training|train_step]`);
 
 const [dir, data] = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {

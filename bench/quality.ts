@@ -30,7 +30,7 @@ import { answerHelp } from './help.js';
 answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
 split with the exported inference.onnx, and append one row to a results table. Takes minutes to hours.
 
-usage: npx tsx bench/quality.ts --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
+usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
 
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin

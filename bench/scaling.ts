@@ -25,7 +25,7 @@ import { RUN_FILES } from '../src/contract/artifacts.js';
 
 const USAGE = `Allreduce time under Open MPI and an α-β projection to more hosts.
 
-usage: npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
+usage: npx tsx bench/scaling.ts [--help] [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
        npx tsx bench/scaling.ts --train DIR --data FILE [--steps 40]
 
   --np N      ranks on this machine (default 2)

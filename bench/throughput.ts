@@ -18,7 +18,7 @@ import { answerHelp } from './help.js';
 answerHelp(`One ML-1M training epoch per model (SASRec 5-core file), reclm next to the PyTorch peer, same recipe
 (d=64, 2 layers, 2 heads, batch 128, maxlen 200, BCE): seconds per epoch and real tokens per second.
 
-usage: npx tsx bench/throughput.ts [--threads 2] [--fused 8] [--skip-torch] [--models llama,hstu] [--repeats 1]`);
+usage: npx tsx bench/throughput.ts [--help] [--threads 2] [--fused 8] [--skip-torch] [--models llama,hstu] [--repeats 1]`);
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
