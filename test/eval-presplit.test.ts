@@ -21,6 +21,7 @@ import { RUN_FILES, train } from '../src/runtime/trainer.js';
 import { runCommand } from './helpers/cli.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
 import { runNode, type FeedSpec } from './helpers/trained.js';
+import { UsageError } from '../src/errors.js';
 
 // Means of a few float64 terms computed with the same formulas; 1e-12 absorbs the summation order.
 const close = (actual: Record<string, number>, expected: Record<string, number>) => {
@@ -126,7 +127,11 @@ describe('pre-split files: ranking every test item against the catalogue minus t
   it('refuses the sampled protocol, which is defined for one target per user', async () => {
     await rankSplit(scorer, split, { split: 'test', negatives: 2 }).then(
       () => expect.fail('expected an error'),
-      (e: Error) => expect(e.message).to.match(/^--negatives: the sampled protocol is defined for one target per user/),
+      (e: Error) => {
+        // A user error (one line on the command line, no stack), not a bug.
+        expect(e).to.be.instanceOf(UsageError);
+        expect(e.message).to.match(/^--negatives: the sampled protocol is defined for one target per user/);
+      },
     );
   });
 });

@@ -5,6 +5,7 @@ import {
   DEFAULT_KS, RankingAccumulator, RankingMetrics, SampledRankingAccumulator, SetRankingAccumulator, checkNegatives, sampleEvalUsers, seenMask,
 } from './metrics.js';
 import { Scorer } from './scorer.js';
+import { UsageError } from '../errors.js';
 
 export interface RankOptions {
   split: EvalSplit;
@@ -33,7 +34,7 @@ export interface RankOptions {
  * - pre-split files (split.targetSets), full ranking: every item of the user's target list is ranked
  *   (SetRankingAccumulator) against 1..V minus the whole history the model reads;
  * - sampled (`negatives` > 0, leave-one-out only): the SASRec protocol (SampledRankingAccumulator).
- * Errors: RangeError for --negatives larger than a user's candidate pool or with pre-split files.
+ * Errors: UsageError for --negatives larger than a user's candidate pool or with pre-split files.
  */
 export class SplitRanker {
   /** The user indices to score, ascending. */
@@ -48,7 +49,7 @@ export class SplitRanker {
     const negatives = opts.negatives ?? 0;
     const eligible = evalUsers(split, opts.split);
     if (negatives > 0) {
-      if (split.targetSets) throw new RangeError('--negatives: the sampled protocol is defined for one target per user (leave-one-out); pre-split files are ranked against the whole catalogue');
+      if (split.targetSets) throw new UsageError('--negatives: the sampled protocol is defined for one target per user (leave-one-out); pre-split files are ranked against the whole catalogue');
       const rng = opts.rng ?? new Rng(opts.seed ?? 0, 7);
       this.users = sampleEvalUsers(eligible, rng, opts.maxUsers ?? 10000);
       checkNegatives(split.train, this.users, V, negatives, (u) => splitUserLabel(split, u));
