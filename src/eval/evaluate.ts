@@ -122,12 +122,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   if (unknown.lostTargets) warnings.push(`${unknown.lostTargets} of ${unknown.evaluable} evaluable users are skipped: their ${opts.split} target or whole history is unknown to the model`);
   const keepSeen = opts.keepSeen ?? false;
   const rankOpts = { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen };
-  // Checks --negatives against every user's candidate pool before anything is scored.
-  new SplitRanker(split, rankOpts);
+  // Built before the session: --negatives is checked against every user's candidate pool before anything loads.
+  const ranker = new SplitRanker(split, rankOpts);
   const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads });
   const scorer = new OnnxScorer(session, info.maxlen, info.numItems);
   try {
-    const metrics = await rankSplit(scorer, split, { ...rankOpts, onProgress: opts.onProgress });
+    const metrics = await rankSplit(scorer, split, { ...rankOpts, onProgress: opts.onProgress }, ranker);
     const popularity = opts.negatives > 0
       ? evaluatePopularitySampled(split, opts.split, new Rng(opts.seed, 7), opts.ks, 10000, opts.negatives)
       : evaluatePopularity(split, opts.split, opts.ks, { maxlen: info.maxlen, keepSeen });

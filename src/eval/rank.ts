@@ -101,13 +101,13 @@ export class SplitRanker {
  * The ranking step: scores every evaluable user of the split with `scorer` and computes
  * HR@k, NDCG@k and MRR (and Recall@k for pre-split files) under the protocol SplitRanker
  * describes. rank = number of other candidates scoring >= the target (ties count against it).
- * Throws NonFiniteScoreError naming the user when a score is NaN or infinite.
+ * Throws NonFiniteScoreError naming the user when a score is NaN or infinite. `ranker` is one
+ * built beforehand for the same split and options (its checks then ran before any scoring set-up).
  */
-export async function rankSplit(scorer: Scorer, split: Split, opts: RankOptions): Promise<RankingMetrics> {
+export async function rankSplit(scorer: Scorer, split: Split, opts: RankOptions, ranker = new SplitRanker(split, opts)): Promise<RankingMetrics> {
   if (split.numItems !== scorer.numItems) {
     throw new Error(`the model scores ${scorer.numItems} items but the data has ${split.numItems}; evaluate with the data the model was trained on`);
   }
-  const ranker = new SplitRanker(split, opts);
   const users = ranker.users;
   let done = 0;
   for (const batch of evalBatches(split, { split: opts.split, maxlen: scorer.maxlen, batchSize: opts.batchSize ?? 256, needTimestamps: scorer.needsTimestamps, users })) {
