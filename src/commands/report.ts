@@ -30,7 +30,7 @@ Works on a run that is still going or was killed (train.jsonl has no end record)
     const { html, run } = await buildReport(args.dir, { smoothing });
     const write = !json || flags.out !== undefined;
     const out = write ? writeReport(args.dir, html, flags.out ?? join(args.dir, REPORT_FILE)) : null;
-    this.log(`${run.status.finished ? 'finished run' : 'unfinished run (no end record)'}: ${run.steps.length} steps, ${run.epochs.length} epochs${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)`);
+    this.log(`${run.status.finished ? `run ended (stopped by ${run.status.summary?.stoppedBy ?? 'its end'})` : 'unfinished run (no end record)'}: ${run.steps.length} steps, ${run.epochs.length} epochs${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)`);
     this.log(`wrote ${out}`);
     return { out, ...run };
   }

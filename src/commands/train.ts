@@ -121,7 +121,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       process.exitCode = 130;
       this.warn(`interrupted at step ${summary.lastStep}: the run is saved in ${args.dir}; continue it with: reclm train ${args.dir} --data ${flags.data} --resume`);
     }
-    this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy}`}`);
+    this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);
     this.log(`exported ${summary.inference} (from ${summary.checkpoint})`);
     return { ...summary, recipe };

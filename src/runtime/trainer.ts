@@ -508,7 +508,13 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   // Ctrl-C (or SIGTERM) in one process: finish the steps in flight, save the position, export,
   // and say how to continue; a second signal quits at once. Under mpirun, mpirun handles signals.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (run.interrupted) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    if (run.interrupted) {
+      // A second signal: quit now, without saving; the run's last checkpoint is still valid.
+      run.releaseLock();
+      const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `its last checkpoint is at step ${run.savedStep}; continue with --resume`;
+      process.stderr.write(`${signal} again: quit without saving the steps since the last checkpoint; ${last}\n`);
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
     run.interrupted = true;
     process.stderr.write(`\n${signal}: stopping after the current steps and saving the run (again to quit at once)\n`);
   };
