@@ -1,16 +1,18 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Launch from '../src/commands/launch.js';
+import Launch, { rankProgram } from '../src/commands/launch.js';
 import { HostfileError, applyInclude, parseHostfile } from '../src/dist/hostfile.js';
 import { LaunchError, MpirunPlan, buildMpirunCommand, shellQuote } from '../src/dist/mpirun.js';
 import { PACKAGE_ROOT, runCommand } from './helpers/cli.js';
-import { requireMpirun } from './helpers/dist-mpirun.js';
+import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
+import { DATA, RECLM, artifactFactory, expectLossesClose, ofType, reclm, stepLosses } from './helpers/dist-runs.js';
 
 const LAUNCH_CLI = fileURLToPath(new URL('./helpers/dist-launch-cli.ts', import.meta.url));
+const artifacts = artifactFactory('reclm-launch-train-');
 
 describe('reclm launch', function () {
   this.timeout(90000);
@@ -106,7 +108,9 @@ describe('reclm launch', function () {
       expect(r.exitCode, r.stderr).to.equal(0);
       const line = r.stdout.trim();
       expect(line).to.match(/^mpirun (--allow-run-as-root )?-np 3 --host h1:1,h2:2 --bind-to none --mca mpi_yield_when_idle 1 --mca btl tcp,self --mca btl_tcp_if_include 192\.168\.7\.0\/24 /);
-      expect(line.endsWith(` ${process.execPath} ${join(PACKAGE_ROOT, 'bin', 'run.js')} train 'art dir' --data d.txt`)).to.equal(true);
+      // From the sources (as here) the ranks run the sources' entry through tsx; installed, bin/run.js.
+      expect(line.endsWith(` ${process.execPath} --import tsx ${join(PACKAGE_ROOT, 'src', 'dist', 'source-entry.ts')} train 'art dir' --data d.txt`)).to.equal(true);
+      expect(rankProgram('/opt/reclm', ['train', 'art'], false)).to.deep.equal([process.execPath, '/opt/reclm/bin/run.js', 'train', 'art']);
       expect(line.includes('--allow-run-as-root')).to.equal(process.getuid?.() === 0);
     });
 
@@ -135,6 +139,10 @@ describe('reclm launch', function () {
     const tag = `${process.pid % 100000}`;
     const ns = [`reclm${tag}a`, `reclm${tag}b`];
     const addr = ['10.251.7.1', '10.251.7.2'];
+    const network = '10.251.7.0/24';
+    const dir = mkdtempSync(join(tmpdir(), 'reclm-hosts-'));
+    const hostfile = join(dir, 'hostfile');
+    const agent = join(dir, 'agent.sh');
     const sh = (cmd: string) => {
       const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr || r.error?.message}`);
@@ -150,17 +158,7 @@ describe('reclm launch', function () {
         sh(`ip -n ${n} addr add ${addr[i]}/24 dev ${n}v`);
         sh(`ip -n ${n} link set lo up && ip -n ${n} link set ${n}v up`);
       });
-    });
-
-    after(() => {
-      for (const n of ns) spawnSync('ip', ['netns', 'del', n]);
-    });
-
-    it('reclm launch --check runs one rank in each namespace and their allreduce is right', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'reclm-hosts-'));
-      const hostfile = join(dir, 'hostfile');
       writeFileSync(hostfile, `# two "hosts"\n${addr[0]} slots=1\n${addr[1]} slots=1\n`);
-      const agent = join(dir, 'agent.sh');
       writeFileSync(
         agent,
         `#!/bin/sh
@@ -175,24 +173,66 @@ exec ip netns exec "$ns" unshare --uts sh -c "hostname $ns; exec env -i PATH=/us
 `,
       );
       chmodSync(agent, 0o755);
-      const launch = `hostname ${ns[0]}; exec ${process.execPath} --import tsx ${LAUNCH_CLI} --hostfile ${hostfile} --network ${addr[0].replace(/\.1$/, '.0')}/24 --mca plm_rsh_agent=${agent} --check`;
-      const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    });
+
+    after(() => {
+      for (const n of ns) spawnSync('ip', ['netns', 'del', n]);
+    });
+
+    /** `reclm launch --hostfile ... ARGS` run from the first namespace (under its hostname); killed after timeoutMs. */
+    const launchFromFirstHost = (args: string[], timeoutMs = 60000) => {
+      const launch = `hostname ${ns[0]}; exec ${shellQuote([process.execPath, '--import', 'tsx', LAUNCH_CLI, '--hostfile', hostfile, '--network', network, `--mca`, `plm_rsh_agent=${agent}`, ...args])}`;
+      return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
         const child = spawn('ip', ['netns', 'exec', ns[0], 'unshare', '--uts', 'sh', '-c', launch], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
         child.stdout.on('data', (d) => (out += d));
         child.stderr.on('data', (d) => (err += d));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60000);
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         child.on('close', (code) => {
           clearTimeout(timer);
           resolve({ code, out, err });
         });
       });
+    };
+
+    it('reclm launch --check runs one rank in each namespace and their allreduce is right', async () => {
+      const r = await launchFromFirstHost(['--check']);
       expect(r.code, r.err).to.equal(0);
       const report = JSON.parse(r.out.trim().split('\n').pop()!);
       expect(report.size).to.equal(2);
       expect(report.allreduce).to.equal('ok');
       expect(report.ranks.map((x: { host: string }) => x.host)).to.deep.equal(ns);
+    });
+
+    it('reclm launch -- train: one rank per namespace, the losses of the one-host 2-rank run and of one process', async () => {
+      // 12 steps of 32 rows, dropout on, 1 intra-op thread per rank (2 ranks on 2 cores).
+      const recipe = ['--data', DATA, '--batch-size', '32', '--lr', '5e-3', '--seed', '3', '--epochs', '1', '--max-steps', '12', '--eval-every', '0', '--threads', '1'];
+      const one = artifacts('one');
+      reclm(['train', one, ...recipe]);
+      const local = artifacts('local');
+      const m = await mpirun(2, [RECLM, 'train', local, ...recipe]);
+      expect(m.code, m.stderr).to.equal(0);
+      const hosts = artifacts('hosts');
+      const r = await launchFromFirstHost(['--', 'train', hosts, ...recipe]);
+      expect(r.code, r.err).to.equal(0);
+      // Rank 0 logs where every rank ran: here each in its own namespace (its own hostname);
+      // on one host, both on this machine.
+      const start = ofType(hosts, 'start')[0];
+      expect(start.ranks).to.equal(2);
+      expect(start.hosts).to.deep.equal(ns);
+      expect(ofType(local, 'start')[0].hosts).to.deep.equal([hostname(), hostname()]);
+      const want = stepLosses(local);
+      expect(want).to.have.length(12);
+      // With 2 ranks every allreduced element is a sum of two addends, which float addition
+      // gives the same bits in either order, whatever algorithm or transport Open MPI picks
+      // (shared memory here, TCP between the namespaces): the same bits, step by step.
+      expect(stepLosses(hosts)).to.deep.equal(want);
+      // One process sums each step's gradients in another order (its whole batch, not two
+      // halves then the allreduce): ~1e-7 relative per step; 1e-4 leaves room for 12 steps of drift.
+      expectLossesClose(want, stepLosses(one), 1e-4);
+      // The step records carry the time inside the allreduce, a part of the step's time.
+      for (const s of ofType(hosts, 'step')) expect(s.allreduce_ms).to.be.within(0, s.step_ms!);
     });
   });
 });

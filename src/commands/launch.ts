@@ -8,11 +8,17 @@ import { UsageError } from '../errors.js';
 import { CHECK_ENTRY } from '../dist/check.js';
 import { HostfileError, HostSlots, applyInclude, parseHostfile } from '../dist/hostfile.js';
 import { LaunchError, buildMpirunCommand, shellQuote } from '../dist/mpirun.js';
+import { SOURCE_ENTRY } from '../dist/source-entry.js';
 
 const INSTALL_HINT = 'install Open MPI on every host (Debian/Ubuntu: apt-get install openmpi-bin)';
 
-/** The argv every rank runs for `-- COMMAND ARGS...`: this Node and reclm's entry point. */
-function rankProgram(root: string, rest: readonly string[]): string[] {
+/**
+ * The argv every rank runs for `-- COMMAND ARGS...`: this Node and reclm's entry point, or,
+ * when launch itself runs from the TypeScript sources, the sources' entry through tsx (as
+ * `--check` does), so that the ranks run the launcher's code and not a possibly stale build.
+ */
+export function rankProgram(root: string, rest: readonly string[], fromSources = import.meta.url.endsWith('.ts')): string[] {
+  if (fromSources) return [process.execPath, '--import', 'tsx', SOURCE_ENTRY, ...rest];
   return [process.execPath, join(root, 'bin', 'run.js'), ...rest];
 }
 

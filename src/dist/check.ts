@@ -8,30 +8,16 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CollectiveError, openCollective } from './collective.js';
+import { gatherRankHosts } from './hosts.js';
 
 /** Path of this module, the file mpirun runs on every rank. */
 export const CHECK_ENTRY = fileURLToPath(import.meta.url);
-
-/** Characters of a host name carried per rank (RFC 1035 limits a name to 253). */
-const HOST_CHARS = 256;
 
 /** Runs the check on this rank; returns rank 0's report (null on other ranks). */
 export function runCheck(): Record<string, unknown> | null {
   // No finalize on failure: a rank that exits without it makes mpirun stop every rank.
   const c = openCollective();
-  // Each rank writes its host name and pid into its own slot; the sum gathers them all.
-  const width = HOST_CHARS + 1;
-  const table = new Float32Array(c.size * width);
-  const name = hostname().slice(0, HOST_CHARS);
-  for (let i = 0; i < name.length; i++) table[c.rank * width + i] = name.charCodeAt(i);
-  table[c.rank * width + HOST_CHARS] = process.pid;
-  c.allreduceSum(table);
-  const ranks = Array.from({ length: c.size }, (_, r) => {
-    const row = table.subarray(r * width, (r + 1) * width);
-    let host = '';
-    for (let i = 0; i < HOST_CHARS && row[i] !== 0; i++) host += String.fromCharCode(row[i]);
-    return { rank: r, host, pid: row[HOST_CHARS] };
-  });
+  const ranks = gatherRankHosts(c);
   // Σ_r (r + 1)(i + 1) = (i + 1)·p(p + 1)/2, exact in float32 for these sizes.
   const n = 1 << 20;
   const buf = new Float32Array(n);

@@ -26,6 +26,8 @@ import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
 import { Collective, openCollective } from '../dist/collective.js';
 import { broadcastJson, broadcastParameters, distributedStep, microBatches, verifyParametersAgree } from './data-parallel.js';
+import { gatherRankHosts } from '../dist/hosts.js';
+import { timeCollective } from '../dist/timing.js';
 
 export interface TrainOptions {
   dir: string;
@@ -226,6 +228,10 @@ interface Run {
   stoppedBy: StopReason | null;
   /** Set by SIGINT/SIGTERM (one process): the run stops after the steps in flight and saves its position. */
   interrupted: boolean;
+  /** Milliseconds this rank has spent inside collective calls so far. */
+  collectiveMs?: () => number;
+  /** Wall time of the last data-parallel step and the part of it inside collective calls (rank 0 logs both). */
+  stepTiming?: { step_ms: number; allreduce_ms: number };
 }
 
 /**
@@ -327,7 +333,9 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       stoppedBy: null,
       interrupted: false,
     };
-    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...(collective.size > 1 ? { ranks: collective.size } : {}) });
+    // Every rank takes part in gathering the host names; rank 0 logs them (which host ran which rank).
+    const ranks = collective.size > 1 ? { ranks: collective.size, hosts: gatherRankHosts(collective).map((h) => h.host) } : {};
+    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks });
     if (lead) opts.onOpen?.();
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
@@ -389,7 +397,7 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
         const kept = run.savedStep === null ? 'no checkpoint of this run was written yet' : `the last good checkpoint is ${run.paths.last} (step ${run.savedStep})`;
         throw new TrainError(`non-finite loss (${losses[i]}) at step ${step}; stopped without saving it; ${kept}. Lower --lr or check the data`);
       }
-      run.logger.write({ type: 'step', step, epoch: run.epoch + 1, loss: losses[i], grad_norm: gradNorms[i], lr: lrs[i], tokens: batches[i].realTokens });
+      run.logger.write({ type: 'step', step, epoch: run.epoch + 1, loss: losses[i], grad_norm: gradNorms[i], lr: lrs[i], tokens: batches[i].realTokens, ...(fused ? {} : run.stepTiming) });
       loss += losses[i];
       tokens += batches[i].realTokens;
       run.lastLoss = losses[i];
@@ -424,7 +432,10 @@ function loggedLosses(path: string, epoch: number, lastStep: number): number[] {
  * weighted by target counts, the same AdamW step on every rank (distributedStep).
  */
 async function parallelStep(run: Run, batch: TrainBatch, lr: number): Promise<{ losses: Float32Array; gradNorms: Float32Array }> {
+  const t0 = performance.now();
+  const c0 = run.collectiveMs?.() ?? 0;
   const r = await distributedStep(run.session, run.collective, microBatches(batch, run.session, run.collective, run.gradAccum), batch.realTokens, lr);
+  if (run.collective.size > 1 && run.collectiveMs) run.stepTiming = { step_ms: performance.now() - t0, allreduce_ms: run.collectiveMs() - c0 };
   return { losses: Float32Array.of(r.loss), gradNorms: Float32Array.of(r.gradNorm) };
 }
 
@@ -503,8 +514,11 @@ function finishRun(run: Run): TrainSummary {
  * (another process trains in the folder) and CheckpointError.
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
-  const collective = opts.collective ?? openCollective();
+  // Collective calls are timed (two clock reads each) for the allreduce share of a step.
+  const timer = timeCollective(opts.collective ?? openCollective());
+  const collective = timer.collective;
   const run = await openRun(opts, collective);
+  run.collectiveMs = timer.elapsedMs;
   // Ctrl-C (or SIGTERM) in one process: finish the steps in flight, save the position, export,
   // and say how to continue; a second signal quits at once. Under mpirun, mpirun handles signals.
   const onSignal = (signal: NodeJS.Signals) => {
