@@ -315,6 +315,8 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     meta = position.meta;
     const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users }, opts.seed);
     if (opts.resume) sampler.setState(position.samplerState as SamplerState);
+    // Every rank takes part in gathering the host names (before the run's clock starts); rank 0 logs them.
+    const ranks = collective.size > 1 ? { ranks: collective.size, hosts: gatherRankHosts(collective).map((h) => h.host) } : {};
     const run: Run = {
       opts, collective, gradAccum, paths, session, sampler, split,
       batchSpecs: batchInputs(manifest, 'train_step'),
@@ -333,8 +335,6 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       stoppedBy: null,
       interrupted: false,
     };
-    // Every rank takes part in gathering the host names; rank 0 logs them (which host ran which rank).
-    const ranks = collective.size > 1 ? { ranks: collective.size, hosts: gatherRankHosts(collective).map((h) => h.host) } : {};
     run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks });
     if (lead) opts.onOpen?.();
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
