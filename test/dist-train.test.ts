@@ -14,6 +14,7 @@ import Train from '../src/commands/train.js';
 import { runCommand } from './helpers/cli.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
 import { readJsonl } from '../src/util/jsonl.js';
+import { stepLosses as latestStepLosses } from './helpers/dist-runs.js';
 
 const RECLM = fileURLToPath(new URL('./helpers/dist-reclm.ts', import.meta.url));
 const DATA = fileURLToPath(new URL('../../shared/data/ml-100k.u.data.gz', import.meta.url));
@@ -119,11 +120,14 @@ describe('dist: reclm train under mpirun', function () {
     expect(validNdcg(dir)).to.equal(validNdcg(whole));
   });
 
-  it('a rank killed with SIGKILL stops every rank with a non-zero exit within seconds; the last checkpoint verifies', async () => {
+  it('a rank killed with SIGKILL stops every rank with a non-zero exit within seconds; the last checkpoint verifies; --resume gives the uninterrupted losses', async function () {
+    // Three 2-rank runs (the killed one, its resume, the reference): ~30 s on a quiet machine.
+    this.timeout(150000);
     const dir = artifacts('llama-sasrec', 'killed');
     const tag = `kill-${process.pid}-${Date.now()}`;
+    const recipe = [...BASE, '--epochs', '20', '--checkpoint-every', '2'];
     process.env.RECLM_TEST_TAG = tag;
-    const running = mpirun(2, [RECLM, 'train', dir, '--data', DATA, ...BASE, '--epochs', '20', '--checkpoint-every', '2'], 60000);
+    const running = mpirun(2, [RECLM, 'train', dir, '--data', DATA, ...recipe], 60000);
     delete process.env.RECLM_TEST_TAG;
     const log = join(dir, RUN_FILES.log);
     const deadline = Date.now() + 40000;
@@ -137,12 +141,25 @@ describe('dist: reclm train under mpirun', function () {
     const killedAt = Date.now();
     const r = await running;
     expect(r.code).to.not.equal(0);
+    // mpirun names the rank that died.
+    expect(r.stderr).to.match(/rank 1\b/);
     // mpirun notices the lost rank and kills the others at once; 10 s allows for a loaded machine.
     expect(r.endedAt - killedAt).to.be.below(10000);
     expect(processAlive(ranks.get(0)!)).to.equal(false);
+    // loadCheckpoint checks the file's sha256 before returning anything.
     const state = loadCheckpoint(join(dir, RUN_FILES.last));
     expect(state.step % 2).to.equal(0);
     expect(state.step).to.be.at.least(2);
+    // --resume under mpirun to the end of the epoch the kill interrupted gives the losses (every
+    // step, those logged again after the checkpoint included) and the validation of a 2-rank run
+    // never killed: same ranks, same batches, same reduction order, so the same bits up to the
+    // digits JSON keeps.
+    const until = ['--max-steps', String(30 * Math.ceil((state.step + 1) / 30))];
+    await mpiTrain(2, [dir, '--data', DATA, ...recipe, ...until, '--resume']);
+    const whole = artifacts('llama-sasrec', 'never-killed');
+    await mpiTrain(2, [whole, '--data', DATA, ...recipe, ...until]);
+    expectLossesClose(latestStepLosses(dir), stepLosses(whole), 1e-6);
+    expect(validNdcg(dir)).to.equal(validNdcg(whole));
   });
 
   it('reclm launch accepts train: it opens the collective', async () => {
