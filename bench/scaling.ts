@@ -9,7 +9,8 @@
 // and 100 Gb/s. Not a test: the numbers depend on the machine and on what else runs on it.
 //   npx tsx bench/scaling.ts [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
 // With --train DIR --data FILE it instead times `reclm train` on compiled artifacts: one
-// process with 2 intra-op threads against 2 ranks with 1 thread each, at the same global batch.
+// process with 2 intra-op threads against 2 ranks with 1 thread each, at the same global batch,
+// and the share of the 2-rank step spent inside the allreduce (rank 0's step records).
 //   npx tsx bench/scaling.ts --train DIR --data FILE [--steps 40]
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -36,7 +37,8 @@ usage: npx tsx bench/scaling.ts [--help] [--np 2] [--reps 5] [--tcp] [--skip-1m]
   --json      print one JSON object instead of tables
   --train DIR artifacts compiled by reclm compile for --data: time reclm train for
               --steps optimizer steps (default 40), 1 process × 2 threads against
-              2 ranks × 1 thread (real tokens/s of the whole run, first step included)
+              2 ranks × 1 thread (real tokens/s of the whole run, first step included),
+              and the share of the 2-rank step spent in the allreduce
 
 Needs Open MPI (apt-get install openmpi-bin). Runs itself under mpirun.`;
 
@@ -122,10 +124,24 @@ async function trainRank(dir: string, data: string, steps: number, threads: numb
   await Train.run([dir, '--data', data, '--max-steps', String(steps), '--threads', String(threads), '--eval-every', '0'], fileURLToPath(new URL('..', import.meta.url)));
 }
 
+/**
+ * Share of the data-parallel step spent inside collective calls (the gradient allreduce, the
+ * wait for the slower rank included), from rank 0's step records (step_ms, allreduce_ms).
+ * The first step is left out: it opens Open MPI's connections and warms onnxruntime up.
+ * Returns null for a run without them (one process: the fused path records no step times).
+ */
+function allreduceShare(log: Record<string, number | string>[]): { share: number; stepMs: number; allreduceMs: number } | null {
+  const steps = log.filter((x) => x.type === 'step' && typeof x.step_ms === 'number').slice(1);
+  if (steps.length === 0) return null;
+  const stepMs = steps.reduce((a, x) => a + Number(x.step_ms), 0);
+  const allreduceMs = steps.reduce((a, x) => a + Number(x.allreduce_ms), 0);
+  return { share: allreduceMs / stepMs, stepMs: stepMs / steps.length, allreduceMs: allreduceMs / steps.length };
+}
+
 /** --train: tokens/s of 1 process × 2 threads and of 2 ranks × 1 thread, each on a fresh copy of DIR. */
 function trainScaling(dir: string, data: string, steps: number): void {
   const self = fileURLToPath(import.meta.url);
-  const rows: { layout: string; steps: number; seconds: number; tokensPerSecond: number }[] = [];
+  const rows: { layout: string; steps: number; seconds: number; tokensPerSecond: number; allreduce: ReturnType<typeof allreduceShare> }[] = [];
   for (const { np, threads } of [{ np: 1, threads: 2 }, { np: 2, threads: 1 }]) {
     const tmp = mkdtempSync(join(tmpdir(), 'reclm-scaling-'));
     const copy = join(tmp, 'run');
@@ -135,8 +151,9 @@ function trainScaling(dir: string, data: string, steps: number): void {
     const argv = np === 1 ? program : buildMpirunCommand({ hosts: null, np, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), localCores: availableParallelism(), program });
     const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'ignore', 'inherit'] });
     if (r.status !== 0) throw new Error(`${argv[0]} exited with ${r.status ?? r.error?.message}`);
-    const end = readFileSync(join(copy, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>).find((x) => x.type === 'end')!;
-    rows.push({ layout: `${np} process${np > 1 ? 'es' : ''} × ${threads} thread${threads > 1 ? 's' : ''}`, steps: Number(end.steps), seconds: Number(end.seconds), tokensPerSecond: Number(end.tokensPerSecond) });
+    const log = readFileSync(join(copy, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+    const end = log.find((x) => x.type === 'end')!;
+    rows.push({ layout: `${np} process${np > 1 ? 'es' : ''} × ${threads} thread${threads > 1 ? 's' : ''}`, steps: Number(end.steps), seconds: Number(end.seconds), tokensPerSecond: Number(end.tokensPerSecond), allreduce: allreduceShare(log) });
     rmSync(tmp, { recursive: true, force: true });
   }
   if (flag('json')) {
@@ -144,7 +161,13 @@ function trainScaling(dir: string, data: string, steps: number): void {
     return;
   }
   console.log(`reclm train ${dir} --data ${data}, ${steps} steps, the same global batch:`);
-  for (const r of rows) console.log(`${r.layout.padEnd(26)}${r.seconds.toFixed(1).padStart(8)} s${Math.round(r.tokensPerSecond).toLocaleString('en-US').padStart(12)} tokens/s`);
+  console.log(`${'layout'.padEnd(26)}${'s'.padStart(10)}${'tokens/s'.padStart(12)}${'step ms'.padStart(10)}${'allreduce ms'.padStart(14)}${'share'.padStart(8)}`);
+  for (const r of rows) {
+    const a = r.allreduce;
+    const cols = a ? [a.stepMs.toFixed(1).padStart(10), a.allreduceMs.toFixed(1).padStart(14), `${(100 * a.share).toFixed(1)}%`.padStart(8)] : ['-'.padStart(10), '-'.padStart(14), '-'.padStart(8)];
+    console.log(`${r.layout.padEnd(26)}${r.seconds.toFixed(1).padStart(10)}${Math.round(r.tokensPerSecond).toLocaleString('en-US').padStart(12)}${cols.join('')}`);
+  }
+  console.log('(step ms and allreduce ms: rank 0\'s mean per step after the first; allreduce ms is the time inside the collective calls, waiting for the other rank included. One process runs fused steps and records no step time.)');
 }
 
 async function main(): Promise<void> {
