@@ -15,8 +15,8 @@ const LAUNCH_CLI = fileURLToPath(new URL('./helpers/dist-launch-cli.ts', import.
 const artifacts = artifactFactory('reclm-launch-train-');
 
 describe('reclm launch', function () {
-  // The two-host training case runs 3 trainings of 12 steps: ~25 s on a quiet 2-core machine,
-  // 71 s measured with a load average of 16-25 from other work.
+  // The two-host training case runs 3 trainings of 12 steps: 47 s measured on 2 cores with a
+  // load average of 14 from other work, 71 s with 16-25.
   this.timeout(120000);
 
   describe('hostfile', () => {
