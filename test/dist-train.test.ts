@@ -70,7 +70,7 @@ function expectLossesClose(got: number[], want: number[], rtol: number): void {
 
 describe('dist: reclm train under mpirun', function () {
   // Each case starts one to three runs of 30 steps (a few seconds each on 2 cores, plus ~3 s of
-  // node/tsx start-up per process): 16 s measured for the longest at a load average of 2, over
+  // node/tsx start-up per process): 16 s measured for a model case at a load average of 2, over
   // 60 s at 16-25 (other work on the machine); 120 s leaves room for that.
   this.timeout(120000);
   const tmp = mkdtempSync(join(tmpdir(), 'reclm-dist-train-'));
