@@ -25,8 +25,9 @@ describe('dist: stops under mpirun', function () {
   const artifacts = artifactFactory('reclm-dist-stops-');
 
   it('--patience: both ranks stop at the epoch one process stops at; --resume continues as in one process', async () => {
-    // lr 1e-9 moves no weight by a float32 step, so no validation after the first is better and
-    // patience 1 stops the run after its second epoch, well before the 6 it was given.
+    // AdamW moves each weight by about lr per step: at 1e-9 the scores barely change, no
+    // validation after the first is better, and patience 1 stops the run after its second epoch,
+    // well before the 6 it was given (the test checks both runs stop early, at the same epoch).
     const recipe = [...BASE, '--lr', '1e-9', '--epochs', '6', '--patience', '1'];
     const one = artifacts('patience-one');
     reclm(['train', one, ...recipe]);
