@@ -16,7 +16,7 @@ export interface DatasetStats {
   ids: { users: 'integers' | 'tokens'; items: 'integers' | 'tokens'; remapped: boolean; summary: string };
   encoding: 'utf-8' | 'latin-1';
   /** Header formats: the columns used. */
-  columns: { user: string; item: string; time: string | null } | null;
+  columns: { user: string; item: string; time: string | null; action?: string } | null;
   ignoredColumns: string[];
   /** Users whose events were out of time order in the file (sorted by time when read), and the backward steps; null without time. */
   outOfOrder: { users: number; pairs: number } | null;
