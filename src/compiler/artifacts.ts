@@ -11,6 +11,7 @@ import { buildOptimizerGraph } from './adamw.js';
 import { buildFusedTrainStep } from './fused.js';
 import { addGradientOutputs } from './training.js';
 import { checkReplaceableDir } from '../util/safe-paths.js';
+import type { FeatureSchema } from '../data/features.js';
 
 // The read side of the contract, re-exported for callers that compile and then read.
 export { ArtifactError, readManifest, type Manifest } from '../contract/artifacts.js';
@@ -59,7 +60,7 @@ export function writeArtifacts<C extends ModelConfig>(
   req: CompileRequest<C>,
   outDir: string,
   extraFiles: Record<string, Uint8Array> = {},
-  extras: { recipe?: Record<string, unknown>; itemMap?: string } = {},
+  extras: { recipe?: Record<string, unknown>; itemMap?: string; features?: FeatureSchema } = {},
   built: CompiledGraphs = buildArtifactGraphs(req),
   replace: { force?: boolean; protect?: readonly string[] } = {},
 ): Manifest {
@@ -93,6 +94,7 @@ export function writeArtifacts<C extends ModelConfig>(
       config: cfg,
       dataset: { numItems: Number(cfg.num_items), maxlen: Number(cfg.maxlen), source: req.source, itemMap: extras.itemMap },
       recipe: extras.recipe,
+      ...(extras.features ? { features: extras.features } : {}),
       optimizer: req.optimizer,
       opset: OPSET,
       irVersion: IR_VERSION,

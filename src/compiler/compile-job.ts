@@ -1,4 +1,5 @@
 import { Dataset } from '../data/types.js';
+import { featureSchemaOf } from '../data/attach.js';
 import { itemMapOf } from '../data/item-map.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { encodeCheckpoint } from '../runtime/checkpoint.js';
@@ -69,5 +70,6 @@ export function compileJob(job: CompileJob): Manifest {
   });
   const extra: Record<string, Uint8Array> = { 'init.ckpt': concat(ckpt.chunks) };
   if (job.data) extra['items.json'] = new TextEncoder().encode(JSON.stringify(itemMapOf(job.data)));
-  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined }, built, { force: job.force, protect: job.dataLabel ? [job.dataLabel] : [] });
+  const features = job.data ? featureSchemaOf(job.data) : undefined;
+  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined, features }, built, { force: job.force, protect: job.dataLabel ? [job.dataLabel] : [] });
 }

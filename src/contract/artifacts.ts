@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FeatureSchema } from '../data/features.js';
 import type { InitSpec } from '../dsl/graph.js';
 import type { DType, Dim } from '../dsl/types.js';
 import { ReclmError } from '../errors.js';
@@ -42,9 +43,11 @@ export const nextName = (state: string) => `${state}.next`;
  * `seq [B, L]` left-padded input items; `pos [B, L]` next-item targets (0 = no target);
  * `neg [B, L]` one sampled negative per position (BCE); `negs [B, L, R]`, or `[R]` shared
  * by the batch (sampled softmax); `ts_ext [B, L+1]` the timestamps of seq's items and of
- * the target of the last position (HSTU). All int64.
+ * the target of the last position (HSTU); `action [B, L]` the action token of each seq
+ * position (0 = padding) and `profile [B, P]` one token per user field (data/features.ts;
+ * with a positive rule, pos is 0 where the next event is not positive). All int64.
  */
-export const BATCH = { seq: 'seq', pos: 'pos', neg: 'neg', negs: 'negs', tsExt: 'ts_ext' } as const;
+export const BATCH = { seq: 'seq', pos: 'pos', neg: 'neg', negs: 'negs', tsExt: 'ts_ext', action: 'action', profile: 'profile' } as const;
 export type BatchInputName = (typeof BATCH)[keyof typeof BATCH];
 
 /**
@@ -108,6 +111,11 @@ export interface Manifest {
   dataset: { numItems: number; maxlen: number; source?: string; itemMap?: string };
   /** Training defaults from a preset (batch size, lr, epochs, ...); flags override them. */
   recipe?: Record<string, unknown>;
+  /**
+   * Side information and the positive rule the artifacts were compiled with (data/features.ts):
+   * train and eval apply the same rule and vocabularies. Absent for plain item-id data.
+   */
+  features?: FeatureSchema;
   optimizer: AdamWConfig;
   opset: number;
   irVersion: number;
@@ -130,7 +138,7 @@ export function batchInputs(manifest: Manifest, graph: GraphKey): TensorSpec[] {
 }
 
 /** What a training sampler must produce for the training graph of `manifest`. */
-export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegatives: number; sharedNegatives: boolean; needTimestamps: boolean } {
+export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegatives: number; sharedNegatives: boolean; needTimestamps: boolean; needActions: boolean; needProfile: boolean } {
   const inputs = batchInputs(manifest, 'training');
   const negs = inputs.find((i) => i.name === BATCH.negs);
   return {
@@ -138,6 +146,8 @@ export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegativ
     numNegatives: negs ? Number(negs.shape[negs.shape.length - 1]) : 0,
     sharedNegatives: negs?.shape.length === 1,
     needTimestamps: inputs.some((i) => i.name === BATCH.tsExt),
+    needActions: inputs.some((i) => i.name === BATCH.action),
+    needProfile: inputs.some((i) => i.name === BATCH.profile),
   };
 }
 

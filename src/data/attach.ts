@@ -5,7 +5,22 @@
 import { applyPositiveRule, formatPositiveRule } from './positive.js';
 import { readSideFile } from './readers/side.js';
 import { buildItemFeatures, buildUserFeatures } from './side-features.js';
+import type { FeatureSchema } from './features.js';
 import type { Dataset, ReadOptions } from './types.js';
+
+/**
+ * The manifest's `features` for a dataset: the positive rule, the action vocabulary and the
+ * side-file fields (vocabularies, widths, bucket edges). Undefined for plain item-id data, so
+ * plain manifests stay as they were.
+ */
+export function featureSchemaOf(ds: Dataset): FeatureSchema | undefined {
+  if (!ds.actions && !ds.positiveRule && !ds.userFeatures && !ds.itemFeatures) return undefined;
+  const schema: FeatureSchema = { positive: ds.positiveRule ?? { kind: 'all' } };
+  if (ds.actions) schema.actions = [...ds.actions.vocab];
+  if (ds.userFeatures) schema.userFields = ds.userFeatures.fields.map((f) => ({ ...f, vocab: [...f.vocab] }));
+  if (ds.itemFeatures) schema.itemFields = ds.itemFeatures.fields.map((f) => ({ ...f, vocab: [...f.vocab] }));
+  return schema;
+}
 
 /** True when `opts` asks for a positive rule or a side file (else the dataset stays as read). */
 export function wantsSideData(opts: ReadOptions): boolean {

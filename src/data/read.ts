@@ -34,11 +34,13 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   }
   if (src.bytes.length === 0) throw new DataFormatError(src.file, null, 'the file is empty (no interaction lines)');
   const concrete: ConcreteFormat = format === 'auto' ? detectFormat(src) : format;
-  const named = (['userCol', 'itemCol', 'timeCol', 'actionCol'] as const).filter((k) => options[k] !== undefined);
+  // ratings.dat / u.data have one action column, the rating: `--columns action=rating` names it.
+  const mlRating = (concrete === 'movielens' || concrete === 'ml100k') && options.actionCol === 'rating';
+  const named = (['userCol', 'itemCol', 'timeCol', 'actionCol'] as const).filter((k) => options[k] !== undefined && !(k === 'actionCol' && mlRating));
   if (named.length && concrete !== 'csv') {
     throw new DataFormatError(src.file, null, `column names (--columns) apply to CSV/TSV and RecBole .inter files with a header, but this file is read as ${concrete}`);
   }
-  if ((options.actions || options.actionCol !== undefined) && !['movielens', 'ml100k', 'csv'].includes(concrete)) {
+  if (options.actions && !['movielens', 'ml100k', 'csv'].includes(concrete)) {
     throw new DataFormatError(src.file, null, `actions (a rating or event column) need ratings.dat, u.data or a CSV/TSV with an action column, but this file is read as ${concrete} (item ids only)`);
   }
   const inter = parse(src, concrete, options);

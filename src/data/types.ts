@@ -81,11 +81,13 @@ export interface ReadOptions {
   minItemCount?: number;
   /** k-core filtering: drop users with fewer interactions. */
   minUserCount?: number;
-  /** CSV / RecBole .inter: the action column (a rating or an event type); implies `actions`. */
+  /** CSV / RecBole .inter: the action column (a rating or an event type), read when actions are needed. */
   actionCol?: string;
   /**
-   * Read each event's action: the rating of ratings.dat / u.data, the action column of a CSV
-   * (actionCol, else a column named like action, event, rating). Off by default: plain item ids.
+   * Actions are a model input: read each event's action (the rating of ratings.dat / u.data,
+   * the CSV's actionCol, else a column named like action, event, rating) and keep it in
+   * Dataset.actions. Off by default: plain item ids. A positive rule reads the actions too, but
+   * openDataset keeps them only with this option.
    */
   actions?: boolean;
   /** Which events are positive (targets); needs actions unless 'all'. Default: every event. */

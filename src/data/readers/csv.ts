@@ -19,7 +19,7 @@ export interface CsvColumns {
   itemCol?: string;
   /** A column name, or null to ignore any time column. */
   timeCol?: string | null;
-  /** The action column (a rating or an event type), read only when given or when `actions` is set. */
+  /** The action column (a rating or an event type), read when `actions` is set. */
   actionCol?: string;
   /** Read an action column: `actionCol`, else the first of ACTION_COLUMNS present. */
   actions?: boolean;
@@ -42,7 +42,7 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       if (ui === ii) throw DataFormatError.atLine(src.file, lineNo, text, `different user and item columns (both are "${header[ui]}"); name them with --columns user=NAME,item=NAME`);
       ti = cols.timeCol === null ? -1 : cols.timeCol !== undefined ? findColumn(header, cols.timeCol, [], 'time', src.file, lineNo, text) : findColumnIndex(header, undefined, TIME_COLUMNS);
       if (ti === ui || ti === ii) ti = -1;
-      if (cols.actionCol !== undefined || cols.actions) {
+      if (cols.actions) {
         ai = findColumnIndex(header, cols.actionCol, cols.actionCol !== undefined ? [] : ACTION_COLUMNS);
         if (ai < 0 || ai === ui || ai === ii || ai === ti) {
           const why = cols.actionCol !== undefined ? `an action column named "${cols.actionCol}"` : `an action column (${ACTION_COLUMNS.join(', ')}); name it with --columns action=NAME`;
