@@ -41,8 +41,7 @@ export function isAllPositive(rule: PositiveRule | undefined): boolean {
 
 /**
  * Per action token (0..A) whether it is positive under `rule`: [A+1] uint8, token 0 (padding) 0.
- * Throws DataFormatError (naming `file`) when a rating rule meets a non-numeric action, or when
- * no action value of the data matches the rule.
+ * Throws DataFormatError (naming `file`) when a rating rule meets a non-numeric action.
  */
 export function positiveTokens(vocab: readonly string[], rule: PositiveRule, file: string): Uint8Array {
   const out = new Uint8Array(vocab.length);
@@ -54,16 +53,13 @@ export function positiveTokens(vocab: readonly string[], rule: PositiveRule, fil
       out[a] = x >= rule.min ? 1 : 0;
     } else out[a] = rule.values.includes(vocab[a]) ? 1 : 0;
   }
-  if (!out.includes(1)) {
-    throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} matches no event: the action values are ${vocab.slice(1, 21).join(', ')}${vocab.length > 21 ? ', …' : ''}`);
-  }
   return out;
 }
 
 /**
  * Sets ds.positive (per user, per event 1/0) and ds.positiveRule. A rule other than 'all'
  * needs ds.actions; 'all' leaves ds.positive unset so every later step behaves as without a rule.
- * Throws DataFormatError naming `file`.
+ * Throws DataFormatError naming `file`, also when the rule matches no event.
  */
 export function applyPositiveRule(ds: Dataset, rule: PositiveRule, file: string): void {
   if (isAllPositive(rule)) {
@@ -72,11 +68,16 @@ export function applyPositiveRule(ds: Dataset, rule: PositiveRule, file: string)
   }
   if (!ds.actions) throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} needs an action column (a rating or an event type), and this data has none`);
   const ok = positiveTokens(ds.actions.vocab, rule, file);
+  let any = 0;
   ds.positive = ds.actions.actions.map((a) => {
     const p = new Uint8Array(a.length);
-    for (let j = 0; j < a.length; j++) p[j] = ok[a[j]];
+    for (let j = 0; j < a.length; j++) any |= p[j] = ok[a[j]];
     return p;
   });
+  if (!any) {
+    const vocab = ds.actions.vocab;
+    throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} matches no event: the action values are ${vocab.slice(1, 21).join(', ')}${vocab.length > 21 ? ', …' : ''}`);
+  }
   ds.positiveRule = rule;
 }
 

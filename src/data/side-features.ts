@@ -114,7 +114,10 @@ function buildTables(keys: readonly string[], first: number, table: SideTable, s
         out[i * w + k++] = t;
       }
       // A row without any known value still needs one token, or its features would vanish.
-      if (k === 0) out[i * w] = UNK_TOKEN;
+      if (k === 0) {
+        out[i * w] = UNK_TOKEN;
+        if (values.length === 0) unseen++;
+      }
     }
     for (let k = 0; k < first * w; k++) out[k] = PAD_TOKEN;
     fields.push(field);
