@@ -80,6 +80,10 @@ describe('data features: actions, positive rule, side files', function () {
       expect(ds.read!.ignoredColumns).to.deep.equal([]);
       expect(() => openDataset(csv, { userCol: 'visitor', actions: true })).to.throw(DataFormatError, /an action column/);
       expect(() => openDataset(write('seq.txt', '1 2\n1 3\n'), { actions: true })).to.throw(DataFormatError, /item ids only/);
+      // ratings.dat's one action column is the rating: --columns action=rating names it, nothing else does.
+      const dat = write('r1.dat', '1::10::5::300\n');
+      expect(openDataset(dat, { actionCol: 'rating', actions: true }).actions!.vocab).to.deep.equal(['<pad>', '5']);
+      expect(() => openDataset(dat, { actionCol: 'stars', actions: true })).to.throw(DataFormatError, /column names \(--columns\) apply to CSV/);
     });
   });
 
