@@ -253,6 +253,13 @@ describe('data features: actions, positive rule, side files', function () {
       expect(() => parseSideFile('u.csv', 'user_id,tags\n1,a|b\n', 'user', parseFieldSpecs(['tags=multi']))).to.throw(DataFormatError, /single-valued user fields/);
       expect(() => parseSideFile('i.csv', 'item_id,tags\na,1\na,2\n', 'item')).to.throw(DataFormatError, /i.csv:3: .*listed before/);
       expect(() => parseFieldSpecs(['tags=list'])).to.throw(UsageError, /--field expects/);
+      // A --field for a column no side file has is refused; one for the other side file is not.
+      const r = write('r7.dat', '1::1::5::1\n');
+      const csv = write('items.csv', 'item_id,brand\n1,acme\n');
+      expect(() => openDataset(r, { itemFeatures: csv, fieldSpecs: parseFieldSpecs(['colour=ignore']) })).to.throw(DataFormatError, /no side file has a column named "colour"/);
+      expect(() => openDataset(r, { userFeatures: users, itemFeatures: csv, fieldSpecs: parseFieldSpecs(['zip_prefix=ignore', 'brand=categorical']) })).to.not.throw();
+      expect(openDataset(r, { userFeatures: users, fieldSpecs: parseFieldSpecs(['zip_prefix=ignore']) }).userFeatures!.fields.map((f) => f.name)).to.deep.equal(['gender', 'age', 'occupation']);
+      expect(() => openDataset(r, { userFeatures: users, fieldSpecs: parseFieldSpecs(['age=numeric']) })).to.throw(DataFormatError, /fixed kinds/);
     });
 
     it('values unseen in training map to <unk> under the stored vocabularies, and are counted', () => {

@@ -54,11 +54,12 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
     const json = this.jsonEnabled();
+    const read = dataReadOptions(flags, (line) => this.warn(line), compiledFeatures(args.model));
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
       ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
-      read: dataReadOptions(flags, (line) => this.warn(line), compiledFeatures(args.model)),
+      read,
       onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
     });
     progress.finish();
@@ -75,7 +76,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     for (const [k, v] of Object.entries(r.metrics)) if (k !== 'users') flat[k] = v;
     flat.popularity = Object.fromEntries(Object.entries(r.popularity).filter(([k]) => k !== 'users'));
     if (json) return flat;
-    const why = presplit ? 'without training items or a target' : 'with fewer than 3 interactions';
+    const why = presplit ? 'without training items or a target' : read.positive && read.positive.kind !== 'all' ? 'with fewer than 3 positive events' : 'with fewer than 3 interactions';
     this.log(`${r.split} split, ${r.protocol}: ${r.users} users (${r.excludedUsers} ${why} excluded)`);
     this.log(`${'metric'.padEnd(10)}${'model'.padStart(10)}${'most-popular'.padStart(14)}`);
     const perK = presplit ? ['hr', 'recall', 'ndcg'] : ['hr', 'ndcg'];

@@ -40,6 +40,8 @@ export interface SideTable {
   /** Key (the user or item id as in the interaction file) → per column its values ('' = missing). */
   rows: Map<string, string[][]>;
   notes: string[];
+  /** The FieldSpec names that matched a column of this file (the others may be for the other side file). */
+  usedSpecs: string[];
 }
 
 /** ML-1M's age groups (README of ml-1m): under 18, 18-24, 25-34, 35-44, 45-49, 50-55, 56+. */
@@ -72,14 +74,17 @@ function parseSideSource(src: Source, side: 'user' | 'item', specs: readonly Fie
   if (layout !== 'csv' && LAYOUT_SIDE[layout] !== side) {
     throw new DataFormatError(src.file, null, `this is ${LAYOUT_NAME[layout]}, a ${LAYOUT_SIDE[layout]}-feature file, but it was given as ${side} features (--${side}-features)`);
   }
-  if (layout !== 'csv' && specs.length) {
+  let fixedSpecs: FieldSpec[] = [];
+  if (layout !== 'csv') {
     const known = new Set(fixedColumns(layout).map((c) => c.name));
-    const unknown = specs.filter((s) => !known.has(s.name) || s.kind !== 'ignore');
-    if (unknown.length) throw new DataFormatError(src.file, null, `--field applies to CSV/TSV side files (only NAME=ignore for ${LAYOUT_NAME[layout]}, whose fields are ${[...known].join(', ')}), got '${unknown[0].name}=${unknown[0].kind}'`);
+    fixedSpecs = specs.filter((s) => known.has(s.name));
+    const bad = fixedSpecs.find((s) => s.kind !== 'ignore');
+    if (bad) throw new DataFormatError(src.file, null, `--field ${bad.name}=${bad.kind}: the fields of ${LAYOUT_NAME[layout]} have fixed kinds; only NAME=ignore applies to them (${[...known].join(', ')})`);
   }
   const table = layout === 'csv' ? parseCsvSide(src, side, specs) : parseFixed(src, layout, side);
   if (layout !== 'csv') {
-    const drop = new Set(specs.map((s) => s.name));
+    table.usedSpecs = fixedSpecs.map((s) => s.name);
+    const drop = new Set(table.usedSpecs);
     const keep = table.columns.map((c, i) => (drop.has(c.name) ? -1 : i)).filter((i) => i >= 0);
     if (keep.length < table.columns.length) {
       table.columns = keep.map((i) => table.columns[i]);
@@ -149,7 +154,7 @@ function parseFixed(src: Source, layout: Exclude<Layout, 'csv'>, side: 'user' | 
     }
     addRow(rows, f[0].trim(), values.map((v) => v.map((x) => x.trim())), src.file, lineNo, text);
   });
-  return { file: src.file, layout: LAYOUT_NAME[layout], side, columns: fixedColumns(layout), rows, notes: [] };
+  return { file: src.file, layout: LAYOUT_NAME[layout], side, columns: fixedColumns(layout), rows, notes: [], usedSpecs: [] };
 }
 
 function zipPrefix(zip: string): string {
@@ -168,6 +173,7 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
   let cols: { index: number; col: SideColumn; sep?: string }[] = [];
   const rows = new Map<string, string[][]>();
   const notes: string[] = [];
+  let used: string[] = [];
   forEachLine(src, (s, e, lineNo) => {
     const text = lineText(src, s, e);
     if (!header) {
@@ -181,9 +187,7 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
         notes.push(`${src.file}: no column named like a ${side} id; the first column "${header[0]}" is the ${side} id`);
       }
       const norm = header.map(normaliseColumn);
-      for (const sp of specs) {
-        if (!header.includes(sp.name) && !norm.includes(normaliseColumn(sp.name))) throw DataFormatError.atLine(src.file, lineNo, text, `a column named "${sp.name}" (from --field)`);
-      }
+      used = specs.filter((sp) => header!.includes(sp.name) || norm.includes(normaliseColumn(sp.name))).map((sp) => sp.name);
       cols = [];
       header.forEach((name, index) => {
         if (index === key) return;
@@ -212,5 +216,5 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
     addRow(rows, id, values, src.file, lineNo, text);
   });
   if (!header) throw new DataFormatError(src.file, null, 'the file is empty');
-  return { file: src.file, layout: LAYOUT_NAME.csv, side, columns: cols.map((c) => c.col), rows, notes };
+  return { file: src.file, layout: LAYOUT_NAME.csv, side, columns: cols.map((c) => c.col), rows, notes, usedSpecs: used };
 }
