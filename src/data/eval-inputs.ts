@@ -49,6 +49,7 @@ export function evalUsers(split: Split, which: EvalSplit): Int32Array {
 /**
  * The history the model sees for this split (train for 'valid', train + [valid] for 'test'), with
  * its timestamps. Shared with the popularity baseline so both count the same interactions.
+ * With Split.events: every event before the target (views, no copies), and their actions.
  */
 export function historyOf(split: Split, which: EvalSplit, u: number): { items: Int32Array; times: Float64Array | null; actions?: Int32Array } {
   const ev = split.events;

@@ -106,7 +106,7 @@ export class TrainSampler {
       throw new SamplerError(positive ? 'no user has a positive training event after another training event, so no training example can be built' : 'no user has at least 2 training interactions, so no training example can be built');
     }
     if ((options.needActions && !split.events?.actions) || (options.needProfile && !split.events?.profile)) {
-      throw new SamplerError(`the model reads ${options.needActions && !split.events?.actions ? 'actions (give --positive or --columns action=NAME)' : 'a user profile (give --user-features FILE)'}, but the data has none`);
+      throw new SamplerError(`the model reads ${options.needActions && !split.events?.actions ? 'actions (give --actions, and --columns action=NAME for a CSV)' : 'a user profile (give --user-features FILE)'}, but the data has none`);
     }
     this.users = Int32Array.from(eligible);
     this.numTrainableUsers = eligible.length;
