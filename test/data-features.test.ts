@@ -303,6 +303,9 @@ describe('data features: actions, positive rule, side files', function () {
       expect(() => featureReadOptions({ positive: 'x' })).to.throw(UsageError, /--positive expects/);
       expect(() => featureReadOptions({}, { positive: { kind: 'all' }, userFields: [{ name: 'age', kind: 'categorical', vocab: ['<pad>', '<unk>'], width: 1 }] })).to.throw(UsageError, /give --user-features/);
       expect(featureReadOptions({})).to.deep.equal({});
+      // Item tables are graph constants: train and eval do not need the item-feature file.
+      const itemOnly = { positive: { kind: 'all' as const }, itemFields: [{ name: 'genres', kind: 'multi' as const, vocab: ['<pad>', '<unk>', 'Drama'], width: 1 }] };
+      expect(featureReadOptions({}, itemOnly)).to.deep.equal({ positive: { kind: 'all' }, schema: itemOnly });
     });
 
     it('quantile edges and buckets', () => {

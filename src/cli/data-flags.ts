@@ -48,7 +48,8 @@ export function parseFieldSpecs(values: readonly string[] | undefined): FieldSpe
 /**
  * ReadOptions for the feature flags. With `stored` (the manifest's features, for train and
  * eval), the compiled positive rule, actions and vocabularies apply; a flag that contradicts
- * them, or a side file the model needs but was not given, is a UsageError.
+ * them, or a missing user-feature file (the profile is a batch input), is a UsageError. The
+ * item-feature file is optional there: its tables are baked into the graphs at compile time.
  */
 export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSchema): Pick<ReadOptions, 'actions' | 'positive' | 'userFeatures' | 'itemFeatures' | 'fieldSpecs' | 'schema'> {
   const out: ReturnType<typeof featureReadOptions> = {};
@@ -65,7 +66,6 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
     positive = stored.positive;
     if (stored.actions) out.actions = true;
     if (stored.userFields && flags['user-features'] === undefined) throw new UsageError(`the model was compiled with user features (${stored.userFields.map((f) => f.name).join(', ')}); give --user-features FILE`);
-    if (stored.itemFields && flags['item-features'] === undefined) throw new UsageError(`the model was compiled with item features (${stored.itemFields.map((f) => f.name).join(', ')}); give --item-features FILE`);
     out.schema = stored;
   }
   if (positive) out.positive = positive;
@@ -89,7 +89,15 @@ export function checkAgainstSchema(ds: Dataset, stored: FeatureSchema | undefine
   }
 }
 
-export { featureSchemaOf };
+/**
+ * What `compile` passes to compileJob for a dataset read with the feature flags: the manifest
+ * schema and the item feature tables; undefined for plain item-id data (plain manifests).
+ */
+export function compileFeatures(data: Dataset | undefined): { schema: FeatureSchema; itemTables?: readonly Int32Array[] } | undefined {
+  const schema = data ? featureSchemaOf(data) : undefined;
+  if (!data || !schema) return undefined;
+  return { schema, ...(data.itemFeatures ? { itemTables: data.itemFeatures.tables } : {}) };
+}
 
 /**
  * Parses a `--columns` value into ReadOptions column fields. Keys: user, item, time, action; `time=none`

@@ -10,7 +10,7 @@ import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
 import { dataFormatFlag, nonNegativeNumberFlag } from '../cli/flags.js';
-import { columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
+import { columnsFlag, compileFeatures, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { checkModelFits } from '../runtime/memory.js';
 
 export default class Compile extends ReclmCommand {
@@ -79,6 +79,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       recipe: preset ? { preset: preset.name, ...preset.recipe } : undefined,
       outDir: flags.out,
       force: flags.force,
+      features: compileFeatures(data),
       onNote: (line) => this.warn(line),
     });
     const summary = {

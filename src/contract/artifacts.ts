@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FeatureSchema } from '../data/features.js';
 import type { InitSpec } from '../dsl/graph.js';
 import type { DType, Dim } from '../dsl/types.js';
 import { ReclmError } from '../errors.js';
@@ -102,6 +101,27 @@ export interface GraphEntry {
   nodes: number;
 }
 
+/**
+ * The side inputs of a model compiled with them (src/data/features.ts `FeatureSchema`, the same
+ * shape, spelled here so the contract depends on nothing): the positive rule, the action
+ * vocabulary (vocab[0] = '<pad>') and the user/item fields in profile/table order, each with its
+ * vocabulary (token 0 '<pad>', 1 '<unk>'). Absent for plain item-id models.
+ */
+export interface ManifestFeatures {
+  positive: { kind: 'all' } | { kind: 'rating'; min: number } | { kind: 'actions'; values: string[] };
+  actions?: string[];
+  userFields?: ManifestFeatureField[];
+  itemFields?: ManifestFeatureField[];
+}
+
+export interface ManifestFeatureField {
+  name: string;
+  kind: 'categorical' | 'multi' | 'bucketed';
+  vocab: string[];
+  width: number;
+  edges?: number[];
+}
+
 export interface Manifest {
   format: typeof ARTIFACT_FORMAT;
   tool: { name: 'reclm'; version: string };
@@ -109,13 +129,10 @@ export interface Manifest {
   loss: LossName;
   config: Record<string, unknown>;
   dataset: { numItems: number; maxlen: number; source?: string; itemMap?: string };
+  /** Side inputs (vocabularies, positive rule); absent for plain item-id models. */
+  features?: ManifestFeatures;
   /** Training defaults from a preset (batch size, lr, epochs, ...); flags override them. */
   recipe?: Record<string, unknown>;
-  /**
-   * Side information and the positive rule the artifacts were compiled with (data/features.ts):
-   * train and eval apply the same rule and vocabularies. Absent for plain item-id data.
-   */
-  features?: FeatureSchema;
   optimizer: AdamWConfig;
   opset: number;
   irVersion: number;
