@@ -81,7 +81,7 @@ describe('data on the command line', function () {
   it('a bad --columns value is one line with exit code 1', async () => {
     const r = await runCommand(DataStats as never, [write('a.csv', 'user,item\n1,2\n'), '--columns', 'who=user']);
     expect(r.error).to.be.instanceOf(Errors.CLIError);
-    expect(r.error!.message).to.equal("--columns expects user=NAME,item=NAME,time=NAME, got 'who=user' in 'who=user'");
+    expect(r.error!.message).to.equal("--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got 'who=user' in 'who=user'");
     expect(r.exitCode).to.equal(1);
   });
 

@@ -1,28 +1,120 @@
 import { Flags } from '@oclif/core';
-import type { DataFormat, ReadOptions } from '../data/types.js';
+import { featureSchemaOf } from '../data/attach.js';
+import type { FeatureSchema, FieldSpec } from '../data/features.js';
+import { formatPositiveRule, parsePositiveRule } from '../data/positive.js';
+import type { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { UsageError } from './errors.js';
 
 /** `--columns user=…,item=…,time=…`: which header columns of a CSV/TSV or RecBole .inter file to read. */
 export const columnsFlag = () =>
   Flags.string({
-    description: 'CSV/TSV/.inter header columns to read, e.g. user=userId,item=movieId,time=timestamp (time=none ignores a time column); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date',
+    description: 'CSV/TSV/.inter header columns to read, e.g. user=userId,item=movieId,time=timestamp,action=rating (time=none ignores a time column; action= reads each event\'s action); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date',
   });
 
+/** The flags of side information and the positive rule (compile, train, eval, data stats). */
+export const featureFlags = () => ({
+  actions: Flags.boolean({ description: "feed each event's action (the rating of ratings.dat/u.data, or the CSV action column: --columns action=NAME) to the model as an input" }),
+  positive: Flags.string({ description: 'which events are targets: all (default), rating>=N, or action=V1,V2,…; the others stay in the sequences as context' }),
+  'user-features': Flags.string({ description: 'user-feature file: ML-1M users.dat, ML-100K u.user, or CSV/TSV with a user id column (.gz ok)' }),
+  'item-features': Flags.string({ description: 'item-feature file: ML-1M movies.dat, ML-100K u.item, or CSV/TSV with an item id column (.gz ok)' }),
+  field: Flags.string({ description: 'how a CSV/TSV side-file column is read: NAME=categorical (default), NAME=multi[:SEP] (default |), NAME=numeric[:BUCKETS] (quantile buckets, default 10), NAME=ignore (repeatable)', multiple: true }),
+});
+
+export interface FeatureFlagValues {
+  actions?: boolean;
+  positive?: string;
+  'user-features'?: string;
+  'item-features'?: string;
+  field?: string[];
+}
+
+/** Parses `--field NAME=KIND[:ARG]` values. Throws UsageError naming the bad value. */
+export function parseFieldSpecs(values: readonly string[] | undefined): FieldSpec[] {
+  return (values ?? []).map((v) => {
+    const m = /^([^=]+)=(categorical|multi|numeric|ignore)(?::(.*))?$/.exec(v);
+    if (!m) throw new UsageError(`--field expects NAME=categorical, NAME=multi[:SEP], NAME=numeric[:BUCKETS] or NAME=ignore, got '${v}'`);
+    const [, name, kind, arg] = m;
+    const spec: FieldSpec = { name: name.trim(), kind: kind as FieldSpec['kind'] };
+    if (kind === 'multi') spec.separator = arg === undefined || arg === '' ? '|' : arg;
+    else if (kind === 'numeric' && arg !== undefined) {
+      const n = Number(arg);
+      if (!Number.isInteger(n) || n < 2) throw new UsageError(`--field ${v}: the number of buckets must be an integer >= 2`);
+      spec.buckets = n;
+    } else if (arg !== undefined) throw new UsageError(`--field ${v}: ${kind} takes no argument`);
+    return spec;
+  });
+}
+
 /**
- * Parses a `--columns` value into ReadOptions column fields. Keys: user, item, time; `time=none`
+ * ReadOptions for the feature flags. With `stored` (the manifest's features, for train and
+ * eval), the compiled positive rule, actions and vocabularies apply; a flag that contradicts
+ * them, or a missing user-feature file (the profile is a batch input), is a UsageError. The
+ * item-feature file is optional there: its tables are baked into the graphs at compile time.
+ */
+export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSchema): Pick<ReadOptions, 'actions' | 'positive' | 'userFeatures' | 'itemFeatures' | 'fieldSpecs' | 'schema'> {
+  const out: ReturnType<typeof featureReadOptions> = {};
+  let positive;
+  try {
+    positive = flags.positive === undefined ? undefined : parsePositiveRule(flags.positive);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (stored) {
+    if (positive && formatPositiveRule(positive) !== formatPositiveRule(stored.positive)) {
+      throw new UsageError(`--positive ${flags.positive} contradicts the model, compiled with --positive ${formatPositiveRule(stored.positive)}; drop the flag`);
+    }
+    positive = stored.positive;
+    if (stored.actions) out.actions = true;
+    if (stored.userFields && flags['user-features'] === undefined) throw new UsageError(`the model was compiled with user features (${stored.userFields.map((f) => f.name).join(', ')}); give --user-features FILE`);
+    out.schema = stored;
+  }
+  if (positive) out.positive = positive;
+  if (flags.actions) out.actions = true;
+  if (flags['user-features'] !== undefined) out.userFeatures = flags['user-features'];
+  if (flags['item-features'] !== undefined) out.itemFeatures = flags['item-features'];
+  const specs = parseFieldSpecs(flags.field);
+  if (specs.length) out.fieldSpecs = specs;
+  return out;
+}
+
+/**
+ * Checks that data read for training or evaluation has the action vocabulary the model was
+ * compiled with (the token of an action must mean the same). Throws UsageError naming `file`.
+ */
+export function checkAgainstSchema(ds: Dataset, stored: FeatureSchema | undefined, file: string): void {
+  if (!stored?.actions) return;
+  const have = ds.actions?.vocab ?? [];
+  if (have.length > stored.actions.length || have.some((v, i) => v !== stored.actions![i])) {
+    throw new UsageError(`${file}: its actions (${have.slice(1).join(', ')}) differ from those the model was compiled with (${stored.actions.slice(1).join(', ')}); use the data the model was compiled for`);
+  }
+}
+
+/**
+ * What `compile` passes to compileJob for a dataset read with the feature flags: the manifest
+ * schema and the item feature tables; undefined for plain item-id data (plain manifests).
+ */
+export function compileFeatures(data: Dataset | undefined): { schema: FeatureSchema; itemTables?: readonly Int32Array[] } | undefined {
+  const schema = data ? featureSchemaOf(data) : undefined;
+  if (!data || !schema) return undefined;
+  return { schema, ...(data.itemFeatures ? { itemTables: data.itemFeatures.tables } : {}) };
+}
+
+/**
+ * Parses a `--columns` value into ReadOptions column fields. Keys: user, item, time, action; `time=none`
  * (or an empty value) reads no time column. Throws UsageError naming the bad part.
  */
-export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userCol' | 'itemCol' | 'timeCol'> {
+export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userCol' | 'itemCol' | 'timeCol' | 'actionCol'> {
   if (spec === undefined) return {};
-  const out: Pick<ReadOptions, 'userCol' | 'itemCol' | 'timeCol'> = {};
+  const out: Pick<ReadOptions, 'userCol' | 'itemCol' | 'timeCol' | 'actionCol'> = {};
   for (const part of spec.split(',')) {
     const eq = part.indexOf('=');
     const key = eq > 0 ? part.slice(0, eq).trim() : '';
     const value = eq > 0 ? part.slice(eq + 1).trim() : '';
-    if (!['user', 'item', 'time'].includes(key)) throw new UsageError(`--columns expects user=NAME,item=NAME,time=NAME, got '${part}' in '${spec}'`);
+    if (!['user', 'item', 'time', 'action'].includes(key)) throw new UsageError(`--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got '${part}' in '${spec}'`);
     if (key === 'time') out.timeCol = value === '' || value === 'none' ? null : value;
     else if (value === '') throw new UsageError(`--columns: ${key}= needs a column name`);
     else if (key === 'user') out.userCol = value;
+    else if (key === 'action') out.actionCol = value;
     else out.itemCol = value;
   }
   return out;
@@ -32,6 +124,6 @@ export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userC
  * ReadOptions from the shared data flags (--format, --columns); `onNote` receives the reader's
  * notes (events reordered by time, encoding fallback, ignored columns, zip member).
  */
-export function dataReadOptions(flags: { format?: string; columns?: string }, onNote?: (line: string) => void): ReadOptions {
-  return { format: (flags.format ?? 'auto') as DataFormat, ...parseColumns(flags.columns), onNote };
+export function dataReadOptions(flags: { format?: string; columns?: string } & FeatureFlagValues, onNote?: (line: string) => void, stored?: FeatureSchema): ReadOptions {
+  return { format: (flags.format ?? 'auto') as DataFormat, ...parseColumns(flags.columns), ...featureReadOptions(flags, stored), onNote };
 }

@@ -10,7 +10,7 @@ import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
 import { dataFormatFlag, nonNegativeNumberFlag } from '../cli/flags.js';
-import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
+import { columnsFlag, compileFeatures, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { checkModelFits } from '../runtime/memory.js';
 
 export default class Compile extends ReclmCommand {
@@ -33,6 +33,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     data: Flags.string({ description: 'training data file (SASRec txt, ratings.dat, u.data, CSV, reczoo JSON; .gz ok)', exclusive: ['num-items'] }),
     format: dataFormatFlag(),
     columns: columnsFlag(),
+    ...featureFlags(),
     'num-items': Flags.integer({ description: 'catalogue size V when no data file is given', min: 1 }),
     out: Flags.string({ description: 'output folder', required: true }),
     seed: Flags.integer({ description: 'seed of the initial parameters', default: 42, min: 0 }),
@@ -57,6 +58,8 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     optimizer.weightDecay = flags['weight-decay'] ?? optimizer.weightDecay;
     optimizer.maxGradNorm = flags['max-grad-norm'] ?? optimizer.maxGradNorm;
     if (!flags.data && !flags['num-items']) throw new UsageError('give --data FILE (recommended: the file you will train on) or --num-items N');
+    const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
+    if (!flags.data && sideFlag) throw new UsageError(`--${sideFlag} needs --data (the vocabularies and the positive rule come from the training data)`);
     const data = flags.data ? openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line))) : undefined;
     const numItems = data ? data.numItems : flags['num-items'];
     if (config.num_items !== undefined && Number(config.num_items) !== numItems) {
@@ -76,6 +79,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       recipe: preset ? { preset: preset.name, ...preset.recipe } : undefined,
       outDir: flags.out,
       force: flags.force,
+      features: compileFeatures(data),
       onNote: (line) => this.warn(line),
     });
     const summary = {

@@ -5,7 +5,11 @@ import { Progress } from '../util/progress.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { dataFormatFlag } from '../cli/flags.js';
-import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
+import { MANIFEST_FILE, readManifest } from '../contract/artifacts.js';
+import type { FeatureSchema } from '../data/features.js';
 import { resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
 
@@ -30,6 +34,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     'test-data': Flags.string({ description: 'pre-split files: the test file (per-user item lists; --data is then the train file)' }),
     format: dataFormatFlag(),
     columns: columnsFlag(),
+    ...featureFlags(),
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
     negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
     'keep-seen': Flags.boolean({ description: 'full ranking: keep the items of the input sequence among the candidates' }),
@@ -49,11 +54,12 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
     const json = this.jsonEnabled();
+    const read = dataReadOptions(flags, (line) => this.warn(line), compiledFeatures(args.model));
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
       ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
-      read: dataReadOptions(flags, (line) => this.warn(line)),
+      read,
       onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
     });
     progress.finish();
@@ -70,7 +76,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     for (const [k, v] of Object.entries(r.metrics)) if (k !== 'users') flat[k] = v;
     flat.popularity = Object.fromEntries(Object.entries(r.popularity).filter(([k]) => k !== 'users'));
     if (json) return flat;
-    const why = presplit ? 'without training items or a target' : 'with fewer than 3 interactions';
+    const why = presplit ? 'without training items or a target' : read.positive && read.positive.kind !== 'all' ? 'with fewer than 3 positive events' : 'with fewer than 3 interactions';
     this.log(`${r.split} split, ${r.protocol}: ${r.users} users (${r.excludedUsers} ${why} excluded)`);
     this.log(`${'metric'.padEnd(10)}${'model'.padStart(10)}${'most-popular'.padStart(14)}`);
     const perK = presplit ? ['hr', 'recall', 'ndcg'] : ['hr', 'ndcg'];
@@ -82,4 +88,14 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     this.log(`(${r.seconds.toFixed(1)} s)`);
     return flat;
   }
+}
+
+/**
+ * The positive rule and vocabularies of the artifacts beside the model (the manifest in its
+ * folder), so that evaluation uses the rule the model was trained with; undefined when there is
+ * no manifest (an .onnx file on its own: then the flags alone decide).
+ */
+function compiledFeatures(model: string): FeatureSchema | undefined {
+  const dir = existsSync(model) && statSync(model).isDirectory() ? model : dirname(model);
+  return existsSync(join(dir, MANIFEST_FILE)) ? readManifest(dir, false).features : undefined;
 }

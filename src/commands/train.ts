@@ -8,7 +8,8 @@ import { TrainSummary, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { dataFormatFlag, positiveNumberFlag } from '../cli/flags.js';
-import { columnsFlag, dataReadOptions } from '../cli/data-flags.js';
+import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
+import { formatPositiveRule } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
 import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, resolveRecipe } from '../cli/recipe.js';
 
@@ -36,6 +37,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'test-data': Flags.string({ description: 'pre-split files: the test file (per-user item lists)' }),
     format: dataFormatFlag(),
     columns: columnsFlag(),
+    ...featureFlags(),
     epochs: Flags.integer({ description: 'epochs (one epoch = ceil(#users / batch) steps)', min: 1 }),
     'batch-size': Flags.integer({ description: 'rows per step', min: 1 }),
     lr: positiveNumberFlag({ description: 'peak learning rate' }),
@@ -69,8 +71,13 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     const manifest = readManifest(args.dir);
     const stored = flags.resume ? storedRecipe(args.dir) : null;
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
+    const features = manifest.features;
+    const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
+    if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.dir} was compiled for item ids only; the positive rule, actions and side files are chosen at compile time (reclm compile --${sideFlag} …)`);
+    if (presplit && features) throw new UsageError(`${args.dir} was compiled with actions, a positive rule or side files, which pre-split files do not carry; train on the interaction file`);
     const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto' }) : null;
-    const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line)));
+    const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line), features));
+    checkAgainstSchema(data, features, flags.data);
     const recipeFlags: RecipeFlags = {
       epochs: flags.epochs, batchSize: flags['batch-size'], lr: flags.lr, warmup: flags.warmup, cosine: flags.cosine, minLr: flags['min-lr'],
       evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'],
@@ -111,7 +118,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       json,
       log: (line) => this.log(line),
       onOpen: () => {
-        const parallel = [...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : [])];
+        const parallel = [...(features ? [`positive ${formatPositiveRule(features.positive)}`] : []), ...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : [])];
         this.log([describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
       },
     });

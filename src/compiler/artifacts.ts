@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
-import { ARTIFACT_FORMAT, AdamWConfig, GRAPH_FILES, GraphKey, LossName, MANIFEST_FILE, Manifest, TensorSpec, sha256 } from '../contract/artifacts.js';
+import { ARTIFACT_FORMAT, AdamWConfig, GRAPH_FILES, GraphKey, LossName, MANIFEST_FILE, Manifest, ManifestFeatures, TensorSpec, sha256 } from '../contract/artifacts.js';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
 import { IR_VERSION, OPSET, emitModel } from '../onnx/emit.js';
 import { simplify } from '../onnx/simplify.js';
@@ -59,7 +59,7 @@ export function writeArtifacts<C extends ModelConfig>(
   req: CompileRequest<C>,
   outDir: string,
   extraFiles: Record<string, Uint8Array> = {},
-  extras: { recipe?: Record<string, unknown>; itemMap?: string } = {},
+  extras: { recipe?: Record<string, unknown>; itemMap?: string; features?: ManifestFeatures } = {},
   built: CompiledGraphs = buildArtifactGraphs(req),
   replace: { force?: boolean; protect?: readonly string[] } = {},
 ): Manifest {
@@ -92,6 +92,7 @@ export function writeArtifacts<C extends ModelConfig>(
       loss: req.loss,
       config: cfg,
       dataset: { numItems: Number(cfg.num_items), maxlen: Number(cfg.maxlen), source: req.source, itemMap: extras.itemMap },
+      ...(extras.features ? { features: extras.features } : {}),
       recipe: extras.recipe,
       optimizer: req.optimizer,
       opset: OPSET,

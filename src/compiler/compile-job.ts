@@ -5,7 +5,7 @@ import { encodeCheckpoint } from '../runtime/checkpoint.js';
 import { initialParams } from '../runtime/init.js';
 import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
-import type { AdamWConfig, LossName, Manifest } from '../contract/artifacts.js';
+import type { AdamWConfig, LossName, Manifest, ManifestFeatures } from '../contract/artifacts.js';
 import { CompileRequest, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
 
 export interface CompileJob<C extends ModelConfig = ModelConfig> {
@@ -25,6 +25,12 @@ export interface CompileJob<C extends ModelConfig = ModelConfig> {
   outDir: string;
   /** Replace an output folder that holds reclm artifacts (and perhaps a training run). */
   force?: boolean;
+  /**
+   * The data's side inputs: the schema (vocabularies, positive rule) is written to the
+   * manifest's `features`; `itemTables` are the item feature tables (ItemFeatures.tables).
+   * Absent: a plain item-id model.
+   */
+  features?: { schema: ManifestFeatures; itemTables?: readonly Int32Array[] };
   /** Called with notes on how the config was adapted to the data. */
   onNote?: (line: string) => void;
 }
@@ -69,5 +75,6 @@ export function compileJob(job: CompileJob): Manifest {
   });
   const extra: Record<string, Uint8Array> = { 'init.ckpt': concat(ckpt.chunks) };
   if (job.data) extra['items.json'] = new TextEncoder().encode(JSON.stringify(itemMapOf(job.data)));
-  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined }, built, { force: job.force, protect: job.dataLabel ? [job.dataLabel] : [] });
+  const extras = { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined, ...(job.features ? { features: job.features.schema } : {}) };
+  return writeArtifacts(req, job.outDir, extra, extras, built, { force: job.force, protect: job.dataLabel ? [job.dataLabel] : [] });
 }

@@ -42,9 +42,11 @@ export const nextName = (state: string) => `${state}.next`;
  * `seq [B, L]` left-padded input items; `pos [B, L]` next-item targets (0 = no target);
  * `neg [B, L]` one sampled negative per position (BCE); `negs [B, L, R]`, or `[R]` shared
  * by the batch (sampled softmax); `ts_ext [B, L+1]` the timestamps of seq's items and of
- * the target of the last position (HSTU). All int64.
+ * the target of the last position (HSTU); `action [B, L]` the action token of each seq
+ * position (0 = padding) and `profile [B, P]` one token per user field (data/features.ts;
+ * with a positive rule, pos is 0 where the next event is not positive). All int64.
  */
-export const BATCH = { seq: 'seq', pos: 'pos', neg: 'neg', negs: 'negs', tsExt: 'ts_ext' } as const;
+export const BATCH = { seq: 'seq', pos: 'pos', neg: 'neg', negs: 'negs', tsExt: 'ts_ext', action: 'action', profile: 'profile' } as const;
 export type BatchInputName = (typeof BATCH)[keyof typeof BATCH];
 
 /**
@@ -99,6 +101,27 @@ export interface GraphEntry {
   nodes: number;
 }
 
+/**
+ * The side inputs of a model compiled with them (src/data/features.ts `FeatureSchema`, the same
+ * shape, spelled here so the contract depends on nothing): the positive rule, the action
+ * vocabulary (vocab[0] = '<pad>') and the user/item fields in profile/table order, each with its
+ * vocabulary (token 0 '<pad>', 1 '<unk>'). Absent for plain item-id models.
+ */
+export interface ManifestFeatures {
+  positive: { kind: 'all' } | { kind: 'rating'; min: number } | { kind: 'actions'; values: string[] };
+  actions?: string[];
+  userFields?: ManifestFeatureField[];
+  itemFields?: ManifestFeatureField[];
+}
+
+export interface ManifestFeatureField {
+  name: string;
+  kind: 'categorical' | 'multi' | 'bucketed';
+  vocab: string[];
+  width: number;
+  edges?: number[];
+}
+
 export interface Manifest {
   format: typeof ARTIFACT_FORMAT;
   tool: { name: 'reclm'; version: string };
@@ -106,6 +129,8 @@ export interface Manifest {
   loss: LossName;
   config: Record<string, unknown>;
   dataset: { numItems: number; maxlen: number; source?: string; itemMap?: string };
+  /** Side inputs (vocabularies, positive rule); absent for plain item-id models. */
+  features?: ManifestFeatures;
   /** Training defaults from a preset (batch size, lr, epochs, ...); flags override them. */
   recipe?: Record<string, unknown>;
   optimizer: AdamWConfig;
@@ -130,7 +155,7 @@ export function batchInputs(manifest: Manifest, graph: GraphKey): TensorSpec[] {
 }
 
 /** What a training sampler must produce for the training graph of `manifest`. */
-export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegatives: number; sharedNegatives: boolean; needTimestamps: boolean } {
+export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegatives: number; sharedNegatives: boolean; needTimestamps: boolean; needActions: boolean; needProfile: boolean } {
   const inputs = batchInputs(manifest, 'training');
   const negs = inputs.find((i) => i.name === BATCH.negs);
   return {
@@ -138,6 +163,8 @@ export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegativ
     numNegatives: negs ? Number(negs.shape[negs.shape.length - 1]) : 0,
     sharedNegatives: negs?.shape.length === 1,
     needTimestamps: inputs.some((i) => i.name === BATCH.tsExt),
+    needActions: inputs.some((i) => i.name === BATCH.action),
+    needProfile: inputs.some((i) => i.name === BATCH.profile),
   };
 }
 

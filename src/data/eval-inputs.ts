@@ -2,6 +2,9 @@
  * Evaluation rows (docs/evaluation.md, "Input row"), left padded like training rows:
  * - split 'test':  seq = last L of train + [valid], target = test,  ts_ext[L] = ts(test)
  * - split 'valid': seq = last L of train,           target = valid, ts_ext[L] = ts(valid)
+ * With Split.events (actions, positive rule, profile), the input is every event before the
+ * target (so for 'test' also the events between the two targets, negatives included), `action`
+ * is parallel to seq and `profile` holds the user's P profile tokens.
  * Only users with a target and |train| >= 1 are evaluated. Only slot L-1 of the model output is used.
  * The last batch may be short (evaluation has no fixed-shape requirement worth padding for).
  */
@@ -16,6 +19,10 @@ export interface EvalOptions {
   batchSize: number;
   /** Produce ts_ext [n, L+1] (zeros when the data has no timestamps). */
   needTimestamps?: boolean;
+  /** Produce action [n, L] (needs Split.events with actions). */
+  needActions?: boolean;
+  /** Produce profile [n, P] (needs Split.events with a profile). */
+  needProfile?: boolean;
   /** Evaluate only these user indices (e.g. the sampled-protocol subset); default: every eligible user. */
   users?: Int32Array;
 }
@@ -23,6 +30,8 @@ export interface EvalOptions {
 export interface EvalBatch {
   seq: BigInt64Array; // [n, L]
   ts_ext?: BigInt64Array; // [n, L+1]
+  action?: BigInt64Array; // [n, L], 0 at padding
+  profile?: BigInt64Array; // [n, P]
   targets: Int32Array; // [n]
   users: Int32Array; // [n] user indices
   n: number;
@@ -40,8 +49,15 @@ export function evalUsers(split: Split, which: EvalSplit): Int32Array {
 /**
  * The history the model sees for this split (train for 'valid', train + [valid] for 'test'), with
  * its timestamps. Shared with the popularity baseline so both count the same interactions.
+ * With Split.events: every event before the target (views, no copies), and their actions.
  */
-export function historyOf(split: Split, which: EvalSplit, u: number): { items: Int32Array; times: Float64Array | null } {
+export function historyOf(split: Split, which: EvalSplit, u: number): { items: Int32Array; times: Float64Array | null; actions?: Int32Array } {
+  const ev = split.events;
+  if (ev) {
+    const at = which === 'test' ? ev.testAt[u] : ev.validAt[u];
+    const end = at < 0 ? split.train[u].length : at;
+    return { items: ev.items[u].subarray(0, end), times: ev.times ? ev.times[u].subarray(0, end) : null, ...(ev.actions ? { actions: ev.actions[u].subarray(0, end) } : {}) };
+  }
   const tr = split.train[u];
   const trTs = split.trainTs ? split.trainTs[u] : null;
   if (which === 'valid' || split.valid[u] === 0) return { items: tr, times: trTs };
@@ -79,19 +95,27 @@ export function* evalBatches(split: Split, opts: EvalOptions): Generator<EvalBat
   }
   const target = opts.split === 'test' ? split.test : split.valid;
   const targetTs = opts.split === 'test' ? split.testTs : split.validTs;
+  const ev = split.events;
+  if (opts.needActions && !ev?.actions) throw new Error('evalBatches: action inputs need a dataset read with actions');
+  if (opts.needProfile && !ev?.profile) throw new Error('evalBatches: profile inputs need a dataset with user features');
+  const P = ev ? ev.profileWidth : 0;
   for (let start = 0; start < users.length; start += batchSize) {
     const n = Math.min(batchSize, users.length - start);
     const seq = new Int64Writer(n * L);
     const ts = opts.needTimestamps ? new Int64Writer(n * (L + 1)) : null;
     const targets = new Int32Array(n);
+    const act = opts.needActions ? new Int64Writer(n * L) : null;
+    const prof = opts.needProfile ? new Int64Writer(n * P) : null;
     const rowUsers = users.slice(start, start + n);
     for (let b = 0; b < n; b++) {
       const u = rowUsers[b];
-      const { items, times } = historyOf(split, opts.split, u);
+      const { items, times, actions } = historyOf(split, opts.split, u);
       const k = Math.min(items.length, L);
       const src = items.length - k;
       for (let j = 0; j < k; j++) seq.setSmall(b * L + L - k + j, items[src + j]);
       targets[b] = target[u];
+      if (act && actions) for (let j = 0; j < k; j++) act.setSmall(b * L + L - k + j, actions[src + j]);
+      if (prof && ev?.profile) for (let f = 0; f < P; f++) prof.setSmall(b * P + f, ev.profile[u * P + f]);
       if (ts && times && targetTs) {
         const row = b * (L + 1);
         for (let j = 0; j < k; j++) ts.set(row + L - k + j, times[src + j]);
@@ -100,6 +124,8 @@ export function* evalBatches(split: Split, opts: EvalOptions): Generator<EvalBat
     }
     const batch: EvalBatch = { seq: seq.array, targets, users: rowUsers, n, maxlen: L };
     if (ts) batch.ts_ext = ts.array;
+    if (act) batch.action = act.array;
+    if (prof) batch.profile = prof.array;
     yield batch;
   }
 }

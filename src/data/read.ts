@@ -34,9 +34,14 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   }
   if (src.bytes.length === 0) throw new DataFormatError(src.file, null, 'the file is empty (no interaction lines)');
   const concrete: ConcreteFormat = format === 'auto' ? detectFormat(src) : format;
-  const named = (['userCol', 'itemCol', 'timeCol'] as const).filter((k) => options[k] !== undefined);
+  // ratings.dat / u.data have one action column, the rating: `--columns action=rating` names it.
+  const mlRating = (concrete === 'movielens' || concrete === 'ml100k') && options.actionCol === 'rating';
+  const named = (['userCol', 'itemCol', 'timeCol', 'actionCol'] as const).filter((k) => options[k] !== undefined && !(k === 'actionCol' && mlRating));
   if (named.length && concrete !== 'csv') {
     throw new DataFormatError(src.file, null, `column names (--columns) apply to CSV/TSV and RecBole .inter files with a header, but this file is read as ${concrete}`);
+  }
+  if (options.actions && !['movielens', 'ml100k', 'csv'].includes(concrete)) {
+    throw new DataFormatError(src.file, null, `actions (a rating or event column) need ratings.dat, u.data or a CSV/TSV with an action column, but this file is read as ${concrete} (item ids only)`);
   }
   const inter = parse(src, concrete, options);
   const built = buildDataset(inter, {
@@ -77,11 +82,11 @@ function parse(src: Source, format: ConcreteFormat, options: ReadOptions): Inter
     case 'user-seq':
       return parseUserSeq(src);
     case 'movielens':
-      return parseMovieLensDat(src);
+      return parseMovieLensDat(src, options.actions === true);
     case 'ml100k':
-      return parseMl100k(src);
+      return parseMl100k(src, options.actions === true);
     case 'csv':
-      return parseCsv(src, { userCol: options.userCol, itemCol: options.itemCol, timeCol: options.timeCol });
+      return parseCsv(src, { userCol: options.userCol, itemCol: options.itemCol, timeCol: options.timeCol, actionCol: options.actionCol, actions: options.actions });
     case 'reczoo':
       return parseReczooJson(src);
   }

@@ -11,6 +11,10 @@
  * Unlike the seed, the last batch is full too: rows are drawn with replacement anyway, so a short
  * batch would only add a second tensor shape (and a second graph specialisation) for no statistical gain.
  *
+ * With a positive rule (Split.events.positive), pos[t] is the next event's item only when that
+ * event is positive, else 0 (negatives are context, never targets), and only users whose kept
+ * window has a target are drawn. `action [B, L]` and `profile [B, P]` come from Split.events.
+ *
  * Draw order (fixed, so a state restored from a checkpoint reproduces the same batches): per row the
  * user, then neg for t = 0..L-1, then negs for t = 0..L-1, r = 0..R-1. All randomness comes from one
  * Rng whose state getState()/setState() carry.
@@ -38,6 +42,10 @@ export interface SamplerOptions {
   needTimestamps?: boolean;
   /** `negs` is one block of R uniform ids [R] shared by the whole batch (cheap sampled softmax). */
   sharedNegatives?: boolean;
+  /** Produce `action [B, L]`, the action token of each seq position (needs Split.events.actions). */
+  needActions?: boolean;
+  /** Produce `profile [B, P]`, the row's user tokens (needs Split.events.profile). */
+  needProfile?: boolean;
   /** The dataset's user ids (Dataset.users), so messages name users by their id. */
   userIds?: readonly string[];
 }
@@ -49,6 +57,8 @@ export interface TrainBatch extends Partial<Record<BatchInputName, BigInt64Array
   neg?: BigInt64Array; // [B, L]
   negs?: BigInt64Array; // [B, L, R], or [R] with sharedNegatives
   ts_ext?: BigInt64Array; // [B, L+1]
+  action?: BigInt64Array; // [B, L]
+  profile?: BigInt64Array; // [B, P]
   batchSize: number;
   maxlen: number;
   numNegatives: number;
@@ -90,8 +100,14 @@ export class TrainSampler {
     this.V = split.numItems;
     this.rng = new Rng(seed);
     const eligible: number[] = [];
-    for (let u = 0; u < split.train.length; u++) if (split.train[u].length >= 2) eligible.push(u);
-    if (eligible.length === 0) throw new SamplerError('no user has at least 2 training interactions, so no training example can be built');
+    const positive = split.events?.positive ?? null;
+    for (let u = 0; u < split.train.length; u++) if (split.train[u].length >= 2 && (!positive || hasTarget(split.train[u].length, maxlen, positive[u]))) eligible.push(u);
+    if (eligible.length === 0) {
+      throw new SamplerError(positive ? 'no user has a positive training event after another training event, so no training example can be built' : 'no user has at least 2 training interactions, so no training example can be built');
+    }
+    if ((options.needActions && !split.events?.actions) || (options.needProfile && !split.events?.profile)) {
+      throw new SamplerError(`the model reads ${options.needActions && !split.events?.actions ? 'actions (give --actions, and --columns action=NAME for a CSV)' : 'a user profile (give --user-features FILE)'}, but the data has none`);
+    }
     this.users = Int32Array.from(eligible);
     this.numTrainableUsers = eligible.length;
     this.batchesPerEpoch = Math.ceil(split.train.length / batchSize);
@@ -128,6 +144,11 @@ export class TrainSampler {
     const negs = R > 0 ? new Int64Writer(shared ? R : B * L * R) : null;
     const ts = needTs ? new Int64Writer(B * (L + 1)) : null;
     const trainTs = needTs ? split.trainTs : null;
+    const ev = split.events;
+    const positive = ev?.positive ?? null;
+    const act = this.options.needActions && ev?.actions ? new Int64Writer(B * L) : null;
+    const P = ev ? ev.profileWidth : 0;
+    const prof = this.options.needProfile && ev?.profile ? new Int64Writer(B * P) : null;
     let realTokens = 0;
     for (let b = 0; b < B; b++) {
       const u = this.users[rng.nextInt(this.users.length)];
@@ -136,11 +157,24 @@ export class TrainSampler {
       const n = Math.min(m - 1, L);
       const off = b * L + (L - n); // first real slot of this row
       const src = m - 1 - n; // index in s of seq's first kept item
-      for (let j = 0; j < n; j++) {
-        seq.setSmall(off + j, s[src + j]);
-        pos.setSmall(off + j, s[src + j + 1]);
+      if (positive) {
+        const p = positive[u];
+        for (let j = 0; j < n; j++) {
+          seq.setSmall(off + j, s[src + j]);
+          if (p[src + j + 1]) {
+            pos.setSmall(off + j, s[src + j + 1]);
+            realTokens++;
+          }
+        }
+      } else {
+        for (let j = 0; j < n; j++) {
+          seq.setSmall(off + j, s[src + j]);
+          pos.setSmall(off + j, s[src + j + 1]);
+        }
+        realTokens += n;
       }
-      realTokens += n;
+      if (act && ev?.actions) for (let j = 0; j < n; j++) act.setSmall(off + j, ev.actions[u][src + j]);
+      if (prof && ev?.profile) for (let f = 0; f < P; f++) prof.setSmall(b * P + f, ev.profile[u * P + f]);
       if (neg) {
         for (let j = 0; j < m; j++) marks[s[j]] = 1;
         for (let j = 0; j < n; j++) {
@@ -169,6 +203,8 @@ export class TrainSampler {
     if (neg) batch[BATCH.neg] = neg.array;
     if (negs) batch[BATCH.negs] = negs.array;
     if (ts) batch[BATCH.tsExt] = ts.array;
+    if (act) batch[BATCH.action] = act.array;
+    if (prof) batch[BATCH.profile] = prof.array;
     return batch;
   }
 
@@ -190,4 +226,10 @@ export class TrainSampler {
       }
     }
   }
+}
+
+/** Whether a row of a train prefix of length m has a target in its kept window (the last min(m-1, L) next events). */
+function hasTarget(m: number, L: number, positive: Uint8Array): boolean {
+  for (let j = Math.max(1, m - L); j < m; j++) if (positive[j]) return true;
+  return false;
 }

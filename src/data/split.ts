@@ -2,6 +2,12 @@
  * Leave-one-out split (docs/models.md §1, seed `data_partition`): for a history h with |h| >= 3,
  * train = h[:-2], valid = h[-2], test = h[-1]; shorter histories are all train and have no
  * valid/test item (they still feed training when |train| >= 2, but are not evaluated).
+ *
+ * Positive-only protocol (a dataset with a positive rule, docs/evaluation.md): with p_1 < … < p_k
+ * the positions of h's positive events and k >= 3, test = h[p_k], valid = h[p_{k-1}],
+ * train = h[:p_{k-1}] (negatives included); the test input is h[:p_k], i.e. train, valid and the
+ * events between the two targets. Events after the test target are not used. Users with fewer
+ * than 3 positives are all train and not evaluated, as short users above.
  */
 import { DataFormatError } from './errors.js';
 import { evalUsers, type EvalSplit } from './eval-inputs.js';
@@ -40,9 +46,127 @@ export interface Split {
    * for leave-one-out, where each user has exactly one target per split.
    */
   targetSets?: { valid: Int32Array[]; test: Int32Array[] };
+  /**
+   * Present when the dataset has actions, a positive rule or user features (features.ts): each
+   * user's whole history and where its targets are. train[u] is always events.items[u][:validAt]
+   * (or the whole history when the user has no target), so per-event arrays line up with it.
+   */
+  events?: SplitEvents;
+}
+
+/** Per-user histories beside the split, for actions, the positive mask and the user profile. */
+export interface SplitEvents {
+  /** Per user: every event's item, chronological (the dataset's sequences). */
+  items: Int32Array[];
+  /** Per user: the dataset's timestamps, or null. */
+  times: Float64Array[] | null;
+  /** Per user: action tokens parallel to items (ActionLog.actions), or null without actions. */
+  actions: Int32Array[] | null;
+  /** Per user: 1 where the event is positive, or null when every event is (no rule). */
+  positive: Uint8Array[] | null;
+  /** Per user: index in items[u] of the validation / test target, -1 when none. */
+  validAt: Int32Array;
+  testAt: Int32Array;
+  /** [numUsers * P] profile tokens, one per user field (UserFeatures.columns interleaved), or null. */
+  profile: Int32Array | null;
+  /** P: user fields (0 without user features). */
+  profileWidth: number;
 }
 
 export function leaveOneOutSplit(ds: Dataset): Split {
+  if (ds.positive) return positiveOnlySplit(ds, ds.positive);
+  const split = plainSplit(ds);
+  if (ds.actions || ds.userFeatures) {
+    const n = ds.sequences.length;
+    const validAt = new Int32Array(n).fill(-1);
+    const testAt = new Int32Array(n).fill(-1);
+    for (let u = 0; u < n; u++) {
+      const m = ds.sequences[u].length;
+      if (split.test[u] !== 0) {
+        validAt[u] = m - 2;
+        testAt[u] = m - 1;
+      }
+    }
+    split.events = eventsOf(ds, null, validAt, testAt);
+  }
+  return split;
+}
+
+function eventsOf(ds: Dataset, positive: Uint8Array[] | null, validAt: Int32Array, testAt: Int32Array): SplitEvents {
+  const n = ds.sequences.length;
+  const uf = ds.userFeatures;
+  const P = uf ? uf.fields.length : 0;
+  let profile: Int32Array | null = null;
+  if (uf) {
+    profile = new Int32Array(n * P);
+    for (let u = 0; u < n; u++) for (let f = 0; f < P; f++) profile[u * P + f] = uf.columns[f][u];
+  }
+  return { items: ds.sequences, times: ds.timestamps, actions: ds.actions ? ds.actions.actions : null, positive, validAt, testAt, profile, profileWidth: P };
+}
+
+/** The positive-only protocol (see the file comment); `positive` is ds.positive. */
+function positiveOnlySplit(ds: Dataset, positive: Uint8Array[]): Split {
+  const n = ds.sequences.length;
+  const train: Int32Array[] = new Array(n);
+  const trainTs: Float64Array[] | null = ds.timestamps ? new Array(n) : null;
+  const valid = new Int32Array(n);
+  const test = new Int32Array(n);
+  const validTs = ds.timestamps ? new Float64Array(n) : null;
+  const testTs = ds.timestamps ? new Float64Array(n) : null;
+  const validAt = new Int32Array(n).fill(-1);
+  const testAt = new Int32Array(n).fill(-1);
+  let evaluated = 0, trainable = 0, trainInteractions = 0;
+  for (let u = 0; u < n; u++) {
+    const h = ds.sequences[u];
+    const p = positive[u];
+    const ts = ds.timestamps ? ds.timestamps[u] : null;
+    let last = -1, before = -1, count = 0;
+    for (let j = 0; j < h.length; j++) {
+      if (!p[j]) continue;
+      before = last;
+      last = j;
+      count++;
+    }
+    if (count < 3) {
+      train[u] = h;
+      if (trainTs && ts) trainTs[u] = ts;
+    } else {
+      train[u] = h.subarray(0, before);
+      valid[u] = h[before];
+      test[u] = h[last];
+      validAt[u] = before;
+      testAt[u] = last;
+      if (trainTs && ts && validTs && testTs) {
+        trainTs[u] = ts.subarray(0, before);
+        validTs[u] = ts[before];
+        testTs[u] = ts[last];
+      }
+      evaluated++;
+    }
+    if (trainableRow(train[u], p)) trainable++;
+    trainInteractions += train[u].length;
+  }
+  return {
+    numItems: ds.numItems,
+    train,
+    trainTs,
+    valid,
+    test,
+    validTs,
+    testTs,
+    summary: { users: n, evalUsers: evaluated, excludedFromEval: n - evaluated, trainableUsers: trainable, trainInteractions },
+    users: ds.users,
+    events: eventsOf(ds, positive, validAt, testAt),
+  };
+}
+
+/** A train prefix yields a training row with a target: a positive event after its first. */
+function trainableRow(train: Int32Array, positive: Uint8Array): boolean {
+  for (let j = 1; j < train.length; j++) if (positive[j]) return true;
+  return false;
+}
+
+function plainSplit(ds: Dataset): Split {
   const n = ds.sequences.length;
   const train: Int32Array[] = new Array(n);
   const trainTs: Float64Array[] | null = ds.timestamps ? new Array(n) : null;
@@ -103,6 +227,9 @@ export function requireEvaluableUsers(split: Split, which: EvalSplit, source: st
     const hint = which === 'valid' ? '; validation needs a validation file (--valid-data), or train without it (--eval-every 0)' : '';
     throw new DataFormatError(source, null, `no user has both training items and a ${which === 'test' ? 'test' : 'validation'} item (${n} users), so nothing can be evaluated${hint}`);
   }
+  if (split.events?.positive) {
+    throw new DataFormatError(source, null, `no user has 3 or more positive events (${n} users); the positive-only split needs a history, a validation and a test target per user, so nothing can be evaluated`);
+  }
   const longest = split.train.reduce((a, s, u) => Math.max(a, s.length + (split.valid[u] ? 1 : 0) + (split.test[u] ? 1 : 0)), 0);
   throw new DataFormatError(
     source,
@@ -117,6 +244,15 @@ export function requireEvaluableUsers(split: Split, which: EvalSplit, source: st
  * for training; validation on such a model measures items it was trained on.
  */
 export function trainThroughValid(split: Split): Split {
+  const ev = split.events;
+  if (ev) {
+    // Everything before the test target: train, the validation target and what lies between.
+    const train = split.train.map((s, u) => (ev.testAt[u] < 0 ? s : ev.items[u].subarray(0, ev.testAt[u])));
+    const trainTs = split.trainTs && ev.times ? split.trainTs.map((s, u) => (ev.testAt[u] < 0 ? s : ev.times![u].subarray(0, ev.testAt[u]))) : split.trainTs;
+    const trainableUsers = train.filter((s, u) => (ev.positive ? trainableRow(s, ev.positive[u]) : s.length >= 2)).length;
+    const trainInteractions = train.reduce((a, s) => a + s.length, 0);
+    return { ...split, train, trainTs, summary: { ...split.summary, trainableUsers, trainInteractions } };
+  }
   const sets = split.targetSets;
   const train = split.train.map((s, u) => (split.valid[u] === 0 ? s : sets ? concat(s, sets.valid[u]) : appended(s, split.valid[u])));
   const trainTs = split.trainTs && split.validTs ? split.trainTs.map((s, u) => (split.valid[u] === 0 ? s : appended(s, split.validTs![u]))) : split.trainTs;

@@ -1,4 +1,6 @@
 /** Summary numbers for `reclm data stats` and the artifact manifest. */
+import type { FeatureField } from './features.js';
+import { formatPositiveRule, positiveShare } from './positive.js';
 import type { Dataset } from './types.js';
 
 export interface DatasetStats {
@@ -16,7 +18,7 @@ export interface DatasetStats {
   ids: { users: 'integers' | 'tokens'; items: 'integers' | 'tokens'; remapped: boolean; summary: string };
   encoding: 'utf-8' | 'latin-1';
   /** Header formats: the columns used. */
-  columns: { user: string; item: string; time: string | null } | null;
+  columns: { user: string; item: string; time: string | null; action?: string } | null;
   ignoredColumns: string[];
   /** Users whose events were out of time order in the file (sorted by time when read), and the backward steps; null without time. */
   outOfOrder: { users: number; pairs: number } | null;
@@ -62,4 +64,41 @@ export function datasetStats(ds: Dataset): DatasetStats {
     duplicateRows: hasTime ? (r?.duplicateRows ?? 0) : null,
     notes: ds.notes ?? [],
   };
+}
+
+/** The side-information report of `reclm data stats`: fields, vocabulary sizes, '<unk>' counts, positive share. */
+export interface FeatureStats {
+  /** The positive rule as --positive spells it ('all' when none was given). */
+  positive: string;
+  /** Share of events that are positive (targets). */
+  positiveShare: number;
+  /** Action vocabulary without '<pad>', when actions are a model input. */
+  actions: string[] | null;
+  user: { fields: { name: string; kind: string; values: number; width: number }[]; unknownUsers: number; unseenValues: number } | null;
+  item: { fields: { name: string; kind: string; values: number; width: number }[]; unknownItems: number; unseenValues: number } | null;
+}
+
+/** FeatureStats of a dataset read with actions, a positive rule or side files; null for plain item-id data. */
+export function featureStats(ds: Dataset): FeatureStats | null {
+  if (!ds.actions && !ds.positiveRule && !ds.userFeatures && !ds.itemFeatures) return null;
+  const fields = (fs: FeatureField[]) => fs.map((f) => ({ name: f.name, kind: f.kind, values: f.vocab.length - 2, width: f.width }));
+  const u = ds.userFeatures, it = ds.itemFeatures;
+  return {
+    positive: formatPositiveRule(ds.positiveRule ?? { kind: 'all' }),
+    positiveShare: positiveShare(ds),
+    actions: ds.actions ? ds.actions.vocab.slice(1) : null,
+    user: u ? { fields: fields(u.fields), unknownUsers: u.unknownUsers, unseenValues: u.unseenValues } : null,
+    item: it ? { fields: fields(it.fields), unknownItems: it.unknownItems, unseenValues: it.unseenValues } : null,
+  };
+}
+
+/** FeatureStats as the text lines `reclm data stats` prints (label padded to 18 like the others). */
+export function featureStatLines(f: FeatureStats): string[] {
+  const pad = (k: string) => k.padEnd(18);
+  const list = (fs: { name: string; kind: string; values: number; width: number }[]) => fs.map((x) => `${x.name} (${x.kind}, ${x.values} values${x.width > 1 ? `, up to ${x.width} per row` : ''})`).join(', ');
+  const out = [`${pad('positive')} ${f.positive}: ${(100 * f.positiveShare).toFixed(1)}% of events are targets`];
+  if (f.actions) out.push(`${pad('actions')} ${f.actions.length} values: ${f.actions.slice(0, 20).join(', ')}${f.actions.length > 20 ? ', …' : ''}`);
+  if (f.user) out.push(`${pad('user features')} ${list(f.user.fields)}; ${f.user.unknownUsers} unknown users, ${f.user.unseenValues} unseen or missing values ('<unk>')`);
+  if (f.item) out.push(`${pad('item features')} ${list(f.item.fields)}; ${f.item.unknownItems} unknown items, ${f.item.unseenValues} unseen or missing values ('<unk>')`);
+  return out;
 }

@@ -1,3 +1,5 @@
+import type { ActionLog, FeatureSchema, FieldSpec, ItemFeatures, PositiveRule, UserFeatures } from './features.js';
+
 /**
  * In-memory interaction data shared by readers, split, samplers and evaluation.
  *
@@ -23,6 +25,16 @@ export interface Dataset {
   read?: ReadReport;
   /** One line each: what the reader did that a user should know (reordering, encoding, ignored columns). */
   notes?: string[];
+  /** Per-event actions (a rating or an event type), when asked for (ReadOptions.actions / actionCol). */
+  actions?: ActionLog;
+  /** Per user, per event: 1 if the event is positive under `positiveRule`; absent = every event positive. */
+  positive?: Uint8Array[];
+  /** The rule `positive` was computed with (absent: every event positive). */
+  positiveRule?: PositiveRule;
+  /** Item side information (item-feature file), tables indexed by internal item id. */
+  itemFeatures?: ItemFeatures;
+  /** User side information (user-feature file), columns indexed by user index. */
+  userFeatures?: UserFeatures;
 }
 
 export type DataFormat = 'auto' | 'sasrec' | 'user-seq' | 'movielens' | 'ml100k' | 'csv' | 'reczoo';
@@ -44,7 +56,7 @@ export interface ReadReport {
   integerUserIds: boolean;
   integerItemIds: boolean;
   /** CSV-like files: the header columns used for user, item and time (null: none). */
-  columns?: { user: string; item: string; time: string | null };
+  columns?: { user: string; item: string; time: string | null; action?: string };
   /** Columns present in the file that were not used (e.g. rating). */
   ignoredColumns: string[];
   /** Users whose events were not in time order in the file (their events were sorted by time, stable). */
@@ -69,6 +81,27 @@ export interface ReadOptions {
   minItemCount?: number;
   /** k-core filtering: drop users with fewer interactions. */
   minUserCount?: number;
+  /** CSV / RecBole .inter: the action column (a rating or an event type), read when actions are needed. */
+  actionCol?: string;
+  /**
+   * Actions are a model input: read each event's action (the rating of ratings.dat / u.data,
+   * the CSV's actionCol, else a column named like action, event, rating) and keep it in
+   * Dataset.actions. Off by default: plain item ids. A positive rule reads the actions too, but
+   * openDataset keeps them only with this option.
+   */
+  actions?: boolean;
+  /** Which events are positive (targets); needs actions unless 'all'. Default: every event. */
+  positive?: PositiveRule;
+  /** User-feature file (users.dat, u.user, or CSV/TSV with a header) and item-feature file (movies.dat, u.item, CSV/TSV). */
+  userFeatures?: string;
+  itemFeatures?: string;
+  /** How CSV side-file columns are read (default: categorical); see side-features.ts. */
+  fieldSpecs?: FieldSpec[];
+  /**
+   * Vocabularies from training (the manifest's `features`): side-file values are mapped to them,
+   * values they lack become '<unk>'. Absent: the vocabularies are built from this data.
+   */
+  schema?: FeatureSchema;
   /** Called once per note (see Dataset.notes) after the file was read. */
   onNote?: (line: string) => void;
 }

@@ -1,6 +1,6 @@
 import { evalUsers, type EvalSplit } from '../data/eval-inputs.js';
 import type { ItemMap } from '../data/item-map.js';
-import type { Split } from '../data/split.js';
+import type { Split, SplitEvents } from '../data/split.js';
 
 export interface AlignReport {
   /** Interactions whose item the model has never seen (dropped). */
@@ -66,6 +66,36 @@ export function alignSplit(split: Split, itemIds: string[], map: ItemMap, which:
   const valid = targetSets ? Int32Array.from(targetSets.valid, (s) => (s.length ? s[0] : 0)) : one(split.valid);
   const test = targetSets ? Int32Array.from(targetSets.test, (s) => (s.length ? s[0] : 0)) : one(split.test);
   const aligned: Split = { ...split, numItems: map.numItems, train, trainTs, valid, test, targetSets };
+  if (split.events) aligned.events = alignEvents(split.events, translate);
   const lostTargets = evaluable - evalUsers(aligned, which).length;
   return { split: aligned, report: { unknownInteractions, unknownItems, evaluable, lostTargets } };
+}
+
+/**
+ * The per-user histories of Split.events in the model's ids: events with an unknown item are
+ * dropped (with their time, action and positive flag) and the target positions move with them,
+ * so events.items[u][:validAt] stays equal to the aligned train prefix.
+ */
+function alignEvents(ev: SplitEvents, translate: Int32Array): SplitEvents {
+  const n = ev.items.length;
+  const validAt = new Int32Array(n).fill(-1);
+  const testAt = new Int32Array(n).fill(-1);
+  const items: Int32Array[] = [];
+  const times: Float64Array[] | null = ev.times ? [] : null;
+  const actions: Int32Array[] | null = ev.actions ? [] : null;
+  const positive: Uint8Array[] | null = ev.positive ? [] : null;
+  for (let u = 0; u < n; u++) {
+    const h = ev.items[u];
+    const keep: number[] = [];
+    for (let j = 0; j < h.length; j++) {
+      if (j === ev.validAt[u]) validAt[u] = keep.length;
+      if (j === ev.testAt[u]) testAt[u] = keep.length;
+      if (translate[h[j]]) keep.push(j);
+    }
+    items.push(Int32Array.from(keep, (j) => translate[h[j]]));
+    if (times && ev.times) times.push(Float64Array.from(keep, (j) => ev.times![u][j]));
+    if (actions && ev.actions) actions.push(Int32Array.from(keep, (j) => ev.actions![u][j]));
+    if (positive && ev.positive) positive.push(Uint8Array.from(keep, (j) => ev.positive![u][j]));
+  }
+  return { ...ev, items, times, actions, positive, validAt, testAt };
 }

@@ -110,7 +110,7 @@ export async function rankSplit(scorer: Scorer, split: Split, opts: RankOptions,
   }
   const users = ranker.users;
   let done = 0;
-  for (const batch of evalBatches(split, { split: opts.split, maxlen: scorer.maxlen, batchSize: opts.batchSize ?? 256, needTimestamps: scorer.needsTimestamps, users })) {
+  for (const batch of evalBatches(split, { split: opts.split, maxlen: scorer.maxlen, batchSize: opts.batchSize ?? 256, needTimestamps: scorer.needsTimestamps, needActions: scorer.needsActions, needProfile: scorer.needsProfile, users })) {
     ranker.add(await scorer.score(batch), batch);
     done += batch.n;
     opts.onProgress?.(done, users.length);

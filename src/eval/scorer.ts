@@ -8,6 +8,9 @@ export interface Scorer {
   readonly maxlen: number;
   readonly numItems: number;
   readonly needsTimestamps: boolean;
+  /** The graph reads `action` [n, L] / `profile` [n, P] (data/features.ts). */
+  readonly needsActions?: boolean;
+  readonly needsProfile?: boolean;
   score(batch: EvalBatch): Promise<Float32Array>;
   release(): Promise<void>;
 }
@@ -18,6 +21,8 @@ export interface Scorer {
  */
 export class OnnxScorer implements Scorer {
   readonly needsTimestamps: boolean;
+  readonly needsActions: boolean;
+  readonly needsProfile: boolean;
 
   constructor(
     private readonly session: InferenceSession,
@@ -26,7 +31,9 @@ export class OnnxScorer implements Scorer {
     private readonly params: ReadonlyMap<string, ort.Tensor> = new Map(),
   ) {
     this.needsTimestamps = session.inputNames.includes(BATCH.tsExt);
-    const given: string[] = [BATCH.seq, BATCH.tsExt, CONTROL.k];
+    this.needsActions = session.inputNames.includes(BATCH.action);
+    this.needsProfile = session.inputNames.includes(BATCH.profile);
+    const given: string[] = [BATCH.seq, BATCH.tsExt, BATCH.action, BATCH.profile, CONTROL.k];
     const missing = session.inputNames.filter((n) => !given.includes(n) && !params.has(n));
     if (missing.length) throw new Error(`inference graph needs inputs ${missing.join(', ')} that were not given`);
   }
@@ -36,6 +43,8 @@ export class OnnxScorer implements Scorer {
     if (this.needsTimestamps) {
       feeds[BATCH.tsExt] = new ort.Tensor('int64', batch.ts_ext ?? new BigInt64Array(batch.n * (this.maxlen + 1)), [batch.n, this.maxlen + 1]);
     }
+    if (this.needsActions && batch.action) feeds[BATCH.action] = new ort.Tensor('int64', batch.action, [batch.n, this.maxlen]);
+    if (this.needsProfile && batch.profile) feeds[BATCH.profile] = new ort.Tensor('int64', batch.profile, [batch.n, batch.profile.length / batch.n]);
     if (this.session.inputNames.includes(CONTROL.k)) feeds[CONTROL.k] = new ort.Tensor('int64', BigInt64Array.of(1n), [1]);
     for (const [name, t] of this.params) feeds[name] = t;
     const out = await this.session.run(feeds, [OUTPUT.scores]);

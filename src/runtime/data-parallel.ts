@@ -163,6 +163,8 @@ export function sliceRows(batch: TrainBatch, start: number, end: number): TrainB
   if (batch.neg) out.neg = rows(batch.neg, L);
   if (batch.negs) out.negs = batch.sharedNegatives ? batch.negs : rows(batch.negs, L * R);
   if (batch.ts_ext) out.ts_ext = rows(batch.ts_ext, L + 1);
+  if (batch.action) out.action = rows(batch.action, L);
+  if (batch.profile) out.profile = rows(batch.profile, batch.profile.length / B);
   out.realTokens = countTargets(out.pos);
   return out;
 }
@@ -209,6 +211,8 @@ export function batchFeeds(batch: TrainBatch, inputs: readonly string[]): Feeds 
   add('neg', batch.neg, [b, L]);
   add('negs', batch.negs, batch.sharedNegatives ? [R] : [b, L, R]);
   add('ts_ext', batch.ts_ext, [b, L + 1]);
+  add('action', batch.action, [b, L]);
+  if (batch.profile) add('profile', batch.profile, [b, batch.profile.length / b]);
   return feeds;
 }
 

@@ -3,7 +3,8 @@ import { openDataset } from '../../data/open.js';
 import { datasetStats } from '../../data/stats.js';
 import { leaveOneOutSplit } from '../../data/split.js';
 import { ReclmCommand } from '../../cli/base-command.js';
-import { columnsFlag, dataReadOptions } from '../../cli/data-flags.js';
+import { columnsFlag, dataReadOptions, featureFlags } from '../../cli/data-flags.js';
+import { featureStatLines, featureStats } from '../../data/stats.js';
 import { dataFormatFlag } from '../../cli/flags.js';
 
 export default class DataStats extends ReclmCommand {
@@ -13,11 +14,13 @@ export default class DataStats extends ReclmCommand {
     '<%= config.bin %> data stats u.data.gz --json',
     '<%= config.bin %> data stats ml-latest-small.zip',
     '<%= config.bin %> data stats events.csv --columns user=visitorid,item=itemid,time=timestamp',
+    '<%= config.bin %> data stats ratings.dat --positive rating>=4 --user-features users.dat --item-features movies.dat',
   ];
   static override args = { file: Args.string({ description: 'interaction file (.gz and .zip ok), or builtin', required: true }) };
   static override flags = {
     format: dataFormatFlag(),
     columns: columnsFlag(),
+    ...featureFlags(),
     'min-item-count': Flags.integer({ description: 'k-core filter: drop items with fewer than N interactions (repeated with --min-user-count until stable)', min: 1 }),
     'min-user-count': Flags.integer({ description: 'k-core filter: drop users with fewer than N interactions', min: 1 }),
   };
@@ -25,10 +28,12 @@ export default class DataStats extends ReclmCommand {
   async run(): Promise<Record<string, unknown>> {
     const { args, flags } = await this.parse(DataStats);
     const ds = openDataset(args.file, { ...dataReadOptions(flags), minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
-    const stats = { ...datasetStats(ds), split: leaveOneOutSplit(ds).summary };
-    const { notes, ids, ...rest } = stats;
+    const features = featureStats(ds);
+    const stats = { ...datasetStats(ds), split: leaveOneOutSplit(ds).summary, ...(features ? { features } : {}) };
+    const { notes, ids, features: side, ...rest } = stats;
     for (const [k, v] of Object.entries(rest)) this.log(`${k.padEnd(18)} ${v !== null && typeof v === 'object' ? JSON.stringify(v) : v}`);
     this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
+    if (side) for (const line of featureStatLines(side)) this.log(line);
     for (const n of notes) this.log(`${'note'.padEnd(18)} ${n}`);
     return stats;
   }

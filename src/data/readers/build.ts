@@ -13,7 +13,9 @@
  */
 import { DataFormatError } from '../errors.js';
 import type { Dataset } from '../types.js';
-import type { Interactions } from './interactions.js';
+import type { IdInterner, Interactions } from './interactions.js';
+
+const PAD_VOCAB = '<pad>';
 import { kCoreRows } from './kcore.js';
 
 export interface BuildOptions {
@@ -62,6 +64,9 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
   const userKeys = orderedUserKeys(inter, start, filtering);
   const { numItems, internal, itemIds, remapped } = mapItems(inter, order, start, userKeys, filtering);
 
+  const act = inter.action ? actionTokens(inter.action.values) : null;
+  const actKey = inter.action ? inter.action.key.view() : null;
+  const actions: Int32Array[] | null = act ? [] : null;
   const users: string[] = [];
   const sequences: Int32Array[] = [];
   const timestamps: Float64Array[] | null = time ? [] : null;
@@ -73,11 +78,32 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
       seq[j - s] = internal[itemOf[order[j]]];
       if (ts && time) ts[j - s] = time[order[j]];
     }
+    if (actions && act && actKey) {
+      const a = new Int32Array(e - s);
+      for (let j = s; j < e; j++) a[j - s] = act.token[actKey[order[j]]];
+      actions.push(a);
+    }
     users.push(String(inter.users.ids[k]));
     sequences.push(seq);
     if (timestamps && ts) timestamps.push(ts);
   }
-  return { dataset: { name: opts.name, numItems, users, sequences, timestamps, itemIds, remapped }, ...timeOrder, duplicateRows };
+  const dataset: Dataset = { name: opts.name, numItems, users, sequences, timestamps, itemIds, remapped };
+  if (actions && act) dataset.actions = { vocab: act.vocab, actions };
+  return { dataset, ...timeOrder, duplicateRows };
+}
+
+/**
+ * Action tokens 1..A in a fixed order that does not depend on the file's row order: numeric
+ * order when every value is a number (ratings 1..5 become tokens 1..5), otherwise code-unit order.
+ */
+function actionTokens(values: IdInterner): { vocab: string[]; token: Int32Array } {
+  const names = values.ids.map(String);
+  const keys = names.map((_, k) => k);
+  const numeric = names.every((n) => n.trim() !== '' && Number.isFinite(Number(n)));
+  keys.sort(numeric ? (a, b) => Number(names[a]) - Number(names[b]) || (names[a] < names[b] ? -1 : 1) : (a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
+  const token = new Int32Array(names.length);
+  keys.forEach((k, i) => (token[k] = i + 1));
+  return { vocab: [PAD_VOCAB, ...keys.map((k) => names[k])], token };
 }
 
 /**

@@ -10,8 +10,8 @@
  * as malformed, because interaction files never need one and it keeps line numbers exact.
  */
 import { DataFormatError } from '../errors.js';
-import { ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex } from './columns.js';
-import { newInteractions, type Interactions } from './interactions.js';
+import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex } from './columns.js';
+import { GrowableInt32, IdInterner, newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, lineText, type Source } from './source.js';
 
 export interface CsvColumns {
@@ -19,12 +19,16 @@ export interface CsvColumns {
   itemCol?: string;
   /** A column name, or null to ignore any time column. */
   timeCol?: string | null;
+  /** The action column (a rating or an event type), read when `actions` is set. */
+  actionCol?: string;
+  /** Read an action column: `actionCol`, else the first of ACTION_COLUMNS present. */
+  actions?: boolean;
 }
 
 export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
   let header: string[] | null = null;
   let delim = ',';
-  let ui = -1, ii = -1, ti = -1;
+  let ui = -1, ii = -1, ti = -1, ai = -1;
   let inter: Interactions | null = null;
   forEachLine(src, (s, e, lineNo) => {
     const text = lineText(src, s, e);
@@ -38,9 +42,17 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       if (ui === ii) throw DataFormatError.atLine(src.file, lineNo, text, `different user and item columns (both are "${header[ui]}"); name them with --columns user=NAME,item=NAME`);
       ti = cols.timeCol === null ? -1 : cols.timeCol !== undefined ? findColumn(header, cols.timeCol, [], 'time', src.file, lineNo, text) : findColumnIndex(header, undefined, TIME_COLUMNS);
       if (ti === ui || ti === ii) ti = -1;
+      if (cols.actions) {
+        ai = findColumnIndex(header, cols.actionCol, cols.actionCol !== undefined ? [] : ACTION_COLUMNS);
+        if (ai < 0 || ai === ui || ai === ii || ai === ti) {
+          const why = cols.actionCol !== undefined ? `an action column named "${cols.actionCol}"` : `an action column (${ACTION_COLUMNS.join(', ')}); name it with --columns action=NAME`;
+          throw DataFormatError.atLine(src.file, lineNo, text, why);
+        }
+      }
       inter = newInteractions(src.file, ti >= 0, ti >= 0);
-      inter.columns = { user: header[ui], item: header[ii], time: ti >= 0 ? header[ti] : null };
-      inter.ignoredColumns = header.filter((_, i) => i !== ui && i !== ii && i !== ti);
+      inter.columns = { user: header[ui], item: header[ii], time: ti >= 0 ? header[ti] : null, ...(ai >= 0 ? { action: header[ai] } : {}) };
+      inter.ignoredColumns = header.filter((_, i) => i !== ui && i !== ii && i !== ti && i !== ai);
+      if (ai >= 0) inter.action = { values: new IdInterner(), key: new GrowableInt32(), column: header[ai] };
       return;
     }
     const row = splitCsvLine(text, delim);
@@ -56,6 +68,11 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     }
     inn.user.push(inn.users.internString(user));
     inn.item.push(inn.items.internString(item));
+    if (inn.action) {
+      const a = row[ai].trim();
+      if (a === '') throw DataFormatError.atLine(src.file, lineNo, text, `a non-empty action in column "${header[ai]}"`);
+      inn.action.key.push(inn.action.values.internString(a));
+    }
   });
   if (!inter || (inter as Interactions).user.length === 0) throw new DataFormatError(src.file, null, 'the CSV file has a header but no data rows');
   return inter;

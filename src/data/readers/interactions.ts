@@ -89,8 +89,13 @@ export interface Interactions {
   /** Keep users without rows (reczoo JSON: user index = position in the file). */
   keepEmptyUsers?: boolean;
   /** Header-based formats: the columns used, and every column present but not used. */
-  columns?: { user: string; item: string; time: string | null };
+  columns?: { user: string; item: string; time: string | null; action?: string };
   ignoredColumns?: string[];
+  /**
+   * Per row: the action (a rating, or a named event type) as a key into `values`; present only
+   * when actions were asked for (ReadOptions.actions / actionCol). `column` names its source.
+   */
+  action?: { values: IdInterner; key: GrowableInt32; column: string };
 }
 
 export function newInteractions(file: string, hasTime: boolean, sortByTime: boolean): Interactions {

@@ -1,0 +1,75 @@
+/**
+ * Everything beyond item ids that a data file can be given (features.ts): the positive rule over
+ * its actions, and the user- and item-feature side files. Called by openDataset.
+ */
+import { DataFormatError } from './errors.js';
+import { applyPositiveRule, formatPositiveRule } from './positive.js';
+import { readSideFile } from './readers/side.js';
+import { buildItemFeatures, buildUserFeatures } from './side-features.js';
+import type { FeatureSchema } from './features.js';
+import type { Dataset, ReadOptions } from './types.js';
+
+/**
+ * The manifest's `features` for a dataset: the positive rule, the action vocabulary and the
+ * side-file fields (vocabularies, widths, bucket edges). Undefined for plain item-id data, so
+ * plain manifests stay as they were.
+ */
+export function featureSchemaOf(ds: Dataset): FeatureSchema | undefined {
+  if (!ds.actions && !ds.positiveRule && !ds.userFeatures && !ds.itemFeatures) return undefined;
+  const schema: FeatureSchema = { positive: ds.positiveRule ?? { kind: 'all' } };
+  if (ds.actions) schema.actions = [...ds.actions.vocab];
+  if (ds.userFeatures) schema.userFields = ds.userFeatures.fields.map((f) => ({ ...f, vocab: [...f.vocab] }));
+  if (ds.itemFeatures) schema.itemFields = ds.itemFeatures.fields.map((f) => ({ ...f, vocab: [...f.vocab] }));
+  return schema;
+}
+
+/** True when `opts` asks for a positive rule or a side file (else the dataset stays as read). */
+export function wantsSideData(opts: ReadOptions): boolean {
+  return opts.positive !== undefined || opts.userFeatures !== undefined || opts.itemFeatures !== undefined || (opts.fieldSpecs?.length ?? 0) > 0;
+}
+
+/**
+ * Applies opts.positive and reads opts.userFeatures / opts.itemFeatures into `ds` (in place),
+ * mapping values to opts.schema's vocabularies when given. One note per side file (through
+ * opts.onNote and ds.notes) reports the unknown users/items and unseen values.
+ * Throws DataFormatError naming the file at fault.
+ */
+export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): void {
+  const notes: string[] = [];
+  const used = new Set<string>();
+  if (opts.positive) {
+    applyPositiveRule(ds, opts.positive, file);
+    if (ds.positive) notes.push(`--positive ${formatPositiveRule(opts.positive)}: ${countPositive(ds)} of ${countEvents(ds)} events are positive (targets); the others stay in the sequences as context`);
+  }
+  if (opts.userFeatures !== undefined) {
+    const table = readSideFile(opts.userFeatures, 'user', opts.fieldSpecs);
+    table.usedSpecs.forEach((n) => used.add(n));
+    const uf = buildUserFeatures(ds, table, opts.schema?.userFields);
+    ds.userFeatures = uf;
+    notes.push(...table.notes, `${table.file} (${table.layout}): user fields ${uf.fields.map((f) => `${f.name} (${f.vocab.length - 2} values)`).join(', ')}; ${uf.unknownUsers} of ${ds.users.length} users not in the file ('<unk>'), ${uf.unseenValues} values unseen in training or missing ('<unk>')`);
+  }
+  if (opts.itemFeatures !== undefined) {
+    const table = readSideFile(opts.itemFeatures, 'item', opts.fieldSpecs);
+    table.usedSpecs.forEach((n) => used.add(n));
+    const itf = buildItemFeatures(ds, table, opts.schema?.itemFields);
+    ds.itemFeatures = itf;
+    notes.push(...table.notes, `${table.file} (${table.layout}): item fields ${itf.fields.map((f) => `${f.name} (${f.vocab.length - 2} values${f.width > 1 ? `, up to ${f.width} per item` : ''})`).join(', ')}; ${itf.unknownItems} of ${ds.numItems} items not in the file ('<unk>'), ${itf.unseenValues} values unseen in training or missing ('<unk>')`);
+  }
+  const unused = (opts.fieldSpecs ?? []).filter((sp) => !used.has(sp.name));
+  if (unused.length) {
+    const files = [opts.userFeatures, opts.itemFeatures].filter((f) => f !== undefined);
+    throw new DataFormatError(files.length ? files.join(', ') : file, null, `--field ${unused[0].name}=${unused[0].kind}: ${files.length ? 'no side file has a column' : 'no side file (--user-features, --item-features) was given to have a column'} named "${unused[0].name}"`);
+  }
+  ds.notes = [...(ds.notes ?? []), ...notes];
+  for (const n of notes) opts.onNote?.(n);
+}
+
+function countEvents(ds: Dataset): number {
+  return ds.sequences.reduce((a, s) => a + s.length, 0);
+}
+
+function countPositive(ds: Dataset): number {
+  let n = 0;
+  for (const p of ds.positive ?? []) for (const v of p) n += v;
+  return n;
+}

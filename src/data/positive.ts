@@ -1,0 +1,93 @@
+/**
+ * The positive rule: which events are targets. Negative feedback (e.g. a rating below the
+ * threshold) stays in the input sequence as context and is never a target (Zhai et al.,
+ * "Actions Speak Louder than Words", ICML 2024, §2.1).
+ */
+import { ReclmError } from '../errors.js';
+import { DataFormatError } from './errors.js';
+import type { PositiveRule } from './features.js';
+import type { Dataset } from './types.js';
+
+/** Thrown for a malformed `--positive` value; the CLI turns it into a one-line usage error. */
+export class PositiveRuleError extends ReclmError {}
+
+/**
+ * Parses `all`, `rating>=N` (N a number) or `action=V1,V2,…` (the action values that count as
+ * positive, as written in the data). Throws PositiveRuleError naming the expected forms.
+ */
+export function parsePositiveRule(spec: string): PositiveRule {
+  const s = spec.trim();
+  if (s === 'all') return { kind: 'all' };
+  const rating = /^rating\s*>=\s*(-?[0-9]+(\.[0-9]+)?)$/.exec(s);
+  if (rating) return { kind: 'rating', min: Number(rating[1]) };
+  const action = /^actions?\s*=\s*(.+)$/.exec(s);
+  if (action) {
+    const values = action[1].split(',').map((v) => v.trim());
+    if (values.some((v) => v === '')) throw new PositiveRuleError(`--positive ${spec}: an empty action value; expected action=V1,V2,…`);
+    return { kind: 'actions', values };
+  }
+  throw new PositiveRuleError(`--positive expects all, rating>=N or action=V1,V2,… (e.g. rating>=4, action=click,buy), got '${spec}'`);
+}
+
+/** The rule as `--positive` spells it (for messages and the run recipe). */
+export function formatPositiveRule(rule: PositiveRule): string {
+  return rule.kind === 'all' ? 'all' : rule.kind === 'rating' ? `rating>=${rule.min}` : `action=${rule.values.join(',')}`;
+}
+
+/** True when the rule marks every event positive (today's behaviour: no mask at all). */
+export function isAllPositive(rule: PositiveRule | undefined): boolean {
+  return rule === undefined || rule.kind === 'all';
+}
+
+/**
+ * Per action token (0..A) whether it is positive under `rule`: [A+1] uint8, token 0 (padding) 0.
+ * Throws DataFormatError (naming `file`) when a rating rule meets a non-numeric action.
+ */
+export function positiveTokens(vocab: readonly string[], rule: PositiveRule, file: string): Uint8Array {
+  const out = new Uint8Array(vocab.length);
+  for (let a = 1; a < vocab.length; a++) {
+    if (rule.kind === 'all') out[a] = 1;
+    else if (rule.kind === 'rating') {
+      const x = Number(vocab[a]);
+      if (vocab[a].trim() === '' || !Number.isFinite(x)) throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} needs numeric ratings, but the action column has '${vocab[a]}'; use action=V1,V2,… for named actions`);
+      out[a] = x >= rule.min ? 1 : 0;
+    } else out[a] = rule.values.includes(vocab[a]) ? 1 : 0;
+  }
+  return out;
+}
+
+/**
+ * Sets ds.positive (per user, per event 1/0) and ds.positiveRule. A rule other than 'all'
+ * needs ds.actions; 'all' leaves ds.positive unset so every later step behaves as without a rule.
+ * Throws DataFormatError naming `file`, also when the rule matches no event.
+ */
+export function applyPositiveRule(ds: Dataset, rule: PositiveRule, file: string): void {
+  if (isAllPositive(rule)) {
+    ds.positiveRule = { kind: 'all' };
+    return;
+  }
+  if (!ds.actions) throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} needs an action column (a rating or an event type), and this data has none`);
+  const ok = positiveTokens(ds.actions.vocab, rule, file);
+  let any = 0;
+  ds.positive = ds.actions.actions.map((a) => {
+    const p = new Uint8Array(a.length);
+    for (let j = 0; j < a.length; j++) any |= p[j] = ok[a[j]];
+    return p;
+  });
+  if (!any) {
+    const vocab = ds.actions.vocab;
+    throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} matches no event: the action values are ${vocab.slice(1, 21).join(', ')}${vocab.length > 21 ? ', …' : ''}`);
+  }
+  ds.positiveRule = rule;
+}
+
+/** Share of events that are positive (1 when there is no rule). */
+export function positiveShare(ds: Dataset): number {
+  if (!ds.positive) return 1;
+  let pos = 0, all = 0;
+  for (const p of ds.positive) {
+    all += p.length;
+    for (const v of p) pos += v;
+  }
+  return all === 0 ? 0 : pos / all;
+}

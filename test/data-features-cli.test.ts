@@ -1,0 +1,85 @@
+// --positive, --actions and the side-file flags through compile, train, eval and data stats
+// (run in-process, test/helpers/cli.ts): the rule is stored in the manifest and train and eval
+// apply it; plain artifacts refuse the flags at train time.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Compile from '../src/commands/compile.js';
+import DataStats from '../src/commands/data/stats.js';
+import Eval from '../src/commands/eval.js';
+import Train from '../src/commands/train.js';
+import { openDataset } from '../src/data/open.js';
+import { leaveOneOutSplit } from '../src/data/split.js';
+import { plainText, runCommand } from './helpers/cli.js';
+import { tinyData } from './helpers/tiny-run.js';
+
+describe('feature flags on the command line', function () {
+  this.timeout(180000);
+  let dir: string, ratings: string, users: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'reclm-features-cli-'));
+    // The tiny dataset with a deterministic rating per event (about 3 in 5 are >= 3).
+    const lines: string[] = [];
+    tinyData().sequences.forEach((s, u) => s.forEach((item, j) => lines.push(`${u + 1}::${item}::${1 + ((u * 7 + j * 3) % 5)}::${1000 + j}`)));
+    ratings = join(dir, 'ratings.dat');
+    writeFileSync(ratings, lines.join('\n') + '\n');
+    // Users 1..100 only: 20 users are unknown.
+    users = join(dir, 'users.dat');
+    writeFileSync(users, Array.from({ length: 100 }, (_, u) => `${u + 1}::${u % 2 ? 'M' : 'F'}::${[1, 18, 25][u % 3]}::${u % 5}::${10000 + u}`).join('\n') + '\n');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const tiny = ['--model', 'llama-sasrec', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'maxlen=12', '--set', 'multiple_of=8'];
+
+  it('data stats prints the side-file report; a bad --positive is one line, exit 1', async () => {
+    const r = await runCommand(DataStats as never, [ratings, '--positive', 'rating>=3', '--user-features', users]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^positive {11}rating>=3: \d+\.\d% of events are targets$/m);
+    expect(r.stdout).to.match(/^user features {6}gender \(categorical, 2 values\), age \(categorical, 3 values\), occupation \(categorical, 5 values\), zip_prefix \(categorical, 1 values\); 20 unknown users, 0 unseen or missing values/m);
+    const bad = await runCommand(DataStats as never, [ratings, '--positive', 'stars>3']);
+    expect(bad.exitCode).to.equal(1);
+    expect(plainText(bad.error!.message)).to.match(/^--positive expects all, rating>=N or action=V1,V2,…/);
+    expect(bad.error!.message).to.not.include('\n');
+  });
+
+  it('compile stores the rule and vocabularies; train and eval apply them', async () => {
+    const art = join(dir, 'art');
+    const c = await runCommand(Compile as never, [...tiny, '--data', ratings, '--positive', 'rating>=3', '--user-features', users, '--out', art]);
+    expect(c.exitCode, c.stderr).to.equal(0);
+    expect(c.stderr).to.include('20 of 120 users not in the file');
+    const manifest = JSON.parse(readFileSync(join(art, 'manifest.json'), 'utf8'));
+    expect(manifest.features.positive).to.deep.equal({ kind: 'rating', min: 3 });
+    expect(manifest.features.userFields.map((f: { name: string }) => f.name)).to.deep.equal(['gender', 'age', 'occupation', 'zip_prefix']);
+    expect(manifest.features.actions).to.equal(undefined);
+
+    const missing = await runCommand(Train as never, [art, '--data', ratings, '--max-steps', '2']);
+    expect(missing.exitCode).to.equal(1);
+    expect(plainText(missing.error!.message)).to.match(/compiled with user features .*give --user-features FILE/);
+    const contra = await runCommand(Train as never, [art, '--data', ratings, '--user-features', users, '--positive', 'rating>=4', '--max-steps', '2']);
+    expect(plainText(contra.error!.message)).to.match(/--positive rating>=4 contradicts the model, compiled with --positive rating>=3/);
+
+    const t = await runCommand(Train as never, [art, '--data', ratings, '--user-features', users, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1']);
+    expect(t.exitCode, t.stderr).to.equal(0);
+    expect(t.stdout).to.include('positive rating>=3');
+
+    const e = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', users, '--json']);
+    expect(e.exitCode, e.stderr).to.equal(0);
+    const split = leaveOneOutSplit(openDataset(ratings, { positive: { kind: 'rating', min: 3 } }));
+    expect(JSON.parse(e.stdout).users).to.equal(split.summary.evalUsers);
+    // The positive-only protocol evaluates other targets than the plain one.
+    const plain = leaveOneOutSplit(openDataset(ratings));
+    expect(Array.from(split.test)).to.not.deep.equal(Array.from(plain.test));
+  });
+
+  it('plain artifacts keep plain manifests and refuse the flags at train time', async () => {
+    const art = join(dir, 'plain');
+    const c = await runCommand(Compile as never, [...tiny, '--data', ratings, '--out', art]);
+    expect(c.exitCode, c.stderr).to.equal(0);
+    expect(JSON.parse(readFileSync(join(art, 'manifest.json'), 'utf8'))).to.not.have.property('features');
+    const t = await runCommand(Train as never, [art, '--data', ratings, '--positive', 'rating>=4', '--max-steps', '1']);
+    expect(t.exitCode).to.equal(1);
+    expect(plainText(t.error!.message)).to.match(/--positive: .* was compiled for item ids only/);
+    const noData = await runCommand(Compile as never, [...tiny, '--num-items', '60', '--positive', 'rating>=4', '--out', join(dir, 'x')]);
+    expect(plainText(noData.error!.message)).to.match(/--positive needs --data/);
+  });
+});
