@@ -105,12 +105,12 @@ export function chooseSize(model: ModelName): { config: Record<string, number>; 
   if (model === 'hstu') {
     return {
       config: { dim: 50, n_layers: 2, n_heads: 1, dqk: 50, dv: 50 },
-      choices: [{ field: 'dim', value: 50, reason: '1 head, dqk=dv=50: HSTU\'s ML-1M configuration (SASRec: d=50 on every dataset)' }, layers],
+      choices: [{ field: 'dim', value: 50, reason: '1 head, dqk=dv=50: HSTU\'s ML-1M configuration; SASRec used d=50 on every dataset' }, layers],
     };
   }
   return {
     config: { dim: 64, n_layers: 2, n_heads: 2, multiple_of: 32 },
-    choices: [{ field: 'dim', value: 64, reason: 'SASRec\'s d=50 (on every dataset), widened to 2 heads of 32 because RoPE needs an even head width' }, layers],
+    choices: [{ field: 'dim', value: 64, reason: 'SASRec used d=50 on every dataset; 64 makes 2 heads of 32, as RoPE needs an even head width' }, layers],
   };
 }
 
@@ -124,7 +124,7 @@ export function chooseSize(model: ModelName): { config: Record<string, number>; 
 export function chooseDropout(s: AutoPresetStats): AutoChoice {
   const t = Math.min(1, Math.max(0, Math.log(s.seqLen.mean / SPARSE_MEAN) / Math.log(DENSE_MEAN / SPARSE_MEAN)));
   const value = Number(round(0.5 - 0.3 * t, 0.05).toFixed(2));
-  return { field: 'dropout', value, reason: `mean ${fmt(s.seqLen.mean)} interactions per user, between SASRec's sparse (mean ≤ ${SPARSE_MEAN}: 0.5) and ML-1M (mean ${DENSE_MEAN}: 0.2) settings on a log scale` };
+  return { field: 'dropout', value, reason: `mean ${fmt(s.seqLen.mean)} interactions per user; SASRec used 0.5 at mean ≤ ${SPARSE_MEAN} (sparse data) and 0.2 at ML-1M's ${DENSE_MEAN}, interpolated in log(mean)` };
 }
 
 /**
@@ -136,7 +136,7 @@ export function chooseDropout(s: AutoPresetStats): AutoChoice {
  */
 export function chooseLoss(s: AutoPresetStats): AutoChoice {
   return s.items <= FULL_CE_MAX_ITEMS
-    ? { field: 'loss', value: 'full-ce', reason: `${fmt(s.items)} items ≤ ${fmt(FULL_CE_MAX_ITEMS)}: full softmax cross-entropy, which beats sampled losses for SASRec (Klenitskiy & Vasilev 2023)` }
+    ? { field: 'loss', value: 'full-ce', reason: `${fmt(s.items)} items ≤ ${fmt(FULL_CE_MAX_ITEMS)}: full softmax cross-entropy, which trains SASRec better than sampled losses (Klenitskiy & Vasilev 2023)` }
     : { field: 'loss', value: 'sampled-softmax', reason: `${fmt(s.items)} items > ${fmt(FULL_CE_MAX_ITEMS)}: full-catalogue logits would not fit, so HSTU's sampled softmax with 128 negatives` };
 }
 
@@ -155,7 +155,7 @@ export function chooseBatch(s: AutoPresetStats): { batch: AutoChoice; lr: AutoCh
   const lr = Number((1e-3 * Math.sqrt(batchSize / 128)).toPrecision(2));
   return {
     batch: { field: 'batchSize', value: batchSize, reason: batchSize === 128 ? `SASRec's and HSTU's batch; ${fmt(s.users)} users give ${Math.ceil(s.users / 128)} steps per epoch` : `halved from 128 so that ${fmt(s.users)} users give at least 4 steps per epoch` },
-    lr: { field: 'lr', value: lr, reason: batchSize === 128 ? 'SASRec\'s and HSTU\'s Adam lr, constant (early stopping decides the length)' : `0.001 × √(${batchSize}/128), Adam's square-root scaling for the smaller batch; constant` },
+    lr: { field: 'lr', value: lr, reason: batchSize === 128 ? 'SASRec\'s and HSTU\'s Adam lr, constant: early stopping decides the length' : `0.001 × √(${batchSize}/128), Adam's square-root scaling for the smaller batch; constant` },
   };
 }
 
@@ -172,9 +172,9 @@ export function chooseEpochs(s: AutoPresetStats, batchSize: number): { epochs: A
   const epochs = Math.min(200, Math.max(20, Math.ceil(REFERENCE_STEPS / steps)));
   const patience = Math.max(10, Math.ceil(epochs / 10));
   return {
-    epochs: { field: 'epochs', value: epochs, reason: `at most ${fmt(REFERENCE_STEPS)} steps (HSTU's 101 ML-1M epochs) at ${steps} steps per epoch, in [20, 200]` },
-    patience: { field: 'patience', value: patience, reason: patience === 10 ? 'stop after 10 validations without a better NDCG@10 (RecBole\'s default)' : `a tenth of the ${epochs}-epoch cap (more than RecBole's 10): short epochs give noisy validations` },
-    evalEvery: { field: 'evalEvery', value: 1, reason: 'validate every epoch and keep the best (early stopping)' },
+    epochs: { field: 'epochs', value: epochs, reason: `a cap: ${fmt(REFERENCE_STEPS)} steps as HSTU's 101 ML-1M epochs, at ${steps} steps per epoch, kept in [20, 200]` },
+    patience: { field: 'patience', value: patience, reason: patience === 10 ? 'stop after 10 validations without a better NDCG@10 (RecBole\'s default)' : `a tenth of the ${epochs}-epoch cap, more than RecBole's 10: many short epochs give noisy validations` },
+    evalEvery: { field: 'evalEvery', value: 1, reason: 'validate every epoch, keep the best epoch\'s model, stop on patience' },
   };
 }
 
@@ -216,7 +216,13 @@ export function autoPreset(stats: AutoPresetStats, opts: { model?: ModelName } =
   };
 }
 
-const LABEL: Record<string, string> = { batchSize: 'batch size', evalEvery: 'validation every (epochs)' };
+/** The statistics the rules read, as one line. */
+export function describeStats(s: AutoPresetStats): string {
+  return `auto preset from ${fmt(s.users)} users, ${fmt(s.items)} items, ${fmt(s.interactions)} interactions, sequence length mean ${fmt(s.seqLen.mean)} / median ${fmt(s.seqLen.median)} / p90 ${fmt(s.seqLen.p90)}, ${s.hasTimestamps ? 'with' : 'without'} timestamps:`;
+}
+
+/** Recipe fields print as the `reclm train` flag that overrides them; config fields as their --set name. */
+const LABEL: Record<string, string> = { batchSize: 'batch-size', evalEvery: 'eval-every' };
 
 /** One printable line per choice: `auto: maxlen 200 (reason)`. */
 export function describeChoices(choices: readonly AutoChoice[]): string[] {

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { join } from 'node:path';
 import { MODELS } from '../../graphs/index.js';
 import { AUTO_PRESET, PRESET_NAMES, presetNamed, type Preset } from '../../graphs/presets.js';
-import { type AutoChoice, autoPreset, describeChoices } from '../../graphs/auto-preset.js';
+import { type AutoChoice, autoPreset, describeChoices, describeStats } from '../../graphs/auto-preset.js';
 import type { ModelName } from '../../graphs/config.js';
 import { datasetStats } from '../data/stats.js';
 import { LOSS_NAMES, parseLossName } from '../../graphs/types.js';
@@ -58,10 +58,11 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     const data = flags.data ? openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line))) : undefined;
     let choices: AutoChoice[] | undefined;
     if (auto) {
-      const chosen = autoPreset(datasetStats(data!), { model: flags.model as ModelName | undefined });
+      const stats = datasetStats(data!);
+      const chosen = autoPreset(stats, { model: flags.model as ModelName | undefined });
       choices = markOverrides(chosen.choices, overrides, flags.loss);
       preset = chosen;
-      for (const line of describeChoices(choices)) this.log(line);
+      for (const line of [describeStats(stats), ...describeChoices(choices)]) this.log(line);
     }
     const modelName = flags.model ?? preset!.model;
     const model = MODELS[modelName as keyof typeof MODELS];
