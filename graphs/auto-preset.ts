@@ -7,7 +7,7 @@
  * interactions, sequence-length percentiles, timestamps), returns its value with a one-line
  * reason, and rests on a public source or on a principle stated in its docstring. The anchors:
  *
- * - SASRec (Kang & McAuley, "Self-Attentive Sequential Recommendation", ICDM 2018, §IV-B):
+ * - SASRec (Kang & McAuley, "Self-Attentive Sequential Recommendation", ICDM 2018, experimental setup):
  *   d = 50, 2 blocks, batch 128, Adam lr 0.001 (β2 0.98) on all four datasets; maximum length
  *   200 on MovieLens-1M and 50 on Amazon Beauty, Amazon Games and Steam, "roughly proportional
  *   to the mean number of actions per user" (163.5 on ML-1M, 7.6–11.0 on the others); dropout
@@ -84,7 +84,7 @@ export function chooseMaxlen(s: AutoPresetStats): AutoChoice {
 /**
  * model: HSTU when the log has timestamps, LLaMA2-SASRec otherwise. HSTU's difference from a
  * SASRec-style transformer that the data can feed is its relative attention bias over time
- * buckets (Zhai et al. 2024, §3.1); without timestamps every bucket is 0 and that bias is off,
+ * buckets (Zhai et al. 2024); without timestamps every bucket is 0 and that bias is off,
  * and then the project's ML-1M runs without timestamps put LLaMA2-SASRec above HSTU (README,
  * "Presets and results").
  */
@@ -118,7 +118,7 @@ export function chooseSize(model: ModelName): { config: Record<string, number>; 
  * dropout: 0.5 at or below SASRec's sparse anchor (mean 11 actions per user), 0.2 at or above
  * its dense anchor (ML-1M, mean 163.5), linear in log(mean length) in between, rounded to
  * 0.05. Fewer interactions per user means less data per sequence to fit, so more
- * regularisation (SASRec §IV-B: 0.5 on the sparse datasets, 0.2 on ML-1M). LLaMA2-SASRec
+ * regularisation (SASRec: 0.5 on the sparse datasets, 0.2 on ML-1M). LLaMA2-SASRec
  * skips dropout on the attention probabilities (as the ml-1m-llama preset: the costliest site).
  */
 export function chooseDropout(s: AutoPresetStats): AutoChoice {

@@ -16,7 +16,7 @@ import { datasetStats } from '../src/data/stats.js';
 import { runCommand } from './helpers/cli.js';
 import { tinyData } from './helpers/tiny-run.js';
 
-/** Statistics of a log; the defaults are an Amazon-Beauty-like log (SASRec's Table II scale, mean 7.6). */
+/** Statistics of a log; the defaults are an Amazon-Beauty-like log (mean 7.6 actions per user in the SASRec paper). */
 function stats(over: Partial<AutoPresetStats> & { mean?: number; p90?: number } = {}): AutoPresetStats {
   const { mean = 7.6, p90 = 14, ...rest } = over;
   return { users: 20_000, items: 12_000, interactions: Math.round(20_000 * mean), seqLen: { mean, median: Math.max(1, Math.floor(mean * 0.7)), p90, max: p90 * 10 }, hasTimestamps: true, ...rest };
