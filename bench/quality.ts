@@ -125,9 +125,10 @@ if (!existsSync(table)) {
   );
 }
 // Tables begun before the time-to-quality column get that text at the start of the note instead.
+// --train-on-valid runs do not validate, so they have no time to quality.
 const headers = readFileSync(table, 'utf8').split('\n').filter((l) => l.startsWith('| preset |'));
 const hasQualityColumn = headers.length > 0 && headers[headers.length - 1].includes('time to quality');
-const reached = targets.length ? timeToQuality(readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }), targets).map(describeTimeToQuality).join('; ') : '';
+const reached = targets.length && !trainOnValid ? timeToQuality(readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }), targets).map(describeTimeToQuality).join('; ') : '';
 for (const line of reached ? reached.split('; ') : []) console.log(line);
 // Peak resident memory of this whole process (compile, training, validation, test ranking).
 const peakRss = `peak RSS ${(process.resourceUsage().maxRSS / 1024 ** 2).toFixed(2)} GiB`;
