@@ -20,7 +20,7 @@ import { MODELS } from '../graphs/index.js';
 import { AUTO_PRESET, presetNamed, type Preset } from '../graphs/presets.js';
 import { autoPreset, describeChoices, describeStats } from '../graphs/auto-preset.js';
 import { datasetStats } from '../src/data/stats.js';
-import { HSTU_PAPER_ROW, type QualityTarget, describeTimeToQuality, parseTargets, timeToQuality } from './time-to-quality.js';
+import { HSTU_PAPER_ROW, type QualityTarget, describeTimeToQuality, parseTargets, timeToQuality } from './lib/time-to-quality.js';
 import { SEED_ADAMW } from '../src/compiler/adamw.js';
 import { compileJob } from '../src/compiler/compile-job.js';
 import { openDataset } from '../src/data/open.js';

@@ -3,7 +3,7 @@
 // tiny run checks that the trainer's epoch records carry what it reads.
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { HSTU_PAPER_ROW, describeTimeToQuality, parseTargets, timeToQuality } from '../bench/time-to-quality.js';
+import { HSTU_PAPER_ROW, describeTimeToQuality, parseTargets, timeToQuality } from '../bench/lib/time-to-quality.js';
 import { train } from '../src/runtime/trainer.js';
 import { JsonlLogger, readJsonl } from '../src/util/jsonl.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
@@ -21,7 +21,7 @@ function log(records: Record<string, unknown>[]): unknown[] {
   return readJsonl(path);
 }
 
-describe('time to quality (bench/time-to-quality.ts)', () => {
+describe('time to quality (bench/lib/time-to-quality.ts)', () => {
   it('finds the first validation at or above each target, in training seconds', () => {
     const records = log([
       { type: 'start', step: 0, epoch: 0, time: '2026-01-01T00:00:00.000Z' },

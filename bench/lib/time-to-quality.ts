@@ -1,4 +1,4 @@
-// Time to quality: the training wall time at which validation first reached a given NDCG@10 or
+// Time to quality (a module for the bench scripts, not a script): the training wall time at which validation first reached a given NDCG@10 or
 // HR@10, read from a run's train.jsonl (bench/quality.ts prints it in its results rows).
 
 /** A validation threshold: metric ≥ value. */
