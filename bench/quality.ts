@@ -128,7 +128,15 @@ if (!existsSync(table)) {
 // --train-on-valid runs do not validate, so they have no time to quality.
 const headers = readFileSync(table, 'utf8').split('\n').filter((l) => l.startsWith('| preset |'));
 const hasQualityColumn = headers.length > 0 && headers[headers.length - 1].includes('time to quality');
-const reached = targets.length && !trainOnValid ? timeToQuality(readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }), targets).map(describeTimeToQuality).join('; ') : '';
+// A log from before epoch records were timed (--finish on an old run) has no time to quality; the row still gets written.
+const quality = () => {
+  try {
+    return timeToQuality(readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }), targets).map(describeTimeToQuality).join('; ');
+  } catch (e) {
+    return `time to quality unknown (${(e as Error).message})`;
+  }
+};
+const reached = targets.length && !trainOnValid ? quality() : '';
 for (const line of reached ? reached.split('; ') : []) console.log(line);
 // Peak resident memory of this whole process (compile, training, validation, test ranking).
 const peakRss = `peak RSS ${(process.resourceUsage().maxRSS / 1024 ** 2).toFixed(2)} GiB`;
