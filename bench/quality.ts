@@ -10,10 +10,17 @@
 // the last model is ranked.
 // --keep-seen ranks the test target against the whole catalogue instead of the items the user has
 // not seen (the papers' protocol, the default; see src/eval/rank.ts).
-import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+// --preset auto chooses model, config and recipe from the data's statistics (graphs/auto-preset.ts).
+// --target-ndcg X[,Y] / --target-hr X[,Y]: the row says when validation first reached each value
+// (default on ML-1M files: the HSTU paper row, NDCG@10 0.1720 and HR@10 0.3097).
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
-import { presetNamed } from '../graphs/presets.js';
+import { AUTO_PRESET, presetNamed, type Preset } from '../graphs/presets.js';
+import { autoPreset, describeChoices, describeStats } from '../graphs/auto-preset.js';
+import { datasetStats } from '../src/data/stats.js';
+import { HSTU_PAPER_ROW, type QualityTarget, describeTimeToQuality, parseTargets, timeToQuality } from './lib/time-to-quality.js';
 import { SEED_ADAMW } from '../src/compiler/adamw.js';
 import { compileJob } from '../src/compiler/compile-job.js';
 import { openDataset } from '../src/data/open.js';
@@ -32,8 +39,9 @@ split with the exported inference.onnx, and append one row to a results table. T
 
 usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
+         [--target-ndcg X[,Y...]] [--target-hr X[,Y...]]
 
-  --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin
+  --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
   --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder)
   --out DIR           artifact folder (default artifacts/quality/NAME; replaced only if it holds reclm artifacts)
   --minutes M         start no new epoch after M minutes of training (the best model is still used)
@@ -41,25 +49,35 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --train-on-valid    also train on the validation items (Meta's protocol): no validation, the last model is ranked
   --keep-seen         rank against the whole catalogue instead of the items the user has not seen
   --finish            do not train; rank with the best checkpoint of an interrupted run in --out
-  --table FILE        results table to append to (created if absent; must be one this script wrote)`);
+  --table FILE        results table to append to (created if absent; must be one this script wrote)
+  --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
+  --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)`);
 
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
-const preset = presetNamed(arg('preset', 'ml-1m-llama')!);
+const presetName = arg('preset', 'ml-1m-llama')!;
+if (presetName !== AUTO_PRESET) presetNamed(presetName); // an unknown name fails before the data is read
 const dataPath = arg('data', new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
-const out = arg('out', join('artifacts', 'quality', preset.name))!;
+const targetFlags = [...(arg('target-ndcg') ? parseTargets('ndcg@10', '--target-ndcg', arg('target-ndcg')!) : []), ...(arg('target-hr') ? parseTargets('hr@10', '--target-hr', arg('target-hr')!) : [])];
+const targets: QualityTarget[] = targetFlags.length ? targetFlags : basename(dataPath).startsWith('ml-1m') ? HSTU_PAPER_ROW : [];
 const table = arg('table', 'bench/results/ml-1m.md')!;
+const TABLE_HEADER = '# Results: leave-one-out, full ranking (test split)';
+checkAppendableFile(table, TABLE_HEADER, '--table');
+const loadAtStart = loadavg()[0];
+const data = openDataset(dataPath);
+const stats = presetName === AUTO_PRESET ? datasetStats(data) : null;
+const chosen = stats ? autoPreset(stats) : null;
+const preset: Preset = chosen ?? presetNamed(presetName);
+for (const line of stats && chosen ? [describeStats(stats), ...describeChoices(chosen.choices)] : []) console.log(line);
+const out = arg('out', join('artifacts', 'quality', preset.name))!;
 const threads = Number(arg('threads', '2'));
 const r = preset.recipe;
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = Number(arg('epochs', String(r.epochs)));
 const trainOnValid = process.argv.includes('--train-on-valid');
-const TABLE_HEADER = '# Results: leave-one-out, full ranking (test split)';
-checkAppendableFile(table, TABLE_HEADER, '--table');
 const started = Date.now();
-const data = openDataset(dataPath);
 let epochsDone: number;
 let bestEpoch: number | null;
 let trainMinutes: number;
@@ -79,7 +97,7 @@ if (process.argv.includes('--finish')) {
 } else {
   compileJob({
     model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
-    data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r }, outDir: out, force: true,
+    data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
   });
   const minutes = arg('minutes');
   const summary = await train({
@@ -103,13 +121,29 @@ if (!existsSync(table)) {
     '# Results: leave-one-out, full ranking (test split)\n\n' +
       'Produced by `bench/quality.ts` on this project\'s 2-core CPU machine; wall time is compile + training + validation. ' +
       'Candidates: "unseen" = every item except those of the user\'s input sequence (the papers\' protocol), "all" = the whole catalogue (`--keep-seen`).\n\n' +
-      '| preset | data | candidates | epochs (best) | wall time | HR@10 | NDCG@10 | HR@50 | NDCG@50 | MRR | note |\n|---|---|---|---|---|---|---|---|---|---|---|\n',
+      '| preset | data | candidates | epochs (best) | wall time | HR@10 | NDCG@10 | HR@50 | NDCG@50 | MRR | time to quality (validation) | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n',
   );
 }
+// Tables begun before the time-to-quality column get that text at the start of the note instead.
+// --train-on-valid runs do not validate, so they have no time to quality.
+const headers = readFileSync(table, 'utf8').split('\n').filter((l) => l.startsWith('| preset |'));
+const hasQualityColumn = headers.length > 0 && headers[headers.length - 1].includes('time to quality');
+// A log from before epoch records were timed (--finish on an old run) has no time to quality; the row still gets written.
+const quality = () => {
+  try {
+    return timeToQuality(readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }), targets).map(describeTimeToQuality).join('; ');
+  } catch (e) {
+    return `time to quality unknown (${(e as Error).message})`;
+  }
+};
+const reached = targets.length && !trainOnValid ? quality() : '';
+for (const line of reached ? reached.split('; ') : []) console.log(line);
 // Peak resident memory of this whole process (compile, training, validation, test ranking).
 const peakRss = `peak RSS ${(process.resourceUsage().maxRSS / 1024 ** 2).toFixed(2)} GiB`;
-const note = [arg('note', ''), peakRss].filter(Boolean).join('; ');
-const row = `| ${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} | ${note} |\n`;
+const load = `threads ${threads}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`;
+const note = [hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
+const auto = chosen ? ` (${preset.model}, d=${preset.config.dim}, ${preset.config.n_layers} layers, maxlen ${preset.config.maxlen}, dropout ${preset.config.dropout}, batch ${r.batchSize}, lr ${r.lr}, patience ${r.patience})` : '';
+const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
 appendFileSync(table, row);
 console.log(row);
 // The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.svg.

@@ -30,7 +30,7 @@ export interface Preset {
 const RECIPE: Recipe = { epochs: 200, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 10, fusedSteps: 8 };
 
 /** Meta's official HSTU optimiser for ml-1m: AdamW, betas (0.9, 0.98), no weight decay. */
-const HSTU_OPTIMIZER: Partial<AdamWConfig> = { beta1: 0.9, beta2: 0.98, weightDecay: 0 };
+export const HSTU_OPTIMIZER: Partial<AdamWConfig> = { beta1: 0.9, beta2: 0.98, weightDecay: 0 };
 
 export const PRESETS: Record<string, Preset> = {
   builtin: {
@@ -73,8 +73,16 @@ export const PRESETS: Record<string, Preset> = {
   },
 };
 
+/** The preset chosen from the training data's statistics (graphs/auto-preset.ts) instead of a fixed table entry. */
+export const AUTO_PRESET = 'auto';
+
+/** Every name `--preset` takes: the fixed presets and `auto`. */
+export const PRESET_NAMES: readonly string[] = [...Object.keys(PRESETS), AUTO_PRESET];
+
+/** A fixed preset by name; throws a ConfigError for an unknown name, and for `auto`, which needs the data (use autoPreset). */
 export function presetNamed(name: string): Preset {
+  if (name === AUTO_PRESET) throw new ConfigError(`preset '${AUTO_PRESET}' is chosen from the data: give --data FILE (autoPreset(datasetStats(data)) in code)`);
   const p = PRESETS[name];
-  if (!p) throw new ConfigError(`unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`);
+  if (!p) throw new ConfigError(`unknown preset '${name}'; presets: ${PRESET_NAMES.join(', ')}`);
   return p;
 }

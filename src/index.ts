@@ -22,4 +22,5 @@ export { builtinDataset } from './data/builtin.js';
 export { evaluate, type EvaluateResult } from './eval/evaluate.js';
 export { rankSplit } from './eval/rank.js';
 export { MODELS, getModel, resolveConfig, ConfigError, llamaSasrec, hstu, type ModelConfig, type LlamaSasrecConfig, type HstuConfig, type RegisteredModel } from '../graphs/index.js';
-export { PRESETS, presetNamed, type Preset, type Recipe } from '../graphs/presets.js';
+export { PRESETS, PRESET_NAMES, AUTO_PRESET, presetNamed, type Preset, type Recipe } from '../graphs/presets.js';
+export { autoPreset, describeChoices, describeStats, type AutoChoice, type AutoPreset, type AutoPresetStats } from '../graphs/auto-preset.js';

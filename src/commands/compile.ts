@@ -1,7 +1,10 @@
 import { Flags } from '@oclif/core';
 import { join } from 'node:path';
 import { MODELS } from '../../graphs/index.js';
-import { PRESETS, presetNamed } from '../../graphs/presets.js';
+import { AUTO_PRESET, PRESET_NAMES, presetNamed, type Preset } from '../../graphs/presets.js';
+import { type AutoChoice, autoPreset, describeChoices, describeStats } from '../../graphs/auto-preset.js';
+import type { ModelName } from '../../graphs/config.js';
+import { datasetStats } from '../data/stats.js';
 import { LOSS_NAMES, parseLossName } from '../../graphs/types.js';
 import { SEED_ADAMW } from '../compiler/adamw.js';
 import { compileJob } from '../compiler/compile-job.js';
@@ -27,7 +30,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
   static override flags = {
     model: Flags.string({ description: 'model family', options: Object.keys(MODELS) }),
     loss: Flags.string({ description: 'training loss', options: [...LOSS_NAMES] }),
-    preset: Flags.string({ description: `named config + training recipe (${Object.keys(PRESETS).join(', ')})` }),
+    preset: Flags.string({ description: `named config + training recipe (${PRESET_NAMES.join(', ')}; auto: chosen from --data's statistics, each choice printed)` }),
     config: Flags.string({ description: 'JSON file with a config object (field names of docs/models.md)' }),
     set: Flags.string({ description: 'override one config field: key=value (repeatable)', multiple: true }),
     data: Flags.string({ description: 'training data file (SASRec txt, ratings.dat, u.data, CSV, reczoo JSON; .gz ok)', exclusive: ['num-items'] }),
@@ -44,23 +47,34 @@ The item count comes from --data (the file you will train on) or --num-items. Co
 
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(Compile);
-    const preset = flags.preset ? presetNamed(flags.preset) : null;
+    const auto = flags.preset === AUTO_PRESET;
+    if (auto && !flags.data) throw new UsageError('--preset auto chooses the model and recipe from the data: give --data FILE');
+    let preset: Preset | null = flags.preset && !auto ? presetNamed(flags.preset) : null;
     if (preset && flags.model && flags.model !== preset.model) {
       throw new UsageError(`--preset ${preset.name} is a ${preset.model} model, but --model is ${flags.model}; drop --model (or pick a ${flags.model} preset)`);
     }
-    const modelName = flags.model ?? preset?.model;
-    if (!modelName) throw new UsageError('give --model (llama-sasrec or hstu) or --preset');
-    const model = MODELS[modelName as keyof typeof MODELS];
-    const loss = parseLossName(flags.loss ?? preset?.loss ?? 'bce');
-    const config = { ...(preset?.config ?? {}), ...(flags.config ? readConfigFile(flags.config) : {}), ...parseSets(flags.set ?? []) };
-    delete config.model;
-    const optimizer = { ...SEED_ADAMW, ...(preset?.optimizer ?? {}) };
-    optimizer.weightDecay = flags['weight-decay'] ?? optimizer.weightDecay;
-    optimizer.maxGradNorm = flags['max-grad-norm'] ?? optimizer.maxGradNorm;
+    if (!flags.model && !flags.preset) throw new UsageError('give --model (llama-sasrec or hstu) or --preset');
+    const overrides = { ...(flags.config ? readConfigFile(flags.config) : {}), ...parseSets(flags.set ?? []) };
     if (!flags.data && !flags['num-items']) throw new UsageError('give --data FILE (recommended: the file you will train on) or --num-items N');
     const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (!flags.data && sideFlag) throw new UsageError(`--${sideFlag} needs --data (the vocabularies and the positive rule come from the training data)`);
     const data = flags.data ? openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line))) : undefined;
+    let choices: AutoChoice[] | undefined;
+    if (auto) {
+      const stats = datasetStats(data!);
+      const chosen = autoPreset(stats, { model: flags.model as ModelName | undefined });
+      choices = markOverrides(chosen.choices, overrides, flags.loss);
+      preset = chosen;
+      for (const line of [describeStats(stats), ...describeChoices(choices)]) this.log(line);
+    }
+    const modelName = flags.model ?? preset!.model;
+    const model = MODELS[modelName as keyof typeof MODELS];
+    const loss = parseLossName(flags.loss ?? preset?.loss ?? 'bce');
+    const config = { ...(preset?.config ?? {}), ...overrides };
+    delete config.model;
+    const optimizer = { ...SEED_ADAMW, ...(preset?.optimizer ?? {}) };
+    optimizer.weightDecay = flags['weight-decay'] ?? optimizer.weightDecay;
+    optimizer.maxGradNorm = flags['max-grad-norm'] ?? optimizer.maxGradNorm;
     const numItems = data ? data.numItems : flags['num-items'];
     if (config.num_items !== undefined && Number(config.num_items) !== numItems) {
       const from = data ? `${flags.data} has ${numItems} items` : `--num-items is ${numItems}`;
@@ -76,7 +90,8 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       dataLabel: flags.data,
       numItems: flags['num-items'],
       initSeed: flags.seed,
-      recipe: preset ? { preset: preset.name, ...preset.recipe } : undefined,
+      // The auto preset's choices and reasons travel with its recipe (train ignores the extra key).
+      recipe: preset ? { preset: preset.name, ...preset.recipe, ...(choices ? { choices } : {}) } : undefined,
       outDir: flags.out,
       force: flags.force,
       features: compileFeatures(data),
@@ -89,9 +104,22 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       numItems: manifest.dataset.numItems,
       parameters: manifest.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0),
       graphs: Object.fromEntries(Object.entries(manifest.graphs).map(([k, g]) => [k, { file: g.file, nodes: g.nodes }])),
+      ...(choices ? { choices } : {}),
     };
     this.log(`compiled ${manifest.model} (${manifest.loss}) for ${summary.numItems} items, ${summary.parameters.toLocaleString('en-US')} parameters -> ${flags.out}`);
     for (const [k, g] of Object.entries(summary.graphs)) this.log(`  ${join(flags.out, g.file)}  ${g.nodes} nodes  (${k})`);
     return summary;
   }
+}
+
+/**
+ * The auto preset's config choices that --config/--set (or --loss) replace, rewritten to say so:
+ * the printed lines and the manifest then show the value compiled and the rule's value.
+ */
+function markOverrides(choices: AutoChoice[], overrides: Record<string, unknown>, loss: string | undefined): AutoChoice[] {
+  return choices.map((c) => {
+    const given = c.field === 'loss' ? loss : overrides[c.field];
+    if (given === undefined || given === c.value) return c;
+    return { field: c.field, value: given as AutoChoice['value'], reason: `given with ${c.field === 'loss' ? '--loss' : '--set/--config'}; the rule chose ${c.value}: ${c.reason}` };
+  });
 }

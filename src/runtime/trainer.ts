@@ -474,6 +474,9 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
   } else {
     run.say(`${lossText}, ${result.seconds.toFixed(1)} s`);
   }
+  // When the record is written (after validation): wall clock, and seconds since this process
+  // started the run (bench/lib/time-to-quality.ts reads when validation first reached a quality).
+  Object.assign(record, { time: new Date().toISOString(), elapsed_s: (Date.now() - run.started) / 1000 });
   run.logger.write(record);
   saveRun(run, run.paths.last);
 }
