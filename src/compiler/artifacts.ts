@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
-import { ARTIFACT_FORMAT, AdamWConfig, GRAPH_FILES, GraphKey, LossName, MANIFEST_FILE, Manifest, TensorSpec, sha256 } from '../contract/artifacts.js';
+import { ARTIFACT_FORMAT, AdamWConfig, GRAPH_FILES, GraphKey, LossName, MANIFEST_FILE, Manifest, ManifestFeatures, TensorSpec, sha256 } from '../contract/artifacts.js';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
 import { IR_VERSION, OPSET, emitModel } from '../onnx/emit.js';
 import { simplify } from '../onnx/simplify.js';
@@ -21,6 +21,8 @@ export interface CompileRequest<C extends ModelConfig> {
   loss: LossName;
   optimizer: AdamWConfig;
   source?: string;
+  /** Item feature token tables for the config's `item_fields`, baked into every graph as constants (graphs/features.ts). */
+  itemFeatures?: readonly Int32Array[];
 }
 
 export interface CompiledGraphs {
@@ -35,12 +37,13 @@ const specOf = (t: Tensor): TensorSpec => ({ name: t.name, dtype: t.dtype, shape
 export function buildArtifactGraphs<C extends ModelConfig>(req: CompileRequest<C>): CompiledGraphs {
   const config = req.model.resolveConfig(req.rawConfig);
   const training = new Graph('training');
-  const { loss } = req.model.buildTraining(training, config, req.loss, { training: true });
+  const baked = req.itemFeatures ? { itemFeatures: req.itemFeatures } : {};
+  const { loss } = req.model.buildTraining(training, config, req.loss, { training: true, ...baked });
   addGradientOutputs(training, loss);
   const params = training.params.map((p) => (p.source as { info: ParamInfo }).info);
-  const trainStep = buildFusedTrainStep((g) => req.model.buildTraining(g, config, req.loss, { training: true }), req.optimizer);
+  const trainStep = buildFusedTrainStep((g) => req.model.buildTraining(g, config, req.loss, { training: true, ...baked }), req.optimizer);
   const inference = new Graph('inference');
-  req.model.buildInference(inference, config);
+  req.model.buildInference(inference, config, baked);
   return {
     config: { ...config },
     params,
@@ -59,7 +62,7 @@ export function writeArtifacts<C extends ModelConfig>(
   req: CompileRequest<C>,
   outDir: string,
   extraFiles: Record<string, Uint8Array> = {},
-  extras: { recipe?: Record<string, unknown>; itemMap?: string } = {},
+  extras: { recipe?: Record<string, unknown>; itemMap?: string; features?: ManifestFeatures } = {},
   built: CompiledGraphs = buildArtifactGraphs(req),
   replace: { force?: boolean; protect?: readonly string[] } = {},
 ): Manifest {
@@ -92,6 +95,7 @@ export function writeArtifacts<C extends ModelConfig>(
       loss: req.loss,
       config: cfg,
       dataset: { numItems: Number(cfg.num_items), maxlen: Number(cfg.maxlen), source: req.source, itemMap: extras.itemMap },
+      ...(extras.features ? { features: extras.features } : {}),
       recipe: extras.recipe,
       optimizer: req.optimizer,
       opset: OPSET,

@@ -7,6 +7,7 @@ import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
 import type { AdamWConfig, LossName, Manifest } from '../contract/artifacts.js';
 import { CompileRequest, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
+import { CompileFeatures, featureConfig } from './features.js';
 
 export interface CompileJob<C extends ModelConfig = ModelConfig> {
   model: ModelDefinition<C>;
@@ -25,6 +26,12 @@ export interface CompileJob<C extends ModelConfig = ModelConfig> {
   outDir: string;
   /** Replace an output folder that holds reclm artifacts (and perhaps a training run). */
   force?: boolean;
+  /**
+   * The data's side inputs (vocabularies, positive rule, item feature tables): they size the
+   * feature embeddings (compiler/features.ts), the tables are baked into the graphs and the
+   * schema is written to the manifest's `features`. Absent: a plain item-id model.
+   */
+  features?: CompileFeatures;
   /** Called with notes on how the config was adapted to the data. */
   onNote?: (line: string) => void;
 }
@@ -52,7 +59,15 @@ export function compileJob(job: CompileJob): Manifest {
   const adapted = job.data && job.model.adaptToData ? job.model.adaptToData(job.config, { hasTimestamps: job.data.timestamps !== null }) : { config: job.config, notes: [] };
   for (const note of adapted.notes) job.onNote?.(note);
   if (job.data) checkTimeBiasData(adapted.config, job.data, 'compile');
-  const req: CompileRequest<ModelConfig> = { model: job.model, rawConfig: { ...adapted.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
+  const config = job.features ? featureConfig(job.features.schema, adapted.config) : adapted.config;
+  const req: CompileRequest<ModelConfig> = {
+    model: job.model,
+    rawConfig: { ...config, num_items: numItems },
+    loss: job.loss,
+    optimizer: job.optimizer,
+    source: job.dataLabel,
+    ...(job.features?.itemTables ? { itemFeatures: job.features.itemTables } : {}),
+  };
   const built = buildArtifactGraphs(req);
   const init = initialParams(built.params, job.initSeed);
   const ckpt = encodeCheckpoint({
@@ -69,5 +84,6 @@ export function compileJob(job: CompileJob): Manifest {
   });
   const extra: Record<string, Uint8Array> = { 'init.ckpt': concat(ckpt.chunks) };
   if (job.data) extra['items.json'] = new TextEncoder().encode(JSON.stringify(itemMapOf(job.data)));
-  return writeArtifacts(req, job.outDir, extra, { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined }, built, { force: job.force, protect: job.dataLabel ? [job.dataLabel] : [] });
+  const extras = { recipe: job.recipe, itemMap: job.data ? 'items.json' : undefined, ...(job.features ? { features: job.features.schema } : {}) };
+  return writeArtifacts(req, job.outDir, extra, extras, built, { force: job.force, protect: job.dataLabel ? [job.dataLabel] : [] });
 }

@@ -99,6 +99,27 @@ export interface GraphEntry {
   nodes: number;
 }
 
+/**
+ * The side inputs of a model compiled with them (src/data/features.ts `FeatureSchema`, the same
+ * shape, spelled here so the contract depends on nothing): the positive rule, the action
+ * vocabulary (vocab[0] = '<pad>') and the user/item fields in profile/table order, each with its
+ * vocabulary (token 0 '<pad>', 1 '<unk>'). Absent for plain item-id models.
+ */
+export interface ManifestFeatures {
+  positive: { kind: 'all' } | { kind: 'rating'; min: number } | { kind: 'actions'; values: string[] };
+  actions?: string[];
+  userFields?: ManifestFeatureField[];
+  itemFields?: ManifestFeatureField[];
+}
+
+export interface ManifestFeatureField {
+  name: string;
+  kind: 'categorical' | 'multi' | 'bucketed';
+  vocab: string[];
+  width: number;
+  edges?: number[];
+}
+
 export interface Manifest {
   format: typeof ARTIFACT_FORMAT;
   tool: { name: 'reclm'; version: string };
@@ -106,6 +127,8 @@ export interface Manifest {
   loss: LossName;
   config: Record<string, unknown>;
   dataset: { numItems: number; maxlen: number; source?: string; itemMap?: string };
+  /** Side inputs (vocabularies, positive rule); absent for plain item-id models. */
+  features?: ManifestFeatures;
   /** Training defaults from a preset (batch size, lr, epochs, ...); flags override them. */
   recipe?: Record<string, unknown>;
   optimizer: AdamWConfig;

@@ -28,6 +28,12 @@ export interface FeatureField {
   vocab: string[];
   /** tokens per row: 1, or the max number of values of a multi-valued field */
   width: number;
+  /**
+   * Bucketed fields only (additive): the ascending bucket edges; value x falls in bucket
+   * b = #{edges <= x} (0..edges.length), token 2 + b. Stored so that new data is bucketed the
+   * same way as the training data.
+   */
+  edges?: number[];
 }
 
 /** Item side: for each field a table [V+1, width] of token ids (0 pad), row 0 all 0 (padding item). */
@@ -62,6 +68,20 @@ export interface ActionLog {
 
 /** The positive rule, stored in the manifest: e.g. { kind: 'rating', min: 4 } or { kind: 'actions', values: ['click','buy'] }. */
 export type PositiveRule = { kind: 'all' } | { kind: 'rating'; min: number } | { kind: 'actions'; values: string[] };
+
+/**
+ * How a column of a CSV/TSV side file is read (`--field NAME=KIND[:ARG]`; additive, data side
+ * only): 'categorical' (default), 'multi' with a separator, 'numeric' with `buckets` quantile
+ * buckets over the training users/items (read as a 'bucketed' field), or 'ignore'.
+ */
+export interface FieldSpec {
+  name: string;
+  kind: 'categorical' | 'multi' | 'numeric' | 'ignore';
+  /** 'multi': the separator between values (default '|'). */
+  separator?: string;
+  /** 'numeric': the number of quantile buckets (default 10). */
+  buckets?: number;
+}
 
 /**
  * Batch inputs added by this contract (also in contract/artifacts.ts BATCH), all int64:
