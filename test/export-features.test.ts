@@ -142,7 +142,7 @@ function expectNear(a: PlainOutput, b: PlainOutput, what: string) {
 }
 
 describe('export with side inputs: item features baked, action/profile/time inputs, metadata', function () {
-  this.timeout(120000);
+  this.timeout(300000);
   const built = {} as Record<Name, Built>;
   const native = {} as Record<Name, Record<string, PlainOutput>>;
   let web: { results: Record<string, Record<string, PlainOutput>> };
@@ -156,7 +156,7 @@ describe('export with side inputs: item features baked, action/profile/time inpu
     }
     const file = join(mkdtempSync(join(tmpdir(), 'reclm-featweb-')), 'jobs.json');
     writeFileSync(file, JSON.stringify({ jobs }));
-    const { stdout } = await promisify(execFile)(process.execPath, [WEB_SCRIPT, file], { maxBuffer: 64 << 20, timeout: 60000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [WEB_SCRIPT, file], { maxBuffer: 64 << 20, timeout: 180000 });
     web = JSON.parse(stdout);
   });
 
@@ -223,5 +223,8 @@ describe('export with side inputs: item features baked, action/profile/time inpu
     expect(featureConfig(SCHEMA, { dim: 8 })).to.deep.include({ num_actions: 5, user_fields: [{ name: 'gender', vocab_size: 4 }, { name: 'age', vocab_size: 5 }] });
     expect(() => featureConfig(SCHEMA, { num_actions: 3 })).to.throw(FeatureConfigError, /'num_actions' is 3, but the data gives 5/);
     expect(() => featureConfig({ positive: { kind: 'all' } }, { user_fields: [] })).to.throw(FeatureConfigError, /'user_fields' needs a user-feature file/);
+    const noTimes = { ...tinyData(), timestamps: null };
+    const job = { model: MODELS['llama-sasrec'] as never, loss: 'bce' as const, config: { ...TINY_CONFIGS['llama-sasrec'], time_gap_buckets: 4 }, optimizer: SEED_ADAMW, data: noTimes, initSeed: 1, outDir: join(mkdtempSync(join(tmpdir(), 'reclm-feat-')), 'art') };
+    expect(() => compileJob(job)).to.throw(FeatureConfigError, /'time_gap_buckets' needs timestamps/);
   });
 });

@@ -7,7 +7,7 @@ import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
 import type { AdamWConfig, LossName, Manifest } from '../contract/artifacts.js';
 import { CompileRequest, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
-import { CompileFeatures, featureConfig } from './features.js';
+import { CompileFeatures, FeatureConfigError, featureConfig } from './features.js';
 
 export interface CompileJob<C extends ModelConfig = ModelConfig> {
   model: ModelDefinition<C>;
@@ -60,6 +60,9 @@ export function compileJob(job: CompileJob): Manifest {
   for (const note of adapted.notes) job.onNote?.(note);
   if (job.data) checkTimeBiasData(adapted.config, job.data, 'compile');
   const config = job.features ? featureConfig(job.features.schema, adapted.config) : adapted.config;
+  if (job.data && job.data.timestamps === null && config.time_gap_buckets !== undefined) {
+    throw new FeatureConfigError(`config field 'time_gap_buckets' needs timestamps, and ${job.dataLabel ?? job.data.name} has none: every gap would be 0; leave the field out`);
+  }
   const req: CompileRequest<ModelConfig> = {
     model: job.model,
     rawConfig: { ...config, num_items: numItems },
