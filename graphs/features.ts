@@ -14,7 +14,8 @@
  * profile's outputs fall on slots whose `pos` is 0 (the left padding of the event grid), so
  * they are never targets. A row without events still gets its profile tokens, and the
  * last slot (the user embedding at serving) is then the last profile token: a cold-start user
- * is scored from the profile alone.
+ * is scored from the profile alone. HSTU's position embedding and relative position bias cover
+ * the T slots; its attention divisor stays the configured one (default maxlen).
  *
  * Time. HSTU keeps its relative time bias; a profile token takes the time of the row's first
  * event (the target's time when the row has no event), so its bucket to a query is the

@@ -215,6 +215,34 @@ describe('models with side inputs (graphs/features.ts)', function () {
     });
   });
 
+  it('event embedding = item_emb[item] + per field the mean over the item\'s non-padding tokens + action_emb[action]', async () => {
+    const c = getModel('llama-sasrec').resolveConfig({ ...LLAMA, item_fields: ITEM_FIELDS, num_actions: 5 });
+    const g = new Graph('embed');
+    const seq = g.input('seq', 'int64', [1, 5]);
+    const action = g.input('action', 'int64', [1, 5]);
+    const itemEmb = g.param('item_emb', [V + 1, 8], { kind: 'normal', std: 0.02 });
+    g.output('tok', buildFeatureInput(c, itemEmb, { seq, action }, itemTables(3)).tok);
+    const session = await createSession(emitModel(g));
+    const params = randomParams(g, 9);
+    const items = [0, 4, 7, 2, 1];
+    const acts = [0, 3, 5, 1, 2];
+    const out = numbers((await session.run({ seq: i64(items, [1, 5]), action: i64(acts, [1, 5]), ...paramFeeds(params, g) })).tok);
+    await session.release();
+    const tables = itemTables(3);
+    const expected = items.flatMap((item, t) =>
+      Array.from({ length: 8 }, (_, j) => {
+        let x = params.item_emb[item * 8 + j] + params.action_emb[acts[t] * 8 + j];
+        ITEM_FIELDS.forEach((f, fi) => {
+          const toks = Array.from(tables[fi].subarray(item * f.width, (item + 1) * f.width)).filter((v) => v !== 0);
+          if (toks.length) x += toks.reduce((a, v) => a + params[`item_field.${f.name}`][v * 8 + j], 0) / toks.length;
+        });
+        return x;
+      }),
+    );
+    // float32 sums of a few terms of size ~0.3: rounding ~1e-7.
+    out.forEach((x, i) => expect(x, `tok[${i}]`).to.be.closeTo(expected[i], 1e-6));
+  });
+
   it('time-gap buckets: 0 padding, 1 first event, 2 + ⌊log2(1 + gap)⌋ capped at G − 1', async () => {
     const g = new Graph('gaps');
     const seq = g.input('seq', 'int64', [1, 6]);
