@@ -222,7 +222,7 @@ export function eventSlots(f: Tensor, fi: FeatureInput): Tensor {
 }
 
 /** Runs one encoder: `seq` [B, T] (0 = padding), `tsExt` [B, T+1] or undefined, `tok` [B, T, d] token embeddings or undefined (plain item ids). */
-export type EncoderFn = (c: ModelConfig, seq: Tensor, tsExt: Tensor | undefined, tok: Tensor | undefined) => Tensor;
+export type EncoderFn<C extends ModelConfig> = (c: C, seq: Tensor, tsExt: Tensor | undefined, tok: Tensor | undefined) => Tensor;
 
 /**
  * The models' one hook: encodes the batch with or without the side inputs. Without any
@@ -230,7 +230,7 @@ export type EncoderFn = (c: ModelConfig, seq: Tensor, tsExt: Tensor | undefined,
  * with them it builds the feature input and runs the encoder on T = P + L slots.
  * Returns the encoder output at the event slots F [B, L, d] and the item vectors [V+1, d] of the output side.
  */
-export function encodeEvents(c: ModelConfig, itemEmb: Tensor, inputs: Record<string, Tensor>, tables: ItemFeatureTables | undefined, encode: EncoderFn): { f: Tensor; items: Tensor } {
+export function encodeEvents<C extends ModelConfig>(c: C, itemEmb: Tensor, inputs: Record<string, Tensor>, tables: ItemFeatureTables | undefined, encode: EncoderFn<C>): { f: Tensor; items: Tensor } {
   if (!usesFeatures(c)) return { f: encode(c, inputs.seq, inputs.ts_ext, undefined), items: itemEmb };
   const fi = buildFeatureInput(c, itemEmb, inputs, tables);
   return { f: eventSlots(encode(sequenceConfig(c), fi.ids, fi.tsExt ?? undefined, fi.tok), fi), items: fi.outputItems };

@@ -152,7 +152,7 @@ export const hstu: ModelDefinition<HstuConfig> = {
     const P = declareHstuParams(g, sequenceConfig(c));
     const inputs = declareInputs(g, batchInputSpecs(c, loss));
     const drop = trainingDropout(g, c.dropout, opts);
-    const { f, items } = encodeEvents(c, P.item_emb, inputs, opts.itemFeatures, (cc, seq, ts, tok) => hstuEncoder(cc as HstuConfig, P, seq, ts!, drop, tok));
+    const { f, items } = encodeEvents(c, P.item_emb, inputs, opts.itemFeatures, (cc, seq, ts, tok) => hstuEncoder(cc, P, seq, ts!, drop, tok));
     return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, items, inputs), opts) };
   },
   buildInference(g, c, baked = {}) {
@@ -160,7 +160,7 @@ export const hstu: ModelDefinition<HstuConfig> = {
     const seq = inferenceSeq(g, c);
     const tsExt = g.input('ts_ext', 'int64', ['batch', c.maxlen + 1]);
     const inputs = { seq, ts_ext: tsExt, ...inferenceFeatureInputs(g, c) };
-    const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, s, ts, tok) => hstuEncoder(cc as HstuConfig, P, s, ts!, Dropout.none(), tok));
+    const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, s, ts, tok) => hstuEncoder(cc, P, s, ts!, Dropout.none(), tok));
     return inferenceHead(c, f, items);
   },
 };

@@ -162,13 +162,13 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
     const P = declareLlamaParams(g, c);
     const inputs = declareInputs(g, batchInputSpecs(c, loss));
     const drop = trainingDropout(g, c.dropout, opts, [c.attn_dropout]);
-    const { f, items } = encodeEvents(c, P.item_emb, inputs, opts.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc as LlamaSasrecConfig, P, seq, drop, tok));
+    const { f, items } = encodeEvents(c, P.item_emb, inputs, opts.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc, P, seq, drop, tok));
     return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, items, inputs), opts) };
   },
   buildInference(g, c, baked = {}) {
     const P = declareLlamaParams(g, c);
     const inputs = { seq: inferenceSeq(g, c), ...inferenceFeatureInputs(g, c) };
-    const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc as LlamaSasrecConfig, P, seq, Dropout.none(), tok));
+    const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc, P, seq, Dropout.none(), tok));
     return inferenceHead(c, f, items);
   },
 };
