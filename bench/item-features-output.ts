@@ -8,6 +8,7 @@
 // users, overall and for targets that are rare in training (<= --rare occurrences).
 //   npx tsx bench/item-features-output.ts --model llama-sasrec|hstu --data ../shared/data/ml-100k.u.data.gz
 //     [--items ../shared/data/ml-100k.u.item.gz] [--epochs 30] [--maxlen 100] [--variants ids,input,output] [--seed 1]
+//     [--rank-only DIR,DIR,...]  (rank artifact folders of an earlier run instead of training)
 // No validation: the model after the last epoch is ranked (cosine decay of lr 2e-3 to 1e-5).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,7 +96,40 @@ const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
 const se = (x: number[]) => Math.sqrt(x.reduce((a, b) => a + (b - mean(x)) ** 2, 0) / (x.length - 1) / x.length);
 const fmt = (x: number[]) => `${mean(x).toFixed(4)} ± ${se(x).toFixed(4)}`;
 
-for (const variant of variants) {
+/** Per-user HR@10 and NDCG@10 on the test split, and whether the target is rare in training. */
+async function rankTest(dir: string): Promise<{ hr: number[]; ndcg: number[]; rare: boolean[] }> {
+  const session = await ort.InferenceSession.create(join(dir, 'inference.onnx'), { intraOpNumThreads: 2 });
+  const out = { hr: [] as number[], ndcg: [] as number[], rare: [] as boolean[] };
+  const L = CONFIG.maxlen;
+  for (const b of evalBatches(split, { split: 'test', maxlen: L, batchSize: 256, needTimestamps: modelName === 'hstu' })) {
+    const feeds: Record<string, ort.Tensor> = { seq: new ort.Tensor('int64', b.seq, [b.n, L]), k: new ort.Tensor('int64', BigInt64Array.of(1n), [1]) };
+    if (b.ts_ext) feeds.ts_ext = new ort.Tensor('int64', b.ts_ext, [b.n, L + 1]);
+    const scores = (await session.run(feeds, ['scores'])).scores.data as Float32Array;
+    for (let r = 0; r < b.n; r++) {
+      const row = scores.subarray(r * (data.numItems + 1), (r + 1) * (data.numItems + 1));
+      const target = b.targets[r];
+      const seen = new Set(Array.from(b.seq.subarray(r * L, (r + 1) * L), Number));
+      let rank = 0; // items (not in the input sequence) scoring >= the target: ties count against it
+      for (let i = 1; i <= data.numItems; i++) if (i !== target && !seen.has(i) && row[i] >= row[target]) rank++;
+      out.hr.push(rank < 10 ? 1 : 0);
+      out.ndcg.push(rank < 10 ? 1 / Math.log2(rank + 2) : 0);
+      out.rare.push(counts[target] <= rare);
+    }
+  }
+  await session.release();
+  return out;
+}
+
+const pick = (x: number[], keep: boolean[]) => x.filter((_, i) => keep[i]);
+const diff = (a: number[], b: number[]) => a.map((x, i) => x - b[i]);
+// --rank-only DIR,DIR,...: rank artifact folders trained before (named by their position in --variants).
+const rankOnly = arg('rank-only', '');
+const results: { variant: string; r: Awaited<ReturnType<typeof rankTest>> }[] = [];
+for (const [vi, variant] of variants.entries()) {
+  if (rankOnly) {
+    results.push({ variant, r: await rankTest(rankOnly.split(',')[vi]) });
+    continue;
+  }
   const dir = join(mkdtempSync(join(tmpdir(), 'reclm-featout-')), 'art');
   const t0 = Date.now();
   compileJob({
@@ -114,34 +148,19 @@ for (const variant of variants) {
     schedule: scheduleFor({ lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, epochs }, Math.ceil(data.sequences.length / batchSize)),
   });
   const minutes = (Date.now() - t0) / 60000;
-  const session = await ort.InferenceSession.create(join(dir, 'inference.onnx'), { intraOpNumThreads: 2 });
-  const hr: number[] = [];
-  const ndcg: number[] = [];
-  const rareHr: number[] = [];
-  const rareNdcg: number[] = [];
-  const L = CONFIG.maxlen;
-  for (const b of evalBatches(split, { split: 'test', maxlen: L, batchSize: 256, needTimestamps: modelName === 'hstu' })) {
-    const feeds: Record<string, ort.Tensor> = { seq: new ort.Tensor('int64', b.seq, [b.n, L]), k: new ort.Tensor('int64', BigInt64Array.of(1n), [1]) };
-    if (b.ts_ext) feeds.ts_ext = new ort.Tensor('int64', b.ts_ext, [b.n, L + 1]);
-    const scores = (await session.run(feeds, ['scores'])).scores.data as Float32Array;
-    for (let r = 0; r < b.n; r++) {
-      const row = scores.subarray(r * (data.numItems + 1), (r + 1) * (data.numItems + 1));
-      const target = b.targets[r];
-      const seen = new Set(Array.from(b.seq.subarray(r * L, (r + 1) * L), Number));
-      let rank = 0; // items (not in the input sequence) scoring >= the target: ties count against it
-      for (let i = 1; i <= data.numItems; i++) if (i !== target && !seen.has(i) && row[i] >= row[target]) rank++;
-      const h = rank < 10 ? 1 : 0;
-      const n = rank < 10 ? 1 / Math.log2(rank + 2) : 0;
-      hr.push(h);
-      ndcg.push(n);
-      if (counts[target] <= rare) {
-        rareHr.push(h);
-        rareNdcg.push(n);
-      }
-    }
-  }
-  await session.release();
+  const r = await rankTest(dir);
+  results.push({ variant, r });
+  const rareHr = pick(r.hr, r.rare);
   console.log(
-    `| ${modelName} | ${dataPath.split('/').pop()} | ${variant} | ${summary.epochs} (${summary.bestEpoch ?? '-'}) | ${minutes.toFixed(1)} min | ${fmt(hr)} | ${fmt(ndcg)} | ${rareHr.length} | ${fmt(rareHr)} | ${fmt(rareNdcg)} |`,
+    `| ${modelName} | ${dataPath.split('/').pop()} | ${variant} | ${summary.epochs} | ${minutes.toFixed(1)} min | ${fmt(r.hr)} | ${fmt(r.ndcg)} | ${rareHr.length} | ${fmt(rareHr)} | ${fmt(pick(r.ndcg, r.rare))} | ${dir} |`,
+  );
+}
+// Paired over users against the first variant: the difference's standard error is smaller than
+// either variant's, since both rank the same users.
+const [base] = results;
+for (const { variant, r } of results) {
+  console.log(
+    `${modelName} ${variant}: HR@10 ${fmt(r.hr)}, NDCG@10 ${fmt(r.ndcg)}; vs ${base.variant}: HR@10 ${fmt(diff(r.hr, base.r.hr))}, NDCG@10 ${fmt(diff(r.ndcg, base.r.ndcg))}; ` +
+      `rare targets (${pick(r.hr, r.rare).length}): HR@10 ${fmt(pick(r.hr, r.rare))}, NDCG@10 ${fmt(pick(r.ndcg, r.rare))}, vs ${base.variant} NDCG@10 ${fmt(diff(pick(r.ndcg, r.rare), pick(base.r.ndcg, r.rare)))}`,
   );
 }
