@@ -5,7 +5,8 @@
 //   output   + item features in the scored item vectors too (item_features_in_output).
 // Then ranks the test split (leave-one-out, candidates = items not in the user's input sequence,
 // ties count against the target) and prints HR@10 / NDCG@10 with their standard error over
-// users, overall and for targets that are rare in training (<= --rare occurrences).
+// users, overall and for targets that are rare in training (<= --rare occurrences; also HR@100 there),
+// and each variant's paired difference to the first.
 //   npx tsx bench/item-features-output.ts --model llama-sasrec|hstu --data ../shared/data/ml-100k.u.data.gz
 //     [--items ../shared/data/ml-100k.u.item.gz] [--epochs 30] [--maxlen 100] [--variants ids,input,output] [--seed 1]
 //     [--rank-only DIR,DIR,...]  (rank artifact folders of an earlier run instead of training)
@@ -97,9 +98,9 @@ const se = (x: number[]) => Math.sqrt(x.reduce((a, b) => a + (b - mean(x)) ** 2,
 const fmt = (x: number[]) => `${mean(x).toFixed(4)} ± ${se(x).toFixed(4)}`;
 
 /** Per-user HR@10 and NDCG@10 on the test split, and whether the target is rare in training. */
-async function rankTest(dir: string): Promise<{ hr: number[]; ndcg: number[]; rare: boolean[] }> {
+async function rankTest(dir: string): Promise<{ hr: number[]; ndcg: number[]; hr100: number[]; rare: boolean[] }> {
   const session = await ort.InferenceSession.create(join(dir, 'inference.onnx'), { intraOpNumThreads: 2 });
-  const out = { hr: [] as number[], ndcg: [] as number[], rare: [] as boolean[] };
+  const out = { hr: [] as number[], ndcg: [] as number[], hr100: [] as number[], rare: [] as boolean[] };
   const L = CONFIG.maxlen;
   for (const b of evalBatches(split, { split: 'test', maxlen: L, batchSize: 256, needTimestamps: modelName === 'hstu' })) {
     const feeds: Record<string, ort.Tensor> = { seq: new ort.Tensor('int64', b.seq, [b.n, L]), k: new ort.Tensor('int64', BigInt64Array.of(1n), [1]) };
@@ -113,6 +114,7 @@ async function rankTest(dir: string): Promise<{ hr: number[]; ndcg: number[]; ra
       for (let i = 1; i <= data.numItems; i++) if (i !== target && !seen.has(i) && row[i] >= row[target]) rank++;
       out.hr.push(rank < 10 ? 1 : 0);
       out.ndcg.push(rank < 10 ? 1 / Math.log2(rank + 2) : 0);
+      out.hr100.push(rank < 100 ? 1 : 0);
       out.rare.push(counts[target] <= rare);
     }
   }
@@ -161,6 +163,7 @@ const [base] = results;
 for (const { variant, r } of results) {
   console.log(
     `${modelName} ${variant}: HR@10 ${fmt(r.hr)}, NDCG@10 ${fmt(r.ndcg)}; vs ${base.variant}: HR@10 ${fmt(diff(r.hr, base.r.hr))}, NDCG@10 ${fmt(diff(r.ndcg, base.r.ndcg))}; ` +
-      `rare targets (${pick(r.hr, r.rare).length}): HR@10 ${fmt(pick(r.hr, r.rare))}, NDCG@10 ${fmt(pick(r.ndcg, r.rare))}, vs ${base.variant} NDCG@10 ${fmt(diff(pick(r.ndcg, r.rare), pick(base.r.ndcg, r.rare)))}`,
+      `rare targets (${pick(r.hr, r.rare).length}): HR@10 ${fmt(pick(r.hr, r.rare))}, NDCG@10 ${fmt(pick(r.ndcg, r.rare))}, vs ${base.variant} NDCG@10 ${fmt(diff(pick(r.ndcg, r.rare), pick(base.r.ndcg, r.rare)))}; ` +
+      `rare HR@100 ${fmt(pick(r.hr100, r.rare))}, vs ${base.variant} ${fmt(diff(pick(r.hr100, r.rare), pick(base.r.hr100, r.rare)))}`,
   );
 }
