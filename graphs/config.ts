@@ -38,7 +38,10 @@ export interface FeatureSettings {
   num_actions?: number;
   /** llama-sasrec: G log2-buckets of the time gap to the previous event, embedded per event. */
   time_gap_buckets?: number;
-  /** Score items with item_emb + their feature embeddings instead of item_emb alone. */
+  /**
+   * Score items with item_emb + their feature embeddings instead of item_emb alone; default
+   * true with item_fields (on ML-100K it raised HR@10 for both models, README "Side inputs").
+   */
   item_features_in_output?: boolean;
 }
 
@@ -126,7 +129,7 @@ const FEATURE_FIELDS: Record<string, FieldSpec> = {
   item_fields: { kind: 'item_fields', optional: true, doc: 'item feature fields [{name, vocab_size, width}]' },
   user_fields: { kind: 'user_fields', optional: true, doc: 'user profile fields [{name, vocab_size}]' },
   num_actions: { kind: 'posint', optional: true, doc: 'number of action values A (tokens 1..A)' },
-  item_features_in_output: { kind: 'bool', optional: true, doc: 'item vectors of the output side include the feature embeddings' },
+  item_features_in_output: { kind: 'bool', optional: true, doc: 'item vectors of the output side include the feature embeddings (default true with item_fields)' },
 };
 
 const LOSS_FIELDS = (temperature: number, l2: boolean): Record<string, FieldSpec> => ({

@@ -97,7 +97,7 @@ export interface FeatureInput {
   tok: Tensor;
   /** [B, T + 1] int64 times for HSTU's time bias: ts_ext with the profile slots inserted. */
   tsExt: Tensor | null;
-  /** [V+1, d] item vectors of the output side (item_emb, plus the feature embeddings with item_features_in_output). */
+  /** [V+1, d] item vectors of the output side: item_emb plus the feature means, or item_emb alone with item_features_in_output: false. */
   outputItems: Tensor;
   /** P: event t's encoder output is slot P + t. */
   prefix: number;
@@ -188,7 +188,8 @@ export function buildFeatureInput(c: ModelConfig, itemEmb: Tensor, inputs: Recor
     let events = op.gather(itemTable, seq, 0); // [B, L, d]
     if (actionEmb) events = op.add(events, op.gather(actionEmb, inputs.action, 0));
     if (gapEmb) events = op.add(events, op.gather(gapEmb, timeGapBuckets(seq, inputs.ts_ext, L, c.time_gap_buckets!), 0));
-    const outputItems = c.item_features_in_output ? itemTable : itemEmb;
+    // On by default with item fields: it helped both models on ML-100K (README, "Side inputs").
+    const outputItems = featTable && c.item_features_in_output !== false ? itemTable : itemEmb;
     if (P === 0) return { ids: seq, tok: events, tsExt: inputs.ts_ext ?? null, outputItems, prefix: 0 };
     const T = P + L;
     const profile = op.concat(

@@ -68,8 +68,8 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { title: 'llama-sasrec: item fields, profile, actions, time gaps, key-padding mask, full CE', model: 'llama-sasrec', config: { ...LLAMA, ...FEATURES, time_gap_buckets: 6, key_padding_mask: true }, loss: 'full-ce' },
-  { title: 'llama-sasrec: actions only (no prefix), item features in the output, seed BCE', model: 'llama-sasrec', config: { ...LLAMA, item_fields: ITEM_FIELDS, num_actions: 3, item_features_in_output: true }, loss: 'bce' },
+  { title: 'llama-sasrec: item fields (also in the output, the default), profile, actions, time gaps, key-padding mask, full CE', model: 'llama-sasrec', config: { ...LLAMA, ...FEATURES, time_gap_buckets: 6, key_padding_mask: true }, loss: 'full-ce' },
+  { title: 'llama-sasrec: actions only (no prefix), item features on the input side only, seed BCE', model: 'llama-sasrec', config: { ...LLAMA, item_fields: ITEM_FIELDS, num_actions: 3, item_features_in_output: false }, loss: 'bce' },
   { title: 'hstu: everything, item features in the output, sampled softmax (τ 0.05, L2 items)', model: 'hstu', config: { ...HSTU, ...FEATURES, item_features_in_output: true }, loss: 'sampled-softmax' },
   { title: 'hstu: profile only, dropout 0.3 (training graph), full CE', model: 'hstu', config: { ...HSTU, user_fields: USER_FIELDS, dropout: 0.3, temperature: 0.2 }, loss: 'full-ce', training: true },
 ];
@@ -241,6 +241,28 @@ describe('models with side inputs (graphs/features.ts)', function () {
     );
     // float32 sums of a few terms of size ~0.3: rounding ~1e-7.
     out.forEach((x, i) => expect(x, `tok[${i}]`).to.be.closeTo(expected[i], 1e-6));
+  });
+
+  it('item features enter the scored item vectors by default, and not with item_features_in_output: false', async () => {
+    const m = getModel('llama-sasrec');
+    const run = async (extra: Record<string, unknown>) => {
+      const c = m.resolveConfig({ ...LLAMA, item_fields: ITEM_FIELDS, ...extra });
+      const g = new Graph('inference');
+      m.buildInference(g, c, { itemFeatures: itemTables(3) });
+      const session = await createSession(emitModel(g));
+      const params = randomParams(g, 13);
+      const out = await session.run({ seq: i64([0, 0, 3, 5, 2], [1, 5]), k: i64([3], [1]), ...paramFeeds(params, g) });
+      await session.release();
+      const u = numbers(out.user_emb);
+      // user_emb · item_emb[i] for items 1..V: the score without the features.
+      const idOnly = Array.from({ length: V }, (_, i) => u.reduce((a, x, j) => a + x * params.item_emb[(i + 1) * 8 + j], 0));
+      return { scores: numbers(out.scores).slice(1), idOnly };
+    };
+    const off = await run({ item_features_in_output: false });
+    // float32 dot products of 8 terms of size ~0.3: rounding ~1e-7.
+    off.scores.forEach((x, i) => expect(x, `item ${i + 1}`).to.be.closeTo(off.idOnly[i], 1e-5));
+    const on = await run({});
+    expect(Math.max(...on.scores.map((x, i) => Math.abs(x - on.idOnly[i])))).to.be.greaterThan(1e-3);
   });
 
   it('time-gap buckets: 0 padding, 1 first event, 2 + ⌊log2(1 + gap)⌋ capped at G − 1', async () => {
