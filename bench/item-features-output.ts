@@ -26,6 +26,18 @@ import { leaveOneOutSplit } from '../src/data/split.js';
 import type { Dataset } from '../src/data/types.js';
 import { scheduleFor } from '../src/runtime/schedule.js';
 import { train } from '../src/runtime/trainer.js';
+import { answerHelp } from './help.js';
+
+answerHelp(`Trains one model three ways (plain item ids; + item features on the input side; + item features on the
+output side too) on ML-100K or the timestamped half of ML-1M, ranks the test split and prints HR@10 / NDCG@10
+with standard errors over users, overall and for rare targets, and the paired differences to the first variant.
+
+usage: npx tsx bench/item-features-output.ts [--help] [--model llama-sasrec|hstu] [--data FILE] [--items FILE]
+         [--epochs 30] [--maxlen 100] [--variants ids,input,output] [--seed 1] [--rare 10] [--rank-only DIR,DIR,...]
+
+  --data FILE        ml-100k.u.data.gz (default) or ml-1m.ratings.users0001-2999.dat.gz of the shared data folder
+  --items FILE       the item file (u.item or movies.dat; default: the one beside --data)
+  --rank-only DIRS   rank the artifact folders of an earlier run (one per variant) instead of training`);
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
