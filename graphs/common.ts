@@ -5,18 +5,19 @@ import * as op from '../src/dsl/index.js';
 import { int64s } from '../src/dsl/ops/util.js';
 import { ConfigError, ModelConfig } from './config.js';
 import { Dropout } from './dropout.js';
+import { featureInputSpecs, needsTimes } from './features.js';
 import { fullCe, itemVectors, officialBce, sampledSoftmax, seedBce, LossOutput } from './losses.js';
 import { BuildOptions, InferenceGraph, InputSpec, LossName } from './types.js';
 
 /** Float32's lowest value: the score of the padding column, so it never outranks an item. */
 export const LOWEST_FLOAT32 = -3.4028234663852886e38;
 
-/** Batch inputs of a training graph: seq, ts_ext (HSTU), then the loss's targets. */
+/** Batch inputs of a training graph: seq, ts_ext (HSTU, llama's time gaps), the loss's targets, then the feature inputs (graphs/features.ts). */
 export function batchInputSpecs(c: ModelConfig, loss: LossName): InputSpec[] {
   const L = c.maxlen;
   const B = DIM.batch;
   const specs: InputSpec[] = [{ name: BATCH.seq, dtype: 'int64', shape: [B, L] }];
-  if (c.model === 'hstu') specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, L + 1] });
+  if (c.model === 'hstu' || needsTimes(c)) specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, L + 1] });
   specs.push({ name: BATCH.pos, dtype: 'int64', shape: [B, L] });
   switch (loss) {
     case 'bce':
@@ -30,7 +31,7 @@ export function batchInputSpecs(c: ModelConfig, loss: LossName): InputSpec[] {
     default:
       throw new ConfigError(`unknown loss '${loss as string}'; known losses: bce, sampled-softmax, full-ce`);
   }
-  return specs;
+  return [...specs, ...featureInputSpecs(c, B)];
 }
 
 export function declareInputs(g: Graph, specs: InputSpec[]): Record<string, Tensor> {

@@ -10,6 +10,7 @@ import * as op from '../src/dsl/index.js';
 import { HstuConfig, resolveHstuConfig } from './config.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, int64Const, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
+import { encodeEvents, inferenceFeatureInputs, sequenceConfig } from './features.js';
 import { ModelDefinition } from './types.js';
 
 export interface HstuLayerParams {
@@ -103,15 +104,16 @@ function attention(q: Tensor, k: Tensor, v: Tensor, rab: Tensor, attnScale: Tens
  *
  * @param seq [batch, L] int64, left-padded item ids (0 = padding), most recent last.
  * @param tsExt [batch, L+1] int64: the times of seq's items, then the target's time.
+ * @param tok [batch, L, d] token embeddings replacing item_emb[seq] (graphs/features.ts).
  * @returns F [batch, L, d] float32, L2-normalised per row, 0 at padding.
  */
-export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Tensor, drop: Dropout): Tensor {
+export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Tensor, drop: Dropout, tok?: Tensor): Tensor {
   const g = seq.graph;
   const { maxlen: L, n_heads: H, dqk, dv, dim: d } = c;
   const valid = op.not(op.equal(seq, 0)); // [batch, L]
   const vf = op.unsqueeze(op.cast(valid, 'float32'), [2]); // [batch, L, 1]
   let x = g.scope('embed', () => {
-    const e = op.add(op.mul(op.gather(P.item_emb, seq, 0), Math.sqrt(d)), op.gather(P.pos_emb, positionIndex(valid, L), 0));
+    const e = op.add(op.mul(tok ?? op.gather(P.item_emb, seq, 0), Math.sqrt(d)), op.gather(P.pos_emb, positionIndex(valid, L), 0));
     return op.mul(drop.apply(e), vf);
   });
   const { relIdx, bucket, attnScale } = g.scope('attn_bias', () => {
@@ -146,16 +148,19 @@ export const hstu: ModelDefinition<HstuConfig> = {
   },
   batchInputs: (c, loss) => batchInputSpecs(c, loss),
   buildTraining(g, c, loss, opts) {
-    const P = declareHstuParams(g, c);
+    // With a profile prefix, pos_emb and rab_pos cover its P slots too (sequenceConfig).
+    const P = declareHstuParams(g, sequenceConfig(c));
     const inputs = declareInputs(g, batchInputSpecs(c, loss));
     const drop = trainingDropout(g, c.dropout, opts);
-    const f = hstuEncoder(c, P, inputs.seq, inputs.ts_ext, drop);
-    return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, P.item_emb, inputs), opts) };
+    const { f, items } = encodeEvents(c, P.item_emb, inputs, opts.itemFeatures, (cc, seq, ts, tok) => hstuEncoder(cc, P, seq, ts!, drop, tok));
+    return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, items, inputs), opts) };
   },
-  buildInference(g, c) {
-    const P = declareHstuParams(g, c);
+  buildInference(g, c, baked = {}) {
+    const P = declareHstuParams(g, sequenceConfig(c));
     const seq = inferenceSeq(g, c);
     const tsExt = g.input('ts_ext', 'int64', ['batch', c.maxlen + 1]);
-    return inferenceHead(c, hstuEncoder(c, P, seq, tsExt, Dropout.none()), P.item_emb);
+    const inputs = { seq, ts_ext: tsExt, ...inferenceFeatureInputs(g, c) };
+    const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, s, ts, tok) => hstuEncoder(cc, P, s, ts!, Dropout.none(), tok));
+    return inferenceHead(c, f, items);
   },
 };

@@ -8,6 +8,7 @@ import * as op from '../src/dsl/index.js';
 import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
+import { encodeEvents, inferenceFeatureInputs } from './features.js';
 import { ModelDefinition } from './types.js';
 
 /** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
@@ -137,11 +138,12 @@ function swiglu(h: Tensor, p: LlamaLayerParams): Tensor {
  * The encoder (docs/models.md, "LLaMA2-SASRec"): a pre-norm transformer block per layer.
  *
  * @param seq [batch, L] int64, left-padded item ids (0 = padding), most recent last.
+ * @param tok [batch, L, d] token embeddings replacing item_emb[seq] (graphs/features.ts).
  * @returns F [batch, L, d] float32: row t encodes the prefix up to slot t (RMS-normalised).
  */
-export function llamaEncoder(c: LlamaSasrecConfig, P: LlamaParams, seq: Tensor, drop: Dropout): Tensor {
+export function llamaEncoder(c: LlamaSasrecConfig, P: LlamaParams, seq: Tensor, drop: Dropout, tok?: Tensor): Tensor {
   const g = seq.graph;
-  let x = g.scope('embed', () => drop.apply(op.mul(op.gather(P.item_emb, seq, 0), Math.sqrt(c.dim))));
+  let x = g.scope('embed', () => drop.apply(op.mul(tok ?? op.gather(P.item_emb, seq, 0), Math.sqrt(c.dim))));
   const ctx: AttentionContext = { ropeQ: ropeTables(g, c, 1 / Math.sqrt(c.head_dim)), ropeK: ropeTables(g, c, 1), maskBias: attentionBias(g, c, seq) };
   P.layers.forEach((p, i) => {
     x = g.scope(`layers.${i}`, () => {
@@ -160,12 +162,13 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
     const P = declareLlamaParams(g, c);
     const inputs = declareInputs(g, batchInputSpecs(c, loss));
     const drop = trainingDropout(g, c.dropout, opts, [c.attn_dropout]);
-    const f = llamaEncoder(c, P, inputs.seq, drop);
-    return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, P.item_emb, inputs), opts) };
+    const { f, items } = encodeEvents(c, P.item_emb, inputs, opts.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc, P, seq, drop, tok));
+    return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, items, inputs), opts) };
   },
-  buildInference(g, c) {
+  buildInference(g, c, baked = {}) {
     const P = declareLlamaParams(g, c);
-    const seq = inferenceSeq(g, c);
-    return inferenceHead(c, llamaEncoder(c, P, seq, Dropout.none()), P.item_emb);
+    const inputs = { seq: inferenceSeq(g, c), ...inferenceFeatureInputs(g, c) };
+    const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc, P, seq, Dropout.none(), tok));
+    return inferenceHead(c, f, items);
   },
 };

@@ -22,7 +22,13 @@ export interface InputSpec {
   shape: Dim[];
 }
 
-export interface BuildOptions {
+/** Data baked into the graphs at compile time. */
+export interface BakedData {
+  /** Item feature token tables, one per config `item_fields` entry (graphs/features.ts). */
+  itemFeatures?: readonly Int32Array[];
+}
+
+export interface BuildOptions extends BakedData {
   /** Training graph: declares `seed` and `step` and applies dropout (when config.dropout > 0). */
   training: boolean;
   /** Also output `seq_emb` and the logits (`pos_logits`/`neg_logits` or `logits`), as the fixtures name them. */
@@ -52,8 +58,8 @@ export interface ModelDefinition<C extends ModelConfig = ModelConfig> {
   batchInputs(config: C, loss: LossName): InputSpec[];
   /** Declares parameters and inputs on `g`, sets output `loss` (and debug outputs), returns the loss. */
   buildTraining(g: Graph, config: C, loss: LossName, opts: BuildOptions): TrainingGraph;
-  /** Declares parameters and inputs `seq` (+ `ts_ext`), `k`; outputs user_emb, scores, top_items, top_scores. */
-  buildInference(g: Graph, config: C): InferenceGraph;
+  /** Declares parameters and inputs `seq` (+ `ts_ext`, and the feature inputs `action`, `profile`), `k`; outputs user_emb, scores, top_items, top_scores. */
+  buildInference(g: Graph, config: C, baked?: BakedData): InferenceGraph;
   /** Optional: adjusts a raw config to the training data (e.g. no timestamps) and says why. */
   adaptToData?(raw: Record<string, unknown>, data: { hasTimestamps: boolean }): { config: Record<string, unknown>; notes: string[] };
 }

@@ -21,6 +21,8 @@ export interface CompileRequest<C extends ModelConfig> {
   loss: LossName;
   optimizer: AdamWConfig;
   source?: string;
+  /** Item feature token tables for the config's `item_fields`, baked into every graph as constants (graphs/features.ts). */
+  itemFeatures?: readonly Int32Array[];
 }
 
 export interface CompiledGraphs {
@@ -35,12 +37,13 @@ const specOf = (t: Tensor): TensorSpec => ({ name: t.name, dtype: t.dtype, shape
 export function buildArtifactGraphs<C extends ModelConfig>(req: CompileRequest<C>): CompiledGraphs {
   const config = req.model.resolveConfig(req.rawConfig);
   const training = new Graph('training');
-  const { loss } = req.model.buildTraining(training, config, req.loss, { training: true });
+  const baked = req.itemFeatures ? { itemFeatures: req.itemFeatures } : {};
+  const { loss } = req.model.buildTraining(training, config, req.loss, { training: true, ...baked });
   addGradientOutputs(training, loss);
   const params = training.params.map((p) => (p.source as { info: ParamInfo }).info);
-  const trainStep = buildFusedTrainStep((g) => req.model.buildTraining(g, config, req.loss, { training: true }), req.optimizer);
+  const trainStep = buildFusedTrainStep((g) => req.model.buildTraining(g, config, req.loss, { training: true, ...baked }), req.optimizer);
   const inference = new Graph('inference');
-  req.model.buildInference(inference, config);
+  req.model.buildInference(inference, config, baked);
   return {
     config: { ...config },
     params,

@@ -5,8 +5,9 @@ import { encodeCheckpoint } from '../runtime/checkpoint.js';
 import { initialParams } from '../runtime/init.js';
 import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
-import type { AdamWConfig, LossName, Manifest, ManifestFeatures } from '../contract/artifacts.js';
+import type { AdamWConfig, LossName, Manifest } from '../contract/artifacts.js';
 import { CompileRequest, buildArtifactGraphs, writeArtifacts } from './artifacts.js';
+import { CompileFeatures, FeatureConfigError, featureConfig } from './features.js';
 
 export interface CompileJob<C extends ModelConfig = ModelConfig> {
   model: ModelDefinition<C>;
@@ -26,11 +27,11 @@ export interface CompileJob<C extends ModelConfig = ModelConfig> {
   /** Replace an output folder that holds reclm artifacts (and perhaps a training run). */
   force?: boolean;
   /**
-   * The data's side inputs: the schema (vocabularies, positive rule) is written to the
-   * manifest's `features`; `itemTables` are the item feature tables (ItemFeatures.tables).
-   * Absent: a plain item-id model.
+   * The data's side inputs (vocabularies, positive rule, item feature tables): they size the
+   * feature embeddings (compiler/features.ts), the tables are baked into the graphs and the
+   * schema is written to the manifest's `features`. Absent: a plain item-id model.
    */
-  features?: { schema: ManifestFeatures; itemTables?: readonly Int32Array[] };
+  features?: CompileFeatures;
   /** Called with notes on how the config was adapted to the data. */
   onNote?: (line: string) => void;
 }
@@ -58,7 +59,18 @@ export function compileJob(job: CompileJob): Manifest {
   const adapted = job.data && job.model.adaptToData ? job.model.adaptToData(job.config, { hasTimestamps: job.data.timestamps !== null }) : { config: job.config, notes: [] };
   for (const note of adapted.notes) job.onNote?.(note);
   if (job.data) checkTimeBiasData(adapted.config, job.data, 'compile');
-  const req: CompileRequest<ModelConfig> = { model: job.model, rawConfig: { ...adapted.config, num_items: numItems }, loss: job.loss, optimizer: job.optimizer, source: job.dataLabel };
+  const config = job.features ? featureConfig(job.features.schema, adapted.config) : adapted.config;
+  if (job.data && job.data.timestamps === null && config.time_gap_buckets !== undefined) {
+    throw new FeatureConfigError(`config field 'time_gap_buckets' needs timestamps, and ${job.dataLabel ?? job.data.name} has none: every gap would be 0; leave the field out`);
+  }
+  const req: CompileRequest<ModelConfig> = {
+    model: job.model,
+    rawConfig: { ...config, num_items: numItems },
+    loss: job.loss,
+    optimizer: job.optimizer,
+    source: job.dataLabel,
+    ...(job.features?.itemTables ? { itemFeatures: job.features.itemTables } : {}),
+  };
   const built = buildArtifactGraphs(req);
   const init = initialParams(built.params, job.initSeed);
   const ckpt = encodeCheckpoint({

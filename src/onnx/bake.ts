@@ -4,6 +4,24 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { tensorBytes } from './emit.js';
 import { onnx } from './proto.js';
 import { VERSION } from '../version.js';
+import type { ManifestFeatures } from '../contract/artifacts.js';
+
+/**
+ * Model metadata for a model with side inputs (README, "Serving with side inputs"), JSON
+ * strings: `positive_rule` ({kind: 'all' | 'rating' | 'actions', ...}), `actions` (the action
+ * vocabulary: feed `action` token i for vocab[i], 0 = '<pad>'), `user_fields` (the profile
+ * fields in `profile` column order, each {name, kind, vocab, width, edges?}: feed the index of a
+ * value in vocab, 1 = '<unk>'), `item_fields` (the item fields whose tables are baked in).
+ * Empty for a plain item-id model.
+ */
+export function featureMetadata(features: ManifestFeatures | undefined): Record<string, string> {
+  if (!features) return {};
+  const out: Record<string, string> = { positive_rule: JSON.stringify(features.positive) };
+  if (features.actions) out.actions = JSON.stringify(features.actions);
+  if (features.userFields?.length) out.user_fields = JSON.stringify(features.userFields);
+  if (features.itemFields?.length) out.item_fields = JSON.stringify(features.itemFields);
+  return out;
+}
 
 /** Above this many bytes of weights, they go to a side file (protobuf caps a message at 2 GiB). */
 export const EXTERNAL_DATA_THRESHOLD = 1 << 30;

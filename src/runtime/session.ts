@@ -4,7 +4,7 @@ import { CONTROL, GRAPH_FILES, Manifest, OUTPUT, gradName, momentName, nextName,
 import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Feeds, checkFeeds, int64Scalar } from './feeds.js';
 import { CudaOptions, DeviceSpec, createSession } from '../onnx/providers.js';
-import { exportInference } from '../onnx/bake.js';
+import { exportInference, featureMetadata } from '../onnx/bake.js';
 
 export interface SessionOptions extends CudaOptions {
   device?: DeviceSpec | string;
@@ -243,6 +243,7 @@ export class TrainingSession {
       maxlen: String(this.manifest.dataset.maxlen),
       // The item-id map travels beside inference.onnx in the artifact folder.
       ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap } : {}),
+      ...featureMetadata(this.manifest.features),
       ...metadata,
     });
   }
