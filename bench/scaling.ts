@@ -238,7 +238,11 @@ async function main(): Promise<void> {
   console.log(`(β of the links: ${links}; this machine's β = ${result.fit.betaNsPerByte.toFixed(3)} ns/byte. Where a host's β exceeds the link's, memory copies and additions bound the allreduce, not the network.)`);
 }
 
-/** A Collective that adds the wall time of every call to `ms` (the step's communication time). */
+/**
+ * A Collective that adds the wall time of every reduction and gather to `ms` (the step's
+ * communication time). An untimed barrier goes first, so that `ms` is the transfer itself and
+ * not the wait for a slower rank (which the step time still includes).
+ */
 class TimedCollective implements Collective {
   ms = 0;
   constructor(private readonly inner: Collective) {}
@@ -252,6 +256,7 @@ class TimedCollective implements Collective {
     return this.inner.kind;
   }
   private time<T>(f: () => T): T {
+    this.inner.barrier();
     const t0 = process.hrtime.bigint();
     try {
       return f();
@@ -272,7 +277,7 @@ class TimedCollective implements Collective {
     this.time(() => this.inner.gatherv(send, recv, counts, displs, root));
   }
   barrier(): void {
-    this.time(() => this.inner.barrier());
+    this.inner.barrier();
   }
   finalize(): void {
     this.inner.finalize();
@@ -302,6 +307,9 @@ interface StepRow {
   /** Medians over the timed steps of the slowest rank. */
   stepMs: number;
   commMs: number;
+  /** Forward and backward (trainStep) and the AdamW step, communication excluded. */
+  trainMs: number;
+  optimizerMs: number;
   /** Item-embedding rows exchanged per step (median), V+1 when dense. */
   rows: number;
   optimizerStateBytesPerRank: number;
@@ -324,27 +332,46 @@ async function stepTimeRank(dir: string, steps: number): Promise<void> {
       const sampler = new TrainSampler(split, { maxlen: manifest.dataset.maxlen, batchSize: STEP_BATCH, ...samplerNeeds(manifest) }, 7);
       const stepMs: number[] = [];
       const commMs: number[] = [];
+      const trainMs: number[] = [];
+      const optMs: number[] = [];
+      // Time forward/backward and the AdamW step by wrapping them on this session (and shard optimizer).
+      const spent = { train: 0, opt: 0 };
+      const wrap = <A extends unknown[], R>(f: (...a: A) => Promise<R>, key: 'train' | 'opt') => async (...a: A): Promise<R> => {
+        const t0 = process.hrtime.bigint();
+        const c0 = timed.ms;
+        try {
+          return await f(...a);
+        } finally {
+          spent[key] += Number(process.hrtime.bigint() - t0) / 1e6 - (timed.ms - c0);
+        }
+      };
+      session.trainStep = wrap(session.trainStep.bind(session), 'train');
+      session.optimizerStep = wrap(session.optimizerStep.bind(session), 'opt');
+      if (opt) opt.step = wrap(opt.step.bind(opt), 'opt');
       const rowCounts: number[] = [];
       for (let s = 0; s < steps + 2; s++) {
         const batch = sampler.nextBatch();
         c.barrier();
         timed.ms = 0;
+        spent.train = spent.opt = 0;
         const t0 = process.hrtime.bigint();
         const sparseRows = exchange === 'sparse' ? sparseRowsFor(session, batch) : undefined;
         await distributedStep(session, timed, microBatches(batch, session, c), batch.realTokens, 1e-3, { sparseRows, optimizer: opt ?? undefined });
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         // The slowest rank's step and communication time (one-hot sums).
-        const all = new Float32Array(2 * c.size);
-        all[c.rank] = ms;
-        all[c.size + c.rank] = timed.ms;
+        const all = new Float32Array(4 * c.size);
+        [ms, timed.ms, spent.train, spent.opt].forEach((x, k) => (all[k * c.size + c.rank] = x));
         c.allreduceSum(all);
         if (s < 2) continue;
-        stepMs.push(Math.max(...all.subarray(0, c.size)));
-        commMs.push(Math.max(...all.subarray(c.size)));
+        const slowest = (k: number) => Math.max(...all.subarray(k * c.size, (k + 1) * c.size));
+        stepMs.push(slowest(0));
+        commMs.push(slowest(1));
+        trainMs.push(slowest(2));
+        optMs.push(slowest(3));
         rowCounts.push(sparseRows?.get('item_emb')?.length ?? V + 1);
       }
       const state = opt?.stateBytes() ?? optimizerStateBytes(manifest.params, c.size, 0);
-      rows.push({ items: V, exchange, zero, stepMs: median(stepMs), commMs: median(commMs), rows: median(rowCounts), optimizerStateBytesPerRank: state.perRank, optimizerStateBytesUnsharded: state.unsharded });
+      rows.push({ items: V, exchange, zero, stepMs: median(stepMs), commMs: median(commMs), trainMs: median(trainMs), optimizerMs: median(optMs), rows: median(rowCounts), optimizerStateBytesPerRank: state.perRank, optimizerStateBytesUnsharded: state.unsharded });
       await opt?.release();
       await session.release();
     }
@@ -378,11 +405,11 @@ function stepTimeScaling(np: number, steps: number, loss: 'bce' | 'sampled-softm
     return;
   }
   console.log(`data-parallel step of llama-sasrec (${loss}, d=${DIM}, 1 layer, maxlen ${STEP_MODEL.maxlen}, batch ${STEP_BATCH}), ${np} ranks × 1 thread, generated data; median of ${steps} steps, slowest rank`);
-  console.log(`${'V'.padEnd(10)}${'exchange'.padEnd(10)}${'ZeRO'.padStart(5)}${'rows/step'.padStart(11)}${'step ms'.padStart(10)}${'comm ms'.padStart(10)}${'comm %'.padStart(8)}${'opt. state MB/rank'.padStart(20)}`);
+  console.log(`${'V'.padEnd(10)}${'exchange'.padEnd(10)}${'ZeRO'.padStart(5)}${'rows/step'.padStart(11)}${'step ms'.padStart(10)}${'fwd+bwd'.padStart(10)}${'AdamW'.padStart(10)}${'comm ms'.padStart(10)}${'comm %'.padStart(8)}${'opt. state MB/rank'.padStart(20)}`);
   for (const r of rows) {
-    console.log(`${String(r.items).padEnd(10)}${r.exchange.padEnd(10)}${String(r.zero).padStart(5)}${String(r.rows).padStart(11)}${r.stepMs.toFixed(1).padStart(10)}${r.commMs.toFixed(1).padStart(10)}${((100 * r.commMs) / r.stepMs).toFixed(0).padStart(8)}${(r.optimizerStateBytesPerRank / 1e6).toFixed(1).padStart(20)}`);
+    console.log(`${String(r.items).padEnd(10)}${r.exchange.padEnd(10)}${String(r.zero).padStart(5)}${String(r.rows).padStart(11)}${r.stepMs.toFixed(1).padStart(10)}${r.trainMs.toFixed(1).padStart(10)}${r.optimizerMs.toFixed(1).padStart(10)}${r.commMs.toFixed(1).padStart(10)}${((100 * r.commMs) / r.stepMs).toFixed(0).padStart(8)}${(r.optimizerStateBytesPerRank / 1e6).toFixed(1).padStart(20)}`);
   }
-  console.log('(comm: allreduce of the gradients and, with ZeRO-1, the parameter allgather and the norm exchange; opt. state: AdamW m and v)');
+  console.log('(fwd+bwd, AdamW: the slowest rank\'s trainStep and optimizer step; comm: allreduce of the gradients and, with ZeRO-1, the parameter allgather and the norm exchange, each timed after a barrier; opt. state: AdamW m and v)');
 }
 
 answerHelp(USAGE);
