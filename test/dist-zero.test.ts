@@ -192,8 +192,8 @@ describe('dist: ZeRO-1 and the sparse exchange under mpirun', function () {
       expect(r.code, r.stderr).to.equal(0);
       const ranks = [0, 1].map((k) => JSON.parse(readFileSync(join(out, `rank${k}.json`), 'utf8')).runs);
       const [dense, sparse, zero] = ranks[0];
-      // The batches left rows out, so the sparse exchange really moved less.
-      for (const n of sparse.rowCounts) expect(n).to.be.within(1, 55);
+      // Fewer rows than the 61 of the item embedding: the sparse exchange really moved less.
+      for (const n of sparse.rowCounts) expect(n).to.be.within(1, 60);
       // Each element is the sum of the same two float32 values either way: the same bits.
       expect(sparse.params).to.deep.equal(dense.params);
       expect(sparse.losses).to.deep.equal(dense.losses);
