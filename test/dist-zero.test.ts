@@ -16,6 +16,8 @@ import { batchFeeds, distributedStep, sparseItemExchange, touchedItemRows } from
 import { TrainingSession } from '../src/runtime/session.js';
 import { ZeroOptimizer, describeOptimizerState, optimizerStateBytes, shardLayout } from '../src/runtime/zero.js';
 import { readJsonl } from '../src/util/jsonl.js';
+import Launch from '../src/commands/launch.js';
+import { runCommand } from './helpers/cli.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
 import { builtinDataset } from '../src/data/builtin.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
@@ -229,21 +231,26 @@ describe('dist: ZeRO-1 and the sparse exchange under mpirun', function () {
     expect(r.code, `mpirun train: ${r.stderr}`).to.equal(0);
     return r;
   };
-  let zeroWhole: string | null = null;
+  /** The uninterrupted 2-rank --zero 1 run (trained once, by the first case that needs it) and its stdout. */
+  let zeroRun: Promise<{ dir: string; stdout: string }> | null = null;
+  const zeroWhole = () =>
+    (zeroRun ??= (async () => {
+      const dir = artifacts('zero');
+      const r = await train(2, [dir, '--data', DATA, ...RECIPE, '--zero', '1']);
+      return { dir, stdout: r.stdout };
+    })());
 
   it('2 ranks, dropout on: --zero 1 gives the losses, validation NDCG@10 and checkpoint of --zero 0; the state per rank is printed and logged', async () => {
     const plain = artifacts('plain');
     await train(2, [plain, '--data', DATA, ...RECIPE]);
-    const zero = artifacts('zero');
-    const r = await train(2, [zero, '--data', DATA, ...RECIPE, '--zero', '1']);
-    zeroWhole = zero;
+    const { dir: zero, stdout } = await zeroWhole();
     const start = records(zero)[0];
     expect(start.recipe!.zero).to.equal(1);
     const st = start.optimizer_state!;
     expect(st).to.include({ zero: 1, ranks: 2 });
     // Shards are balanced to within one row of the item embedding (16 floats, 2 moments).
     expect(Math.abs(st.per_rank_bytes - st.unsharded_bytes / 2)).to.be.at.most(16 * 8);
-    expect(r.stdout).to.include(`optimizer state: ${(st.per_rank_bytes / 1e6).toFixed(2)} MB per rank (ZeRO-1 over 2 ranks; ${(st.unsharded_bytes / 1e6).toFixed(2)} MB unsharded)`);
+    expect(stdout).to.include(`optimizer state: ${(st.per_rank_bytes / 1e6).toFixed(2)} MB per rank (ZeRO-1 over 2 ranks; ${(st.unsharded_bytes / 1e6).toFixed(2)} MB unsharded)`);
     expect(records(plain)[0].optimizer_state).to.deep.equal({ per_rank_bytes: st.unsharded_bytes, unsharded_bytes: st.unsharded_bytes, zero: 0, ranks: 2 });
     // ZeRO changes only the summation order of the clipping norm (float64 over shards instead of
     // float32 per tensor), ~1e-7 relative per step; 1e-4 leaves room for 30 steps of drift.
@@ -263,24 +270,34 @@ describe('dist: ZeRO-1 and the sparse exchange under mpirun', function () {
   });
 
   it('--resume of a ZeRO-1 run: on 2 ranks the same losses as the uninterrupted run; in one process (plain, --zero 0) within 1e-4', async () => {
-    expect(zeroWhole, 'runs after the previous case').to.not.equal(null);
+    const whole = (await zeroWhole()).dir;
     const dir = artifacts('zero-resumed');
     await train(2, [dir, '--data', DATA, ...RECIPE, '--zero', '1', '--max-steps', '12']);
     const single = join(tmp, 'zero-single');
     cpSync(dir, single, { recursive: true });
     // The recipe keeps --zero 1: no flag needed.
     await train(2, [dir, '--data', DATA, '--resume']);
-    expect(records(dir).map((r) => r.type)).to.include('resume');
+    const resume = records(dir).find((r) => r.type === 'resume')!;
+    expect(resume.optimizer_state).to.include({ zero: 1, ranks: 2 });
     // Same ranks, same shards, same reductions: the same bits, up to the digits JSON keeps.
-    expectLossesClose(stepLosses(dir), stepLosses(zeroWhole!), 1e-6);
-    expect(validNdcg(dir)).to.equal(validNdcg(zeroWhole!));
+    expectLossesClose(stepLosses(dir), stepLosses(whole), 1e-6);
+    expect(validNdcg(dir)).to.equal(validNdcg(whole));
     // One process reads the consolidated checkpoint as any other (fused steps, full moments).
-    reclm(['train', single, '--data', DATA, '--resume', '--zero', '0']);
+    const summary = JSON.parse(reclm(['train', single, '--data', DATA, '--resume', '--zero', '0', '--json']));
+    expect(summary.optimizerState).to.deep.equal({ perRank: resume.optimizer_state!.unsharded_bytes, unsharded: resume.optimizer_state!.unsharded_bytes, zero: 0, ranks: 1 });
     const resumed = records(single).filter((r) => r.type === 'resume');
     expect(resumed).to.have.length(1);
     // One process sums the batch in another order than 2 ranks do: as the 2-rank vs one-process runs, 1e-4.
-    expectLossesClose(stepLosses(single), stepLosses(zeroWhole!), 1e-4);
-    expect(validNdcg(single).toFixed(3)).to.equal(validNdcg(zeroWhole!).toFixed(3));
+    expectLossesClose(stepLosses(single), stepLosses(whole), 1e-4);
+    expect(validNdcg(single).toFixed(3)).to.equal(validNdcg(whole).toFixed(3));
+  });
+});
+
+describe('reclm launch -- train --zero 1', () => {
+  it('passes --zero through to every rank', async () => {
+    const r = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'art', '--data', 'd.txt', '--zero', '1']);
+    expect(r.error?.message).to.equal(undefined);
+    expect(r.stdout).to.match(/^mpirun .*-np 2 .* train art --data d\.txt --zero 1\n$/);
   });
 });
 
