@@ -216,7 +216,8 @@ export class ZeroOptimizer {
 
   private async graph(): Promise<InferenceSession> {
     if (!this.ort) {
-      const pieces: ParamInfo[] = this.mine.map((s) => ({ name: s.name, shape: s.piece.shape, decay: s.piece.decay, init: { kind: 'zeros' }, zeroGradRows: [] }) as unknown as ParamInfo);
+      // init and zeroGradRows play no part in the optimizer graph (the gradient is already masked).
+      const pieces: ParamInfo[] = this.mine.map((s) => ({ name: s.name, shape: s.piece.shape, decay: s.piece.decay, init: { kind: 'zeros' }, zeroGradRows: [] }));
       const bytes = emitModel(simplify(buildShardOptimizerGraph(pieces, this.session.manifest.optimizer)), { docString: 'reclm ZeRO-1 optimizer shard', raw: true });
       this.ort = await createSession(bytes, this.sessionOptions.device ?? 'cpu', { threads: this.sessionOptions.threads, cudaLibDir: this.sessionOptions.cudaLibDir });
     }
