@@ -27,7 +27,7 @@ import Train from '../src/commands/train.js';
 import { RUN_FILES, readManifest, samplerNeeds } from '../src/contract/artifacts.js';
 import type { Collective } from '../src/dist/collective.js';
 import { MODELS } from '../graphs/index.js';
-import { SEED_ADAMW } from '../src/compiler/adamw.js';
+import { SEED_ADAMW, buildShardOptimizerGraph } from '../src/compiler/adamw.js';
 import { compileJob } from '../src/compiler/compile-job.js';
 import type { Dataset } from '../src/data/types.js';
 import { TrainSampler } from '../src/data/sampler.js';
@@ -328,7 +328,7 @@ async function stepTimeRank(dir: string, steps: number): Promise<void> {
   for (const zero of [0, 1] as const) {
     for (const exchange of ['dense', 'sparse'] as const) {
       const session = await TrainingSession.open(dir, join(dir, 'init.ckpt'), { threads: 1, ...(zero ? { optimizerState: false } : {}) });
-      const opt = zero ? new ZeroOptimizer(session, timed, { threads: 1 }) : null;
+      const opt = zero ? new ZeroOptimizer(session, timed, buildShardOptimizerGraph, { threads: 1 }) : null;
       const sampler = new TrainSampler(split, { maxlen: manifest.dataset.maxlen, batchSize: STEP_BATCH, ...samplerNeeds(manifest) }, 7);
       const stepMs: number[] = [];
       const commMs: number[] = [];

@@ -17,6 +17,7 @@ import { TrainingSession } from '../src/runtime/session.js';
 import { ZeroOptimizer, describeOptimizerState, optimizerStateBytes, shardLayout } from '../src/runtime/zero.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import Launch from '../src/commands/launch.js';
+import { buildShardOptimizerGraph } from '../src/compiler/adamw.js';
 import { runCommand } from './helpers/cli.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
 import { builtinDataset } from '../src/data/builtin.js';
@@ -113,7 +114,7 @@ describe('ZeRO-1 in one process', function () {
     const sharded = await TrainingSession.open(dir, join(dir, 'init.ckpt'), { threads: 1, optimizerState: false });
     expect(sharded.m.size).to.equal(0);
     const c = new SingleProcessCollective();
-    const zero = new ZeroOptimizer(sharded, c, { threads: 1 });
+    const zero = new ZeroOptimizer(sharded, c, buildShardOptimizerGraph, { threads: 1 });
     zero.loadMoments(plain.checkpointState());
     const sampler = new TrainSampler(leaveOneOutSplit(tinyData()), { maxlen: plain.manifest.dataset.maxlen, batchSize: 16, ...samplerNeeds(plain.manifest) }, 7);
     const names = plain.manifest.graphs.training.inputs.map((i) => i.name);

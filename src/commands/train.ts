@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { readManifest } from '../compiler/artifacts.js';
+import { buildShardOptimizerGraph } from '../compiler/adamw.js';
 import { openDataset } from '../data/open.js';
 import { readPresplit, resolvePresplit } from '../data/presplit.js';
 import { parseDevice } from '../onnx/providers.js';
@@ -93,6 +94,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       collective,
       gradAccum,
       zero,
+      shardOptimizerGraph: buildShardOptimizerGraph,
       dir: args.dir,
       data,
       split: given?.split,

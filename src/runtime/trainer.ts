@@ -26,7 +26,7 @@ import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
 import { Collective, openCollective } from '../dist/collective.js';
 import { broadcastJson, broadcastParameters, distributedStep, microBatches, sparseRowsFor, verifyParametersAgree } from './data-parallel.js';
-import { OptimizerStateBytes, ZeroOptimizer, describeOptimizerState, optimizerStateBytes } from './zero.js';
+import { OptimizerStateBytes, ShardGraphBuilder, ZeroOptimizer, describeOptimizerState, optimizerStateBytes } from './zero.js';
 
 export interface TrainOptions {
   dir: string;
@@ -77,6 +77,8 @@ export interface TrainOptions {
    * the recipe, but a run may resume with another value: checkpoints are the same either way.
    */
   zero?: 0 | 1;
+  /** With `zero: 1`: buildShardOptimizerGraph of src/compiler/adamw.ts (see ShardGraphBuilder). */
+  shardOptimizerGraph?: ShardGraphBuilder;
 }
 
 /** What defines a run: stored in every checkpoint, so that --resume continues the same run. */
@@ -269,6 +271,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   if (!(Number.isInteger(gradAccum) && gradAccum >= 1)) throw new TrainError(`--grad-accum must be a positive integer, got ${gradAccum}`);
   const zeroStage = opts.zero ?? 0;
   if (zeroStage !== 0 && zeroStage !== 1) throw new TrainError(`--zero must be 0 or 1, got ${String(zeroStage)}`);
+  if (zeroStage === 1 && !opts.shardOptimizerGraph) throw new Error('train: zero 1 needs shardOptimizerGraph (buildShardOptimizerGraph of src/compiler/adamw.ts)');
   if (opts.batchSize < collective.size * gradAccum) {
     throw new TrainError(`a batch of ${opts.batchSize} rows cannot be split over ${collective.size} rank(s) × ${gradAccum} micro-batch(es); use --batch-size ${collective.size * gradAccum} or more`);
   }
@@ -324,7 +327,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     // Every rank starts from rank 0's parameters and moments (whatever files the others read).
     broadcastParameters(session, collective, { optimizerState: true });
     if (zeroStage === 1) {
-      zero = new ZeroOptimizer(session, collective, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+      zero = new ZeroOptimizer(session, collective, opts.shardOptimizerGraph!, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir });
       zero.loadMoments(lead ? state : null);
     }
     const optimizerState = zero?.stateBytes() ?? optimizerStateBytes(manifest.params, collective.size, 0);

@@ -23,9 +23,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
-import { buildShardOptimizerGraph } from '../compiler/adamw.js';
-import { CONTROL, OUTPUT, gradName, momentName, nextName } from '../contract/artifacts.js';
-import type { ParamInfo } from '../dsl/graph.js';
+import { type AdamWConfig, CONTROL, OUTPUT, gradName, momentName, nextName } from '../contract/artifacts.js';
+import type { Graph, ParamInfo } from '../dsl/graph.js';
 import type { Collective } from '../dist/collective.js';
 import { emitModel } from '../onnx/emit.js';
 import { simplify } from '../onnx/simplify.js';
@@ -125,6 +124,12 @@ export function describeOptimizerState(b: OptimizerStateBytes): string {
   return `optimizer state: ${mb(b.perRank)} per rank (AdamW m and v${b.ranks > 1 ? `, on each of ${b.ranks} ranks` : ''})`;
 }
 
+/**
+ * Builds the optimizer graph of one shard: buildShardOptimizerGraph of src/compiler/adamw.ts
+ * (passed in by the caller: the runtime does not depend on the compiler, which depends on it).
+ */
+export type ShardGraphBuilder = (pieces: readonly ParamInfo[], cfg: AdamWConfig) => Graph;
+
 interface PieceState {
   piece: ShardPiece;
   /** The graph's names for this piece. */
@@ -150,6 +155,7 @@ export class ZeroOptimizer {
   constructor(
     private readonly session: TrainingSession,
     private readonly collective: Collective,
+    private readonly buildGraph: ShardGraphBuilder,
     private readonly sessionOptions: CudaOptions & { device?: string; threads?: number } = {},
   ) {
     if (session.m.size > 0) throw new Error('ZeroOptimizer: open the TrainingSession with optimizerState: false; the shard owns the moments');
@@ -218,7 +224,7 @@ export class ZeroOptimizer {
     if (!this.ort) {
       // init and zeroGradRows play no part in the optimizer graph (the gradient is already masked).
       const pieces: ParamInfo[] = this.mine.map((s) => ({ name: s.name, shape: s.piece.shape, decay: s.piece.decay, init: { kind: 'zeros' }, zeroGradRows: [] }));
-      const bytes = emitModel(simplify(buildShardOptimizerGraph(pieces, this.session.manifest.optimizer)), { docString: 'reclm ZeRO-1 optimizer shard', raw: true });
+      const bytes = emitModel(simplify(this.buildGraph(pieces, this.session.manifest.optimizer)), { docString: 'reclm ZeRO-1 optimizer shard', raw: true });
       this.ort = await createSession(bytes, this.sessionOptions.device ?? 'cpu', { threads: this.sessionOptions.threads, cudaLibDir: this.sessionOptions.cudaLibDir });
     }
     return this.ort;

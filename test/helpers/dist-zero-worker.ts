@@ -4,6 +4,7 @@
 // Each rank writes OUT_DIR/rank<r>.json; the test compares them.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildShardOptimizerGraph } from '../../src/compiler/adamw.js';
 import { samplerNeeds } from '../../src/contract/artifacts.js';
 import { openCollective } from '../../src/dist/collective.js';
 import { TrainSampler } from '../../src/data/sampler.js';
@@ -42,7 +43,7 @@ if (scenario === 'collectives') {
   for (const [sparse, zero] of [[false, false], [true, false], [true, true]] as const) {
     const session = await TrainingSession.open(dir, join(dir, 'init.ckpt'), { threads: 1, ...(zero ? { optimizerState: false } : {}) });
     broadcastParameters(session, c, { optimizerState: true });
-    const opt = zero ? new ZeroOptimizer(session, c, { threads: 1 }) : null;
+    const opt = zero ? new ZeroOptimizer(session, c, buildShardOptimizerGraph, { threads: 1 }) : null;
     const sampler = new TrainSampler(leaveOneOutSplit(tinyData()), { maxlen: session.manifest.dataset.maxlen, batchSize, ...samplerNeeds(session.manifest) }, 7);
     const losses: number[] = [];
     const rowCounts: number[] = [];
