@@ -12,6 +12,9 @@
 // process with 2 intra-op threads against 2 ranks with 1 thread each, at the same global batch,
 // and the share of the 2-rank step spent inside the allreduce (rank 0's step records).
 //   npx tsx bench/scaling.ts --train DIR --data FILE [--steps 40]
+// With --step-time it times whole data-parallel steps at V = 100k and 1M items (generated
+// data, llama-sasrec d=64): dense against sparse item-row exchange, ZeRO-1 off and on.
+//   npx tsx bench/scaling.ts --step-time [--np 2] [--steps 5] [--loss bce|sampled-softmax] [--skip-1m] [--json]
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,12 +25,23 @@ import { openCollective } from '../src/dist/collective.js';
 import { buildMpirunCommand } from '../src/dist/mpirun.js';
 import { answerHelp } from './help.js';
 import Train from '../src/commands/train.js';
-import { RUN_FILES } from '../src/contract/artifacts.js';
+import { RUN_FILES, readManifest, samplerNeeds } from '../src/contract/artifacts.js';
+import type { Collective } from '../src/dist/collective.js';
+import { MODELS } from '../graphs/index.js';
+import { SEED_ADAMW, buildShardOptimizerGraph } from '../src/compiler/adamw.js';
+import { compileJob } from '../src/compiler/compile-job.js';
+import type { Dataset } from '../src/data/types.js';
+import { TrainSampler } from '../src/data/sampler.js';
+import { leaveOneOutSplit } from '../src/data/split.js';
+import { distributedStep, microBatches, sparseRowsFor } from '../src/runtime/data-parallel.js';
+import { TrainingSession } from '../src/runtime/session.js';
+import { ZeroOptimizer, optimizerStateBytes } from '../src/runtime/zero.js';
 
 const USAGE = `Allreduce time under Open MPI and an α-β projection to more hosts.
 
 usage: npx tsx bench/scaling.ts [--help] [--np 2] [--reps 5] [--tcp] [--skip-1m] [--json]
        npx tsx bench/scaling.ts --train DIR --data FILE [--steps 40]
+       npx tsx bench/scaling.ts --step-time [--np 2] [--steps 5] [--loss bce] [--skip-1m] [--json]
 
   --np N      ranks on this machine (default 2)
   --reps R    timed repetitions per size, median reported (default 5)
@@ -39,6 +53,11 @@ usage: npx tsx bench/scaling.ts [--help] [--np 2] [--reps 5] [--tcp] [--skip-1m]
               --steps optimizer steps (default 40), 1 process × 2 threads against
               2 ranks × 1 thread (real tokens/s of the whole run, first step included),
               and the share of the 2-rank step spent in the allreduce
+  --step-time time data-parallel steps of llama-sasrec (d=64, 1 layer, maxlen 50,
+              batch 128) on generated data with V = 100k and 1M items: step and
+              collective ms (median of --steps, default 5, after 2 warm-up steps) for
+              the dense and the sparse item-row exchange, ZeRO-1 off and on, and the
+              optimizer-state bytes per rank; --loss bce (default) or sampled-softmax
 
 Needs Open MPI (apt-get install openmpi-bin). Runs itself under mpirun.`;
 
@@ -171,6 +190,13 @@ function trainScaling(dir: string, data: string, steps: number): void {
 }
 
 async function main(): Promise<void> {
+  if (flag('step-time')) {
+    const loss = text('loss') ?? 'bce';
+    if (loss !== 'bce' && loss !== 'sampled-softmax') throw new Error(`--loss expects bce or sampled-softmax (the losses with a sparse item-embedding gradient), got '${loss}'`);
+    if (text('step-rank') !== undefined) await stepTimeRank(text('step-rank')!, value('steps', 5));
+    else stepTimeScaling(value('np', 2), value('steps', 5), loss, flag('skip-1m'));
+    return;
+  }
   const trainDir = text('train-rank') ?? text('train');
   if (trainDir !== undefined) {
     const data = text('data');
@@ -233,6 +259,180 @@ async function main(): Promise<void> {
   for (const row of projection) console.log(`${String(row.hosts).padEnd(7)}${Object.values(row.ms).map((m) => m.toFixed(1).padStart(18)).join('')}`);
   const links = LINKS_GBPS.map((g) => `${g} Gb/s = ${(8 / g).toFixed(2)} ns/byte`).join(', ');
   console.log(`(β of the links: ${links}; this machine's β = ${result.fit.betaNsPerByte.toFixed(3)} ns/byte. Where a host's β exceeds the link's, memory copies and additions bound the allreduce, not the network.)`);
+}
+
+/**
+ * A Collective that adds the wall time of every reduction and gather to `ms` (the step's
+ * communication time). An untimed barrier goes first, so that `ms` is the transfer itself and
+ * not the wait for a slower rank (which the step time still includes).
+ */
+class TimedCollective implements Collective {
+  ms = 0;
+  constructor(private readonly inner: Collective) {}
+  get rank() {
+    return this.inner.rank;
+  }
+  get size() {
+    return this.inner.size;
+  }
+  get kind() {
+    return this.inner.kind;
+  }
+  private time<T>(f: () => T): T {
+    this.inner.barrier();
+    const t0 = process.hrtime.bigint();
+    try {
+      return f();
+    } finally {
+      this.ms += Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+  }
+  allreduceSum(buf: Float32Array): void {
+    this.time(() => this.inner.allreduceSum(buf));
+  }
+  broadcast(buf: Float32Array | Uint8Array, root: number): void {
+    this.time(() => this.inner.broadcast(buf, root));
+  }
+  allgatherv(buf: Float32Array, counts: readonly number[], displs: readonly number[]): void {
+    this.time(() => this.inner.allgatherv(buf, counts, displs));
+  }
+  gatherv(send: Float32Array, recv: Float32Array | null, counts: readonly number[], displs: readonly number[], root: number): void {
+    this.time(() => this.inner.gatherv(send, recv, counts, displs, root));
+  }
+  barrier(): void {
+    this.inner.barrier();
+  }
+  finalize(): void {
+    this.inner.finalize();
+  }
+}
+
+const STEP_MODEL = { dim: DIM, n_layers: 1, n_heads: 2, maxlen: 50, num_negatives: 128 };
+const STEP_BATCH = 128;
+const STEP_USERS = 4096;
+
+/**
+ * Generated interactions for --step-time: STEP_USERS users of 60 items each, drawn uniformly
+ * from 1..V with a fixed LCG, the same on every rank (the sampler only needs ids in 1..V;
+ * the timing does not depend on what the model learns).
+ */
+function generatedData(V: number): Dataset {
+  let x = 12345;
+  const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+  const sequences = Array.from({ length: STEP_USERS }, () => Int32Array.from({ length: 60 }, () => 1 + (next() % V)));
+  return { name: `generated-v${V}`, numItems: V, users: sequences.map((_, u) => String(u + 1)), sequences, timestamps: null, itemIds: ['', ...Array.from({ length: V }, (_, i) => String(i + 1))], remapped: false };
+}
+
+interface StepRow {
+  items: number;
+  exchange: 'dense' | 'sparse';
+  zero: 0 | 1;
+  /** Medians over the timed steps of the slowest rank. */
+  stepMs: number;
+  commMs: number;
+  /** Forward and backward (trainStep) and the AdamW step, communication excluded. */
+  trainMs: number;
+  optimizerMs: number;
+  /** Item-embedding rows exchanged per step (median), V+1 when dense. */
+  rows: number;
+  optimizerStateBytesPerRank: number;
+  optimizerStateBytesUnsharded: number;
+}
+
+/** A rank of --step-time: for each exchange and ZeRO setting, 2 warm-up and `steps` timed steps; rank 0 prints the rows. */
+async function stepTimeRank(dir: string, steps: number): Promise<void> {
+  const c = openCollective();
+  const timed = new TimedCollective(c);
+  const manifest = readManifest(dir);
+  const V = manifest.dataset.numItems;
+  const split = leaveOneOutSplit(generatedData(V));
+  const rows: StepRow[] = [];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const zero of [0, 1] as const) {
+    for (const exchange of ['dense', 'sparse'] as const) {
+      const session = await TrainingSession.open(dir, join(dir, 'init.ckpt'), { threads: 1, ...(zero ? { optimizerState: false } : {}) });
+      const opt = zero ? new ZeroOptimizer(session, timed, buildShardOptimizerGraph, { threads: 1 }) : null;
+      const sampler = new TrainSampler(split, { maxlen: manifest.dataset.maxlen, batchSize: STEP_BATCH, ...samplerNeeds(manifest) }, 7);
+      const stepMs: number[] = [];
+      const commMs: number[] = [];
+      const trainMs: number[] = [];
+      const optMs: number[] = [];
+      // Time forward/backward and the AdamW step by wrapping them on this session (and shard optimizer).
+      const spent = { train: 0, opt: 0 };
+      const wrap = <A extends unknown[], R>(f: (...a: A) => Promise<R>, key: 'train' | 'opt') => async (...a: A): Promise<R> => {
+        const t0 = process.hrtime.bigint();
+        const c0 = timed.ms;
+        try {
+          return await f(...a);
+        } finally {
+          spent[key] += Number(process.hrtime.bigint() - t0) / 1e6 - (timed.ms - c0);
+        }
+      };
+      session.trainStep = wrap(session.trainStep.bind(session), 'train');
+      session.optimizerStep = wrap(session.optimizerStep.bind(session), 'opt');
+      if (opt) opt.step = wrap(opt.step.bind(opt), 'opt');
+      const rowCounts: number[] = [];
+      for (let s = 0; s < steps + 2; s++) {
+        const batch = sampler.nextBatch();
+        c.barrier();
+        timed.ms = 0;
+        spent.train = spent.opt = 0;
+        const t0 = process.hrtime.bigint();
+        const sparseRows = exchange === 'sparse' ? sparseRowsFor(session, batch) : undefined;
+        await distributedStep(session, timed, microBatches(batch, session, c), batch.realTokens, 1e-3, { sparseRows, optimizer: opt ?? undefined });
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        // The slowest rank's step and communication time (one-hot sums).
+        const all = new Float32Array(4 * c.size);
+        [ms, timed.ms, spent.train, spent.opt].forEach((x, k) => (all[k * c.size + c.rank] = x));
+        c.allreduceSum(all);
+        if (s < 2) continue;
+        const slowest = (k: number) => Math.max(...all.subarray(k * c.size, (k + 1) * c.size));
+        stepMs.push(slowest(0));
+        commMs.push(slowest(1));
+        trainMs.push(slowest(2));
+        optMs.push(slowest(3));
+        rowCounts.push(sparseRows?.get('item_emb')?.length ?? V + 1);
+      }
+      const state = opt?.stateBytes() ?? optimizerStateBytes(manifest.params, c.size, 0);
+      rows.push({ items: V, exchange, zero, stepMs: median(stepMs), commMs: median(commMs), trainMs: median(trainMs), optimizerMs: median(optMs), rows: median(rowCounts), optimizerStateBytesPerRank: state.perRank, optimizerStateBytesUnsharded: state.unsharded });
+      await opt?.release();
+      await session.release();
+    }
+  }
+  c.barrier();
+  c.finalize();
+  if (c.rank === 0) process.stdout.write(`${JSON.stringify(rows)}\n`);
+}
+
+/** --step-time: compiles llama-sasrec for each V into a temp folder and times the steps under mpirun. */
+function stepTimeScaling(np: number, steps: number, loss: 'bce' | 'sampled-softmax', skip1m: boolean): void {
+  const self = fileURLToPath(import.meta.url);
+  const rows: StepRow[] = [];
+  for (const V of EMBEDDINGS) {
+    if (skip1m && V >= 1_000_000) continue;
+    const tmp = mkdtempSync(join(tmpdir(), 'reclm-step-time-'));
+    try {
+      const dir = join(tmp, 'art');
+      compileJob({ model: MODELS['llama-sasrec'] as never, loss, config: { ...STEP_MODEL, num_items: V }, optimizer: SEED_ADAMW, numItems: V, initSeed: 1, outDir: dir });
+      const program = [process.execPath, '--import', 'tsx', self, '--step-time', '--step-rank', dir, '--steps', String(steps)];
+      const argv = buildMpirunCommand({ hosts: null, np, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), localCores: availableParallelism(), program });
+      const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+      if (r.status !== 0) throw new Error(`${argv[0]} exited with ${r.status ?? r.error?.message}`);
+      rows.push(...(JSON.parse(r.stdout.trim().split('\n').pop()!) as StepRow[]));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  if (flag('json')) {
+    console.log(JSON.stringify({ ranks: np, loss, batch: STEP_BATCH, model: STEP_MODEL, rows }, null, 2));
+    return;
+  }
+  console.log(`data-parallel step of llama-sasrec (${loss}, d=${DIM}, 1 layer, maxlen ${STEP_MODEL.maxlen}, batch ${STEP_BATCH}), ${np} ranks × 1 thread, generated data; median of ${steps} steps, slowest rank`);
+  console.log(`${'V'.padEnd(10)}${'exchange'.padEnd(10)}${'ZeRO'.padStart(5)}${'rows/step'.padStart(11)}${'step ms'.padStart(10)}${'fwd+bwd'.padStart(10)}${'AdamW'.padStart(10)}${'comm ms'.padStart(10)}${'comm %'.padStart(8)}${'opt. state MB/rank'.padStart(20)}`);
+  for (const r of rows) {
+    console.log(`${String(r.items).padEnd(10)}${r.exchange.padEnd(10)}${String(r.zero).padStart(5)}${String(r.rows).padStart(11)}${r.stepMs.toFixed(1).padStart(10)}${r.trainMs.toFixed(1).padStart(10)}${r.optimizerMs.toFixed(1).padStart(10)}${r.commMs.toFixed(1).padStart(10)}${((100 * r.commMs) / r.stepMs).toFixed(0).padStart(8)}${(r.optimizerStateBytesPerRank / 1e6).toFixed(1).padStart(20)}`);
+  }
+  console.log('(fwd+bwd, AdamW: the slowest rank\'s trainStep and optimizer step; comm: allreduce of the gradients and, with ZeRO-1, the parameter allgather and the norm exchange, each timed after a barrier; opt. state: AdamW m and v)');
 }
 
 answerHelp(USAGE);

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { readManifest } from '../compiler/artifacts.js';
+import { buildShardOptimizerGraph } from '../compiler/adamw.js';
 import { openDataset } from '../data/open.js';
 import { readPresplit, resolvePresplit } from '../data/presplit.js';
 import { parseDevice } from '../onnx/providers.js';
@@ -24,7 +25,7 @@ export default class Train extends ReclmCommand {
 Defaults come from the preset recipe stored at compile time, else: --epochs ${DEFAULTS.epochs} --batch-size ${DEFAULTS.batchSize} --lr ${DEFAULTS.lr} --warmup ${DEFAULTS.warmup} --no-cosine --min-lr ${DEFAULTS.minLr} --eval-every ${DEFAULTS.evalEvery} --patience ${DEFAULTS.patience} --fused-steps ${DEFAULTS.fusedSteps}.
 The first line shows the effective recipe and where each value came from (flag, preset, default, or checkpoint).
 The same --seed and data give the same losses. --resume continues the run in DIR exactly where its last checkpoint left off, with the run's own recipe (epochs, lr schedule, batch size, seed, fused steps, validation settings) and only on the same data; a flag that contradicts the stored run is refused. The one override: --epochs with a constant lr schedule (a cosine decay ends with the run's epochs, so it cannot be extended). Only one train runs in a folder at a time (DIR/train.lock).
-Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) every rank draws the same global batch and trains its own rows; gradients are allreduced, so N ranks train the run one process would (up to float summation order). Rank 0 alone prints, logs, validates, checkpoints and exports. --grad-accum M splits each batch into M micro-batches per optimizer step (one process too).`;
+Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) every rank draws the same global batch and trains its own rows; gradients are allreduced, so N ranks train the run one process would (up to float summation order). Rank 0 alone prints, logs, validates, checkpoints and exports. --grad-accum M splits each batch into M micro-batches per optimizer step (one process too). --zero 1 shards the AdamW moments over the ranks (ZeRO-1: each rank updates its shard, the parameters are allgathered; checkpoints stay ordinary ones). With bce and sampled-softmax only the item-embedding rows of the global batch are exchanged.`;
   static override examples = [
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --resume',
@@ -56,6 +57,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
     'grad-accum': Flags.integer({ description: 'micro-batches accumulated into each optimizer step (per rank); part of the run recipe', min: 1 }),
+    zero: Flags.integer({ description: 'ZeRO stage: 1 shards the AdamW moments over the ranks (each rank updates its shard, the parameters are allgathered); checkpoints stay ordinary; part of the run recipe', min: 0, max: 1 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
     'time-limit': positiveNumberFlag({ description: 'start no new epoch after this many minutes, fractions allowed (the best model is still exported)' }),
   };
@@ -93,9 +95,13 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     if (stored && flags['grad-accum'] !== undefined && flags['grad-accum'] !== (stored.gradAccum ?? 1)) {
       throw new UsageError(`--grad-accum ${flags['grad-accum']} contradicts the run in ${args.dir}, trained with --grad-accum ${stored.gradAccum ?? 1}; drop the flag to continue that run, or start a new one with --overwrite`);
     }
+    // --resume keeps the run's ZeRO stage unless --zero says otherwise (its checkpoints are ordinary ones).
+    const zero = (flags.zero ?? stored?.zero ?? 0) as 0 | 1;
     const summary = await train({
       collective,
       gradAccum,
+      zero,
+      shardOptimizerGraph: buildShardOptimizerGraph,
       dir: args.dir,
       data,
       split: given?.split,
@@ -118,7 +124,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       json,
       log: (line) => this.log(line),
       onOpen: () => {
-        const parallel = [...(features ? [`positive ${formatPositiveRule(features.positive)}`] : []), ...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : [])];
+        const parallel = [...(features ? [`positive ${formatPositiveRule(features.positive)}`] : []), ...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : []), ...(zero === 1 ? ['ZeRO-1'] : [])];
         this.log([describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
       },
     });

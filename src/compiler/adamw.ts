@@ -30,11 +30,12 @@ export interface AdamWResult {
  * Appends one AdamW step to `g`: global-norm clipping (torch clip_grad_norm_), decoupled
  * weight decay on decay tensors only, bias-corrected moments. `t` is the 1-based step
  * number (int64 scalar), `lr` a float32 scalar, so schedules need no recompilation.
+ * `globalNorm` (float32 scalar), when given, is the norm to clip by instead of the norm of
+ * the slots' gradients: a shard of the parameters (ZeRO-1) clips by the norm over all of them.
  */
-export function adamwStep(g: Graph, slots: readonly AdamWSlot[], t: Tensor, lr: Tensor, cfg: AdamWConfig): AdamWResult {
+export function adamwStep(g: Graph, slots: readonly AdamWSlot[], t: Tensor, lr: Tensor, cfg: AdamWConfig, globalNorm?: Tensor): AdamWResult {
   return g.scope('adamw', () => {
-    const sumSq = slots.map((s) => reduceSum(op.mul(s.grad, s.grad), null)).reduce((a, b) => op.add(a, b));
-    const gradNorm = op.sqrt(sumSq);
+    const gradNorm = globalNorm ?? op.sqrt(slots.map((s) => reduceSum(op.mul(s.grad, s.grad), null)).reduce((a, b) => op.add(a, b)));
     const clipCoef = cfg.maxGradNorm > 0 ? op.min(scalar(g, 1), op.div(cfg.maxGradNorm, op.add(gradNorm, 1e-6))) : scalar(g, 1);
     const tf = op.cast(t, 'float32');
     // 1 - beta^t, computed in the graph so the step can advance inside a fused Scan.
@@ -81,6 +82,35 @@ export function buildOptimizerGraph(params: readonly ParamInfo[], cfg: AdamWConf
     g.output(nextName(momentName(info.name, 'v')), r.v[i]);
   });
   g.output(OUTPUT.gradNorm, r.gradNorm);
+  g.output(OUTPUT.clipCoef, r.clipCoef);
+  return g;
+}
+
+/**
+ * The optimizer graph of one ZeRO-1 shard: as buildOptimizerGraph over `pieces` (row ranges
+ * of parameters, each with its own name, shape and decay flag), except that `grad_norm`
+ * (float32 scalar, the norm of the whole gradient over every shard) is an input, so every
+ * shard clips by the same coefficient as the unsharded step. Outputs `<piece>.next`,
+ * `<piece>.m.next`, `<piece>.v.next` and `clip_coef`.
+ */
+export function buildShardOptimizerGraph(pieces: readonly ParamInfo[], cfg: AdamWConfig): Graph {
+  const g = new Graph('optimizer_shard');
+  const slots: AdamWSlot[] = pieces.map((info) => ({
+    info,
+    param: g.input(info.name, 'float32', info.shape),
+    grad: g.input(gradName(info.name), 'float32', info.shape),
+    m: g.input(momentName(info.name, 'm'), 'float32', info.shape),
+    v: g.input(momentName(info.name, 'v'), 'float32', info.shape),
+  }));
+  const t = g.input(CONTROL.step, 'int64', []);
+  const lr = g.input(CONTROL.lr, 'float32', []);
+  const norm = g.input(OUTPUT.gradNorm, 'float32', []);
+  const r = adamwStep(g, slots, t, lr, cfg, norm);
+  pieces.forEach((info, i) => {
+    g.output(nextName(info.name), r.params[i]);
+    g.output(nextName(momentName(info.name, 'm')), r.m[i]);
+    g.output(nextName(momentName(info.name, 'v')), r.v[i]);
+  });
   g.output(OUTPUT.clipCoef, r.clipCoef);
   return g;
 }

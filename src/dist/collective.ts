@@ -33,6 +33,19 @@ export interface Collective {
    * MPI_BYTE). Every rank passes a buffer of the same type and length.
    */
   broadcast(buf: Float32Array | Uint8Array, root: number): void;
+  /**
+   * Every rank's block of `buf`, on every rank, in place (MPI_Allgatherv with MPI_IN_PLACE on
+   * MPI_FLOAT): rank r's elements buf[displs[r], displs[r] + counts[r]) are copied into the
+   * same place of every other rank's `buf`. Every rank passes the same `counts` and `displs`
+   * (length `size`, element units, blocks disjoint and inside `buf`); a count may be 0.
+   */
+  allgatherv(buf: Float32Array, counts: readonly number[], displs: readonly number[]): void;
+  /**
+   * Gathers every rank's `send` into `root`'s `recv` (MPI_Gatherv on MPI_FLOAT): rank r's
+   * `send` (counts[r] elements) lands at recv[displs[r], ...). `recv` is read only on `root`
+   * (other ranks pass null). Every rank passes the same `counts` and `displs`.
+   */
+  gatherv(send: Float32Array, recv: Float32Array | null, counts: readonly number[], displs: readonly number[], root: number): void;
   /** Returns once every rank has called it (MPI_Barrier). */
   barrier(): void;
   /**
@@ -53,8 +66,32 @@ export class SingleProcessCollective implements Collective {
   broadcast(buf: Float32Array | Uint8Array, root: number): void {
     if (root !== 0) throw new RangeError(`broadcast: root ${root} is not a rank of a 1-process group`);
   }
+  allgatherv(buf: Float32Array, counts: readonly number[], displs: readonly number[]): void {
+    checkBlocks(buf.length, counts, displs, 1);
+  }
+  gatherv(send: Float32Array, recv: Float32Array | null, counts: readonly number[], displs: readonly number[], root: number): void {
+    if (root !== 0) throw new RangeError(`gatherv: root ${root} is not a rank of a 1-process group`);
+    if (!recv) throw new RangeError('gatherv: the root needs a receive buffer');
+    checkBlocks(recv.length, counts, displs, 1);
+    if (send.length !== counts[0]) throw new RangeError(`gatherv: sending ${send.length} elements, counts[0] is ${counts[0]}`);
+    recv.set(send, displs[0]);
+  }
   barrier(): void {}
   finalize(): void {}
+}
+
+/**
+ * Checks the block layout of allgatherv/gatherv: `size` counts and displacements, each block
+ * inside a buffer of `length` elements, counts and displacements C ints (MPI's limit).
+ * Throws RangeError.
+ */
+export function checkBlocks(length: number, counts: readonly number[], displs: readonly number[], size: number): void {
+  if (counts.length !== size || displs.length !== size) throw new RangeError(`counts and displacements need one entry per rank (${size}), got ${counts.length} and ${displs.length}`);
+  for (let r = 0; r < size; r++) {
+    const [c, d] = [counts[r], displs[r]];
+    if (!(Number.isInteger(c) && Number.isInteger(d) && c >= 0 && d >= 0 && d + c <= length)) throw new RangeError(`block ${r} [${d}, ${d + c}) is not inside a buffer of ${length} elements`);
+    if (d + c > 0x7fffffff) throw new RangeError(`block ${r} ends at element ${d + c}, past MPI's int counts (2^31 - 1)`);
+  }
 }
 
 /** Environment variable that names the libmpi file to load (default `libmpi.so.40`). */

@@ -9,7 +9,7 @@
  */
 import type * as KoffiModule from 'koffi';
 import { createRequire } from 'node:module';
-import type { Collective } from './collective.js';
+import { type Collective, checkBlocks } from './collective.js';
 import { CollectiveError } from './errors.js';
 
 type Koffi = typeof KoffiModule;
@@ -107,6 +107,8 @@ export function openMpiCollective(opts: OpenMpiOptions): Collective {
     size: f('int MPI_Comm_size(void *comm, _Out_ int *size)'),
     allreduce: f('int MPI_Allreduce(void *sendbuf, void *recvbuf, int count, void *datatype, void *op, void *comm)'),
     bcast: f('int MPI_Bcast(void *buffer, int count, void *datatype, int root, void *comm)'),
+    allgatherv: f('int MPI_Allgatherv(void *sendbuf, int sendcount, void *sendtype, void *recvbuf, void *recvcounts, void *displs, void *recvtype, void *comm)'),
+    gatherv: f('int MPI_Gatherv(void *sendbuf, int sendcount, void *sendtype, void *recvbuf, void *recvcounts, void *displs, void *recvtype, int root, void *comm)'),
     barrier: f('int MPI_Barrier(void *comm)'),
     finalize: f('int MPI_Finalize()'),
     errorString: f('int MPI_Error_string(int errorcode, void *string, _Out_ int *resultlen)'),
@@ -114,7 +116,7 @@ export function openMpiCollective(opts: OpenMpiOptions): Collective {
   return new MpiCollective(api, handles);
 }
 
-type Api = Record<'initThread' | 'initialized' | 'finalized' | 'setErrhandler' | 'rank' | 'size' | 'allreduce' | 'bcast' | 'barrier' | 'finalize' | 'errorString', Fn>;
+type Api = Record<'initThread' | 'initialized' | 'finalized' | 'setErrhandler' | 'rank' | 'size' | 'allreduce' | 'bcast' | 'allgatherv' | 'gatherv' | 'barrier' | 'finalize' | 'errorString', Fn>;
 
 class MpiCollective implements Collective {
   readonly rank: number;
@@ -169,6 +171,24 @@ class MpiCollective implements Collective {
       const part = buf.subarray(o, Math.min(buf.length, o + MAX_COUNT));
       this.check('MPI_Bcast', this.api.bcast(part, part.length, type, root, this.h.comm));
     }
+  }
+
+  allgatherv(buf: Float32Array, counts: readonly number[], displs: readonly number[]): void {
+    this.live('allgatherv');
+    checkBlocks(buf.length, counts, displs, this.size);
+    // With MPI_IN_PLACE the send count and type are ignored: each rank's block is already in place.
+    this.check('MPI_Allgatherv', this.api.allgatherv(MPI_IN_PLACE, 0, this.h.float, buf, Int32Array.from(counts), Int32Array.from(displs), this.h.float, this.h.comm));
+  }
+
+  gatherv(send: Float32Array, recv: Float32Array | null, counts: readonly number[], displs: readonly number[], root: number): void {
+    this.live('gatherv');
+    if (!Number.isInteger(root) || root < 0 || root >= this.size) throw new RangeError(`gatherv: root ${root} is not a rank of this ${this.size}-process group`);
+    if (send.length !== counts[this.rank]) throw new RangeError(`gatherv: rank ${this.rank} sends ${send.length} elements, its count is ${counts[this.rank]}`);
+    if (this.rank === root) {
+      if (!recv) throw new RangeError('gatherv: the root needs a receive buffer');
+      checkBlocks(recv.length, counts, displs, this.size);
+    }
+    this.check('MPI_Gatherv', this.api.gatherv(send, send.length, this.h.float, this.rank === root ? recv : null, Int32Array.from(counts), Int32Array.from(displs), this.h.float, root, this.h.comm));
   }
 
   barrier(): void {

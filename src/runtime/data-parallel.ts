@@ -44,6 +44,17 @@ export interface DistributedStepOptions {
    * Packing saves the per-call latency of many small tensors (norm weights, biases).
    */
   bucketElements?: number;
+  /**
+   * Rows to exchange, by parameter: only these rows of the parameter's gradient ([rows, ...]
+   * row-major) are allreduced (packed with the small gradients); the other rows must be zero
+   * on every rank and stay zero. Sorted or not, each row once. See touchedItemRows.
+   */
+  sparseRows?: ReadonlyMap<string, Int32Array>;
+  /**
+   * The AdamW step to take instead of session.optimizerStep: a ZeroOptimizer (zero.ts) for
+   * ZeRO-1. Returns the raw global gradient norm.
+   */
+  optimizer?: { step(lr: number): Promise<number> };
 }
 
 export class DataParallelError extends ReclmError {}
@@ -102,12 +113,12 @@ export async function distributedStep(
   let targets = localTargets;
   let loss = weightedLoss;
   if (collective.size > 1) {
-    ({ loss, targets } = allreduceGradients(collective, grads, weightedLoss, localTargets, options.bucketElements ?? DEFAULT_BUCKET_ELEMENTS));
+    ({ loss, targets } = allreduceGradients(collective, grads, weightedLoss, localTargets, options.bucketElements ?? DEFAULT_BUCKET_ELEMENTS, sparseBlocks(session, options.sparseRows)));
   }
   if (targets !== globalTargets) {
     throw new DataParallelError(`the ranks' batches hold ${targets} target positions in all, but the step was weighted for ${globalTargets}; every rank must draw the same global batch and take a disjoint slice of it`);
   }
-  const gradNorm = await session.optimizerStep(lr);
+  const gradNorm = options.optimizer ? await options.optimizer.step(lr) : await session.optimizerStep(lr);
   return { loss, gradNorm, targets };
 }
 
@@ -120,27 +131,111 @@ export async function accumulatedStep(session: TrainingSession, micro: readonly 
   return distributedStep(session, new SingleProcessCollective(), micro, total, lr);
 }
 
-/** Sums the gradients (small ones packed with the loss and target count) over the ranks, in place. */
-function allreduceGradients(collective: Collective, grads: Map<string, Float32Array>, loss: number, targets: number, bucketElements: number): { loss: number; targets: number } {
-  const small = [...grads.values()].filter((g) => g.length < bucketElements);
-  const bucket = new Float32Array(small.reduce((a, g) => a + g.length, 2));
+/** Rows of a parameter's gradient to exchange, with the row width in elements. */
+interface SparseBlock {
+  rows: Int32Array;
+  width: number;
+}
+
+function sparseBlocks(session: TrainingSession, rows: ReadonlyMap<string, Int32Array> | undefined): Map<string, SparseBlock> {
+  const out = new Map<string, SparseBlock>();
+  for (const [name, r] of rows ?? []) {
+    const p = session.manifest.params.find((x) => x.name === name);
+    if (!p || p.shape.length < 1) throw new RangeError(`sparse exchange: no parameter '${name}' with rows in the artifacts`);
+    const width = p.shape.slice(1).reduce((a, b) => a * b, 1);
+    for (const i of r) if (!(i >= 0 && i < p.shape[0])) throw new RangeError(`sparse exchange: row ${i} of '${name}' is outside [0, ${p.shape[0]})`);
+    out.set(name, { rows: r, width });
+  }
+  return out;
+}
+
+/**
+ * Sums the gradients over the ranks, in place: small ones and the listed rows of sparse
+ * ones packed into one buffer with the loss and target count, large dense ones one call each.
+ */
+function allreduceGradients(collective: Collective, grads: Map<string, Float32Array>, loss: number, targets: number, bucketElements: number, sparse: Map<string, SparseBlock>): { loss: number; targets: number } {
+  const names = [...grads.keys()];
+  const small = names.filter((n) => !sparse.has(n) && grads.get(n)!.length < bucketElements);
+  const packed = [...sparse].filter(([n]) => grads.has(n));
+  const length = small.reduce((a, n) => a + grads.get(n)!.length, 2) + packed.reduce((a, [, b]) => a + b.rows.length * b.width, 0);
+  const bucket = new Float32Array(length);
   let o = 0;
-  for (const g of small) {
-    bucket.set(g, o);
-    o += g.length;
+  for (const n of small) {
+    bucket.set(grads.get(n)!, o);
+    o += grads.get(n)!.length;
+  }
+  for (const [n, { rows, width }] of packed) {
+    const g = grads.get(n)!;
+    for (const r of rows) {
+      bucket.set(g.subarray(r * width, (r + 1) * width), o);
+      o += width;
+    }
   }
   bucket[o] = loss;
   // Target counts stay exact in float32 up to 2^24 per step, far above any batch here.
   bucket[o + 1] = targets;
   collective.allreduceSum(bucket);
   o = 0;
-  for (const g of small) {
-    g.set(bucket.subarray(o, o + g.length));
-    o += g.length;
+  for (const n of small) {
+    grads.get(n)!.set(bucket.subarray(o, o + grads.get(n)!.length));
+    o += grads.get(n)!.length;
+  }
+  for (const [n, { rows, width }] of packed) {
+    const g = grads.get(n)!;
+    for (const r of rows) {
+      g.set(bucket.subarray(o, o + width), r * width);
+      o += width;
+    }
   }
   // Map order is the manifest's parameter order, the same on every rank.
-  for (const g of grads.values()) if (g.length >= bucketElements) collective.allreduceSum(g);
+  for (const n of names) if (!sparse.has(n) && grads.get(n)!.length >= bucketElements) collective.allreduceSum(grads.get(n)!);
   return { loss: bucket[o], targets: bucket[o + 1] };
+}
+
+/** The item embedding parameter of every model of this project: [V+1, d], row 0 the padding id. */
+export const ITEM_EMBEDDING = 'item_emb';
+
+/**
+ * Whether the item-embedding gradient of these artifacts is zero outside the rows a batch
+ * touches, so that only those rows need exchanging: true for the losses that score only
+ * the batch's own items (bce: pos and neg; sampled-softmax: pos and negs), false for
+ * full-ce, whose softmax over the whole catalogue gives every row a non-zero gradient.
+ * The inputs read the embedding by row (gather of seq) in both models.
+ */
+export function sparseItemExchange(manifest: { loss: string; params: readonly { name: string; shape: readonly number[] }[] }): boolean {
+  return manifest.loss !== 'full-ce' && manifest.params.some((p) => p.name === ITEM_EMBEDDING && p.shape.length === 2);
+}
+
+/**
+ * The item-embedding rows a global batch touches: every id in seq, pos, neg and negs (the
+ * padding id 0 included when present), sorted, each once. Every rank draws the same global
+ * batch, so every rank computes the same rows without communication. `rows` is V+1.
+ */
+export function touchedItemRows(batch: TrainBatch, rows: number): Int32Array {
+  const seen = new Uint8Array(rows);
+  for (const a of [batch.seq, batch.pos, batch.neg, batch.negs]) {
+    if (!a) continue;
+    for (let i = 0; i < a.length; i++) {
+      const id = Number(a[i]);
+      if (!(id >= 0 && id < rows)) throw new RangeError(`item id ${id} is outside the item embedding's ${rows} rows`);
+      seen[id] = 1;
+    }
+  }
+  let n = 0;
+  for (let i = 0; i < rows; i++) n += seen[i];
+  const out = new Int32Array(n);
+  for (let i = 0, k = 0; i < rows; i++) if (seen[i]) out[k++] = i;
+  return out;
+}
+
+/**
+ * distributedStep's `sparseRows` for a global batch: the item-embedding rows it touches
+ * when sparseItemExchange holds for the session's artifacts, else undefined (dense exchange).
+ */
+export function sparseRowsFor(session: TrainingSession, batch: TrainBatch): Map<string, Int32Array> | undefined {
+  if (!sparseItemExchange(session.manifest)) return undefined;
+  const rows = session.manifest.params.find((p) => p.name === ITEM_EMBEDDING)!.shape[0];
+  return new Map([[ITEM_EMBEDDING, touchedItemRows(batch, rows)]]);
 }
 
 /** Number of target positions (pos != 0) in a `pos` array: the loss denominator |M|. */
@@ -238,7 +333,8 @@ export function broadcastParameters(session: TrainingSession, collective: Collec
   if (collective.size === 1) return;
   for (const name of session.paramNames) {
     collective.broadcast(session.params.get(name)!.current.data as Float32Array, 0);
-    if (options.optimizerState) {
+    // A session without moments (ZeRO-1): the ZeroOptimizer distributes its shards itself.
+    if (options.optimizerState && session.m.size > 0) {
       collective.broadcast(session.m.get(name)!.current.data as Float32Array, 0);
       collective.broadcast(session.v.get(name)!.current.data as Float32Array, 0);
     }

@@ -11,6 +11,11 @@ export interface SessionOptions extends CudaOptions {
   threads?: number;
   /** Seed for in-graph dropout masks. */
   seed?: number;
+  /**
+   * false: hold no AdamW moments (m and v stay empty; optimizerStep and fusedSteps throw).
+   * A ZeRO-1 run's ZeroOptimizer (zero.ts) keeps its own shard of them instead. Default true.
+   */
+  optimizerState?: boolean;
   onNote?: (line: string) => void;
 }
 
@@ -58,6 +63,7 @@ export class TrainingSession {
     this.seed = options.seed ?? 0;
     for (const p of manifest.params) {
       this.params.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
+      if (options.optimizerState === false) continue;
       this.m.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
       this.v.set(p.name, new DoubleBuffer(floatTensor(p.shape), floatTensor(p.shape)));
     }
@@ -175,6 +181,7 @@ export class TrainingSession {
 
   /** Feeds parameters and moments from the current buffers; their updates go into the spares. */
   private addOptimizerState(feeds: Feeds, fetches: Record<string, ort.Tensor | null>): void {
+    if (this.m.size === 0) throw new Error('this session holds no optimizer state (opened with optimizerState: false); step with its ZeroOptimizer');
     for (const name of this.paramNames) {
       for (const [key, buf] of [[name, this.params], [momentName(name, 'm'), this.m], [momentName(name, 'v'), this.v]] as const) {
         feeds[key] = buf.get(name)!.current;
@@ -224,6 +231,7 @@ export class TrainingSession {
         throw new Error(`checkpoint ${path}: parameter '${p.name}' has shape [${t.shape.join(', ')}], the artifacts expect [${p.shape.join(', ')}]`);
       }
       (this.params.get(p.name)!.current.data as Float32Array).set(t.data);
+      if (this.m.size === 0) continue;
       const zeros = new Float32Array(t.data.length);
       (this.m.get(p.name)!.current.data as Float32Array).set(state.m.get(p.name) ?? zeros);
       (this.v.get(p.name)!.current.data as Float32Array).set(state.v.get(p.name) ?? zeros);

@@ -25,7 +25,8 @@ import { createSession, prepareDevice } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
 import { Collective, openCollective } from '../dist/collective.js';
-import { broadcastJson, broadcastParameters, distributedStep, microBatches, verifyParametersAgree } from './data-parallel.js';
+import { broadcastJson, broadcastParameters, distributedStep, microBatches, sparseRowsFor, verifyParametersAgree } from './data-parallel.js';
+import { OptimizerStateBytes, ShardGraphBuilder, ZeroOptimizer, describeOptimizerState, optimizerStateBytes } from './zero.js';
 import { gatherRankHosts } from '../dist/hosts.js';
 import { timeCollective } from '../dist/timing.js';
 
@@ -73,6 +74,13 @@ export interface TrainOptions {
   gradAccum?: number;
   /** The ranks this run trains on; default openCollective() (Open MPI under mpirun, else one process). */
   collective?: Collective;
+  /**
+   * ZeRO stage (default 0): 1 shards the AdamW moments over the ranks (zero.ts). Stored in
+   * the recipe, but a run may resume with another value: checkpoints are the same either way.
+   */
+  zero?: 0 | 1;
+  /** With `zero: 1`: buildShardOptimizerGraph of src/compiler/adamw.ts (see ShardGraphBuilder). */
+  shardOptimizerGraph?: ShardGraphBuilder;
 }
 
 /** What defines a run: stored in every checkpoint, so that --resume continues the same run. */
@@ -87,6 +95,8 @@ export interface RunRecipe {
   trainOnValid: boolean;
   /** Micro-batches per optimizer step (absent in runs of older reclm versions: 1). */
   gradAccum?: number;
+  /** 1: the AdamW moments were sharded over the ranks (ZeRO-1); absent: 0. */
+  zero?: 1;
   /** dataFingerprint() of the training data. */
   data: string;
 }
@@ -118,6 +128,8 @@ export interface TrainSummary {
   tokensPerSecond: number;
   checkpoint: string;
   inference: string;
+  /** AdamW state (m and v) held per rank, and unsharded. */
+  optimizerState: OptimizerStateBytes;
 }
 
 export class TrainError extends ReclmError {}
@@ -205,6 +217,9 @@ interface Run {
   collective: Collective;
   /** Micro-batches per optimizer step. */
   gradAccum: number;
+  /** The shard's optimizer of a ZeRO-1 run; null without ZeRO. */
+  zero: ZeroOptimizer | null;
+  optimizerState: OptimizerStateBytes;
   paths: RunPaths;
   session: TrainingSession;
   sampler: TrainSampler;
@@ -241,11 +256,13 @@ interface Run {
  */
 function saveRun(run: Run, path: string): void {
   verifyParametersAgree(run.session, run.collective);
+  // ZeRO-1: rank 0 gathers every shard's moments, so the file is an ordinary checkpoint.
+  const moments = run.zero?.gatherMoments();
   if (run.collective.rank !== 0) {
     if (path === run.paths.last) run.savedStep = run.session.step;
     return;
   }
-  const state: Partial<CheckpointState> = { epoch: run.epoch, stepInEpoch: run.stepInEpoch, samplerState: run.sampler.getState(), meta: { ...run.meta } };
+  const state: Partial<CheckpointState> = { epoch: run.epoch, stepInEpoch: run.stepInEpoch, samplerState: run.sampler.getState(), meta: { ...run.meta }, ...(moments ?? {}) };
   run.session.saveCheckpoint(path, state);
   if (path === run.paths.last) run.savedStep = run.session.step;
 }
@@ -258,6 +275,9 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const lead = collective.rank === 0;
   const gradAccum = opts.gradAccum ?? 1;
   if (!(Number.isInteger(gradAccum) && gradAccum >= 1)) throw new TrainError(`--grad-accum must be a positive integer, got ${gradAccum}`);
+  const zeroStage = opts.zero ?? 0;
+  if (zeroStage !== 0 && zeroStage !== 1) throw new TrainError(`--zero must be 0 or 1, got ${String(zeroStage)}`);
+  if (zeroStage === 1 && !opts.shardOptimizerGraph) throw new Error('train: zero 1 needs shardOptimizerGraph (buildShardOptimizerGraph of src/compiler/adamw.ts)');
   if (opts.batchSize < collective.size * gradAccum) {
     throw new TrainError(`a batch of ${opts.batchSize} rows cannot be split over ${collective.size} rank(s) × ${gradAccum} micro-batch(es); use --batch-size ${collective.size * gradAccum} or more`);
   }
@@ -277,13 +297,14 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const trainOnValid = opts.trainOnValid ?? false;
   const recipe: RunRecipe = {
     epochs: opts.epochs, batchSize: opts.batchSize, schedule: opts.schedule, seed: opts.seed, fusedSteps: opts.fusedSteps,
-    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), data: dataFingerprint(opts.data),
+    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), data: dataFingerprint(opts.data),
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
   requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
   // Rank 0 alone owns the folder: the lock, deleting an old run, every write.
   const releaseLock = lead ? acquireLock(paths.lock, opts.dir) : () => {};
   let session: TrainingSession | undefined;
+  let zero: ZeroOptimizer | null = null;
   try {
     if (lead && !opts.resume && !opts.overwrite && existsSync(paths.last)) {
       throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
@@ -293,7 +314,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     prepareDevice(opts.device ?? 'cpu', { cudaLibDir: opts.cudaLibDir, threads: opts.threads });
     // A new run must never be mistaken for the old one by a later --resume, by eval or by report.
     if (opts.overwrite && lead) for (const f of [paths.last, paths.best, paths.log, paths.inference, paths.evalLog, paths.report]) removeIfExists(f);
-    session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed });
+    session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed, ...(zeroStage === 1 ? { optimizerState: false } : {}) });
     // Only rank 0 reads the run's checkpoint; the others get its state by broadcast below, so
     // their hosts need the compiled artifacts but not the run's files.
     const resume = opts.resume && lead;
@@ -311,6 +332,11 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     session.seed = recipe.seed;
     // Every rank starts from rank 0's parameters and moments (whatever files the others read).
     broadcastParameters(session, collective, { optimizerState: true });
+    if (zeroStage === 1) {
+      zero = new ZeroOptimizer(session, collective, opts.shardOptimizerGraph!, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+      zero.loadMoments(lead ? state : null);
+    }
+    const optimizerState = zero?.stateBytes() ?? optimizerStateBytes(manifest.params, collective.size, 0);
     const position = broadcastJson(collective, { epoch: state.epoch, stepInEpoch: state.stepInEpoch, samplerState: state.samplerState, meta });
     meta = position.meta;
     const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users }, opts.seed);
@@ -318,7 +344,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     // Every rank takes part in gathering the host names (before the run's clock starts); rank 0 logs them.
     const ranks = collective.size > 1 ? { ranks: collective.size, hosts: gatherRankHosts(collective).map((h) => h.host) } : {};
     const run: Run = {
-      opts, collective, gradAccum, paths, session, sampler, split,
+      opts, collective, gradAccum, zero, optimizerState, paths, session, sampler, split,
       batchSpecs: batchInputs(manifest, 'train_step'),
       logger: lead ? new JsonlLogger(paths.log) : NO_LOG,
       say: lead ? (opts.log ?? (() => {})) : () => {},
@@ -335,11 +361,13 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       stoppedBy: null,
       interrupted: false,
     };
-    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks });
+    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks } });
     if (lead) opts.onOpen?.();
+    if (zero || collective.size > 1) run.say(describeOptimizerState(optimizerState));
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
   } catch (e) {
+    await zero?.release();
     await session?.release();
     releaseLock();
     throw e;
@@ -373,7 +401,7 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   const K = Math.max(1, opts.fusedSteps);
   const progress = new Progress({ total: steps, start: run.stepInEpoch, after: stepsLeftInRun(run, steps) - (steps - run.stepInEpoch), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json || run.collective.rank !== 0 });
   // One process without accumulation keeps the fused path; otherwise one optimizer step per call.
-  const fused = run.collective.size === 1 && run.gradAccum === 1;
+  const fused = run.collective.size === 1 && run.gradAccum === 1 && !run.zero;
   const epochStart = Date.now();
   // Resumed mid-epoch: the epoch's loss is the mean over all its steps, the earlier ones read back
   // from train.jsonl; seconds and tokens/s stay those of the steps this process runs.
@@ -432,9 +460,11 @@ function loggedLosses(path: string, epoch: number, lastStep: number): number[] {
  * weighted by target counts, the same AdamW step on every rank (distributedStep).
  */
 async function parallelStep(run: Run, batch: TrainBatch, lr: number): Promise<{ losses: Float32Array; gradNorms: Float32Array }> {
+  // Several ranks exchange only the item-embedding rows the global batch touched, where the loss allows it.
+  const sparseRows = run.collective.size > 1 ? sparseRowsFor(run.session, batch) : undefined;
   const t0 = performance.now();
   const c0 = run.collectiveMs?.() ?? 0;
-  const r = await distributedStep(run.session, run.collective, microBatches(batch, run.session, run.collective, run.gradAccum), batch.realTokens, lr);
+  const r = await distributedStep(run.session, run.collective, microBatches(batch, run.session, run.collective, run.gradAccum), batch.realTokens, lr, { sparseRows, optimizer: run.zero ?? undefined });
   if (run.collective.size > 1 && run.collectiveMs) run.stepTiming = { step_ms: performance.now() - t0, allreduce_ms: run.collectiveMs() - c0 };
   return { losses: Float32Array.of(r.loss), gradNorms: Float32Array.of(r.gradNorm) };
 }
@@ -503,6 +533,7 @@ function finishRun(run: Run): TrainSummary {
     tokensPerSecond: run.tokens / Math.max(seconds, 1e-9),
     checkpoint: exportFrom,
     inference: paths.inference,
+    optimizerState: run.optimizerState,
   };
   run.logger.write({ type: 'end', ...summary });
   return summary;
@@ -555,6 +586,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   } finally {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
     run.logger.close();
+    await run.zero?.release();
     await run.session.release();
     run.releaseLock();
   }
