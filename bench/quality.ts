@@ -13,6 +13,9 @@
 // --preset auto chooses model, config and recipe from the data's statistics (graphs/auto-preset.ts).
 // --target-ndcg X[,Y] / --target-hr X[,Y]: the row says when validation first reached each value
 // (default on ML-1M files: the HSTU paper row, NDCG@10 0.1720 and HR@10 0.3097).
+// --positive RULE (e.g. rating>=4) ranks under the positive-only protocol (docs/evaluation.md);
+// --inputs ids|actions|items|profile|all picks the generative-recommender inputs the model reads
+// (with --user-features FILE and --item-features FILE), so rows of one table differ in inputs only.
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -33,6 +36,7 @@ import { TrainingSession } from '../src/runtime/session.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { writeValidationSvg } from '../src/report/index.js';
 import { answerHelp } from './help.js';
+import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 
 answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
 split with the exported inference.onnx, and append one row to a results table. Takes minutes to hours.
@@ -40,6 +44,7 @@ split with the exported inference.onnx, and append one row to a results table. T
 usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]]
+         [--positive RULE] [--inputs ids|actions|items|profile|all] [--user-features FILE] [--item-features FILE]
 
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
   --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder)
@@ -51,7 +56,10 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --finish            do not train; rank with the best checkpoint of an interrupted run in --out
   --table FILE        results table to append to (created if absent; must be one this script wrote)
   --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
-  --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)`);
+  --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)
+  --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
+  --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
+                      profile (user features), all; items needs --item-features FILE, profile --user-features FILE`);
 
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,7 +74,18 @@ const table = arg('table', 'bench/results/ml-1m.md')!;
 const TABLE_HEADER = '# Results: leave-one-out, full ranking (test split)';
 checkAppendableFile(table, TABLE_HEADER, '--table');
 const loadAtStart = loadavg()[0];
-const data = openDataset(dataPath);
+const INPUT_SETS = ['ids', 'actions', 'items', 'profile', 'all'] as const;
+const inputs = arg('inputs', 'ids') as (typeof INPUT_SETS)[number];
+if (!INPUT_SETS.includes(inputs)) throw new Error(`--inputs expects one of ${INPUT_SETS.join(', ')}, got '${inputs}'`);
+const uses = (what: 'actions' | 'items' | 'profile') => inputs === what || inputs === 'all';
+const sideFile = (flag: string, what: 'items' | 'profile') => {
+  const file = arg(flag);
+  if (uses(what) && !file) throw new Error(`--inputs ${inputs} needs --${flag} FILE`);
+  return uses(what) ? file : undefined;
+};
+// The same read options for training and for the ranking step, so both see the same split.
+const read = { ...featureReadOptions({ positive: arg('positive'), actions: uses('actions'), 'user-features': sideFile('user-features', 'profile'), 'item-features': sideFile('item-features', 'items') }) };
+const data = openDataset(dataPath, read);
 const stats = presetName === AUTO_PRESET ? datasetStats(data) : null;
 const chosen = stats ? autoPreset(stats) : null;
 const preset: Preset = chosen ?? presetNamed(presetName);
@@ -97,7 +116,7 @@ if (process.argv.includes('--finish')) {
 } else {
   compileJob({
     model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
-    data, dataLabel: dataPath, initSeed: 42, recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
+    data, dataLabel: dataPath, initSeed: 42, features: compileFeatures(data), recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
   });
   const minutes = arg('minutes');
   const summary = await train({
@@ -112,7 +131,7 @@ if (process.argv.includes('--finish')) {
   console.log(`stopped by ${summary.stoppedBy}`);
 }
 const keepSeen = process.argv.includes('--keep-seen');
-const test = await evaluate({ model: out, data: dataPath, split: 'test', negatives: 0, ks: [10, 50, 200], batchSize: 256, seed: 0, threads, keepSeen });
+const test = await evaluate({ model: out, data: dataPath, read, split: 'test', negatives: 0, ks: [10, 50, 200], batchSize: 256, seed: 0, threads, keepSeen });
 const m = test.metrics;
 const f = (x: number) => x.toFixed(4);
 if (!existsSync(table)) {
@@ -141,13 +160,14 @@ for (const line of reached ? reached.split('; ') : []) console.log(line);
 // Peak resident memory of this whole process (compile, training, validation, test ranking).
 const peakRss = `peak RSS ${(process.resourceUsage().maxRSS / 1024 ** 2).toFixed(2)} GiB`;
 const load = `threads ${threads}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`;
-const note = [hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
+const inputNote = inputs !== 'ids' || arg('positive') ? `inputs ${inputs}${arg('positive') ? `, positive ${arg('positive')}` : ''}` : '';
+const note = [inputNote, hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
 const auto = chosen ? ` (${preset.model}, d=${preset.config.dim}, ${preset.config.n_layers} layers, maxlen ${preset.config.maxlen}, dropout ${preset.config.dropout}, batch ${r.batchSize}, lr ${r.lr}, patience ${r.patience})` : '';
 const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
 appendFileSync(table, row);
 console.log(row);
 // The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.svg.
-const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}`;
+const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}`;
 const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).split('.')[0]}.svg`);
 if (await writeValidationSvg(out, curve, `${label} on ${basename(dataPath)}: validation`)) console.log(`validation curve: ${curve}`);
 console.log(peakRss);
