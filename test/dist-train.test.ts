@@ -21,6 +21,9 @@ const DATA = fileURLToPath(new URL('../../shared/data/ml-100k.u.data.gz', import
 /** 943 users / 32 rows = 30 steps per epoch. */
 const BASE = ['--batch-size', '32', '--fused-steps', '4', '--lr', '5e-3', '--seed', '3', '--eval-every', '1'];
 const RECIPE = [...BASE, '--epochs', '1'];
+// The issue's acceptance run: 2 epochs of ML-100K's 943 users at batch 16 = 2 × 59 = 118 steps
+// (at least the first 100), validation after each epoch.
+const ACCEPTANCE = ['--batch-size', '16', '--fused-steps', '4', '--lr', '5e-3', '--seed', '3', '--eval-every', '1', '--epochs', '2'];
 const MODELS = {
   'llama-sasrec': ['--model', 'llama-sasrec', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'maxlen=20', '--set', 'dropout=0.2', '--set', 'attn_dropout=0.1'],
   hstu: ['--model', 'hstu', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'dqk=4', '--set', 'dv=8', '--set', 'maxlen=20', '--set', 'dropout=0.2'],
@@ -58,8 +61,8 @@ function stepLosses(dir: string): number[] {
 
 function validNdcg(dir: string): number {
   const v = records(dir).filter((r) => r.type === 'epoch' && r.valid);
-  expect(v).to.have.length(1);
-  return v[0].valid!['ndcg@10'];
+  expect(v).to.have.length.at.least(1);
+  return v[v.length - 1].valid!['ndcg@10'];
 }
 
 /** Every step's loss within `rtol` (relative) of the reference's. */
@@ -69,10 +72,11 @@ function expectLossesClose(got: number[], want: number[], rtol: number): void {
 }
 
 describe('dist: reclm train under mpirun', function () {
-  // Each case starts one to three runs of 30 steps (a few seconds each on 2 cores, plus ~3 s of
-  // node/tsx start-up per process): 16 s measured for a model case at a load average of 2, over
-  // 60 s at 16-25 (other work on the machine); 120 s leaves room for that.
-  this.timeout(120000);
+  // Each case starts one to three runs of 12-118 steps (a few seconds to ~25 s each on 2 cores,
+  // plus ~3 s of node/tsx start-up per process); the model cases of 118 steps take 30-45 s at a
+  // load average of 5, the others over 60 s at 16-25 (other work on the machine); 180 s leaves
+  // room for that.
+  this.timeout(180000);
   const tmp = mkdtempSync(join(tmpdir(), 'reclm-dist-train-'));
   before(requireMpirun);
 
@@ -90,18 +94,19 @@ describe('dist: reclm train under mpirun', function () {
   };
 
   for (const model of Object.keys(MODELS) as (keyof typeof MODELS)[]) {
-    it(`${model}, dropout on: 2 ranks give the one-process losses of every step and its validation NDCG@10`, async () => {
+    it(`${model}, dropout on: 2 ranks give the one-process losses of 118 steps and its validation NDCG@10 after 2 epochs`, async () => {
       const one = artifacts(model, 'one');
-      reclm(['train', one, '--data', DATA, ...RECIPE]);
+      reclm(['train', one, '--data', DATA, ...ACCEPTANCE]);
       const two = artifacts(model, 'two');
-      const r = await mpiTrain(2, [two, '--data', DATA, ...RECIPE]);
+      const r = await mpiTrain(2, [two, '--data', DATA, ...ACCEPTANCE]);
       // Rank 0 alone prints: one summary line, not two.
       expect(r.stdout.match(/^trained /gm)).to.have.length(1);
       expect(records(two)[0].ranks).to.equal(2);
       const want = stepLosses(one);
-      expect(want).to.have.length(30);
+      expect(want).to.have.length(118);
       // The two runs differ only in float summation order (each rank's half of the batch, then
-      // the allreduce), ~1e-7 relative per step; 1e-4 leaves room for 30 steps of drift.
+      // the allreduce), ~1e-7 relative per step (2.7e-7 measured over these 118 steps); 1e-4 is
+      // the issue's bound and leaves room for the drift of 118 steps.
       expectLossesClose(stepLosses(two), want, 1e-4);
       expect(validNdcg(two).toFixed(3)).to.equal(validNdcg(one).toFixed(3));
       expect(existsSync(join(two, RUN_FILES.inference))).to.equal(true);
