@@ -25,6 +25,8 @@ export interface CompileRequest<C extends ModelConfig> {
 
 export interface CompiledGraphs {
   config: Record<string, unknown>;
+  /** The model's paddingInvariant(config): batches may be trimmed to their longest row. */
+  trimPadding: boolean;
   params: ParamInfo[];
   graphs: Record<GraphKey, Graph>;
 }
@@ -43,6 +45,7 @@ export function buildArtifactGraphs<C extends ModelConfig>(req: CompileRequest<C
   req.model.buildInference(inference, config);
   return {
     config: { ...config },
+    trimPadding: req.model.paddingInvariant?.(config) ?? false,
     params,
     graphs: { training, optimizer: buildOptimizerGraph(params, req.optimizer), train_step: trainStep, inference_graph: inference },
   };
@@ -92,6 +95,7 @@ export function writeArtifacts<C extends ModelConfig>(
       loss: req.loss,
       config: cfg,
       dataset: { numItems: Number(cfg.num_items), maxlen: Number(cfg.maxlen), source: req.source, itemMap: extras.itemMap },
+      trimPadding: built.trimPadding,
       recipe: extras.recipe,
       optimizer: req.optimizer,
       opset: OPSET,
