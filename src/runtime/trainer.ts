@@ -338,8 +338,10 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     broadcastParameters(session, collective, { optimizerState: true });
     const position = broadcastJson(collective, { epoch: state.epoch, stepInEpoch: state.stepInEpoch, samplerState: state.samplerState, meta });
     meta = position.meta;
-    // Fused steps take K batches of one T: length-sorted batches are shuffled K at a time.
-    const groupSize = collective.size === 1 && gradAccum === 1 ? Math.max(1, opts.fusedSteps) : 1;
+    // Fused steps take K batches of one T: length-sorted batches are shuffled K at a time. The
+    // grouping depends only on the recipe, so data-parallel ranks and --grad-accum (one step per
+    // call) draw the batches of the one-process fused run.
+    const groupSize = Math.max(1, opts.fusedSteps);
     const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users, bucket, groupSize }, opts.seed);
     if (opts.resume) sampler.setState(position.samplerState as SamplerState);
     const run: Run = {
