@@ -92,7 +92,8 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
     item(`threads ${threads.value}`, threads.from),
     item(`seed ${v.seed}`, r.from.seed),
     item(`fused steps ${v.fusedSteps}`, r.from.fusedSteps),
-    item(v.bucket > 0 ? `length buckets of ${v.bucket}` : 'no length buckets', r.from.bucket),
+    // Length buckets: named when on, or turned off by the flag (a model that reads its padding is never bucketed).
+    ...(v.bucket > 0 ? [item(`length buckets of ${v.bucket}`, r.from.bucket)] : r.from.bucket === 'flag' ? [item('no length buckets', 'flag')] : []),
     v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(`validation every ${v.evalEvery} epochs`, r.from.evalEvery),
     ...(v.trainOnValid || v.evalEvery === 0 ? [] : [item(`patience ${v.patience}`, r.from.patience)]),
   ].join(', ');

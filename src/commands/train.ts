@@ -83,8 +83,13 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       throw new UsageError(`${(e as Error).message} (from --lr, --min-lr, --warmup, --epochs)`);
     }
     const r = recipe.values;
-    // A model that reads its padding (or artifacts of fixed length) is never trimmed: say so in the recipe line.
-    r.bucket = bucketFor(manifest, r.bucket);
+    // A model that reads its padding (or artifacts of fixed length) is never trimmed.
+    const bucket = bucketFor(manifest, r.bucket);
+    if (bucket !== r.bucket) {
+      if (recipe.from.bucket === 'flag') this.log(`--bucket ${r.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
+      r.bucket = bucket;
+      recipe.from.bucket = 'default';
+    }
     const gradAccum = flags['grad-accum'] ?? stored?.gradAccum ?? 1;
     if (stored && flags['grad-accum'] !== undefined && flags['grad-accum'] !== (stored.gradAccum ?? 1)) {
       throw new UsageError(`--grad-accum ${flags['grad-accum']} contradicts the run in ${args.dir}, trained with --grad-accum ${stored.gradAccum ?? 1}; drop the flag to continue that run, or start a new one with --overwrite`);
