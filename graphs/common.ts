@@ -6,7 +6,7 @@ import { int64s } from '../src/dsl/ops/util.js';
 import type { Dim } from '../src/dsl/types.js';
 import { ConfigError, ModelConfig } from './config.js';
 import { Dropout } from './dropout.js';
-import { featureInputSpecs, needsTimes, usesFeatures } from './features.js';
+import { batchSeqDim, featureInputSpecs, needsTimes, seqNextDim } from './features.js';
 import { fullCe, itemVectors, officialBce, sampledSoftmax, seedBce, LossOutput } from './losses.js';
 import { BuildOptions, InferenceGraph, InputSpec, LossName } from './types.js';
 
@@ -16,15 +16,14 @@ export const LOWEST_FLOAT32 = -3.4028234663852886e38;
 /**
  * Batch inputs of a training graph: seq, ts_ext (HSTU, llama's time gaps), the loss's targets,
  * then the feature inputs (graphs/features.ts). The sequence length is the symbolic T (any
- * 1 ≤ T ≤ maxlen per batch; ts_ext is [batch, T+1]), except for models with feature inputs:
- * their inputs stay maxlen wide (their graphs are built for a fixed length, so their batches
- * are never trimmed).
+ * 1 ≤ T ≤ maxlen per batch; ts_ext is [batch, T+1]), except for models with a profile prefix:
+ * their inputs stay maxlen wide (batchSeqDim).
  */
 export function batchInputSpecs(c: ModelConfig, loss: LossName): InputSpec[] {
   const T = batchSeqDim(c);
   const B = DIM.batch;
   const specs: InputSpec[] = [{ name: BATCH.seq, dtype: 'int64', shape: [B, T] }];
-  if (c.model === 'hstu' || needsTimes(c)) specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, typeof T === 'number' ? T + 1 : DIM.seqNext] });
+  if (c.model === 'hstu' || needsTimes(c)) specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, seqNextDim(T)] });
   specs.push({ name: BATCH.pos, dtype: 'int64', shape: [B, T] });
   switch (loss) {
     case 'bce':
@@ -39,11 +38,6 @@ export function batchInputSpecs(c: ModelConfig, loss: LossName): InputSpec[] {
       throw new ConfigError(`unknown loss '${loss as string}'; known losses: bce, sampled-softmax, full-ce`);
   }
   return [...specs, ...featureInputSpecs(c, B)];
-}
-
-/** The sequence dim of a model's batch inputs: the symbolic T, or maxlen for a model with feature inputs (never trimmed). */
-export function batchSeqDim(c: ModelConfig): Dim {
-  return usesFeatures(c) ? c.maxlen : DIM.seq;
 }
 
 export function declareInputs(g: Graph, specs: InputSpec[]): Record<string, Tensor> {

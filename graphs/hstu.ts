@@ -11,7 +11,7 @@ import { HstuConfig, resolveHstuConfig } from './config.js';
 import { DIM } from '../src/contract/artifacts.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, int64Const, lastRows, mergeHeads, seqLength, setTrainingOutputs, sliceToSeq, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
-import { encodeEvents, inferenceFeatureInputs, sequenceConfig, usesFeatures } from './features.js';
+import { batchSeqDim, encodeEvents, inferenceFeatureInputs, profileLength, seqNextDim, sequenceConfig } from './features.js';
 import { ModelDefinition } from './types.js';
 
 export interface HstuLayerParams {
@@ -157,8 +157,9 @@ export const hstu: ModelDefinition<HstuConfig> = {
     return { config: { ...raw, time_bias: false }, notes: ['the data has no timestamps: the HSTU time bias is disabled (time_bias=false)'] };
   },
   batchInputs: (c, loss) => batchInputSpecs(c, loss),
-  // Padding keys are masked, positions count from the oldest kept item, n is a constant.
-  paddingInvariant: (c) => !usesFeatures(c),
+  // Padding keys are masked, positions count from the oldest kept item, n is a constant. A
+  // profile prefix's layout is built for a fixed maxlen (graphs/features.ts): never trimmed.
+  paddingInvariant: (c) => profileLength(c) === 0,
   buildTraining(g, c, loss, opts) {
     // With a profile prefix, pos_emb and rab_pos cover its P slots too (sequenceConfig).
     const P = declareHstuParams(g, sequenceConfig(c));
@@ -170,7 +171,7 @@ export const hstu: ModelDefinition<HstuConfig> = {
   buildInference(g, c, baked = {}) {
     const P = declareHstuParams(g, sequenceConfig(c));
     const seq = inferenceSeq(g, c);
-    const tsExt = g.input('ts_ext', 'int64', [DIM.batch, usesFeatures(c) ? c.maxlen + 1 : DIM.seqNext]);
+    const tsExt = g.input('ts_ext', 'int64', [DIM.batch, seqNextDim(batchSeqDim(c))]);
     const inputs = { seq, ts_ext: tsExt, ...inferenceFeatureInputs(g, c) };
     const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, s, ts, tok) => hstuEncoder(cc, P, s, ts!, Dropout.none(), tok));
     return inferenceHead(c, f, items);

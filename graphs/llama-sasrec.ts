@@ -9,7 +9,7 @@ import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
 import type { Dim } from '../src/dsl/types.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, lastRows, mergeHeads, seqLength, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
-import { encodeEvents, inferenceFeatureInputs, usesFeatures } from './features.js';
+import { encodeEvents, inferenceFeatureInputs, profileLength } from './features.js';
 import { ModelDefinition } from './types.js';
 
 /** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
@@ -166,8 +166,9 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
   name: 'llama-sasrec',
   resolveConfig: resolveLlamaConfig,
   batchInputs: (c, loss) => batchInputSpecs(c, loss),
-  // Without the key-padding mask every real query attends to the padding keys before it.
-  paddingInvariant: (c) => c.key_padding_mask && !usesFeatures(c),
+  // Without the key-padding mask every real query attends to the padding keys before it; a
+  // profile prefix's layout is built for a fixed maxlen (graphs/features.ts).
+  paddingInvariant: (c) => c.key_padding_mask && profileLength(c) === 0,
   buildTraining(g, c, loss, opts) {
     const P = declareLlamaParams(g, c);
     const inputs = declareInputs(g, batchInputSpecs(c, loss));
