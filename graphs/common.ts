@@ -3,28 +3,34 @@ import { BATCH, CONTROL, DIM, OUTPUT } from '../src/contract/artifacts.js';
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { int64s } from '../src/dsl/ops/util.js';
+import type { Dim } from '../src/dsl/types.js';
 import { ConfigError, ModelConfig } from './config.js';
 import { Dropout } from './dropout.js';
-import { featureInputSpecs, needsTimes } from './features.js';
+import { batchSeqDim, featureInputSpecs, needsTimes, seqNextDim } from './features.js';
 import { fullCe, itemVectors, officialBce, sampledSoftmax, seedBce, LossOutput } from './losses.js';
 import { BuildOptions, InferenceGraph, InputSpec, LossName } from './types.js';
 
 /** Float32's lowest value: the score of the padding column, so it never outranks an item. */
 export const LOWEST_FLOAT32 = -3.4028234663852886e38;
 
-/** Batch inputs of a training graph: seq, ts_ext (HSTU, llama's time gaps), the loss's targets, then the feature inputs (graphs/features.ts). */
+/**
+ * Batch inputs of a training graph: seq, ts_ext (HSTU, llama's time gaps), the loss's targets,
+ * then the feature inputs (graphs/features.ts). The sequence length is the symbolic T (any
+ * 1 ≤ T ≤ maxlen per batch; ts_ext is [batch, T+1]), except for models with a profile prefix:
+ * their inputs stay maxlen wide (batchSeqDim).
+ */
 export function batchInputSpecs(c: ModelConfig, loss: LossName): InputSpec[] {
-  const L = c.maxlen;
+  const T = batchSeqDim(c);
   const B = DIM.batch;
-  const specs: InputSpec[] = [{ name: BATCH.seq, dtype: 'int64', shape: [B, L] }];
-  if (c.model === 'hstu' || needsTimes(c)) specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, L + 1] });
-  specs.push({ name: BATCH.pos, dtype: 'int64', shape: [B, L] });
+  const specs: InputSpec[] = [{ name: BATCH.seq, dtype: 'int64', shape: [B, T] }];
+  if (c.model === 'hstu' || needsTimes(c)) specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, seqNextDim(T)] });
+  specs.push({ name: BATCH.pos, dtype: 'int64', shape: [B, T] });
   switch (loss) {
     case 'bce':
-      specs.push({ name: BATCH.neg, dtype: 'int64', shape: [B, L] });
+      specs.push({ name: BATCH.neg, dtype: 'int64', shape: [B, T] });
       break;
     case 'sampled-softmax':
-      specs.push({ name: BATCH.negs, dtype: 'int64', shape: c.shared_negatives ? [c.num_negatives] : [B, L, c.num_negatives] });
+      specs.push({ name: BATCH.negs, dtype: 'int64', shape: c.shared_negatives ? [c.num_negatives] : [B, T, c.num_negatives] });
       break;
     case 'full-ce':
       break;
@@ -81,19 +87,19 @@ export function setTrainingOutputs(g: Graph, f: Tensor, out: LossOutput, opts: B
 }
 
 /**
- * Declares the inference graph's `seq` input [batch, maxlen] int64 and returns it with every id < 0
+ * Declares the inference graph's `seq` input [batch, T] int64 (any T ≤ maxlen) and returns it with every id < 0
  * read as padding (0). Without this, Gather's negative indexing would read id −1 as item V (the
  * last row of the item embedding) and a caller's "missing" marker would silently become a real
  * item. Ids above V still fail in Gather with onnxruntime's out-of-bounds error.
  */
 export function inferenceSeq(g: Graph, c: ModelConfig): Tensor {
-  const seq = g.input('seq', 'int64', ['batch', c.maxlen]);
+  const seq = g.input('seq', 'int64', [DIM.batch, batchSeqDim(c)]);
   return g.scope('inference_input', () => op.max(seq, 0));
 }
 
 /**
- * The inference outputs from the encoder output `f` [batch, L, d]: the user embedding
- * (slot L−1), scores over ids 0..V with the loss's item vectors and temperature (column 0
+ * The inference outputs from the encoder output `f` [batch, T, d]: the user embedding
+ * (the last slot, T−1), scores over ids 0..V with the loss's item vectors and temperature (column 0
  * forced to the lowest float), and the top k items over ids 1..V with `k` an int64 [1] input
  * (see servingTopK: k is clamped to V, padding is never returned, 0 rows give empty outputs).
  */
@@ -101,8 +107,8 @@ export function inferenceHead(c: ModelConfig, f: Tensor, itemEmb: Tensor): Infer
   const g = f.graph;
   const k = g.input('k', 'int64', [1]);
   return g.scope('inference', () => {
-    const L = c.maxlen;
-    const userEmb = op.squeeze(op.slice(f, [1], [L - 1], [L]), [1]); // [batch, d]
+    const last = g.addNode('Slice', [f, int64s(g, [-1]), int64s(g, [SLICE_END]), int64s(g, [1])], {}, [{ dtype: f.dtype, shape: [f.shape[0], 1, f.shape[2]] }])[0];
+    const userEmb = op.squeeze(last, [1]); // [batch, d]
     const items = itemVectors(itemEmb, c);
     const q = c.temperature === 1 ? userEmb : op.mul(userEmb, 1 / c.temperature);
     const raw = op.matmul(q, op.transpose(items, [1, 0])); // [batch, V+1]
@@ -147,6 +153,9 @@ export function int64Const(g: Graph, shape: number[], fn: (i: number) => number)
   return g.constant(BigInt64Array.from({ length: n }, (_, i) => BigInt(fn(i))), 'int64', shape);
 }
 
+/** An `ends` value of Slice meaning "to the end of the axis" (ONNX clamps it). */
+const SLICE_END = Number.MAX_SAFE_INTEGER;
+
 /** Causal mask [L, L] (bool): allowed[t, j] = j <= t. */
 export function causalMask(g: Graph, L: number): Tensor {
   const data = new Uint8Array(L * L);
@@ -154,12 +163,56 @@ export function causalMask(g: Graph, L: number): Tensor {
   return g.constant(data, 'bool', [L, L]);
 }
 
-/** [batch, L, H·w] → [batch, H, L, w] (or [batch, H, w, L] with `keysT`). */
-export function splitHeads(x: Tensor, L: number, H: number, w: number, keysT = false): Tensor {
+/** T, the batch's sequence length, as an int64 scalar read from the shape of `seq` [batch, T] at run time. */
+export function seqLength(seq: Tensor): Tensor {
+  const g = seq.graph;
+  return op.gather(op.shapeOf(seq), op.scalar(g, 1, 'int64'), 0);
+}
+
+/**
+ * The last T entries of `table` along each of `axes` (each of static size L = maxlen): a
+ * constant built once at maxlen, cut at run time to the batch's sequence length T (an int64
+ * scalar, T ≤ L). Rows [L−T, L) are the slots a left-padded row of length L puts its last
+ * T items in, so a trimmed batch reads exactly the values the untrimmed one reads at the
+ * same items: the causal mask's and the (L−1) + j − t index table's bottom-right block, the
+ * RoPE angles of the same slot indices. The result's sliced dims are named `dim` (T); a
+ * static `dim` equal to the table's size (a fixed-length graph, e.g. a model with feature
+ * inputs) returns the table itself. Throws for an axis whose size is not static.
+ */
+export function lastRows(table: Tensor, axes: number[], T: Tensor, dim: Dim = DIM.seq): Tensor {
+  const g = table.graph;
+  // A static sequence dim is the table's own size (a fixed-length graph): nothing to cut.
+  if (typeof dim === 'number' && axes.every((a) => table.shape[a] === dim)) return table;
+  const sizes = axes.map((a) => {
+    const d = table.shape[a];
+    if (typeof d !== 'number') throw new Error(`lastRows: axis ${a} of ${table.name} must be static`);
+    return d;
+  });
+  const starts = op.sub(int64s(g, sizes), T); // [n]: L − T per axis
+  const shape = table.shape.map((d, i) => (axes.includes(i) ? dim : d));
+  return g.addNode('Slice', [table, starts, int64s(g, sizes), int64s(g, axes)], {}, [{ dtype: table.dtype, shape }])[0];
+}
+
+/**
+ * x[:, start : end] along axis 1 of a [batch, T + k, ...] tensor whose result is known to
+ * have T entries there (e.g. ts_ext [batch, T+1] without its first or last column). `end`
+ * may be negative (counted from the end, as ONNX's Slice does). A static axis 1 (a
+ * fixed-length graph) gives a static slice.
+ */
+export function sliceToSeq(x: Tensor, start: number, end: number): Tensor {
+  const g = x.graph;
+  const n = x.shape[1];
+  if (typeof n === 'number') return op.slice(x, [1], [start], [end < 0 ? n + end : Math.min(end, n)]);
+  const shape = x.shape.map((d, i) => (i === 1 ? DIM.seq : d));
+  return g.addNode('Slice', [x, int64s(g, [start]), int64s(g, [end]), int64s(g, [1])], {}, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** [batch, T, H·w] → [batch, H, T, w] (or [batch, H, w, T] with `keysT`); `L` is the dim of x's axis 1. */
+export function splitHeads(x: Tensor, L: Dim, H: number, w: number, keysT = false): Tensor {
   return op.transpose(op.reshape(x, [x.shape[0], L, H, w]), keysT ? [0, 2, 3, 1] : [0, 2, 1, 3]);
 }
 
-/** [batch, H, L, w] → [batch, L, H·w] (head-major columns). */
-export function mergeHeads(x: Tensor, L: number, H: number, w: number): Tensor {
+/** [batch, H, T, w] → [batch, T, H·w] (head-major columns). */
+export function mergeHeads(x: Tensor, L: Dim, H: number, w: number): Tensor {
   return op.reshape(op.transpose(x, [0, 2, 1, 3]), [x.shape[0], L, H * w]);
 }

@@ -81,14 +81,24 @@ function outerIndex(like: Tensor, rowOffset: Tensor | null): Tensor {
   return op.add(idx, op.mul(rowOffset, perRow));
 }
 
-/** Hash values in [0, P) for every element of a tensor shaped like `like` (rank >= 1, static last dim). */
-export function hashLike(like: Tensor, seed: Tensor, step: Tensor, site: number, rowOffset: Tensor | null = null): Tensor {
+/**
+ * int64 indices 0..n-1 of the last axis of `like`: a constant when its size is static, else a
+ * Range over its run-time size (e.g. the keys of [batch, H, T, T] attention probabilities).
+ * Both hold the same values, so a mask does not depend on how the size is known.
+ */
+function lastIndex(like: Tensor): Tensor {
   const g = like.graph;
   const last = like.shape[like.rank - 1];
-  if (typeof last !== 'number') throw new Error(`dropout: the last dim of ${like.name} must be static`);
+  if (typeof last === 'number') return g.constant(BigInt64Array.from({ length: last }, (_, i) => BigInt(i)), 'int64', [last]);
+  const n = op.gather(op.shapeOf(like), op.scalar(g, like.rank - 1, 'int64'), 0);
+  return op.range(op.scalar(g, 0, 'int64'), n, op.scalar(g, 1, 'int64'), last);
+}
+
+/** Hash values in [0, P) for every element of a tensor shaped like `like` (rank >= 1). */
+export function hashLike(like: Tensor, seed: Tensor, step: Tensor, site: number, rowOffset: Tensor | null = null): Tensor {
   const [k1, k2, k3, k4] = siteKeys(seed, step, site);
   const rows = indexStream(outerIndex(like, rowOffset), k1, k2, A[7], A[8]);
-  const cols = indexStream(g.constant(BigInt64Array.from({ length: last }, (_, i) => BigInt(i)), 'int64', [last]), k3, k4, A[9], A[5]);
+  const cols = indexStream(lastIndex(like), k3, k4, A[9], A[5]);
   // Both streams are < 2^31, so their xor is too and the product stays below 2^62.
   return op.mod(op.mul(op.bitwiseXor(rows, cols), A[6]), P);
 }

@@ -17,14 +17,22 @@
  * is scored from the profile alone. HSTU's position embedding and relative position bias cover
  * the T slots; its attention divisor stays the configured one (default maxlen).
  *
+ * Length buckets. Without a profile the side inputs are per slot (action, item features, time
+ * gap to the previous slot), so a batch trimmed to its longest row (seq, action [B, T], ts_ext
+ * [B, T+1]) gives the same outputs at its events. With a profile the layout above is built for
+ * T = P + maxlen: those inputs stay maxlen wide and the batches are never trimmed.
+ *
  * Time. HSTU keeps its relative time bias; a profile token takes the time of the row's first
  * event (the target's time when the row has no event), so its bucket to a query is the
  * query's gap to the start of the history. llama gets a time-gap embedding per event instead:
  * bucket 0 = padding, 1 = the row's first event (no previous one), and 2 + min(⌊log2(1 + gap)⌋, G − 1)
  * for a gap (in the data's time unit, clamped at 0) to the previous event, in float32.
  */
+import { DIM } from '../src/contract/artifacts.js';
 import { Graph, ParamInfo, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
+import { int64s } from '../src/dsl/ops/util.js';
+import type { Dim } from '../src/dsl/types.js';
 import { ConfigError, ModelConfig } from './config.js';
 import { InputSpec } from './types.js';
 
@@ -54,6 +62,21 @@ export function needsTimes(c: ModelConfig): boolean {
 }
 
 /**
+ * The sequence dim of the batch inputs (seq, pos, action, ...): the symbolic T (any T ≤ maxlen,
+ * batches trimmed to their longest row) unless the model has a profile prefix, whose layout
+ * (graphs/features.ts's module comment) is built for a fixed maxlen: then maxlen, and its
+ * batches are never trimmed (the model reports paddingInvariant false).
+ */
+export function batchSeqDim(c: ModelConfig): Dim {
+  return profileLength(c) > 0 ? c.maxlen : DIM.seq;
+}
+
+/** `d + 1` for a static sequence dim, the symbolic T+1 for T (ts_ext's length). */
+export function seqNextDim(d: Dim): Dim {
+  return typeof d === 'number' ? d + 1 : DIM.seqNext;
+}
+
+/**
  * The config the encoder runs with: `maxlen` becomes T = P + L (the profile prefix). The same
  * object when there is no profile, so the plain graphs are untouched.
  */
@@ -63,13 +86,13 @@ export function sequenceConfig<C extends ModelConfig>(c: C): C {
 }
 
 /**
- * The batch inputs the features add, after the plain ones: `action` [B, L] int64 (0 at
+ * The batch inputs the features add, after the plain ones: `action` [B, T] int64 (0 at
  * padding) with `num_actions`, `profile` [B, P] int64 (column f = a token of user field f)
  * with `user_fields`.
  */
 export function featureInputSpecs(c: ModelConfig, batch: string | number = 'batch'): InputSpec[] {
   const specs: InputSpec[] = [];
-  if (c.num_actions !== undefined) specs.push({ name: FEATURE_INPUTS.action, dtype: 'int64', shape: [batch, c.maxlen] });
+  if (c.num_actions !== undefined) specs.push({ name: FEATURE_INPUTS.action, dtype: 'int64', shape: [batch, batchSeqDim(c)] });
   const P = profileLength(c);
   if (P > 0) specs.push({ name: FEATURE_INPUTS.profile, dtype: 'int64', shape: [batch, P] });
   return specs;
@@ -82,7 +105,7 @@ export function featureInputSpecs(c: ModelConfig, batch: string | number = 'batc
 export function inferenceFeatureInputs(g: Graph, c: ModelConfig): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   // HSTU declares ts_ext itself; llama only for its time gaps.
-  if (c.model !== 'hstu' && needsTimes(c)) out[FEATURE_INPUTS.tsExt] = g.input(FEATURE_INPUTS.tsExt, 'int64', ['batch', c.maxlen + 1]);
+  if (c.model !== 'hstu' && needsTimes(c)) out[FEATURE_INPUTS.tsExt] = g.input(FEATURE_INPUTS.tsExt, 'int64', ['batch', seqNextDim(batchSeqDim(c))]);
   for (const s of featureInputSpecs(c)) {
     const t = g.input(s.name, s.dtype, s.shape);
     out[s.name] = g.scope('inference_input', () => op.max(t, s.name === FEATURE_INPUTS.profile ? 1 : 0));
@@ -148,20 +171,29 @@ function itemFeatureTable(c: ModelConfig, itemEmb: Tensor, tables: ItemFeatureTa
   return sum;
 }
 
-/** llama's time-gap buckets [B, L] int64 (see the module comment) from seq [B, L] and ts_ext [B, L+1]. */
-export function timeGapBuckets(seq: Tensor, tsExt: Tensor, L: number, G: number): Tensor {
-  const ts = op.slice(tsExt, [1], [0], [L]);
+/**
+ * llama's time-gap buckets [B, L] int64 (see the module comment) from seq [B, L] and ts_ext
+ * [B, L+1]; L is seq's sequence dim, static (maxlen) or the symbolic T of a trimmed batch.
+ */
+export function timeGapBuckets(seq: Tensor, tsExt: Tensor, L: Dim, G: number): Tensor {
+  const g = seq.graph;
+  // x[:, a : b] along axis 1 with the result named L (b may be negative, counted from the end).
+  const cols = (x: Tensor, a: number, b: number) =>
+    typeof L === 'number'
+      ? op.slice(x, [1], [a], [b < 0 ? (x.shape[1] as number) + b : b])
+      : g.addNode('Slice', [x, int64s(g, [a]), int64s(g, [b]), int64s(g, [1])], {}, [{ dtype: x.dtype, shape: x.shape.map((d, i) => (i === 1 ? L : d)) }])[0];
+  const ts = cols(tsExt, 0, -1);
   // x[t − 1], 0 at t = 0 (Concat, not Pad: the DSL's Pad takes a float fill value).
   const shift = (x: Tensor) => {
     const zero = op.mul(op.slice(x, [1], [0], [1]), 0);
-    return L === 1 ? zero : op.concat([zero, op.slice(x, [1], [0], [L - 1])], 1);
+    return L === 1 ? zero : cols(op.concat([zero, x], 1), 0, -1);
   };
   const valid = op.not(op.equal(seq, 0));
   const hasPrev = op.and(valid, op.not(op.equal(shift(seq), 0)));
   const gap = op.max(op.sub(ts, shift(ts)), 0);
   const log2 = op.floor(op.div(op.log(op.add(op.cast(gap, 'float32'), 1)), Math.LN2));
   const bucket = op.add(op.cast(op.min(log2, G - 1), 'int64'), 2);
-  return op.where(hasPrev, bucket, op.where(valid, op.scalar(seq.graph, 1, 'int64'), op.scalar(seq.graph, 0, 'int64')));
+  return op.where(hasPrev, bucket, op.where(valid, op.scalar(g, 1, 'int64'), op.scalar(g, 0, 'int64')));
 }
 
 /**
@@ -187,7 +219,7 @@ export function buildFeatureInput(c: ModelConfig, itemEmb: Tensor, inputs: Recor
     const itemTable = featTable ? op.add(itemEmb, featTable) : itemEmb;
     let events = op.gather(itemTable, seq, 0); // [B, L, d]
     if (actionEmb) events = op.add(events, op.gather(actionEmb, inputs.action, 0));
-    if (gapEmb) events = op.add(events, op.gather(gapEmb, timeGapBuckets(seq, inputs.ts_ext, L, c.time_gap_buckets!), 0));
+    if (gapEmb) events = op.add(events, op.gather(gapEmb, timeGapBuckets(seq, inputs.ts_ext, seq.shape[1], c.time_gap_buckets!), 0));
     // On by default with item fields: it helped both models on ML-100K (README, "Side inputs").
     const outputItems = featTable && c.item_features_in_output !== false ? itemTable : itemEmb;
     if (P === 0) return { ids: seq, tok: events, tsExt: inputs.ts_ext ?? null, outputItems, prefix: 0 };

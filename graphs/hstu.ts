@@ -8,9 +8,10 @@
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { HstuConfig, resolveHstuConfig } from './config.js';
-import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, int64Const, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
+import { DIM } from '../src/contract/artifacts.js';
+import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, int64Const, lastRows, mergeHeads, seqLength, setTrainingOutputs, sliceToSeq, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
-import { encodeEvents, inferenceFeatureInputs, sequenceConfig } from './features.js';
+import { batchSeqDim, encodeEvents, inferenceFeatureInputs, profileLength, seqNextDim, sequenceConfig } from './features.js';
 import { ModelDefinition } from './types.js';
 
 export interface HstuLayerParams {
@@ -48,34 +49,38 @@ export function declareHstuParams(g: Graph, c: HstuConfig): HstuParams {
 }
 
 /**
- * Time buckets (§3.3) from ts_ext [batch, L+1] int64: [batch, L, L] int64 with
+ * Time buckets (§3.3) from ts_ext [batch, T+1] int64: [batch, T, T] int64 with
  * bucket[b,t,j] = clamp(floor(ln(max(|ts[t+1] − ts[j]|, 1)) / bucket_div), 0, num_buckets),
  * the log taken in float32 as the official code does.
  */
 export function timeBuckets(tsExt: Tensor, c: HstuConfig): Tensor {
-  const L = c.maxlen;
-  const next = op.unsqueeze(op.slice(tsExt, [1], [1], [L + 1]), [2]); // query side: the next item's time
-  const own = op.unsqueeze(op.slice(tsExt, [1], [0], [L]), [1]);
+  const next = op.unsqueeze(sliceToSeq(tsExt, 1, Number.MAX_SAFE_INTEGER), [2]); // query side: the next item's time
+  const own = op.unsqueeze(sliceToSeq(tsExt, 0, -1), [1]);
   const dt = op.max(op.abs(op.sub(next, own)), 1);
   const b = op.floor(op.div(op.log(op.cast(dt, 'float32')), c.bucket_div));
   // ln(1) = 0 keeps b >= 0; the upper clamp happens before the cast so huge gaps stay in range.
   return op.cast(op.min(b, c.num_buckets), 'int64');
 }
 
-/** p[b, t] = max(t − (L − n_b), 0): the position counted from the oldest kept item (§3.4). */
-export function positionIndex(valid: Tensor, L: number): Tensor {
+/**
+ * p[b, t] = max(t − (T − n_b), 0) for valid [batch, T] (bool, left-padded rows of n_b items):
+ * the position counted from the oldest kept item (§3.4), whatever the padding before it.
+ */
+export function positionIndex(valid: Tensor): Tensor {
   const g = valid.graph;
   const n = op.reduceSum(op.cast(valid, 'int64'), [1], true); // [batch, 1]
-  return op.max(op.add(int64Const(g, [L], (t) => t - L), n), op.scalar(g, 0, 'int64'));
+  const T = seqLength(valid);
+  const t = op.range(op.scalar(g, 0, 'int64'), T, op.scalar(g, 1, 'int64'), valid.shape[1]); // [T]
+  return op.max(op.add(op.sub(t, T), n), op.scalar(g, 0, 'int64'));
 }
 
 /**
  * HSTU's relative attention bias for one layer (RelativeBucketedTimeAndPositionBasedBias in
  * Meta's generative-recommenders): rab[t, j] = rab_pos[(L−1) + j − t] + rab_ts[bucket[t, j]].
  *
- * @param relIdx [L, L] int64, (L−1) + j − t.
- * @param bucket [batch, L, L] int64 time buckets, or null without the time bias.
- * @returns [batch, 1, L, L] with the time bias; [L, L] (broadcast over batch and heads) without.
+ * @param relIdx [T, T] int64, (L−1) + j − t (L = maxlen).
+ * @param bucket [batch, T, T] int64 time buckets, or null without the time bias.
+ * @returns [batch, 1, T, T] with the time bias; [T, T] (broadcast over batch and heads) without.
  */
 export function relativeAttentionBias(p: HstuLayerParams, relIdx: Tensor, bucket: Tensor | null): Tensor {
   const relPos = op.gather(p.rab_pos, relIdx, 0);
@@ -86,13 +91,14 @@ export function relativeAttentionBias(p: HstuLayerParams, relIdx: Tensor, bucket
  * HSTU's pointwise attention: silu(q·kᵀ + rab) scaled by `attnScale` (the allowed keys
  * with the 1/n divisor, no softmax), then · v.
  *
- * @param q [batch, L, H·dqk]; k the same; v [batch, L, H·dv].
- * @param rab [L, L] or [batch, 1, L, L], from relativeAttentionBias.
- * @param attnScale [batch, 1, L, L] float32.
- * @returns [batch, L, H·dv].
+ * @param q [batch, T, H·dqk]; k the same; v [batch, T, H·dv].
+ * @param rab [T, T] or [batch, 1, T, T], from relativeAttentionBias.
+ * @param attnScale [batch, 1, T, T] float32.
+ * @returns [batch, T, H·dv].
  */
 function attention(q: Tensor, k: Tensor, v: Tensor, rab: Tensor, attnScale: Tensor, c: HstuConfig): Tensor {
-  const { maxlen: L, n_heads: H, dqk, dv } = c;
+  const { n_heads: H, dqk, dv } = c;
+  const L = q.shape[1];
   const qk = op.matmul(splitHeads(q, L, H, dqk), splitHeads(k, L, H, dqk, true)); // [batch, H, L, L]
   const a = op.mul(op.silu(op.add(qk, rab)), attnScale);
   return mergeHeads(op.matmul(a, splitHeads(v, L, H, dv)), L, H, dv);
@@ -102,25 +108,29 @@ function attention(q: Tensor, k: Tensor, v: Tensor, rab: Tensor, attnScale: Tens
  * The encoder (docs/models.md, "HSTU"): one sequential transduction unit per layer,
  * x + (u ⊙ LayerNorm(attention))·wo + bo, on left-padded batches.
  *
- * @param seq [batch, L] int64, left-padded item ids (0 = padding), most recent last.
- * @param tsExt [batch, L+1] int64: the times of seq's items, then the target's time.
- * @param tok [batch, L, d] token embeddings replacing item_emb[seq] (graphs/features.ts).
- * @returns F [batch, L, d] float32, L2-normalised per row, 0 at padding.
+ * @param seq [batch, T] int64 (T ≤ maxlen), left-padded item ids (0 = padding), most recent last.
+ * @param tsExt [batch, T+1] int64: the times of seq's items, then the target's time.
+ * @param tok [batch, T, d] token embeddings replacing item_emb[seq] (graphs/features.ts).
+ * @returns F [batch, T, d] float32, L2-normalised per row, 0 at padding. Trimming left
+ *   padding (a smaller T) leaves the rows of real items unchanged: positions count from the
+ *   oldest kept item, the relative bias reads (L−1) + j − t, padding keys are masked and the
+ *   1/n divisor is the constant attn_divisor.
  */
 export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Tensor, drop: Dropout, tok?: Tensor): Tensor {
   const g = seq.graph;
   const { maxlen: L, n_heads: H, dqk, dv, dim: d } = c;
-  const valid = op.not(op.equal(seq, 0)); // [batch, L]
-  const vf = op.unsqueeze(op.cast(valid, 'float32'), [2]); // [batch, L, 1]
+  const valid = op.not(op.equal(seq, 0)); // [batch, T]
+  const vf = op.unsqueeze(op.cast(valid, 'float32'), [2]); // [batch, T, 1]
+  const T = seqLength(seq);
   let x = g.scope('embed', () => {
-    const e = op.add(op.mul(tok ?? op.gather(P.item_emb, seq, 0), Math.sqrt(d)), op.gather(P.pos_emb, positionIndex(valid, L), 0));
+    const e = op.add(op.mul(tok ?? op.gather(P.item_emb, seq, 0), Math.sqrt(d)), op.gather(P.pos_emb, positionIndex(valid), 0));
     return op.mul(drop.apply(e), vf);
   });
   const { relIdx, bucket, attnScale } = g.scope('attn_bias', () => {
-    const relIdx = int64Const(g, [L, L], (i) => L - 1 + (i % L) - Math.floor(i / L)); // (L−1) + j − t
+    const relIdx = lastRows(int64Const(g, [L, L], (i) => L - 1 + (i % L) - Math.floor(i / L)), [0, 1], T, seq.shape[1]); // (L−1) + j − t
     const bucket = c.time_bias ? timeBuckets(tsExt, c) : null;
-    // allow[b,t,j] = (j <= t) and valid[b,j], with the 1/n divisor folded in: [batch, 1, L, L]
-    const allow = op.and(causalMask(g, L), op.unsqueeze(valid, [1]));
+    // allow[b,t,j] = (j <= t) and valid[b,j], with the 1/n divisor folded in: [batch, 1, T, T]
+    const allow = op.and(lastRows(causalMask(g, L), [0, 1], T, seq.shape[1]), op.unsqueeze(valid, [1]));
     const attnScale = op.unsqueeze(op.mul(op.cast(allow, 'float32'), 1 / c.attn_divisor), [1]);
     return { relIdx, bucket, attnScale };
   });
@@ -147,6 +157,9 @@ export const hstu: ModelDefinition<HstuConfig> = {
     return { config: { ...raw, time_bias: false }, notes: ['the data has no timestamps: the HSTU time bias is disabled (time_bias=false)'] };
   },
   batchInputs: (c, loss) => batchInputSpecs(c, loss),
+  // Padding keys are masked, positions count from the oldest kept item, n is a constant. A
+  // profile prefix's layout is built for a fixed maxlen (graphs/features.ts): never trimmed.
+  paddingInvariant: (c) => profileLength(c) === 0,
   buildTraining(g, c, loss, opts) {
     // With a profile prefix, pos_emb and rab_pos cover its P slots too (sequenceConfig).
     const P = declareHstuParams(g, sequenceConfig(c));
@@ -158,7 +171,7 @@ export const hstu: ModelDefinition<HstuConfig> = {
   buildInference(g, c, baked = {}) {
     const P = declareHstuParams(g, sequenceConfig(c));
     const seq = inferenceSeq(g, c);
-    const tsExt = g.input('ts_ext', 'int64', ['batch', c.maxlen + 1]);
+    const tsExt = g.input('ts_ext', 'int64', [DIM.batch, seqNextDim(batchSeqDim(c))]);
     const inputs = { seq, ts_ext: tsExt, ...inferenceFeatureInputs(g, c) };
     const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, s, ts, tok) => hstuEncoder(cc, P, s, ts!, Dropout.none(), tok));
     return inferenceHead(c, f, items);

@@ -6,9 +6,10 @@
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
-import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, mergeHeads, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
+import type { Dim } from '../src/dsl/types.js';
+import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, lastRows, mergeHeads, seqLength, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
-import { encodeEvents, inferenceFeatureInputs } from './features.js';
+import { encodeEvents, inferenceFeatureInputs, profileLength } from './features.js';
 import { ModelDefinition } from './types.js';
 
 /** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
@@ -60,10 +61,13 @@ export function declareLlamaParams(g: Graph, c: LlamaSasrecConfig): LlamaParams 
 }
 
 /**
- * RoPE tables for all d columns viewed as d/2 interleaved pairs: [L, d/2, 1]. Pair m of
- * head h (m = h·hd/2 + k) rotates by t·θ^(−2k/hd). `scale` is folded in (q carries 1/sqrt(hd)).
+ * RoPE tables for all d columns viewed as d/2 interleaved pairs, built for L = maxlen slots and
+ * cut to the batch's last T slots (T an int64 scalar): [T, d/2, 1]. Pair m of head h
+ * (m = h·hd/2 + k) rotates by t·θ^(−2k/hd) at slot t. `scale` is folded in (q carries
+ * 1/sqrt(hd)). A trimmed batch rotates each item by the angle of the slot it has untrimmed;
+ * attention scores depend only on the offsets between slots anyway.
  */
-function ropeTables(g: Graph, c: LlamaSasrecConfig, scale: number): [Tensor, Tensor] {
+function ropeTables(g: Graph, c: LlamaSasrecConfig, scale: number, T: Tensor, dim: Dim): [Tensor, Tensor] {
   const L = c.maxlen;
   const half = c.dim / 2;
   const hd = c.head_dim;
@@ -77,12 +81,12 @@ function ropeTables(g: Graph, c: LlamaSasrecConfig, scale: number): [Tensor, Ten
       sin[t * half + m] = Math.sin(phi) * scale;
     }
   }
-  return [g.constant(cos, 'float32', [L, half, 1]), g.constant(sin, 'float32', [L, half, 1])];
+  return [lastRows(g.constant(cos, 'float32', [L, half, 1]), [0], T, dim), lastRows(g.constant(sin, 'float32', [L, half, 1]), [0], T, dim)];
 }
 
-/** out[2k] = x[2k]·cos − x[2k+1]·sin, out[2k+1] = x[2k]·sin + x[2k+1]·cos, on x [batch, L, d]. */
+/** out[2k] = x[2k]·cos − x[2k+1]·sin, out[2k+1] = x[2k]·sin + x[2k+1]·cos, on x [batch, T, d]. */
 function rope(x: Tensor, c: LlamaSasrecConfig, [cos, sin]: [Tensor, Tensor]): Tensor {
-  const L = c.maxlen;
+  const L = x.shape[1];
   const pairs = op.reshape(x, [x.shape[0], L, c.dim / 2, 2]);
   const [xe, xo] = op.split(pairs, -1, [1, 1]);
   const even = op.sub(op.mul(xe, cos), op.mul(xo, sin));
@@ -92,15 +96,15 @@ function rope(x: Tensor, c: LlamaSasrecConfig, [cos, sin]: [Tensor, Tensor]): Te
 
 /**
  * The attention mask as an additive bias: 0 where a key is allowed, −1e9 where it is not;
- * [L, L] causal, or [batch, 1, L, L] with the key-padding mask (§7.1). Adding a large
+ * [T, T] causal, or [batch, 1, T, T] with the key-padding mask (§7.1). Adding a large
  * negative (not −inf, §5) makes exp() exactly 0 there, as a Where would, but the backward
  * pass needs no masking op: the gradient of an Add passes straight through.
  */
-function attentionBias(g: Graph, c: LlamaSasrecConfig, seq: Tensor): Tensor {
-  const causal = causalMask(g, c.maxlen);
+function attentionBias(g: Graph, c: LlamaSasrecConfig, seq: Tensor, T: Tensor): Tensor {
+  const causal = lastRows(causalMask(g, c.maxlen), [0, 1], T, seq.shape[1]);
   const bias = (allowed: Tensor) => op.where(allowed, op.scalar(g, 0), op.scalar(g, MASKED));
   if (!c.key_padding_mask) return bias(causal);
-  const pad = op.equal(seq, 0); // [batch, L]
+  const pad = op.equal(seq, 0); // [batch, T]
   // A padding key is hidden from real queries; padding queries keep every causal key (no empty row).
   const keyOk = op.or(op.not(op.unsqueeze(pad, [1])), op.unsqueeze(pad, [2])); // [batch, L(t), L(j)]
   return op.unsqueeze(bias(op.and(keyOk, causal)), [1]);
@@ -110,26 +114,27 @@ function attentionBias(g: Graph, c: LlamaSasrecConfig, seq: Tensor): Tensor {
 interface AttentionContext {
   ropeQ: [Tensor, Tensor];
   ropeK: [Tensor, Tensor];
-  /** [L, L], or [batch, 1, L, L] with the key-padding mask. */
+  /** [T, T], or [batch, 1, T, T] with the key-padding mask. */
   maskBias: Tensor;
 }
 
 /**
  * Causal multi-head self-attention with RoPE on q and k and the output projection:
- * h [batch, L, d] → [batch, L, d]. The 1/sqrt(hd) scale is folded into q's RoPE table;
+ * h [batch, T, d] → [batch, T, d]. The 1/sqrt(hd) scale is folded into q's RoPE table;
  * the attention probabilities go through dropout at `attn_dropout`.
  */
 function attention(h: Tensor, p: LlamaLayerParams, c: LlamaSasrecConfig, ctx: AttentionContext, drop: Dropout): Tensor {
-  const { maxlen: L, n_heads: H, head_dim: hd } = c;
+  const { n_heads: H, head_dim: hd } = c;
+  const L = h.shape[1];
   const q = splitHeads(rope(op.matmul(h, p.wq), c, ctx.ropeQ), L, H, hd);
   const kT = splitHeads(rope(op.matmul(h, p.wk), c, ctx.ropeK), L, H, hd, true);
   const v = splitHeads(op.matmul(h, p.wv), L, H, hd);
-  const s = op.add(op.matmul(q, kT), ctx.maskBias); // [batch, H, L, L]
+  const s = op.add(op.matmul(q, kT), ctx.maskBias); // [batch, H, T, T]
   const a = drop.apply(op.softmax(s, -1), c.attn_dropout);
   return op.matmul(mergeHeads(op.matmul(a, v), L, H, hd), p.wo);
 }
 
-/** SwiGLU feed-forward: h [batch, L, d] → (silu(h·w1) ⊙ h·w3)·w2, [batch, L, d]. */
+/** SwiGLU feed-forward: h [batch, T, d] → (silu(h·w1) ⊙ h·w3)·w2, [batch, T, d]. */
 function swiglu(h: Tensor, p: LlamaLayerParams): Tensor {
   return op.matmul(op.mul(op.silu(op.matmul(h, p.w1)), op.matmul(h, p.w3)), p.w2);
 }
@@ -137,14 +142,17 @@ function swiglu(h: Tensor, p: LlamaLayerParams): Tensor {
 /**
  * The encoder (docs/models.md, "LLaMA2-SASRec"): a pre-norm transformer block per layer.
  *
- * @param seq [batch, L] int64, left-padded item ids (0 = padding), most recent last.
- * @param tok [batch, L, d] token embeddings replacing item_emb[seq] (graphs/features.ts).
- * @returns F [batch, L, d] float32: row t encodes the prefix up to slot t (RMS-normalised).
+ * @param seq [batch, T] int64 (T ≤ maxlen), left-padded item ids (0 = padding), most recent last.
+ * @param tok [batch, T, d] token embeddings replacing item_emb[seq] (graphs/features.ts).
+ * @returns F [batch, T, d] float32: row t encodes the prefix up to slot t (RMS-normalised).
+ *   Trimming left padding (a smaller T) leaves the rows of real items unchanged only with
+ *   key_padding_mask (see paddingInvariant): without it, real queries attend to padding keys.
  */
 export function llamaEncoder(c: LlamaSasrecConfig, P: LlamaParams, seq: Tensor, drop: Dropout, tok?: Tensor): Tensor {
   const g = seq.graph;
   let x = g.scope('embed', () => drop.apply(op.mul(tok ?? op.gather(P.item_emb, seq, 0), Math.sqrt(c.dim))));
-  const ctx: AttentionContext = { ropeQ: ropeTables(g, c, 1 / Math.sqrt(c.head_dim)), ropeK: ropeTables(g, c, 1), maskBias: attentionBias(g, c, seq) };
+  const T = seqLength(seq);
+  const ctx: AttentionContext = { ropeQ: ropeTables(g, c, 1 / Math.sqrt(c.head_dim), T, seq.shape[1]), ropeK: ropeTables(g, c, 1, T, seq.shape[1]), maskBias: attentionBias(g, c, seq, T) };
   P.layers.forEach((p, i) => {
     x = g.scope(`layers.${i}`, () => {
       const x1 = op.add(x, drop.apply(attention(op.rmsNorm(x, p.attn_norm, c.norm_eps), p, c, ctx, drop)));
@@ -158,6 +166,9 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
   name: 'llama-sasrec',
   resolveConfig: resolveLlamaConfig,
   batchInputs: (c, loss) => batchInputSpecs(c, loss),
+  // Without the key-padding mask every real query attends to the padding keys before it; a
+  // profile prefix's layout is built for a fixed maxlen (graphs/features.ts).
+  paddingInvariant: (c) => c.key_padding_mask && profileLength(c) === 0,
   buildTraining(g, c, loss, opts) {
     const P = declareLlamaParams(g, c);
     const inputs = declareInputs(g, batchInputSpecs(c, loss));

@@ -40,7 +40,7 @@ export interface TrainingGraph {
 }
 
 export interface InferenceGraph {
-  /** [batch, d]: slot L-1 of the encoder output. */
+  /** [batch, d]: the last slot (T−1) of the encoder output. */
   userEmb: Tensor;
   /** [batch, V+1]: column = item id, column 0 = the lowest float. */
   scores: Tensor;
@@ -60,6 +60,12 @@ export interface ModelDefinition<C extends ModelConfig = ModelConfig> {
   buildTraining(g: Graph, config: C, loss: LossName, opts: BuildOptions): TrainingGraph;
   /** Declares parameters and inputs `seq` (+ `ts_ext`, and the feature inputs `action`, `profile`), `k`; outputs user_emb, scores, top_items, top_scores. */
   buildInference(g: Graph, config: C, baked?: BakedData): InferenceGraph;
+  /**
+   * Optional: true when the outputs at real (non-padding) positions do not depend on how much
+   * left padding precedes them, so a batch may be trimmed to its longest row (sequence length
+   * T < maxlen) with the same numbers up to float rounding. Absent: false (never trimmed).
+   */
+  paddingInvariant?(config: C): boolean;
   /** Optional: adjusts a raw config to the training data (e.g. no timestamps) and says why. */
   adaptToData?(raw: Record<string, unknown>, data: { hasTimestamps: boolean }): { config: Record<string, unknown>; notes: string[] };
 }

@@ -92,8 +92,9 @@ describe('exported inference.onnx', function () {
         const byName = Object.fromEntries([...inputs, ...g.output!].map((v) => [v.name!, v]));
         const batch = dimsOf(byName.seq)[0];
         expect(batch, 'batch is a symbolic dim').to.be.a('string').and.not.equal('');
-        expect(dimsOf(byName.seq)).to.deep.equal([batch, L]);
-        if (model === 'hstu') expect(dimsOf(byName.ts_ext)).to.deep.equal([batch, L + 1]);
+        // Any sequence length T ≤ maxlen (docs/artifacts.md); ts_ext is T + 1 wide.
+        expect(dimsOf(byName.seq)).to.deep.equal([batch, 'T']);
+        if (model === 'hstu') expect(dimsOf(byName.ts_ext)).to.deep.equal([batch, 'T+1']);
         expect(dimsOf(byName.k)).to.deep.equal([1]);
 
         expect(g.output!.map((o) => o.name)).to.deep.equal(['user_emb', 'scores', 'top_items', 'top_scores']);
@@ -113,6 +114,7 @@ describe('exported inference.onnx', function () {
         expect(JSON.parse(meta.config)).to.deep.equal(manifest.config);
         expect(meta.num_items).to.equal(String(V));
         expect(meta.maxlen).to.equal(String(L));
+        expect(meta.trim_padding).to.equal(String(manifest.trimPadding === true));
         expect(meta.reclm_version).to.equal(VERSION);
         expect(meta.item_map).to.equal('items.json');
         expect(existsSync(join(dir, meta.item_map)), 'the item map lies beside the model').to.equal(true);

@@ -69,11 +69,12 @@ describe('models: configuration', () => {
     expect(parseLossName('sampled_softmax')).to.equal('sampled-softmax');
     expect(CONFIG_FIELDS.hstu).to.include.members(['attn_divisor', 'num_buckets', 'uvqk_width']);
     const h = MODELS.hstu.resolveConfig({ num_items: 10, maxlen: 6, num_negatives: 4 });
+    // The sequence length is the symbolic T (any T ≤ maxlen per batch), ts_ext is T + 1 wide.
     expect(MODELS.hstu.batchInputs(h, 'sampled-softmax')).to.deep.equal([
-      { name: 'seq', dtype: 'int64', shape: ['batch', 6] },
-      { name: 'ts_ext', dtype: 'int64', shape: ['batch', 7] },
-      { name: 'pos', dtype: 'int64', shape: ['batch', 6] },
-      { name: 'negs', dtype: 'int64', shape: ['batch', 6, 4] },
+      { name: 'seq', dtype: 'int64', shape: ['batch', 'T'] },
+      { name: 'ts_ext', dtype: 'int64', shape: ['batch', 'T+1'] },
+      { name: 'pos', dtype: 'int64', shape: ['batch', 'T'] },
+      { name: 'negs', dtype: 'int64', shape: ['batch', 'T', 4] },
     ]);
     const hs = MODELS.hstu.resolveConfig({ num_items: 10, maxlen: 6, num_negatives: 4, shared_negatives: true });
     expect(MODELS.hstu.batchInputs(hs, 'sampled-softmax')[3]).to.deep.equal({ name: 'negs', dtype: 'int64', shape: [4] });

@@ -73,7 +73,7 @@ describe('models: fixtures', () => {
     const seq = g.input('seq', 'int64', ['batch', c.maxlen]);
     const ts = g.input('ts_ext', 'int64', ['batch', c.maxlen + 1]);
     g.output('rab_bucket', timeBuckets(ts, c));
-    g.output('position_index', positionIndex(F.not(F.equal(seq, 0)), c.maxlen));
+    g.output('position_index', positionIndex(F.not(F.equal(seq, 0))));
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of fx.inputs.filter((i) => i.name === 'seq' || i.name === 'ts_ext')) feeds[t.name] = toOrt(t);
     const out = await runOnce(emitModel(g), feeds);

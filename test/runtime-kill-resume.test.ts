@@ -82,7 +82,7 @@ describe('SIGKILL mid-epoch and --resume', function () {
     // As the README shows it: no recipe flags; epochs, schedule, seed and the rest come from the checkpoint.
     const resumed = await runCommand(Train, [dir, '--data', data, '--resume']);
     expect(resumed.error, resumed.error?.message).to.equal(undefined);
-    expect(resumed.stdout.split('\n')[0]).to.equal('training hstu with bce loss, 15 epochs (checkpoint), lr 0.005 cosine to 0.0001 at step 120 (checkpoint), warm-up 10 (checkpoint), batch size 16 (checkpoint), threads 1 (default), seed 4 (checkpoint), fused steps 1 (checkpoint), no validation (checkpoint)');
+    expect(resumed.stdout.split('\n')[0]).to.equal('training hstu with bce loss, 15 epochs (checkpoint), lr 0.005 cosine to 0.0001 at step 120 (checkpoint), warm-up 10 (checkpoint), batch size 16 (checkpoint), threads 1 (default), seed 4 (checkpoint), fused steps 1 (checkpoint), length buckets of 16 (checkpoint), no validation (checkpoint)');
     const records = stepRecords(dir);
     for (const x of records) expect(x.loss, `step ${x.step}`).to.equal(expected.get(x.step));
     expect(new Set(records.map((x) => x.step)).size).to.equal(120);

@@ -5,8 +5,11 @@ import { LrSchedule, scheduleFor } from '../runtime/schedule.js';
 import { RunRecipe } from '../runtime/trainer.js';
 import { UsageError } from '../errors.js';
 
-/** Defaults when the artifacts carry no preset recipe. */
-export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false };
+/**
+ * Defaults when the artifacts carry no preset recipe. `bucket` is the length-bucket multiple of
+ * a new run (0: off); a stored run without one (older reclm) resumes unbucketed.
+ */
+export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false, bucket: 16 };
 
 type Key = keyof typeof TRAIN_DEFAULTS;
 /** The recipe flags of `reclm train`, undefined when not given. */
@@ -14,7 +17,7 @@ export type RecipeFlags = { [K in Key]?: (typeof TRAIN_DEFAULTS)[K] };
 
 export const RECIPE_FLAG: Record<Key, string> = {
   epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', warmup: '--warmup', cosine: '--cosine', minLr: '--min-lr',
-  evalEvery: '--eval-every', patience: '--patience', fusedSteps: '--fused-steps', seed: '--seed', trainOnValid: '--train-on-valid',
+  evalEvery: '--eval-every', patience: '--patience', fusedSteps: '--fused-steps', seed: '--seed', trainOnValid: '--train-on-valid', bucket: '--bucket',
 };
 
 export type Source = 'flag' | 'default' | 'checkpoint' | `preset ${string}`;
@@ -30,7 +33,7 @@ function flatten(r: RunRecipe): Partial<typeof TRAIN_DEFAULTS> {
   const s = r.schedule;
   return {
     epochs: r.epochs, batchSize: r.batchSize, lr: s.lr, warmup: s.warmup ?? 0, cosine: s.kind === 'warmup-cosine', ...(s.kind === 'warmup-cosine' ? { minLr: s.minLr } : {}),
-    evalEvery: r.evalEvery, patience: r.patience, fusedSteps: r.fusedSteps, seed: r.seed, trainOnValid: r.trainOnValid,
+    evalEvery: r.evalEvery, patience: r.patience, fusedSteps: r.fusedSteps, seed: r.seed, trainOnValid: r.trainOnValid, bucket: r.bucket ?? 0,
   };
 }
 
@@ -89,6 +92,8 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
     item(`threads ${threads.value}`, threads.from),
     item(`seed ${v.seed}`, r.from.seed),
     item(`fused steps ${v.fusedSteps}`, r.from.fusedSteps),
+    // Length buckets: named when on, or turned off by the flag (a model that reads its padding is never bucketed).
+    ...(v.bucket > 0 ? [item(`length buckets of ${v.bucket}`, r.from.bucket)] : r.from.bucket === 'flag' ? [item('no length buckets', 'flag')] : []),
     v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(`validation every ${v.evalEvery} epochs`, r.from.evalEvery),
     ...(v.trainOnValid || v.evalEvery === 0 ? [] : [item(`patience ${v.patience}`, r.from.patience)]),
   ].join(', ');

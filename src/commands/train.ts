@@ -5,7 +5,7 @@ import { openDataset } from '../data/open.js';
 import { readPresplit, resolvePresplit } from '../data/presplit.js';
 import { parseDevice } from '../onnx/providers.js';
 import { validateSchedule } from '../runtime/schedule.js';
-import { TrainSummary, storedRecipe, train } from '../runtime/trainer.js';
+import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { dataFormatFlag, positiveNumberFlag } from '../cli/flags.js';
@@ -22,7 +22,7 @@ export default class Train extends ReclmCommand {
   static override summary = 'Train compiled artifacts on a data file (leave-one-out split, seed recipe).';
   static override description = `Runs K fused AdamW steps per onnxruntime call (train_step.onnx), validates NDCG@10/HR@10 on the validation split every --eval-every epochs (full ranking over the items not in the user's input sequence, as reclm eval ranks) with early stopping, and writes into DIR: last.ckpt, best.ckpt (atomic, hash-verified), train.jsonl (every step and epoch) and inference.onnx (exported from the best checkpoint).
 
-Defaults come from the preset recipe stored at compile time, else: --epochs ${DEFAULTS.epochs} --batch-size ${DEFAULTS.batchSize} --lr ${DEFAULTS.lr} --warmup ${DEFAULTS.warmup} --no-cosine --min-lr ${DEFAULTS.minLr} --eval-every ${DEFAULTS.evalEvery} --patience ${DEFAULTS.patience} --fused-steps ${DEFAULTS.fusedSteps}.
+Defaults come from the preset recipe stored at compile time, else: --epochs ${DEFAULTS.epochs} --batch-size ${DEFAULTS.batchSize} --lr ${DEFAULTS.lr} --warmup ${DEFAULTS.warmup} --no-cosine --min-lr ${DEFAULTS.minLr} --eval-every ${DEFAULTS.evalEvery} --patience ${DEFAULTS.patience} --fused-steps ${DEFAULTS.fusedSteps} --bucket ${DEFAULTS.bucket}.
 The first line shows the effective recipe and where each value came from (flag, preset, default, or checkpoint).
 The same --seed and data give the same losses. --resume continues the run in DIR exactly where its last checkpoint left off, with the run's own recipe (epochs, lr schedule, batch size, seed, fused steps, validation settings) and only on the same data; a flag that contradicts the stored run is refused. The one override: --epochs with a constant lr schedule (a cosine decay ends with the run's epochs, so it cannot be extended). Only one train runs in a folder at a time (DIR/train.lock).
 Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) every rank draws the same global batch and trains its own rows; gradients are allreduced, so N ranks train the run one process would (up to float summation order). Rank 0 alone prints, logs, validates, checkpoints and exports. --grad-accum M splits each batch into M micro-batches per optimizer step (one process too). --zero 1 shards the AdamW moments over the ranks (ZeRO-1: each rank updates its shard, the parameters are allgathered; checkpoints stay ordinary ones). With bce and sampled-softmax only the item-embedding rows of the global batch are exchanged.`;
@@ -56,6 +56,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'train-on-valid': Flags.boolean({ description: "also train on each user's validation item (all but the test item, as Meta's HSTU training); turns validation off and exports the last model" }),
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
+    bucket: Flags.integer({ description: 'length buckets: trim each batch to its longest row rounded up to this multiple (0: off; models that read padding are never trimmed); part of the run recipe', min: 0 }),
     'grad-accum': Flags.integer({ description: 'micro-batches accumulated into each optimizer step (per rank); part of the run recipe', min: 1 }),
     zero: Flags.integer({ description: 'ZeRO stage: 1 shards the AdamW moments over the ranks (each rank updates its shard, the parameters are allgathered); checkpoints stay ordinary; part of the run recipe', min: 0, max: 1 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
@@ -82,7 +83,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     checkAgainstSchema(data, features, flags.data);
     const recipeFlags: RecipeFlags = {
       epochs: flags.epochs, batchSize: flags['batch-size'], lr: flags.lr, warmup: flags.warmup, cosine: flags.cosine, minLr: flags['min-lr'],
-      evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'],
+      evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'], bucket: flags.bucket,
     };
     const recipe = resolveRecipe(recipeFlags, manifest.recipe, stored, data.sequences.length, args.dir);
     try {
@@ -91,6 +92,13 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       throw new UsageError(`${(e as Error).message} (from --lr, --min-lr, --warmup, --epochs)`);
     }
     const r = recipe.values;
+    // A model that reads its padding (or artifacts of fixed length) is never trimmed.
+    const bucket = bucketFor(manifest, r.bucket);
+    if (bucket !== r.bucket) {
+      if (recipe.from.bucket === 'flag') this.log(`--bucket ${r.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask), has a profile prefix (user fields) or was compiled with a fixed sequence length`);
+      r.bucket = bucket;
+      recipe.from.bucket = 'default';
+    }
     const gradAccum = flags['grad-accum'] ?? stored?.gradAccum ?? 1;
     if (stored && flags['grad-accum'] !== undefined && flags['grad-accum'] !== (stored.gradAccum ?? 1)) {
       throw new UsageError(`--grad-accum ${flags['grad-accum']} contradicts the run in ${args.dir}, trained with --grad-accum ${stored.gradAccum ?? 1}; drop the flag to continue that run, or start a new one with --overwrite`);
@@ -113,6 +121,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       threads: flags.threads,
       cudaLibDir: flags['cuda-lib-dir'],
       fusedSteps: r.fusedSteps,
+      bucket: r.bucket,
       evalEvery: r.evalEvery,
       trainOnValid: r.trainOnValid,
       patience: r.patience,

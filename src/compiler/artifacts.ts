@@ -27,6 +27,8 @@ export interface CompileRequest<C extends ModelConfig> {
 
 export interface CompiledGraphs {
   config: Record<string, unknown>;
+  /** The model's paddingInvariant(config): batches may be trimmed to their longest row. */
+  trimPadding: boolean;
   params: ParamInfo[];
   graphs: Record<GraphKey, Graph>;
 }
@@ -46,6 +48,7 @@ export function buildArtifactGraphs<C extends ModelConfig>(req: CompileRequest<C
   req.model.buildInference(inference, config, baked);
   return {
     config: { ...config },
+    trimPadding: req.model.paddingInvariant?.(config) ?? false,
     params,
     graphs: { training, optimizer: buildOptimizerGraph(params, req.optimizer), train_step: trainStep, inference_graph: inference },
   };
@@ -96,6 +99,7 @@ export function writeArtifacts<C extends ModelConfig>(
       config: cfg,
       dataset: { numItems: Number(cfg.num_items), maxlen: Number(cfg.maxlen), source: req.source, itemMap: extras.itemMap },
       ...(extras.features ? { features: extras.features } : {}),
+      trimPadding: built.trimPadding,
       recipe: extras.recipe,
       optimizer: req.optimizer,
       opset: OPSET,

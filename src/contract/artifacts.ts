@@ -38,13 +38,14 @@ export const nextName = (state: string) => `${state}.next`;
 
 /**
  * Batch inputs a training graph may declare; which ones it declares depends on the model
- * and loss and is read from the manifest. Shapes (B rows, L = maxlen, R negatives):
- * `seq [B, L]` left-padded input items; `pos [B, L]` next-item targets (0 = no target);
- * `neg [B, L]` one sampled negative per position (BCE); `negs [B, L, R]`, or `[R]` shared
- * by the batch (sampled softmax); `ts_ext [B, L+1]` the timestamps of seq's items and of
- * the target of the last position (HSTU); `action [B, L]` the action token of each seq
- * position (0 = padding) and `profile [B, P]` one token per user field (data/features.ts;
- * with a positive rule, pos is 0 where the next event is not positive). All int64.
+ * and loss and is read from the manifest. Shapes (B rows, T ≤ maxlen the batch's sequence
+ * length, R negatives, P profile fields): `seq [B, T]` left-padded input items; `pos [B, T]`
+ * next-item targets (0 = no target); `neg [B, T]` one sampled negative per position (BCE);
+ * `negs [B, T, R]`, or `[R]` shared by the batch (sampled softmax); `ts_ext [B, T+1]` the
+ * timestamps of seq's items and of the target of the last position (HSTU); `action [B, T]`
+ * the action token of each seq position (0 = padding) and `profile [B, P]` one token per
+ * user field (data/features.ts; with a positive rule, pos is 0 where the next event is not
+ * positive). All int64. Artifacts of older reclm versions have T fixed at maxlen.
  */
 export const BATCH = { seq: 'seq', pos: 'pos', neg: 'neg', negs: 'negs', tsExt: 'ts_ext', action: 'action', profile: 'profile' } as const;
 export type BatchInputName = (typeof BATCH)[keyof typeof BATCH];
@@ -72,8 +73,39 @@ export const OUTPUT = {
   topScores: 'top_scores',
 } as const;
 
-/** The symbolic dims of graph inputs: rows of a batch, and fused steps (train_step.onnx). */
-export const DIM = { batch: 'batch', steps: 'K' } as const;
+/**
+ * The symbolic dims of graph inputs: rows of a batch, fused steps (train_step.onnx), the
+ * batch's sequence length T (1 ≤ T ≤ maxlen: a batch may be trimmed to its longest row, see
+ * docs/artifacts.md) and T + 1 (the width of `ts_ext`).
+ */
+export const DIM = { batch: 'batch', steps: 'K', seq: 'T', seqNext: 'T+1' } as const;
+
+/**
+ * The size of a manifest dim for a batch of `batch` rows of length `seq`: a number as is,
+ * the symbolic dims of DIM by their value. Throws for a symbolic dim DIM does not name.
+ */
+export function dimSize(d: Dim, sizes: { batch: number; seq: number; steps?: number }): number {
+  if (typeof d === 'number') return d;
+  switch (d) {
+    case DIM.batch:
+      return sizes.batch;
+    case DIM.seq:
+      return sizes.seq;
+    case DIM.seqNext:
+      return sizes.seq + 1;
+    case DIM.steps:
+      if (sizes.steps !== undefined) return sizes.steps;
+  }
+  const n = Number(d);
+  if (!Number.isInteger(n)) throw new Error(`unknown symbolic dim '${d}'`);
+  return n;
+}
+
+/** The sequence length a graph's `seq` input takes: a number when fixed, 'T' when any T ≤ maxlen is accepted. */
+export function seqDim(manifest: Manifest, graph: GraphKey = 'training'): Dim {
+  const seq = manifest.graphs[graph].inputs.find((i) => i.name === BATCH.seq);
+  return seq ? seq.shape[seq.shape.length - 1] : manifest.dataset.maxlen;
+}
 
 export type LossName = 'bce' | 'sampled-softmax' | 'full-ce';
 
@@ -131,6 +163,12 @@ export interface Manifest {
   dataset: { numItems: number; maxlen: number; source?: string; itemMap?: string };
   /** Side inputs (vocabularies, positive rule); absent for plain item-id models. */
   features?: ManifestFeatures;
+  /**
+   * True when the model's outputs at real positions do not depend on how much left padding
+   * precedes them, so batches may be trimmed to their longest row (T < maxlen) without
+   * changing the numbers. Absent in older manifests (false).
+   */
+  trimPadding?: boolean;
   /** Training defaults from a preset (batch size, lr, epochs, ...); flags override them. */
   recipe?: Record<string, unknown>;
   optimizer: AdamWConfig;

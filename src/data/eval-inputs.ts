@@ -7,6 +7,8 @@
  * is parallel to seq and `profile` holds the user's P profile tokens.
  * Only users with a target and |train| >= 1 are evaluated. Only slot L-1 of the model output is used.
  * The last batch may be short (evaluation has no fixed-shape requirement worth padding for).
+ * With `trimMultiple`, each batch is T = its longest row rounded up to that multiple (≤ L) wide
+ * instead of L: the same rows without the leading padding columns.
  */
 import { Int64Writer } from './int64.js';
 import { splitUserLabel, type Split } from './split.js';
@@ -25,16 +27,35 @@ export interface EvalOptions {
   needProfile?: boolean;
   /** Evaluate only these user indices (e.g. the sampled-protocol subset); default: every eligible user. */
   users?: Int32Array;
+  /** Trim each batch to its longest row rounded up to this multiple (see trimmedLength); 0 or absent: L wide. */
+  trimMultiple?: number;
+  /** Score the users in order of input length (stable), so batches hold rows of similar length. */
+  sortByLength?: boolean;
+}
+
+/** The multiple evaluation batches are trimmed to, for models that allow it (README, "Length buckets"). */
+export const EVAL_TRIM_MULTIPLE = 16;
+
+/**
+ * The sequence length of a batch whose longest row holds `longest` items: `longest` rounded up
+ * to a multiple of `multiple`, at least 1 and at most `maxlen` (multiple 0: always maxlen).
+ * Fewer distinct lengths mean fewer shapes for onnxruntime to plan; a multiple of 8 or 16
+ * also keeps the matrix products' inner dims vector-aligned.
+ */
+export function trimmedLength(longest: number, multiple: number, maxlen: number): number {
+  if (!(multiple > 0)) return maxlen;
+  return Math.min(maxlen, Math.max(multiple, Math.ceil(longest / multiple) * multiple));
 }
 
 export interface EvalBatch {
-  seq: BigInt64Array; // [n, L]
-  ts_ext?: BigInt64Array; // [n, L+1]
-  action?: BigInt64Array; // [n, L], 0 at padding
-  profile?: BigInt64Array; // [n, P]
+  seq: BigInt64Array; // [n, T]
+  ts_ext?: BigInt64Array; // [n, T+1]
+  action?: BigInt64Array; // [n, T], 0 at padding
+  profile?: BigInt64Array; // [n, P] (not trimmed)
   targets: Int32Array; // [n]
   users: Int32Array; // [n] user indices
   n: number;
+  /** T: the width of this batch's rows (the model's maxlen unless trimmed). */
   maxlen: number;
 }
 
@@ -93,6 +114,11 @@ export function* evalBatches(split: Split, opts: EvalOptions): Generator<EvalBat
     for (const u of opts.users) if (!ok[u]) throw new Error(`${splitUserLabel(split, u)} has no ${opts.split} target or no train items and cannot be evaluated`);
     users = opts.users;
   }
+  if (opts.sortByLength) {
+    const len = (u: number) => Math.min(historyOf(split, opts.split, u).items.length, L);
+    const lens = new Map<number, number>(Array.from(users, (u) => [u, len(u)]));
+    users = Int32Array.from([...users].map((u, i) => [u, i]).sort((a, b) => lens.get(a[0])! - lens.get(b[0])! || a[1] - b[1]).map((p) => p[0]));
+  }
   const target = opts.split === 'test' ? split.test : split.valid;
   const targetTs = opts.split === 'test' ? split.testTs : split.validTs;
   const ev = split.events;
@@ -101,28 +127,31 @@ export function* evalBatches(split: Split, opts: EvalOptions): Generator<EvalBat
   const P = ev ? ev.profileWidth : 0;
   for (let start = 0; start < users.length; start += batchSize) {
     const n = Math.min(batchSize, users.length - start);
-    const seq = new Int64Writer(n * L);
-    const ts = opts.needTimestamps ? new Int64Writer(n * (L + 1)) : null;
-    const targets = new Int32Array(n);
-    const act = opts.needActions ? new Int64Writer(n * L) : null;
-    const prof = opts.needProfile ? new Int64Writer(n * P) : null;
     const rowUsers = users.slice(start, start + n);
+    let longest = 0;
+    for (const u of rowUsers) longest = Math.max(longest, historyOf(split, opts.split, u).items.length);
+    const T = trimmedLength(longest, opts.trimMultiple ?? 0, L);
+    const seq = new Int64Writer(n * T);
+    const ts = opts.needTimestamps ? new Int64Writer(n * (T + 1)) : null;
+    const targets = new Int32Array(n);
+    const act = opts.needActions ? new Int64Writer(n * T) : null;
+    const prof = opts.needProfile ? new Int64Writer(n * P) : null;
     for (let b = 0; b < n; b++) {
       const u = rowUsers[b];
       const { items, times, actions } = historyOf(split, opts.split, u);
-      const k = Math.min(items.length, L);
+      const k = Math.min(items.length, T);
       const src = items.length - k;
-      for (let j = 0; j < k; j++) seq.setSmall(b * L + L - k + j, items[src + j]);
+      for (let j = 0; j < k; j++) seq.setSmall(b * T + T - k + j, items[src + j]);
       targets[b] = target[u];
-      if (act && actions) for (let j = 0; j < k; j++) act.setSmall(b * L + L - k + j, actions[src + j]);
+      if (act && actions) for (let j = 0; j < k; j++) act.setSmall(b * T + T - k + j, actions[src + j]);
       if (prof && ev?.profile) for (let f = 0; f < P; f++) prof.setSmall(b * P + f, ev.profile[u * P + f]);
       if (ts && times && targetTs) {
-        const row = b * (L + 1);
-        for (let j = 0; j < k; j++) ts.set(row + L - k + j, times[src + j]);
-        ts.set(row + L, targetTs[u]);
+        const row = b * (T + 1);
+        for (let j = 0; j < k; j++) ts.set(row + T - k + j, times[src + j]);
+        ts.set(row + T, targetTs[u]);
       }
     }
-    const batch: EvalBatch = { seq: seq.array, targets, users: rowUsers, n, maxlen: L };
+    const batch: EvalBatch = { seq: seq.array, targets, users: rowUsers, n, maxlen: T };
     if (ts) batch.ts_ext = ts.array;
     if (act) batch.action = act.array;
     if (prof) batch.profile = prof.array;

@@ -18,8 +18,18 @@
  * Draw order (fixed, so a state restored from a checkpoint reproduces the same batches): per row the
  * user, then neg for t = 0..L-1, then negs for t = 0..L-1, r = 0..R-1. All randomness comes from one
  * Rng whose state getState()/setState() carry.
+ *
+ * Length buckets (`bucket` > 0): batches of rows of similar length, each trimmed to its longest
+ * row (T ≤ L, rounded up to a multiple of `bucket`), so no step computes on columns that are
+ * padding in every row. An epoch's rows are drawn first as a pool (the same distribution: one
+ * user per row, uniform with replacement), the pool is sorted by row length (stable), cut into
+ * batches of B consecutive rows, and the batches' order is shuffled, in groups of `groupSize`
+ * consecutive batches (fused steps then get batches of about the same T). The negatives of a
+ * row are drawn when its batch is built, as without buckets. The state then also names the pool
+ * (the Rng state it was drawn from and the next batch), so a restored sampler redraws it exactly.
  */
 import { BATCH, type BatchInputName } from '../contract/artifacts.js';
+import { trimmedLength } from './eval-inputs.js';
 import { Int64Writer } from './int64.js';
 import { Rng, type RngState } from './rng.js';
 import type { Split } from './split.js';
@@ -48,18 +58,23 @@ export interface SamplerOptions {
   needProfile?: boolean;
   /** The dataset's user ids (Dataset.users), so messages name users by their id. */
   userIds?: readonly string[];
+  /** Length buckets: trim each batch to its longest row rounded up to this multiple (0 or absent: off, every batch is L wide). */
+  bucket?: number;
+  /** With buckets: length-sorted batches are shuffled in groups of this many consecutive ones (default 1). */
+  groupSize?: number;
 }
 
 /** One batch; the tensors are keyed by the training graph's input names (docs/artifacts.md). */
 export interface TrainBatch extends Partial<Record<BatchInputName, BigInt64Array>> {
-  seq: BigInt64Array; // [B, L]
-  pos: BigInt64Array; // [B, L]
-  neg?: BigInt64Array; // [B, L]
-  negs?: BigInt64Array; // [B, L, R], or [R] with sharedNegatives
-  ts_ext?: BigInt64Array; // [B, L+1]
-  action?: BigInt64Array; // [B, L]
-  profile?: BigInt64Array; // [B, P]
+  seq: BigInt64Array; // [B, T]
+  pos: BigInt64Array; // [B, T]
+  neg?: BigInt64Array; // [B, T]
+  negs?: BigInt64Array; // [B, T, R], or [R] with sharedNegatives
+  ts_ext?: BigInt64Array; // [B, T+1]
+  action?: BigInt64Array; // [B, T]
+  profile?: BigInt64Array; // [B, P] (not trimmed)
   batchSize: number;
+  /** T, the width of this batch's rows: L, or less for a trimmed batch (length buckets). */
   maxlen: number;
   numNegatives: number;
   sharedNegatives: boolean;
@@ -70,6 +85,18 @@ export interface TrainBatch extends Partial<Record<BatchInputName, BigInt64Array
 export interface SamplerState {
   rng: RngState;
   batchesDrawn: number;
+  /** Length buckets: the Rng state the current pool was drawn from, and its next batch. */
+  pool?: { rng: RngState; next: number };
+}
+
+/** A drawn pool of length-sorted, shuffled batches (length buckets). */
+interface Pool {
+  start: RngState;
+  /** User of each row, B per batch, batches in the order they are served. */
+  rows: Int32Array;
+  /** For each served batch, the index one past the last batch of its group. */
+  groupEnd: Int32Array;
+  next: number;
 }
 
 export class TrainSampler {
@@ -83,6 +110,9 @@ export class TrainSampler {
   private readonly R: number;
   private readonly V: number;
   private batchesDrawn = 0;
+  private readonly bucket: number;
+  private readonly groupSize: number;
+  private pool: Pool | null = null;
 
   constructor(
     private readonly split: Split,
@@ -98,6 +128,10 @@ export class TrainSampler {
     this.B = batchSize;
     this.R = R;
     this.V = split.numItems;
+    this.bucket = options.bucket ?? 0;
+    this.groupSize = options.groupSize ?? 1;
+    if (!Number.isInteger(this.bucket) || this.bucket < 0) throw new RangeError(`bucket must be a non-negative integer, got ${this.bucket}`);
+    if (!Number.isInteger(this.groupSize) || this.groupSize < 1) throw new RangeError(`groupSize must be a positive integer, got ${this.groupSize}`);
     this.rng = new Rng(seed);
     const eligible: number[] = [];
     const positive = split.events?.positive ?? null;
@@ -116,10 +150,20 @@ export class TrainSampler {
   }
 
   getState(): SamplerState {
-    return { rng: this.rng.getState(), batchesDrawn: this.batchesDrawn };
+    const state: SamplerState = { rng: this.rng.getState(), batchesDrawn: this.batchesDrawn };
+    if (this.pool) state.pool = { rng: this.pool.start, next: this.pool.next };
+    return state;
   }
 
+  /** Restores a state of getState(); a pool is redrawn from its Rng state (the same rows and order). */
   setState(state: SamplerState): void {
+    this.pool = null;
+    if (state.pool) {
+      if (!this.bucket) throw new SamplerError('the sampler state holds a length-bucket pool but this sampler has no length buckets');
+      this.rng.setState(state.pool.rng);
+      this.drawPool();
+      this.pool!.next = state.pool.next;
+    }
     this.rng.setState(state.rng);
     this.batchesDrawn = state.batchesDrawn;
   }
@@ -134,7 +178,71 @@ export class TrainSampler {
   }
 
   nextBatch(): TrainBatch {
-    const { L, B, R, V, rng, split, marks } = this;
+    if (!this.bucket) return this.buildBatch(() => this.drawUser(), this.L);
+    if (!this.pool || this.pool.next >= this.pool.groupEnd.length) this.drawPool();
+    const pool = this.pool!;
+    const rows = pool.rows.subarray(pool.next * this.B, (pool.next + 1) * this.B);
+    pool.next++;
+    // Every batch of a group is as wide as the group's longest row (rows are length-sorted
+    // within a group, so it is among the rows from here to the group's end): fused steps take one T.
+    let longest = 0;
+    const end = pool.groupEnd[pool.next - 1] * this.B;
+    for (let i = (pool.next - 1) * this.B; i < end; i++) longest = Math.max(longest, this.rowLength(pool.rows[i]));
+    return this.buildBatch((b) => rows[b], trimmedLength(longest, this.bucket, this.L));
+  }
+
+  /**
+   * Batches left in the current group of `groupSize` (the next batch's group, counting it), so
+   * a caller that takes several batches at once can stop at a group's end: with length buckets
+   * every batch of a group has the same T. Infinity without length buckets.
+   */
+  batchesLeftInGroup(): number {
+    if (!this.bucket) return Infinity;
+    if (!this.pool || this.pool.next >= this.pool.groupEnd.length) this.drawPool();
+    const pool = this.pool!;
+    return pool.groupEnd[pool.next] - pool.next;
+  }
+
+  private drawUser(): number {
+    return this.users[this.rng.nextInt(this.users.length)];
+  }
+
+  /** Items in the input of user u's training row: min(|train| − 1, L). */
+  private rowLength(u: number): number {
+    return Math.min(this.split.train[u].length - 1, this.L);
+  }
+
+  /** Draws an epoch's rows, sorts them by length, cuts them into batches and shuffles the batches in groups. */
+  private drawPool(): void {
+    const { B, rng } = this;
+    const start = rng.getState();
+    const n = this.batchesPerEpoch * B;
+    const users = Int32Array.from({ length: n }, () => this.drawUser());
+    const lengths = Int32Array.from(users, (u) => this.rowLength(u));
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+    const G = this.groupSize;
+    const groups = Math.ceil(this.batchesPerEpoch / G);
+    const perm = Array.from({ length: groups }, (_, i) => i);
+    for (let i = groups - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    const rows = new Int32Array(n);
+    const groupEnd = new Int32Array(this.batchesPerEpoch);
+    let o = 0;
+    for (const g of perm) {
+      const lo = g * G * B;
+      const hi = Math.min(n, (g + 1) * G * B);
+      for (let i = lo; i < hi; i++) rows[o++] = users[order[i]];
+      groupEnd.fill(o / B, (o - (hi - lo)) / B, o / B);
+    }
+    this.pool = { start, rows, groupEnd, next: 0 };
+  }
+
+  /** One batch of B rows of width T; `userOf(b)` gives row b's user (called in row order, before the row's negatives). */
+  private buildBatch(userOf: (b: number) => number, T: number): TrainBatch {
+    const { B, R, V, rng, split, marks } = this;
+    const L = T;
     const needNeg = this.options.needNeg === true;
     const needTs = this.options.needTimestamps === true;
     const seq = new Int64Writer(B * L);
@@ -151,7 +259,7 @@ export class TrainSampler {
     const prof = this.options.needProfile && ev?.profile ? new Int64Writer(B * P) : null;
     let realTokens = 0;
     for (let b = 0; b < B; b++) {
-      const u = this.users[rng.nextInt(this.users.length)];
+      const u = userOf(b);
       const s = split.train[u];
       const m = s.length;
       const n = Math.min(m - 1, L);
@@ -232,4 +340,28 @@ export class TrainSampler {
 function hasTarget(m: number, L: number, positive: Uint8Array): boolean {
   for (let j = Math.max(1, m - L); j < m; j++) if (positive[j]) return true;
   return false;
+}
+
+/**
+ * `batch` widened to sequence length T (≥ its own) by left padding every row with zeros:
+ * seq/pos/neg [B, T], negs [B, T, R] (shared negatives [R] unchanged), ts_ext [B, T+1].
+ * The padded batch is the one the sampler would have built at width T (rows are left-padded).
+ */
+export function padBatch(batch: TrainBatch, T: number): TrainBatch {
+  const { batchSize: B, maxlen: W, numNegatives: R } = batch;
+  if (T === W) return batch;
+  if (!(Number.isInteger(T) && T > W)) throw new RangeError(`padBatch: cannot pad a batch of length ${W} to ${T}`);
+  const widen = (a: BigInt64Array, per: number, extra: number) => {
+    const out = new BigInt64Array(B * (T * per + extra));
+    const w = W * per + extra;
+    const shift = (T - W) * per;
+    for (let b = 0; b < B; b++) out.set(a.subarray(b * w, (b + 1) * w), b * (T * per + extra) + shift);
+    return out;
+  };
+  const out: TrainBatch = { ...batch, maxlen: T, seq: widen(batch.seq, 1, 0), pos: widen(batch.pos, 1, 0) };
+  if (batch.neg) out.neg = widen(batch.neg, 1, 0);
+  if (batch.negs && !batch.sharedNegatives) out.negs = widen(batch.negs, R, 0);
+  if (batch.ts_ext) out.ts_ext = widen(batch.ts_ext, 1, 1);
+  if (batch.action) out.action = widen(batch.action, 1, 0);
+  return out;
 }

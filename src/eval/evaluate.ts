@@ -5,7 +5,7 @@ import { ArtifactError } from '../contract/artifacts.js';
 import { loadItemMap } from '../data/item-map.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
-import { EvalSplit, evalUsers } from '../data/eval-inputs.js';
+import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers } from '../data/eval-inputs.js';
 import { readPresplit, type PresplitFiles } from '../data/presplit.js';
 import { DataFormat, ReadOptions } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
@@ -56,8 +56,13 @@ export interface EvaluateResult {
   seconds: number;
 }
 
-/** What the ranking step needs to know of an exported model, read from its ONNX header. */
-export function inspectInference(path: string): { maxlen: number; numItems: number; metadata: Record<string, string> } {
+/**
+ * What the ranking step needs to know of an exported model, read from its ONNX header: maxlen
+ * (the `seq` input's length, or the `maxlen` metadata when the input takes any T ≤ maxlen), the
+ * item count, the metadata, and whether batches may be trimmed (`trimPadding`: a symbolic
+ * sequence length and a padding-invariant model, metadata `trim_padding`).
+ */
+export function inspectInference(path: string): { maxlen: number; numItems: number; trimPadding: boolean; metadata: Record<string, string> } {
   let model: ReturnType<typeof onnx.ModelProto.decode>;
   try {
     model = onnx.ModelProto.decode(readFileSync(path));
@@ -70,10 +75,12 @@ export function inspectInference(path: string): { maxlen: number; numItems: numb
     if (!v) throw new ArtifactError(`${path} has no '${name}' ${kind}; is it a reclm inference.onnx?`);
     return v.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue ?? 0));
   };
-  const maxlen = dims('seq', 'input')[1];
-  const numItems = dims('scores', 'output')[1] - 1;
   const metadata = Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key!, p.value!]));
-  return { maxlen, numItems, metadata };
+  const fixed = dims('seq', 'input')[1];
+  const maxlen = fixed > 0 ? fixed : Number(metadata.maxlen);
+  if (!(Number.isInteger(maxlen) && maxlen > 0)) throw new ArtifactError(`${path}: its 'seq' input has no fixed length and its metadata no maxlen; is it a reclm inference.onnx?`);
+  const numItems = dims('scores', 'output')[1] - 1;
+  return { maxlen, numItems, trimPadding: fixed === 0 && metadata.trim_padding === 'true', metadata };
 }
 
 /**
@@ -125,7 +132,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   // Built before the session: --negatives is checked against every user's candidate pool before anything loads.
   const ranker = new SplitRanker(split, rankOpts);
   const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads });
-  const scorer = new OnnxScorer(session, info.maxlen, info.numItems);
+  const scorer = new OnnxScorer(session, info.maxlen, info.numItems, new Map(), info.trimPadding ? EVAL_TRIM_MULTIPLE : 0);
   try {
     const metrics = await rankSplit(scorer, split, { ...rankOpts, onProgress: opts.onProgress }, ranker);
     const popularity = opts.negatives > 0

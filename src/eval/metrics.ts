@@ -93,8 +93,12 @@ export function seenMask(seq: BigInt64Array, maxlen: number, targets: ArrayLike<
   return mask;
 }
 
-/** Metric averages from a list of ranks. */
-export function metricsFromRanks(ranks: ArrayLike<number>, ks: number[] = DEFAULT_KS): RankingMetrics {
+/**
+ * Metric averages from a list of ranks. The sums run over the ranks in ascending order, so the
+ * result does not depend on the order users were scored in (e.g. sorted by input length).
+ */
+export function metricsFromRanks(unordered: ArrayLike<number>, ks: number[] = DEFAULT_KS): RankingMetrics {
+  const ranks = Int32Array.from(unordered).sort();
   const n = ranks.length;
   const out: RankingMetrics = { users: n, mrr: 0 };
   const hr = new Float64Array(ks.length);

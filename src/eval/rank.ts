@@ -100,7 +100,8 @@ export class SplitRanker {
 /**
  * The ranking step: scores every evaluable user of the split with `scorer` and computes
  * HR@k, NDCG@k and MRR (and Recall@k for pre-split files) under the protocol SplitRanker
- * describes. rank = number of other candidates scoring >= the target (ties count against it).
+ * describes. A scorer with a trimMultiple gets batches trimmed to their longest row (and, for the
+ * full leave-one-out ranking, users sorted by input length): the same metrics, less padding. rank = number of other candidates scoring >= the target (ties count against it).
  * Throws NonFiniteScoreError naming the user when a score is NaN or infinite. `ranker` is one
  * built beforehand for the same split and options (its checks then ran before any scoring set-up).
  */
@@ -110,7 +111,11 @@ export async function rankSplit(scorer: Scorer, split: Split, opts: RankOptions,
   }
   const users = ranker.users;
   let done = 0;
-  for (const batch of evalBatches(split, { split: opts.split, maxlen: scorer.maxlen, batchSize: opts.batchSize ?? 256, needTimestamps: scorer.needsTimestamps, needActions: scorer.needsActions, needProfile: scorer.needsProfile, users })) {
+  const trimMultiple = scorer.trimMultiple ?? 0;
+  // Sorting by length makes trimming pay; only the full leave-one-out ranking is order-free
+  // (the sampled protocol draws each user's negatives in scoring order).
+  const sortByLength = trimMultiple > 0 && !split.targetSets && !(opts.negatives! > 0);
+  for (const batch of evalBatches(split, { split: opts.split, maxlen: scorer.maxlen, batchSize: opts.batchSize ?? 256, needTimestamps: scorer.needsTimestamps, needActions: scorer.needsActions, needProfile: scorer.needsProfile, users, trimMultiple, sortByLength })) {
     ranker.add(await scorer.score(batch), batch);
     done += batch.n;
     opts.onProgress?.(done, users.length);

@@ -249,6 +249,8 @@ export class TrainingSession {
       config: JSON.stringify(this.manifest.config),
       num_items: String(this.manifest.dataset.numItems),
       maxlen: String(this.manifest.dataset.maxlen),
+      // inference.onnx takes any T ≤ maxlen; batches may drop their padding columns when this is true.
+      trim_padding: String(this.manifest.trimPadding === true),
       // The item-id map travels beside inference.onnx in the artifact folder.
       ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap } : {}),
       ...featureMetadata(this.manifest.features),

@@ -5,11 +5,11 @@ import * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { BatchInputName, DIM, GRAPH_FILES, RUN_FILES, TensorSpec, batchInputs, readManifest, samplerNeeds } from '../contract/artifacts.js';
+import { BatchInputName, DIM, GRAPH_FILES, Manifest, dimSize, seqDim, RUN_FILES, TensorSpec, batchInputs, readManifest, samplerNeeds } from '../contract/artifacts.js';
 import { Dataset } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
-import { SamplerState, TrainBatch, TrainSampler } from '../data/sampler.js';
+import { SamplerState, TrainBatch, TrainSampler, padBatch } from '../data/sampler.js';
 import { ReclmError } from '../errors.js';
 import { RankingMetrics } from '../eval/metrics.js';
 import { rankSplit } from '../eval/rank.js';
@@ -81,6 +81,13 @@ export interface TrainOptions {
   zero?: 0 | 1;
   /** With `zero: 1`: buildShardOptimizerGraph of src/compiler/adamw.ts (see ShardGraphBuilder). */
   shardOptimizerGraph?: ShardGraphBuilder;
+  /**
+   * Length buckets: batches of rows of similar length, each trimmed to its longest row rounded
+   * up to this multiple (TrainSampler); 0 or absent: every batch is maxlen wide. Applies only to
+   * artifacts whose graphs take any T ≤ maxlen and whose model is padding-invariant (manifest
+   * trimPadding); otherwise the run is unbucketed and its recipe says 0.
+   */
+  bucket?: number;
 }
 
 /** What defines a run: stored in every checkpoint, so that --resume continues the same run. */
@@ -97,6 +104,8 @@ export interface RunRecipe {
   gradAccum?: number;
   /** 1: the AdamW moments were sharded over the ranks (ZeRO-1); absent: 0. */
   zero?: 1;
+  /** Length-bucket multiple (absent in runs of older reclm versions, and in unbucketed runs: 0). */
+  bucket?: number;
   /** dataFingerprint() of the training data. */
   data: string;
 }
@@ -179,23 +188,41 @@ export function checkSameRun(stored: RunRecipe, asked: RunRecipe, dir: string): 
   if (JSON.stringify(stored.schedule) !== JSON.stringify(asked.schedule)) throw say('the lr schedule', JSON.stringify(stored.schedule), JSON.stringify(asked.schedule));
   for (const key of ['seed', 'fusedSteps', 'evalEvery', 'patience'] as const) if (stored[key] !== asked[key]) throw say(key, stored[key], asked[key]);
   if ((stored.gradAccum ?? 1) !== (asked.gradAccum ?? 1)) throw say('--grad-accum', stored.gradAccum ?? 1, asked.gradAccum ?? 1);
+  if ((stored.bucket ?? 0) !== (asked.bucket ?? 0)) throw say('--bucket', stored.bucket ?? 0, asked.bucket ?? 0);
   if (stored.epochs !== asked.epochs && stored.schedule.kind !== 'constant') throw say('epochs (its cosine decay ends with them)', stored.epochs, asked.epochs);
 }
 
-/** Stacks k sampler batches into train_step.onnx's batch inputs, shaped as its manifest entry says ([K, batch, ...]). */
+/**
+ * Stacks k sampler batches into train_step.onnx's batch inputs, shaped as its manifest entry
+ * says ([K, batch, ...]). The batches must share their row count and sequence length.
+ */
 function stackBatches(batches: TrainBatch[], specs: readonly TensorSpec[]): Feeds {
   const feeds: Feeds = {};
+  const sizes = { batch: batches[0].batchSize, seq: batches[0].maxlen };
   for (const s of specs) {
-    const dims = s.shape.slice(1).map((d) => (d === DIM.batch ? batches[0].batchSize : Number(d)));
+    const dims = s.shape.slice(1).map((d) => dimSize(d, sizes));
     feeds[s.name] = stackInt64(batches.map((b) => b[s.name as BatchInputName]!), dims);
   }
   return feeds;
 }
 
-/** Validation with the artifacts' inference graph (one session per run), fed the current parameters; the ranking step's default candidates (seen items excluded). */
-async function validate(infer: ort.InferenceSession, session: TrainingSession, split: Split): Promise<RankingMetrics> {
+/**
+ * The length-bucket multiple the artifacts allow: `asked` when their training and inference
+ * graphs take any T ≤ maxlen and the model is padding-invariant, else 0.
+ */
+export function bucketFor(manifest: Manifest, asked: number): number {
+  const symbolic = seqDim(manifest, 'training') === DIM.seq && seqDim(manifest, 'inference_graph') === DIM.seq;
+  return symbolic && manifest.trimPadding === true ? asked : 0;
+}
+
+/**
+ * Validation with the artifacts' inference graph (one session per run), fed the current
+ * parameters; the ranking step's default candidates (seen items excluded). Batches are trimmed
+ * to a multiple of `trimMultiple` (0: maxlen wide), which leaves the metrics unchanged.
+ */
+async function validate(infer: ort.InferenceSession, session: TrainingSession, split: Split, trimMultiple: number): Promise<RankingMetrics> {
   const params = new Map<string, ort.Tensor>([...session.params].map(([k, b]) => [k, b.current]));
-  const scorer = new OnnxScorer(infer, session.manifest.dataset.maxlen, session.manifest.dataset.numItems, params);
+  const scorer = new OnnxScorer(infer, session.manifest.dataset.maxlen, session.manifest.dataset.numItems, params, trimMultiple);
   return rankSplit(scorer, split, { split: 'valid', ks: [10, 50] });
 }
 
@@ -226,6 +253,8 @@ interface Run {
   split: Split;
   /** Batch inputs of train_step.onnx (leading K dim), from the manifest. */
   batchSpecs: TensorSpec[];
+  /** The length-bucket multiple in effect (0: off); also trims validation batches. */
+  bucket: number;
   logger: Log;
   say: (line: string) => void;
   releaseLock: () => void;
@@ -295,9 +324,11 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   opts = { ...opts, batchSize: fit.batchSize };
   const paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(opts.dir, f)])) as RunPaths;
   const trainOnValid = opts.trainOnValid ?? false;
+  const bucket = bucketFor(manifest, opts.bucket ?? 0);
+  if (!(Number.isInteger(bucket) && bucket >= 0)) throw new TrainError(`--bucket must be a non-negative integer, got ${opts.bucket}`);
   const recipe: RunRecipe = {
     epochs: opts.epochs, batchSize: opts.batchSize, schedule: opts.schedule, seed: opts.seed, fusedSteps: opts.fusedSteps,
-    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), data: dataFingerprint(opts.data),
+    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), ...(bucket > 0 ? { bucket } : {}), data: dataFingerprint(opts.data),
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
   requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
@@ -339,13 +370,18 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     const optimizerState = zero?.stateBytes() ?? optimizerStateBytes(manifest.params, collective.size, 0);
     const position = broadcastJson(collective, { epoch: state.epoch, stepInEpoch: state.stepInEpoch, samplerState: state.samplerState, meta });
     meta = position.meta;
-    const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users }, opts.seed);
+    // Fused steps take K batches of one T: length-sorted batches are shuffled K at a time. The
+    // grouping depends only on the recipe, so data-parallel ranks and --grad-accum (one step per
+    // call) draw the batches of the one-process fused run.
+    const groupSize = Math.max(1, opts.fusedSteps);
+    const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users, bucket, groupSize }, opts.seed);
     if (opts.resume) sampler.setState(position.samplerState as SamplerState);
     // Every rank takes part in gathering the host names (before the run's clock starts); rank 0 logs them.
     const ranks = collective.size > 1 ? { ranks: collective.size, hosts: gatherRankHosts(collective).map((h) => h.host) } : {};
     const run: Run = {
       opts, collective, gradAccum, zero, optimizerState, paths, session, sampler, split,
       batchSpecs: batchInputs(manifest, 'train_step'),
+      bucket,
       logger: lead ? new JsonlLogger(paths.log) : NO_LOG,
       say: lead ? (opts.log ?? (() => {})) : () => {},
       releaseLock,
@@ -415,8 +451,11 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
       break;
     }
     if (opts.maxSteps !== undefined && session.step >= opts.maxSteps) break;
-    const k = fused ? Math.min(K, steps - run.stepInEpoch, opts.maxSteps !== undefined ? opts.maxSteps - session.step : K) : 1;
-    const batches = Array.from({ length: k }, () => sampler.nextBatch());
+    const k = fused ? Math.min(K, steps - run.stepInEpoch, opts.maxSteps !== undefined ? opts.maxSteps - session.step : K, sampler.batchesLeftInGroup()) : 1;
+    let batches = Array.from({ length: k }, () => sampler.nextBatch());
+    // One fused call takes one T: batches of a group share it, others are padded to the longest.
+    const T = Math.max(...batches.map((b) => b.maxlen));
+    if (batches.some((b) => b.maxlen !== T)) batches = batches.map((b) => padBatch(b, T));
     const lrs = Float32Array.from({ length: k }, (_, i) => lrAt(opts.schedule, session.step + i + 1));
     const { losses, gradNorms } = fused ? await session.fusedSteps(stackBatches(batches, run.batchSpecs), lrs) : await parallelStep(run, batches[0], lrs[0]);
     for (let i = 0; i < k; i++) {
@@ -488,7 +527,7 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
       const infer = await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
       let valid: RankingMetrics;
       try {
-        valid = await validate(infer, run.session, run.split);
+        valid = await validate(infer, run.session, run.split, run.bucket);
       } finally {
         await infer.release();
       }
