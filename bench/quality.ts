@@ -37,6 +37,7 @@ import { readJsonl } from '../src/util/jsonl.js';
 import { writeValidationSvg } from '../src/report/index.js';
 import { answerHelp } from './help.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
+import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
 
 answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
 split with the exported inference.onnx, and append one row to a results table. Takes minutes to hours.
@@ -44,7 +45,7 @@ split with the exported inference.onnx, and append one row to a results table. T
 usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]]
-         [--positive RULE] [--inputs ids|actions|items|profile|all] [--user-features FILE] [--item-features FILE]
+         [--bucket M] [--positive RULE] [--inputs ids|actions|items|profile|all] [--user-features FILE] [--item-features FILE]
 
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
   --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder)
@@ -57,6 +58,7 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --table FILE        results table to append to (created if absent; must be one this script wrote)
   --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
   --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)
+  --bucket M          length-bucket multiple (default 16, as reclm train; 0: every batch maxlen wide)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
   --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
                       profile (user features), all; items needs --item-features FILE, profile --user-features FILE`);
@@ -121,6 +123,8 @@ if (process.argv.includes('--finish')) {
   const minutes = arg('minutes');
   const summary = await train({
     dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
+    // Length buckets as `reclm train` uses them by default (--bucket 0 there turns them off).
+    bucket: Number(arg('bucket', String(TRAIN_DEFAULTS.bucket))),
     checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes ? Number(minutes) * 60 : undefined,
     schedule: scheduleFor({ ...r, epochs }, Math.ceil(data.sequences.length / r.batchSize)),
     log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
@@ -159,7 +163,7 @@ const reached = targets.length && !trainOnValid ? quality() : '';
 for (const line of reached ? reached.split('; ') : []) console.log(line);
 // Peak resident memory of this whole process (compile, training, validation, test ranking).
 const peakRss = `peak RSS ${(process.resourceUsage().maxRSS / 1024 ** 2).toFixed(2)} GiB`;
-const load = `threads ${threads}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`;
+const load = `length buckets ${arg('bucket', String(TRAIN_DEFAULTS.bucket))}, threads ${threads}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`;
 const inputNote = inputs !== 'ids' || arg('positive') ? `inputs ${inputs}${arg('positive') ? `, positive ${arg('positive')}` : ''}` : '';
 const note = [inputNote, hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
 const auto = chosen ? ` (${preset.model}, d=${preset.config.dim}, ${preset.config.n_layers} layers, maxlen ${preset.config.maxlen}, dropout ${preset.config.dropout}, batch ${r.batchSize}, lr ${r.lr}, patience ${r.patience})` : '';
