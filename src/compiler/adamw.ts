@@ -66,21 +66,11 @@ export function adamwStep(g: Graph, slots: readonly AdamWSlot[], t: Tensor, lr: 
  */
 export function buildOptimizerGraph(params: readonly ParamInfo[], cfg: AdamWConfig): Graph {
   const g = new Graph('optimizer');
-  const slots: AdamWSlot[] = params.map((info) => ({
-    info,
-    param: g.input(info.name, 'float32', info.shape),
-    grad: g.input(gradName(info.name), 'float32', info.shape),
-    m: g.input(momentName(info.name, 'm'), 'float32', info.shape),
-    v: g.input(momentName(info.name, 'v'), 'float32', info.shape),
-  }));
+  const slots = slotInputs(g, params);
   const t = g.input(CONTROL.step, 'int64', []);
   const lr = g.input(CONTROL.lr, 'float32', []);
   const r = adamwStep(g, slots, t, lr, cfg);
-  params.forEach((info, i) => {
-    g.output(nextName(info.name), r.params[i]);
-    g.output(nextName(momentName(info.name, 'm')), r.m[i]);
-    g.output(nextName(momentName(info.name, 'v')), r.v[i]);
-  });
+  updateOutputs(g, params, r);
   g.output(OUTPUT.gradNorm, r.gradNorm);
   g.output(OUTPUT.clipCoef, r.clipCoef);
   return g;
@@ -95,22 +85,32 @@ export function buildOptimizerGraph(params: readonly ParamInfo[], cfg: AdamWConf
  */
 export function buildShardOptimizerGraph(pieces: readonly ParamInfo[], cfg: AdamWConfig): Graph {
   const g = new Graph('optimizer_shard');
-  const slots: AdamWSlot[] = pieces.map((info) => ({
+  const slots = slotInputs(g, pieces);
+  const t = g.input(CONTROL.step, 'int64', []);
+  const lr = g.input(CONTROL.lr, 'float32', []);
+  const norm = g.input(OUTPUT.gradNorm, 'float32', []);
+  const r = adamwStep(g, slots, t, lr, cfg, norm);
+  updateOutputs(g, pieces, r);
+  g.output(OUTPUT.clipCoef, r.clipCoef);
+  return g;
+}
+
+/** Graph inputs of every tensor's AdamW slot: the parameter, `<p>_grad`, `<p>.m` and `<p>.v` (float32, its shape). */
+function slotInputs(g: Graph, params: readonly ParamInfo[]): AdamWSlot[] {
+  return params.map((info) => ({
     info,
     param: g.input(info.name, 'float32', info.shape),
     grad: g.input(gradName(info.name), 'float32', info.shape),
     m: g.input(momentName(info.name, 'm'), 'float32', info.shape),
     v: g.input(momentName(info.name, 'v'), 'float32', info.shape),
   }));
-  const t = g.input(CONTROL.step, 'int64', []);
-  const lr = g.input(CONTROL.lr, 'float32', []);
-  const norm = g.input(OUTPUT.gradNorm, 'float32', []);
-  const r = adamwStep(g, slots, t, lr, cfg, norm);
-  pieces.forEach((info, i) => {
+}
+
+/** Outputs `<p>.next`, `<p>.m.next` and `<p>.v.next` of every tensor, in `params` order. */
+function updateOutputs(g: Graph, params: readonly ParamInfo[], r: { params: Tensor[]; m: Tensor[]; v: Tensor[] }): void {
+  params.forEach((info, i) => {
     g.output(nextName(info.name), r.params[i]);
     g.output(nextName(momentName(info.name, 'm')), r.m[i]);
     g.output(nextName(momentName(info.name, 'v')), r.v[i]);
   });
-  g.output(OUTPUT.clipCoef, r.clipCoef);
-  return g;
 }
