@@ -79,7 +79,8 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.dir} was compiled for item ids only; the positive rule, actions and side files are chosen at compile time (reclm compile --${sideFlag} …)`);
     if (presplit && features) throw new UsageError(`${args.dir} was compiled with actions, a positive rule or side files, which pre-split files do not carry; train on the interaction file`);
     const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto' }) : null;
-    const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line), features));
+    // Every rank reads the data; rank 0 alone prints the reader's notes, as it alone logs.
+    const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.rank === 0 && this.warn(line), features));
     checkAgainstSchema(data, features, flags.data);
     const recipeFlags: RecipeFlags = {
       epochs: flags.epochs, batchSize: flags['batch-size'], lr: flags.lr, warmup: flags.warmup, cosine: flags.cosine, minLr: flags['min-lr'],
