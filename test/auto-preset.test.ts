@@ -156,7 +156,7 @@ describe('--preset auto: compile and train', function () {
     expect(line).to.include(`batch size ${expected.recipe.batchSize} (preset auto)`);
     expect(line).to.include(`lr ${expected.recipe.lr} constant (preset auto)`);
     expect(line).to.include(`patience ${expected.recipe.patience} (preset auto)`);
-    expect(line).to.include('validation every 1 epochs (preset auto)');
+    expect(line).to.include('validation every epoch (preset auto)');
   });
 
   it('--set, --loss and --model override the choices, and the stored choices say so', async () => {

@@ -85,7 +85,7 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
   const scheduleFrom = r.from.cosine === r.from.lr ? r.from.lr : `${r.from.lr}, ${r.from.cosine}`;
   return [
     `training ${model} with ${loss} loss`,
-    item(`${v.epochs} epochs`, r.from.epochs),
+    item(`${v.epochs} epoch${v.epochs === 1 ? '' : 's'}`, r.from.epochs),
     item(schedule, scheduleFrom),
     item(`warm-up ${v.warmup}`, r.from.warmup),
     item(`batch size ${v.batchSize}`, r.from.batchSize),
@@ -94,7 +94,7 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
     item(`fused steps ${v.fusedSteps}`, r.from.fusedSteps),
     // Length buckets: named when on, or turned off by the flag (a model that reads its padding is never bucketed).
     ...(v.bucket > 0 ? [item(`length buckets of ${v.bucket}`, r.from.bucket)] : r.from.bucket === 'flag' ? [item('no length buckets', 'flag')] : []),
-    v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(`validation every ${v.evalEvery} epochs`, r.from.evalEvery),
+    v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(v.evalEvery === 1 ? 'validation every epoch' : `validation every ${v.evalEvery} epochs`, r.from.evalEvery),
     ...(v.trainOnValid || v.evalEvery === 0 ? [] : [item(`patience ${v.patience}`, r.from.patience)]),
   ].join(', ');
 }
