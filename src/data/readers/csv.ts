@@ -25,6 +25,12 @@ export interface CsvColumns {
   actions?: boolean;
 }
 
+/** The field separator of a CSV-like header line: ',' unless the line has none and has a tab (TSV) or ';'. */
+export function sniffDelimiter(header: string): string {
+  if (header.includes(',')) return ',';
+  return header.includes('\t') ? '\t' : header.includes(';') ? ';' : ',';
+}
+
 export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
   let header: string[] | null = null;
   let delim = ',';
@@ -33,8 +39,7 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
   forEachLine(src, (s, e, lineNo) => {
     const text = lineText(src, s, e);
     if (!header) {
-      if (!text.includes(',') && text.includes('\t')) delim = '\t';
-      else if (!text.includes(',') && text.includes(';')) delim = ';';
+      delim = sniffDelimiter(text);
       header = splitCsvLine(text, delim);
       if (!header) throw DataFormatError.atLine(src.file, lineNo, text, 'a CSV header row');
       ui = findColumn(header, cols.userCol, USER_COLUMNS, 'user', src.file, lineNo, text);

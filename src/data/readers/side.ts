@@ -18,7 +18,7 @@ import { basename } from 'node:path';
 import { DataFormatError } from '../errors.js';
 import type { FieldSpec } from '../features.js';
 import { ITEM_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
-import { splitCsvLine } from './csv.js';
+import { sniffDelimiter, splitCsvLine } from './csv.js';
 import { forEachLine, lineText, loadSource, sourceFromBytes, type Source } from './source.js';
 
 /** One field of a side table as read: bucketed fields carry fixed edges or a quantile count. */
@@ -177,8 +177,7 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
   forEachLine(src, (s, e, lineNo) => {
     const text = lineText(src, s, e);
     if (!header) {
-      if (!text.includes(',') && text.includes('\t')) delim = '\t';
-      else if (!text.includes(',') && text.includes(';')) delim = ';';
+      delim = sniffDelimiter(text);
       header = splitCsvLine(text, delim);
       if (!header || header.length < 2) throw DataFormatError.atLine(src.file, lineNo, text, `a header row naming the ${side} id column and at least one feature column`);
       key = findColumnIndex(header, undefined, side === 'user' ? USER_COLUMNS : ITEM_COLUMNS);
