@@ -38,9 +38,11 @@ import { writeValidationSvg } from '../src/report/index.js';
 import { answerHelp } from './help.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
+import { writeUserRanks } from '../src/report/user-ranks.js';
 
 answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
 split with the exported inference.onnx, and append one row to a results table. Takes minutes to hours.
+Every test user's rank is written to ranks.csv in --out (compare two runs with bench/paired.ts).
 
 usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
@@ -137,6 +139,8 @@ if (process.argv.includes('--finish')) {
 const keepSeen = process.argv.includes('--keep-seen');
 const test = await evaluate({ model: out, data: dataPath, read, split: 'test', negatives: 0, ks: [10, 50, 200], batchSize: 256, seed: 0, threads, keepSeen });
 const m = test.metrics;
+// Per-user ranks beside the model, for paired comparisons of rows (bench/paired.ts).
+if (test.perUser) writeUserRanks(join(out, 'ranks.csv'), test.perUser);
 const f = (x: number) => x.toFixed(4);
 if (!existsSync(table)) {
   writeFileSync(

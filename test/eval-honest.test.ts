@@ -15,6 +15,7 @@ import { Dataset } from '../src/data/types.js';
 import { metricsFromRanks, seenMask } from '../src/eval/metrics.js';
 import { rankSplit } from '../src/eval/rank.js';
 import { OnnxScorer } from '../src/eval/scorer.js';
+import { readUserRanks } from '../src/report/user-ranks.js';
 import { exportInference } from '../src/onnx/bake.js';
 import { loadCheckpoint } from '../src/runtime/checkpoint.js';
 import { createSession } from '../src/onnx/providers.js';
@@ -137,6 +138,27 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
     dir = await trainedTiny('llama-sasrec');
     data = tinyData();
     tinyFile = sasrecFile(Object.fromEntries(data.sequences.map((seq, u) => [data.users[u], Array.from(seq, (v) => data.itemIds[v])])));
+  });
+
+  it('--ranks FILE: one row per ranked user (id and target from the file), and the rows reproduce the printed metrics', async () => {
+    for (const extra of [[], ['--negatives', '20'], ['--keep-seen']]) {
+      const file = join(mkdtempSync(join(tmpdir(), 'reclm-ranks-')), 'ranks.csv');
+      const r = await runCommand(Eval, [dir, '--data', tinyFile, '--threads', '1', '--k', '1,5,10', '--ranks', file, '--json', ...extra]);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      const out = JSON.parse(r.stdout);
+      const rows = readUserRanks(file);
+      expect(rows.length, extra.join(' ')).to.equal(out.users);
+      const evaluable = data.sequences.map((seq, u) => ({ user: data.users[u], target: data.itemIds[seq[seq.length - 1]] })).filter((_, u) => data.sequences[u].length >= 3);
+      expect(rows.map(({ user, target }) => ({ user, target })), extra.join(' ')).to.deep.equal(evaluable);
+      const m = metricsFromRanks(rows.map((x) => x.rank), [1, 5, 10]);
+      for (const key of ['hr@1', 'hr@5', 'ndcg@5', 'hr@10', 'ndcg@10', 'mrr']) expect(m[key], `${key} ${extra.join(' ')}`).to.equal(out[key]);
+    }
+  });
+
+  it('--ranks with pre-split files: refused in one line before anything is read', async () => {
+    const r = await runCommand(Eval, [dir, '--data', tinyFile, '--test-data', tinyFile, '--ranks', join(tmpdir(), 'never.csv')]);
+    expect(r.exitCode).to.equal(1);
+    expect(r.error!.message).to.equal('--ranks: pre-split files have several targets per user; per-user ranks are written for leave-one-out splits only');
   });
 
   it('no evaluable user: one line naming the file, exit 1 (it printed zeros and exited 0)', async () => {

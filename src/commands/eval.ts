@@ -12,6 +12,7 @@ import { MANIFEST_FILE, readManifest } from '../contract/artifacts.js';
 import type { FeatureSchema } from '../data/features.js';
 import { resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
+import { writeUserRanks } from '../report/user-ranks.js';
 
 export default class Eval extends ReclmCommand {
   static override summary = 'Rank a leave-one-out split (or given pre-split files) with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
@@ -26,6 +27,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     '<%= config.bin %> eval artifacts/hstu --data ml-1m.seq.txt.gz',
     '<%= config.bin %> eval artifacts/hstu/inference.onnx --data ml-1m.seq.txt.gz --negatives 100 --json',
     '<%= config.bin %> eval artifacts/ml1m-m1 --data Movielens1M_m1/',
+    '<%= config.bin %> eval artifacts/hstu --data ml-1m.seq.txt.gz --ranks hstu-ranks.csv',
   ];
   static override args = { model: Args.string({ description: 'artifact folder (uses its inference.onnx) or an .onnx file', required: true }) };
   static override flags = {
@@ -44,6 +46,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     device: Flags.string({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
     threads: Flags.integer({ description: 'intra-op threads', default: 2, min: 1 }),
     save: Flags.boolean({ description: 'also append the results to eval.jsonl beside the model (shown by reclm report)' }),
+    ranks: Flags.string({ description: "write each ranked user's rank to this CSV file (columns user,target,rank; rank 0 = the target scored above every candidate), to compare two models user by user" }),
   };
 
   async run(): Promise<Record<string, unknown>> {
@@ -53,6 +56,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${flags.k}'`);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
+    if (flags.ranks && presplit) throw new UsageError('--ranks: pre-split files have several targets per user; per-user ranks are written for leave-one-out splits only');
     const json = this.jsonEnabled();
     const read = dataReadOptions(flags, (line) => this.warn(line), compiledFeatures(args.model));
     const progress = new Progress({ label: 'ranking', json });
@@ -65,6 +69,10 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     progress.finish();
     // Before the numbers they qualify.
     for (const w of r.warnings) this.warn(w);
+    if (flags.ranks && r.perUser) {
+      writeUserRanks(flags.ranks, r.perUser);
+      if (!json) this.log(`per-user ranks of ${r.perUser.length} users written to ${flags.ranks}`);
+    }
     if (flags.save) {
       const saved = saveEvalResult(r);
       this.log(`results appended to ${saved}`);

@@ -15,7 +15,7 @@ import { createSession } from '../onnx/providers.js';
 import { AlignReport, MAX_LOST_TARGET_SHARE, alignSplit } from './align.js';
 import { RankingMetrics } from './metrics.js';
 import { evaluatePopularity, evaluatePopularitySampled } from './popularity.js';
-import { SplitRanker, rankSplit } from './rank.js';
+import { SplitRanker, scoreSplit } from './rank.js';
 import { OnnxScorer } from './scorer.js';
 
 export interface EvaluateOptions {
@@ -51,9 +51,22 @@ export interface EvaluateResult {
   metrics: RankingMetrics;
   popularity: RankingMetrics;
   unknown: AlignReport;
+  /**
+   * Leave-one-out (full or sampled ranking): every ranked user's id (as in the data file), target
+   * item id (as in the model's item map) and rank (0 = scored above every candidate; ties count
+   * against the target), sorted by user index; null for pre-split files (several targets per user).
+   */
+  perUser: PerUserRank[] | null;
   /** Things the user should know before reading the numbers (printed before the table). */
   warnings: string[];
   seconds: number;
+}
+
+/** One user's ranked target (EvaluateResult.perUser). */
+export interface PerUserRank {
+  user: string;
+  target: string;
+  rank: number;
 }
 
 /**
@@ -116,7 +129,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   requireEvaluableUsers(split, opts.split, source);
   let unknown: AlignReport = { unknownInteractions: 0, unknownItems: 0, evaluable: evalUsers(split, opts.split).length, lostTargets: 0 };
   const mapPath = info.metadata.item_map ? join(dirname(path), info.metadata.item_map) : null;
-  if (mapPath && existsSync(mapPath)) ({ split, report: unknown } = alignSplit(split, itemIds, loadItemMap(mapPath), opts.split));
+  if (mapPath && existsSync(mapPath)) {
+    const map = loadItemMap(mapPath);
+    ({ split, report: unknown } = alignSplit(split, itemIds, map, opts.split));
+    itemIds = map.itemIds; // the split now numbers items as the model does
+  }
   if (split.numItems !== info.numItems) {
     throw new ArtifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);
   }
@@ -134,7 +151,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads });
   const scorer = new OnnxScorer(session, info.maxlen, info.numItems, new Map(), info.trimPadding ? EVAL_TRIM_MULTIPLE : 0);
   try {
-    const metrics = await rankSplit(scorer, split, { ...rankOpts, onProgress: opts.onProgress }, ranker);
+    await scoreSplit(scorer, split, { ...rankOpts, onProgress: opts.onProgress }, ranker);
+    const metrics = ranker.result();
     const popularity = opts.negatives > 0
       ? evaluatePopularitySampled(split, opts.split, new Rng(opts.seed, 7), opts.ks, 10000, opts.negatives)
       : evaluatePopularity(split, opts.split, opts.ks, { maxlen: info.maxlen, keepSeen });
@@ -149,12 +167,21 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
       metrics,
       popularity,
       unknown,
+      perUser: perUserRanks(ranker, split, opts.split, itemIds),
       warnings,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
     await scorer.release();
   }
+}
+
+function perUserRanks(ranker: SplitRanker, split: Split, which: EvalSplit, itemIds: string[]): PerUserRank[] | null {
+  const r = ranker.userRanks();
+  if (!r) return null;
+  const target = which === 'test' ? split.test : split.valid;
+  const rows = Array.from(r.users, (u, i) => ({ u, rank: r.ranks[i] })).sort((a, b) => a.u - b.u);
+  return rows.map(({ u, rank }) => ({ user: split.users?.[u] ?? String(u), target: itemIds[target[u]], rank }));
 }
 
 function protocolOf(opts: EvaluateOptions, V: number, keepSeen: boolean): string {

@@ -374,6 +374,11 @@ export class SampledRankingAccumulator {
     }
   }
 
+  /** Each added row's rank, in the order the rows were added. */
+  get ranks(): Int32Array {
+    return this.acc.ranks;
+  }
+
   result(ks: number[] = [10]): RankingMetrics {
     return this.acc.result(ks);
   }

@@ -6,6 +6,13 @@ import {
 } from './metrics.js';
 import { Scorer } from './scorer.js';
 import { UsageError } from '../errors.js';
+import { GrowableInt32 } from '../data/readers/interactions.js';
+
+/** One target per user: the user indices of the split and their ranks (tie rule of metrics.ts), in scoring order. */
+export interface UserRanks {
+  users: Int32Array;
+  ranks: Int32Array;
+}
 
 export interface RankOptions {
   split: EvalSplit;
@@ -43,6 +50,8 @@ export class SplitRanker {
   private readonly sets: SetRankingAccumulator | null = null;
   private readonly sampled: SampledRankingAccumulator | null = null;
   private mask: Uint8Array | undefined;
+  /** Single-target protocols: the user index of every ranked row, in the order the ranks were pushed. */
+  private readonly ranked = new GrowableInt32();
 
   constructor(private readonly split: Split, private readonly opts: RankOptions) {
     const V = split.numItems;
@@ -66,6 +75,7 @@ export class SplitRanker {
     const { split } = this;
     const V = split.numItems;
     const who = (b: number) => splitUserLabel(split, batch.users[b]);
+    if (!this.sets) for (let b = 0; b < batch.n; b++) this.ranked.push(batch.users[b]);
     if (this.sampled) return this.sampled.add(scores, batch.targets, batch.users, batch.n, who);
     if (this.sets) {
       const lists = split.targetSets![this.opts.split];
@@ -88,6 +98,15 @@ export class SplitRanker {
     return (this.sampled ?? this.sets ?? this.full)!.result(ks);
   }
 
+  /**
+   * Every ranked user's rank (0 = the target scored above every candidate), for paired comparisons
+   * of two models over the same users; null for pre-split files (several targets per user).
+   */
+  userRanks(): UserRanks | null {
+    const acc = this.sampled ?? this.full;
+    return acc ? { users: this.ranked.view().slice(), ranks: acc.ranks } : null;
+  }
+
   private maskOf(n: number): Uint8Array {
     const size = n * (this.split.numItems + 1);
     if (!this.mask || this.mask.length < size) this.mask = new Uint8Array(size);
@@ -106,6 +125,12 @@ export class SplitRanker {
  * built beforehand for the same split and options (its checks then ran before any scoring set-up).
  */
 export async function rankSplit(scorer: Scorer, split: Split, opts: RankOptions, ranker = new SplitRanker(split, opts)): Promise<RankingMetrics> {
+  await scoreSplit(scorer, split, opts, ranker);
+  return ranker.result();
+}
+
+/** rankSplit's scoring loop: adds every batch of the split to `ranker` (read its result or userRanks afterwards). */
+export async function scoreSplit(scorer: Scorer, split: Split, opts: RankOptions, ranker: SplitRanker): Promise<void> {
   if (split.numItems !== scorer.numItems) {
     throw new Error(`the model scores ${scorer.numItems} items but the data has ${split.numItems}; evaluate with the data the model was trained on`);
   }
@@ -120,5 +145,4 @@ export async function rankSplit(scorer: Scorer, split: Split, opts: RankOptions,
     done += batch.n;
     opts.onProgress?.(done, users.length);
   }
-  return ranker.result();
 }
