@@ -26,7 +26,7 @@ answerHelp(`One ML-1M training epoch per model (SASRec 5-core file), reclm next 
 (d=64, 2 layers, 2 heads, batch 128, maxlen 200, BCE): seconds per epoch and real tokens per second.
 --bucket N: reclm's length-bucket multiple (0: every batch maxlen wide). --baseline DIR: also run the
 epoch with the reclm checkout in DIR (its own bench/throughput.ts --one), e.g. the main branch.
---unbucketed: also run this checkout with --bucket 0.
+--unbucketed: also run this checkout with --bucket 0. --threads N applies to every runtime, the peer included.
 
 usage: npx tsx bench/throughput.ts [--help] [--threads 2] [--fused 8] [--bucket 16] [--skip-torch] [--models llama,hstu] [--repeats 1] [--baseline DIR] [--unbucketed]`);
 
@@ -102,7 +102,7 @@ function reclmEpoch(name: keyof typeof CONFIG, checkout: string | null = null, m
 function torchEpoch(name: keyof typeof CONFIG): Run | null {
   if (!existsSync('/usr/bin/python3')) return null;
   // Run the peer under runpy so its peak memory can be read when it is done.
-  const wrapper = `import runpy, resource, sys; sys.argv = ${JSON.stringify([TORCH, '--model', name, '--data', DATA, '--epochs', '1', '--threads', '2', '--no-eval'])}; runpy.run_path(sys.argv[0], run_name='__main__'); u = resource.getrusage(resource.RUSAGE_SELF); print('maxrss_kb', u.ru_maxrss, 'cpu_s', u.ru_utime + u.ru_stime)`;
+  const wrapper = `import runpy, resource, sys; sys.argv = ${JSON.stringify([TORCH, '--model', name, '--data', DATA, '--epochs', '1', '--threads', String(threads), '--no-eval'])}; runpy.run_path(sys.argv[0], run_name='__main__'); u = resource.getrusage(resource.RUSAGE_SELF); print('maxrss_kb', u.ru_maxrss, 'cpu_s', u.ru_utime + u.ru_stime)`;
   const out = execFileSync('/usr/bin/python3', ['-c', wrapper], { encoding: 'utf8' });
   const m = /epoch 1: ([\d.]+) s\/epoch.*training tokens\/s ([\d,]+)/.exec(out);
   const rss = /maxrss_kb (\d+) cpu_s ([\d.]+)/.exec(out);
