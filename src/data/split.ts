@@ -74,21 +74,9 @@ export interface SplitEvents {
 }
 
 export function leaveOneOutSplit(ds: Dataset): Split {
-  if (ds.positive) return positiveOnlySplit(ds, ds.positive);
-  const split = plainSplit(ds);
-  if (ds.actions || ds.userFeatures) {
-    const n = ds.sequences.length;
-    const validAt = new Int32Array(n).fill(-1);
-    const testAt = new Int32Array(n).fill(-1);
-    for (let u = 0; u < n; u++) {
-      const m = ds.sequences[u].length;
-      if (split.test[u] !== 0) {
-        validAt[u] = m - 2;
-        testAt[u] = m - 1;
-      }
-    }
-    split.events = eventsOf(ds, null, validAt, testAt);
-  }
+  const positive = ds.positive ?? null;
+  const { split, validAt, testAt } = splitAtTargets(ds, positive);
+  if (positive || ds.actions || ds.userFeatures) split.events = eventsOf(ds, positive, validAt, testAt);
   return split;
 }
 
@@ -104,8 +92,29 @@ function eventsOf(ds: Dataset, positive: Uint8Array[] | null, validAt: Int32Arra
   return { items: ds.sequences, times: ds.timestamps, actions: ds.actions ? ds.actions.actions : null, positive, validAt, testAt, profile, profileWidth: P };
 }
 
-/** The positive-only protocol (see the file comment); `positive` is ds.positive. */
-function positiveOnlySplit(ds: Dataset, positive: Uint8Array[]): Split {
+/**
+ * Positions of a history's validation and test targets (see the file comment): the last two
+ * events, or with a positive mask the last two positive events; null when there are fewer than 3
+ * (positive) events, i.e. the user is not evaluated.
+ */
+function targetPositions(length: number, positive: Uint8Array | null): [number, number] | null {
+  if (!positive) return length >= 3 ? [length - 2, length - 1] : null;
+  let last = -1, before = -1, count = 0;
+  for (let j = 0; j < length; j++) {
+    if (!positive[j]) continue;
+    before = last;
+    last = j;
+    count++;
+  }
+  return count >= 3 ? [before, last] : null;
+}
+
+/**
+ * Both protocols of the file comment in one pass; `positive` is ds.positive (null: every event
+ * is positive, the plain leave-one-out split). Also returns each user's target positions
+ * (-1 when the user is not evaluated), for SplitEvents.
+ */
+function splitAtTargets(ds: Dataset, positive: Uint8Array[] | null): { split: Split; validAt: Int32Array; testAt: Int32Array } {
   const n = ds.sequences.length;
   const train: Int32Array[] = new Array(n);
   const trainTs: Float64Array[] | null = ds.timestamps ? new Array(n) : null;
@@ -118,19 +127,14 @@ function positiveOnlySplit(ds: Dataset, positive: Uint8Array[]): Split {
   let evaluated = 0, trainable = 0, trainInteractions = 0;
   for (let u = 0; u < n; u++) {
     const h = ds.sequences[u];
-    const p = positive[u];
+    const p = positive ? positive[u] : null;
     const ts = ds.timestamps ? ds.timestamps[u] : null;
-    let last = -1, before = -1, count = 0;
-    for (let j = 0; j < h.length; j++) {
-      if (!p[j]) continue;
-      before = last;
-      last = j;
-      count++;
-    }
-    if (count < 3) {
+    const at = targetPositions(h.length, p);
+    if (!at) {
       train[u] = h;
       if (trainTs && ts) trainTs[u] = ts;
     } else {
+      const [before, last] = at;
       train[u] = h.subarray(0, before);
       valid[u] = h[before];
       test[u] = h[last];
@@ -146,7 +150,7 @@ function positiveOnlySplit(ds: Dataset, positive: Uint8Array[]): Split {
     if (trainableRow(train[u], p)) trainable++;
     trainInteractions += train[u].length;
   }
-  return {
+  const split: Split = {
     numItems: ds.numItems,
     train,
     trainTs,
@@ -156,57 +160,15 @@ function positiveOnlySplit(ds: Dataset, positive: Uint8Array[]): Split {
     testTs,
     summary: { users: n, evalUsers: evaluated, excludedFromEval: n - evaluated, trainableUsers: trainable, trainInteractions },
     users: ds.users,
-    events: eventsOf(ds, positive, validAt, testAt),
   };
+  return { split, validAt, testAt };
 }
 
-/** A train prefix yields a training row with a target: a positive event after its first. */
-function trainableRow(train: Int32Array, positive: Uint8Array): boolean {
+/** A train prefix yields a training row with a target: a (positive) event after its first. */
+function trainableRow(train: Int32Array, positive: Uint8Array | null): boolean {
+  if (!positive) return train.length >= 2;
   for (let j = 1; j < train.length; j++) if (positive[j]) return true;
   return false;
-}
-
-function plainSplit(ds: Dataset): Split {
-  const n = ds.sequences.length;
-  const train: Int32Array[] = new Array(n);
-  const trainTs: Float64Array[] | null = ds.timestamps ? new Array(n) : null;
-  const valid = new Int32Array(n);
-  const test = new Int32Array(n);
-  const validTs = ds.timestamps ? new Float64Array(n) : null;
-  const testTs = ds.timestamps ? new Float64Array(n) : null;
-  let evalUsers = 0, trainable = 0, trainInteractions = 0;
-  for (let u = 0; u < n; u++) {
-    const h = ds.sequences[u];
-    const ts = ds.timestamps ? ds.timestamps[u] : null;
-    const m = h.length;
-    if (m < 3) {
-      train[u] = h;
-      if (trainTs && ts) trainTs[u] = ts;
-    } else {
-      train[u] = h.subarray(0, m - 2);
-      valid[u] = h[m - 2];
-      test[u] = h[m - 1];
-      if (trainTs && ts && validTs && testTs) {
-        trainTs[u] = ts.subarray(0, m - 2);
-        validTs[u] = ts[m - 2];
-        testTs[u] = ts[m - 1];
-      }
-      evalUsers++;
-    }
-    if (train[u].length >= 2) trainable++;
-    trainInteractions += train[u].length;
-  }
-  return {
-    numItems: ds.numItems,
-    train,
-    trainTs,
-    valid,
-    test,
-    validTs,
-    testTs,
-    summary: { users: n, evalUsers, excludedFromEval: n - evalUsers, trainableUsers: trainable, trainInteractions },
-    users: ds.users,
-  };
 }
 
 /** The user id of user index `u` for messages: the id from the file when the split knows it. */
