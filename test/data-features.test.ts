@@ -18,6 +18,8 @@ import { bucketOf, buildItemFeatures, buildUserFeatures, quantileEdges } from '.
 import { leaveOneOutSplit, trainThroughValid } from '../src/data/split.js';
 import type { Dataset } from '../src/data/types.js';
 import { UsageError } from '../src/errors.js';
+import { SplitRanker, rankSplit } from '../src/eval/rank.js';
+import type { Scorer } from '../src/eval/scorer.js';
 
 const rows = (a: BigInt64Array, width: number) => {
   const out: number[][] = [];
@@ -147,6 +149,32 @@ describe('data features: actions, positive rule, side files', function () {
       expect(Array.from(historyOf(split, 'test', 0).items)).to.deep.equal([1, 2, 3, 4, 5, 6]);
       expect(split.testTs![0]).to.equal(1006);
       expect(split.summary).to.include({ evalUsers: 2, excludedFromEval: 1 });
+    });
+
+    it('--negatives: the sampled test candidates never include the negatives between the targets (the user interacted with them)', async () => {
+      // u1 (index 0): train 1 2 3 4, valid 5, context 6, test 7; excluded for 'test' = {1, 2, 3, 4, 6}: 3 candidates left of V = 8.
+      expect(() => new SplitRanker(split, { split: 'test', negatives: 4 })).to.throw(UsageError, 'larger than the candidate pool of user 1 (8 items minus 5 in its history = 3)');
+      expect(() => new SplitRanker(split, { split: 'valid', negatives: 4 })).not.to.throw(); // validation: the train prefix only, as before
+      // Item 6 scores above the target for user 1: any draw of it would push the rank above 0.
+      const scorer: Scorer = {
+        maxlen: 8, numItems: 8, needsTimestamps: false,
+        async score(b) {
+          const out = new Float32Array(b.n * 9);
+          for (let r = 0; r < b.n; r++) {
+            if (b.users[r] !== 0) continue;
+            out[r * 9 + 6] = 10;
+            out[r * 9 + 7] = 5;
+          }
+          return out;
+        },
+        async release() {},
+      };
+      for (let seed = 0; seed < 20; seed++) {
+        const ranker = new SplitRanker(split, { split: 'test', negatives: 3, seed });
+        await rankSplit(scorer, split, { split: 'test', negatives: 3, seed }, ranker);
+        const r = ranker.userRanks()!;
+        expect(r.ranks[Array.from(r.users).indexOf(0)], `seed ${seed}`).to.equal(0);
+      }
     });
 
     it('evaluation rows carry the context, its actions and the target time', () => {

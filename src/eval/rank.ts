@@ -61,8 +61,9 @@ export class SplitRanker {
       if (split.targetSets) throw new UsageError('--negatives: the sampled protocol is defined for one target per user (leave-one-out); pre-split files are ranked against the whole catalogue');
       const rng = opts.rng ?? new Rng(opts.seed ?? 0, 7);
       this.users = sampleEvalUsers(eligible, rng, opts.maxUsers ?? 10000);
-      checkNegatives(split.train, this.users, V, negatives, (u) => splitUserLabel(split, u));
-      this.sampled = new SampledRankingAccumulator(split.train, V, rng, negatives);
+      const history = sampledExclusions(split, opts.split);
+      checkNegatives(history, this.users, V, negatives, (u) => splitUserLabel(split, u));
+      this.sampled = new SampledRankingAccumulator(history, V, rng, negatives);
     } else {
       this.users = eligible;
       if (split.targetSets) this.sets = new SetRankingAccumulator(V);
@@ -114,6 +115,27 @@ export class SplitRanker {
     m.fill(0);
     return m;
   }
+}
+
+/**
+ * Per user, the items the sampled protocol never draws as negatives: the train prefix (the seed's
+ * rule; the validation item may be drawn, as in the seed). Under a positive rule the test input
+ * also holds the negative-feedback events between the two targets; the user interacted with
+ * those items, so they are excluded too (docs/evaluation.md).
+ */
+function sampledExclusions(split: Split, which: EvalSplit): Int32Array[] {
+  const ev = split.events;
+  if (which !== 'test' || !ev?.positive) return split.train;
+  return split.train.map((train, u) => {
+    const validAt = ev.validAt[u];
+    const testAt = ev.testAt[u];
+    if (validAt < 0 || testAt <= validAt + 1) return train;
+    const between = ev.items[u].subarray(validAt + 1, testAt);
+    const out = new Int32Array(train.length + between.length);
+    out.set(train);
+    out.set(between, train.length);
+    return out;
+  });
 }
 
 /**
