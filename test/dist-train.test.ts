@@ -179,7 +179,8 @@ describe('dist: reclm train under mpirun', function () {
     const one = artifacts('hstu', 'fused');
     reclm(['train', one, '--data', DATA, ...RECIPE, '--max-steps', '20']);
     const acc = artifacts('hstu', 'accum');
-    reclm(['train', acc, '--data', DATA, ...RECIPE, '--max-steps', '20', '--grad-accum', '2']);
+    const summary = JSON.parse(reclm(['train', acc, '--data', DATA, ...RECIPE, '--max-steps', '20', '--grad-accum', '2', '--json']));
+    expect(summary.gradAccum).to.equal(2);
     // As the 2-rank case: only the summation order differs.
     expectLossesClose(stepLosses(acc), stepLosses(one), 1e-4);
     expect(() => reclm(['train', acc, '--data', DATA, '--resume', '--grad-accum', '3'])).to.throw('--grad-accum 3 contradicts the run');

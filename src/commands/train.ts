@@ -63,7 +63,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'time-limit': positiveNumberFlag({ description: 'start no new epoch after this many minutes, fractions allowed (the best model is still exported)' }),
   };
 
-  async run(): Promise<TrainSummary & { recipe: EffectiveRecipe }> {
+  async run(): Promise<TrainSummary & { recipe: EffectiveRecipe; gradAccum: number }> {
     const { args, flags } = await this.parse(Train);
     const collective = openCollective();
     this.rank = collective.rank;
@@ -147,7 +147,8 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);
     this.log(`exported ${summary.inference} (from ${summary.checkpoint})`);
-    return { ...summary, recipe };
+    // --json: micro-batches per step beside the recipe (ranks and the ZeRO stage are in optimizerState).
+    return { ...summary, recipe, gradAccum };
   }
 
   override log(message?: string, ...args: unknown[]): void {
