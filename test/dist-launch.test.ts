@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Launch, { rankProgram } from '../src/commands/launch.js';
 import { HostfileError, applyInclude, parseHostfile } from '../src/dist/hostfile.js';
 import { LaunchError, MpirunPlan, buildMpirunCommand, shellQuote } from '../src/dist/mpirun.js';
-import { PACKAGE_ROOT, runCommand } from './helpers/cli.js';
+import { PACKAGE_ROOT, plainText, runCommand } from './helpers/cli.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
 import { DATA, RECLM, artifactFactory, expectLossesClose, ofType, reclm, stepLosses } from './helpers/dist-runs.js';
 
@@ -134,6 +134,59 @@ describe('reclm launch', function () {
     });
   });
 
+  describe('on this machine', () => {
+    before(requireMpirun);
+
+    /** `reclm launch ARGS` as its own process; `onStdout` sees its output as it comes. */
+    const launch = (args: string[], onStdout: (text: string, child: ReturnType<typeof spawn>) => void = () => {}) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', LAUNCH_CLI, ...args], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          onStdout(out, child);
+        });
+        child.stderr.on('data', (d) => (err += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, out, err });
+        });
+      });
+
+    it('--check prints its report as lines for a reader; --json as one JSON line; --json without --check is refused', async () => {
+      const r = await launch(['-np', '2', '--check']);
+      expect(r.code, r.err).to.equal(0);
+      const lines = r.out.trim().split('\n');
+      expect(lines[0]).to.equal('2 ranks (Open MPI):');
+      expect(lines[1]).to.match(new RegExp(`^  rank 0: ${hostname()} \\(pid \\d+\\)$`));
+      expect(lines[2]).to.match(/^ {2}rank 1: /);
+      expect(lines[3]).to.match(/^allreduce of 1,048,576 floats: ok, [\d.]+ ms \(best of 3\); broadcast: ok$/);
+      const j = await launch(['-np', '2', '--check', '--json']);
+      expect(JSON.parse(j.out)).to.include({ size: 2, kind: 'mpi', allreduce: 'ok' });
+      const refused = await runCommand(Launch as never, ['-np', '2', '--json', '--', 'train', 'x']);
+      expect(refused.exitCode).to.equal(1);
+      expect(refused.error?.message).to.equal("--json before -- goes with --check; put the command's own --json after --, e.g. -- train DIR --data FILE --json");
+    });
+
+    it('Ctrl-C stops every rank and says so (exit 130), not "mpirun exited with 1"', async () => {
+      const dir = artifacts('interrupted');
+      let sent = false;
+      const r = await launch(['-np', '2', '--', 'train', dir, '--data', DATA, '--batch-size', '16', '--epochs', '50', '--eval-every', '0', '--threads', '1'], (out, child) => {
+        // Once training has printed its recipe line, the ranks are up: interrupt as a user would.
+        if (!sent && /epochs/.test(out)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      expect(sent, r.out + r.err).to.equal(true);
+      expect(r.code, r.err).to.equal(130);
+      expect(plainText(r.err)).to.include('interrupted: mpirun stopped every rank; a train run continues from its last checkpoint with --resume');
+      expect(r.err).not.to.include('mpirun exited with');
+    });
+  });
+
   describe('two hosts: network namespaces on this machine', () => {
     // Two namespaces joined by a veth pair, with addresses that exist only inside them, each
     // with its own hostname (UTS namespace), so Open MPI sees two nodes; a script that enters
@@ -199,9 +252,9 @@ exec ip netns exec "$ns" unshare --uts sh -c "hostname $ns; exec env -i PATH=/us
     };
 
     it('reclm launch --check runs one rank in each namespace and their allreduce is right', async () => {
-      const r = await launchFromFirstHost(['--check']);
+      const r = await launchFromFirstHost(['--check', '--json']);
       expect(r.code, r.err).to.equal(0);
-      const report = JSON.parse(r.out.trim().split('\n').pop()!);
+      const report = JSON.parse(r.out.trim().split('\n').pop()!); // --json: one line
       expect(report.size).to.equal(2);
       expect(report.allreduce).to.equal('ok');
       expect(report.ranks.map((x: { host: string }) => x.host)).to.deep.equal(ns);

@@ -22,9 +22,9 @@ export function rankProgram(root: string, rest: readonly string[], fromSources =
   return [process.execPath, join(root, 'bin', 'run.js'), ...rest];
 }
 
-/** The argv of `--check`: the check module, through tsx when it runs from the TypeScript sources. */
-function checkProgram(): string[] {
-  return [process.execPath, ...(CHECK_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : []), CHECK_ENTRY];
+/** The argv of `--check`: the check module, through tsx when it runs from the TypeScript sources; `--json` makes it print one JSON line. */
+function checkProgram(json: boolean): string[] {
+  return [process.execPath, ...(CHECK_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : []), CHECK_ENTRY, ...(json ? ['--json'] : [])];
 }
 
 export default class Launch extends ReclmCommand {
@@ -49,6 +49,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     mca: Flags.string({ description: "extra Open MPI parameter KEY=VALUE passed as --mca KEY VALUE (repeatable), e.g. plm_rsh_agent=ssh", multiple: true }),
     mpirun: Flags.string({ description: 'the mpirun to run', default: 'mpirun' }),
     check: Flags.boolean({ description: 'instead of a command: check the set-up (hosts of all ranks, a known allreduce and broadcast)' }),
+    json: Flags.boolean({ description: 'with --check: print the report as one JSON line (a command after -- takes its own --json)' }),
     'dry-run': Flags.boolean({ description: 'print the mpirun command instead of running it' }),
   };
 
@@ -59,6 +60,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     const { flags, argv } = await this.parse(Launch, own);
     if (argv.length) throw new UsageError(`unexpected argument '${argv[0]}'; put the reclm command after --, e.g. -- train DIR --data FILE`);
     if (flags.check && rest.length) throw new UsageError('--check runs its own program; give no command after --');
+    if (flags.json && !flags.check) throw new UsageError('--json before -- goes with --check; put the command\'s own --json after --, e.g. -- train DIR --data FILE --json');
     if (!flags.check && !rest.length) throw new UsageError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
     let hosts: HostSlots[] | null = null;
     if (flags.hostfile) {
@@ -72,7 +74,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       if (!m) throw new UsageError(`--mca: expected KEY=VALUE, got '${kv}'`);
       return [m[1], m[2]] as const;
     });
-    const program = flags.check ? checkProgram() : rankProgram(this.config.root, rest);
+    const program = flags.check ? checkProgram(flags.json) : rankProgram(this.config.root, rest);
     const cmd = buildMpirunCommand({
       mpirun: flags.mpirun, hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
     });
@@ -83,7 +85,10 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       return;
     }
     if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
-    const code = await runInherited(cmd);
+    const { code, interrupted } = await runInherited(cmd);
+    if (interrupted && code !== 0) {
+      throw new Errors.CLIError('interrupted: mpirun stopped every rank; a train run continues from its last checkpoint with --resume', { exit: 130 });
+    }
     if (code !== 0) throw new Errors.CLIError(`mpirun exited with ${code} (its messages above name the failed rank)`, { exit: typeof code === 'number' ? code : 1 });
   }
 
@@ -107,11 +112,19 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
   }
 }
 
-/** Runs argv with this process's stdio; forwards SIGINT/SIGTERM; resolves the exit code (or the signal's name). */
-function runInherited(argv: readonly string[]): Promise<number | string> {
+/**
+ * Runs argv with this process's stdio; forwards SIGINT/SIGTERM; resolves the exit code (or the
+ * signal's name) and whether this process was interrupted meanwhile (then a non-zero exit is the
+ * interrupt's doing, not a failed rank's).
+ */
+function runInherited(argv: readonly string[]): Promise<{ code: number | string; interrupted: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit' });
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    let interrupted = false;
+    const forward = (sig: NodeJS.Signals) => {
+      interrupted = true;
+      child.kill(sig);
+    };
     process.on('SIGINT', forward).on('SIGTERM', forward);
     const done = () => process.off('SIGINT', forward).off('SIGTERM', forward);
     child.on('error', (e: NodeJS.ErrnoException) => {
@@ -120,7 +133,7 @@ function runInherited(argv: readonly string[]): Promise<number | string> {
     });
     child.on('exit', (code, signal) => {
       done();
-      resolve(code ?? signal ?? 1);
+      resolve({ code: code ?? signal ?? 1, interrupted });
     });
   });
 }

@@ -1,8 +1,9 @@
 /**
  * The rank program of `reclm launch --check`: verifies a launch set-up before training.
  * Every rank opens the collective and reports its host; a known allreduce and a broadcast
- * are checked on every rank; rank 0 prints one JSON line:
- * {"size", "ranks": [{"rank", "host", "pid"}], "allreduce": "ok", "allreduce_ms": {...}}.
+ * are checked on every rank; rank 0 prints the report, as lines for a reader or, with `--json`,
+ * as one JSON line: {"size", "kind", "ranks": [{"rank", "host", "pid"}], "allreduce": "ok",
+ * "allreduce_floats", "allreduce_ms"} (the best of 3 allreduces, in milliseconds).
  * A wrong sum throws on the rank that saw it (mpirun then stops every rank, non-zero exit).
  */
 import { hostname } from 'node:os';
@@ -41,10 +42,21 @@ export function runCheck(): Record<string, unknown> | null {
   return { size: c.size, kind: c.kind, ranks, allreduce: 'ok', allreduce_floats: n, allreduce_ms: Math.min(...Object.values(timings)) };
 }
 
+/** The report of runCheck as lines for a reader. */
+export function describeCheck(report: Record<string, unknown>): string {
+  const ranks = report.ranks as { rank: number; host: string; pid: number }[];
+  return [
+    `${report.size} ranks (${report.kind === 'mpi' ? 'Open MPI' : String(report.kind)}):`,
+    ...ranks.map((r) => `  rank ${r.rank}: ${r.host} (pid ${r.pid})`),
+    `allreduce of ${Number(report.allreduce_floats).toLocaleString('en-US')} floats: ${report.allreduce}, ${Number(report.allreduce_ms).toFixed(1)} ms (best of 3); broadcast: ok`,
+    '',
+  ].join('\n');
+}
+
 if (process.argv[1] === CHECK_ENTRY) {
   try {
     const report = runCheck();
-    if (report) process.stdout.write(`${JSON.stringify(report)}\n`);
+    if (report) process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify(report)}\n` : describeCheck(report));
   } catch (e) {
     if (!(e instanceof CollectiveError)) throw e;
     // A set-up problem (no libmpi on this host, ...): one line per rank, and mpirun stops the others.
