@@ -46,7 +46,7 @@ Every test user's rank is written to ranks.csv in --out (compare two runs with b
 
 usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
-         [--target-ndcg X[,Y...]] [--target-hr X[,Y...]]
+         [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N]
          [--bucket M] [--positive RULE] [--inputs ids|actions|items|profile|all] [--user-features FILE] [--item-features FILE]
 
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
@@ -60,6 +60,7 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --table FILE        results table to append to (created if absent; must be one this script wrote)
   --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
   --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)
+  --seed N            training seed N and initialisation seed 41 + N (default 1, every row's); repeat a row with another seed to see its training noise
   --bucket M          length-bucket multiple (default 16, as reclm train; 0: every batch maxlen wide)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
   --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
@@ -100,6 +101,9 @@ const r = preset.recipe;
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = Number(arg('epochs', String(r.epochs)));
 const trainOnValid = process.argv.includes('--train-on-valid');
+// Seed 1 (initialisation seed 42) is every row's default; another seed repeats a row to measure how much training noise moves it.
+const seed = Number(arg('seed', '1'));
+if (!Number.isInteger(seed) || seed < 1) throw new Error(`--seed expects a positive integer, got '${arg('seed')}'`);
 const started = Date.now();
 let epochsDone: number;
 let bestEpoch: number | null;
@@ -120,11 +124,11 @@ if (process.argv.includes('--finish')) {
 } else {
   compileJob({
     model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
-    data, dataLabel: dataPath, initSeed: 42, features: compileFeatures(data), recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
+    data, dataLabel: dataPath, initSeed: 41 + seed, features: compileFeatures(data), recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
   });
   const minutes = arg('minutes');
   const summary = await train({
-    dir: out, data, epochs, batchSize: r.batchSize, seed: 1, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
+    dir: out, data, epochs, batchSize: r.batchSize, seed, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
     // Length buckets as `reclm train` uses them by default (--bucket 0 there turns them off).
     bucket: Number(arg('bucket', String(TRAIN_DEFAULTS.bucket))),
     checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes ? Number(minutes) * 60 : undefined,
@@ -169,13 +173,13 @@ for (const line of reached ? reached.split('; ') : []) console.log(line);
 const peakRss = `peak RSS ${(process.resourceUsage().maxRSS / 1024 ** 2).toFixed(2)} GiB`;
 const load = `length buckets ${arg('bucket', String(TRAIN_DEFAULTS.bucket))}, threads ${threads}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`;
 const inputNote = inputs !== 'ids' || arg('positive') ? `inputs ${inputs}${arg('positive') ? `, positive ${arg('positive')}` : ''}` : '';
-const note = [inputNote, hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
+const note = [inputNote, seed !== 1 ? `seed ${seed}` : '', hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
 const auto = chosen ? ` (${preset.model}, d=${preset.config.dim}, ${preset.config.n_layers} layers, maxlen ${preset.config.maxlen}, dropout ${preset.config.dropout}, batch ${r.batchSize}, lr ${r.lr}, patience ${r.patience})` : '';
 const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
 appendFileSync(table, row);
 console.log(row);
 // The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.svg.
-const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}`;
+const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}${seed !== 1 ? ` seed=${seed}` : ''}`;
 const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).split('.')[0]}.svg`);
 if (await writeValidationSvg(out, curve, `${label} on ${basename(dataPath)}: validation`)) console.log(`validation curve: ${curve}`);
 console.log(peakRss);
