@@ -6,7 +6,7 @@ import { int64s } from '../src/dsl/ops/util.js';
 import type { Dim } from '../src/dsl/types.js';
 import { ConfigError, ModelConfig } from './config.js';
 import { Dropout } from './dropout.js';
-import { batchSeqDim, featureInputSpecs, needsTimes, seqNextDim } from './features.js';
+import { featureInputSpecs, needsTimes } from './features.js';
 import { fullCe, itemVectors, officialBce, sampledSoftmax, seedBce, LossOutput } from './losses.js';
 import { BuildOptions, InferenceGraph, InputSpec, LossName } from './types.js';
 
@@ -16,14 +16,13 @@ export const LOWEST_FLOAT32 = -3.4028234663852886e38;
 /**
  * Batch inputs of a training graph: seq, ts_ext (HSTU, llama's time gaps), the loss's targets,
  * then the feature inputs (graphs/features.ts). The sequence length is the symbolic T (any
- * 1 ≤ T ≤ maxlen per batch; ts_ext is [batch, T+1]), except for models with a profile prefix:
- * their inputs stay maxlen wide (batchSeqDim).
+ * 1 ≤ T ≤ maxlen per batch; ts_ext is [batch, T+1]).
  */
 export function batchInputSpecs(c: ModelConfig, loss: LossName): InputSpec[] {
-  const T = batchSeqDim(c);
+  const T = DIM.seq;
   const B = DIM.batch;
   const specs: InputSpec[] = [{ name: BATCH.seq, dtype: 'int64', shape: [B, T] }];
-  if (c.model === 'hstu' || needsTimes(c)) specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, seqNextDim(T)] });
+  if (c.model === 'hstu' || needsTimes(c)) specs.push({ name: BATCH.tsExt, dtype: 'int64', shape: [B, DIM.seqNext] });
   specs.push({ name: BATCH.pos, dtype: 'int64', shape: [B, T] });
   switch (loss) {
     case 'bce':
@@ -92,8 +91,8 @@ export function setTrainingOutputs(g: Graph, f: Tensor, out: LossOutput, opts: B
  * last row of the item embedding) and a caller's "missing" marker would silently become a real
  * item. Ids above V still fail in Gather with onnxruntime's out-of-bounds error.
  */
-export function inferenceSeq(g: Graph, c: ModelConfig): Tensor {
-  const seq = g.input('seq', 'int64', [DIM.batch, batchSeqDim(c)]);
+export function inferenceSeq(g: Graph): Tensor {
+  const seq = g.input('seq', 'int64', [DIM.batch, DIM.seq]);
   return g.scope('inference_input', () => op.max(seq, 0));
 }
 
@@ -195,15 +194,16 @@ export function lastRows(table: Tensor, axes: number[], T: Tensor, dim: Dim = DI
 
 /**
  * x[:, start : end] along axis 1 of a [batch, T + k, ...] tensor whose result is known to
- * have T entries there (e.g. ts_ext [batch, T+1] without its first or last column). `end`
- * may be negative (counted from the end, as ONNX's Slice does). A static axis 1 (a
+ * have T entries there (e.g. ts_ext [batch, T+1] without its first or last column), named
+ * `dim` (default the batch's T; a profile model's encoder runs on P + T, graphs/features.ts).
+ * `end` may be negative (counted from the end, as ONNX's Slice does). A static axis 1 (a
  * fixed-length graph) gives a static slice.
  */
-export function sliceToSeq(x: Tensor, start: number, end: number): Tensor {
+export function sliceToSeq(x: Tensor, start: number, end: number, dim: Dim = DIM.seq): Tensor {
   const g = x.graph;
   const n = x.shape[1];
   if (typeof n === 'number') return op.slice(x, [1], [start], [end < 0 ? n + end : Math.min(end, n)]);
-  const shape = x.shape.map((d, i) => (i === 1 ? DIM.seq : d));
+  const shape = x.shape.map((d, i) => (i === 1 ? dim : d));
   return g.addNode('Slice', [x, int64s(g, [start]), int64s(g, [end]), int64s(g, [1])], {}, [{ dtype: x.dtype, shape }])[0];
 }
 

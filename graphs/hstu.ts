@@ -9,9 +9,10 @@ import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { HstuConfig, resolveHstuConfig } from './config.js';
 import { DIM } from '../src/contract/artifacts.js';
+import type { Dim } from '../src/dsl/types.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, int64Const, lastRows, mergeHeads, seqLength, setTrainingOutputs, sliceToSeq, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
-import { batchSeqDim, encodeEvents, inferenceFeatureInputs, profileLength, seqNextDim, sequenceConfig } from './features.js';
+import { encodeEvents, inferenceFeatureInputs, sequenceConfig } from './features.js';
 import { ModelDefinition } from './types.js';
 
 export interface HstuLayerParams {
@@ -51,11 +52,12 @@ export function declareHstuParams(g: Graph, c: HstuConfig): HstuParams {
 /**
  * Time buckets (§3.3) from ts_ext [batch, T+1] int64: [batch, T, T] int64 with
  * bucket[b,t,j] = clamp(floor(ln(max(|ts[t+1] − ts[j]|, 1)) / bucket_div), 0, num_buckets),
- * the log taken in float32 as the official code does.
+ * the log taken in float32 as the official code does. `dim` names T (the encoder's length: the
+ * batch's T, or P + T with a profile prefix, graphs/features.ts).
  */
-export function timeBuckets(tsExt: Tensor, c: HstuConfig): Tensor {
-  const next = op.unsqueeze(sliceToSeq(tsExt, 1, Number.MAX_SAFE_INTEGER), [2]); // query side: the next item's time
-  const own = op.unsqueeze(sliceToSeq(tsExt, 0, -1), [1]);
+export function timeBuckets(tsExt: Tensor, c: HstuConfig, dim: Dim = DIM.seq): Tensor {
+  const next = op.unsqueeze(sliceToSeq(tsExt, 1, Number.MAX_SAFE_INTEGER, dim), [2]); // query side: the next item's time
+  const own = op.unsqueeze(sliceToSeq(tsExt, 0, -1, dim), [1]);
   const dt = op.max(op.abs(op.sub(next, own)), 1);
   const b = op.floor(op.div(op.log(op.cast(dt, 'float32')), c.bucket_div));
   // ln(1) = 0 keeps b >= 0; the upper clamp happens before the cast so huge gaps stay in range.
@@ -128,7 +130,7 @@ export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Te
   });
   const { relIdx, bucket, attnScale } = g.scope('attn_bias', () => {
     const relIdx = lastRows(int64Const(g, [L, L], (i) => L - 1 + (i % L) - Math.floor(i / L)), [0, 1], T, seq.shape[1]); // (L−1) + j − t
-    const bucket = c.time_bias ? timeBuckets(tsExt, c) : null;
+    const bucket = c.time_bias ? timeBuckets(tsExt, c, seq.shape[1]) : null;
     // allow[b,t,j] = (j <= t) and valid[b,j], with the 1/n divisor folded in: [batch, 1, T, T]
     const allow = op.and(lastRows(causalMask(g, L), [0, 1], T, seq.shape[1]), op.unsqueeze(valid, [1]));
     const attnScale = op.unsqueeze(op.mul(op.cast(allow, 'float32'), 1 / c.attn_divisor), [1]);
@@ -157,9 +159,9 @@ export const hstu: ModelDefinition<HstuConfig> = {
     return { config: { ...raw, time_bias: false }, notes: ['the data has no timestamps: the HSTU time bias is disabled (time_bias=false)'] };
   },
   batchInputs: (c, loss) => batchInputSpecs(c, loss),
-  // Padding keys are masked, positions count from the oldest kept item, n is a constant. A
-  // profile prefix's layout is built for a fixed maxlen (graphs/features.ts): never trimmed.
-  paddingInvariant: (c) => profileLength(c) === 0,
+  // Padding keys are masked, positions count from the oldest kept item, n is a constant; a
+  // profile prefix sits right before the first event whatever T (graphs/features.ts).
+  paddingInvariant: () => true,
   buildTraining(g, c, loss, opts) {
     // With a profile prefix, pos_emb and rab_pos cover its P slots too (sequenceConfig).
     const P = declareHstuParams(g, sequenceConfig(c));
@@ -170,8 +172,8 @@ export const hstu: ModelDefinition<HstuConfig> = {
   },
   buildInference(g, c, baked = {}) {
     const P = declareHstuParams(g, sequenceConfig(c));
-    const seq = inferenceSeq(g, c);
-    const tsExt = g.input('ts_ext', 'int64', [DIM.batch, seqNextDim(batchSeqDim(c))]);
+    const seq = inferenceSeq(g);
+    const tsExt = g.input('ts_ext', 'int64', [DIM.batch, DIM.seqNext]);
     const inputs = { seq, ts_ext: tsExt, ...inferenceFeatureInputs(g, c) };
     const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, s, ts, tok) => hstuEncoder(cc, P, s, ts!, Dropout.none(), tok));
     return inferenceHead(c, f, items);

@@ -9,7 +9,7 @@ import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
 import type { Dim } from '../src/dsl/types.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, lastRows, mergeHeads, seqLength, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
-import { encodeEvents, inferenceFeatureInputs, profileLength } from './features.js';
+import { encodeEvents, inferenceFeatureInputs } from './features.js';
 import { ModelDefinition } from './types.js';
 
 /** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
@@ -167,8 +167,8 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
   resolveConfig: resolveLlamaConfig,
   batchInputs: (c, loss) => batchInputSpecs(c, loss),
   // Without the key-padding mask every real query attends to the padding keys before it; a
-  // profile prefix's layout is built for a fixed maxlen (graphs/features.ts).
-  paddingInvariant: (c) => c.key_padding_mask && profileLength(c) === 0,
+  // profile prefix sits right before the first event whatever T (graphs/features.ts).
+  paddingInvariant: (c) => c.key_padding_mask,
   buildTraining(g, c, loss, opts) {
     const P = declareLlamaParams(g, c);
     const inputs = declareInputs(g, batchInputSpecs(c, loss));
@@ -178,7 +178,7 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
   },
   buildInference(g, c, baked = {}) {
     const P = declareLlamaParams(g, c);
-    const inputs = { seq: inferenceSeq(g, c), ...inferenceFeatureInputs(g, c) };
+    const inputs = { seq: inferenceSeq(g), ...inferenceFeatureInputs(g, c) };
     const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc, P, seq, Dropout.none(), tok));
     return inferenceHead(c, f, items);
   },

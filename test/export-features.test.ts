@@ -163,9 +163,10 @@ describe('export with side inputs: item features baked, action/profile/time inpu
   for (const name of Object.keys(CASES) as Name[]) {
     it(`${name}: the manifest declares action and profile (and ts_ext) as batch inputs and holds the schema; training steps run`, () => {
       const manifest = JSON.parse(readFileSync(join(built[name].dir, 'manifest.json'), 'utf8'));
-      const L = CASES[name].maxlen;
       const inputs = Object.fromEntries(batchInputs(manifest, 'training').map((s) => [s.name, s.shape]));
-      expect(inputs).to.deep.equal({ seq: ['batch', L], ts_ext: ['batch', L + 1], pos: ['batch', L], action: ['batch', L], profile: ['batch', 2] });
+      // Any T ≤ maxlen: a profile model is trimmed like the others (trimPadding).
+      expect(inputs).to.deep.equal({ seq: ['batch', 'T'], ts_ext: ['batch', 'T+1'], pos: ['batch', 'T'], action: ['batch', 'T'], profile: ['batch', 2] });
+      expect(manifest.trimPadding).to.equal(true);
       expect(manifest.features).to.deep.equal(SCHEMA);
       expect(manifest.config.item_fields).to.deep.equal([{ name: 'genre', vocab_size: 6, width: 2 }]);
       expect(manifest.config.num_actions).to.equal(5);
@@ -211,6 +212,21 @@ describe('export with side inputs: item features baked, action/profile/time inpu
       const out = await sess.run({ ...toOrtFeeds(feeds), ...pf });
       await sess.release();
       expectNear({ dims: [...out.scores.dims], data: Array.from(out.scores.data as Float32Array) }, scores, 'inference_graph vs inference.onnx');
+    });
+
+    it(`${name}: inference.onnx takes a batch trimmed to T < maxlen (profile as is) and gives the maxlen-wide scores`, async () => {
+      const { dir, feeds } = built[name];
+      const L = CASES[name].maxlen;
+      // Rows 0 (no events), 3, 4 and 5 (9, 8 and 7 events): T = 9, and T = 10 with one more padding column.
+      const rows = [0, 3, 4, 5];
+      const take = (f: FeedSpec, width: number, keep: number) => ({ type: f.type, dims: [rows.length, keep, ...f.dims.slice(2)], data: rows.flatMap((r) => f.data.slice(r * width + (width - keep), (r + 1) * width)) });
+      const full = await runNode(join(dir, 'inference.onnx'), { ...feeds, seq: take(feeds.seq, L, L), ts_ext: take(feeds.ts_ext, L + 1, L + 1), action: take(feeds.action, L, L), profile: take(feeds.profile, 2, 2) });
+      for (const T of [9, 10]) {
+        const short = await runNode(join(dir, 'inference.onnx'), { ...feeds, seq: take(feeds.seq, L, T), ts_ext: take(feeds.ts_ext, L + 1, T + 1), action: take(feeds.action, L, T), profile: take(feeds.profile, 2, 2) });
+        for (const out of ['user_emb', 'scores']) expectNear(short[out], full[out], `T ${T} ${out}`);
+      }
+      // The same rows inside the full serving batch: a row's scores do not depend on the others.
+      expectNear(full.scores, { dims: [rows.length, V + 1], data: rows.flatMap((r) => native[name].scores.data.slice(r * (V + 1), (r + 1) * (V + 1))) }, 'rows of the serving batch');
     });
 
     it(`${name}: onnxruntime-web gives onnxruntime-node's outputs`, () => {

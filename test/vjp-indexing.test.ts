@@ -68,6 +68,14 @@ describe('VJP: indexing', () => {
     });
   });
 
+  it('GatherElements from a symbolic axis (x [2, T], T = 4 at run time; zeros built by Expand)', async () => {
+    await checkVjp('GatherElements', {
+      inputs: [{ name: 'x', shape: [2, 4], decl: [2, 'T'] }],
+      extra: [{ name: 'idx', dtype: 'int64', shape: [2, 3], feed: i64([3, 0, 3, 1, 1, 2], [2, 3]) }],
+      build: (_g, [x], [idx]) => F.gatherElements(x, idx, 1),
+    });
+  });
+
   it('GatherElements with int32 indices', async () => {
     await checkVjp('GatherElements', {
       inputs: [{ name: 'x', shape: [4, 3] }],

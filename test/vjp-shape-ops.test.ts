@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import * as F from '../src/dsl/index.js';
 import { checkVjp } from './helpers/vjp-coverage.js';
 
@@ -78,6 +79,51 @@ describe('VJP: shape ops', () => {
     await checkVjp('Slice', {
       inputs: [{ name: 'x', shape: [3, 5, 2] }],
       build: (_g, [x]) => [F.slice(x, [1, 0], [-4, 1], [4, 100]), F.slice(x, [-1], [1], [2])],
+    });
+  });
+
+  // The batch's sequence length T is symbolic in the graphs (any T ≤ maxlen): the rules for
+  // Concat and Slice then read the sizes and pads from Shape at run time. The symbolic axis is
+  // summed away so the checked outputs are static; the elementwise y·tanh(y) before the sum
+  // makes each element's gradient depend on its own value, so a misplaced one is caught.
+  const sumOver = (y: F.Tensor, axis: number) => F.reduceSum(F.mul(y, F.tanh(y)), [axis]);
+
+  it('Concat on a symbolic axis: [2,2,3] and [2,T,3] on axis 1, T = 3 at run time', async () => {
+    await checkVjp('Concat', {
+      inputs: [{ name: 'p', shape: [2, 2, 3] }, { name: 'x', shape: [2, 3, 3], decl: [2, 'T', 3] }],
+      build: (_g, [p, x]) => {
+        const y = F.concat([p, x, p], 1, 'P+T');
+        expect(y.shape).to.deep.equal([2, 'P+T', 3]);
+        return sumOver(y, 1);
+      },
+    });
+  });
+
+  it('Concat of two symbolic lengths on axis 0', async () => {
+    await checkVjp('Concat', {
+      inputs: [{ name: 'x', shape: [3, 2], decl: ['T', 2] }, { name: 'z', shape: [4, 2], decl: ['U', 2] }],
+      build: (_g, [x, z]) => sumOver(F.concat([z, x], 0), 0),
+    });
+  });
+
+  it('Slice on a symbolic axis (T = 5): to the end, negative bounds, clamped start and end, past the end', async () => {
+    await checkVjp('Slice', {
+      inputs: [{ name: 'x', shape: [5, 3], decl: ['T', 3] }],
+      build: (_g, [x]) => [
+        sumOver(F.slice(x, [0], [2], [Number.MAX_SAFE_INTEGER]), 0),
+        sumOver(F.slice(x, [0], [-3], [-1]), 0),
+        sumOver(F.slice(x, [0], [-10], [2]), 0),
+        sumOver(F.slice(x, [0], [1], [100]), 0),
+        sumOver(F.slice(x, [0], [3], [1]), 0),
+        sumOver(F.slice(x, [0], [7], [Number.MAX_SAFE_INTEGER]), 0),
+      ],
+    });
+  });
+
+  it('Slice on a symbolic and a static axis at once', async () => {
+    await checkVjp('Slice', {
+      inputs: [{ name: 'x', shape: [2, 4, 3], decl: ['batch', 'T', 3] }],
+      build: (_g, [x]) => F.reduceSum(sumOver(F.slice(x, [1, 2], [1, 0], [Number.MAX_SAFE_INTEGER, 2]), 1), [0]),
     });
   });
 

@@ -96,7 +96,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     // A model that reads its padding (or artifacts of fixed length) is never trimmed.
     const bucket = bucketFor(manifest, r.bucket);
     if (bucket !== r.bucket) {
-      if (recipe.from.bucket === 'flag') this.log(`--bucket ${r.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask), has a profile prefix (user fields) or was compiled with a fixed sequence length`);
+      if (recipe.from.bucket === 'flag') this.log(`--bucket ${r.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
       r.bucket = bucket;
       recipe.from.bucket = 'default';
     }

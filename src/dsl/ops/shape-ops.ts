@@ -116,7 +116,12 @@ export function expandAs(x: Tensor, like: Tensor): Tensor {
   return x.graph.addNode('Expand', [x, shapeOf(like)], {}, [{ dtype: x.dtype, shape: like.shape }])[0];
 }
 
-export function concat(xs: readonly Tensor[], axis: number): Tensor {
+/**
+ * Concat along `axis`. A result length that is not static gets a fresh symbolic name, or
+ * `dim` when the caller knows it (e.g. the encoder length P + T of graphs/features.ts), so
+ * that later ops broadcast it against tensors of the same length.
+ */
+export function concat(xs: readonly Tensor[], axis: number, dim?: Dim): Tensor {
   if (xs.length === 0) throw new DslError('Concat: no inputs');
   const rank = xs[0].rank;
   const a = normalizeAxis('Concat', axis, rank);
@@ -130,6 +135,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     const d = t.shape[a];
     total = typeof total === 'number' && typeof d === 'number' ? total + d : xs[0].graph.freshDim('concat');
   }
+  if (typeof total !== 'number' && dim !== undefined) total = dim;
   const shape = xs[0].shape.map((d, i) => (i === a ? total : d));
   return xs[0].graph.addNode('Concat', [...xs], attrsFor('Concat', { axis: a }), [{ dtype: xs[0].dtype, shape }])[0];
 }
