@@ -16,7 +16,7 @@ describe('training recipe', () => {
 
   it('a new run: each value from its flag, else the preset, else the default, with its source', () => {
     const r = resolveRecipe({ epochs: 1, seed: 3 }, PRESET, null, 6040, 'dir');
-    expect(r.values).to.deep.equal({ epochs: 1, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8, seed: 3, trainOnValid: false, bucket: 16 });
+    expect(r.values).to.deep.equal({ epochs: 1, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8, seed: 3, trainOnValid: false, bucket: 0 });
     expect(r.from).to.include({ epochs: 'flag', seed: 'flag', lr: 'preset ml-1m-llama', cosine: 'preset ml-1m-llama', trainOnValid: 'default' });
     expect(r.schedule).to.deep.equal({ kind: 'warmup-cosine', lr: 2e-3, warmup: 0, totalSteps: 48, minLr: 1e-5 });
   });

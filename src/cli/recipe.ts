@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
  * Defaults when the artifacts carry no preset recipe. `bucket` is the length-bucket multiple of
  * a new run (0: off); a stored run without one (older reclm) resumes unbucketed.
  */
-export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false, bucket: 16 };
+export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false, bucket: 0 };
 
 type Key = keyof typeof TRAIN_DEFAULTS;
 /** The recipe flags of `reclm train`, undefined when not given. */
