@@ -61,7 +61,7 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
   --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)
   --seed N            training seed N and initialisation seed 41 + N (default 1, every row's); repeat a row with another seed to see its training noise
-  --bucket M          length-bucket multiple (default 16, as reclm train; 0: every batch maxlen wide)
+  --bucket M          length-bucket multiple (default 0 as in reclm train: every batch maxlen wide)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
   --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
                       profile (user features), all; items needs --item-features FILE, profile --user-features FILE`);
