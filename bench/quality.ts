@@ -108,9 +108,12 @@ const started = Date.now();
 let epochsDone: number;
 let bestEpoch: number | null;
 let trainMinutes: number;
+// The length-bucket multiple the run trained with (--finish: from its log, not the flag).
+let bucketUsed = Number(arg('bucket', String(TRAIN_DEFAULTS.bucket)));
 if (process.argv.includes('--finish')) {
   // An interrupted run: export its best checkpoint, and read how far it got from its log.
-  const log = readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }) as { type: string; epoch?: number; valid?: unknown; time?: string }[];
+  const log = readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }) as { type: string; epoch?: number; valid?: unknown; time?: string; recipe?: { bucket?: number } }[];
+  bucketUsed = log.find((x) => x.type === 'start')?.recipe?.bucket ?? 0;
   const epochsLogged = log.filter((x) => x.type === 'epoch');
   const session = await TrainingSession.open(out, null);
   const state = session.loadCheckpoint(join(out, RUN_FILES.best));
@@ -130,7 +133,7 @@ if (process.argv.includes('--finish')) {
   const summary = await train({
     dir: out, data, epochs, batchSize: r.batchSize, seed, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
     // Length buckets as `reclm train` uses them by default (--bucket 0 there turns them off).
-    bucket: Number(arg('bucket', String(TRAIN_DEFAULTS.bucket))),
+    bucket: bucketUsed,
     checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes ? Number(minutes) * 60 : undefined,
     schedule: scheduleFor({ ...r, epochs }, Math.ceil(data.sequences.length / r.batchSize)),
     log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
@@ -171,7 +174,7 @@ const reached = targets.length && !trainOnValid ? quality() : '';
 for (const line of reached ? reached.split('; ') : []) console.log(line);
 // Peak resident memory of this whole process (compile, training, validation, test ranking).
 const peakRss = `peak RSS ${(process.resourceUsage().maxRSS / 1024 ** 2).toFixed(2)} GiB`;
-const load = `length buckets ${arg('bucket', String(TRAIN_DEFAULTS.bucket))}, threads ${threads}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`;
+const load = `${bucketUsed > 0 ? `length buckets ${bucketUsed}` : 'no length buckets'}, threads ${threads}, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`;
 const inputNote = inputs !== 'ids' || arg('positive') ? `inputs ${inputs}${arg('positive') ? `, positive ${arg('positive')}` : ''}` : '';
 const note = [inputNote, seed !== 1 ? `seed ${seed}` : '', hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
 const auto = chosen ? ` (${preset.model}, d=${preset.config.dim}, ${preset.config.n_layers} layers, maxlen ${preset.config.maxlen}, dropout ${preset.config.dropout}, batch ${r.batchSize}, lr ${r.lr}, patience ${r.patience})` : '';
