@@ -2,7 +2,7 @@
 // on ML-100K), the same metrics as before for trained models without ties, and `reclm eval`
 // stopping with a non-zero exit when its numbers would mean nothing.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,6 +153,32 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
       const m = metricsFromRanks(rows.map((x) => x.rank), [1, 5, 10]);
       for (const key of ['hr@1', 'hr@5', 'ndcg@5', 'hr@10', 'ndcg@10', 'mrr']) expect(m[key], `${key} ${extra.join(' ')}`).to.equal(out[key]);
     }
+  });
+
+  it('--ranks never overwrites what reclm did not write: the data file, the model, another file; a missing folder or a folder is one line', async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'reclm-ranks-safe-'));
+    const other = join(dir2, 'notes.txt');
+    writeFileSync(other, 'my notes\n');
+    const dataBefore = readFileSync(tinyFile);
+    const modelBefore = readFileSync(join(dir, 'inference.onnx'));
+    const cases: [string, RegExp][] = [
+      [tinyFile, /^--ranks .* is an input of this command; give another file$/],
+      [join(dir, 'inference.onnx'), /^--ranks .* is an input of this command; give another file$/],
+      [other, /^--ranks .*notes\.txt exists and was not written by reclm \(it does not start with "user,target,rank"\); refusing to overwrite it/],
+      [join(dir2, 'no', 'such.csv'), /^--ranks .*such\.csv: the folder .* does not exist$/],
+      [dir2, /^--ranks .* is a folder, not a file$/],
+    ];
+    for (const [path, message] of cases) {
+      const r = await runCommand(Eval, [dir, '--data', tinyFile, '--threads', '1', '--ranks', path]);
+      expect(r.exitCode, path).to.equal(1);
+      expect(r.error!.message, path).to.match(message);
+    }
+    expect(readFileSync(tinyFile).equals(dataBefore)).to.equal(true);
+    expect(readFileSync(join(dir, 'inference.onnx')).equals(modelBefore)).to.equal(true);
+    expect(readFileSync(other, 'utf8')).to.equal('my notes\n');
+    // A ranks file reclm wrote is replaced: rerunning an evaluation is the usual case.
+    const ranks = join(dir2, 'ranks.csv');
+    for (let i = 0; i < 2; i++) expect((await runCommand(Eval, [dir, '--data', tinyFile, '--threads', '1', '--ranks', ranks])).exitCode).to.equal(0);
   });
 
   it('--ranks with pre-split files: refused in one line before anything is read', async () => {

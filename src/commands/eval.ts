@@ -12,7 +12,8 @@ import { MANIFEST_FILE, readManifest } from '../contract/artifacts.js';
 import type { FeatureSchema } from '../data/features.js';
 import { resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
-import { writeUserRanks } from '../report/user-ranks.js';
+import { USER_RANKS_HEADER, writeUserRanks } from '../report/user-ranks.js';
+import { checkReplaceableFile } from '../util/safe-paths.js';
 
 export default class Eval extends ReclmCommand {
   static override summary = 'Rank a leave-one-out split (or given pre-split files) with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
@@ -57,6 +58,8 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
     if (flags.ranks && presplit) throw new UsageError('--ranks: pre-split files have several targets per user; per-user ranks are written for leave-one-out splits only');
+    // Before the ranking: a wrong --ranks path fails in a second, and never replaces what reclm did not write.
+    if (flags.ranks) checkReplaceableFile(flags.ranks, { flag: '--ranks', header: USER_RANKS_HEADER, protect: [flags.data, args.model, join(args.model, 'inference.onnx')] });
     const json = this.jsonEnabled();
     const read = dataReadOptions(flags, (line) => this.warn(line), compiledFeatures(args.model));
     const progress = new Progress({ label: 'ranking', json });

@@ -8,7 +8,10 @@ import * as aq from 'arquero';
 import type { PerUserRank } from '../eval/evaluate.js';
 import { DataFormatError } from '../data/errors.js';
 
-/** Writes `rows` (user id, target item id, rank ≥ 0) to `path` as CSV with a header line. */
+/** The first line of every file writeUserRanks writes. */
+export const USER_RANKS_HEADER = 'user,target,rank\n';
+
+/** Writes `rows` (user id, target item id, rank ≥ 0) to `path` as CSV with a header line (USER_RANKS_HEADER). */
 export function writeUserRanks(path: string, rows: readonly PerUserRank[]): void {
   const t = aq.table({ user: rows.map((r) => r.user), target: rows.map((r) => r.target), rank: rows.map((r) => r.rank) });
   const csv = t.toCSV();

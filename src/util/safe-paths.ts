@@ -2,8 +2,8 @@
 // replaced only when it is empty or holds a reclm artifact set (and then only when asked), and
 // never when it contains the working directory or a file the command is reading.
 
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { RUN_FILES } from '../contract/artifacts.js';
 import { ReclmError } from '../errors.js';
 import { acquireLock } from './run-lock.js';
@@ -82,4 +82,33 @@ export function checkAppendableFile(path: string, header: string, flag: string):
   if (!existsSync(path)) return;
   if (!statSync(path).isFile()) throw new UnsafePathError(`${flag} ${path} is not a file`);
   if (!readFileSync(path, 'utf8').startsWith(header)) throw new UnsafePathError(`${flag} ${path} is not a results table reclm wrote (it does not start with "${header}"); give another file`);
+}
+
+/**
+ * Checks that a file reclm writes whole (e.g. `eval --ranks FILE`) may be written: its folder
+ * exists, and the path is absent or a regular file reclm wrote before (its text starts with
+ * `header`), and not one of `protect` (the command's input files). Throws an UnsafePathError,
+ * one line naming the path, otherwise: reclm never overwrites what it did not write.
+ */
+export function checkReplaceableFile(path: string, opts: { flag: string; header: string; protect?: readonly string[] }): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UnsafePathError(`${opts.flag} ${path}: the folder ${dir} does not exist`);
+  if (!existsSync(path)) return;
+  if (!statSync(path).isFile()) throw new UnsafePathError(`${opts.flag} ${path} is a folder, not a file`);
+  if ((opts.protect ?? []).some((p) => existsSync(p) && real(p) === real(path))) throw new UnsafePathError(`${opts.flag} ${path} is an input of this command; give another file`);
+  if (!fileStartsWith(path, opts.header)) {
+    throw new UnsafePathError(`${opts.flag} ${path} exists and was not written by reclm (it does not start with "${opts.header.trim()}"); refusing to overwrite it (choose another file or remove it)`);
+  }
+}
+
+/** Whether the file's first bytes are `text` (reads only that many bytes, so a large input costs nothing). */
+function fileStartsWith(path: string, text: string): boolean {
+  const want = Buffer.from(text, 'utf8');
+  const got = Buffer.alloc(want.length);
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, got, 0, want.length, 0) === want.length && got.equals(want);
+  } finally {
+    closeSync(fd);
+  }
 }
