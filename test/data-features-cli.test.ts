@@ -2,7 +2,7 @@
 // (run in-process, test/helpers/cli.ts): the rule is stored in the manifest and train and eval
 // apply it; plain artifacts refuse the flags at train time.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
@@ -69,6 +69,17 @@ describe('feature flags on the command line', function () {
     // The positive-only protocol evaluates other targets than the plain one.
     const plain = leaveOneOutSplit(openDataset(ratings));
     expect(Array.from(split.test)).to.not.deep.equal(Array.from(plain.test));
+
+    // The exported model alone (no manifest beside it) carries the rule and the fields in its metadata.
+    const lone = join(dir, 'lone');
+    mkdirSync(lone);
+    copyFileSync(join(art, 'inference.onnx'), join(lone, 'model.onnx'));
+    const le = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings, '--user-features', users, '--json']);
+    expect(le.exitCode, le.stderr).to.equal(0);
+    expect(JSON.parse(le.stdout)).to.deep.include(Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(e.stdout)[k]])));
+    const noUsers = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings]);
+    expect(noUsers.exitCode).to.equal(1);
+    expect(plainText(noUsers.error!.message)).to.match(/compiled with user features .*give --user-features FILE/);
   });
 
   it('plain artifacts keep plain manifests and refuse the flags at train time', async () => {
@@ -79,6 +90,15 @@ describe('feature flags on the command line', function () {
     const t = await runCommand(Train as never, [art, '--data', ratings, '--positive', 'rating>=4', '--max-steps', '1']);
     expect(t.exitCode).to.equal(1);
     expect(plainText(t.error!.message)).to.match(/--positive: .* was compiled for item ids only/);
+    const trained = await runCommand(Train as never, [art, '--data', ratings, '--max-steps', '1', '--eval-every', '0']);
+    expect(trained.exitCode, trained.stderr).to.equal(0);
+    // eval too: the model cannot read side inputs it was not trained with (the positive rule only picks targets, so it stays allowed).
+    for (const flag of [['--user-features', users], ['--actions']]) {
+      const r = await runCommand(Eval as never, [art, '--data', ratings, ...flag]);
+      expect(r.exitCode, flag[0]).to.equal(1);
+      expect(plainText(r.error!.message)).to.match(new RegExp(`^${flag[0]}: .* was trained on item ids only \\(no actions or side files\\), so it cannot read them; drop the flag$`));
+    }
+    expect((await runCommand(Eval as never, [art, '--data', ratings, '--positive', 'rating>=4'])).exitCode).to.equal(0);
     const noData = await runCommand(Compile as never, [...tiny, '--num-items', '60', '--positive', 'rating>=4', '--out', join(dir, 'x')]);
     expect(plainText(noData.error!.message)).to.match(/--positive needs --data/);
   });

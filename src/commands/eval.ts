@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { evaluate } from '../eval/evaluate.js';
+import { evaluate, inspectInference } from '../eval/evaluate.js';
+import { featuresFromMetadata } from '../onnx/bake.js';
 import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
 import { ReclmCommand } from '../cli/base-command.js';
@@ -61,7 +62,11 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     // Before the ranking: a wrong --ranks path fails in a second, and never replaces what reclm did not write.
     if (flags.ranks) checkReplaceableFile(flags.ranks, { flag: '--ranks', header: USER_RANKS_HEADER, protect: [flags.data, args.model, join(args.model, 'inference.onnx')] });
     const json = this.jsonEnabled();
-    const read = dataReadOptions(flags, (line) => this.warn(line), compiledFeatures(args.model));
+    const features = compiledFeatures(args.model);
+    // The model cannot read what it was not trained with (the positive rule is the evaluator's choice: it only picks the targets).
+    const sideFlag = (['actions', 'user-features', 'item-features', 'field'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
+    if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.model} was trained on item ids only (no actions or side files), so it cannot read them; drop the flag`);
+    const read = dataReadOptions(flags, (line) => this.warn(line), features);
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
@@ -102,11 +107,15 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
 }
 
 /**
- * The positive rule and vocabularies of the artifacts beside the model (the manifest in its
- * folder), so that evaluation uses the rule the model was trained with; undefined when there is
- * no manifest (an .onnx file on its own: then the flags alone decide).
+ * The positive rule and vocabularies the model was trained with: the manifest of the artifact
+ * folder it is in, else the metadata of the exported model itself (a lone inference.onnx
+ * carries them); undefined for a plain item-id model, or when there is no model file (evaluate
+ * then says so).
  */
 function compiledFeatures(model: string): FeatureSchema | undefined {
-  const dir = existsSync(model) && statSync(model).isDirectory() ? model : dirname(model);
-  return existsSync(join(dir, MANIFEST_FILE)) ? readManifest(dir, false).features : undefined;
+  const isDir = existsSync(model) && statSync(model).isDirectory();
+  const dir = isDir ? model : dirname(model);
+  if (existsSync(join(dir, MANIFEST_FILE))) return readManifest(dir, false).features;
+  const path = isDir ? join(model, 'inference.onnx') : model;
+  return existsSync(path) ? featuresFromMetadata(inspectInference(path).metadata) : undefined;
 }

@@ -23,6 +23,21 @@ export function featureMetadata(features: ManifestFeatures | undefined): Record<
   return out;
 }
 
+/**
+ * The inverse of featureMetadata: the side-input schema an exported model carries in its
+ * metadata, or undefined for a plain item-id model (no `positive_rule`). Lets `reclm eval`
+ * rank a lone inference.onnx under the rule and with the inputs it was trained with.
+ * Throws SyntaxError when a key holds malformed JSON.
+ */
+export function featuresFromMetadata(metadata: Record<string, string>): ManifestFeatures | undefined {
+  if (metadata.positive_rule === undefined) return undefined;
+  const out: ManifestFeatures = { positive: JSON.parse(metadata.positive_rule) as ManifestFeatures['positive'] };
+  if (metadata.actions !== undefined) out.actions = JSON.parse(metadata.actions) as string[];
+  if (metadata.user_fields !== undefined) out.userFields = JSON.parse(metadata.user_fields) as ManifestFeatures['userFields'];
+  if (metadata.item_fields !== undefined) out.itemFields = JSON.parse(metadata.item_fields) as ManifestFeatures['itemFields'];
+  return out;
+}
+
 /** Above this many bytes of weights, they go to a side file (protobuf caps a message at 2 GiB). */
 export const EXTERNAL_DATA_THRESHOLD = 1 << 30;
 
