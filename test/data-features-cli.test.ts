@@ -36,6 +36,12 @@ describe('feature flags on the command line', function () {
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^positive {11}rating>=3: \d+\.\d% of events are targets$/m);
     expect(r.stdout).to.match(/^user features {6}gender \(categorical, 2 values\), age \(categorical, 3 values\), occupation \(categorical, 5 values\), zip_prefix \(categorical, 1 values\); 20 unknown users, 0 unseen or missing values/m);
+    // A side file whose ids are not this log's (here: a header-less CSV read with its first column as the id).
+    const wrong = join(dir, 'nocol.csv');
+    writeFileSync(wrong, 'foo,bar\nx,1\ny,2\n1,3\n');
+    const w = await runCommand(DataStats as never, [ratings, '--user-features', wrong]);
+    expect(w.exitCode).to.equal(1);
+    expect(plainText(w.error!.message)).to.equal(`${wrong}: 119 of the 120 users of ${ratings} are not in this file (more than 50%): the wrong user file, or ids read from the wrong column (no column named like a user id; the first column "foo" is the user id)`);
     const bad = await runCommand(DataStats as never, [ratings, '--positive', 'stars>3']);
     expect(bad.exitCode).to.equal(1);
     expect(plainText(bad.error!.message)).to.match(/^--positive expects all, rating>=N or action=V1,V2,…/);

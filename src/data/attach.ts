@@ -4,7 +4,7 @@
  */
 import { DataFormatError } from './errors.js';
 import { applyPositiveRule, formatPositiveRule } from './positive.js';
-import { readSideFile } from './readers/side.js';
+import { readSideFile, type SideTable } from './readers/side.js';
 import { buildItemFeatures, buildUserFeatures } from './side-features.js';
 import type { FeatureSchema } from './features.js';
 import type { Dataset, ReadOptions } from './types.js';
@@ -45,6 +45,7 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
     const table = readSideFile(opts.userFeatures, 'user', opts.fieldSpecs);
     table.usedSpecs.forEach((n) => used.add(n));
     const uf = buildUserFeatures(ds, table, opts.schema?.userFields);
+    checkCoverage(table, uf.unknownUsers, ds.users.length, file);
     ds.userFeatures = uf;
     notes.push(...table.notes, `${table.file} (${table.layout}): user fields ${uf.fields.map((f) => `${f.name} (${f.vocab.length - 2} values)`).join(', ')}; ${uf.unknownUsers} of ${ds.users.length} users not in the file ('<unk>'), ${uf.unseenValues} values unseen in training or missing ('<unk>')`);
   }
@@ -52,6 +53,7 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
     const table = readSideFile(opts.itemFeatures, 'item', opts.fieldSpecs);
     table.usedSpecs.forEach((n) => used.add(n));
     const itf = buildItemFeatures(ds, table, opts.schema?.itemFields);
+    checkCoverage(table, itf.unknownItems, ds.numItems, file);
     ds.itemFeatures = itf;
     notes.push(...table.notes, `${table.file} (${table.layout}): item fields ${itf.fields.map((f) => `${f.name} (${f.vocab.length - 2} values${f.width > 1 ? `, up to ${f.width} per item` : ''})`).join(', ')}; ${itf.unknownItems} of ${ds.numItems} items not in the file ('<unk>'), ${itf.unseenValues} values unseen in training or missing ('<unk>')`);
   }
@@ -62,6 +64,19 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
   }
   ds.notes = [...(ds.notes ?? []), ...notes];
   for (const n of notes) opts.onNote?.(n);
+}
+
+/** Above this share of the data's users (items) missing from a side file, it is taken for the wrong file or id column. */
+export const MAX_MISSING_SIDE_SHARE = 0.5;
+
+/**
+ * A side file that knows fewer than half of the data's users (items) is not side data for this
+ * log: the wrong file, or ids read from the wrong column. Throws DataFormatError naming it.
+ */
+function checkCoverage(table: SideTable, missing: number, total: number, dataFile: string): void {
+  if (missing <= MAX_MISSING_SIDE_SHARE * total) return;
+  const how = table.notes.find((n) => n.includes(' id')) ?? `read as ${table.layout}`;
+  throw new DataFormatError(table.file, null, `${missing} of the ${total} ${table.side}s of ${dataFile} are not in this file (more than ${MAX_MISSING_SIDE_SHARE * 100}%): the wrong ${table.side} file, or ids read from the wrong column (${how.replace(`${table.file}: `, '')})`);
 }
 
 function countEvents(ds: Dataset): number {
