@@ -38,6 +38,14 @@ describe('training runtime', function () {
     });
   }
 
+  it('--eval-every N validates every N epochs and always the last one, so the export is chosen on validation', async () => {
+    const dir = compileTiny('llama-sasrec', 'bce');
+    const s = await train({ ...baseOpts, dir, data: tinyData(), epochs: 3, evalEvery: 2, schedule: constant(1e-2) });
+    const validated = (readJsonl(join(dir, RUN_FILES.log)) as { type: string; epoch: number; valid?: unknown }[]).filter((r) => r.type === 'epoch' && r.valid).map((r) => r.epoch);
+    expect(validated).to.deep.equal([2, 3]);
+    expect(s.bestEpoch).to.be.oneOf([2, 3]);
+  });
+
   it('fusedSteps over K batches equals K trainStep + optimizerStep calls', async () => {
     const dir = compileTiny('llama-sasrec', 'bce');
     const split = leaveOneOutSplit(tinyData());

@@ -52,7 +52,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'cuda-lib-dir': Flags.string({ description: 'folder with the ORT 1.30 CUDA provider libraries (or set RECLM_CUDA_LIB_DIR)' }),
     threads: Flags.integer({ description: 'intra-op threads (1 is fastest for small graphs on CPU)', min: 1 }),
     'fused-steps': Flags.integer({ description: 'optimizer steps per onnxruntime call (K)', min: 1 }),
-    'eval-every': Flags.integer({ description: 'validate every N epochs (0: never)', min: 0 }),
+    'eval-every': Flags.integer({ description: 'validate every N epochs and after the last one (0: never)', min: 0 }),
     'train-on-valid': Flags.boolean({ description: "also train on each user's validation item (all but the test item, as Meta's HSTU training); turns validation off and exports the last model" }),
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),

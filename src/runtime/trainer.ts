@@ -517,7 +517,9 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
   // seconds and tokens_per_s then cover only the steps after the resume.
   if (result.stepsBefore) record.steps_before_resume = result.stepsBefore;
   const lossText = `epoch ${run.epoch}: loss ${(result.loss as number).toFixed(4)}`;
-  if (run.evalEvery > 0 && run.epoch % run.evalEvery === 0) {
+  // The recipe's last epoch is always validated, so the exported model is chosen on validation
+  // whatever --eval-every (e.g. 70 epochs validated every 2: epoch 70 is, 71 would be too).
+  if (run.evalEvery > 0 && (run.epoch % run.evalEvery === 0 || run.epoch === opts.epochs)) {
     // Rank 0 validates; the others learn its verdict (a new best, early stop) by broadcast.
     let best = false;
     if (run.collective.rank === 0) {
