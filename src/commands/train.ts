@@ -133,7 +133,9 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       maxSeconds: flags['time-limit'] === undefined ? undefined : flags['time-limit'] * 60,
       json,
       log: (line) => this.log(line),
-      onOpen: () => {
+      onOpen: ({ batchSize }) => {
+        // The recipe line shows the batch size trained with (a larger --batch-size is capped at an epoch's rows; a note says so).
+        r.batchSize = batchSize;
         const parallel = [...(features ? [`positive ${formatPositiveRule(features.positive)}`] : []), ...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : []), ...(zero === 1 ? ['ZeRO-1'] : [])];
         this.log([describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
       },

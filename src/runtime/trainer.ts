@@ -65,8 +65,11 @@ export interface TrainOptions {
   split?: Split;
   json?: boolean;
   log?: (line: string) => void;
-  /** Called once the run is open (lock taken, checkpoint loaded), before the first step. */
-  onOpen?: () => void;
+  /**
+   * Called once the run is open (lock taken, checkpoint loaded), before the first step, with the
+   * batch size it trains with (the asked one, capped at the rows of an epoch).
+   */
+  onOpen?: (effective: { batchSize: number }) => void;
   /**
    * Micro-batches accumulated into each optimizer step (default 1): each global batch is cut
    * into M pieces (per rank) whose gradients are summed weighted by target counts.
@@ -398,7 +401,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       interrupted: false,
     };
     run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks } });
-    if (lead) opts.onOpen?.();
+    if (lead) opts.onOpen?.({ batchSize: opts.batchSize });
     if (zero || collective.size > 1) run.say(describeOptimizerState(optimizerState));
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
