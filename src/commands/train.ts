@@ -12,7 +12,50 @@ import { dataFormatFlag, positiveNumberFlag } from '../cli/flags.js';
 import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { formatPositiveRule } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
+import { shellQuote } from '../dist/mpirun.js';
 import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, resolveRecipe } from '../cli/recipe.js';
+
+/** The flags of `reclm train` that resumeCommand reads. */
+export interface ResumeFlags {
+  data: string;
+  'valid-data'?: string;
+  'test-data'?: string;
+  format?: string;
+  columns?: string;
+  'user-features'?: string;
+  'item-features'?: string;
+  field?: string[];
+  device?: string;
+  'cuda-lib-dir'?: string;
+  threads?: number;
+}
+
+/**
+ * The shell command (POSIX quoting) that continues the run in `dir`: `BIN train DIR --data FILE`,
+ * every flag that says how the data was read (pre-split files, --format, --columns, the side
+ * files and their --field readings) and where it ran (--device, --cuda-lib-dir, --threads), then
+ * --resume. --resume takes the recipe from the checkpoint and the positive rule and actions from
+ * the manifest, so those flags are left out; the data flags it cannot know: the user-feature file
+ * is required, and the rest change what is read.
+ */
+export function resumeCommand(bin: string, dir: string, flags: ResumeFlags): string {
+  const argv = [bin, 'train', dir, '--data', flags.data];
+  const add = (name: keyof ResumeFlags, value: string | number | undefined) => {
+    if (value !== undefined) argv.push(`--${name}`, String(value));
+  };
+  add('valid-data', flags['valid-data']);
+  add('test-data', flags['test-data']);
+  if (flags.format !== undefined && flags.format !== 'auto') add('format', flags.format);
+  add('columns', flags.columns);
+  add('user-features', flags['user-features']);
+  add('item-features', flags['item-features']);
+  for (const f of flags.field ?? []) add('field', f);
+  if (flags.device !== undefined && flags.device !== 'cpu') add('device', flags.device);
+  add('cuda-lib-dir', flags['cuda-lib-dir']);
+  add('threads', flags.threads);
+  argv.push('--resume');
+  return shellQuote(argv);
+}
 
 export default class Train extends ReclmCommand {
   /** Runs under mpirun / `reclm launch`: every rank trains its slice of each global batch. */
@@ -142,7 +185,9 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     if (summary.stoppedBy === 'interrupted') {
       // Interrupted by the user: the run is saved, but the command did not finish what it was asked.
       process.exitCode = 130;
-      this.warn(`interrupted at step ${summary.lastStep}: the run is saved in ${args.dir}; continue it with: reclm train ${args.dir} --data ${flags.data} --resume`);
+      this.warn(`interrupted at step ${summary.lastStep}: the run is saved in ${args.dir}; continue it with:`);
+      // On a line of its own, outside the warning's wrapping and prefixes, so that it can be pasted as it is.
+      process.stderr.write(`  ${resumeCommand(this.config.bin || 'reclm', args.dir, flags)}\n`);
     }
     this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);
