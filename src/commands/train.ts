@@ -99,7 +99,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'train-on-valid': Flags.boolean({ description: "also train on each user's validation item (all but the test item, as Meta's HSTU training); turns validation off and exports the last model" }),
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
-    bucket: Flags.integer({ description: 'length buckets: trim each batch to its longest row rounded up to this multiple (0: off; models that read padding are never trimmed); part of the run recipe', min: 0 }),
+    bucket: Flags.integer({ description: 'length buckets: trim each batch to its longest row rounded up to this multiple (0: off; models that read padding are never trimmed, record 0 and resume with any --bucket); part of the run recipe', min: 0 }),
     'grad-accum': Flags.integer({ description: 'micro-batches accumulated into each optimizer step (per rank); part of the run recipe', min: 1 }),
     zero: Flags.integer({ description: 'ZeRO stage: 1 shards the AdamW moments over the ranks (each rank updates its shard, the parameters are allgathered); checkpoints stay ordinary; part of the run recipe', min: 0, max: 1 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
@@ -125,9 +125,12 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     // Every rank reads the data; rank 0 alone prints the reader's notes, as it alone logs.
     const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.rank === 0 && this.warn(line), features));
     checkAgainstSchema(data, features, flags.data);
+    // A model that reads its padding (or artifacts of fixed length) is never trimmed, so --bucket
+    // changes nothing there: its run records 0 whatever was asked, and resumes with any --bucket.
+    const trims = bucketFor(manifest, 1) > 0;
     const recipeFlags: RecipeFlags = {
       epochs: flags.epochs, batchSize: flags['batch-size'], lr: flags.lr, warmup: flags.warmup, cosine: flags.cosine, minLr: flags['min-lr'],
-      evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'], bucket: flags.bucket,
+      evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'], bucket: stored && !trims ? undefined : flags.bucket,
     };
     const recipe = resolveRecipe(recipeFlags, manifest.recipe, stored, data.sequences.length, args.dir);
     try {
@@ -136,11 +139,9 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       throw new UsageError(`${(e as Error).message} (from --lr, --min-lr, --warmup, --epochs)`);
     }
     const r = recipe.values;
-    // A model that reads its padding (or artifacts of fixed length) is never trimmed.
-    const bucket = bucketFor(manifest, r.bucket);
-    if (bucket !== r.bucket) {
-      if (recipe.from.bucket === 'flag') this.log(`--bucket ${r.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
-      r.bucket = bucket;
+    if (!trims && flags.bucket) this.log(`--bucket ${flags.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
+    if (!trims && r.bucket !== 0) {
+      r.bucket = 0;
       recipe.from.bucket = 'default';
     }
     const gradAccum = flags['grad-accum'] ?? stored?.gradAccum ?? 1;
