@@ -220,7 +220,7 @@ describe('the command line protects its user', function () {
       const d = await compiled();
       expect((await runCommand(Train, [d, '--data', DATA, ...FAST, '--epochs', '1'])).error).to.equal(undefined);
       const before = snapshot(d);
-      expectRefusal(await runCommand(Train, [d, '--data', DATA, '--resume']), 1, `--resume: the run in ${d} already finished its 1 epochs (step 8); nothing to continue (pass a larger --epochs to train longer)`);
+      expectRefusal(await runCommand(Train, [d, '--data', DATA, '--resume']), 1, `--resume: the run in ${d} already finished its 1 epoch (step 8); nothing to continue (pass a larger --epochs to train longer)`);
       expectUnchanged(before, d);
     });
 
