@@ -72,7 +72,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
   static override examples = [
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --resume',
-    'mpirun -np 2 <%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
+    '$ mpirun -np 2 <%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
   ];
   static override args = { dir: Args.string({ description: 'artifact folder written by `reclm compile`', required: true }) };
   static override flags = {

@@ -17,7 +17,7 @@ export default class DataStats extends ReclmCommand {
     '<%= config.bin %> data stats u.data.gz --json',
     '<%= config.bin %> data stats ml-latest-small.zip',
     '<%= config.bin %> data stats events.csv --columns user=visitorid,item=itemid,time=timestamp',
-    '<%= config.bin %> data stats ratings.dat --positive rating>=4 --user-features users.dat --item-features movies.dat',
+    "<%= config.bin %> data stats ratings.dat --positive 'rating>=4' --user-features users.dat --item-features movies.dat",
   ];
   static override args = { file: Args.string({ description: 'interaction file (.gz and .zip ok), or builtin', required: true }) };
   static override flags = {
