@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
 import Train from '../src/commands/train.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
-import { RUN_FILES } from '../src/runtime/trainer.js';
+import { RUN_FILES, storedRecipe } from '../src/runtime/trainer.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { runCommand, type CliResult } from './helpers/cli.js';
 import { tinyData } from './helpers/tiny-run.js';
@@ -143,6 +143,24 @@ describe('the command line protects its user', function () {
       await refuse(['--epochs', '5'], `--epochs 5 contradicts the run in ${dir}, trained with --epochs 3${tail}`);
     });
 
+    it('a model that is never trimmed resumes with any --bucket, and repeats the uninterrupted run', async () => {
+      // TINY is LLaMA2-SASRec without key_padding_mask: it reads its padding, so no batch is trimmed and the run records no buckets.
+      const recipe = [...FAST, '--epochs', '2', '--seed', '3', '--fused-steps', '1'];
+      const steps = (d: string) => (readJsonl(join(d, RUN_FILES.log)) as { type: string; step: number; loss: number }[]).filter((x) => x.type === 'step').map((x) => [x.step, x.loss]);
+      const ref = await compiled();
+      expect((await runCommand(Train, [ref, '--data', DATA, ...recipe, '--bucket', '16', '--max-steps', '6'])).error).to.equal(undefined);
+      const d = await compiled();
+      expect((await runCommand(Train, [d, '--data', DATA, ...recipe, '--bucket', '16', '--max-steps', '3'])).error).to.equal(undefined);
+      const r = await runCommand(Train, [d, '--data', DATA, '--resume', '--threads', '1', '--bucket', '8', '--max-steps', '6']);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      expect(r.stdout).to.include('--bucket 8: batches stay maxlen wide, this model reads its padding');
+      expect(steps(d)).to.deep.equal(steps(ref));
+      expect(steps(d)).to.have.length(6);
+      // The stored recipe is unchanged: no buckets, before and after the resume.
+      expect(storedRecipe(d)!.bucket).to.equal(undefined);
+      expect((readJsonl(join(d, RUN_FILES.log)) as { type: string; recipe?: { bucket?: number } }[]).filter((x) => x.recipe).map((x) => [x.type, x.recipe!.bucket])).to.deep.equal([['start', undefined], ['resume', undefined]]);
+    });
+
     it('--resume with other data of the same item count is refused', async () => {
       const other = join(tmp, 'other.txt');
       const d = tinyData();
@@ -202,7 +220,7 @@ describe('the command line protects its user', function () {
       const d = await compiled();
       expect((await runCommand(Train, [d, '--data', DATA, ...FAST, '--epochs', '1'])).error).to.equal(undefined);
       const before = snapshot(d);
-      expectRefusal(await runCommand(Train, [d, '--data', DATA, '--resume']), 1, `--resume: the run in ${d} already finished its 1 epochs (step 8); nothing to continue (pass a larger --epochs to train longer)`);
+      expectRefusal(await runCommand(Train, [d, '--data', DATA, '--resume']), 1, `--resume: the run in ${d} already finished its 1 epoch (step 8); nothing to continue (pass a larger --epochs to train longer)`);
       expectUnchanged(before, d);
     });
 

@@ -235,6 +235,16 @@ describe('reclm command line', function () {
         expect(text, 'no empty default').to.not.include('[default: ]');
         expect(text, 'no raw JSON').to.not.match(/\{"/);
         expect(text).to.include(`$ reclm ${id}`);
+        // Every example is a command line to copy: oclif marks it with '$' (its text starts with the bin, or with '$ ').
+        const examples = text.slice(text.indexOf('EXAMPLES') + 'EXAMPLES'.length).split(/\n\s*\n/).map((b) => b.trim()).filter(Boolean);
+        expect(examples.length).to.equal(cmd.examples!.length);
+        for (const e of examples) expect(e, 'example').to.match(/^\$ /);
+        // '>' unquoted is a shell redirection.
+        for (const e of examples) expect(e, 'example').to.not.match(/ [^ ']*>/);
+        if (id === 'compile') {
+          expect(examples.some((e) => e.includes('--data builtin')), 'an example with --data builtin').to.equal(true);
+          expect(examples.some((e) => ["--positive 'rating>=4'", '--actions', '--user-features users.dat', '--item-features movies.dat'].every((f) => e.replace(/\s+/g, ' ').includes(f))), 'an example with the side inputs').to.equal(true);
+        }
       });
     }
   });

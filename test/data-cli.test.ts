@@ -51,6 +51,16 @@ describe('data on the command line', function () {
     expect(stats.ignoredColumns).to.deep.equal(['rating', 'timestamp']);
   });
 
+  it('data stats rounds the mean sequence length to 2 decimals; --json keeps full precision', async () => {
+    // Three users with 3, 3 and 4 events: mean 10/3.
+    const p = write('thirds.txt', '1 1\n1 2\n1 3\n2 1\n2 2\n2 3\n3 1\n3 2\n3 3\n3 4\n');
+    const r = await runCommand(DataStats as never, [p]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^seqLen {13}\{"min":3,"median":3,"mean":3\.33,"p90":4,"max":4\}$/m);
+    const json = await runCommand(DataStats as never, [p, '--json']);
+    expect((JSON.parse(json.stdout) as { seqLen: { mean: number } }).seqLen.mean).to.equal(10 / 3);
+  });
+
   it('compile, train and eval print the reader notes (events reordered by time, ignored columns)', async () => {
     // The tiny dataset as a CSV with an extra column, one user's rows written newest first.
     const data = tinyData();

@@ -35,7 +35,7 @@ describe('feature flags on the command line', function () {
     const r = await runCommand(DataStats as never, [ratings, '--positive', 'rating>=3', '--user-features', users]);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^positive {11}rating>=3: \d+\.\d% of events are targets$/m);
-    expect(r.stdout).to.match(/^user features {6}gender \(categorical, 2 values\), age \(categorical, 3 values\), occupation \(categorical, 5 values\), zip_prefix \(categorical, 1 values\); 20 unknown users, 0 unseen or missing values/m);
+    expect(r.stdout).to.match(/^user features {6}gender \(categorical, 2 values\), age \(categorical, 3 values\), occupation \(categorical, 5 values\), zip_prefix \(categorical, 1 value\); 20 unknown users, 0 unseen or missing values/m);
     // A side file whose ids are not this log's (here: a header-less CSV read with its first column as the id).
     const wrong = join(dir, 'nocol.csv');
     writeFileSync(wrong, 'foo,bar\nx,1\ny,2\n1,3\n');

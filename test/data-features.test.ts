@@ -245,6 +245,8 @@ describe('data features: actions, positive rule, side files', function () {
       expect(it.unknownItems).to.equal(1);
       expect(Array.from(it.tables[1], (t) => it.fields[1].vocab[t])).to.deep.equal(['<pad>', '[1990,2000)', '[1930,1940)', '<unk>']);
       expect(ds.notes!.some((n) => n.includes('1 of 3 items not in the file'))).to.equal(true);
+      // One value, one user: singular nouns.
+      expect(ds.notes!.find((n) => n.includes('user fields'))).to.match(/user fields gender \(1 value\), age \(1 value\), occupation \(1 value\), zip_prefix \(1 value\); 1 of 2 users not in the file \('<unk>'\), 0 values unseen/);
     });
 
     it('ML-100K u.user and u.item (genre flags, release year); a file of the other side is refused', () => {
@@ -255,6 +257,7 @@ describe('data features: actions, positive rule, side files', function () {
       expect(uItem.rows.get('1')).to.deep.equal([['Animation', "Children's", 'Comedy'], ['1995']]);
       expect(uItem.rows.get('267')).to.deep.equal([['unknown'], ['']]);
       expect(() => parseSideFile('u.user', '1|24|M|technician|85711\n', 'item')).to.throw(DataFormatError, /user-feature file/);
+      expect(() => parseSideFile('u.item', `1|Toy Story (1995)|01-Jan-1995||http://x|${flags([3])}\n`, 'user')).to.throw(DataFormatError, /this is ML-100K u\.item, an item-feature file, but it was given as user features/);
       expect(() => parseSideFile('u.item', '1|Toy Story\n', 'item')).to.throw(DataFormatError, /u.item:1: expected 24 fields/);
       const ds = { ...rated([[[1, 5]], [[267, 1]]], 267), users: ['1', '2'] };
       const uf = buildUserFeatures(ds, uUser);

@@ -132,6 +132,31 @@ describe('reclm launch', function () {
       const single = await runCommand(Launch as never, ['-np', '2', '--', 'data', 'stats', 'f.txt']);
       expect(single.error?.message).to.equal('reclm data stats does not run data-parallel yet: each of the 2 ranks would run it alone; see --dry-run for the command');
     });
+
+    it('a hostfile that cannot be read is one line naming it, exit 2', async () => {
+      const missing = await runCommand(Launch as never, ['--hostfile', '/no/such/hostfile', '--check']);
+      expect(missing.exitCode).to.equal(2);
+      expect(missing.error?.message).to.equal("--hostfile /no/such/hostfile: no such file; expected a file with one 'HOST slots=N' per line");
+      const folder = await runCommand(Launch as never, ['--hostfile', tmpdir(), '--check']);
+      expect(folder.exitCode).to.equal(2);
+      expect(folder.error?.message).to.equal(`--hostfile ${tmpdir()}: is a folder, not a file; expected a file with one 'HOST slots=N' per line`);
+    });
+
+    it('--check --json prints an error as the JSON object on stdout, with its exit code', async () => {
+      const json = (r: { stdout: string }) => JSON.parse(r.stdout) as { error: { message: string; exit: number } };
+      const noRanks = await runCommand(Launch as never, ['--check', '--json']);
+      expect(noRanks.exitCode).to.equal(1);
+      expect(json(noRanks)).to.deep.equal({ error: { message: 'give -np N (ranks on this machine) or --hostfile FILE', exit: 1 } });
+      const missing = await runCommand(Launch as never, ['--hostfile', '/no/such/hostfile', '--check', '--json']);
+      expect(missing.exitCode).to.equal(2);
+      expect(json(missing).error).to.deep.equal({ message: missing.error?.message, exit: 2 });
+      const badFlag = await runCommand(Launch as never, ['-np', '0', '--check', '--json']);
+      expect(badFlag.exitCode).to.equal(2);
+      expect(json(badFlag).error.exit).to.equal(2);
+      // Without --json stdout stays empty; a --json after -- belongs to the command there.
+      expect((await runCommand(Launch as never, ['--check'])).stdout).to.equal('');
+      expect((await runCommand(Launch as never, ['--', 'train', 'x', '--json'])).stdout).to.equal('');
+    });
   });
 
   describe('on this machine', () => {

@@ -67,6 +67,19 @@ describe('reclm report', function () {
       expect(html).to.include('class="status unfinished"').and.include('Not finished: train.jsonl has no end record');
     });
 
+    it('a finished run of one step and one epoch is described in the singular', async () => {
+      const dir = await fakeRun('one-epoch', [
+        { type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z', batchSize: 64, seed: 1 },
+        step(1, 6),
+        { type: 'epoch', epoch: 1, step: 1, loss: 6, seconds: 2, tokens_per_s: 200 },
+        { type: 'end', step: 1, epoch: 1, steps: 1, epochs: 1, seconds: 6, stoppedBy: 'epochs', checkpoint: 'last.ckpt' },
+      ]);
+      expect(readRun(dir).status.text).to.match(/^Finished: 1 step, 1 epoch in 0\.1 min; stopped because it ran the 1 epoch it was given\./);
+      const r = await runCommand(Report, [dir]);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      expect(r.stdout).to.include('run ended (stopped by epochs): 1 step, 1 epoch, 0 saved evaluation(s)');
+    });
+
     it('--json prints the series; a folder with no train.jsonl is one clear error line', async () => {
       const dir = await fakeRun('json', [{ type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z', batchSize: 64, seed: 1 }, step(1, 6), step(2, 5)]);
       const r = await runCommand(Report, [dir, '--json']);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { RUN_FILES, train } from '../src/runtime/trainer.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
 import Compile from '../src/commands/compile.js';
-import Train from '../src/commands/train.js';
+import Train, { resumeCommand } from '../src/commands/train.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { plainText, runCommand } from './helpers/cli.js';
 
@@ -92,16 +92,26 @@ describe('SIGKILL mid-epoch and --resume', function () {
 describe('Ctrl-C during training', function () {
   this.timeout(120000);
 
-  it('saves the run at the step it reached, exits 130 naming the step, and --resume continues from there', async () => {
+  it('saves the run at the step it reached, exits 130 naming the step, and the printed --resume command continues from there', async () => {
+    // A CSV with its own column names, actions, a positive rule and a user-feature CSV read with
+    // --field, in a folder whose name needs quoting: the printed command must carry all of it.
     const tmp = mkdtempSync(join(tmpdir(), 'reclm-sigint-'));
-    const data = join(tmp, 'tiny.txt');
-    writeBuiltinDataset(data, tinyData());
-    const dir = join(tmp, 'run');
+    const folder = join(tmp, "runs & data's");
+    mkdirSync(folder);
+    const data = join(folder, 'events.csv');
+    const lines = ['uid,iid,stars,ts'];
+    tinyData().sequences.forEach((seq, u) => seq.forEach((item, j) => lines.push(`${u + 1},${item},${1 + ((u * 7 + j * 3) % 5)},${1000 + j}`)));
+    writeFileSync(data, lines.join('\n') + '\n');
+    const users = join(folder, 'users.csv');
+    writeFileSync(users, ['uid,segment,score', ...tinyData().sequences.map((_, u) => `${u + 1},s${u % 3},${u % 7}`)].join('\n') + '\n');
+    const dir = join(folder, 'run');
+    const inputs = ['--columns', 'user=uid,item=iid,time=ts,action=stars', '--actions', '--positive', 'rating>=3', '--user-features', users, '--field', 'score=numeric:3'];
     const model = ['--model', 'llama-sasrec', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'maxlen=12', '--set', 'multiple_of=8'];
-    expect((await runCommand(Compile, [...model, '--data', data, '--out', dir])).error).to.equal(undefined);
+    const compiled = await runCommand(Compile, [...model, '--data', data, ...inputs, '--out', dir]);
+    expect(compiled.error, compiled.error?.message).to.equal(undefined);
     // 1000 epochs of 8 steps: far more than the test lets it run, so the interrupt lands mid-run.
     const recipe = ['--epochs', '1000', '--batch-size', '16', '--fused-steps', '1', '--eval-every', '0', '--threads', '1'];
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/train-cli-child.ts', import.meta.url)), dir, '--data', data, ...recipe], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/train-cli-child.ts', import.meta.url)), dir, '--data', data, ...inputs, ...recipe], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -110,19 +120,36 @@ describe('Ctrl-C during training', function () {
       if (existsSync(join(dir, RUN_FILES.log)) && stepRecords(dir).length >= 11) break;
     }
     child.kill('SIGINT');
-    expect(await exited).to.equal(130);
+    expect(await exited, stderr).to.equal(130);
     const reached = Math.max(...stepRecords(dir).map((r) => r.step));
-    expect(plainText(stderr), stderr).to.include(`interrupted at step ${reached}: the run is saved in ${dir}; continue it with: reclm train ${dir} --data ${data} --resume`);
+    expect(plainText(stderr), stderr).to.include(`interrupted at step ${reached}: the run is saved in ${dir}; continue it with:`);
+    // The command is a line of its own, unwrapped, so that it can be pasted into a shell.
+    const lines2 = stderr.split('\n');
+    const command = lines2[lines2.findIndex((l) => l.includes('continue it with:')) + 1].trim();
+    expect(command.startsWith('reclm train ')).to.equal(true);
     expect(existsSync(join(dir, RUN_FILES.lock)), 'the run lock is released').to.equal(false);
     expect(existsSync(join(dir, RUN_FILES.inference)), 'the model is exported').to.equal(true);
     const end = (readJsonl(join(dir, RUN_FILES.log)) as { type: string; stoppedBy?: string; lastStep?: number }[]).find((x) => x.type === 'end')!;
     expect(end).to.include({ stoppedBy: 'interrupted', lastStep: reached });
 
-    const resumed = await runCommand(Train, [dir, '--data', data, '--resume', '--max-steps', String(reached + 3)]);
+    // What a shell makes of the pasted command (after `reclm`) is the argv of the resumed run.
+    const argv = spawnSync('sh', ['-c', `set -- ${command.slice('reclm '.length)}; printf '%s\\0' "$@"`], { encoding: 'utf8' }).stdout.split('\0').slice(0, -1);
+    // --positive and --actions are left out: --resume takes them from the manifest.
+    expect(argv).to.deep.equal(['train', dir, '--data', data, '--columns', inputs[1], '--user-features', users, '--field', 'score=numeric:3', '--threads', '1', '--resume']);
+    const resumed = await runCommand(Train, [...argv.slice(1), '--max-steps', String(reached + 3)]);
     expect(resumed.error, resumed.error?.message).to.equal(undefined);
     // Nothing after the interrupt is run twice: the next step logged is the one after it.
     const steps = stepRecords(dir).map((r) => r.step);
     expect(steps.slice(-3)).to.deep.equal([reached + 1, reached + 2, reached + 3]);
     expect(new Set(steps).size).to.equal(steps.length);
+  });
+
+  it('the --resume command carries pre-split files, --format, the item-feature file and the device, quoted for the shell', () => {
+    const line = resumeCommand('reclm', 'art/run 1', {
+      data: 'split', 'valid-data': 'split/valid.txt', 'test-data': 'split/test.txt', format: 'sasrec', 'item-features': 'movies.dat', field: ['genres=multi:|', 'year=ignore'], device: 'cuda:1', 'cuda-lib-dir': '/opt/ort cuda',
+    });
+    expect(line).to.equal("reclm train 'art/run 1' --data split --valid-data split/valid.txt --test-data split/test.txt --format sasrec --item-features movies.dat --field 'genres=multi:|' --field year=ignore --device cuda:1 --cuda-lib-dir '/opt/ort cuda' --resume");
+    // Defaults are left out: --format auto, --device cpu.
+    expect(resumeCommand('reclm', 'a', { data: 'd.txt', format: 'auto', device: 'cpu' })).to.equal('reclm train a --data d.txt --resume');
   });
 });

@@ -12,8 +12,18 @@ export abstract class ReclmCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     const cli = toCliError(err);
     // With --json a script reads stdout: it gets the failure as JSON there too (the line on stderr stays).
-    if (this.jsonEnabled() && cli instanceof Errors.CLIError) this.logJson({ error: { message: cli.message, exit: cli.oclif?.exit ?? 1 } });
+    this.logJsonError(cli);
     throw cli;
+  }
+
+  /** Whether errors are printed as JSON on stdout: with --json (a command with its own JSON flag overrides this). */
+  protected jsonErrors(): boolean {
+    return this.jsonEnabled();
+  }
+
+  /** With jsonErrors(), prints a user error as `{"error": {"message", "exit"}}` on stdout; bugs print nothing there. */
+  protected logJsonError(cli: Error): void {
+    if (this.jsonErrors() && cli instanceof Errors.CLIError) this.logJson({ error: { message: cli.message, exit: cli.oclif?.exit ?? 1 } });
   }
 
   /** Warnings go to stderr with --json too (oclif drops them there): stdout holds only the JSON. */

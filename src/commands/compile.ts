@@ -26,6 +26,8 @@ The item count comes from --data (the file you will train on) or --num-items. Co
   static override examples = [
     '<%= config.bin %> compile --preset ml-1m-hstu --data ml-1m.seq.txt.gz --out artifacts/hstu',
     '<%= config.bin %> compile --model llama-sasrec --loss bce --num-items 3416 --set dim=64 --set n_layers=2 --set n_heads=2 --set maxlen=200 --out artifacts/llama',
+    '<%= config.bin %> compile --preset builtin --data builtin --out artifacts/demo',
+    "<%= config.bin %> compile --preset ml-1m-hstu --data ratings.dat --positive 'rating>=4' --actions --user-features users.dat --item-features movies.dat --out artifacts/gr",
   ];
   static override flags = {
     model: Flags.string({ description: 'model family', options: Object.keys(MODELS) }),

@@ -1,12 +1,11 @@
 import { Errors, Flags } from '@oclif/core';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { CHECK_ENTRY } from '../dist/check.js';
-import { HostfileError, HostSlots, applyInclude, parseHostfile } from '../dist/hostfile.js';
+import { HostfileError, HostSlots, applyInclude, readHostfile } from '../dist/hostfile.js';
 import { LaunchError, buildMpirunCommand, shellQuote } from '../dist/mpirun.js';
 import { SOURCE_ENTRY } from '../dist/source-entry.js';
 
@@ -64,7 +63,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     if (!flags.check && !rest.length) throw new UsageError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
     let hosts: HostSlots[] | null = null;
     if (flags.hostfile) {
-      hosts = parseHostfile(readFileSync(flags.hostfile, 'utf8'), flags.hostfile);
+      hosts = readHostfile(flags.hostfile);
       if (flags.include) hosts = applyInclude(hosts, flags.include);
     }
     const np = flags.np ?? (hosts ? hosts.reduce((a, h) => a + h.slots, 0) : undefined);
@@ -94,8 +93,18 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
 
   /** A malformed hostfile, --include or launch flag is a usage error: exit 2, as oclif's own flag errors. */
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    if (err instanceof HostfileError || err instanceof LaunchError) throw new Errors.CLIError(err.message, { exit: 2 });
+    if (err instanceof HostfileError || err instanceof LaunchError) {
+      const cli = new Errors.CLIError(err.message, { exit: 2 });
+      this.logJsonError(cli);
+      throw cli;
+    }
     return super.catch(err);
+  }
+
+  /** Launch's own --json (before --, with --check) asks for errors as JSON too; read from argv, as it may fail before the flags parse. */
+  protected override jsonErrors(): boolean {
+    const split = this.argv.indexOf('--');
+    return (split < 0 ? this.argv : this.argv.slice(0, split)).includes('--json');
   }
 
   /** Whether the reclm command at the start of `words` opens the collective (declares `static distributed = true`). */

@@ -12,7 +12,50 @@ import { dataFormatFlag, positiveNumberFlag } from '../cli/flags.js';
 import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { formatPositiveRule } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
+import { shellQuote } from '../dist/mpirun.js';
 import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, resolveRecipe } from '../cli/recipe.js';
+
+/** The flags of `reclm train` that resumeCommand reads. */
+export interface ResumeFlags {
+  data: string;
+  'valid-data'?: string;
+  'test-data'?: string;
+  format?: string;
+  columns?: string;
+  'user-features'?: string;
+  'item-features'?: string;
+  field?: string[];
+  device?: string;
+  'cuda-lib-dir'?: string;
+  threads?: number;
+}
+
+/**
+ * The shell command (POSIX quoting) that continues the run in `dir`: `BIN train DIR --data FILE`,
+ * every flag that says how the data was read (pre-split files, --format, --columns, the side
+ * files and their --field readings) and where it ran (--device, --cuda-lib-dir, --threads), then
+ * --resume. --resume takes the recipe from the checkpoint and the positive rule and actions from
+ * the manifest, so those flags are left out; the data flags it cannot know: the user-feature file
+ * is required, and the rest change what is read.
+ */
+export function resumeCommand(bin: string, dir: string, flags: ResumeFlags): string {
+  const argv = [bin, 'train', dir, '--data', flags.data];
+  const add = (name: keyof ResumeFlags, value: string | number | undefined) => {
+    if (value !== undefined) argv.push(`--${name}`, String(value));
+  };
+  add('valid-data', flags['valid-data']);
+  add('test-data', flags['test-data']);
+  if (flags.format !== undefined && flags.format !== 'auto') add('format', flags.format);
+  add('columns', flags.columns);
+  add('user-features', flags['user-features']);
+  add('item-features', flags['item-features']);
+  for (const f of flags.field ?? []) add('field', f);
+  if (flags.device !== undefined && flags.device !== 'cpu') add('device', flags.device);
+  add('cuda-lib-dir', flags['cuda-lib-dir']);
+  add('threads', flags.threads);
+  argv.push('--resume');
+  return shellQuote(argv);
+}
 
 export default class Train extends ReclmCommand {
   /** Runs under mpirun / `reclm launch`: every rank trains its slice of each global batch. */
@@ -29,7 +72,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
   static override examples = [
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --resume',
-    'mpirun -np 2 <%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
+    '$ mpirun -np 2 <%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
   ];
   static override args = { dir: Args.string({ description: 'artifact folder written by `reclm compile`', required: true }) };
   static override flags = {
@@ -56,7 +99,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'train-on-valid': Flags.boolean({ description: "also train on each user's validation item (all but the test item, as Meta's HSTU training); turns validation off and exports the last model" }),
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
-    bucket: Flags.integer({ description: 'length buckets: trim each batch to its longest row rounded up to this multiple (0: off; models that read padding are never trimmed); part of the run recipe', min: 0 }),
+    bucket: Flags.integer({ description: 'length buckets: trim each batch to its longest row rounded up to this multiple (0: off; models that read padding are never trimmed, record 0 and resume with any --bucket); part of the run recipe', min: 0 }),
     'grad-accum': Flags.integer({ description: 'micro-batches accumulated into each optimizer step (per rank); part of the run recipe', min: 1 }),
     zero: Flags.integer({ description: 'ZeRO stage: 1 shards the AdamW moments over the ranks (each rank updates its shard, the parameters are allgathered); checkpoints stay ordinary; part of the run recipe', min: 0, max: 1 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
@@ -82,9 +125,12 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     // Every rank reads the data; rank 0 alone prints the reader's notes, as it alone logs.
     const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.rank === 0 && this.warn(line), features));
     checkAgainstSchema(data, features, flags.data);
+    // A model that reads its padding (or artifacts of fixed length) is never trimmed, so --bucket
+    // changes nothing there: its run records 0 whatever was asked, and resumes with any --bucket.
+    const trims = bucketFor(manifest, 1) > 0;
     const recipeFlags: RecipeFlags = {
       epochs: flags.epochs, batchSize: flags['batch-size'], lr: flags.lr, warmup: flags.warmup, cosine: flags.cosine, minLr: flags['min-lr'],
-      evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'], bucket: flags.bucket,
+      evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'], bucket: stored && !trims ? undefined : flags.bucket,
     };
     const recipe = resolveRecipe(recipeFlags, manifest.recipe, stored, data.sequences.length, args.dir);
     try {
@@ -93,11 +139,9 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       throw new UsageError(`${(e as Error).message} (from --lr, --min-lr, --warmup, --epochs)`);
     }
     const r = recipe.values;
-    // A model that reads its padding (or artifacts of fixed length) is never trimmed.
-    const bucket = bucketFor(manifest, r.bucket);
-    if (bucket !== r.bucket) {
-      if (recipe.from.bucket === 'flag') this.log(`--bucket ${r.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
-      r.bucket = bucket;
+    if (!trims && flags.bucket) this.log(`--bucket ${flags.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
+    if (!trims && r.bucket !== 0) {
+      r.bucket = 0;
       recipe.from.bucket = 'default';
     }
     const gradAccum = flags['grad-accum'] ?? stored?.gradAccum ?? 1;
@@ -144,7 +188,9 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     if (summary.stoppedBy === 'interrupted') {
       // Interrupted by the user: the run is saved, but the command did not finish what it was asked.
       process.exitCode = 130;
-      this.warn(`interrupted at step ${summary.lastStep}: the run is saved in ${args.dir}; continue it with: reclm train ${args.dir} --data ${flags.data} --resume`);
+      this.warn(`interrupted at step ${summary.lastStep}: the run is saved in ${args.dir}; continue it with:`);
+      // On a line of its own, outside the warning's wrapping and prefixes, so that it can be pasted as it is.
+      process.stderr.write(`  ${resumeCommand(this.config.bin || 'reclm', args.dir, flags)}\n`);
     }
     this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);

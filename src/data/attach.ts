@@ -8,6 +8,7 @@ import { readSideFile, type SideTable } from './readers/side.js';
 import { buildItemFeatures, buildUserFeatures } from './side-features.js';
 import type { FeatureSchema } from './features.js';
 import type { Dataset, ReadOptions } from './types.js';
+import { count } from '../util/plural.js';
 
 /**
  * The manifest's `features` for a dataset: the positive rule, the action vocabulary and the
@@ -47,7 +48,7 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
     const uf = buildUserFeatures(ds, table, opts.schema?.userFields);
     checkCoverage(table, uf.unknownUsers, ds.users.length, file);
     ds.userFeatures = uf;
-    notes.push(...table.notes, `${table.file} (${table.layout}): user fields ${uf.fields.map((f) => `${f.name} (${f.vocab.length - 2} values)`).join(', ')}; ${uf.unknownUsers} of ${ds.users.length} users not in the file ('<unk>'), ${uf.unseenValues} values unseen in training or missing ('<unk>')`);
+    notes.push(...table.notes, `${table.file} (${table.layout}): user fields ${uf.fields.map((f) => `${f.name} (${count(f.vocab.length - 2, 'value')})`).join(', ')}; ${uf.unknownUsers} of ${count(ds.users.length, 'user')} not in the file ('<unk>'), ${count(uf.unseenValues, 'value')} unseen in training or missing ('<unk>')`);
   }
   if (opts.itemFeatures !== undefined) {
     const table = readSideFile(opts.itemFeatures, 'item', opts.fieldSpecs);
@@ -55,7 +56,7 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
     const itf = buildItemFeatures(ds, table, opts.schema?.itemFields);
     checkCoverage(table, itf.unknownItems, ds.numItems, file);
     ds.itemFeatures = itf;
-    notes.push(...table.notes, `${table.file} (${table.layout}): item fields ${itf.fields.map((f) => `${f.name} (${f.vocab.length - 2} values${f.width > 1 ? `, up to ${f.width} per item` : ''})`).join(', ')}; ${itf.unknownItems} of ${ds.numItems} items not in the file ('<unk>'), ${itf.unseenValues} values unseen in training or missing ('<unk>')`);
+    notes.push(...table.notes, `${table.file} (${table.layout}): item fields ${itf.fields.map((f) => `${f.name} (${count(f.vocab.length - 2, 'value')}${f.width > 1 ? `, up to ${f.width} per item` : ''})`).join(', ')}; ${itf.unknownItems} of ${count(ds.numItems, 'item')} not in the file ('<unk>'), ${count(itf.unseenValues, 'value')} unseen in training or missing ('<unk>')`);
   }
   const unused = (opts.fieldSpecs ?? []).filter((sp) => !used.has(sp.name));
   if (unused.length) {

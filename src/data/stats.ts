@@ -2,6 +2,7 @@
 import type { FeatureField } from './features.js';
 import { formatPositiveRule, positiveShare } from './positive.js';
 import type { Dataset } from './types.js';
+import { count, noun } from '../util/plural.js';
 
 export interface DatasetStats {
   name: string;
@@ -95,10 +96,10 @@ export function featureStats(ds: Dataset): FeatureStats | null {
 /** FeatureStats as the text lines `reclm data stats` prints (label padded to 18 like the others). */
 export function featureStatLines(f: FeatureStats): string[] {
   const pad = (k: string) => k.padEnd(18);
-  const list = (fs: { name: string; kind: string; values: number; width: number }[]) => fs.map((x) => `${x.name} (${x.kind}, ${x.values} values${x.width > 1 ? `, up to ${x.width} per row` : ''})`).join(', ');
+  const list = (fs: { name: string; kind: string; values: number; width: number }[]) => fs.map((x) => `${x.name} (${x.kind}, ${count(x.values, 'value')}${x.width > 1 ? `, up to ${x.width} per row` : ''})`).join(', ');
   const out = [`${pad('positive')} ${f.positive}: ${(100 * f.positiveShare).toFixed(1)}% of events are targets`];
-  if (f.actions) out.push(`${pad('actions')} ${f.actions.length} values: ${f.actions.slice(0, 20).join(', ')}${f.actions.length > 20 ? ', …' : ''}`);
-  if (f.user) out.push(`${pad('user features')} ${list(f.user.fields)}; ${f.user.unknownUsers} unknown users, ${f.user.unseenValues} unseen or missing values ('<unk>')`);
-  if (f.item) out.push(`${pad('item features')} ${list(f.item.fields)}; ${f.item.unknownItems} unknown items, ${f.item.unseenValues} unseen or missing values ('<unk>')`);
+  if (f.actions) out.push(`${pad('actions')} ${count(f.actions.length, 'value')}: ${f.actions.slice(0, 20).join(', ')}${f.actions.length > 20 ? ', …' : ''}`);
+  if (f.user) out.push(`${pad('user features')} ${list(f.user.fields)}; ${f.user.unknownUsers} unknown ${noun(f.user.unknownUsers, 'user')}, ${f.user.unseenValues} unseen or missing ${noun(f.user.unseenValues, 'value')} ('<unk>')`);
+  if (f.item) out.push(`${pad('item features')} ${list(f.item.fields)}; ${f.item.unknownItems} unknown ${noun(f.item.unknownItems, 'item')}, ${f.item.unseenValues} unseen or missing ${noun(f.item.unseenValues, 'value')} ('<unk>')`);
   return out;
 }

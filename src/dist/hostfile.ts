@@ -4,6 +4,7 @@
  * comment, blank lines are ignored. And DeepSpeed's `--include` filter:
  * `host1:0,1@host2` keeps slots 0 and 1 of host1 and every slot of host2.
  */
+import { readFileSync } from 'node:fs';
 import { ReclmError } from '../errors.js';
 
 export interface HostSlots {
@@ -64,6 +65,22 @@ export function parseHostfile(text: string, file: string): HostfileEntry[] {
   });
   if (out.length === 0) throw new HostfileError(`${file}: no hosts; ${EXPECTED} on at least one line`);
   return out;
+}
+
+/**
+ * Reads and parses the hostfile at `path` (parseHostfile). Throws HostfileError, one line
+ * naming the file, when it cannot be read (missing, a folder, no permission) or is malformed.
+ */
+export function readHostfile(path: string): HostfileEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new HostfileError(`--hostfile ${path}: ${why}; expected a file with one 'HOST slots=N' per line`);
+  }
+  return parseHostfile(text, path);
 }
 
 /**

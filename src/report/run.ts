@@ -9,6 +9,7 @@ import { RUN_FILES, TrainSummary } from '../runtime/trainer.js';
 import { readJsonl } from '../util/jsonl.js';
 import { EvalRecord, readEvalRecords } from './eval-results.js';
 import { ReclmError } from '../errors.js';
+import { count } from '../util/plural.js';
 
 /** One optimizer step as train.jsonl logs it. */
 export interface StepPoint {
@@ -113,13 +114,13 @@ function describeStop(records: LogRecord[], end: LogRecord | undefined, lastWrit
   }
   const s = end as unknown as TrainSummary;
   const why: Record<string, string> = {
-    epochs: `it ran all ${s.epochs} epochs it was given`,
+    epochs: s.epochs === 1 ? 'it ran the 1 epoch it was given' : `it ran all ${s.epochs} epochs it was given`,
     patience: `early stopping: validation NDCG@10 did not improve after epoch ${s.bestEpoch} (--patience)`,
     'time limit': `the time limit (--time-limit) was reached after epoch ${s.epochs}`,
     'max steps': `the step limit (--max-steps) was reached at step ${s.steps}`,
   };
   const exported = s.checkpoint ? ` inference.onnx was exported from ${s.checkpoint.split(/[\\/]/).pop()}${best ? ` (best validation, epoch ${best.epoch})` : ''}.` : '';
-  return `Finished: ${s.steps} steps, ${s.epochs} epochs in ${(num(s.seconds) / 60).toFixed(1)} min; stopped because ${why[s.stoppedBy] ?? s.stoppedBy}.${exported}`;
+  return `Finished: ${count(s.steps, 'step')}, ${count(s.epochs, 'epoch')} in ${(num(s.seconds) / 60).toFixed(1)} min; stopped because ${why[s.stoppedBy] ?? s.stoppedBy}.${exported}`;
 }
 
 /**

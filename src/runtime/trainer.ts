@@ -29,6 +29,7 @@ import { broadcastJson, broadcastParameters, distributedStep, microBatches, spar
 import { OptimizerStateBytes, ShardGraphBuilder, ZeroOptimizer, describeOptimizerState, optimizerStateBytes } from './zero.js';
 import { gatherRankHosts } from '../dist/hosts.js';
 import { timeCollective } from '../dist/timing.js';
+import { count } from '../util/plural.js';
 
 export interface TrainOptions {
   dir: string;
@@ -359,7 +360,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       if (!stored) throw new TrainError(`--resume: ${paths.last} holds no run recipe (written by an older reclm); start again with --overwrite`);
       checkSameRun(stored.recipe, recipe, opts.dir);
       if (state.epoch >= opts.epochs && state.stepInEpoch === 0) {
-        throw new TrainError(`--resume: the run in ${opts.dir} already finished its ${opts.epochs} epochs (step ${state.step}); nothing to continue${recipe.schedule.kind === 'constant' ? ' (pass a larger --epochs to train longer)' : ''}`);
+        throw new TrainError(`--resume: the run in ${opts.dir} already finished its ${count(opts.epochs, 'epoch')} (step ${state.step}); nothing to continue${recipe.schedule.kind === 'constant' ? ' (pass a larger --epochs to train longer)' : ''}`);
       }
       meta = { ...stored, recipe };
     }

@@ -7,6 +7,9 @@ import { columnsFlag, dataReadOptions, featureFlags } from '../../cli/data-flags
 import { featureStatLines, featureStats } from '../../data/stats.js';
 import { dataFormatFlag } from '../../cli/flags.js';
 
+/** For the lines a reader reads: fractions (the mean sequence length) to 2 decimals; --json keeps full precision. */
+const readable = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v);
+
 export default class DataStats extends ReclmCommand {
   static override summary = 'Summarise an interaction file: users, items, interactions, sequence lengths, how ids and columns were read, time order and duplicates.';
   static override examples = [
@@ -14,7 +17,7 @@ export default class DataStats extends ReclmCommand {
     '<%= config.bin %> data stats u.data.gz --json',
     '<%= config.bin %> data stats ml-latest-small.zip',
     '<%= config.bin %> data stats events.csv --columns user=visitorid,item=itemid,time=timestamp',
-    '<%= config.bin %> data stats ratings.dat --positive rating>=4 --user-features users.dat --item-features movies.dat',
+    "<%= config.bin %> data stats ratings.dat --positive 'rating>=4' --user-features users.dat --item-features movies.dat",
   ];
   static override args = { file: Args.string({ description: 'interaction file (.gz and .zip ok), or builtin', required: true }) };
   static override flags = {
@@ -31,7 +34,7 @@ export default class DataStats extends ReclmCommand {
     const features = featureStats(ds);
     const stats = { ...datasetStats(ds), split: leaveOneOutSplit(ds).summary, ...(features ? { features } : {}) };
     const { notes, ids, features: side, ...rest } = stats;
-    for (const [k, v] of Object.entries(rest)) this.log(`${k.padEnd(18)} ${v !== null && typeof v === 'object' ? JSON.stringify(v) : v}`);
+    for (const [k, v] of Object.entries(rest)) this.log(`${k.padEnd(18)} ${v !== null && typeof v === 'object' ? JSON.stringify(v, readable) : v}`);
     this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
     if (side) for (const line of featureStatLines(side)) this.log(line);
     for (const n of notes) this.log(`${'note'.padEnd(18)} ${n}`);

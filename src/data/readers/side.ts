@@ -72,7 +72,7 @@ export function parseSideFile(file: string, bytes: Buffer | string, side: 'user'
 function parseSideSource(src: Source, side: 'user' | 'item', specs: readonly FieldSpec[]): SideTable {
   const layout = detectLayout(src);
   if (layout !== 'csv' && LAYOUT_SIDE[layout] !== side) {
-    throw new DataFormatError(src.file, null, `this is ${LAYOUT_NAME[layout]}, a ${LAYOUT_SIDE[layout]}-feature file, but it was given as ${side} features (--${side}-features)`);
+    throw new DataFormatError(src.file, null, `this is ${LAYOUT_NAME[layout]}, ${LAYOUT_SIDE[layout] === 'item' ? 'an' : 'a'} ${LAYOUT_SIDE[layout]}-feature file, but it was given as ${side} features (--${side}-features)`);
   }
   let fixedSpecs: FieldSpec[] = [];
   if (layout !== 'csv') {
