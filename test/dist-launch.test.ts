@@ -207,7 +207,7 @@ describe('reclm launch', function () {
       });
       expect(sent, r.out + r.err).to.equal(true);
       expect(r.code, r.err).to.equal(130);
-      expect(plainText(r.err)).to.include('interrupted: mpirun stopped every rank; a train run continues from its last checkpoint with --resume');
+      expect(plainText(r.err)).to.include('interrupted: mpirun stopped every rank; a train run under launch keeps only its checkpoints (each epoch\'s end, or every --checkpoint-every N steps): continue from the last one with --resume');
       expect(r.err).not.to.include('mpirun exited with');
     });
   });

@@ -86,7 +86,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
     const { code, interrupted } = await runInherited(cmd);
     if (interrupted && code !== 0) {
-      throw new Errors.CLIError('interrupted: mpirun stopped every rank; a train run continues from its last checkpoint with --resume', { exit: 130 });
+      throw new Errors.CLIError('interrupted: mpirun stopped every rank; a train run under launch keeps only its checkpoints (each epoch\'s end, or every --checkpoint-every N steps): continue from the last one with --resume', { exit: 130 });
     }
     if (code !== 0) throw new Errors.CLIError(`mpirun exited with ${code} (its messages above name the failed rank)`, { exit: typeof code === 'number' ? code : 1 });
   }
