@@ -1,0 +1,21 @@
+// The check both length-bucket test files make: a batch trimmed to its longest row gives the
+// loss and gradients of the same rows maxlen wide.
+import { expect } from 'chai';
+import type * as ort from 'onnxruntime-node';
+
+/**
+ * `full` and `trimmed`: outputs of one training graph (`loss`, `<param>_grad`) on the same rows at
+ * two widths. Bounds: loss within 1e-5 relative, each gradient within 1e-4 of its largest value;
+ * only float rounding of shorter sums differs (and attention's blocking), far below both.
+ */
+export function expectSameLossAndGradients(full: ort.InferenceSession.OnnxValueMapType, trimmed: ort.InferenceSession.OnnxValueMapType, params: readonly { name: string }[]): void {
+  const [la, lb] = [(full.loss.data as Float32Array)[0], (trimmed.loss.data as Float32Array)[0]];
+  expect(Math.abs(la - lb)).to.be.at.most(1e-5 * Math.abs(la));
+  for (const p of params) {
+    const ga = full[`${p.name}_grad`].data as Float32Array;
+    const gb = trimmed[`${p.name}_grad`].data as Float32Array;
+    const scale = Math.max(...Array.from(ga, Math.abs));
+    expect(scale, p.name).to.be.above(0);
+    for (let i = 0; i < ga.length; i++) expect(Math.abs(ga[i] - gb[i]), `${p.name}_grad[${i}]`).to.be.at.most(1e-4 * scale);
+  }
+}
