@@ -144,6 +144,56 @@ describe('Ctrl-C during training', function () {
     expect(new Set(steps).size).to.equal(steps.length);
   });
 
+  it('Ctrl-C stops after the fused call in flight, and a second Ctrl-C ends the process at once', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'reclm-sigint2-'));
+    const data = join(tmp, 'data.txt');
+    writeBuiltinDataset(data, tinyData());
+    const dir = join(tmp, 'run');
+    const model = ['--model', 'llama-sasrec', '--loss', 'bce', '--set', 'dim=32', '--set', 'n_layers=2', '--set', 'n_heads=2', '--set', 'maxlen=12', '--set', 'multiple_of=8'];
+    expect((await runCommand(Compile, [...model, '--data', data, '--out', dir])).error).to.equal(undefined);
+    // Batches of 2 rows: 60 steps per epoch, 15 fused calls of K = 4, so one epoch spans many calls.
+    const K = 4;
+    const recipe = ['--epochs', '1000', '--batch-size', '2', '--fused-steps', String(K), '--eval-every', '0', '--threads', '1'];
+    const start = (extra: string[]) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/train-cli-child.ts', import.meta.url)), dir, '--data', data, ...recipe, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      return { child, exited, stderr: () => stderr };
+    };
+    const waitForSteps = async (n: number) => {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 5));
+        if (existsSync(join(dir, RUN_FILES.log)) && stepRecords(dir).length >= n) return;
+      }
+    };
+
+    const first = start([]);
+    await waitForSteps(10);
+    first.child.kill('SIGINT');
+    // Read right after the signal: every call that ended before it is logged by now (or a
+    // call ending in this very instant is counted here, which only makes the bound looser).
+    const atSignal = Math.max(...stepRecords(dir).map((r) => r.step));
+    expect((await first.exited).code, first.stderr()).to.equal(130);
+    const reached = Math.max(...stepRecords(dir).map((r) => r.step));
+    // At most the call in flight (K steps) runs after the signal; before, the next call was
+    // already queued when the handler ran, so 2K steps ran.
+    expect(reached - atSignal, first.stderr()).to.be.at.most(K);
+
+    // Resumed, then two signals: the first asks to stop, the second ends the process by its
+    // default action (killed by SIGINT, not exit 130), whatever it was doing.
+    const second = start(['--resume']);
+    await waitForSteps(reached + 10);
+    second.child.kill('SIGINT');
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 2));
+      if (second.stderr().includes('again to quit at once')) break;
+    }
+    second.child.kill('SIGINT');
+    expect((await second.exited).signal, second.stderr()).to.equal('SIGINT');
+    expect(plainText(second.stderr())).to.not.include('continue it with:');
+  });
+
   it('the --resume command carries pre-split files, --format, the item-feature file and the device, quoted for the shell', () => {
     const line = resumeCommand('reclm', 'art/run 1', {
       data: 'split', 'valid-data': 'split/valid.txt', 'test-data': 'split/test.txt', format: 'sasrec', 'item-features': 'movies.dat', field: ['genres=multi:|', 'year=ignore'], device: 'cuda:1', 'cuda-lib-dir': '/opt/ort cuda',

@@ -13,6 +13,7 @@ import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '
 import { formatPositiveRule } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
 import { shellQuote } from '../dist/mpirun.js';
+import { invocation } from '../cli/invocation.js';
 import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, resolveRecipe } from '../cli/recipe.js';
 
 /** The flags of `reclm train` that resumeCommand reads. */
@@ -31,15 +32,16 @@ export interface ResumeFlags {
 }
 
 /**
- * The shell command (POSIX quoting) that continues the run in `dir`: `BIN train DIR --data FILE`,
+ * The shell command (POSIX quoting) that continues the run in `dir`: `BIN train DIR --data FILE`
+ * (BIN: the command's words, e.g. "reclm", ["npx", "reclm"] or ["./bin/run.js"]: cli/invocation.ts),
  * every flag that says how the data was read (pre-split files, --format, --columns, the side
  * files and their --field readings) and where it ran (--device, --cuda-lib-dir, --threads), then
  * --resume. --resume takes the recipe from the checkpoint and the positive rule and actions from
  * the manifest, so those flags are left out; the data flags it cannot know: the user-feature file
  * is required, and the rest change what is read.
  */
-export function resumeCommand(bin: string, dir: string, flags: ResumeFlags): string {
-  const argv = [bin, 'train', dir, '--data', flags.data];
+export function resumeCommand(bin: string | readonly string[], dir: string, flags: ResumeFlags): string {
+  const argv = [...(typeof bin === 'string' ? [bin] : bin), 'train', dir, '--data', flags.data];
   const add = (name: keyof ResumeFlags, value: string | number | undefined) => {
     if (value !== undefined) argv.push(`--${name}`, String(value));
   };
@@ -190,7 +192,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       process.exitCode = 130;
       this.warn(`interrupted at step ${summary.lastStep}: the run is saved in ${args.dir}; continue it with:`);
       // On a line of its own, outside the warning's wrapping and prefixes, so that it can be pasted as it is.
-      process.stderr.write(`  ${resumeCommand(this.config.bin || 'reclm', args.dir, flags)}\n`);
+      process.stderr.write(`  ${resumeCommand(invocation(this.config.bin || 'reclm'), args.dir, flags)}\n`);
     }
     this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);

@@ -431,6 +431,15 @@ interface EpochResult {
 }
 
 /**
+ * Lets a signal that arrived during an onnxruntime call reach its handler. That call runs on the
+ * JS thread (queued with setImmediate), and the promises after it resolve as microtasks, so
+ * without a turn of the event loop's poll phase a Ctrl-C waits until some I/O happens to run one.
+ */
+function signalsDelivered(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
  * Trains the rest of the current epoch, K fused steps per onnxruntime call. Returns null when
  * the run stopped mid-epoch (max steps: stoppedBy is set). A non-finite loss throws before the
  * step is logged or saved, naming the last checkpoint this run wrote.
@@ -450,6 +459,7 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   let tokens = 0;
   let done = 0;
   while (run.stepInEpoch < steps) {
+    await signalsDelivered();
     if (run.interrupted) {
       run.stoppedBy = 'interrupted';
       break;
@@ -599,21 +609,19 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const run = await openRun(opts, collective);
   run.collectiveMs = timer.elapsedMs;
   // Ctrl-C (or SIGTERM) in one process: finish the steps in flight, save the position, export,
-  // and say how to continue; a second signal quits at once. Under mpirun, mpirun handles signals.
+  // and say how to continue. Under mpirun, mpirun handles signals.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (run.interrupted) {
-      // A second signal: quit now, without saving; the run's last checkpoint is still valid.
-      run.releaseLock();
-      const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `its last checkpoint is at step ${run.savedStep}; continue with --resume`;
-      process.stderr.write(`${signal} again: quit without saving the steps since the last checkpoint; ${last}\n`);
-      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-    }
     run.interrupted = true;
-    process.stderr.write(`\n${signal}: stopping after the current steps and saving the run (again to quit at once)\n`);
+    // A second signal takes the default action and ends the process at once, even inside an
+    // onnxruntime call (which holds the JS thread, so no handler could run before it returns).
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
+    const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `its last checkpoint is at step ${run.savedStep}`;
+    process.stderr.write(`\n${signal}: stopping after the current steps and saving the run; again to quit at once without saving (${last})\n`);
   };
   if (collective.size === 1) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
   try {
     while (run.stoppedBy === null) {
+      await signalsDelivered();
       if (run.interrupted) run.stoppedBy = 'interrupted';
       else if (run.epoch >= run.meta.recipe.epochs) run.stoppedBy = 'epochs';
       // Rank 0's clock decides, so that every rank starts the same epochs.
