@@ -22,6 +22,7 @@
 import type { ModelName } from './config.js';
 import { HSTU_OPTIMIZER, type Preset, type Recipe } from './presets.js';
 import type { LossName } from './types.js';
+import { noun } from '../src/util/plural.js';
 
 /**
  * The statistics the rules read: a subset of `DatasetStats` (src/data/stats.ts), which is
@@ -154,7 +155,7 @@ export function chooseBatch(s: AutoPresetStats): { batch: AutoChoice; lr: AutoCh
   while (batchSize > 16 && s.users / batchSize < 4) batchSize /= 2;
   const lr = Number((1e-3 * Math.sqrt(batchSize / 128)).toPrecision(2));
   return {
-    batch: { field: 'batchSize', value: batchSize, reason: batchSize === 128 ? `SASRec's and HSTU's batch; ${fmt(s.users)} users give ${Math.ceil(s.users / 128)} steps per epoch` : `halved from 128 so that ${fmt(s.users)} users give at least 4 steps per epoch` },
+    batch: { field: 'batchSize', value: batchSize, reason: batchSize === 128 ? `SASRec's and HSTU's batch; ${fmt(s.users)} users give ${Math.ceil(s.users / 128)} steps per epoch` : `halved from 128 so that ${fmt(s.users)} ${noun(s.users, 'user')} give${s.users === 1 ? 's' : ''} at least 4 steps per epoch` },
     lr: { field: 'lr', value: lr, reason: batchSize === 128 ? 'SASRec\'s and HSTU\'s Adam lr, constant: early stopping decides the length' : `0.001 × √(${batchSize}/128), Adam's square-root scaling for the smaller batch; constant` },
   };
 }

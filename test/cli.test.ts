@@ -12,7 +12,7 @@ import DataStats from '../src/commands/data/stats.js';
 import Eval from '../src/commands/eval.js';
 import Train from '../src/commands/train.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
-import { PACKAGE_ROOT, runCommand, type CliResult } from './helpers/cli.js';
+import { PACKAGE_ROOT, plainText, runCommand, type CliResult } from './helpers/cli.js';
 import { tinyData } from './helpers/tiny-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reclm-cli-'));
@@ -91,6 +91,16 @@ describe('reclm command line', function () {
       expect(lines[0]).to.equal('training llama-sasrec with bce loss, 20 epochs (default), lr 0.001 constant (default), warm-up 0 (default), batch size 16 (flag), threads 1 (flag), seed 1 (default), fused steps 8 (default), no validation (flag)');
       expect(lines[1]).to.match(/^trained 2 steps in \d+\.\d s \([\d,]+ tokens\/s\), stopped by max steps$/);
       expect(lines.at(-1)).to.equal(`exported ${join(dir, 'inference.onnx')} (from ${join(dir, 'last.ckpt')})`);
+    });
+
+    it('train warns when a constant-lr warm-up is not shorter than the run, and counts one step in the singular', async () => {
+      // 120 users in batches of 16: 8 steps per epoch, 2 epochs, so 16 steps; a warm-up of 16 never reaches the lr.
+      const t = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--epochs', '2', '--warmup', '16', '--max-steps', '1', '--batch-size', '16', '--eval-every', '0', '--threads', '1']);
+      expect(t.error, t.error?.message).to.equal(undefined);
+      expect(plainText(t.stderr)).to.include('--warmup 16 is not shorter than the run (16 steps: 2 epochs of 8), so the learning rate never reaches 0.001');
+      expect(t.stdout).to.match(/^trained 1 step in /m);
+      const shorter = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--epochs', '2', '--warmup', '15', '--max-steps', '1', '--batch-size', '16', '--eval-every', '0', '--threads', '1']);
+      expect(plainText(shorter.stderr)).to.not.include('--warmup');
     });
 
     it('data stats --json summarises the file', async () => {

@@ -15,6 +15,7 @@ import { openCollective } from '../dist/collective.js';
 import { shellQuote } from '../dist/mpirun.js';
 import { invocation } from '../cli/invocation.js';
 import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, resolveRecipe } from '../cli/recipe.js';
+import { count } from '../util/plural.js';
 
 /** The flags of `reclm train` that resumeCommand reads. */
 export interface ResumeFlags {
@@ -141,6 +142,11 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       throw new UsageError(`${(e as Error).message} (from --lr, --min-lr, --warmup, --epochs)`);
     }
     const r = recipe.values;
+    // The cosine schedule refuses this (validateSchedule); a constant one would train the whole run below its lr.
+    const runSteps = r.epochs * Math.ceil(data.sequences.length / r.batchSize);
+    if (recipe.schedule.kind === 'constant' && r.warmup >= runSteps) {
+      this.warn(`--warmup ${r.warmup} is not shorter than the run (${count(runSteps, 'step')}: ${count(r.epochs, 'epoch')} of ${Math.ceil(data.sequences.length / r.batchSize)}), so the learning rate never reaches ${r.lr}`);
+    }
     if (!trims && flags.bucket) this.log(`--bucket ${flags.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
     if (!trims && r.bucket !== 0) {
       r.bucket = 0;
@@ -194,7 +200,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       // On a line of its own, outside the warning's wrapping and prefixes, so that it can be pasted as it is.
       process.stderr.write(`  ${resumeCommand(invocation(this.config.bin || 'reclm'), args.dir, flags)}\n`);
     }
-    this.log(`trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);
+    this.log(`trained ${count(summary.steps, 'step')} in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);
     this.log(`exported ${summary.inference} (from ${summary.checkpoint})`);
     // --json: micro-batches per step beside the recipe (ranks and the ZeRO stage are in optimizerState).

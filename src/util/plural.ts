@@ -13,3 +13,8 @@ export function noun(n: number, singular: string, plural = `${singular}s`): stri
 export function count(n: number, singular: string, plural?: string): string {
   return `${n} ${noun(n, singular, plural)}`;
 }
+
+/** `word` with its indefinite article, by its first letter: withArticle('item') is 'an item', withArticle('user') is 'a user'. */
+export function withArticle(word: string): string {
+  return `${/^[aeio]/i.test(word) ? 'an' : 'a'} ${word}`;
+}

@@ -13,6 +13,7 @@ import { DataFormatError } from '../errors.js';
 import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex } from './columns.js';
 import { GrowableInt32, IdInterner, newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, lineText, type Source } from './source.js';
+import { withArticle } from '../../util/plural.js';
 
 export interface CsvColumns {
   userCol?: string;
@@ -91,7 +92,7 @@ function findColumn(header: string[], wanted: string | undefined, synonyms: stri
   const i = findColumnIndex(header, wanted, synonyms);
   if (i >= 0) return i;
   const names = wanted !== undefined ? `"${wanted}"` : `one of ${synonyms.join(', ')} (case, "_" and RecBole ":type" suffixes ignored)`;
-  throw DataFormatError.atLine(file, lineNo, text, `a header with a ${what} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME`);
+  throw DataFormatError.atLine(file, lineNo, text, `a header with ${withArticle(what)} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME`);
 }
 
 /** Unix seconds from a number, or from a date string (Date.parse), else NaN. */

@@ -20,6 +20,7 @@ import type { FieldSpec } from '../features.js';
 import { ITEM_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
 import { sniffDelimiter, splitCsvLine } from './csv.js';
 import { forEachLine, lineText, loadSource, sourceFromBytes, type Source } from './source.js';
+import { withArticle } from '../../util/plural.js';
 
 /** One field of a side table as read: bucketed fields carry fixed edges or a quantile count. */
 export interface SideColumn {
@@ -183,7 +184,7 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
       key = findColumnIndex(header, undefined, side === 'user' ? USER_COLUMNS : ITEM_COLUMNS);
       if (key < 0) {
         key = 0;
-        notes.push(`${src.file}: no column named like a ${side} id; the first column "${header[0]}" is the ${side} id`);
+        notes.push(`${src.file}: no column named like ${withArticle(side)} id; the first column "${header[0]}" is the ${side} id`);
       }
       const norm = header.map(normaliseColumn);
       used = specs.filter((sp) => header!.includes(sp.name) || norm.includes(normaliseColumn(sp.name))).map((sp) => sp.name);
