@@ -62,9 +62,9 @@ describe('reclm report', function () {
       expect(run.options).to.include({ batchSize: 64, seed: 3 });
       expect(run.best).to.deep.equal({ epoch: 1, 'ndcg@10': 0.2, 'hr@10': 0.4 });
       expect(run.status).to.include({ finished: false, stoppedBy: null, resumes: 1, startedAt: '2026-01-02T00:00:00Z' });
-      expect(run.status.text).to.match(/^Not finished: train\.jsonl has no end record.*still going, or it was killed.*last record: step 4 of epoch 1/);
+      expect(run.status.text).to.match(/^Unfinished run \(no end record: still running, or killed\): .*last record: step 4 of epoch 1,/);
       const { html } = await buildReport(dir);
-      expect(html).to.include('class="status unfinished"').and.include('Not finished: train.jsonl has no end record');
+      expect(html).to.include('class="status unfinished"').and.include('Unfinished run (no end record: still running, or killed)');
     });
 
     it('a finished run of one step and one epoch is described in the singular', async () => {
@@ -78,6 +78,76 @@ describe('reclm report', function () {
       const r = await runCommand(Report, [dir]);
       expect(r.error, r.error?.message).to.equal(undefined);
       expect(r.stdout).to.include('run ended (stopped by epochs): 1 step, 1 epoch, 0 saved evaluation(s)');
+    });
+
+    describe('the status describes the last invocation', () => {
+      const epochRec = (epoch: number, stepN: number, ndcg?: number) => ({ type: 'epoch', epoch, step: stepN, loss: 5, seconds: 1, tokens_per_s: 100, ...(ndcg === undefined ? {} : { valid: { 'ndcg@10': ndcg, 'hr@10': 2 * ndcg, users: 10 } }) });
+      /** Step records a..b, `perEpoch` steps an epoch, with an epoch record at each epoch's last step. */
+      const stepsThrough = (a: number, b: number, perEpoch: number, ndcg = (e: number) => e / 100) => {
+        const out: object[] = [];
+        for (let s = a; s <= b; s++) {
+          const epoch = Math.ceil(s / perEpoch);
+          out.push(step(s, 6 - s / 100, epoch));
+          if (s % perEpoch === 0) out.push(epochRec(epoch, s, ndcg(epoch)));
+        }
+        return out;
+      };
+
+      it('a resume with no end record after it is unfinished, whatever an earlier invocation ended with', async () => {
+        // A run stopped by --max-steps at step 16 (2 epochs of 8 steps), resumed, then killed at step 28.
+        const dir = await fakeRun('resumed-killed', [
+          { type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z', batchSize: 64, seed: 1 },
+          ...stepsThrough(1, 16, 8),
+          { type: 'end', steps: 16, lastStep: 16, epochs: 2, seconds: 30, stoppedBy: 'max steps', bestEpoch: 2, checkpoint: '/runs/x/best.ckpt' },
+          { type: 'resume', step: 16, epoch: 2, time: '2026-01-02T01:00:00Z', batchSize: 64, seed: 1 },
+          ...stepsThrough(17, 28, 8),
+        ]);
+        const run = readRun(dir);
+        expect(run.status).to.include({ finished: false, stoppedBy: null, summary: null, lastStep: 28, lastEpoch: 4, epochsDone: 3, resumedAt: 16 });
+        expect(run.status.text).to.match(/^Unfinished run \(no end record: still running, or killed\): .*last record: step 28 of epoch 4,/);
+        expect(run.status.text).to.not.match(/Finished|exported|stopped because/);
+        expect(run.status.line).to.equal('unfinished run (no end record: still running, or killed): last record at step 28 of epoch 4, 3 epochs done');
+        const { html } = await buildReport(dir);
+        expect(html).to.include('class="status unfinished"').and.include('no end record: still running, or killed');
+        expect(html).to.not.include('Finished:').and.not.include('Summary (end record)').and.not.include('exported from');
+        const r = await runCommand(Report, [dir]);
+        expect(r.error, r.error?.message).to.equal(undefined);
+        expect(r.stdout).to.include('unfinished run (no end record: still running, or killed): last record at step 28 of epoch 4, 3 epochs done, best validation NDCG@10 0.0300 at epoch 3');
+      });
+
+      it("a resume that ended counts the run's steps, and that invocation's steps apart", async () => {
+        // Interrupted (Ctrl-C) at step 5, then resumed with --max-steps 24 (10 steps an epoch).
+        const dir = await fakeRun('interrupted-resumed', [
+          { type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z', batchSize: 64, seed: 1 },
+          ...stepsThrough(1, 5, 10),
+          { type: 'end', steps: 5, lastStep: 5, epochs: 0, seconds: 3, stoppedBy: 'interrupted', bestEpoch: null, checkpoint: '/runs/x/last.ckpt' },
+          { type: 'resume', step: 5, epoch: 0, time: '2026-01-02T01:00:00Z', batchSize: 64, seed: 1 },
+          ...stepsThrough(6, 24, 10),
+          { type: 'end', steps: 19, lastStep: 24, epochs: 2, seconds: 18, stoppedBy: 'max steps', bestEpoch: 2, checkpoint: '/runs/x/best.ckpt' },
+        ]);
+        const run = readRun(dir);
+        expect(run.status).to.include({ finished: true, stoppedBy: 'max steps', lastStep: 24, lastEpoch: 3, epochsDone: 2, resumedAt: 5 });
+        expect(run.status.summary).to.include({ steps: 19, lastStep: 24 });
+        expect(run.status.text).to.equal('Finished: 24 steps, 2 epochs; the last invocation (reclm train --resume from step 5) trained 19 steps in 0.3 min; stopped because the step limit (--max-steps) was reached at step 24. inference.onnx was exported from best.ckpt (best validation, epoch 2).');
+        expect(run.status.line).to.equal('run ended (stopped by max steps): 24 steps, 2 epochs; the last invocation (--resume from step 5) trained 19 steps');
+        const { html } = await buildReport(dir);
+        expect(html).to.include('class="status finished"').and.include('Finished: 24 steps, 2 epochs; the last invocation');
+        expect(html).to.include('<tr><th>steps (last invocation)</th><td>19</td></tr>').and.include('<tr><th>last step (run)</th><td>24</td></tr>');
+        const r = await runCommand(Report, [dir]);
+        expect(r.error, r.error?.message).to.equal(undefined);
+        expect(r.stdout).to.include('run ended (stopped by max steps): 24 steps, 2 epochs; the last invocation (--resume from step 5) trained 19 steps, best validation NDCG@10 0.0200 at epoch 2');
+      });
+
+      it('an interrupted run says where it was saved and how to continue', async () => {
+        const dir = await fakeRun('interrupted', [
+          { type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z', batchSize: 64, seed: 1 },
+          ...stepsThrough(1, 5, 10),
+          { type: 'end', steps: 5, lastStep: 5, epochs: 0, seconds: 3, stoppedBy: 'interrupted', bestEpoch: null, checkpoint: '/runs/x/last.ckpt' },
+        ]);
+        const run = readRun(dir);
+        expect(run.status.text).to.equal('Finished: 5 steps, 0 epochs in 0.1 min; stopped because it was interrupted (Ctrl-C or SIGTERM) at step 5 and saved there (continue with reclm train DIR --data FILE --resume). inference.onnx was exported from last.ckpt.');
+        expect(run.status.line).to.equal('run ended (interrupted): 5 steps, 0 epochs');
+      });
     });
 
     it('--json prints the series; a folder with no train.jsonl is one clear error line', async () => {

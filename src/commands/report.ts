@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { buildReport, DEFAULT_SMOOTHING, REPORT_FILE, writeReport } from '../report/index.js';
-import { count } from '../util/plural.js';
 
 export default class Report extends ReclmCommand {
   static override summary = 'Write a run report: one self-contained HTML page with the training curves, validation and final metrics.';
@@ -31,7 +30,7 @@ Works on a run that is still going or was killed (train.jsonl has no end record)
     const { html, run } = await buildReport(args.dir, { smoothing });
     const write = !json || flags.out !== undefined;
     const out = write ? writeReport(args.dir, html, flags.out ?? join(args.dir, REPORT_FILE)) : null;
-    this.log(`${run.status.finished ? `run ended (stopped by ${run.status.summary?.stoppedBy ?? 'its end'})` : 'unfinished run (no end record)'}: ${count(run.steps.length, 'step')}, ${count(run.epochs.length, 'epoch')}${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)`);
+    this.log(`${run.status.line}${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)`);
     this.log(`wrote ${out}`);
     return { out, ...run };
   }

@@ -129,7 +129,7 @@ ${finals}
 
 <h2>How the run stopped</h2>
 <p id="stop">${esc(run.status.text)}</p>
-${s ? keyValueTable('Summary (end record)', [['stopped by', s.stoppedBy], ['steps', s.steps], ['epochs', s.epochs], ['best epoch', s.bestEpoch], ['last loss', s.lastLoss], ['minutes', s.seconds === undefined ? undefined : s.seconds / 60], ['tokens/s (whole run)', s.tokensPerSecond], ['exported from', s.checkpoint]]) : ''}
+${s ? keyValueTable('Summary (end record of the last invocation)', [['stopped by', s.stoppedBy], ['last step (run)', run.status.lastStep], ['epochs (run)', run.status.epochsDone], ['steps (last invocation)', s.steps], ['resumed from step', run.status.resumedAt ?? undefined], ['best epoch', s.bestEpoch], ['last loss', s.lastLoss], ['minutes (last invocation)', s.seconds === undefined ? undefined : s.seconds / 60], ['tokens/s (last invocation)', s.tokensPerSecond], ['exported from', s.checkpoint]]) : ''}
 
 <footer>Written by reclm ${esc(VERSION)} report at ${esc(generatedAt)} from train.jsonl (last written ${esc(run.status.lastWriteAt)}). Charts: vega-lite, rendered to SVG.</footer>
 </body>

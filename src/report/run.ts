@@ -41,19 +41,35 @@ export interface EpochPoint {
   'hr@10'?: number;
 }
 
-/** Where the run stands: finished (an 'end' record), or no end record (still going, or killed). */
+/**
+ * Where the run stands, as of its LAST invocation (the last 'start' or 'resume' record): finished
+ * when an 'end' record follows it, else unfinished (still running, or killed). An end record of
+ * an earlier invocation never describes a later one.
+ */
 export interface RunStatus {
+  /** True when the last invocation wrote its end record. */
   finished: boolean;
-  /** 'epochs' | 'patience' | 'time limit' | 'max steps', from the end record. */
+  /** The end record's stop reason ('epochs' | 'patience' | 'time limit' | 'max steps' | 'interrupted'), or null. */
   stoppedBy: TrainSummary['stoppedBy'] | null;
   /** One or two sentences for the page: how and why the run stopped, or that it has not. */
   text: string;
+  /** The same status in one line, as `reclm report` prints it. */
+  line: string;
+  /** The run's step where the log stops (optimizer steps since the fresh start); 0 before the first step. */
+  lastStep: number;
+  /** The epoch (1-based) of that step; 0 before the first step. */
+  lastEpoch: number;
+  /** Epochs finished (the last epoch record, or the end record's count). */
+  epochsDone: number;
+  /** The step the last invocation resumed from, or null when it was a fresh start. */
+  resumedAt: number | null;
   /** Number of --resume segments since the last fresh start. */
   resumes: number;
   /** ISO time of the last fresh start. */
   startedAt: string | null;
   /** ISO time train.jsonl was last written. */
   lastWriteAt: string;
+  /** The last invocation's end record (its `steps` count that invocation only; `lastStep` the run), or null. */
   summary: Partial<TrainSummary> | null;
 }
 
@@ -105,22 +121,75 @@ interface LogRecord {
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN);
 
-function describeStop(records: LogRecord[], end: LogRecord | undefined, lastWrite: Date, best: RunData['best']): string {
-  const lastStep = [...records].reverse().find((r) => r.type === 'step' || r.type === 'epoch');
+/** Short names of the stop reasons for the one-line status. */
+const STOP_LABEL: Record<string, string> = { interrupted: 'interrupted' };
+
+/**
+ * The run's status from its records since the last fresh start: the page's text and the CLI's
+ * line come from here, so that they never disagree.
+ * @param records the log since the last 'start' record, in file order
+ * @param lastWrite mtime of train.jsonl
+ * @param best the best validated epoch since the last fresh start
+ */
+function describeStatus(records: LogRecord[], lastWrite: Date, best: RunData['best']): Omit<RunStatus, 'resumes' | 'startedAt' | 'lastWriteAt'> {
+  const lastIndexOf = (from: number, types: string[]) => {
+    for (let i = records.length - 1; i >= from; i--) if (types.includes(records[i].type)) return i;
+    return -1;
+  };
+  const lastOf = (from: number, types: string[]): LogRecord | undefined => records[lastIndexOf(from, types)];
+  const invIndex = lastIndexOf(0, ['start', 'resume']);
+  const invocation = invIndex >= 0 ? records[invIndex] : undefined;
+  const from = invIndex + 1;
+  const end = lastOf(from, ['end']);
+  const resumedAt = invocation?.type === 'resume' ? num(invocation.step) : null;
+  // A resumed invocation repeats the steps after its checkpoint: the records since it say where the run is.
+  const lastRec = lastOf(from, ['step', 'epoch']);
+  let lastStep = 0;
+  let lastEpoch = 0;
+  let where = 'no step yet';
+  if (lastRec) {
+    lastStep = num(lastRec.step);
+    lastEpoch = num(lastRec.epoch);
+    where = `step ${lastStep} of epoch ${lastEpoch}`;
+  } else if (resumedAt !== null) {
+    lastStep = resumedAt;
+    where = `step ${lastStep}, where it resumed (no step trained since)`;
+  }
+  const lastEpochRec = lastOf(from, ['epoch']);
+  const endEpochs = end ? num(end.epochs) : NaN;
+  const epochsDone = Number.isFinite(endEpochs) ? endEpochs : lastEpochRec ? num(lastEpochRec.epoch) : invocation ? num(invocation.epoch) || 0 : 0;
+  const totals = `${count(lastStep, 'step')}, ${count(epochsDone, 'epoch')}`;
+
   if (!end) {
     const ago = Math.max(0, (Date.now() - lastWrite.getTime()) / 60000);
-    const where = lastStep ? `step ${num(lastStep.step)} of epoch ${num(lastStep.epoch)}` : 'no step yet';
-    return `Not finished: train.jsonl has no end record. The run is still going, or it was killed or crashed before the end (last record: ${where}, written ${lastWrite.toISOString()}, ${ago < 1 ? 'under a minute' : `${ago.toFixed(0)} min`} ago). It can be continued with reclm train DIR --data FILE --resume.`;
+    const since = resumedAt === null ? 'after the last start' : `after the last reclm train --resume (from step ${resumedAt})`;
+    return {
+      finished: false, stoppedBy: null, summary: null, lastStep, lastEpoch, epochsDone, resumedAt,
+      text: `Unfinished run (no end record: still running, or killed): train.jsonl has no end record ${since}, so the run is still going, or it was killed or crashed before the end (last record: ${where}, written ${lastWrite.toISOString()}, ${ago < 1 ? 'under a minute' : `${ago.toFixed(0)} min`} ago; ${count(epochsDone, 'epoch')} done). It can be continued with reclm train DIR --data FILE --resume.`,
+      line: `unfinished run (no end record: still running, or killed): last record at ${where}, ${count(epochsDone, 'epoch')} done`,
+    };
   }
-  const s = end as unknown as TrainSummary;
+  const { type: _t, ...summary } = end;
+  const s = summary as unknown as TrainSummary;
   const why: Record<string, string> = {
-    epochs: s.epochs === 1 ? 'it ran the 1 epoch it was given' : `it ran all ${s.epochs} epochs it was given`,
+    epochs: epochsDone === 1 ? 'it ran the 1 epoch it was given' : `it ran all ${epochsDone} epochs it was given`,
     patience: `early stopping: validation NDCG@10 did not improve after epoch ${s.bestEpoch} (--patience)`,
-    'time limit': `the time limit (--time-limit) was reached after epoch ${s.epochs}`,
-    'max steps': `the step limit (--max-steps) was reached at step ${s.steps}`,
+    'time limit': `the time limit (--time-limit) was reached after epoch ${epochsDone}`,
+    'max steps': `the step limit (--max-steps) was reached at step ${lastStep}`,
+    interrupted: `it was interrupted (Ctrl-C or SIGTERM) at step ${lastStep} and saved there (continue with reclm train DIR --data FILE --resume)`,
   };
-  const exported = s.checkpoint ? ` inference.onnx was exported from ${s.checkpoint.split(/[\\/]/).pop()}${best ? ` (best validation, epoch ${best.epoch})` : ''}.` : '';
-  return `Finished: ${count(s.steps, 'step')}, ${count(s.epochs, 'epoch')} in ${(num(s.seconds) / 60).toFixed(1)} min; stopped because ${why[s.stoppedBy] ?? s.stoppedBy}.${exported}`;
+  const minutes = `${(num(s.seconds) / 60).toFixed(1)} min`;
+  // The end record's `steps` are this invocation's; on a resume they differ from the run's step.
+  const took = resumedAt === null ? ` in ${minutes}` : `; the last invocation (reclm train --resume from step ${resumedAt}) trained ${count(num(s.steps), 'step')} in ${minutes}`;
+  const exportedFrom = typeof s.checkpoint === 'string' ? s.checkpoint.split(/[\\/]/).pop() : undefined;
+  const bestEpoch = s.bestEpoch ?? best?.epoch;
+  const exported = exportedFrom ? ` inference.onnx was exported from ${exportedFrom}${exportedFrom === RUN_FILES.best && bestEpoch != null ? ` (best validation, epoch ${bestEpoch})` : ''}.` : '';
+  const label = STOP_LABEL[s.stoppedBy] ?? `stopped by ${s.stoppedBy ?? 'its end'}`;
+  return {
+    finished: true, stoppedBy: s.stoppedBy ?? null, summary: summary as Partial<TrainSummary>, lastStep, lastEpoch, epochsDone, resumedAt,
+    text: `Finished: ${totals}${took}; stopped because ${why[s.stoppedBy] ?? s.stoppedBy}.${exported}`,
+    line: `run ended (${label}): ${totals}${resumedAt === null ? '' : `; the last invocation (--resume from step ${resumedAt}) trained ${count(num(s.steps), 'step')}`}`,
+  };
 }
 
 /**
@@ -165,17 +234,12 @@ export function readRun(dir: string, smoothing = DEFAULT_SMOOTHING): RunData {
   for (const e of epochs) {
     if (e['ndcg@10'] !== undefined && (best === null || e['ndcg@10'] > best['ndcg@10'])) best = { epoch: e.epoch, 'ndcg@10': e['ndcg@10'], 'hr@10': e['hr@10']! };
   }
-  const end = [...records].reverse().find((r) => r.type === 'end');
   const lastWrite = statSync(logPath).mtime;
-  const { type: _t, ...summary } = end ?? { type: '' };
   const status: RunStatus = {
-    finished: end !== undefined,
-    stoppedBy: end ? (end.stoppedBy as TrainSummary['stoppedBy']) : null,
-    text: describeStop(records, end, lastWrite, best),
+    ...describeStatus(records, lastWrite, best),
     resumes: records.filter((r) => r.type === 'resume').length,
     startedAt: typeof records[0]?.time === 'string' ? records[0].time : null,
     lastWriteAt: lastWrite.toISOString(),
-    summary: end ? (summary as Partial<TrainSummary>) : null,
   };
   const { model, loss, config, dataset, recipe, optimizer, opset, createdAt } = manifest;
   const parameters = manifest.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
