@@ -143,6 +143,13 @@ describe('the command line protects its user', function () {
       await refuse(['--epochs', '5'], `--epochs 5 contradicts the run in ${dir}, trained with --epochs 3${tail}`);
     });
 
+    it('--resume with a --max-steps the run has already reached is refused, naming the total that trains that many more', async () => {
+      const d = await compiled();
+      expect((await runCommand(Train, [d, '--data', DATA, ...FAST, '--epochs', '2', '--max-steps', '3'])).error).to.equal(undefined);
+      const r = await runCommand(Train, [d, '--data', DATA, '--resume', '--threads', '1', '--max-steps', '2']);
+      expect(r.error?.message).to.equal(`--resume --max-steps 2: --max-steps counts the run's steps from its start, and the run in ${d} is at step 3; pass --max-steps 5 to train 2 steps more`);
+    });
+
     it('a model that is never trimmed resumes with any --bucket, and repeats the uninterrupted run', async () => {
       // TINY is LLaMA2-SASRec without key_padding_mask: it reads its padding, so no batch is trimmed and the run records no buckets.
       const recipe = [...FAST, '--epochs', '2', '--seed', '3', '--fused-steps', '1'];

@@ -362,6 +362,9 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       if (state.epoch >= opts.epochs && state.stepInEpoch === 0) {
         throw new TrainError(`--resume: the run in ${opts.dir} already finished its ${count(opts.epochs, 'epoch')} (step ${state.step}); nothing to continue${recipe.schedule.kind === 'constant' ? ' (pass a larger --epochs to train longer)' : ''}`);
       }
+      if (opts.maxSteps !== undefined && state.step >= opts.maxSteps) {
+        throw new TrainError(`--resume --max-steps ${opts.maxSteps}: --max-steps counts the run's steps from its start, and the run in ${opts.dir} is at step ${state.step}; pass --max-steps ${state.step + opts.maxSteps} to train ${count(opts.maxSteps, 'step')} more`);
+      }
       meta = { ...stored, recipe };
     }
     session.seed = recipe.seed;
