@@ -32,6 +32,15 @@ describe('data on the command line', function () {
     return p;
   };
 
+  it('the built-in dataset refuses the reading options it would ignore (k-core filters, --format, --columns)', async () => {
+    for (const [flags, named] of [[['--min-user-count', '100'], '--min-user-count'], [['--min-item-count', '5', '--format', 'csv'], '--format and --min-item-count'], [['--columns', 'user=a,item=b'], '--columns']] as const) {
+      const r = await runCommand(DataStats as never, ['builtin', ...flags]);
+      expect(r.exitCode, flags.join(' ')).to.equal(1);
+      expect(r.error?.message).to.equal(`builtin: the built-in dataset is generated, not read from a file, so ${named} cannot apply`);
+    }
+    expect((await runCommand(DataStats as never, ['builtin'])).exitCode).to.equal(0);
+  });
+
   it('data stats reports time order, duplicates, ids, columns and notes', async () => {
     const p = write('ratings.csv', 'userId,movieId,rating,timestamp\nann,m1,4,300\nann,m2,4,100\nann,m1,5,300\nbob,m3,1,5\nbob,m1,2,6\n');
     const r = await runCommand(DataStats as never, [p]);

@@ -26,6 +26,14 @@ export function openDataset(spec: string, opts: ReadOptions = {}): Dataset {
 function openInteractions(spec: string, opts: ReadOptions): Dataset {
   if (spec !== BUILTIN) return readDataset(spec, opts);
   if (opts.actions) throw new DataFormatError(BUILTIN, null, 'the built-in dataset has item ids only, no actions (ratings or event types)');
+  // It is generated, not read: a reading option would be silently ignored.
+  const ignored = [
+    ...(opts.format !== undefined && opts.format !== 'auto' ? ['--format'] : []),
+    ...(opts.userCol !== undefined || opts.itemCol !== undefined || opts.timeCol !== undefined || opts.actionCol !== undefined ? ['--columns'] : []),
+    ...(opts.minItemCount !== undefined ? ['--min-item-count'] : []),
+    ...(opts.minUserCount !== undefined ? ['--min-user-count'] : []),
+  ];
+  if (ignored.length) throw new DataFormatError(BUILTIN, null, `the built-in dataset is generated, not read from a file, so ${ignored.join(' and ')} cannot apply`);
   const ds = builtinDataset();
   if (existsSync(BUILTIN)) {
     const note = `--data builtin: using the built-in synthetic dataset, not the file ${resolve(BUILTIN)}; pass ./builtin to read the file`;
