@@ -171,6 +171,12 @@ describe('memory: size checks before allocating', () => {
       expect(() => checkParametersFit(params, { available: 8 * GiB, total: 8 * GiB })).to.throw(SizeError, /training holds about 16 float32 copies/);
     });
 
+    it('names the item count when the item embedding is most of the model', () => {
+      // 10^9 items at d = 50: the item embedding is 99.99...% of the parameters.
+      const raw = { dim: 50, n_layers: 2, n_heads: 1, dqk: 50, dv: 50, maxlen: 200, num_items: 1e9 };
+      expect(() => checkModelFits(MODELS.hstu as never, raw, 'full-ce', BIG_MACHINE)).to.throw(SizeError, /; lower the item count or dim \(the item embedding \[1000000001, 50\] holds 100% of them\)$/);
+    });
+
     it('refuses a tensor larger than the largest typed array', () => {
       const n = MAX_TYPED_ARRAY_LENGTH + 1;
       expect(() => checkParametersFit([{ name: 'w', shape: [n] }], UNLIMITED)).to.throw(

@@ -73,6 +73,12 @@ export const PARAM_COPIES = 16;
 /** Parameter shapes as the manifest lists them. */
 export type ParamShapes = readonly { name: string; shape: readonly number[] }[];
 
+/** What to make smaller: the catalogue when the item embedding holds most of the parameters, else the layers. */
+function shrinkAdvice(largest: ParamShapes[number] | undefined, total: number): string {
+  if (largest?.name !== 'item_emb' || count(largest.shape) <= total / 2) return 'lower dim or n_layers';
+  return `lower the item count or dim (the item embedding [${largest.shape.join(', ')}] holds ${Math.round((100 * count(largest.shape)) / total)}% of them)`;
+}
+
 /**
  * Compile-time check of the parameter tensors (shapes only, nothing allocated): the parameters
  * with their training state (PARAM_COPIES float32 copies) must fit this machine's total
@@ -91,7 +97,7 @@ export function checkParametersFit(params: ParamShapes, memory: MachineMemory = 
   const what = `the model has ${total.toLocaleString('en-US')} parameters (${formatBytes(total * F32)} as float32)`;
   if (PARAM_COPIES * total * F32 > memory.total) {
     throw new SizeError(
-      `${what}; training holds about ${PARAM_COPIES} float32 copies of them (parameters, AdamW moments, gradients: ${formatBytes(PARAM_COPIES * total * F32)}) before any batch, more than this machine's ${formatBytes(memory.total)} of memory; lower dim or n_layers`,
+      `${what}; training holds about ${PARAM_COPIES} float32 copies of them (parameters, AdamW moments, gradients: ${formatBytes(PARAM_COPIES * total * F32)}) before any batch, more than this machine's ${formatBytes(memory.total)} of memory; ${shrinkAdvice(largest, total)}`,
     );
   }
   if (largest && count(largest.shape) > MAX_TYPED_ARRAY_LENGTH) {
@@ -101,7 +107,7 @@ export function checkParametersFit(params: ParamShapes, memory: MachineMemory = 
   }
   if (3 * total * F32 > MAX_TYPED_ARRAY_LENGTH) {
     throw new SizeError(
-      `${what}; a training checkpoint (parameters and both AdamW moments, ${formatBytes(3 * total * F32)}) exceeds the largest buffer Node.js can read (${formatBytes(MAX_TYPED_ARRAY_LENGTH)}); lower dim or n_layers`,
+      `${what}; a training checkpoint (parameters and both AdamW moments, ${formatBytes(3 * total * F32)}) exceeds the largest buffer Node.js can read (${formatBytes(MAX_TYPED_ARRAY_LENGTH)}); ${shrinkAdvice(largest, total)}`,
     );
   }
 }
