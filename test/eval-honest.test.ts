@@ -21,6 +21,7 @@ import { loadCheckpoint } from '../src/runtime/checkpoint.js';
 import { createSession } from '../src/onnx/providers.js';
 import { RUN_FILES, train } from '../src/runtime/trainer.js';
 import { plainText, runCommand } from './helpers/cli.js';
+import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
 import { TINY_MODELS, trainedTiny } from './helpers/trained.js';
 
@@ -153,6 +154,22 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
       const m = metricsFromRanks(rows.map((x) => x.rank), [1, 5, 10]);
       for (const key of ['hr@1', 'hr@5', 'ndcg@5', 'hr@10', 'ndcg@10', 'mrr']) expect(m[key], `${key} ${extra.join(' ')}`).to.equal(out[key]);
     }
+  });
+
+  it('ranking other data than the run trained on is said before the numbers; the same data is not', async () => {
+    // The run trained on tinyData(), timestamps included: the same events written out read back as the same data.
+    const tmp = mkdtempSync(join(tmpdir(), 'reclm-fingerprint-'));
+    const sameFile = join(tmp, 'same.txt');
+    writeBuiltinDataset(sameFile, data);
+    const same = await runCommand(Eval, [dir, '--data', sameFile, '--threads', '1']);
+    expect(same.error, same.error?.message).to.equal(undefined);
+    expect(plainText(same.stderr)).to.not.include('is not the data');
+    // The same users, items and times, one user's history reversed: a file the run did not train on.
+    const other = join(tmp, 'other.txt');
+    writeBuiltinDataset(other, { ...data, sequences: data.sequences.map((seq, u) => (u === 0 ? seq.slice().reverse() : seq)) });
+    const r = await runCommand(Eval, [dir, '--data', other, '--threads', '1']);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    expect(plainText(r.stderr)).to.match(new RegExp(`${other} is not the data ${dir} was trained on \\(data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\\): its held-out items may be training items of the run`));
   });
 
   it('--ranks never overwrites what reclm did not write: the data file, the model, another file; a missing folder or a folder is one line', async () => {

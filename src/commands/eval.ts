@@ -15,6 +15,7 @@ import { resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../report/user-ranks.js';
 import { checkReplaceableFile } from '../util/safe-paths.js';
+import { storedRecipe } from '../runtime/trainer.js';
 
 export default class Eval extends ReclmCommand {
   static override summary = 'Rank a leave-one-out split (or given pre-split files) with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
@@ -67,11 +68,14 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const sideFlag = (['actions', 'user-features', 'item-features', 'field'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.model} was trained on item ids only (no actions or side files), so it cannot read them; drop the flag`);
     const read = dataReadOptions(flags, (line) => this.warn(line), features);
+    // The run's data fingerprint: ranking other data than it trained on gets a warning (not for pre-split files, read differently).
+    const trainedOn = !presplit && existsSync(args.model) && statSync(args.model).isDirectory() ? storedRecipe(args.model)?.data : undefined;
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
       ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
       read,
+      trainedOn,
       onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
     });
     progress.finish();

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { ArtifactError } from '../contract/artifacts.js';
 import { loadItemMap } from '../data/item-map.js';
+import { dataFingerprint } from '../data/fingerprint.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
 import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers } from '../data/eval-inputs.js';
@@ -38,6 +39,11 @@ export interface EvaluateOptions {
   device?: string;
   threads?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * dataFingerprint() of the data the model was trained on (the run's recipe), when known: a
+   * leave-one-out split of other data gets a warning (its metrics are not the run's).
+   */
+  trainedOn?: string;
 }
 
 export interface EvaluateResult {
@@ -122,6 +128,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   } else {
     const data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
     checkTimeBiasData(info.metadata.config, data, 'evaluate');
+    if (opts.trainedOn) {
+      const read = dataFingerprint(data);
+      if (read !== opts.trainedOn) {
+        warnings.push(`${opts.data} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${opts.trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`);
+      }
+    }
     split = leaveOneOutSplit(data);
     itemIds = data.itemIds;
   }

@@ -2,11 +2,11 @@
 // (validate, checkpoint, early stop), finishRun. The helpers it needs (batches, validation,
 // the checkpoint record) come first; train() at the end reads top to bottom.
 import * as ort from 'onnxruntime-node';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BatchInputName, DIM, GRAPH_FILES, Manifest, dimSize, seqDim, RUN_FILES, TensorSpec, batchInputs, readManifest, samplerNeeds } from '../contract/artifacts.js';
 import { Dataset } from '../data/types.js';
+import { dataFingerprint } from '../data/fingerprint.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
 import { SamplerState, TrainBatch, TrainSampler, padBatch } from '../data/sampler.js';
@@ -147,24 +147,8 @@ export interface TrainSummary {
 
 export class TrainError extends ReclmError {}
 
-export { RUN_FILES };
+export { RUN_FILES, dataFingerprint };
 type RunPaths = Record<keyof typeof RUN_FILES, string>;
-
-/**
- * sha256 over what a run trains on: item count, item ids, every sequence and its timestamps.
- * Two files with the same item count but other users, orders or ids differ here.
- */
-export function dataFingerprint(data: Dataset): string {
-  const h = createHash('sha256');
-  h.update(`${data.numItems}\n${data.itemIds.join('\n')}\n${data.sequences.length}\n`);
-  for (let u = 0; u < data.sequences.length; u++) {
-    const s = data.sequences[u];
-    h.update(new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
-    const t = data.timestamps?.[u];
-    if (t) h.update(new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
-  }
-  return h.digest('hex');
-}
 
 /** The run meta of a checkpoint, or null when it holds none (init.ckpt, or a checkpoint of an older reclm). */
 export function runMetaOf(state: CheckpointState): RunMeta | null {
