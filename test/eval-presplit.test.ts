@@ -172,6 +172,14 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     expect(summary.best).to.have.property('recall@10');
   });
 
+  it('says how pre-split files are used before the numbers, and refuses them beside the built-in dataset', async () => {
+    const r = await runCommand(Eval, [dir, '--data', join(folder, 'train_data.json'), '--test-data', join(folder, 'test_data.json'), '--threads', '1']);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    expect(r.stdout.split('\n')[0]).to.equal(`pre-split files: every event of ${join(folder, 'train_data.json')} is a training event, test targets from ${join(folder, 'test_data.json')}; no leave-one-out split`);
+    const b = await runCommand(Eval, [dir, '--data', 'builtin', '--valid-data', join(folder, 'validation_data.json'), '--split', 'valid']);
+    expect(b.error?.message).to.equal('builtin: --valid-data: pre-split files need their train file as --data; the built-in dataset is split leave-one-out');
+  });
+
   it('`reclm eval --data FOLDER` equals a reference computed from the exported model here', async () => {
     const r = await runCommand(Eval, [dir, '--data', folder, '--json', '--k', '5,10', '--threads', '1']);
     expect(r.error, r.error?.message).to.equal(undefined);
@@ -221,7 +229,8 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
   it('`reclm eval` prints Recall@k rows; --split valid needs a validation file', async () => {
     const r = await runCommand(Eval, [dir, '--data', folder, '--k', '10', '--threads', '1']);
     expect(r.error, r.error?.message).to.equal(undefined);
-    expect(r.stdout.split('\n').slice(2, 6).map((l) => l.split(/\s+/)[0])).to.deep.equal(['HR@10', 'RECALL@10', 'NDCG@10', 'MRR']);
+    // After the pre-split line, the protocol line and the header.
+    expect(r.stdout.split('\n').slice(3, 7).map((l) => l.split(/\s+/)[0])).to.deep.equal(['HR@10', 'RECALL@10', 'NDCG@10', 'MRR']);
     const noValid = await runCommand(Eval, [dir, '--data', join(folder, 'train_data.json'), '--test-data', join(folder, 'test_data.json'), '--split', 'valid']);
     expect(noValid.exitCode).to.equal(1);
     expect(noValid.error!.message).to.equal('--split valid: no validation file was given (--valid-data)');

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { MANIFEST_FILE, readManifest } from '../contract/artifacts.js';
 import type { FeatureSchema } from '../data/features.js';
-import { resolvePresplit } from '../data/presplit.js';
+import { describePresplit, resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../report/user-ranks.js';
 import { checkReplaceableFile } from '../util/safe-paths.js';
@@ -63,6 +63,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     // Before the ranking: a wrong --ranks path fails in a second, and never replaces what reclm did not write.
     if (flags.ranks) checkReplaceableFile(flags.ranks, { flag: '--ranks', header: USER_RANKS_HEADER, protect: [flags.data, args.model, join(args.model, 'inference.onnx')] });
     const json = this.jsonEnabled();
+    if (presplit && !json) this.log(describePresplit(presplit));
     const features = compiledFeatures(args.model);
     // The model cannot read what it was not trained with (the positive rule is the evaluator's choice: it only picks the targets).
     const sideFlag = (['actions', 'user-features', 'item-features', 'field'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { readManifest } from '../compiler/artifacts.js';
 import { buildShardOptimizerGraph } from '../compiler/adamw.js';
 import { openDataset } from '../data/open.js';
-import { readPresplit, resolvePresplit } from '../data/presplit.js';
+import { describePresplit, readPresplit, resolvePresplit } from '../data/presplit.js';
 import { parseDevice } from '../onnx/providers.js';
 import { validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
@@ -125,6 +125,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.dir} was compiled for item ids only; the positive rule, actions and side files are chosen at compile time (reclm compile --${sideFlag} …)`);
     if (presplit && features) throw new UsageError(`${args.dir} was compiled with actions, a positive rule or side files, which pre-split files do not carry; train on the interaction file`);
     const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto' }) : null;
+    if (presplit && this.rank === 0) this.log(describePresplit(presplit));
     // Every rank reads the data; rank 0 alone prints the reader's notes, as it alone logs.
     const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.rank === 0 && this.warn(line), features));
     checkAgainstSchema(data, features, flags.data);

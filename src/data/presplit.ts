@@ -15,6 +15,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from './errors.js';
+import { BUILTIN } from './open.js';
 import { readDataset } from './read.js';
 import type { Split } from './split.js';
 import type { Dataset, ReadOptions } from './types.js';
@@ -52,7 +53,19 @@ export function resolvePresplit(data: string, valid?: string, test?: string): Pr
     if (!files.test && !files.valid) throw new DataFormatError(data, null, `is a folder without a validation or test file (looked for ${[...PRESPLIT_NAMES.valid, ...PRESPLIT_NAMES.test].join(', ')})`);
     return files as PresplitFiles;
   }
-  return valid !== undefined || test !== undefined ? { train: data, valid, test } : null;
+  if (valid === undefined && test === undefined) return null;
+  if (data === BUILTIN) throw new DataFormatError(data, null, `--${valid !== undefined ? 'valid' : 'test'}-data: pre-split files need their train file as --data; the built-in dataset is split leave-one-out`);
+  return { train: data, valid, test };
+}
+
+/**
+ * One line saying how pre-split files are used, printed before training or ranking: a plain
+ * interaction log passed as --valid-data or --test-data switches the split off, which is easy
+ * to miss. Shapes: none; pure.
+ */
+export function describePresplit(files: PresplitFiles): string {
+  const targets = [files.valid ? `validation targets from ${files.valid}` : null, files.test ? `test targets from ${files.test}` : null].filter(Boolean).join(', ');
+  return `pre-split files: every event of ${files.train} is a training event, ${targets}; no leave-one-out split`;
 }
 
 /**
