@@ -1,5 +1,6 @@
 import { Errors } from '@oclif/core';
 import { ReclmError } from '../errors.js';
+import { OUTPUT_ERROR_WORDS } from '../util/atomic.js';
 
 export { UsageError } from '../errors.js';
 
@@ -19,7 +20,8 @@ export function oneLineParseMessage(message: string): string {
 const FLAG_PARSER_WRAP = /^Parsing --[\w-]+ \n\t([\s\S]*)\nSee more help with --help$/;
 
 /**
- * The error a command ends with. User errors (every ReclmError, a missing file) become one
+ * The error a command ends with. User errors (every ReclmError, a path the file system refuses:
+ * the codes of OUTPUT_ERROR_WORDS, e.g. ENOENT, EACCES, ENOSPC) become one
  * line without a stack: exit code 2 for flag and argument errors (oclif's own and those of
  * reclm's flag parsers), 1 for the rest. Anything else is a bug and is returned as it is, so
  * oclif prints its stack.
@@ -30,6 +32,9 @@ export function toCliError(e: unknown): Error {
     return new Errors.CLIError(inner ? inner[1] : e.message, { exit: inner ? 2 : 1 });
   }
   if (e instanceof Errors.CLIError) return e.oclif?.exit === 2 ? new Errors.CLIError(oneLineParseMessage(e.message), { exit: 2 }) : e;
-  if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOENT') return new Errors.CLIError(e.message, { exit: 1 });
+  // A path the machine refuses (missing, a file in the way, no permission, a full or read-only
+  // disk) is the user's to fix, wherever reclm's own checks did not catch it first.
+  const code = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+  if (code !== undefined && code in OUTPUT_ERROR_WORDS) return new Errors.CLIError((e as Error).message, { exit: 1 });
   return e instanceof Error ? e : new Error(String(e));
 }

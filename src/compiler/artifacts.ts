@@ -1,8 +1,8 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
-import { ARTIFACT_FORMAT, AdamWConfig, GRAPH_FILES, GraphKey, LossName, MANIFEST_FILE, Manifest, ManifestFeatures, TensorSpec, sha256 } from '../contract/artifacts.js';
+import { ARTIFACT_FORMAT, AdamWConfig, GRAPH_FILES, GraphKey, ITEM_MAP_FILE, LossName, MANIFEST_FILE, Manifest, ManifestFeatures, RUN_FILES, TensorSpec, sha256 } from '../contract/artifacts.js';
 import { Graph, ParamInfo, Tensor } from '../dsl/graph.js';
 import { IR_VERSION, OPSET, emitModel } from '../onnx/emit.js';
 import { simplify } from '../onnx/simplify.js';
@@ -11,6 +11,8 @@ import { buildOptimizerGraph } from './adamw.js';
 import { buildFusedTrainStep } from './fused.js';
 import { addGradientOutputs } from './training.js';
 import { checkReplaceableDir } from '../util/safe-paths.js';
+import { makeDirs, outputError, type OutputName } from '../util/atomic.js';
+import { processAlive } from '../util/run-lock.js';
 
 // The read side of the contract, re-exported for callers that compile and then read.
 export { ArtifactError, readManifest, type Manifest } from '../contract/artifacts.js';
@@ -56,10 +58,16 @@ export function buildArtifactGraphs<C extends ModelConfig>(req: CompileRequest<C
 
 /**
  * Writes the artifact set into `outDir` (docs/artifacts.md). Files are
- * written into a temporary sibling folder that is renamed into place at the end, so a
- * failure never leaves a half-written artifact folder behind. `outDir` must be absent, empty,
+ * written into a temporary sibling folder (`outDir.tmp-PID`) that is renamed into place at the
+ * end, so a failure never leaves a half-written artifact folder behind. The graphs are emitted
+ * before that folder is created, which keeps the time it exists (and a Ctrl-C could leave it) to
+ * the file writes; a temporary folder left by a killed compile (its PID no longer runs) is
+ * removed by the next compile into the same `outDir`. `outDir` must be absent, empty,
  * or a reclm artifact folder replaced with `replace.force` (checkReplaceableDir: never a file,
  * a foreign folder, the working directory or a folder holding one of `replace.protect`).
+ * @throws UnsafePathError for an `outDir` reclm may not replace; OutputPathError (one line
+ *   naming `outDir`) when it cannot be created or written (a file among its parents, no
+ *   permission, a read-only or full disk)
  */
 export function writeArtifacts<C extends ModelConfig>(
   req: CompileRequest<C>,
@@ -70,46 +78,54 @@ export function writeArtifacts<C extends ModelConfig>(
   replace: { force?: boolean; protect?: readonly string[] } = {},
 ): Manifest {
   const existing = checkReplaceableDir(outDir, { flag: '--out', force: replace.force ?? false, protect: replace.protect });
+  const name: OutputName = { flag: '--out', path: outDir };
   const target = resolve(outDir);
   const tmp = `${target}.tmp-${process.pid}`;
+  // An --out that cannot be created fails now, not after the graphs are emitted.
+  createEmptyDir(tmp, name);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+
+  const files: Record<string, string> = {};
+  const bytesOf = new Map<string, Uint8Array>();
+  const graphs = {} as Manifest['graphs'];
+  for (const [key, file] of Object.entries(GRAPH_FILES) as [GraphKey, string][]) {
+    const g = built.graphs[key];
+    const simplified = simplify(g);
+    const bytes = emitModel(simplified, { docString: `reclm ${req.model.name} ${key}`, producerVersion: VERSION, raw: true });
+    bytesOf.set(file, bytes);
+    files[file] = sha256(bytes);
+    const order = [...g.params, ...g.inputs];
+    graphs[key] = { file, inputs: order.map(specOf), outputs: [...g.outputs].map(([name, t]) => ({ ...specOf(t), name })), nodes: simplified.nodes.length };
+  }
+  for (const [file, bytes] of Object.entries(extraFiles)) {
+    bytesOf.set(file, bytes);
+    files[file] = sha256(bytes);
+  }
+  const cfg = built.config;
+  const manifest: Manifest = {
+    format: ARTIFACT_FORMAT,
+    tool: { name: 'reclm', version: VERSION },
+    model: req.model.name,
+    loss: req.loss,
+    config: cfg,
+    dataset: { numItems: Number(cfg.num_items), maxlen: Number(cfg.maxlen), source: req.source, itemMap: extras.itemMap },
+    ...(extras.features ? { features: extras.features } : {}),
+    trimPadding: built.trimPadding,
+    recipe: extras.recipe,
+    optimizer: req.optimizer,
+    opset: OPSET,
+    irVersion: IR_VERSION,
+    params: built.params.map((p) => ({ name: p.name, shape: [...p.shape], dtype: 'float32', decay: p.decay, init: p.init, zeroGradRows: p.zeroGradRows })),
+    graphs,
+    files,
+    createdAt: new Date().toISOString(),
+  };
+  bytesOf.set(MANIFEST_FILE, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
+
+  removeStaleTemps(target, new Set([...bytesOf.keys(), ITEM_MAP_FILE, RUN_FILES.init]));
+  createEmptyDir(tmp, name);
   try {
-    const files: Record<string, string> = {};
-    const graphs = {} as Manifest['graphs'];
-    for (const [key, file] of Object.entries(GRAPH_FILES) as [GraphKey, string][]) {
-      const g = built.graphs[key];
-      const simplified = simplify(g);
-      const bytes = emitModel(simplified, { docString: `reclm ${req.model.name} ${key}`, producerVersion: VERSION, raw: true });
-      writeFileSync(join(tmp, file), bytes);
-      files[file] = sha256(bytes);
-      const order = [...g.params, ...g.inputs];
-      graphs[key] = { file, inputs: order.map(specOf), outputs: [...g.outputs].map(([name, t]) => ({ ...specOf(t), name })), nodes: simplified.nodes.length };
-    }
-    for (const [file, bytes] of Object.entries(extraFiles)) {
-      writeFileSync(join(tmp, file), bytes);
-      files[file] = sha256(bytes);
-    }
-    const cfg = built.config;
-    const manifest: Manifest = {
-      format: ARTIFACT_FORMAT,
-      tool: { name: 'reclm', version: VERSION },
-      model: req.model.name,
-      loss: req.loss,
-      config: cfg,
-      dataset: { numItems: Number(cfg.num_items), maxlen: Number(cfg.maxlen), source: req.source, itemMap: extras.itemMap },
-      ...(extras.features ? { features: extras.features } : {}),
-      trimPadding: built.trimPadding,
-      recipe: extras.recipe,
-      optimizer: req.optimizer,
-      opset: OPSET,
-      irVersion: IR_VERSION,
-      params: built.params.map((p) => ({ name: p.name, shape: [...p.shape], dtype: 'float32', decay: p.decay, init: p.init, zeroGradRows: p.zeroGradRows })),
-      graphs,
-      files,
-      createdAt: new Date().toISOString(),
-    };
-    writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    for (const [file, bytes] of bytesOf) writeFileSync(join(tmp, file), bytes);
     // The old folder was checked to hold only reclm's files; move it aside, then swap.
     const old = `${target}.old-${process.pid}`;
     if (existing !== 'absent') renameSync(target, old);
@@ -118,6 +134,42 @@ export function writeArtifacts<C extends ModelConfig>(
     return manifest;
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw outputError(e, name, 'write', outDir);
+  }
+}
+
+/** Creates `dir` (and its missing parents) empty, first removing one left by an earlier process with this PID. */
+function createEmptyDir(dir: string, name: OutputName): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    // ENOTDIR (a file among the parents) and the like: makeDirs says which.
+    if (outputError(e, name, 'write', name.path) === e) throw e;
+  }
+  makeDirs(dir, name);
+}
+
+/**
+ * Removes the `<target>.tmp-PID` siblings of `target` that a killed compile left (its PID no
+ * longer runs on this machine) and that hold only files named in `known`: never a folder reclm
+ * did not write. Best effort: what cannot be read or removed stays.
+ */
+function removeStaleTemps(target: string, known: ReadonlySet<string>): void {
+  const prefix = `${basename(target)}.tmp-`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dirname(target));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = entry.startsWith(prefix) && /^\d+$/.test(entry.slice(prefix.length)) ? Number(entry.slice(prefix.length)) : 0;
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    const path = join(dirname(target), entry);
+    try {
+      if (statSync(path).isDirectory() && readdirSync(path).every((f) => known.has(f))) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Left for the user: a stale folder is untidy, not harmful.
+    }
   }
 }

@@ -16,7 +16,7 @@ interface LockOwner {
 }
 
 /** True when a process with this pid exists on this host (EPERM: it exists but belongs to another user). */
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -51,7 +51,7 @@ export function acquireLock(path: string, what: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = readOwner(path);
-      if (owner && owner.host === me.host && owner.pid !== me.pid && !alive(owner.pid)) {
+      if (owner && owner.host === me.host && owner.pid !== me.pid && !processAlive(owner.pid)) {
         removeIfExists(path); // stale: its process is gone
         continue;
       }

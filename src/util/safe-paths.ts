@@ -7,6 +7,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { RUN_FILES } from '../contract/artifacts.js';
 import { ReclmError } from '../errors.js';
 import { acquireLock } from './run-lock.js';
+import { folderProblem } from './atomic.js';
 
 export class UnsafePathError extends ReclmError {}
 
@@ -91,8 +92,8 @@ export function checkAppendableFile(path: string, header: string, flag: string):
  * one line naming the path, otherwise: reclm never overwrites what it did not write.
  */
 export function checkReplaceableFile(path: string, opts: { flag: string; header: string; protect?: readonly string[] }): void {
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UnsafePathError(`${opts.flag} ${path}: the folder ${dir} does not exist`);
+  const problem = folderProblem(dirname(path));
+  if (problem) throw new UnsafePathError(`${opts.flag} ${path}: ${problem}`);
   if (!existsSync(path)) return;
   if (!statSync(path).isFile()) throw new UnsafePathError(`${opts.flag} ${path} is a folder, not a file`);
   if ((opts.protect ?? []).some((p) => existsSync(p) && real(p) === real(path))) throw new UnsafePathError(`${opts.flag} ${path} is an input of this command; give another file`);

@@ -1,0 +1,13 @@
+// Child process running `reclm compile ARGS...` from the sources, as the real CLI would: a user
+// error prints its one line on stderr and exits with the command's exit code. A separate process
+// so that a test can put a time limit on a compile that might never return.
+import { Errors } from '@oclif/core';
+import Compile from '../../src/commands/compile.js';
+import { PACKAGE_ROOT } from './cli.js';
+
+try {
+  await Compile.run(process.argv.slice(2), PACKAGE_ROOT);
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(e instanceof Errors.CLIError ? (e.oclif?.exit ?? 1) : 70);
+}
