@@ -3,7 +3,7 @@
 import { Errors } from '@oclif/core';
 import { expect } from 'chai';
 import { ConfigError } from '../graphs/config.js';
-import { toCliError } from '../src/cli/errors.js';
+import { oneLineParseMessage, toCliError } from '../src/cli/errors.js';
 import { parsePositive } from '../src/cli/flags.js';
 import { ArtifactError } from '../src/compiler/artifacts.js';
 import { DataFormatError } from '../src/data/errors.js';
@@ -79,5 +79,22 @@ describe('errors', () => {
     // Also one named like a user error: the class decides, not the name.
     const lookalike = Object.assign(new Error('x'), { name: 'TrainError' });
     expect(toCliError(lookalike)).to.equal(lookalike);
+  });
+});
+
+describe("oclif's parse messages as one line", () => {
+  it('a missing argument names it with its description, and the note on multi-value flags is one clause', () => {
+    // The text oclif 4 gives for `reclm data stats --json` (no FILE); the command has a multi-value --field.
+    const raw = [
+      'Missing 1 required arg:',
+      'file  interaction file (.gz and .zip ok), or builtin',
+      'Note: --field allows multiple values. Because of this you need to provide all arguments before providing that flag.',
+      'Alternatively, you can use "--" to signify the end of the flags and the beginning of arguments.',
+      'See more help with --help',
+    ].join('\n');
+    expect(oneLineParseMessage(raw)).to.equal(
+      'Missing 1 required arg: file (interaction file (.gz and .zip ok), or builtin); an argument given after --field (which takes several values) is read as its value: give arguments first, or end the flags with -- (see --help)',
+    );
+    expect(oneLineParseMessage('Parsing --lr \n\tExpected a number\nSee more help with --help')).to.equal('--lr: Expected a number (see --help)');
   });
 });
