@@ -129,7 +129,7 @@ describe('reclm command line', function () {
       expectUserError(await runCommand(Train, [dir, '--data', DATA, '--lr', '-1']), 2, /^--lr must be a positive number, got '-1'$/);
       expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--lr', 'fast']), 2, /^--lr must be a positive number, got 'fast'$/);
       expectUserError(await runCommand(Train, [dir, '--data', DATA, '--batch-size', '0']), 2, /^--batch-size: Expected an integer greater than or equal to 1 but received: 0 \(see --help\)$/);
-      expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--device', 'gpu7']), 1, /invalid device "gpu7"/);
+      expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--device', 'gpu7']), 2, /invalid device "gpu7"/);
       expectUserError(await runCommand(Train, [join(tmp, 'no-such-dir'), '--data', DATA]), 1, /no-such-dir is not a reclm artifact folder/);
     });
   });
@@ -160,7 +160,7 @@ describe('reclm command line', function () {
       await failingCompile(['--set', 'dim=16', '--num-items', '50'], 1, /give --model \(llama-sasrec or hstu\) or --preset/);
       await failingCompile([...TINY], 1, /give --data FILE .* or --num-items N/);
       expectUserError(await runCommand(Compile, [...TINY, '--num-items', '50']), 2, /Missing required flag out/);
-      expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '10,0']), 1, /--k expects positive integers separated by commas, got '10,0'/);
+      expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '10,0']), 2, /--k expects positive integers separated by commas, got '10,0'/);
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--negatives', '-5']), 2, /--negatives: Expected an integer greater than or equal to 0/);
     });
 

@@ -97,11 +97,11 @@ describe('data on the command line', function () {
     expectNotes(e.stderr, 'eval');
   });
 
-  it('a bad --columns value is one line with exit code 1', async () => {
+  it('a bad --columns value is one line with exit code 2, as for any flag its parser rejects', async () => {
     const r = await runCommand(DataStats as never, [write('a.csv', 'user,item\n1,2\n'), '--columns', 'who=user']);
     expect(r.error).to.be.instanceOf(Errors.CLIError);
     expect(r.error!.message).to.equal("--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got 'who=user' in 'who=user'");
-    expect(r.exitCode).to.equal(1);
+    expect(r.exitCode).to.equal(2);
   });
 
   it('compile --set time_bias=true on data without timestamps is refused in one line', async () => {

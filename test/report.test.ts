@@ -163,6 +163,9 @@ describe('reclm report', function () {
       const e = await runCommand(Report, [empty]);
       expect(e.exitCode).to.equal(1);
       expect(e.error!.message).to.match(/train\.jsonl does not exist: no training run in .* yet/).and.not.include('\n');
+      // A flag value out of range is refused as the flags are parsed (exit 2), before the folder is read.
+      const s = await runCommand(Report, [empty, '--smoothing', '1']);
+      expect([s.exitCode, s.error?.message]).to.deep.equal([2, "--smoothing must be a number in [0, 1), got '1'"]);
     });
 
     it('shows the latest saved evaluation of each data file, split and protocol, naming the data', async () => {

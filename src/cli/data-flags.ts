@@ -4,17 +4,18 @@ import type { FeatureSchema, FieldSpec } from '../data/features.js';
 import { formatPositiveRule, parsePositiveRule } from '../data/positive.js';
 import type { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { UsageError } from './errors.js';
+import { checkedStringFlag } from './flags.js';
 
 /** `--columns user=…,item=…,time=…`: which header columns of a CSV/TSV or RecBole .inter file to read. */
 export const columnsFlag = () =>
-  Flags.string({
+  checkedStringFlag(parseColumns)({
     description: 'CSV/TSV/.inter header columns to read, e.g. user=userId,item=movieId,time=timestamp,action=rating (time=none ignores a time column; action= reads each event\'s action); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date',
   });
 
 /** The flags of side information and the positive rule (compile, train, eval, data stats). */
 export const featureFlags = () => ({
   actions: Flags.boolean({ description: "feed each event's action (the rating of ratings.dat/u.data, or the CSV action column: --columns action=NAME) to the model as an input" }),
-  positive: Flags.string({ description: 'which events are targets: all (default), rating>=N, or action=V1,V2,…; the others stay in the sequences as context' }),
+  positive: checkedStringFlag(parsePositiveRule)({ description: 'which events are targets: all (default), rating>=N, or action=V1,V2,…; the others stay in the sequences as context' }),
   'user-features': Flags.string({ description: 'user-feature file: ML-1M users.dat, ML-100K u.user, or CSV/TSV with a user id column (.gz ok)' }),
   'item-features': Flags.string({ description: 'item-feature file: ML-1M movies.dat, ML-100K u.item, or CSV/TSV with an item id column (.gz ok)' }),
   field: Flags.string({ description: 'how a CSV/TSV side-file column is read: NAME=categorical (default), NAME=multi[:SEP] (default |), NAME=numeric[:BUCKETS] (quantile buckets, default 10), NAME=ignore (repeatable)', multiple: true }),

@@ -25,3 +25,23 @@ export const positiveNumberFlag = Flags.custom<number>({ parse: async (input, _c
 
 /** A real-valued flag ≥ 0. */
 export const nonNegativeNumberFlag = Flags.custom<number>({ parse: async (input, _ctx, opts) => parseNonNegative(input, opts.name) });
+
+/**
+ * A string flag whose value `check` validates while the flags are parsed, so a bad value exits
+ * with code 2 like oclif's own checks and any other flag parser; the value stays the text.
+ * `check` throws a ReclmError naming the flag.
+ */
+export const checkedStringFlag = (check: (text: string) => unknown) =>
+  Flags.custom<string>({
+    parse: async (input) => {
+      check(input);
+      return input;
+    },
+  });
+
+/** Parses `--k` (comma-separated positive integers, the cut-offs of HR@k and NDCG@k); throws a UsageError. */
+export function parseCutoffs(text: string): number[] {
+  const ks = text.split(',').map((s) => Number(s.trim()));
+  if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${text}'`);
+  return ks;
+}

@@ -5,7 +5,7 @@ import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { dataFormatFlag } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, parseCutoffs } from '../cli/flags.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
@@ -43,10 +43,10 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
     negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
     'keep-seen': Flags.boolean({ description: 'full ranking: keep the items of the input sequence among the candidates' }),
-    k: Flags.string({ description: 'cut-offs k of HR@k and NDCG@k, comma separated', default: '10,50,200' }),
+    k: checkedStringFlag(parseCutoffs)({ description: 'cut-offs k of HR@k and NDCG@k, comma separated', default: '10,50,200' }),
     'batch-size': Flags.integer({ description: 'users scored per run', default: 256, min: 1 }),
     seed: Flags.integer({ description: 'seed of the sampled protocol', default: 0, min: 0 }),
-    device: Flags.string({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
+    device: checkedStringFlag(parseDevice)({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
     threads: Flags.integer({ description: 'intra-op threads', default: 2, min: 1 }),
     save: Flags.boolean({ description: 'also append the results to eval.jsonl beside the model (shown by reclm report)' }),
     ranks: Flags.string({ description: "write each ranked user's rank to this CSV file (columns user,target,rank; rank 0 = the target scored above every candidate), to compare two models user by user" }),
@@ -54,9 +54,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
 
   async run(): Promise<Record<string, unknown>> {
     const { args, flags } = await this.parse(Eval);
-    parseDevice(flags.device);
-    const ks = flags.k.split(',').map((s) => Number(s.trim()));
-    if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${flags.k}'`);
+    const ks = parseCutoffs(flags.k);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
     if (flags.ranks && presplit) throw new UsageError('--ranks: pre-split files have several targets per user; per-user ranks are written for leave-one-out splits only');

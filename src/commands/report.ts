@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { join } from 'node:path';
 import { ReclmCommand } from '../cli/base-command.js';
+import { checkedStringFlag } from '../cli/flags.js';
 import { UsageError } from '../errors.js';
 import { buildReport, DEFAULT_SMOOTHING, REPORT_FILE, writeReport } from '../report/index.js';
 
@@ -19,14 +20,13 @@ Works on a run that is still going or was killed (train.jsonl has no end record)
   static override args = { dir: Args.string({ description: 'run folder (artifacts trained by `reclm train`)', required: true }) };
   static override flags = {
     out: Flags.string({ description: `HTML file to write (default: DIR/${REPORT_FILE})` }),
-    smoothing: Flags.string({ description: `weight of the loss curve's exponential moving average, in [0, 1)`, default: String(DEFAULT_SMOOTHING) }),
+    smoothing: checkedStringFlag(parseSmoothing)({ description: `weight of the loss curve's exponential moving average, in [0, 1)`, default: String(DEFAULT_SMOOTHING) }),
   };
 
   async run(): Promise<Record<string, unknown>> {
     const { args, flags } = await this.parse(Report);
     const json = this.jsonEnabled();
-    const smoothing = Number(flags.smoothing);
-    if (!(smoothing >= 0 && smoothing < 1)) throw new UsageError(`--smoothing must be a number in [0, 1), got '${flags.smoothing}'`);
+    const smoothing = parseSmoothing(flags.smoothing);
     const { html, run } = await buildReport(args.dir, { smoothing });
     const write = !json || flags.out !== undefined;
     const out = write ? writeReport(args.dir, html, flags.out ?? join(args.dir, REPORT_FILE)) : null;
@@ -34,4 +34,11 @@ Works on a run that is still going or was killed (train.jsonl has no end record)
     this.log(`wrote ${out}`);
     return { out, ...run };
   }
+}
+
+/** Parses `--smoothing`: the loss curve's moving-average weight, a number in [0, 1); throws a UsageError. */
+function parseSmoothing(text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !(v >= 0 && v < 1)) throw new UsageError(`--smoothing must be a number in [0, 1), got '${text}'`);
+  return v;
 }

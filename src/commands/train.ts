@@ -8,7 +8,7 @@ import { validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { dataFormatFlag, positiveNumberFlag } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, positiveNumberFlag } from '../cli/flags.js';
 import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { formatPositiveRule } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
@@ -94,7 +94,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     seed: Flags.integer({ description: `seed of batch sampling and dropout (default ${DEFAULTS.seed})`, min: 0 }),
     resume: Flags.boolean({ description: "continue the run in DIR from its last.ckpt, with the run's own recipe" }),
     overwrite: Flags.boolean({ description: "start again: deletes DIR's previous checkpoints, log and export first" }),
-    device: Flags.string({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
+    device: checkedStringFlag(parseDevice)({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
     'cuda-lib-dir': Flags.string({ description: 'folder with the ORT 1.30 CUDA provider libraries (or set RECLM_CUDA_LIB_DIR)' }),
     threads: Flags.integer({ description: 'intra-op threads (1 is fastest for small graphs on CPU)', min: 1 }),
     'fused-steps': Flags.integer({ description: 'optimizer steps per onnxruntime call (K)', min: 1 }),
@@ -115,7 +115,6 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     this.rank = collective.rank;
     const json = this.jsonEnabled();
     // Flag values first, so a typo fails before a large data file is read.
-    parseDevice(flags.device);
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
     const manifest = readManifest(args.dir);
     const stored = flags.resume ? storedRecipe(args.dir) : null;
