@@ -13,6 +13,7 @@ import Eval from '../src/commands/eval.js';
 import Train from '../src/commands/train.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { PACKAGE_ROOT, plainText, runCommand, type CliResult } from './helpers/cli.js';
+import { threadsWarning } from '../src/cli/flags.js';
 import { tinyData } from './helpers/tiny-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reclm-cli-'));
@@ -101,6 +102,16 @@ describe('reclm command line', function () {
       expect(t.stdout).to.match(/^trained 1 step in /m);
       const shorter = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--epochs', '2', '--warmup', '15', '--max-steps', '1', '--batch-size', '16', '--eval-every', '0', '--threads', '1']);
       expect(plainText(shorter.stderr)).to.not.include('--warmup');
+    });
+
+    it('--train-on-valid says that --patience and --eval-every change nothing; more threads than cores are warned about', async () => {
+      const t = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--train-on-valid', '--patience', '3', '--max-steps', '1', '--batch-size', '16', '--threads', '1']);
+      expect(t.error, t.error?.message).to.equal(undefined);
+      expect(plainText(t.stderr)).to.include('--patience has no effect with --train-on-valid: there is no validation (the last model is exported)');
+      expect(plainText(t.stderr)).to.not.include('--eval-every has no effect');
+      expect(threadsWarning(4, 2)).to.equal("--threads 4 is more than this machine's 2 cores: the threads wait on each other and the run gets slower; use at most 2");
+      expect(threadsWarning(2, 2)).to.equal(null);
+      expect(threadsWarning(undefined, 1)).to.equal(null);
     });
 
     it('data stats --json summarises the file', async () => {

@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { availableParallelism } from 'node:os';
 import { DATA_FORMATS } from '../data/types.js';
 import { UsageError } from '../errors.js';
 
@@ -44,4 +45,13 @@ export function parseCutoffs(text: string): number[] {
   const ks = text.split(',').map((s) => Number(s.trim()));
   if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${text}'`);
   return ks;
+}
+
+/**
+ * The warning for `--threads n` above this machine's logical cores (os.availableParallelism),
+ * or null: onnxruntime's intra-op threads then wait on each other, so the run gets slower, not
+ * faster (an eval with 64 threads on 2 cores took 54 s instead of 2 s).
+ */
+export function threadsWarning(threads: number | undefined, cores: number = availableParallelism()): string | null {
+  return threads !== undefined && threads > cores ? `--threads ${threads} is more than this machine's ${cores} cores: the threads wait on each other and the run gets slower; use at most ${cores}` : null;
 }

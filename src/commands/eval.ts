@@ -5,8 +5,9 @@ import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { checkedStringFlag, dataFormatFlag, parseCutoffs } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, parseCutoffs, threadsWarning } from '../cli/flags.js';
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { MANIFEST_FILE, readManifest } from '../contract/artifacts.js';
@@ -47,7 +48,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     'batch-size': Flags.integer({ description: 'users scored per run', default: 256, min: 1 }),
     seed: Flags.integer({ description: 'seed of the sampled protocol', default: 0, min: 0 }),
     device: checkedStringFlag(parseDevice)({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
-    threads: Flags.integer({ description: 'intra-op threads', default: 2, min: 1 }),
+    threads: Flags.integer({ description: 'intra-op threads (default: 2, or 1 on a one-core machine)', default: Math.min(2, availableParallelism()), min: 1 }),
     save: Flags.boolean({ description: 'also append the results to eval.jsonl beside the model (shown by reclm report)' }),
     ranks: Flags.string({ description: "write each ranked user's rank to this CSV file (columns user,target,rank; rank 0 = the target scored above every candidate), to compare two models user by user" }),
   };
@@ -61,6 +62,8 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     // Before the ranking: a wrong --ranks path fails in a second, and never replaces what reclm did not write.
     if (flags.ranks) checkReplaceableFile(flags.ranks, { flag: '--ranks', header: USER_RANKS_HEADER, protect: [flags.data, args.model, join(args.model, 'inference.onnx')] });
     const json = this.jsonEnabled();
+    const oversubscribed = threadsWarning(flags.threads);
+    if (oversubscribed) this.warn(oversubscribed);
     if (presplit && !json) this.log(describePresplit(presplit));
     const features = compiledFeatures(args.model);
     // The model cannot read what it was not trained with (the positive rule is the evaluator's choice: it only picks the targets).
