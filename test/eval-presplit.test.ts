@@ -19,6 +19,7 @@ import { rankSplit } from '../src/eval/rank.js';
 import { Scorer } from '../src/eval/scorer.js';
 import { RUN_FILES, train } from '../src/runtime/trainer.js';
 import { runCommand } from './helpers/cli.js';
+import DataStats from '../src/commands/data/stats.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
 import { runNode, type FeedSpec } from './helpers/trained.js';
 import { UsageError } from '../src/errors.js';
@@ -178,6 +179,16 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     expect(r.stdout.split('\n')[0]).to.equal(`pre-split files: every event of ${join(folder, 'train_data.json')} is a training event, test targets from ${join(folder, 'test_data.json')}; no leave-one-out split`);
     const b = await runCommand(Eval, [dir, '--data', 'builtin', '--valid-data', join(folder, 'validation_data.json'), '--split', 'valid']);
     expect(b.error?.message).to.equal('builtin: --valid-data: pre-split files need their train file as --data; the built-in dataset is split leave-one-out');
+  });
+
+  it('`reclm data stats FOLDER` gives the train file\'s statistics and the split the files give, not a leave-one-out one', async () => {
+    const r = await runCommand(DataStats as never, [folder, '--json']);
+    expect(r.error, r.error?.message).to.equal(undefined);
+    expect(JSON.parse(r.stdout).split).to.deep.equal(readPresplit(resolvePresplit(folder)!).split.summary);
+    const text = await runCommand(DataStats as never, [folder]);
+    expect(text.stdout.split('\n')[0]).to.match(/^pre-split files: every event of .*train_data\.json is a training event, validation targets from .*validation_data\.json, test targets from .*test_data\.json; no leave-one-out split$/);
+    const k = await runCommand(DataStats as never, [folder, '--min-user-count', '3']);
+    expect(k.error?.message).to.equal(`--min-user-count: ${folder} is a folder of pre-split files, which are read as given`);
   });
 
   it('`reclm eval --data FOLDER` equals a reference computed from the exported model here', async () => {

@@ -6,6 +6,9 @@ import { ReclmCommand } from '../../cli/base-command.js';
 import { columnsFlag, dataReadOptions, featureFlags } from '../../cli/data-flags.js';
 import { featureStatLines, featureStats } from '../../data/stats.js';
 import { dataFormatFlag } from '../../cli/flags.js';
+import { describePresplit, readPresplit, resolvePresplit } from '../../data/presplit.js';
+import type { DataFormat } from '../../data/types.js';
+import { UsageError } from '../../errors.js';
 
 /** For the lines a reader reads: fractions (the mean sequence length) to 2 decimals; --json keeps full precision. */
 const readable = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v);
@@ -19,7 +22,7 @@ export default class DataStats extends ReclmCommand {
     '<%= config.bin %> data stats events.csv --columns user=visitorid,item=itemid,time=timestamp',
     "<%= config.bin %> data stats ratings.dat --positive 'rating>=4' --user-features users.dat --item-features movies.dat",
   ];
-  static override args = { file: Args.string({ description: 'interaction file (.gz and .zip ok), or builtin', required: true }) };
+  static override args = { file: Args.string({ description: 'interaction file (.gz and .zip ok), a folder of pre-split files (train, validation, test), or builtin', required: true }) };
   static override flags = {
     format: dataFormatFlag(),
     columns: columnsFlag(),
@@ -30,9 +33,17 @@ export default class DataStats extends ReclmCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const { args, flags } = await this.parse(DataStats);
-    const ds = openDataset(args.file, { ...dataReadOptions(flags), minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
+    // A pre-split folder (as train and eval take it): the train file's statistics and the split the files give.
+    const presplit = resolvePresplit(args.file);
+    if (presplit) {
+      const unused = (['columns', 'positive', 'user-features', 'item-features', 'min-item-count', 'min-user-count'] as const).find((k) => flags[k] !== undefined) ?? (flags.actions ? 'actions' : undefined);
+      if (unused) throw new UsageError(`--${unused}: ${args.file} is a folder of pre-split files, which are read as given`);
+      if (!this.jsonEnabled()) this.log(describePresplit(presplit));
+    }
+    const given = presplit ? readPresplit(presplit, { format: flags.format as DataFormat }) : null;
+    const ds = given ? given.data : openDataset(args.file, { ...dataReadOptions(flags), minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
     const features = featureStats(ds);
-    const stats = { ...datasetStats(ds), split: leaveOneOutSplit(ds).summary, ...(features ? { features } : {}) };
+    const stats = { ...datasetStats(ds), split: given ? given.split.summary : leaveOneOutSplit(ds).summary, ...(features ? { features } : {}) };
     const { notes, ids, features: side, ...rest } = stats;
     for (const [k, v] of Object.entries(rest)) this.log(`${k.padEnd(18)} ${v !== null && typeof v === 'object' ? JSON.stringify(v, readable) : v}`);
     this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
