@@ -179,7 +179,9 @@ describe('reclm command line', function () {
       const missing = join(tmp, 'missing.seq.txt');
       await failingCompile([...TINY, '--data', missing], 1, new RegExp(`^${missing.replace(/\./g, '\\.')}: cannot read the data file: no such file$`));
       expectUserError(await runCommand(DataStats, [missing]), 1, /missing\.seq\.txt: cannot read the data file: no such file/);
-      expectUserError(await runCommand(DataStats, [tmp]), 1, /cannot read the data file: is a directory/);
+      // A folder is read as pre-split files, as train and eval read it: this one has none.
+      expectUserError(await runCommand(DataStats, [tmp]), 1, /: is a folder without a train file \(looked for train_data\.json, train\.json\)$/);
+      await failingCompile([...TINY, '--data', tmp], 1, /cannot read the data file: is a directory/);
     });
 
     it('a malformed data line: file, line number and text', async () => {

@@ -26,6 +26,15 @@ export abstract class ReclmCommand extends Command {
     if (this.jsonErrors() && cli instanceof Errors.CLIError) this.logJson({ error: { message: cli.message, exit: cli.oclif?.exit ?? 1 } });
   }
 
+  /**
+   * A note on stderr: something the reader did that the user should know (events reordered by
+   * time, a column ignored, an encoding fallback), as opposed to a warning that the numbers may
+   * mislead. One unwrapped line, `note: …`, also with --json (stdout holds only the JSON).
+   */
+  note(line: string): void {
+    process.stderr.write(`note: ${line}\n`);
+  }
+
   /** Warnings go to stderr with --json too (oclif drops them there): stdout holds only the JSON. */
   override warn(input: string | Error): string | Error {
     Errors.warn(input);

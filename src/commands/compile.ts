@@ -60,7 +60,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     if (!flags.data && !flags['num-items']) throw new UsageError('give --data FILE (recommended: the file you will train on) or --num-items N');
     const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (!flags.data && sideFlag) throw new UsageError(`--${sideFlag} needs --data (the vocabularies and the positive rule come from the training data)`);
-    const data = flags.data ? openDataset(flags.data, dataReadOptions(flags, (line) => this.warn(line))) : undefined;
+    const data = flags.data ? openDataset(flags.data, dataReadOptions(flags, (line) => this.note(line))) : undefined;
     let choices: AutoChoice[] | undefined;
     if (auto) {
       const stats = datasetStats(data!);
@@ -97,7 +97,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       outDir: flags.out,
       force: flags.force,
       features: compileFeatures(data),
-      onNote: (line) => this.warn(line),
+      onNote: (line) => this.note(line),
     });
     const summary = {
       out: flags.out,

@@ -69,7 +69,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     // The model cannot read what it was not trained with (the positive rule is the evaluator's choice: it only picks the targets).
     const sideFlag = (['actions', 'user-features', 'item-features', 'field'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.model} was trained on item ids only (no actions or side files), so it cannot read them; drop the flag`);
-    const read = dataReadOptions(flags, (line) => this.warn(line), features);
+    const read = dataReadOptions(flags, (line) => this.note(line), features);
     // The run's data fingerprint: ranking other data than it trained on gets a warning (not for pre-split files, read differently).
     const trainedOn = !presplit && existsSync(args.model) && statSync(args.model).isDirectory() ? storedRecipe(args.model)?.data : undefined;
     const progress = new Progress({ label: 'ranking', json });

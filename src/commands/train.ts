@@ -126,7 +126,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto' }) : null;
     if (presplit && this.rank === 0) this.log(describePresplit(presplit));
     // Every rank reads the data; rank 0 alone prints the reader's notes, as it alone logs.
-    const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.rank === 0 && this.warn(line), features));
+    const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.rank === 0 && this.note(line), features));
     checkAgainstSchema(data, features, flags.data);
     // A model that reads its padding (or artifacts of fixed length) is never trimmed, so --bucket
     // changes nothing there: its run records 0 whatever was asked, and resumes with any --bucket.
