@@ -116,6 +116,8 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
 
   it('runs `npx reclm` --help, compile, train and eval on the built-in dataset', () => {
     expect(run('npx', ['--no', '--', 'reclm', '--help'], app)).to.match(/COMMANDS[\s\S]*compile[\s\S]*eval[\s\S]*train/);
+    // `reclm help COMMAND`, oclif's usual form, needs its help plugin installed with the package.
+    expect(run('npx', ['--no', '--', 'reclm', 'help', 'train'], app)).to.match(/^USAGE\n\s+\$ reclm train DIR --data <value>/m);
     run('npx', ['--no', '--', 'reclm', 'compile', '--preset', 'builtin', '--data', 'builtin', '--out', 'demo'], app);
     run('npx', ['--no', '--', 'reclm', 'train', 'demo', '--data', 'builtin', '--epochs', '1', '--json'], app);
     expect(existsSync(join(app, 'demo/inference.onnx'))).to.equal(true);

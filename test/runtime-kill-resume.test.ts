@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUN_FILES, train } from '../src/runtime/trainer.js';
+import { RUN_FILES, stopBeforeEpoch, train } from '../src/runtime/trainer.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
 import Compile from '../src/commands/compile.js';
@@ -192,6 +192,12 @@ describe('Ctrl-C during training', function () {
     second.child.kill('SIGINT');
     expect((await second.exited).signal, second.stderr()).to.equal('SIGINT');
     expect(plainText(second.stderr())).to.not.include('continue it with:');
+  });
+
+  it('a Ctrl-C during the last epoch\'s last call leaves a finished run, not one to resume', () => {
+    expect(stopBeforeEpoch(3, 3, true)).to.equal('epochs');
+    expect(stopBeforeEpoch(2, 3, true)).to.equal('interrupted');
+    expect(stopBeforeEpoch(2, 3, false)).to.equal(null);
   });
 
   it('the --resume command carries pre-split files, --format, the item-feature file and the device, quoted for the shell', () => {

@@ -23,7 +23,12 @@ export abstract class ReclmCommand extends Command {
 
   /** With jsonErrors(), prints a user error as `{"error": {"message", "exit"}}` on stdout; bugs print nothing there. */
   protected logJsonError(cli: Error): void {
-    if (this.jsonErrors() && cli instanceof Errors.CLIError) this.logJson({ error: { message: cli.message, exit: cli.oclif?.exit ?? 1 } });
+    if (this.jsonErrors() && cli instanceof Errors.CLIError) this.logJsonLine({ error: { message: cli.message, exit: cli.oclif?.exit ?? 1 } });
+  }
+
+  /** `value` as one line of JSON on stdout, so that a script can read it as JSON Lines too (logJson indents it over several). */
+  protected logJsonLine(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value)}\n`);
   }
 
   /**

@@ -215,6 +215,10 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     if (this.rank === 0) super.log(message, ...args);
   }
 
+  protected override logJsonLine(value: unknown): void {
+    if (this.rank === 0) super.logJsonLine(value);
+  }
+
   protected override logJson(json: unknown): void {
     if (this.rank === 0) super.logJson(json);
   }

@@ -418,6 +418,17 @@ interface EpochResult {
 }
 
 /**
+ * Why the run stops before starting epoch `epochsDone + 1`, or null to go on (the time limit is
+ * decided apart, by rank 0's clock). A run whose last epoch is done is finished ('epochs'), even
+ * when a Ctrl-C came during its last call: an 'interrupted' run would offer a --resume that
+ * then refuses a finished run.
+ */
+export function stopBeforeEpoch(epochsDone: number, epochs: number, interrupted: boolean): 'epochs' | 'interrupted' | null {
+  if (epochsDone >= epochs) return 'epochs';
+  return interrupted ? 'interrupted' : null;
+}
+
+/**
  * Lets a signal that arrived during an onnxruntime call reach its handler. That call runs on the
  * JS thread (queued with setImmediate), and the promises after it resolve as microtasks, so
  * without a turn of the event loop's poll phase a Ctrl-C waits until some I/O happens to run one.
@@ -609,8 +620,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   try {
     while (run.stoppedBy === null) {
       await signalsDelivered();
-      if (run.interrupted) run.stoppedBy = 'interrupted';
-      else if (run.epoch >= run.meta.recipe.epochs) run.stoppedBy = 'epochs';
+      const stop = stopBeforeEpoch(run.epoch, run.meta.recipe.epochs, run.interrupted);
+      if (stop) run.stoppedBy = stop;
       // Rank 0's clock decides, so that every rank starts the same epochs.
       else if (agree(collective, opts.maxSeconds !== undefined && (Date.now() - run.started) / 1000 >= opts.maxSeconds)) run.stoppedBy = 'time limit';
       else {
