@@ -100,6 +100,9 @@ describe('reclm command line', function () {
       expect(t.error, t.error?.message).to.equal(undefined);
       expect(plainText(t.stderr)).to.include('--warmup 16 is not shorter than the run (16 steps: 2 epochs of 8), so the learning rate never reaches 0.001');
       expect(t.stdout).to.match(/^trained 1 step in /m);
+      // A cosine decay may end at 0.
+      const toZero = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--cosine', '--min-lr', '0', '--max-steps', '1', '--batch-size', '16', '--eval-every', '0', '--threads', '1']);
+      expect(toZero.error, toZero.error?.message).to.equal(undefined);
       const shorter = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--epochs', '2', '--warmup', '15', '--max-steps', '1', '--batch-size', '16', '--eval-every', '0', '--threads', '1']);
       expect(plainText(shorter.stderr)).to.not.include('--warmup');
     });
@@ -172,6 +175,8 @@ describe('reclm command line', function () {
       await failingCompile([...TINY], 1, /give --data FILE .* or --num-items N/);
       expectUserError(await runCommand(Compile, [...TINY, '--num-items', '50']), 2, /Missing required flag out/);
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '10,0']), 2, /--k expects positive integers separated by commas, got '10,0'/);
+      // Decimal digits only (Number() reads 0x10 as 16 and 1e1 as 10).
+      expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '0x10']), 2, /--k expects positive integers separated by commas, got '0x10'/);
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--negatives', '-5']), 2, /--negatives: Expected an integer greater than or equal to 0/);
     });
 

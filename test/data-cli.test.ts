@@ -102,6 +102,8 @@ describe('data on the command line', function () {
     expect(r.error).to.be.instanceOf(Errors.CLIError);
     expect(r.error!.message).to.equal("--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got 'who=user' in 'who=user'");
     expect(r.exitCode).to.equal(2);
+    const twice = await runCommand(DataStats as never, [write('b.csv', 'u,i,t\n1,2,3\n'), '--columns', 'user=u,item=i,time=t,user=t']);
+    expect([twice.exitCode, twice.error?.message]).to.deep.equal([2, "--columns: user= is given twice in 'user=u,item=i,time=t,user=t'"]);
   });
 
   it('compile --set time_bias=true on data without timestamps is refused in one line', async () => {

@@ -169,6 +169,8 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
     writeBuiltinDataset(other, { ...data, sequences: data.sequences.map((seq, u) => (u === 0 ? seq.slice().reverse() : seq)) });
     const r = await runCommand(Eval, [dir, '--data', other, '--threads', '1']);
     expect(r.error, r.error?.message).to.equal(undefined);
+    const j = await runCommand(Eval, [dir, '--data', other, '--threads', '1', '--json']);
+    expect(JSON.parse(j.stdout).warnings).to.have.length(1).and.satisfy((w: string[]) => w[0].startsWith(`${other} is not the data ${dir} was trained on`));
     expect(plainText(r.stderr)).to.match(new RegExp(`${other} is not the data ${dir} was trained on \\(data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\\): its held-out items may be training items of the run`));
   });
 

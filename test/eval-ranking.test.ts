@@ -233,8 +233,11 @@ describe('evaluate() and `reclm eval` end to end', function () {
     expect(r.error, r.error?.message).to.equal(undefined);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out).sort()).to.deep.equal(
-      ['data', 'excluded_users', 'hr@10', 'hr@5', 'lost_targets', 'model', 'mrr', 'ndcg@10', 'ndcg@5', 'num_items', 'popularity', 'protocol', 'seconds', 'split', 'unknown_interactions', 'unknown_items', 'users'].sort(),
+      ['data', 'excluded_users', 'hr@10', 'hr@5', 'lost_targets', 'model', 'mrr', 'ndcg@10', 'ndcg@5', 'num_items', 'popularity', 'protocol', 'seconds', 'split', 'unknown_interactions', 'unknown_items', 'users', 'warnings'].sort(),
     );
+    // The warnings printed on stderr, also in the JSON (the first: this file is not the one the run trained on).
+    expect(out.warnings[0]).to.match(/dirty\.txt is not the data .* was trained on/);
+    expect(out.warnings.slice(1)).to.deep.equal([`${unknownLines} interactions with 3 items the model has never seen were dropped`, '1 of 121 evaluable users are skipped: their test target or whole history is unknown to the model']);
     expect(out.users).to.equal(120);
     expect(out.excluded_users).to.equal(2);
     expect(out.lost_targets).to.equal(1);

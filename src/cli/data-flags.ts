@@ -107,11 +107,14 @@ export function compileFeatures(data: Dataset | undefined): { schema: FeatureSch
 export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userCol' | 'itemCol' | 'timeCol' | 'actionCol'> {
   if (spec === undefined) return {};
   const out: Pick<ReadOptions, 'userCol' | 'itemCol' | 'timeCol' | 'actionCol'> = {};
+  const seen = new Set<string>();
   for (const part of spec.split(',')) {
     const eq = part.indexOf('=');
     const key = eq > 0 ? part.slice(0, eq).trim() : '';
     const value = eq > 0 ? part.slice(eq + 1).trim() : '';
     if (!['user', 'item', 'time', 'action'].includes(key)) throw new UsageError(`--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got '${part}' in '${spec}'`);
+    if (seen.has(key)) throw new UsageError(`--columns: ${key}= is given twice in '${spec}'`);
+    seen.add(key);
     if (key === 'time') out.timeCol = value === '' || value === 'none' ? null : value;
     else if (value === '') throw new UsageError(`--columns: ${key}= needs a column name`);
     else if (key === 'user') out.userCol = value;

@@ -42,8 +42,10 @@ export const checkedStringFlag = (check: (text: string) => unknown) =>
 
 /** Parses `--k` (comma-separated positive integers, the cut-offs of HR@k and NDCG@k); throws a UsageError. */
 export function parseCutoffs(text: string): number[] {
-  const ks = text.split(',').map((s) => Number(s.trim()));
-  if (ks.some((k) => !Number.isInteger(k) || k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${text}'`);
+  const parts = text.split(',').map((s) => s.trim());
+  const ks = parts.map(Number);
+  // Decimal digits only: Number() would also read 0x10 and 1e1.
+  if (parts.some((p) => !/^\d+$/.test(p)) || ks.some((k) => k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${text}'`);
   return ks;
 }
 

@@ -96,6 +96,9 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
       unknown_interactions: r.unknown.unknownInteractions, unknown_items: r.unknown.unknownItems, lost_targets: r.unknown.lostTargets, seconds: r.seconds,
     };
     for (const [k, v] of Object.entries(r.metrics)) if (k !== 'users') flat[k] = v;
+    // What was printed before the table, for scripts too.
+    flat.warnings = r.warnings;
+    if (presplit) flat.presplit = describePresplit(presplit);
     flat.popularity = Object.fromEntries(Object.entries(r.popularity).filter(([k]) => k !== 'users'));
     if (json) return flat;
     const why = presplit ? 'without training items or a target' : read.positive && read.positive.kind !== 'all' ? 'with fewer than 3 positive events' : 'with fewer than 3 interactions';

@@ -8,7 +8,7 @@ import { validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { checkedStringFlag, dataFormatFlag, positiveNumberFlag, threadsWarning } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, threadsWarning } from '../cli/flags.js';
 import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { formatPositiveRule } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
@@ -90,7 +90,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     lr: positiveNumberFlag({ description: 'peak learning rate' }),
     warmup: Flags.integer({ description: 'linear warm-up steps', min: 0 }),
     cosine: Flags.boolean({ description: 'cosine decay to --min-lr at the last step', allowNo: true }),
-    'min-lr': positiveNumberFlag({ description: 'final learning rate of the cosine decay' }),
+    'min-lr': nonNegativeNumberFlag({ description: 'final learning rate of the cosine decay (0 allowed)' }),
     seed: Flags.integer({ description: `seed of batch sampling and dropout (default ${DEFAULTS.seed})`, min: 0 }),
     resume: Flags.boolean({ description: "continue the run in DIR from its last.ckpt, with the run's own recipe" }),
     overwrite: Flags.boolean({ description: "start again: deletes DIR's previous checkpoints, log and export first" }),

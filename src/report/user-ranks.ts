@@ -3,7 +3,8 @@
  * and the paired comparison of two such files reads. CSV quoting is arquero's, so ids with
  * commas or quotes survive; ids are read back as strings (no type inference: "007" stays "007").
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic.js';
 import * as aq from 'arquero';
 import type { PerUserRank } from '../eval/evaluate.js';
 import { DataFormatError } from '../data/errors.js';
@@ -15,7 +16,8 @@ export const USER_RANKS_HEADER = 'user,target,rank\n';
 export function writeUserRanks(path: string, rows: readonly PerUserRank[]): void {
   const t = aq.table({ user: rows.map((r) => r.user), target: rows.map((r) => r.target), rank: rows.map((r) => r.rank) });
   const csv = t.toCSV();
-  writeFileSync(path, csv.endsWith('\n') ? csv : `${csv}\n`);
+  // Atomic, and a path that cannot be written is one line naming --ranks.
+  writeFileAtomic(path, csv.endsWith('\n') ? csv : `${csv}\n`, { flag: '--ranks', path });
 }
 
 /**
