@@ -186,6 +186,8 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
       [other, /^--ranks .*notes\.txt exists and was not written by reclm \(it does not start with "user,target,rank"\); refusing to overwrite it/],
       [join(dir2, 'no', 'such.csv'), /^--ranks .*such\.csv: the folder .* does not exist$/],
       [dir2, /^--ranks .* is a folder, not a file$/],
+      // /proc exists but takes no new file: the write fails after the ranking, still in one line naming --ranks.
+      ['/proc/ranks.csv', /^--ranks \/proc\/ranks\.csv/],
     ];
     for (const [path, message] of cases) {
       const r = await runCommand(Eval, [dir, '--data', tinyFile, '--threads', '1', '--ranks', path]);
