@@ -117,6 +117,15 @@ describe('reclm command line', function () {
       expect(threadsWarning(undefined, 1)).to.equal(null);
     });
 
+    it("a reader's note (events sorted by time) is one 'note:' line on stderr, not a warning", async () => {
+      const file = join(tmp, 'unsorted.csv');
+      writeFileSync(file, ['user,item,time', ...Array.from({ length: 40 }, (_, i) => `${1 + (i % 4)},${1 + (i % 9)},${1000 - i}`)].join('\n') + '\n');
+      const r = await runCommand(Compile, [...TINY, '--data', file, '--out', join(tmp, 'unsorted-art')]);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      expect(r.stderr).to.include(`note: ${file}: 4 of 4 users had events out of time order in the file; each user's events were sorted by time`);
+      expect(r.stderr).to.not.include('Warning');
+    });
+
     it('data stats --json summarises the file', async () => {
       const r = await runCommand(DataStats, [DATA, '--json']);
       expect(r.error, r.error?.message).to.equal(undefined);
