@@ -65,13 +65,14 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const oversubscribed = threadsWarning(flags.threads);
     if (oversubscribed) this.warn(oversubscribed);
     if (presplit && !json) this.log(describePresplit(presplit));
-    const features = compiledFeatures(args.model);
+    const isDir = existsSync(args.model) && statSync(args.model).isDirectory();
+    const features = compiledFeatures(args.model, isDir);
     // The model cannot read what it was not trained with (the positive rule is the evaluator's choice: it only picks the targets).
     const sideFlag = (['actions', 'user-features', 'item-features', 'field'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.model} was trained on item ids only (no actions or side files), so it cannot read them; drop the flag`);
     const read = dataReadOptions(flags, (line) => this.note(line), features);
     // The run's data fingerprint: ranking other data than it trained on gets a warning (not for pre-split files, read differently).
-    const trainedOn = !presplit && existsSync(args.model) && statSync(args.model).isDirectory() ? storedRecipe(args.model)?.data : undefined;
+    const trainedOn = !presplit && isDir ? storedRecipe(args.model)?.data : undefined;
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
@@ -119,10 +120,9 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
  * The positive rule and vocabularies the model was trained with: the manifest of the artifact
  * folder it is in, else the metadata of the exported model itself (a lone inference.onnx
  * carries them); undefined for a plain item-id model, or when there is no model file (evaluate
- * then says so).
+ * then says so). `isDir`: whether `model` is a folder (the caller has checked it already).
  */
-function compiledFeatures(model: string): FeatureSchema | undefined {
-  const isDir = existsSync(model) && statSync(model).isDirectory();
+function compiledFeatures(model: string, isDir: boolean): FeatureSchema | undefined {
   const dir = isDir ? model : dirname(model);
   if (existsSync(join(dir, MANIFEST_FILE))) return readManifest(dir, false).features;
   const path = isDir ? join(model, 'inference.onnx') : model;

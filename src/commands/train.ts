@@ -147,9 +147,9 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     // Without validation these two change nothing; say so rather than ignore them.
     if (r.trainOnValid) for (const k of ['patience', 'eval-every'] as const) if (flags[k] !== undefined && this.rank === 0) this.warn(`--${k} has no effect with --train-on-valid: there is no validation (the last model is exported)`);
     // The cosine schedule refuses this (validateSchedule); a constant one would train the whole run below its lr.
-    const runSteps = r.epochs * Math.ceil(data.sequences.length / r.batchSize);
-    if (recipe.schedule.kind === 'constant' && r.warmup >= runSteps) {
-      this.warn(`--warmup ${r.warmup} is not shorter than the run (${count(runSteps, 'step')}: ${count(r.epochs, 'epoch')} of ${Math.ceil(data.sequences.length / r.batchSize)}), so the learning rate never reaches ${r.lr}`);
+    const stepsPerEpoch = Math.ceil(data.sequences.length / r.batchSize);
+    if (recipe.schedule.kind === 'constant' && r.warmup >= r.epochs * stepsPerEpoch) {
+      this.warn(`--warmup ${r.warmup} is not shorter than the run (${count(r.epochs * stepsPerEpoch, 'step')}: ${count(r.epochs, 'epoch')} of ${stepsPerEpoch}), so the learning rate never reaches ${r.lr}`);
     }
     if (!trims && flags.bucket) this.log(`--bucket ${flags.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
     if (!trims && r.bucket !== 0) {
