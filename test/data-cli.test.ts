@@ -47,10 +47,13 @@ describe('data on the command line', function () {
     expect(r.exitCode, r.stderr).to.equal(0);
     const line = (key: string) => r.stdout.split('\n').find((l) => l.startsWith(`${key} `))?.slice(18).trim();
     expect(line('format')).to.equal('csv');
-    expect(line('outOfOrder')).to.equal('{"users":1,"pairs":1}');
-    expect(line('duplicateRows')).to.equal('1');
-    expect(line('columns')).to.equal('{"user":"userId","item":"movieId","time":"timestamp"}');
-    expect(line('ignoredColumns')).to.equal('["rating"]');
+    // Objects and lists read as text, not JSON; the columns as --columns spells them.
+    expect(line('out of time order')).to.equal('users 1, pairs 1');
+    expect(line('duplicate rows')).to.equal('1');
+    expect(line('columns')).to.equal('user=userId,item=movieId,time=timestamp');
+    expect(line('ignored columns')).to.equal('rating');
+    expect(line('timestamps')).to.equal('yes');
+    expect(line('split')).to.equal('users 2, evaluated 1, not evaluated 1, trainable 1, train interactions 3');
     expect(line('ids')).to.equal('ids read as opaque tokens (users: not all integers, items: not all integers); items remapped to 1..3 in order of first appearance (items.json maps them back)');
     expect(r.stdout).to.include(`note               ${p}: 1 of 2 users had events out of time order in the file`);
     const json = await runCommand(DataStats as never, [p, '--json', '--columns', 'user=userId,item=movieId,time=none']);
@@ -65,7 +68,7 @@ describe('data on the command line', function () {
     const p = write('thirds.txt', '1 1\n1 2\n1 3\n2 1\n2 2\n2 3\n3 1\n3 2\n3 3\n3 4\n');
     const r = await runCommand(DataStats as never, [p]);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^seqLen {13}\{"min":3,"median":3,"mean":3\.33,"p90":4,"max":4\}$/m);
+    expect(r.stdout).to.match(/^sequence length {4}min 3, median 3, mean 3\.33, p90 4, max 4$/m);
     const json = await runCommand(DataStats as never, [p, '--json']);
     expect((JSON.parse(json.stdout) as { seqLen: { mean: number } }).seqLen.mean).to.equal(10 / 3);
   });

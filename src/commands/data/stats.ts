@@ -10,8 +10,35 @@ import { describePresplit, readPresplit, resolvePresplit } from '../../data/pres
 import type { DataFormat } from '../../data/types.js';
 import { UsageError } from '../../errors.js';
 
-/** For the lines a reader reads: fractions (the mean sequence length) to 2 decimals; --json keeps full precision. */
-const readable = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 100) / 100 : v);
+/** The human lines' labels; --json keeps the field names. */
+const LABEL: Record<string, string> = {
+  seqLen: 'sequence length',
+  hasTimestamps: 'timestamps',
+  ignoredColumns: 'ignored columns',
+  outOfOrder: 'out of time order',
+  duplicateRows: 'duplicate rows',
+  evalUsers: 'evaluated',
+  excludedFromEval: 'not evaluated',
+  trainableUsers: 'trainable',
+  trainInteractions: 'train interactions',
+};
+
+/** A scalar as a reader reads it: fractions (the mean sequence length) to 2 decimals (--json keeps full precision), booleans as yes/no, null (not known: no time column, no header) as '-'. */
+function scalar(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'number' && !Number.isInteger(v)) return String(Math.round(v * 100) / 100);
+  return String(v);
+}
+
+/** One field's value on one line: a list joined by commas ('none' when empty), the columns as --columns spells them, other objects as `label value` pairs. */
+function readableValue(key: string, v: unknown): string {
+  if (Array.isArray(v)) return v.length ? v.map(scalar).join(', ') : 'none';
+  if (v === null || typeof v !== 'object') return scalar(v);
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (key === 'columns') return entries.map(([k, x]) => `${k}=${x ?? 'none'}`).join(',');
+  return entries.map(([k, x]) => `${LABEL[k] ?? k} ${scalar(x)}`).join(', ');
+}
 
 export default class DataStats extends ReclmCommand {
   static override summary = 'Summarise an interaction file: users, items, interactions, sequence lengths, how ids and columns were read, time order and duplicates.';
@@ -45,7 +72,7 @@ export default class DataStats extends ReclmCommand {
     const features = featureStats(ds);
     const stats = { ...datasetStats(ds), split: given ? given.split.summary : leaveOneOutSplit(ds).summary, ...(features ? { features } : {}) };
     const { notes, ids, features: side, ...rest } = stats;
-    for (const [k, v] of Object.entries(rest)) this.log(`${k.padEnd(18)} ${v !== null && typeof v === 'object' ? JSON.stringify(v, readable) : v}`);
+    for (const [k, v] of Object.entries(rest)) this.log(`${(LABEL[k] ?? k).padEnd(18)} ${readableValue(k, v)}`);
     this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
     if (side) for (const line of featureStatLines(side)) this.log(line);
     for (const n of notes) this.log(`${'note'.padEnd(18)} ${n}`);
