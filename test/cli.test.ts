@@ -186,6 +186,7 @@ describe('reclm command line', function () {
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '10,0']), 2, /--k expects positive integers separated by commas, got '10,0'/);
       // Decimal digits only (Number() reads 0x10 as 16 and 1e1 as 10).
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '0x10']), 2, /--k expects positive integers separated by commas, got '0x10'/);
+      expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '10,5,10']), 2, /^--k lists 10 twice, got '10,5,10'$/);
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--negatives', '-5']), 2, /--negatives: Expected an integer greater than or equal to 0/);
     });
 

@@ -192,6 +192,9 @@ describe('Ctrl-C during training', function () {
     second.child.kill('SIGINT');
     expect((await second.exited).signal, second.stderr()).to.equal('SIGINT');
     expect(plainText(second.stderr())).to.not.include('continue it with:');
+    // The first signal's line already gave the command that continues from the last checkpoint,
+    // since the second one ends the process without another word.
+    expect(second.stderr()).to.match(/again to quit at once without saving \(its last checkpoint is at step \d+, continued by:\)\n {2}\S+ train \S+ --data \S+ --threads 1 --resume\n/);
   });
 
   it('a Ctrl-C during the last epoch\'s last call leaves a finished run, not one to resume', () => {

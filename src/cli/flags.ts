@@ -40,12 +40,15 @@ export const checkedStringFlag = (check: (text: string) => unknown) =>
     },
   });
 
-/** Parses `--k` (comma-separated positive integers, the cut-offs of HR@k and NDCG@k); throws a UsageError. */
+/** Parses `--k` (comma-separated positive integers, the cut-offs of HR@k and NDCG@k, each once, kept in the order given); throws a UsageError. */
 export function parseCutoffs(text: string): number[] {
   const parts = text.split(',').map((s) => s.trim());
   const ks = parts.map(Number);
   // Decimal digits only: Number() would also read 0x10 and 1e1.
   if (parts.some((p) => !/^\d+$/.test(p)) || ks.some((k) => k < 1)) throw new UsageError(`--k expects positive integers separated by commas, got '${text}'`);
+  // A repeated cut-off would give two equal columns in the table and one key in --json.
+  const twice = ks.find((k, i) => ks.indexOf(k) !== i);
+  if (twice !== undefined) throw new UsageError(`--k lists ${twice} twice, got '${text}'`);
   return ks;
 }
 

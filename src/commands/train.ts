@@ -162,6 +162,8 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     }
     // --resume keeps the run's ZeRO stage unless --zero says otherwise (its checkpoints are ordinary ones).
     const zero = (flags.zero ?? stored?.zero ?? 0) as 0 | 1;
+    // How to continue this run from its last checkpoint, for a Ctrl-C.
+    const continueWith = resumeCommand(invocation(this.config.bin || 'reclm'), args.dir, flags);
     const summary = await train({
       collective,
       gradAccum,
@@ -189,6 +191,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       maxSeconds: flags['time-limit'] === undefined ? undefined : flags['time-limit'] * 60,
       json,
       log: (line) => this.log(line),
+      resumeCommand: continueWith,
       onOpen: ({ batchSize }) => {
         // The recipe line shows the batch size trained with (a larger --batch-size is capped at an epoch's rows; a note says so).
         r.batchSize = batchSize;
@@ -202,7 +205,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       process.exitCode = 130;
       this.warn(`interrupted at step ${summary.lastStep}: the run is saved in ${args.dir}; continue it with:`);
       // On a line of its own, outside the warning's wrapping and prefixes, so that it can be pasted as it is.
-      process.stderr.write(`  ${resumeCommand(invocation(this.config.bin || 'reclm'), args.dir, flags)}\n`);
+      process.stderr.write(`  ${continueWith}\n`);
     }
     this.log(`trained ${count(summary.steps, 'step')} in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);
     if (summary.best) this.log(`best validation: epoch ${summary.bestEpoch}, NDCG@10 ${summary.best['ndcg@10'].toFixed(4)}, HR@10 ${summary.best['hr@10'].toFixed(4)}`);

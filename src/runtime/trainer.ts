@@ -67,6 +67,11 @@ export interface TrainOptions {
   json?: boolean;
   log?: (line: string) => void;
   /**
+   * The shell command that continues this run from its last checkpoint (`… train DIR … --resume`):
+   * a Ctrl-C prints it, because a second Ctrl-C ends the process before any end-of-run message.
+   */
+  resumeCommand?: string;
+  /**
    * Called once the run is open (lock taken, checkpoint loaded), before the first step, with the
    * batch size it trains with (the asked one, capped at the rows of an epoch).
    */
@@ -613,8 +618,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     // A second signal takes the default action and ends the process at once, even inside an
     // onnxruntime call (which holds the JS thread, so no handler could run before it returns).
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
-    const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `its last checkpoint is at step ${run.savedStep}`;
+    const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `its last checkpoint is at step ${run.savedStep}${opts.resumeCommand ? ', continued by:' : ''}`;
     process.stderr.write(`\n${signal}: stopping after the current steps and saving the run; again to quit at once without saving (${last})\n`);
+    // On a line of its own so that it can be pasted as it is.
+    if (run.savedStep !== null && opts.resumeCommand) process.stderr.write(`  ${opts.resumeCommand}\n`);
   };
   if (collective.size === 1) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
   try {
