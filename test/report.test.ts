@@ -106,13 +106,14 @@ describe('reclm report', function () {
         expect(run.status).to.include({ finished: false, stoppedBy: null, summary: null, lastStep: 28, lastEpoch: 4, epochsDone: 3, resumedAt: 16 });
         expect(run.status.text).to.match(/^Unfinished run \(no end record: still running, or killed\): .*last record: step 28 of epoch 4,/);
         expect(run.status.text).to.not.match(/Finished|exported|stopped because/);
-        expect(run.status.line).to.equal('unfinished run (no end record: still running, or killed): last record at step 28 of epoch 4, 3 epochs done');
+        expect(run.status.line).to.equal('unfinished run (no end record: still running, or killed): last record at step 28 of epoch 4, 3 epochs done; the last invocation was a --resume from step 16');
+        expect(run.status.text).to.include(`It can be continued with reclm train ${dir} --data FILE --resume, FILE being the data it trained on.`);
         const { html } = await buildReport(dir);
         expect(html).to.include('class="status unfinished"').and.include('no end record: still running, or killed');
         expect(html).to.not.include('Finished:').and.not.include('Summary (end record)').and.not.include('exported from');
         const r = await runCommand(Report, [dir]);
         expect(r.error, r.error?.message).to.equal(undefined);
-        expect(r.stdout).to.include('unfinished run (no end record: still running, or killed): last record at step 28 of epoch 4, 3 epochs done, best validation NDCG@10 0.0300 at epoch 3');
+        expect(r.stdout).to.include('unfinished run (no end record: still running, or killed): last record at step 28 of epoch 4, 3 epochs done; the last invocation was a --resume from step 16, best validation NDCG@10 0.0300 at epoch 3');
       });
 
       it("a resume that ended counts the run's steps, and that invocation's steps apart", async () => {
@@ -145,7 +146,8 @@ describe('reclm report', function () {
           { type: 'end', steps: 5, lastStep: 5, epochs: 0, seconds: 3, stoppedBy: 'interrupted', bestEpoch: null, checkpoint: '/runs/x/last.ckpt' },
         ]);
         const run = readRun(dir);
-        expect(run.status.text).to.equal('Finished: 5 steps, 0 epochs in 0.1 min; stopped because it was interrupted (Ctrl-C or SIGTERM) at step 5 and saved there (continue with reclm train DIR --data FILE --resume). inference.onnx was exported from last.ckpt.');
+        // The folder is named (the log does not record the data file's path, only its fingerprint).
+        expect(run.status.text).to.equal(`Finished: 5 steps, 0 epochs in 0.1 min; stopped because it was interrupted (Ctrl-C or SIGTERM) at step 5 and saved there; continue with reclm train ${dir} --data FILE --resume, FILE being the data it trained on. inference.onnx was exported from last.ckpt.`);
         expect(run.status.line).to.equal('run ended (interrupted): 5 steps, 0 epochs');
       });
     });

@@ -10,6 +10,7 @@ import { readJsonl } from '../util/jsonl.js';
 import { EvalRecord, readEvalRecords } from './eval-results.js';
 import { ReclmError } from '../errors.js';
 import { count } from '../util/plural.js';
+import { shellQuote } from '../dist/mpirun.js';
 
 /** One optimizer step as train.jsonl logs it. */
 export interface StepPoint {
@@ -127,11 +128,12 @@ const STOP_LABEL: Record<string, string> = { interrupted: 'interrupted' };
 /**
  * The run's status from its records since the last fresh start: the page's text and the CLI's
  * line come from here, so that they never disagree.
+ * @param dir the run's folder, named in the --resume command
  * @param records the log since the last 'start' record, in file order
  * @param lastWrite mtime of train.jsonl
  * @param best the best validated epoch since the last fresh start
  */
-function describeStatus(records: LogRecord[], lastWrite: Date, best: RunData['best']): Omit<RunStatus, 'resumes' | 'startedAt' | 'lastWriteAt'> {
+function describeStatus(dir: string, records: LogRecord[], lastWrite: Date, best: RunData['best']): Omit<RunStatus, 'resumes' | 'startedAt' | 'lastWriteAt'> {
   const lastIndexOf = (from: number, types: string[]) => {
     for (let i = records.length - 1; i >= from; i--) if (types.includes(records[i].type)) return i;
     return -1;
@@ -159,14 +161,16 @@ function describeStatus(records: LogRecord[], lastWrite: Date, best: RunData['be
   const endEpochs = end ? num(end.epochs) : NaN;
   const epochsDone = Number.isFinite(endEpochs) ? endEpochs : lastEpochRec ? num(lastEpochRec.epoch) : invocation ? num(invocation.epoch) || 0 : 0;
   const totals = `${count(lastStep, 'step')}, ${count(epochsDone, 'epoch')}`;
+  // The run's folder is known here; the data file is not recorded in the log (only its fingerprint).
+  const continueWith = `reclm train ${shellQuote([dir])} --data FILE --resume, FILE being the data it trained on`;
 
   if (!end) {
     const ago = Math.max(0, (Date.now() - lastWrite.getTime()) / 60000);
     const since = resumedAt === null ? 'after the last start' : `after the last reclm train --resume (from step ${resumedAt})`;
     return {
       finished: false, stoppedBy: null, summary: null, lastStep, lastEpoch, epochsDone, resumedAt,
-      text: `Unfinished run (no end record: still running, or killed): train.jsonl has no end record ${since}, so the run is still going, or it was killed or crashed before the end (last record: ${where}, written ${lastWrite.toISOString()}, ${ago < 1 ? 'under a minute' : `${ago.toFixed(0)} min`} ago; ${count(epochsDone, 'epoch')} done). It can be continued with reclm train DIR --data FILE --resume.`,
-      line: `unfinished run (no end record: still running, or killed): last record at ${where}, ${count(epochsDone, 'epoch')} done`,
+      text: `Unfinished run (no end record: still running, or killed): train.jsonl has no end record ${since}, so the run is still going, or it was killed or crashed before the end (last record: ${where}, written ${lastWrite.toISOString()}, ${ago < 1 ? 'under a minute' : `${ago.toFixed(0)} min`} ago; ${count(epochsDone, 'epoch')} done). It can be continued with ${continueWith}.`,
+      line: `unfinished run (no end record: still running, or killed): last record at ${where}, ${count(epochsDone, 'epoch')} done${resumedAt === null ? '' : `; the last invocation was a --resume from step ${resumedAt}`}`,
     };
   }
   const { type: _t, ...summary } = end;
@@ -176,7 +180,7 @@ function describeStatus(records: LogRecord[], lastWrite: Date, best: RunData['be
     patience: `early stopping: validation NDCG@10 did not improve after epoch ${s.bestEpoch} (--patience)`,
     'time limit': `the time limit (--time-limit) was reached after epoch ${epochsDone}`,
     'max steps': `the step limit (--max-steps) was reached at step ${lastStep}`,
-    interrupted: `it was interrupted (Ctrl-C or SIGTERM) at step ${lastStep} and saved there (continue with reclm train DIR --data FILE --resume)`,
+    interrupted: `it was interrupted (Ctrl-C or SIGTERM) at step ${lastStep} and saved there; continue with ${continueWith}`,
   };
   const minutes = `${(num(s.seconds) / 60).toFixed(1)} min`;
   // The end record's `steps` are this invocation's; on a resume they differ from the run's step.
@@ -236,7 +240,7 @@ export function readRun(dir: string, smoothing = DEFAULT_SMOOTHING): RunData {
   }
   const lastWrite = statSync(logPath).mtime;
   const status: RunStatus = {
-    ...describeStatus(records, lastWrite, best),
+    ...describeStatus(dir, records, lastWrite, best),
     resumes: records.filter((r) => r.type === 'resume').length,
     startedAt: typeof records[0]?.time === 'string' ? records[0].time : null,
     lastWriteAt: lastWrite.toISOString(),
