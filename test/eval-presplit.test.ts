@@ -12,6 +12,7 @@ import { readManifest } from '../src/compiler/artifacts.js';
 import { EvalBatch } from '../src/data/eval-inputs.js';
 import { readPresplit, resolvePresplit } from '../src/data/presplit.js';
 import { readDataset } from '../src/data/read.js';
+import { checkTimeBiasData } from '../src/data/time-bias.js';
 import { Rng } from '../src/data/rng.js';
 import { trainThroughValid } from '../src/data/split.js';
 import { evaluatePopularity } from '../src/eval/popularity.js';
@@ -67,6 +68,14 @@ describe('pre-split files: reading', () => {
     expect(resolvePresplit('a.json')).to.equal(null);
     const empty = writeFolder({ 'test.json': test });
     expect(() => resolvePresplit(empty)).to.throw(`${empty}: is a folder without a train file (looked for train_data.json, train.json)`);
+  });
+
+  it('a time-bias model is refused with the reason: pre-split files are read without timestamps', () => {
+    const dir = writeFolder({ 'train_data.json': train, 'validation_data.json': valid, 'test_data.json': test });
+    const { data } = readPresplit(resolvePresplit(dir)!);
+    expect(() => checkTimeBiasData({ time_bias: true }, data, 'train')).to.throw(
+      `${join(dir, 'train_data.json')}: cannot train an HSTU model with time_bias=true on data without timestamps (pre-split files are read without timestamps): every time bucket`,
+    );
   });
 
   it('trainThroughValid appends the whole validation list', () => {

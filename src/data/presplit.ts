@@ -129,5 +129,7 @@ export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { da
     users: data.users,
     targetSets: { valid: validSets, test: testSets },
   };
-  return { data: { ...data, timestamps: null }, split, report };
+  // The split's targets carry no times, so the train file's are dropped too (a time bias would see gaps that the evaluation cannot give).
+  const read = data.read ? { ...data.read, timestampsDropped: 'pre-split files are read without timestamps' } : undefined;
+  return { data: { ...data, timestamps: null, read }, split, report };
 }

@@ -12,7 +12,8 @@ import type { Dataset } from './types.js';
  * and `data` has no timestamps. `config` is a config object or its JSON text (the inference
  * graph's `config` metadata); anything without `time_bias: true` passes.
  *
- * The message names the data file (Dataset.read.file, else the dataset name).
+ * The message names the data file (Dataset.read.file, else the dataset name), and why its
+ * timestamps were dropped when the file had some (Dataset.read.timestampsDropped).
  *
  * @param action what is refused, e.g. 'compile', 'train', 'evaluate'.
  */
@@ -30,6 +31,6 @@ export function checkTimeBiasData(config: unknown, data: Pick<Dataset, 'timestam
   throw new DataFormatError(
     data.read?.file ?? data.name,
     null,
-    `cannot ${action} an HSTU model with time_bias=true on data without timestamps: every time bucket would be 0 and the numbers would silently differ; use data with timestamps, or compile with --set time_bias=false`,
+    `cannot ${action} an HSTU model with time_bias=true on data without timestamps${data.read?.timestampsDropped ? ` (${data.read.timestampsDropped})` : ''}: every time bucket would be 0 and the numbers would silently differ; use data with timestamps, or compile with --set time_bias=false`,
   );
 }

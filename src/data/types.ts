@@ -65,6 +65,8 @@ export interface ReadReport {
   outOfOrderPairs: number;
   /** Rows equal to an earlier row in user, item and time (kept; null when the data has no time). */
   duplicateRows: number | null;
+  /** Why the dataset has no timestamps although the file may have them (pre-split files are read without). */
+  timestampsDropped?: string;
 }
 
 export interface ReadOptions {
