@@ -5,7 +5,7 @@
 import { Errors } from '@oclif/core';
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
@@ -82,6 +82,23 @@ describe('output paths the machine refuses', function () {
       writeFileSync(join(foreign, 'notes.md'), 'mine\n');
       const r = await runCommand(Compile, [...COMPILE, '--out', out]);
       expect(r.error, r.error?.message).to.equal(undefined);
+      expect(readdirSync(parent).sort()).to.deep.equal(['art', foreign.slice(parent.length + 1)].sort());
+    });
+
+    it('removes the replaced folder a compile killed after its swap left (art.old-PID) once art exists; keeps it while it is the only copy', async () => {
+      const parent = mkdtempSync(join(tmp, 'old-'));
+      const out = join(parent, 'art');
+      expect((await runCommand(Compile, [...COMPILE, '--out', out])).error).to.equal(undefined);
+      // A compile killed between its two renames leaves art.old-PID and no art: the only copy stays.
+      const orphan = `${out}.old-${deadPid()}`;
+      renameSync(out, orphan);
+      expect((await runCommand(Compile, [...COMPILE, '--out', out])).error).to.equal(undefined);
+      expect(readdirSync(parent).sort()).to.deep.equal(['art', orphan.slice(parent.length + 1)].sort());
+      // Once art exists again, the next compile removes it; a foreign .old-PID folder stays.
+      const foreign = `${out}.old-${deadPid()}`;
+      mkdirSync(foreign);
+      writeFileSync(join(foreign, 'notes.md'), 'mine\n');
+      expect((await runCommand(Compile, [...COMPILE, '--out', out, '--force'])).error).to.equal(undefined);
       expect(readdirSync(parent).sort()).to.deep.equal(['art', foreign.slice(parent.length + 1)].sort());
     });
   });

@@ -1,4 +1,4 @@
-import { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelConfig } from '../../graphs/config.js';
 import type { ModelDefinition } from '../../graphs/types.js';
@@ -10,7 +10,7 @@ import { VERSION } from '../version.js';
 import { buildOptimizerGraph } from './adamw.js';
 import { buildFusedTrainStep } from './fused.js';
 import { addGradientOutputs } from './training.js';
-import { checkReplaceableDir } from '../util/safe-paths.js';
+import { checkReplaceableDir, isArtifactFolder } from '../util/safe-paths.js';
 import { makeDirs, outputError, type OutputName } from '../util/atomic.js';
 import { processAlive } from '../util/run-lock.js';
 
@@ -62,7 +62,8 @@ export function buildArtifactGraphs<C extends ModelConfig>(req: CompileRequest<C
  * end, so a failure never leaves a half-written artifact folder behind. The graphs are emitted
  * before that folder is created, which keeps the time it exists (and a Ctrl-C could leave it) to
  * the file writes; a temporary folder left by a killed compile (its PID no longer runs) is
- * removed by the next compile into the same `outDir`. `outDir` must be absent, empty,
+ * removed by the next compile into the same `outDir`, and so is the replaced folder it had
+ * moved aside (`outDir.old-PID`) once `outDir` exists (removeStaleTemps). `outDir` must be absent, empty,
  * or a reclm artifact folder replaced with `replace.force` (checkReplaceableDir: never a file,
  * a foreign folder, the working directory or a folder holding one of `replace.protect`).
  * @throws UnsafePathError for an `outDir` reclm may not replace; OutputPathError (one line
@@ -150,24 +151,30 @@ function createEmptyDir(dir: string, name: OutputName): void {
 }
 
 /**
- * Removes the `<target>.tmp-PID` siblings of `target` that a killed compile left (its PID no
- * longer runs on this machine) and that hold only files named in `known`: never a folder reclm
- * did not write. Best effort: what cannot be read or removed stays.
+ * Removes what a killed compile left beside `target` (its PID no longer runs on this machine):
+ * `<target>.tmp-PID` folders that hold only files named in `known`, and `<target>.old-PID`
+ * folders (the folder it replaced) once `target` exists again and they hold only a reclm
+ * artifact set. An `.old-PID` without a `target` is the only copy of the replaced folder, and
+ * stays. Never a folder reclm did not write; best effort: what cannot be read or removed stays.
  */
 function removeStaleTemps(target: string, known: ReadonlySet<string>): void {
-  const prefix = `${basename(target)}.tmp-`;
   let entries: string[];
   try {
     entries = readdirSync(dirname(target));
   } catch {
     return;
   }
-  for (const entry of entries) {
+  const deadPid = (entry: string, prefix: string) => {
     const pid = entry.startsWith(prefix) && /^\d+$/.test(entry.slice(prefix.length)) ? Number(entry.slice(prefix.length)) : 0;
-    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    return pid > 0 && pid !== process.pid && !processAlive(pid);
+  };
+  for (const entry of entries) {
     const path = join(dirname(target), entry);
     try {
-      if (statSync(path).isDirectory() && readdirSync(path).every((f) => known.has(f))) rmSync(path, { recursive: true, force: true });
+      const stale =
+        (deadPid(entry, `${basename(target)}.tmp-`) && statSync(path).isDirectory() && readdirSync(path).every((f) => known.has(f))) ||
+        (deadPid(entry, `${basename(target)}.old-`) && existsSync(target) && isArtifactFolder(path));
+      if (stale) rmSync(path, { recursive: true, force: true });
     } catch {
       // Left for the user: a stale folder is untidy, not harmful.
     }

@@ -43,6 +43,16 @@ function artifactFiles(dir: string): Set<string> | null {
   }
 }
 
+/** True when `dir` holds a reclm artifact set and nothing else (its manifest's files, run files, temp files of atomic writes). */
+export function isArtifactFolder(dir: string): boolean {
+  const known = artifactFiles(dir);
+  try {
+    return known !== null && readdirSync(dir).every((f) => known.has(f) || TEMP_FILE.test(f));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Checks that the folder `dir` (given as `flag`, e.g. "--out") may be created or replaced, and
  * says what is there: 'absent' (nothing), 'empty' (an empty folder) or 'artifacts' (a reclm
