@@ -171,7 +171,11 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
     expect(r.error, r.error?.message).to.equal(undefined);
     const j = await runCommand(Eval, [dir, '--data', other, '--threads', '1', '--json']);
     expect(JSON.parse(j.stdout).warnings).to.have.length(1).and.satisfy((w: string[]) => w[0].startsWith(`${other} is not the data ${dir} was trained on`));
-    expect(plainText(r.stderr)).to.match(new RegExp(`${other} is not the data ${dir} was trained on \\(data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\\): its held-out items may be training items of the run`));
+    expect(plainText(r.stderr)).to.match(new RegExp(`${other} is not the data ${dir} was trained on \\(data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\\): its held-out items may be training items of the run`));    // A lone inference.onnx carries the fingerprint in its metadata.
+    const lone = join(dir, 'inference.onnx');
+    const l = await runCommand(Eval, [lone, '--data', other, '--threads', '1', '--json']);
+    expect(JSON.parse(l.stdout).warnings).to.have.length(1).and.satisfy((w: string[]) => w[0].startsWith(`${other} is not the data ${lone} was trained on`));
+    expect(JSON.parse((await runCommand(Eval, [lone, '--data', sameFile, '--threads', '1', '--json'])).stdout).warnings).to.deep.equal([]);
   });
 
   it('--ranks never overwrites what reclm did not write: the data file, the model, another file; a missing folder or a folder is one line', async () => {

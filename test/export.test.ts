@@ -11,7 +11,8 @@ import { onnx, type GraphProto } from '../src/onnx/proto.js';
 import { loadCheckpoint } from '../src/runtime/checkpoint.js';
 import { RUN_FILES } from '../src/runtime/trainer.js';
 import { VERSION } from '../src/version.js';
-import { TINY_CONFIGS } from './helpers/tiny-run.js';
+import { TINY_CONFIGS, tinyData } from './helpers/tiny-run.js';
+import { dataFingerprint } from '../src/data/fingerprint.js';
 import { emptyBatch, oversizedK, withIds } from './helpers/edge-feeds.js';
 import { TINY_MODELS, fixedBatch, runNode, trainedTiny, type PlainOutput } from './helpers/trained.js';
 
@@ -107,7 +108,7 @@ describe('exported inference.onnx', function () {
         expect([elemOf(byName.user_emb), elemOf(byName.scores), elemOf(byName.top_items), elemOf(byName.top_scores)]).to.deep.equal([FLOAT, FLOAT, INT64, FLOAT]);
       });
 
-      it('carries model, config, num_items, maxlen, reclm_version and item_map in metadata_props', () => {
+      it('carries model, config, num_items, maxlen, reclm_version, item_map and the data fingerprint in metadata_props', () => {
         const meta = Object.fromEntries((decode(path).metadataProps ?? []).map((p) => [p.key!, p.value!]));
         const manifest = readManifest(dir);
         expect(meta.model).to.equal(model);
@@ -118,6 +119,8 @@ describe('exported inference.onnx', function () {
         expect(meta.reclm_version).to.equal(VERSION);
         expect(meta.item_map).to.equal('items.json');
         expect(existsSync(join(dir, meta.item_map)), 'the item map lies beside the model').to.equal(true);
+        // The training data's fingerprint, so that eval of this file alone can tell other data.
+        expect(meta.data_fingerprint).to.equal(dataFingerprint(tinyData()));
       });
 
       it('ranks real items above padding and returns a top-k consistent with its scores', async () => {

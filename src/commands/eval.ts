@@ -71,8 +71,8 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const sideFlag = (['actions', 'user-features', 'item-features', 'field'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.model} was trained on item ids only (no actions or side files), so it cannot read them; drop the flag`);
     const read = dataReadOptions(flags, (line) => this.note(line), features);
-    // The run's data fingerprint: ranking other data than it trained on gets a warning (not for pre-split files, read differently).
-    const trainedOn = !presplit && isDir ? storedRecipe(args.model)?.data : undefined;
+    // The run's data fingerprint, for an export without it in its metadata: ranking other data than it trained on gets a warning (not for pre-split files, read differently).
+    const trainedOn = !presplit && isDir ? () => storedRecipe(args.model)?.data : undefined;
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,

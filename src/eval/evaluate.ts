@@ -40,10 +40,12 @@ export interface EvaluateOptions {
   threads?: number;
   onProgress?: (done: number, total: number) => void;
   /**
-   * dataFingerprint() of the data the model was trained on (the run's recipe), when known: a
-   * leave-one-out split of other data gets a warning (its metrics are not the run's).
+   * dataFingerprint() of the data the model was trained on, when known: a leave-one-out split
+   * of other data gets a warning (its metrics are not the run's). inference.onnx carries it in
+   * its `data_fingerprint` metadata; this is asked only for an export without it (the run's
+   * recipe in last.ckpt, for models exported before the metadata existed).
    */
-  trainedOn?: string;
+  trainedOn?: () => string | undefined;
 }
 
 export interface EvaluateResult {
@@ -128,10 +130,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   } else {
     const data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
     checkTimeBiasData(info.metadata.config, data, 'evaluate');
-    if (opts.trainedOn) {
+    const trainedOn = info.metadata.data_fingerprint ?? opts.trainedOn?.();
+    if (trainedOn) {
       const read = dataFingerprint(data);
-      if (read !== opts.trainedOn) {
-        warnings.push(`${opts.data} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${opts.trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`);
+      if (read !== trainedOn) {
+        warnings.push(`${opts.data} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`);
       }
     }
     split = leaveOneOutSplit(data);
