@@ -167,6 +167,15 @@ describe('reclm command line', function () {
       expect(readdirSync(parent), 'nothing left in the parent of --out').to.deep.equal([]);
     }
 
+    it('a user error and a warning are one unwrapped line each on stderr, however long', async () => {
+      // oclif wraps its own printing at 80 columns when stderr is not a terminal (a pipe, a log).
+      const missing = join(tmp, `no-such-model-${'x'.repeat(100)}`);
+      const r = await runCommand(Eval, [missing, '--data', DATA, '--threads', '1000']);
+      expect(r.error!.message.length).to.be.above(100);
+      expect(r.stderr).to.equal(`Warning: ${threadsWarning(1000)}\nError: ${r.error!.message}\n`);
+      expect(r.exitCode).to.equal(1);
+    });
+
     it('an unknown flag', async () => {
       await failingCompile([...TINY, '--data', DATA, '--colour', 'red'], 2, /^Nonexistent flags?: --colour/);
       expectUserError(await runCommand(DataStats, [DATA, '--verbose']), 2, /Nonexistent flag: --verbose/);

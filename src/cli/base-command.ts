@@ -10,9 +10,22 @@ export abstract class ReclmCommand extends Command {
   static override enableJsonFlag = true;
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    const cli = toCliError(err);
-    // With --json a script reads stdout: it gets the failure as JSON there too (the line on stderr stays).
+    return this.failWith(toCliError(err));
+  }
+
+  /**
+   * Ends the command with `cli`: a user error (CLIError) is printed here as one unwrapped line,
+   * `Error: …`, since oclif wraps it at 80 columns whenever stderr is not a terminal and cuts
+   * paths and commands in two; oclif then only exits with its code (oclif.exit). With --json a
+   * script reads stdout, so it gets the failure as JSON there too. A bug keeps oclif's printing
+   * with its stack.
+   */
+  protected failWith(cli: Error): never {
     this.logJsonError(cli);
+    if (cli instanceof Errors.CLIError && !(cli instanceof Errors.ExitError)) {
+      process.stderr.write(`Error: ${cli.message}\n`);
+      cli.skipOclifErrorHandling = true;
+    }
     throw cli;
   }
 
@@ -40,9 +53,12 @@ export abstract class ReclmCommand extends Command {
     process.stderr.write(`note: ${line}\n`);
   }
 
-  /** Warnings go to stderr with --json too (oclif drops them there): stdout holds only the JSON. */
+  /**
+   * Warnings go to stderr with --json too (oclif drops them there): stdout holds only the JSON.
+   * One unwrapped line, `Warning: …`, for the reason failWith gives.
+   */
   override warn(input: string | Error): string | Error {
-    Errors.warn(input);
+    process.stderr.write(`Warning: ${typeof input === 'string' ? input : input.message}\n`);
     return input;
   }
 }

@@ -93,11 +93,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
 
   /** A malformed hostfile, --include or launch flag is a usage error: exit 2, as oclif's own flag errors. */
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    if (err instanceof HostfileError || err instanceof LaunchError) {
-      const cli = new Errors.CLIError(err.message, { exit: 2 });
-      this.logJsonError(cli);
-      throw cli;
-    }
+    if (err instanceof HostfileError || err instanceof LaunchError) return this.failWith(new Errors.CLIError(err.message, { exit: 2 }));
     return super.catch(err);
   }
 

@@ -204,7 +204,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       // Interrupted by the user: the run is saved, but the command did not finish what it was asked.
       process.exitCode = 130;
       this.warn(`interrupted at step ${summary.lastStep}: the run is saved in ${args.dir}; continue it with:`);
-      // On a line of its own, outside the warning's wrapping and prefixes, so that it can be pasted as it is.
+      // On a line of its own, without the warning's prefix, so that it can be pasted as it is.
       process.stderr.write(`  ${continueWith}\n`);
     }
     this.log(`trained ${count(summary.steps, 'step')} in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s)${summary.stoppedBy === 'epochs' ? '' : `, stopped by ${summary.stoppedBy === 'interrupted' ? 'an interrupt' : summary.stoppedBy}`}`);

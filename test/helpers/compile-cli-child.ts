@@ -8,6 +8,7 @@ import { PACKAGE_ROOT } from './cli.js';
 try {
   await Compile.run(process.argv.slice(2), PACKAGE_ROOT);
 } catch (e) {
-  process.stderr.write(`${(e as Error).message}\n`);
+  // As oclif's handler: what the command printed already (its one-line user error) is not printed again.
+  if (!(e as Errors.CLIError).skipOclifErrorHandling) process.stderr.write(`${(e as Error).message}\n`);
   process.exit(e instanceof Errors.CLIError ? (e.oclif?.exit ?? 1) : 70);
 }

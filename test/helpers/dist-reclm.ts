@@ -11,6 +11,7 @@ try {
   else if (name === 'train') await Train.run(argv, PACKAGE_ROOT);
   else throw new Error(`dist-reclm: unknown command ${name}`);
 } catch (e) {
-  process.stderr.write(`${(e as Error).message}\n`);
+  // As oclif's handler: what the command printed already (its one-line user error) is not printed again.
+  if (!(e as Errors.CLIError).skipOclifErrorHandling) process.stderr.write(`${(e as Error).message}\n`);
   process.exit(e instanceof Errors.CLIError ? (e.oclif?.exit ?? 1) : 70);
 }
