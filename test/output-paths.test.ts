@@ -52,7 +52,7 @@ describe('output paths the machine refuses', function () {
       clearTimeout(killer);
       expect(signal, 'the compile did not end by itself').to.equal(null);
       expect(code).to.equal(1);
-      expect(stderr).to.equal('--out /proc/reclm-no-such/art: cannot create the folder /proc/reclm-no-such (no such file or folder)\n');
+      expect(stderr).to.equal('Error: --out /proc/reclm-no-such/art: cannot create the folder /proc/reclm-no-such (no such file or folder)\n');
     });
 
     it('whose parent is a regular file is one line naming that file, also as JSON on stdout', async () => {
