@@ -181,9 +181,11 @@ const auto = chosen ? ` (${preset.model}, d=${preset.config.dim}, ${preset.confi
 const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
 appendFileSync(table, row);
 console.log(row);
-// The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.svg.
+// The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.seq.svg:
+// the data's name keeps all but its file extensions, so that two files of one corpus
+// (ml-1m.seq.txt.gz, ml-1m.sasrec-5core.reconstructed.txt.gz) do not share a curve.
 const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}${seed !== 1 ? ` seed=${seed}` : ''}`;
-const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).split('.')[0]}.svg`);
+const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).replace(/(\.(gz|zip|txt|dat|csv|tsv|json|inter|data))+$/, '')}.svg`);
 if (await writeValidationSvg(out, curve, `${label} on ${basename(dataPath)}: validation`)) console.log(`validation curve: ${curve}`);
 console.log(peakRss);
 console.log(`most-popular on the same split: HR@10 ${f(test.popularity['hr@10'])}, NDCG@10 ${f(test.popularity['ndcg@10'])}`);
