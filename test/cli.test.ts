@@ -5,7 +5,7 @@
 import { CommandHelp, Config, Errors } from '@oclif/core';
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
 import DataStats from '../src/commands/data/stats.js';
@@ -13,7 +13,7 @@ import Eval from '../src/commands/eval.js';
 import Train from '../src/commands/train.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { PACKAGE_ROOT, plainText, runCommand, type CliResult } from './helpers/cli.js';
-import { threadsWarning } from '../src/cli/flags.js';
+import { capThreads } from '../src/cli/flags.js';
 import { tinyData } from './helpers/tiny-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reclm-cli-'));
@@ -107,14 +107,19 @@ describe('reclm command line', function () {
       expect(plainText(shorter.stderr)).to.not.include('--warmup');
     });
 
-    it('--train-on-valid says that --patience and --eval-every change nothing; more threads than cores are warned about', async () => {
+    it('--train-on-valid says that --patience and --eval-every change nothing; more threads than cores are capped, with a warning', async () => {
       const t = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--train-on-valid', '--patience', '3', '--max-steps', '1', '--batch-size', '16', '--threads', '1']);
       expect(t.error, t.error?.message).to.equal(undefined);
       expect(plainText(t.stderr)).to.include('--patience has no effect with --train-on-valid: there is no validation (the last model is exported)');
       expect(plainText(t.stderr)).to.not.include('--eval-every has no effect');
-      expect(threadsWarning(4, 2)).to.equal("--threads 4 is more than this machine's 2 cores: the threads wait on each other and the run gets slower; use at most 2");
-      expect(threadsWarning(2, 2)).to.equal(null);
-      expect(threadsWarning(undefined, 1)).to.equal(null);
+      expect(capThreads(4, 2)).to.deep.equal({ threads: 2, warning: "--threads 4 is more than this machine's 2 cores, where the threads would wait on each other and the run would crawl: using 2" });
+      expect(capThreads(2, 2)).to.deep.equal({ threads: 2, warning: null });
+      expect(capThreads(undefined, 1)).to.deep.equal({ threads: undefined, warning: null });
+      // Through the command: the recipe line names the count used.
+      const many = await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--max-steps', '1', '--batch-size', '16', '--eval-every', '0', '--threads', '1000']);
+      expect(many.error, many.error?.message).to.equal(undefined);
+      expect(many.stderr).to.include(`Warning: ${capThreads(1000).warning}\n`);
+      expect(many.stdout).to.include(`threads ${availableParallelism()} (flag)`);
     });
 
     it("a reader's note (events sorted by time) is one 'note:' line on stderr, not a warning", async () => {
@@ -172,7 +177,7 @@ describe('reclm command line', function () {
       const missing = join(tmp, `no-such-model-${'x'.repeat(100)}`);
       const r = await runCommand(Eval, [missing, '--data', DATA, '--threads', '1000']);
       expect(r.error!.message.length).to.be.above(100);
-      expect(r.stderr).to.equal(`Warning: ${threadsWarning(1000)}\nError: ${r.error!.message}\n`);
+      expect(r.stderr).to.equal(`Warning: ${capThreads(1000).warning}\nError: ${r.error!.message}\n`);
       expect(r.exitCode).to.equal(1);
     });
 

@@ -5,7 +5,7 @@ import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { checkedStringFlag, dataFormatFlag, parseCutoffs, threadsWarning } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, parseCutoffs, capThreads } from '../cli/flags.js';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -62,8 +62,10 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     // Before the ranking: a wrong --ranks path fails in a second, and never replaces what reclm did not write.
     if (flags.ranks) checkReplaceableFile(flags.ranks, { flag: '--ranks', header: USER_RANKS_HEADER, protect: [flags.data, args.model, join(args.model, 'inference.onnx')] });
     const json = this.jsonEnabled();
-    const oversubscribed = threadsWarning(flags.threads);
-    if (oversubscribed) this.warn(oversubscribed);
+    // More threads than cores only slow the ranking down: capped.
+    const cap = capThreads(flags.threads);
+    flags.threads = cap.threads ?? flags.threads;
+    if (cap.warning) this.warn(cap.warning);
     if (presplit && !json) this.log(describePresplit(presplit));
     const isDir = existsSync(args.model) && statSync(args.model).isDirectory();
     const features = compiledFeatures(args.model, isDir);

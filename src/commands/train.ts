@@ -8,7 +8,7 @@ import { validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { checkedStringFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, threadsWarning } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads } from '../cli/flags.js';
 import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { formatPositiveRule } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
@@ -142,8 +142,10 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       throw new UsageError(`${(e as Error).message} (from --lr, --min-lr, --warmup, --epochs)`);
     }
     const r = recipe.values;
-    const oversubscribed = threadsWarning(flags.threads);
-    if (oversubscribed && this.rank === 0) this.warn(oversubscribed);
+    // More threads than cores only slow the run down: capped (the recipe line and the --resume command show the count used).
+    const cap = capThreads(flags.threads);
+    flags.threads = cap.threads;
+    if (cap.warning && this.rank === 0) this.warn(cap.warning);
     // Without validation these two change nothing; say so rather than ignore them.
     if (r.trainOnValid) for (const k of ['patience', 'eval-every'] as const) if (flags[k] !== undefined && this.rank === 0) this.warn(`--${k} has no effect with --train-on-valid: there is no validation (the last model is exported)`);
     // The cosine schedule refuses this (validateSchedule); a constant one would train the whole run below its lr.
