@@ -97,4 +97,24 @@ describe("oclif's parse messages as one line", () => {
     );
     expect(oneLineParseMessage('Parsing --lr \n\tExpected a number\nSee more help with --help')).to.equal('--lr: Expected a number (see --help)');
   });
+
+  it("a description oclif wrapped is one clause; the multi-value note stays only when that flag was given", () => {
+    // oclif 4's text for `reclm data stats` with no FILE: the description wraps onto an indented line.
+    const raw = [
+      'Missing 1 required arg:',
+      'file  interaction file (.gz and .zip ok), a folder of pre-split files (train,',
+      '      validation, test), or builtin',
+      '',
+      'Note: --field allows multiple values. Because of this you need to provide all arguments before providing that flag.',
+      'Alternatively, you can use "--" to signify the end of the flags and the beginning of arguments.',
+      'See more help with --help',
+    ].join('\n');
+    const described = 'Missing 1 required arg: file (interaction file (.gz and .zip ok), a folder of pre-split files (train, validation, test), or builtin)';
+    expect(oneLineParseMessage(raw, [])).to.equal(`${described} (see --help)`);
+    expect(oneLineParseMessage(raw, ['--field', 'genres=multi:|', 'f.txt'])).to.equal(
+      `${described}; an argument given after --field (which takes several values) is read as its value: give arguments first, or end the flags with -- (see --help)`,
+    );
+    // An error list keeps one clause per error.
+    expect(oneLineParseMessage('The following errors occurred:\n  Missing required flag out\n  Missing required flag data\nSee more help with --help')).to.equal('Missing required flag out; Missing required flag data (see --help)');
+  });
 });

@@ -10,7 +10,7 @@ export abstract class ReclmCommand extends Command {
   static override enableJsonFlag = true;
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    return this.failWith(toCliError(err));
+    return this.failWith(toCliError(err, this.argv));
   }
 
   /**

@@ -7,11 +7,21 @@ export { UsageError } from '../errors.js';
 /**
  * oclif's parse messages span several lines ("Parsing --lr \n\tExpected ...\nSee more help with
  * --help", "The following error occurred:\n  Missing required flag out ..."); this makes one line.
+ * @param argv the command's arguments, when known: oclif's note on a multi-value flag is kept
+ *   only when that flag was given (it explains an argument the flag swallowed)
  */
-export function oneLineParseMessage(message: string): string {
+export function oneLineParseMessage(message: string, argv?: readonly string[]): string {
   const lines = message
+    // oclif wraps an argument's description; its continuation lines are indented further (4+
+    // spaces) than the items of an error list (2).
+    .replace(/\n {4,}(?=\S)/g, ' ')
     .split('\n')
     .map((l) => l.trim())
+    // oclif adds its note on a multi-value flag to every missing-argument error; it only explains one when that flag was given.
+    .filter((l) => {
+      const flag = /^Note: (--[\w-]+) allows multiple values\./.exec(l)?.[1];
+      return !flag || !argv || argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+    })
     .filter((l) => l && !/^See more help with --help$/.test(l) && !/^The following errors? occurred:$/.test(l) && !/^Alternatively, you can use "--"/.test(l))
     // oclif's note for a flag that takes several values, which swallows the arguments after it.
     .map((l) => l.replace(/^Note: (--[\w-]+) allows multiple values\..*$/, 'an argument given after $1 (which takes several values) is read as its value: give arguments first, or end the flags with --'))
@@ -31,12 +41,12 @@ const FLAG_PARSER_WRAP = /^Parsing --[\w-]+ \n\t([\s\S]*)\nSee more help with --
  * reclm's flag parsers), 1 for the rest. Anything else is a bug and is returned as it is, so
  * oclif prints its stack.
  */
-export function toCliError(e: unknown): Error {
+export function toCliError(e: unknown, argv?: readonly string[]): Error {
   if (e instanceof ReclmError) {
     const inner = FLAG_PARSER_WRAP.exec(e.message);
     return new Errors.CLIError(inner ? inner[1] : e.message, { exit: inner ? 2 : 1 });
   }
-  if (e instanceof Errors.CLIError) return e.oclif?.exit === 2 ? new Errors.CLIError(oneLineParseMessage(e.message), { exit: 2 }) : e;
+  if (e instanceof Errors.CLIError) return e.oclif?.exit === 2 ? new Errors.CLIError(oneLineParseMessage(e.message, argv), { exit: 2 }) : e;
   // A path the machine refuses (missing, a file in the way, no permission, a full or read-only
   // disk) is the user's to fix, wherever reclm's own checks did not catch it first.
   const code = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
