@@ -189,7 +189,9 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
       [join(dir, 'inference.onnx'), /^--ranks .* is an input of this command; give another file$/],
       [other, /^--ranks .*notes\.txt exists and was not written by reclm \(it does not start with "user,target,rank"\); refusing to overwrite it/],
       [join(dir2, 'no', 'such.csv'), /^--ranks .*such\.csv: the folder .* does not exist$/],
-      [dir2, /^--ranks .* is a folder, not a file$/],
+      [dir2, /^--ranks .* is a folder, not a regular file$/],
+      // A device is not a file reclm wrote either, and is not called a folder.
+      ['/dev/full', /^--ranks \/dev\/full is a device, pipe or socket, not a regular file$/],
       // /proc exists but takes no new file: the write fails after the ranking, still in one line naming --ranks.
       ['/proc/ranks.csv', /^--ranks \/proc\/ranks\.csv/],
     ];

@@ -105,7 +105,8 @@ export function checkReplaceableFile(path: string, opts: { flag: string; header:
   const problem = folderProblem(dirname(path));
   if (problem) throw new UnsafePathError(`${opts.flag} ${path}: ${problem}`);
   if (!existsSync(path)) return;
-  if (!statSync(path).isFile()) throw new UnsafePathError(`${opts.flag} ${path} is a folder, not a file`);
+  const st = statSync(path);
+  if (!st.isFile()) throw new UnsafePathError(`${opts.flag} ${path} is ${st.isDirectory() ? 'a folder' : 'a device, pipe or socket'}, not a regular file`);
   if ((opts.protect ?? []).some((p) => existsSync(p) && real(p) === real(path))) throw new UnsafePathError(`${opts.flag} ${path} is an input of this command; give another file`);
   if (!fileStartsWith(path, opts.header)) {
     throw new UnsafePathError(`${opts.flag} ${path} exists and was not written by reclm (it does not start with "${opts.header.trim()}"); refusing to overwrite it (choose another file or remove it)`);
