@@ -2,7 +2,7 @@
 // installed `reclm` command and the library entry point. Needs the npm registry (for reclm's
 // dependencies; the npm cache filled by the project's own `npm ci` serves most of them).
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +118,12 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     expect(run('npx', ['--no', '--', 'reclm', '--help'], app)).to.match(/COMMANDS[\s\S]*compile[\s\S]*eval[\s\S]*train/);
     // `reclm help COMMAND`, oclif's usual form, needs its help plugin installed with the package.
     expect(run('npx', ['--no', '--', 'reclm', 'help', 'train'], app)).to.match(/^USAGE\n\s+\$ reclm train DIR --data <value>/m);
+    // An unknown command (the package's command_not_found hook): one line, the closest command, exit 2.
+    const typo = spawnSync('npx', ['--no', '--', 'reclm', 'trian', 'demo'], { cwd: app, env: userEnv(), encoding: 'utf8' });
+    expect(typo.status).to.equal(2);
+    expect(typo.stderr.split('\n').filter((l) => l.startsWith('Error: '))).to.deep.equal([
+      "Error: 'trian' is not a reclm command (did you mean 'train'?); commands: compile, data stats, eval, help, launch, report, train (reclm help COMMAND for one)",
+    ]);
     run('npx', ['--no', '--', 'reclm', 'compile', '--preset', 'builtin', '--data', 'builtin', '--out', 'demo'], app);
     run('npx', ['--no', '--', 'reclm', 'train', 'demo', '--data', 'builtin', '--epochs', '1', '--json'], app);
     expect(existsSync(join(app, 'demo/inference.onnx'))).to.equal(true);

@@ -1,0 +1,40 @@
+import { Errors, type Hook } from '@oclif/core';
+
+/**
+ * Levenshtein distance between two command names (insertions, deletions, substitutions), for
+ * the "did you mean" of an unknown command.
+ */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * An unknown command (`reclm trian`) ends with one unwrapped line naming the commands, and the
+ * closest one when it is a likely typo (at most 2 edits), exit code 2 as for a bad flag. oclif's
+ * own message says only "command trian not found", wrapped and indented.
+ */
+const hook: Hook.CommandNotFound = async function (opts) {
+  const sep = opts.config.topicSeparator;
+  const commands = opts.config.commands.filter((c) => !c.hidden).map((c) => c.id.replaceAll(':', sep)).sort();
+  // oclif's id joins the words of argv (`trian x` → `trian:x`): the command is the first word,
+  // or the first two under a topic (`data stats`).
+  const words = opts.id.split(':');
+  const topics = new Set(commands.filter((c) => c.includes(sep)).map((c) => c.split(sep)[0]));
+  const asked = words.slice(0, topics.has(words[0]) ? 2 : 1).join(sep);
+  const closest = commands.map((c) => ({ c, d: editDistance(asked, c) })).sort((x, y) => x.d - y.d)[0];
+  const hint = closest && closest.d <= 2 ? ` (did you mean '${closest.c}'?)` : '';
+  const message = `'${asked}' is not a reclm command${hint}; commands: ${commands.join(', ')} (reclm help COMMAND for one)`;
+  process.stderr.write(`Error: ${message}\n`);
+  // Printed here as one line; oclif only exits with the code.
+  const error = new Errors.CLIError(message, { exit: 2 });
+  error.skipOclifErrorHandling = true;
+  throw error;
+};
+
+export default hook;
