@@ -194,7 +194,7 @@ describe('Ctrl-C during training', function () {
     expect(plainText(second.stderr())).to.not.include('continue it with:');
     // The first signal's line already gave the command that continues from the last checkpoint,
     // since the second one ends the process without another word.
-    expect(second.stderr()).to.match(/again to quit at once without saving \(its last checkpoint is at step \d+, continued by:\)\n {2}\S+ train \S+ --data \S+ --threads 1 --resume\n/);
+    expect(second.stderr()).to.match(/again to quit at once without saving \(the run then continues from its last checkpoint, step \d+, with:\)\n {2}\S+ train \S+ --data \S+ --threads 1 --resume\n/);
   });
 
   it('a Ctrl-C during the last epoch\'s last call leaves a finished run, not one to resume', () => {

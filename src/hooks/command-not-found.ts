@@ -1,23 +1,10 @@
 import { Errors, type Hook } from '@oclif/core';
-
-/**
- * Levenshtein distance between two command names (insertions, deletions, substitutions), for
- * the "did you mean" of an unknown command.
- */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
-}
+import { distance } from 'fastest-levenshtein';
 
 /**
  * An unknown command (`reclm trian`) ends with one unwrapped line naming the commands, and the
- * closest one when it is a likely typo (at most 2 edits), exit code 2 as for a bad flag. oclif's
- * own message says only "command trian not found", wrapped and indented.
+ * closest one when it is a likely typo (Levenshtein distance of at most 2), exit code 2 as for a
+ * bad flag. oclif's own message says only "command trian not found", wrapped and indented.
  */
 const hook: Hook.CommandNotFound = async function (opts) {
   const sep = opts.config.topicSeparator;
@@ -27,7 +14,7 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const words = opts.id.split(':');
   const topics = new Set(commands.filter((c) => c.includes(sep)).map((c) => c.split(sep)[0]));
   const asked = words.slice(0, topics.has(words[0]) ? 2 : 1).join(sep);
-  const closest = commands.map((c) => ({ c, d: editDistance(asked, c) })).sort((x, y) => x.d - y.d)[0];
+  const closest = commands.map((c) => ({ c, d: distance(asked, c) })).sort((x, y) => x.d - y.d)[0];
   const hint = closest && closest.d <= 2 ? ` (did you mean '${closest.c}'?)` : '';
   const message = `'${asked}' is not a reclm command${hint}; commands: ${commands.join(', ')} (reclm help COMMAND for one)`;
   process.stderr.write(`Error: ${message}\n`);

@@ -618,7 +618,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     // A second signal takes the default action and ends the process at once, even inside an
     // onnxruntime call (which holds the JS thread, so no handler could run before it returns).
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
-    const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `its last checkpoint is at step ${run.savedStep}${opts.resumeCommand ? ', continued by:' : ''}`;
+    const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `the run then continues from its last checkpoint, step ${run.savedStep}${opts.resumeCommand ? ', with:' : ''}`;
     process.stderr.write(`\n${signal}: stopping after the current steps and saving the run; again to quit at once without saving (${last})\n`);
     // On a line of its own so that it can be pasted as it is.
     if (run.savedStep !== null && opts.resumeCommand) process.stderr.write(`  ${opts.resumeCommand}\n`);
