@@ -1,5 +1,5 @@
 import { Command, Errors } from '@oclif/core';
-import { toCliError } from './errors.js';
+import { printedError, toCliError } from './errors.js';
 
 /**
  * The base of every reclm command. `--json` is oclif's: run() returns the summary, which oclif
@@ -14,19 +14,13 @@ export abstract class ReclmCommand extends Command {
   }
 
   /**
-   * Ends the command with `cli`: a user error (CLIError) is printed here as one unwrapped line,
-   * `Error: …`, since oclif wraps it at 80 columns whenever stderr is not a terminal and cuts
-   * paths and commands in two; oclif then only exits with its code (oclif.exit). With --json a
-   * script reads stdout, so it gets the failure as JSON there too. A bug keeps oclif's printing
-   * with its stack.
+   * Ends the command with `cli`: a user error (CLIError) is printed here as one unwrapped line
+   * (printedError). With --json a script reads stdout, so it gets the failure as JSON there too.
+   * A bug keeps oclif's printing with its stack.
    */
   protected failWith(cli: Error): never {
     this.logJsonError(cli);
-    if (cli instanceof Errors.CLIError && !(cli instanceof Errors.ExitError)) {
-      process.stderr.write(`Error: ${cli.message}\n`);
-      cli.skipOclifErrorHandling = true;
-    }
-    throw cli;
+    throw cli instanceof Errors.CLIError && !(cli instanceof Errors.ExitError) ? printedError(cli) : cli;
   }
 
   /** Whether errors are printed as JSON on stdout: with --json (a command with its own JSON flag overrides this). */
@@ -55,7 +49,7 @@ export abstract class ReclmCommand extends Command {
 
   /**
    * Warnings go to stderr with --json too (oclif drops them there): stdout holds only the JSON.
-   * One unwrapped line, `Warning: …`, for the reason failWith gives.
+   * One unwrapped line, `Warning: …`, for the reason printedError gives.
    */
   override warn(input: string | Error): string | Error {
     process.stderr.write(`Warning: ${typeof input === 'string' ? input : input.message}\n`);

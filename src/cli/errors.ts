@@ -53,3 +53,14 @@ export function toCliError(e: unknown, argv?: readonly string[]): Error {
   if (code !== undefined && code in OUTPUT_ERROR_WORDS) return new Errors.CLIError((e as Error).message, { exit: 1 });
   return e instanceof Error ? e : new Error(String(e));
 }
+
+/**
+ * Prints `cli` as one unwrapped line, `Error: …`, on stderr and marks it so that oclif's handler
+ * only exits with its code (oclif.exit): oclif would wrap the line at 80 columns whenever stderr
+ * is not a terminal, cutting paths and commands in two. Returns `cli`, to be thrown.
+ */
+export function printedError(cli: Errors.CLIError): Errors.CLIError {
+  process.stderr.write(`Error: ${cli.message}\n`);
+  cli.skipOclifErrorHandling = true;
+  return cli;
+}

@@ -1,5 +1,6 @@
 import { Errors, type Hook } from '@oclif/core';
 import { distance } from 'fastest-levenshtein';
+import { printedError } from '../cli/errors.js';
 
 /**
  * An unknown command (`reclm trian`) ends with one unwrapped line naming the commands, and the
@@ -17,11 +18,7 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const closest = commands.map((c) => ({ c, d: distance(asked, c) })).sort((x, y) => x.d - y.d)[0];
   const hint = closest && closest.d <= 2 ? ` (did you mean '${closest.c}'?)` : '';
   const message = `'${asked}' is not a reclm command${hint}; commands: ${commands.join(', ')} (reclm help COMMAND for one)`;
-  process.stderr.write(`Error: ${message}\n`);
-  // Printed here as one line; oclif only exits with the code.
-  const error = new Errors.CLIError(message, { exit: 2 });
-  error.skipOclifErrorHandling = true;
-  throw error;
+  throw printedError(new Errors.CLIError(message, { exit: 2 }));
 };
 
 export default hook;
