@@ -55,8 +55,9 @@ export function parseCutoffs(text: string): number[] {
 /**
  * `--threads n` capped at this machine's logical cores (os.availableParallelism), and the
  * warning that says so (null when n fits): onnxruntime's intra-op threads beyond the cores wait
- * on each other, so the run gets slower, not faster (an eval with 999 threads on 2 cores took
- * 111 s instead of 0.3 s, and 64 threads 54 s instead of 2 s).
+ * on each other, so the run gets slower, not faster (on this 2-core machine, both runs while
+ * other work used the cores: an eval with 999 threads took 111 s instead of 0.3 s, one with
+ * 64 threads 54 s instead of 2 s).
  * @returns threads: the count to run with (undefined stays undefined: the command's default)
  */
 export function capThreads(threads: number | undefined, cores: number = availableParallelism()): { threads: number | undefined; warning: string | null } {

@@ -64,7 +64,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const json = this.jsonEnabled();
     // More threads than cores only slow the ranking down: capped.
     const cap = capThreads(flags.threads);
-    flags.threads = cap.threads ?? flags.threads;
+    flags.threads = cap.threads!; // --threads has a default here, so the cap is a number
     if (cap.warning) this.warn(cap.warning);
     if (presplit && !json) this.log(describePresplit(presplit));
     const isDir = existsSync(args.model) && statSync(args.model).isDirectory();
