@@ -124,6 +124,9 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     expect(typo.stderr.split('\n').filter((l) => l.startsWith('Error: '))).to.deep.equal([
       "Error: 'trian' is not a reclm command (did you mean 'train'?); commands: compile, data stats, eval, help, launch, report, train (reclm help COMMAND for one)",
     ]);
+    // Commands are lower case: the hint ignores case.
+    const upper = spawnSync('npx', ['--no', '--', 'reclm', 'TRAIN'], { cwd: app, env: userEnv(), encoding: 'utf8' });
+    expect(upper.stderr).to.include("Error: 'TRAIN' is not a reclm command (did you mean 'train'?)");
     run('npx', ['--no', '--', 'reclm', 'compile', '--preset', 'builtin', '--data', 'builtin', '--out', 'demo'], app);
     run('npx', ['--no', '--', 'reclm', 'train', 'demo', '--data', 'builtin', '--epochs', '1', '--json'], app);
     expect(existsSync(join(app, 'demo/inference.onnx'))).to.equal(true);

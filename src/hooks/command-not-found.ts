@@ -15,7 +15,7 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const words = opts.id.split(':');
   const topics = new Set(commands.filter((c) => c.includes(sep)).map((c) => c.split(sep)[0]));
   const asked = words.slice(0, topics.has(words[0]) ? 2 : 1).join(sep);
-  const closest = commands.map((c) => ({ c, d: distance(asked, c) })).sort((x, y) => x.d - y.d)[0];
+  const closest = commands.map((c) => ({ c, d: distance(asked.toLowerCase(), c) })).sort((x, y) => x.d - y.d)[0];
   const hint = closest && closest.d <= 2 ? ` (did you mean '${closest.c}'?)` : '';
   const message = `'${asked}' is not a reclm command${hint}; commands: ${commands.join(', ')} (reclm help COMMAND for one)`;
   throw printedError(new Errors.CLIError(message, { exit: 2 }));
