@@ -6,6 +6,7 @@
 // --minutes M starts no new epoch after M minutes of training (the best model is still used).
 // --finish: do not train; rank with the best checkpoint of an interrupted run in --out.
 // --set key=value (repeatable) overrides a config field of the preset, e.g. --set time_bias=true.
+// --lr X, --constant-lr, --patience N, --eval-every N override the preset's recipe (the row names them).
 // --train-on-valid also trains on the validation items (Meta's training protocol): no validation,
 // the last model is ranked.
 // --keep-seen ranks the test target against the whole catalogue instead of the items the user has
@@ -46,7 +47,7 @@ Every test user's rank is written to ranks.csv in --out (compare two runs with b
 
 usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
-         [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N]
+         [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
          [--bucket M] [--positive RULE] [--inputs ids|actions|items|profile|all] [--user-features FILE] [--item-features FILE]
 
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
@@ -60,6 +61,10 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --table FILE        results table to append to (created if absent; must be one this script wrote)
   --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
   --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)
+  --lr X              peak learning rate instead of the preset's
+  --constant-lr       constant lr after warm-up instead of the preset's cosine decay
+  --patience N        stop after N validations without a better NDCG@10 (0: never); instead of the preset's
+  --eval-every N      validate every N epochs instead of the preset's
   --seed N            training seed N and initialisation seed 41 + N (default 1, every row's); repeat a row with another seed to see its training noise
   --bucket M          length-bucket multiple (default 0 as in reclm train: every batch maxlen wide)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
@@ -97,7 +102,27 @@ const preset: Preset = chosen ?? presetNamed(presetName);
 for (const line of stats && chosen ? [describeStats(stats), ...describeChoices(chosen.choices)] : []) console.log(line);
 const out = arg('out', join('artifacts', 'quality', preset.name))!;
 const threads = Number(arg('threads', '2'));
-const r = preset.recipe;
+// Recipe overrides: each one given is named in the row, so rows differ only where they say.
+const recipeFlag = (name: string, check: (x: number) => boolean, what: string): number | undefined => {
+  const v = arg(name);
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!check(x)) throw new Error(`--${name} expects ${what}, got '${v}'`);
+  return x;
+};
+const overrides = {
+  lr: recipeFlag('lr', (x) => Number.isFinite(x) && x > 0, 'a positive number'),
+  patience: recipeFlag('patience', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
+  evalEvery: recipeFlag('eval-every', (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1'),
+  cosine: process.argv.includes('--constant-lr') ? false : undefined,
+};
+const r = { ...preset.recipe, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+const recipeLabel = [
+  overrides.lr !== undefined ? ` --lr ${overrides.lr}` : '',
+  overrides.cosine === false ? ' --constant-lr' : '',
+  overrides.patience !== undefined ? ` --patience ${overrides.patience}` : '',
+  overrides.evalEvery !== undefined ? ` --eval-every ${overrides.evalEvery}` : '',
+].join('');
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = Number(arg('epochs', String(r.epochs)));
 const trainOnValid = process.argv.includes('--train-on-valid');
@@ -178,13 +203,13 @@ const load = `${bucketUsed > 0 ? `length buckets ${bucketUsed}` : 'no length buc
 const inputNote = inputs !== 'ids' || arg('positive') ? `inputs ${inputs}${arg('positive') ? `, positive ${arg('positive')}` : ''}` : '';
 const note = [inputNote, seed !== 1 ? `seed ${seed}` : '', hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
 const auto = chosen ? ` (${preset.model}, d=${preset.config.dim}, ${preset.config.n_layers} layers, maxlen ${preset.config.maxlen}, dropout ${preset.config.dropout}, batch ${r.batchSize}, lr ${r.lr}, patience ${r.patience})` : '';
-const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
+const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${recipeLabel}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
 appendFileSync(table, row);
 console.log(row);
 // The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.seq.svg:
 // the data's name keeps all but its file extensions, so that two files of one corpus
 // (ml-1m.seq.txt.gz, ml-1m.sasrec-5core.reconstructed.txt.gz) do not share a curve.
-const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}${seed !== 1 ? ` seed=${seed}` : ''}`;
+const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${recipeLabel}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}${seed !== 1 ? ` seed=${seed}` : ''}`;
 const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).replace(/(\.(gz|zip|txt|dat|csv|tsv|json|inter|data))+$/, '')}.svg`);
 if (await writeValidationSvg(out, curve, `${label} on ${basename(dataPath)}: validation`)) console.log(`validation curve: ${curve}`);
 console.log(peakRss);
