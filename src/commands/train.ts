@@ -4,7 +4,7 @@ import { buildShardOptimizerGraph } from '../compiler/adamw.js';
 import { openDataset } from '../data/open.js';
 import { describePresplit, readPresplit, resolvePresplit } from '../data/presplit.js';
 import { parseDevice } from '../onnx/providers.js';
-import { validateSchedule } from '../runtime/schedule.js';
+import { lrAt, validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
@@ -152,6 +152,9 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     const stepsPerEpoch = Math.ceil(data.sequences.length / r.batchSize);
     if (recipe.schedule.kind === 'constant' && r.warmup >= r.epochs * stepsPerEpoch) {
       this.warn(`--warmup ${r.warmup} is not shorter than the run (${count(r.epochs * stepsPerEpoch, 'step')}: ${count(r.epochs, 'epoch')} of ${stepsPerEpoch}), so the learning rate never reaches ${r.lr}`);
+    } else if (flags['max-steps'] !== undefined && flags['max-steps'] < r.warmup) {
+      // A smoke test with --max-steps inside the warm-up trains at a fraction of the lr it asks for.
+      this.warn(`--max-steps ${flags['max-steps']} stops inside the ${count(r.warmup, 'step')} of warm-up, so the learning rate never reaches ${r.lr} (at most ${Number(lrAt(recipe.schedule, flags['max-steps']).toPrecision(3))})`);
     }
     if (!trims && flags.bucket) this.log(`--bucket ${flags.bucket}: batches stay maxlen wide, this model reads its padding (LLaMA2-SASRec without key_padding_mask) or was compiled with a fixed sequence length`);
     if (!trims && r.bucket !== 0) {
