@@ -5,7 +5,7 @@
 import { Errors } from '@oclif/core';
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
@@ -13,7 +13,7 @@ import Report from '../src/commands/report.js';
 import { toCliError } from '../src/cli/errors.js';
 import { makeDirs, OutputPathError, writeFileAtomic } from '../src/util/atomic.js';
 import { checkReplaceableFile, UnsafePathError } from '../src/util/safe-paths.js';
-import { runCommand, type CliResult } from './helpers/cli.js';
+import { PACKAGE_ROOT, runCommand, type CliResult } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reclm-outpaths-'));
 /** The fastest compile: the builtin data set, one layer. */
@@ -39,6 +39,19 @@ function deadPid(): number {
 describe('output paths the machine refuses', function () {
   this.timeout(120000);
   before(() => writeFileSync(AFILE, 'not a folder\n'));
+
+  it('stdout that cannot be written (a full disk) ends with one line and exit code 1, not a stack trace', () => {
+    // Linux's /dev/full fails every write with ENOSPC (the suite runs on Linux, as CI does).
+    const full = openSync('/dev/full', 'w');
+    try {
+      // The built CLI (`npm ci` builds dist/), in a process of its own: the handler exits it. oclif
+      // loads the package's built commands even when a test runs one from the sources.
+      const p = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'run.js'), 'data', 'stats', 'builtin'], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      expect([p.status, p.stderr]).to.deep.equal([1, 'Error: cannot write the output to stdout (no space left on device)\n']);
+    } finally {
+      closeSync(full);
+    }
+  });
 
   describe('compile --out', () => {
     it('under /proc (where recursive mkdir loops forever) ends within the time limit with one line and exit code 1', async () => {

@@ -1,5 +1,20 @@
 import { Command, Errors } from '@oclif/core';
+import { OUTPUT_ERROR_WORDS } from '../util/atomic.js';
 import { printedError, toCliError } from './errors.js';
+
+/**
+ * stdout that cannot be written (a full disk, `> /dev/full`): one line and exit 1 instead of
+ * oclif's listener, which rethrows everything but EPIPE and so ends the command with a stack
+ * trace. EPIPE (a reader such as `head` that stopped) stays silent, as oclif has it.
+ */
+export function onStdoutError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') return;
+  if (err.code === undefined || !(err.code in OUTPUT_ERROR_WORDS)) throw err;
+  process.stderr.write(`Error: cannot write the output to stdout (${OUTPUT_ERROR_WORDS[err.code]})\n`);
+  process.exit(1);
+}
+process.stdout.removeAllListeners('error');
+process.stdout.on('error', onStdoutError);
 
 /**
  * The base of every reclm command. `--json` is oclif's: run() returns the summary, which oclif
