@@ -158,7 +158,8 @@ describe('Ctrl-C during training', function () {
       const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/train-cli-child.ts', import.meta.url)), dir, '--data', data, ...recipe, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      // 'close', not 'exit': it comes after the child's stderr is read to its end, so the tests see every line it wrote.
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
       return { child, exited, stderr: () => stderr };
     };
     const waitForSteps = async (n: number) => {

@@ -619,9 +619,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     // onnxruntime call (which holds the JS thread, so no handler could run before it returns).
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
     const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `the run then continues from its last checkpoint, step ${run.savedStep}${opts.resumeCommand ? ', with:' : ''}`;
-    process.stderr.write(`\n${signal}: stopping after the current steps and saving the run; again to quit at once without saving (${last})\n`);
-    // On a line of its own so that it can be pasted as it is.
-    if (run.savedStep !== null && opts.resumeCommand) process.stderr.write(`  ${opts.resumeCommand}\n`);
+    // The command on a line of its own so that it can be pasted as it is; one write with its
+    // line, so that a reader of the pipe never sees the line without the command.
+    const command = run.savedStep !== null && opts.resumeCommand ? `  ${opts.resumeCommand}\n` : '';
+    process.stderr.write(`\n${signal}: stopping after the current steps and saving the run; again to quit at once without saving (${last})\n${command}`);
   };
   if (collective.size === 1) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
   try {
