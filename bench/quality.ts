@@ -37,6 +37,7 @@ import { TrainingSession } from '../src/runtime/session.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { writeValidationSvg } from '../src/report/index.js';
 import { answerHelp } from './help.js';
+import { ReclmError } from '../src/errors.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
 import { writeUserRanks } from '../src/report/user-ranks.js';
@@ -71,10 +72,50 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
                       profile (user features), all; items needs --item-features FILE, profile --user-features FILE`);
 
+// A bad flag or file ends the script with one line (exit 2 for flags, 1 for the rest), before
+// any training: a typo must not cost an hour. Anything else is a bug and keeps its stack.
+class FlagError extends Error {}
+process.on('uncaughtException', (e) => {
+  if (!(e instanceof FlagError || e instanceof ReclmError)) throw e;
+  process.stderr.write(`Error: ${e.message}\n`);
+  process.exit(e instanceof FlagError ? 2 : 1);
+});
+const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every'];
+const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  const name = a.startsWith('--') ? a.slice(2) : null;
+  if (name !== null && VALUE_FLAGS.includes(name)) {
+    if (i + 1 >= process.argv.length || process.argv[i + 1].startsWith('--')) throw new FlagError(`--${name} expects a value (see --help)`);
+    i++;
+  } else if (name === null || !SWITCHES.includes(name)) throw new FlagError(`unknown argument '${a}' (see --help)`);
+}
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
+/** A number flag checked before anything runs; undefined when not given. */
+const numberFlag = (name: string, check: (x: number) => boolean, what: string): number | undefined => {
+  const v = arg(name);
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !check(x)) throw new FlagError(`--${name} expects ${what}, got '${v}'`);
+  return x;
+};
+const positiveInt = (x: number) => Number.isInteger(x) && x >= 1;
+const epochsFlag = numberFlag('epochs', positiveInt, 'a positive integer');
+const threads = numberFlag('threads', positiveInt, 'a positive integer') ?? 2;
+const minutes = numberFlag('minutes', (x) => Number.isFinite(x) && x > 0, 'a positive number');
+// Seed 1 (initialisation seed 42) is every row's default; another seed repeats a row to measure how much training noise moves it.
+const seed = numberFlag('seed', positiveInt, 'a positive integer') ?? 1;
+// Recipe overrides: each one given is named in the row, so rows differ only where they say.
+const overrides = {
+  lr: numberFlag('lr', (x) => Number.isFinite(x) && x > 0, 'a positive number'),
+  patience: numberFlag('patience', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
+  evalEvery: numberFlag('eval-every', positiveInt, 'a positive integer'),
+  cosine: process.argv.includes('--constant-lr') ? false : undefined,
+};
+const bucketFlag = numberFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
 const presetName = arg('preset', 'ml-1m-llama')!;
 if (presetName !== AUTO_PRESET) presetNamed(presetName); // an unknown name fails before the data is read
 const dataPath = arg('data', new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
@@ -86,11 +127,11 @@ checkAppendableFile(table, TABLE_HEADER, '--table');
 const loadAtStart = loadavg()[0];
 const INPUT_SETS = ['ids', 'actions', 'items', 'profile', 'all'] as const;
 const inputs = arg('inputs', 'ids') as (typeof INPUT_SETS)[number];
-if (!INPUT_SETS.includes(inputs)) throw new Error(`--inputs expects one of ${INPUT_SETS.join(', ')}, got '${inputs}'`);
+if (!INPUT_SETS.includes(inputs)) throw new FlagError(`--inputs expects one of ${INPUT_SETS.join(', ')}, got '${inputs}'`);
 const uses = (what: 'actions' | 'items' | 'profile') => inputs === what || inputs === 'all';
 const sideFile = (flag: string, what: 'items' | 'profile') => {
   const file = arg(flag);
-  if (uses(what) && !file) throw new Error(`--inputs ${inputs} needs --${flag} FILE`);
+  if (uses(what) && !file) throw new FlagError(`--inputs ${inputs} needs --${flag} FILE`);
   return uses(what) ? file : undefined;
 };
 // The same read options for training and for the ranking step, so both see the same split.
@@ -101,21 +142,6 @@ const chosen = stats ? autoPreset(stats) : null;
 const preset: Preset = chosen ?? presetNamed(presetName);
 for (const line of stats && chosen ? [describeStats(stats), ...describeChoices(chosen.choices)] : []) console.log(line);
 const out = arg('out', join('artifacts', 'quality', preset.name))!;
-const threads = Number(arg('threads', '2'));
-// Recipe overrides: each one given is named in the row, so rows differ only where they say.
-const recipeFlag = (name: string, check: (x: number) => boolean, what: string): number | undefined => {
-  const v = arg(name);
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!check(x)) throw new Error(`--${name} expects ${what}, got '${v}'`);
-  return x;
-};
-const overrides = {
-  lr: recipeFlag('lr', (x) => Number.isFinite(x) && x > 0, 'a positive number'),
-  patience: recipeFlag('patience', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
-  evalEvery: recipeFlag('eval-every', (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1'),
-  cosine: process.argv.includes('--constant-lr') ? false : undefined,
-};
 const r = { ...preset.recipe, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 const recipeLabel = [
   overrides.lr !== undefined ? ` --lr ${overrides.lr}` : '',
@@ -124,17 +150,14 @@ const recipeLabel = [
   overrides.evalEvery !== undefined ? ` --eval-every ${overrides.evalEvery}` : '',
 ].join('');
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
-const epochs = Number(arg('epochs', String(r.epochs)));
+const epochs = epochsFlag ?? r.epochs;
 const trainOnValid = process.argv.includes('--train-on-valid');
-// Seed 1 (initialisation seed 42) is every row's default; another seed repeats a row to measure how much training noise moves it.
-const seed = Number(arg('seed', '1'));
-if (!Number.isInteger(seed) || seed < 1) throw new Error(`--seed expects a positive integer, got '${arg('seed')}'`);
 const started = Date.now();
 let epochsDone: number;
 let bestEpoch: number | null;
 let trainMinutes: number;
 // The length-bucket multiple the run trained with (--finish: from its log, not the flag).
-let bucketUsed = Number(arg('bucket', String(TRAIN_DEFAULTS.bucket)));
+let bucketUsed = bucketFlag ?? TRAIN_DEFAULTS.bucket;
 if (process.argv.includes('--finish')) {
   // An interrupted run: export its best checkpoint, and read how far it got from its log.
   const log = readJsonl(join(out, RUN_FILES.log), { skipInvalid: true }) as { type: string; epoch?: number; valid?: unknown; time?: string; recipe?: { bucket?: number } }[];
@@ -154,12 +177,11 @@ if (process.argv.includes('--finish')) {
     model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
     data, dataLabel: dataPath, initSeed: 41 + seed, features: compileFeatures(data), recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
   });
-  const minutes = arg('minutes');
   const summary = await train({
     dir: out, data, epochs, batchSize: r.batchSize, seed, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
     // Length buckets as `reclm train` uses them by default (--bucket 0 there turns them off).
     bucket: bucketUsed,
-    checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes ? Number(minutes) * 60 : undefined,
+    checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes !== undefined ? minutes * 60 : undefined,
     schedule: scheduleFor({ ...r, epochs }, Math.ceil(data.sequences.length / r.batchSize)),
     log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),
   });
