@@ -115,6 +115,6 @@ describe("oclif's parse messages as one line", () => {
       `${described}; an argument given after --field (which takes several values) is read as its value: give arguments first, or end the flags with -- (see --help)`,
     );
     // An error list keeps one clause per error.
-    expect(oneLineParseMessage('The following errors occurred:\n  Missing required flag out\n  Missing required flag data\nSee more help with --help')).to.equal('Missing required flag out; Missing required flag data (see --help)');
+    expect(oneLineParseMessage('The following errors occurred:\n  Missing required flag out\n  Missing required flag data\nSee more help with --help')).to.equal('Missing required flag --out; Missing required flag --data (see --help)');
   });
 });

@@ -198,7 +198,7 @@ describe('reclm command line', function () {
       await failingCompile(['--preset', 'nope', '--num-items', '50'], 1, /unknown preset 'nope'; presets: /);
       await failingCompile(['--set', 'dim=16', '--num-items', '50'], 1, /give --model \(llama-sasrec or hstu\) or --preset/);
       await failingCompile([...TINY], 1, /give --data FILE .* or --num-items N/);
-      expectUserError(await runCommand(Compile, [...TINY, '--num-items', '50']), 2, /Missing required flag out/);
+      expectUserError(await runCommand(Compile, [...TINY, '--num-items', '50']), 2, /Missing required flag --out \(see --help\)$/);
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '10,0']), 2, /--k expects positive integers separated by commas, got '10,0'/);
       // Decimal digits only (Number() reads 0x10 as 16 and 1e1 as 10).
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '0x10']), 2, /--k expects positive integers separated by commas, got '0x10'/);

@@ -25,6 +25,8 @@ export function oneLineParseMessage(message: string, argv?: readonly string[]): 
     .filter((l) => l && !/^See more help with --help$/.test(l) && !/^The following errors? occurred:$/.test(l) && !/^Alternatively, you can use "--"/.test(l))
     // oclif's note for a flag that takes several values, which swallows the arguments after it.
     .map((l) => l.replace(/^Note: (--[\w-]+) allows multiple values\..*$/, 'an argument given after $1 (which takes several values) is read as its value: give arguments first, or end the flags with --'))
+    // oclif names a missing flag without its dashes ("Missing required flag data"); the user types --data.
+    .map((l) => l.replace(/^(Missing required flag) ([\w-]+)$/, '$1 --$2'))
     // "Missing 1 required arg:" then "file  its description": "file (its description)".
     .map((l, i, all) => (i > 0 && /required args?:$/.test(all[i - 1]) ? l.replace(/^(\S+)\s{2,}(.+)$/, '$1 ($2)') : l));
   const joined = lines.reduce((out, l, i) => (i === 0 ? l : `${out}${/:$/.test(lines[i - 1]) ? ' ' : '; '}${l}`), '');
