@@ -37,7 +37,8 @@ import { TrainingSession } from '../src/runtime/session.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { writeValidationSvg } from '../src/report/index.js';
 import { answerHelp } from './help.js';
-import { ReclmError } from '../src/errors.js';
+import { ReclmError, UsageError } from '../src/errors.js';
+import { parsePositive } from '../src/cli/flags.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
 import { writeUserRanks } from '../src/report/user-ranks.js';
@@ -74,11 +75,10 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
 
 // A bad flag or file ends the script with one line (exit 2 for flags, 1 for the rest), before
 // any training: a typo must not cost an hour. Anything else is a bug and keeps its stack.
-class FlagError extends Error {}
 process.on('uncaughtException', (e) => {
-  if (!(e instanceof FlagError || e instanceof ReclmError)) throw e;
+  if (!(e instanceof ReclmError)) throw e;
   process.stderr.write(`Error: ${e.message}\n`);
-  process.exit(e instanceof FlagError ? 2 : 1);
+  process.exit(e instanceof UsageError ? 2 : 1);
 });
 const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
@@ -86,36 +86,36 @@ for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const name = a.startsWith('--') ? a.slice(2) : null;
   if (name !== null && VALUE_FLAGS.includes(name)) {
-    if (i + 1 >= process.argv.length || process.argv[i + 1].startsWith('--')) throw new FlagError(`--${name} expects a value (see --help)`);
+    if (i + 1 >= process.argv.length || process.argv[i + 1].startsWith('--')) throw new UsageError(`--${name} expects a value (see --help)`);
     i++;
-  } else if (name === null || !SWITCHES.includes(name)) throw new FlagError(`unknown argument '${a}' (see --help)`);
+  } else if (name === null || !SWITCHES.includes(name)) throw new UsageError(`unknown argument '${a}' (see --help)`);
 }
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
-/** A number flag checked before anything runs; undefined when not given. */
-const numberFlag = (name: string, check: (x: number) => boolean, what: string): number | undefined => {
+/** An integer flag checked before anything runs; undefined when not given. */
+const intFlag = (name: string, check: (x: number) => boolean, what: string): number | undefined => {
   const v = arg(name);
   if (v === undefined) return undefined;
   const x = Number(v);
-  if (v.trim() === '' || !check(x)) throw new FlagError(`--${name} expects ${what}, got '${v}'`);
+  if (v.trim() === '' || !check(x)) throw new UsageError(`--${name} expects ${what}, got '${v}'`);
   return x;
 };
 const positiveInt = (x: number) => Number.isInteger(x) && x >= 1;
-const epochsFlag = numberFlag('epochs', positiveInt, 'a positive integer');
-const threads = numberFlag('threads', positiveInt, 'a positive integer') ?? 2;
-const minutes = numberFlag('minutes', (x) => Number.isFinite(x) && x > 0, 'a positive number');
+const epochsFlag = intFlag('epochs', positiveInt, 'a positive integer');
+const threads = intFlag('threads', positiveInt, 'a positive integer') ?? 2;
+const minutes = arg('minutes') === undefined ? undefined : parsePositive(arg('minutes')!, 'minutes');
 // Seed 1 (initialisation seed 42) is every row's default; another seed repeats a row to measure how much training noise moves it.
-const seed = numberFlag('seed', positiveInt, 'a positive integer') ?? 1;
+const seed = intFlag('seed', positiveInt, 'a positive integer') ?? 1;
 // Recipe overrides: each one given is named in the row, so rows differ only where they say.
 const overrides = {
-  lr: numberFlag('lr', (x) => Number.isFinite(x) && x > 0, 'a positive number'),
-  patience: numberFlag('patience', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
-  evalEvery: numberFlag('eval-every', positiveInt, 'a positive integer'),
+  lr: arg('lr') === undefined ? undefined : parsePositive(arg('lr')!, 'lr'),
+  patience: intFlag('patience', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
+  evalEvery: intFlag('eval-every', positiveInt, 'a positive integer'),
   cosine: process.argv.includes('--constant-lr') ? false : undefined,
 };
-const bucketFlag = numberFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
+const bucketFlag = intFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
 const presetName = arg('preset', 'ml-1m-llama')!;
 if (presetName !== AUTO_PRESET) presetNamed(presetName); // an unknown name fails before the data is read
 const dataPath = arg('data', new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
@@ -127,11 +127,11 @@ checkAppendableFile(table, TABLE_HEADER, '--table');
 const loadAtStart = loadavg()[0];
 const INPUT_SETS = ['ids', 'actions', 'items', 'profile', 'all'] as const;
 const inputs = arg('inputs', 'ids') as (typeof INPUT_SETS)[number];
-if (!INPUT_SETS.includes(inputs)) throw new FlagError(`--inputs expects one of ${INPUT_SETS.join(', ')}, got '${inputs}'`);
+if (!INPUT_SETS.includes(inputs)) throw new UsageError(`--inputs expects one of ${INPUT_SETS.join(', ')}, got '${inputs}'`);
 const uses = (what: 'actions' | 'items' | 'profile') => inputs === what || inputs === 'all';
 const sideFile = (flag: string, what: 'items' | 'profile') => {
   const file = arg(flag);
-  if (uses(what) && !file) throw new FlagError(`--inputs ${inputs} needs --${flag} FILE`);
+  if (uses(what) && !file) throw new UsageError(`--inputs ${inputs} needs --${flag} FILE`);
   return uses(what) ? file : undefined;
 };
 // The same read options for training and for the ranking step, so both see the same split.
