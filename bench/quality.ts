@@ -17,7 +17,7 @@
 // --positive RULE (e.g. rating>=4) ranks under the positive-only protocol (docs/evaluation.md);
 // --inputs ids|actions|items|profile|all picks the generative-recommender inputs the model reads
 // (with --user-features FILE and --item-features FILE), so rows of one table differ in inputs only.
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
@@ -33,6 +33,7 @@ import { parseSets } from '../src/cli/config-flags.js';
 import { RUN_FILES, runMetaOf, train } from '../src/runtime/trainer.js';
 import { scheduleFor } from '../src/runtime/schedule.js';
 import { checkAppendableFile } from '../src/util/safe-paths.js';
+import { makeDirs } from '../src/util/atomic.js';
 import { TrainingSession } from '../src/runtime/session.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { writeValidationSvg } from '../src/report/index.js';
@@ -41,7 +42,7 @@ import { ReclmError, UsageError } from '../src/errors.js';
 import { parsePositive } from '../src/cli/flags.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
-import { writeUserRanks } from '../src/report/user-ranks.js';
+import { USER_RANKS_HEADER, writeUserRanks } from '../src/report/user-ranks.js';
 
 answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
 split with the exported inference.onnx, and append one row to a results table. Takes minutes to hours.
@@ -60,7 +61,8 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --train-on-valid    also train on the validation items (Meta's protocol): no validation, the last model is ranked
   --keep-seen         rank against the whole catalogue instead of the items the user has not seen
   --finish            do not train; rank with the best checkpoint of an interrupted run in --out
-  --table FILE        results table to append to (created if absent; must be one this script wrote)
+  --table FILE        results table to append to (created if absent; must be one this script wrote); default
+                      bench/results/ml-1m.md for ML-1M files, artifacts/quality/results.md for other data
   --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
   --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)
   --lr X              peak learning rate instead of the preset's
@@ -121,7 +123,9 @@ if (presetName !== AUTO_PRESET) presetNamed(presetName); // an unknown name fail
 const dataPath = arg('data', new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
 const targetFlags = [...(arg('target-ndcg') ? parseTargets('ndcg@10', '--target-ndcg', arg('target-ndcg')!) : []), ...(arg('target-hr') ? parseTargets('hr@10', '--target-hr', arg('target-hr')!) : [])];
 const targets: QualityTarget[] = targetFlags.length ? targetFlags : basename(dataPath).startsWith('ml-1m') ? HSTU_PAPER_ROW : [];
-const table = arg('table', 'bench/results/ml-1m.md')!;
+// The tracked ML-1M table by default only for ML-1M data: a smoke run on other data (builtin)
+// goes to the untracked artifacts folder, not into the published results.
+const table = arg('table', basename(dataPath).startsWith('ml-1m') ? 'bench/results/ml-1m.md' : join('artifacts', 'quality', 'results.md'))!;
 const TABLE_HEADER = '# Results: leave-one-out, full ranking (test split)';
 checkAppendableFile(table, TABLE_HEADER, '--table');
 const loadAtStart = loadavg()[0];
@@ -173,6 +177,10 @@ if (process.argv.includes('--finish')) {
   const firstStart = log.find((x) => x.type === 'start')?.time;
   trainMinutes = firstStart ? (statSync(join(out, RUN_FILES.log)).mtimeMs - Date.parse(firstStart)) / 60000 : NaN;
 } else {
+  // The ranks.csv an earlier run of this script left beside its model is this script's own
+  // output, so a rerun into the same --out replaces it (compile refuses files it did not write).
+  const oldRanks = join(out, 'ranks.csv');
+  if (existsSync(oldRanks) && readFileSync(oldRanks, 'utf8').startsWith(USER_RANKS_HEADER)) rmSync(oldRanks);
   compileJob({
     model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
     data, dataLabel: dataPath, initSeed: 41 + seed, features: compileFeatures(data), recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
@@ -197,6 +205,7 @@ const m = test.metrics;
 if (test.perUser) writeUserRanks(join(out, 'ranks.csv'), test.perUser);
 const f = (x: number) => x.toFixed(4);
 if (!existsSync(table)) {
+  makeDirs(dirname(table));
   writeFileSync(
     table,
     '# Results: leave-one-out, full ranking (test split)\n\n' +
