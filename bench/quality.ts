@@ -6,7 +6,7 @@
 // --minutes M starts no new epoch after M minutes of training (the best model is still used).
 // --finish: do not train; rank with the best checkpoint of an interrupted run in --out.
 // --set key=value (repeatable) overrides a config field of the preset, e.g. --set time_bias=true.
-// --lr X, --constant-lr, --patience N, --eval-every N override the preset's recipe (the row names them).
+// --lr X, --constant-lr, --patience N, --eval-every N override the preset's recipe, --loss NAME its loss (the row names them).
 // --train-on-valid also trains on the validation items (Meta's training protocol): no validation,
 // the last model is ranked.
 // --keep-seen ranks the test target against the whole catalogue instead of the items the user has
@@ -22,6 +22,7 @@ import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
 import { AUTO_PRESET, presetNamed, type Preset } from '../graphs/presets.js';
+import { parseLossName } from '../graphs/types.js';
 import { autoPreset, describeChoices, describeStats } from '../graphs/auto-preset.js';
 import { datasetStats } from '../src/data/stats.js';
 import { HSTU_PAPER_ROW, type QualityTarget, describeTimeToQuality, parseTargets, timeToQuality } from './lib/time-to-quality.js';
@@ -51,7 +52,8 @@ Every test user's rank is written to ranks.csv in --out (compare two runs with b
 usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
-         [--bucket M] [--positive RULE] [--inputs ids|actions|items|profile|all] [--user-features FILE] [--item-features FILE]
+         [--loss bce|sampled-softmax|full-ce] [--bucket M] [--positive RULE] [--inputs ids|actions|items|profile|all]
+         [--user-features FILE] [--item-features FILE]
 
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
   --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder)
@@ -69,6 +71,8 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --constant-lr       constant lr after warm-up instead of the preset's cosine decay
   --patience N        stop after N validations without a better NDCG@10 (0: never); instead of the preset's
   --eval-every N      validate every N epochs instead of the preset's
+  --loss NAME         bce, sampled-softmax or full-ce instead of the preset's loss, e.g. --loss sampled-softmax
+                      --set num_negatives=128 for official HSTU's sampled softmax
   --seed N            training seed N and initialisation seed 41 + N (default 1, every row's); repeat a row with another seed to see its training noise
   --bucket M          length-bucket multiple (default 0 as in reclm train: every batch maxlen wide)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
@@ -82,7 +86,7 @@ process.on('uncaughtException', (e) => {
   process.stderr.write(`Error: ${e.message}\n`);
   process.exit(e instanceof UsageError ? 2 : 1);
 });
-const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every'];
+const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
@@ -117,6 +121,15 @@ const overrides = {
   evalEvery: intFlag('eval-every', positiveInt, 'a positive integer'),
   cosine: process.argv.includes('--constant-lr') ? false : undefined,
 };
+const lossFlag = (() => {
+  const v = arg('loss');
+  if (v === undefined) return undefined;
+  try {
+    return parseLossName(v);
+  } catch (e) {
+    throw new UsageError(`--loss: ${(e as Error).message}`);
+  }
+})();
 const bucketFlag = intFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
 const presetName = arg('preset', 'ml-1m-llama')!;
 if (presetName !== AUTO_PRESET) presetNamed(presetName); // an unknown name fails before the data is read
@@ -147,7 +160,9 @@ const preset: Preset = chosen ?? presetNamed(presetName);
 for (const line of stats && chosen ? [describeStats(stats), ...describeChoices(chosen.choices)] : []) console.log(line);
 const out = arg('out', join('artifacts', 'quality', preset.name))!;
 const r = { ...preset.recipe, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+const loss = lossFlag ?? preset.loss;
 const recipeLabel = [
+  lossFlag !== undefined ? ` --loss ${lossFlag}` : '',
   overrides.lr !== undefined ? ` --lr ${overrides.lr}` : '',
   overrides.cosine === false ? ' --constant-lr' : '',
   overrides.patience !== undefined ? ` --patience ${overrides.patience}` : '',
@@ -182,7 +197,7 @@ if (process.argv.includes('--finish')) {
   const oldRanks = join(out, 'ranks.csv');
   if (existsSync(oldRanks) && readFileSync(oldRanks, 'utf8').startsWith(USER_RANKS_HEADER)) rmSync(oldRanks);
   compileJob({
-    model: MODELS[preset.model] as never, loss: preset.loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
+    model: MODELS[preset.model] as never, loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
     data, dataLabel: dataPath, initSeed: 41 + seed, features: compileFeatures(data), recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
   });
   const summary = await train({
