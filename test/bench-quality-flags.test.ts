@@ -1,0 +1,40 @@
+// bench/quality.ts refuses a bad flag with one line and exit 2 before it reads any data: a typo
+// must not cost the hour of training that follows it.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs bench/quality.ts with `args` on data that does not exist, so any data read would fail with exit 1 instead. */
+function quality(...args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'bench/quality.ts', '--data', 'no-such-file.txt', ...args], { cwd: root, encoding: 'utf8', timeout: 30000 });
+}
+
+describe('bench/quality.ts flags', function () {
+  // One node start with tsx each (a few seconds on a loaded machine).
+  this.timeout(60000);
+
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown loss', ['--loss', 'softmax'], /^Error: --loss: unknown loss 'softmax'; known losses: bce, sampled-softmax, full-ce$/],
+    ['a flag without its value', ['--loss'], /^Error: --loss expects a value/],
+    ['a non-integer epoch count', ['--epochs', '2.5'], /^Error: --epochs expects a positive integer, got '2.5'$/],
+    ['an unknown flag', ['--lose', 'bce'], /^Error: unknown argument '--lose'/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`refuses ${what} with one line and exit 2, before reading the data`, () => {
+      const r = quality(...args);
+      expect(r.status, r.stderr).to.equal(2);
+      const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('npm warn'));
+      expect(lines, r.stderr).to.have.length(1);
+      expect(lines[0]).to.match(message);
+    });
+  }
+
+  it('takes every loss name, and reads the data only then', () => {
+    const r = quality('--loss', 'sampled-softmax');
+    // The flags pass, so the missing data file is the error (exit 1), not the loss.
+    expect(r.status, r.stderr).to.equal(1);
+    expect(r.stderr).to.include('no-such-file.txt').and.not.include('--loss');
+  });
+});
