@@ -31,7 +31,7 @@ describe('bench/quality.ts flags', function () {
     });
   }
 
-  it('takes every loss name, and reads the data only then', () => {
+  it('takes a known loss name, and reads the data only then', () => {
     const r = quality('--loss', 'sampled-softmax');
     // The flags pass, so the missing data file is the error (exit 1), not the loss.
     expect(r.status, r.stderr).to.equal(1);
