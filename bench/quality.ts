@@ -88,11 +88,15 @@ process.on('uncaughtException', (e) => {
 });
 const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
+// Every value flag but --set is read once (arg() takes the first), so a second one would be ignored.
+const given = new Set<string>();
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const name = a.startsWith('--') ? a.slice(2) : null;
   if (name !== null && VALUE_FLAGS.includes(name)) {
     if (i + 1 >= process.argv.length || process.argv[i + 1].startsWith('--')) throw new UsageError(`--${name} expects a value (see --help)`);
+    if (name !== 'set' && given.has(name)) throw new UsageError(`--${name} is given twice; give it once`);
+    given.add(name);
     i++;
   } else if (name === null || !SWITCHES.includes(name)) throw new UsageError(`unknown argument '${a}' (see --help)`);
 }

@@ -20,6 +20,7 @@ describe('bench/quality.ts flags', function () {
     ['a flag without its value', ['--loss'], /^Error: --loss expects a value/],
     ['a non-integer epoch count', ['--epochs', '2.5'], /^Error: --epochs expects a positive integer, got '2.5'$/],
     ['an unknown flag', ['--lose', 'bce'], /^Error: unknown argument '--lose'/],
+    ['a value flag given twice (the second would be ignored)', ['--loss', 'bce', '--loss', 'full-ce'], /^Error: --loss is given twice; give it once$/],
   ];
   for (const [what, args, message] of cases) {
     it(`refuses ${what} with one line and exit 2, before reading the data`, () => {
