@@ -18,7 +18,7 @@
 // --inputs ids|actions|items|profile|all picks the generative-recommender inputs the model reads
 // (with --user-features FILE and --item-features FILE), so rows of one table differ in inputs only.
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
 import { AUTO_PRESET, presetNamed, type Preset } from '../graphs/presets.js';
@@ -40,7 +40,7 @@ import { readJsonl } from '../src/util/jsonl.js';
 import { writeValidationSvg } from '../src/report/index.js';
 import { answerHelp } from './help.js';
 import { ReclmError, UsageError } from '../src/errors.js';
-import { parsePositive } from '../src/cli/flags.js';
+import { capThreads, parsePositive } from '../src/cli/flags.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../src/report/user-ranks.js';
@@ -58,6 +58,8 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
   --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder)
   --out DIR           artifact folder (default artifacts/quality/NAME; replaced only if it holds reclm artifacts)
+  --epochs N          train N epochs instead of the preset's (the cosine schedule spans N)
+  --threads N         onnxruntime intra-op threads (default 2, or 1 on a one-core machine; capped at the cores)
   --minutes M         start no new epoch after M minutes of training (the best model is still used)
   --set key=value     override a config field of the preset (repeatable), e.g. --set time_bias=true
   --train-on-valid    also train on the validation items (Meta's protocol): no validation, the last model is ranked
@@ -65,6 +67,8 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --finish            do not train; rank with the best checkpoint of an interrupted run in --out
   --table FILE        results table to append to (created if absent; must be one this script wrote); default
                       bench/results/ml-1m.md for ML-1M files, artifacts/quality/results.md for other data
+  --note TEXT         the row's notes column (say how the epoch count was chosen); the script adds
+                      threads, load average and peak RSS
   --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
   --target-hr X       the same for HR@10; without either, ML-1M files get the HSTU paper row (NDCG@10 0.1720, HR@10 0.3097)
   --lr X              peak learning rate instead of the preset's
@@ -72,12 +76,15 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
   --patience N        stop after N validations without a better NDCG@10 (0: never); instead of the preset's
   --eval-every N      validate every N epochs instead of the preset's
   --loss NAME         bce, sampled-softmax or full-ce instead of the preset's loss, e.g. --loss sampled-softmax
-                      --set num_negatives=128 for official HSTU's sampled softmax
+                      --set num_negatives=128 for official HSTU's sampled softmax (the fixtures' spellings
+                      sampled_softmax and full_ce are accepted too; the row names the hyphenated one)
   --seed N            training seed N and initialisation seed 41 + N (default 1, every row's); repeat a row with another seed to see its training noise
   --bucket M          length-bucket multiple (default 0 as in reclm train: every batch maxlen wide)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
   --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
-                      profile (user features), all; items needs --item-features FILE, profile --user-features FILE`);
+                      profile (user features), all; items needs --item-features FILE, profile --user-features FILE
+  --user-features FILE  user-feature file: ML-1M users.dat, ML-100K u.user, or CSV/TSV with a user id column
+  --item-features FILE  item-feature file: ML-1M movies.dat, ML-100K u.item, or CSV/TSV with an item id column`);
 
 // A bad flag or file ends the script with one line (exit 2 for flags, 1 for the rest), before
 // any training: a typo must not cost an hour. Anything else is a bug and keeps its stack.
@@ -114,7 +121,10 @@ const intFlag = (name: string, check: (x: number) => boolean, what: string): num
 };
 const positiveInt = (x: number) => Number.isInteger(x) && x >= 1;
 const epochsFlag = intFlag('epochs', positiveInt, 'a positive integer');
-const threads = intFlag('threads', positiveInt, 'a positive integer') ?? 2;
+// More threads than cores only slow training down (capThreads); the row names the count used.
+const threadCap = capThreads(intFlag('threads', positiveInt, 'a positive integer') ?? Math.min(2, availableParallelism()));
+if (threadCap.warning) process.stderr.write(`warning: ${threadCap.warning}\n`);
+const threads = threadCap.threads!;
 const minutes = arg('minutes') === undefined ? undefined : parsePositive(arg('minutes')!, 'minutes');
 // Seed 1 (initialisation seed 42) is every row's default; another seed repeats a row to measure how much training noise moves it.
 const seed = intFlag('seed', positiveInt, 'a positive integer') ?? 1;

@@ -64,7 +64,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const json = this.jsonEnabled();
     // More threads than cores only slow the ranking down: capped.
     const cap = capThreads(flags.threads);
-    flags.threads = cap.threads!; // --threads has a default here, so the cap is a number
+    const threads = cap.threads!; // --threads has a default here, so the cap is a number
     if (cap.warning) this.warn(cap.warning);
     if (presplit && !json) this.log(describePresplit(presplit));
     const isDir = existsSync(args.model) && statSync(args.model).isDirectory();
@@ -78,7 +78,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
-      ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads: flags.threads,
+      ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads,
       read,
       trainedOn,
       onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },

@@ -144,7 +144,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     const r = recipe.values;
     // More threads than cores only slow the run down: capped (the recipe line and the --resume command show the count used).
     const cap = capThreads(flags.threads);
-    flags.threads = cap.threads;
+    const threads = cap.threads;
     if (cap.warning && this.rank === 0) this.warn(cap.warning);
     // Without validation these two change nothing; say so rather than ignore them.
     if (r.trainOnValid) for (const k of ['patience', 'eval-every'] as const) if (flags[k] !== undefined && this.rank === 0) this.warn(`--${k} has no effect with --train-on-valid: there is no validation (the last model is exported)`);
@@ -168,7 +168,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     // --resume keeps the run's ZeRO stage unless --zero says otherwise (its checkpoints are ordinary ones).
     const zero = (flags.zero ?? stored?.zero ?? 0) as 0 | 1;
     // How to continue this run from its last checkpoint, for a Ctrl-C.
-    const continueWith = resumeCommand(invocation(this.config.bin || 'reclm'), args.dir, flags);
+    const continueWith = resumeCommand(invocation(this.config.bin || 'reclm'), args.dir, { ...flags, threads });
     const summary = await train({
       collective,
       gradAccum,
@@ -182,7 +182,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       schedule: recipe.schedule,
       seed: r.seed,
       device: flags.device,
-      threads: flags.threads,
+      threads,
       cudaLibDir: flags['cuda-lib-dir'],
       fusedSteps: r.fusedSteps,
       bucket: r.bucket,
@@ -201,7 +201,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
         // The recipe line shows the batch size trained with (a larger --batch-size is capped at an epoch's rows; a note says so).
         r.batchSize = batchSize;
         const parallel = [...(features ? [`positive ${formatPositiveRule(features.positive)}`] : []), ...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : []), ...(zero === 1 ? ['ZeRO-1'] : [])];
-        this.log([describeRecipe(manifest.model, manifest.loss, recipe, { value: flags.threads ?? 1, from: flags.threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
+        this.log([describeRecipe(manifest.model, manifest.loss, recipe, { value: threads ?? 1, from: threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
       },
     });
     collective.finalize();
