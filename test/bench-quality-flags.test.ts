@@ -42,7 +42,7 @@ describe('bench/quality.ts flags', function () {
   it('--help explains every flag its usage lines name', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/quality.ts', '--help'], { cwd: root, encoding: 'utf8', timeout: 30000 });
     expect(r.status, r.stderr).to.equal(0);
-    const [usage, body] = r.stdout.split(/\n\n(?=  --)/);
+    const [usage, body] = r.stdout.split(/\n\n(?= {2}--)/);
     const named = [...new Set([...usage.matchAll(/\[?(--[a-z-]+)/g)].map((m) => m[1]))].filter((f) => f !== '--help');
     expect(named.length, usage).to.be.greaterThan(20);
     const explained = new Set([...body.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]));
