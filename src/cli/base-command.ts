@@ -13,8 +13,6 @@ export function onStdoutError(err: NodeJS.ErrnoException): void {
   process.stderr.write(`Error: cannot write the output to stdout (${OUTPUT_ERROR_WORDS[err.code]})\n`);
   process.exit(1);
 }
-process.stdout.removeAllListeners('error');
-process.stdout.on('error', onStdoutError);
 
 /**
  * The base of every reclm command. `--json` is oclif's: run() returns the summary, which oclif
@@ -23,6 +21,13 @@ process.stdout.on('error', onStdoutError);
  */
 export abstract class ReclmCommand extends Command {
   static override enableJsonFlag = true;
+
+  /** Replaces oclif's stdout error listener when a command runs, not when this module is imported. */
+  public override async init(): Promise<void> {
+    await super.init();
+    process.stdout.removeAllListeners('error');
+    process.stdout.on('error', onStdoutError);
+  }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     return this.failWith(toCliError(err, this.argv));
