@@ -124,6 +124,9 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     expect(typo.stderr.split('\n').filter((l) => l.startsWith('Error: '))).to.deep.equal([
       "Error: 'trian' is not a reclm command (did you mean 'train'?); commands: compile, data stats, eval, help, launch, report, train (reclm help COMMAND for one)",
     ]);
+    // `reclm help trian` ends the same way (the package's help class), not with oclif's "Command trian not found."
+    const helpTypo = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'trian'], { cwd: app, env: userEnv(), encoding: 'utf8' });
+    expect([helpTypo.status, helpTypo.stderr.split('\n').filter((l) => l.startsWith('Error: '))]).to.deep.equal([2, [typo.stderr.split('\n').find((l) => l.startsWith('Error: '))]]);
     // Commands are lower case: the hint ignores case.
     const upper = spawnSync('npx', ['--no', '--', 'reclm', 'TRAIN'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect(upper.stderr).to.include("Error: 'TRAIN' is not a reclm command (did you mean 'train'?)");
