@@ -151,7 +151,12 @@ describe('reclm command line', function () {
       expect((await runCommand(Compile, [...TINY, '--data', DATA, '--out', out])).error).to.equal(undefined);
       expectUserError(await runCommand(Eval, [out, '--data', DATA]), 1, /inference\.onnx does not exist; train first/);
       // A file that is no ONNX model at all.
-      expectUserError(await runCommand(Eval, [DATA, '--data', DATA]), 1, /tiny\.txt (is not an ONNX model|has no 'seq' input)/);
+      expectUserError(await runCommand(Eval, [DATA, '--data', DATA]), 1, /tiny\.txt (cannot be read as an ONNX model|has no 'seq' input)/);
+      // An ONNX file cut short (a copy interrupted, a full disk) says it may be truncated.
+      const whole = readFileSync(join(out, 'inference_graph.onnx'));
+      const cut = join(out, 'cut.onnx');
+      writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+      expectUserError(await runCommand(Eval, [cut, '--data', DATA]), 1, /cut\.onnx cannot be read as an ONNX model: truncated, corrupted or not ONNX \(/);
     });
 
     it('train rejects out-of-range values before reading the data', async () => {

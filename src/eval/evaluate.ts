@@ -88,7 +88,8 @@ export function inspectInference(path: string): { maxlen: number; numItems: numb
   try {
     model = onnx.ModelProto.decode(readFileSync(path));
   } catch (e) {
-    throw new ArtifactError(`${path} is not an ONNX model (${(e as Error).message}); pass an artifact folder or its inference.onnx`);
+    // protobuf cannot tell a truncated file (a copy cut short, a full disk) from one that is no ONNX at all.
+    throw new ArtifactError(`${path} cannot be read as an ONNX model: truncated, corrupted or not ONNX (${(e as Error).message}); pass an artifact folder or its inference.onnx`);
   }
   const graph = model.graph ?? {};
   const dims = (name: string, kind: 'input' | 'output') => {
