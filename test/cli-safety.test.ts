@@ -68,6 +68,8 @@ describe('the command line protects its user', function () {
       writeFileSync(file, 'keep me\n');
       expectRefusal(await runCommand(Compile, [...TINY, '--data', DATA, '--out', file, '--force']), 1, `--out ${file} is a file, not a folder; reclm does not replace files it did not create, give a new folder`);
       expect(readFileSync(file, 'utf8')).to.equal('keep me\n');
+      // A device is named as one (Linux's /dev/full; the suite runs on Linux, as CI does).
+      expectRefusal(await runCommand(Compile, [...TINY, '--data', DATA, '--out', '/dev/full', '--force']), 1, '--out /dev/full is a device, pipe or socket, not a folder; reclm does not replace files it did not create, give a new folder');
       expectRefusal(await runCommand(Compile, [...TINY, '--data', DATA, '--out', tmp, '--force']), 1, `--out ${tmp} contains ${DATA}, which this command reads; give a new folder for the artifacts`);
       const cwd = process.cwd();
       const work = mkdtempSync(join(tmp, 'cwd-'));

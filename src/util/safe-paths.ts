@@ -68,7 +68,8 @@ export function checkReplaceableDir(dir: string, opts: { flag: string; force: bo
     if (p && existsSync(p) && isInside(p, dir)) throw new UnsafePathError(`${shown} contains ${p}, which this command reads; give a new folder for the artifacts`);
   }
   if (!existsSync(dir)) return 'absent';
-  if (!statSync(dir).isDirectory()) throw new UnsafePathError(`${shown} is a file, not a folder; reclm does not replace files it did not create, give a new folder`);
+  const st = statSync(dir);
+  if (!st.isDirectory()) throw new UnsafePathError(`${shown} is ${st.isFile() ? 'a file' : 'a device, pipe or socket'}, not a folder; reclm does not replace files it did not create, give a new folder`);
   const entries = readdirSync(dir);
   if (entries.length === 0) return 'empty';
   const known = artifactFiles(dir);
