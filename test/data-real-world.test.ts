@@ -273,6 +273,16 @@ describe('data: real-world files', () => {
       // A gzip of a zip is unwrapped too.
       expect(readDataset(file('double.zip.gz', gzipSync(zip({ 'u.data': '1\t1\t1\t1\n' })))).read?.archiveMember).to.equal('u.data');
     });
+
+    it('reads a .gz file that is not gzip as it is, with a note saying so', () => {
+      const notes: string[] = [];
+      const p = file('plain.txt.gz', '1 5\n1 6\n2 7\n');
+      expect(originalSeqs(readDataset(p, { onNote: (n) => notes.push(n) }))).to.deep.equal([['5', '6'], ['7']]);
+      expect(notes).to.deep.equal([`${p} ends in .gz but is not gzip-compressed: read as it is`]);
+      const real: string[] = [];
+      readDataset(file('real.txt.gz', gzipSync('1 5\n1 6\n')), { onNote: (n) => real.push(n) });
+      expect(real).to.deep.equal([]);
+    });
   });
 
   describe('a time-bias model without timestamps', () => {

@@ -43,10 +43,13 @@ export function loadSource(path: string): Source {
 }
 
 export function sourceFromBytes(file: string, raw: Buffer | Uint8Array): Source {
-  let bytes = gunzipIfGzip(file, Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  const input = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  let bytes = gunzipIfGzip(file, input);
   let label = file;
   let member: string | undefined;
   const notes: string[] = [];
+  // Content decides (a renamed file still reads), but a name that promises gzip gets a note.
+  if (bytes === input && /\.gz$/i.test(file)) notes.push(`${file} ends in .gz but is not gzip-compressed: read as it is`);
   if (isZip(bytes)) {
     const m = unzipMember(file, bytes);
     member = m.name;
