@@ -123,7 +123,7 @@ const positiveInt = (x: number) => Number.isInteger(x) && x >= 1;
 const epochsFlag = intFlag('epochs', positiveInt, 'a positive integer');
 // More threads than cores only slow training down (capThreads); the row names the count used.
 const threadCap = capThreads(intFlag('threads', positiveInt, 'a positive integer') ?? Math.min(2, availableParallelism()));
-if (threadCap.warning) process.stderr.write(`warning: ${threadCap.warning}\n`);
+if (threadCap.warning) process.stderr.write(`Warning: ${threadCap.warning}\n`);
 const threads = threadCap.threads!;
 const minutes = arg('minutes') === undefined ? undefined : parsePositive(arg('minutes')!, 'minutes');
 // Seed 1 (initialisation seed 42) is every row's default; another seed repeats a row to measure how much training noise moves it.
