@@ -49,12 +49,13 @@ answerHelp(`Reproduces a preset's result end to end: compile, train (validation 
 split with the exported inference.onnx, and append one row to a results table. Takes minutes to hours.
 Every test user's rank is written to ranks.csv in --out (compare two runs with bench/paired.ts).
 
-usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads 2]
+usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads N]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
          [--loss bce|sampled-softmax|full-ce] [--bucket M] [--positive RULE] [--inputs ids|actions|items|profile|all]
          [--user-features FILE] [--item-features FILE]
 
+  --help              this text
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
   --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder)
   --out DIR           artifact folder (default artifacts/quality/NAME; replaced only if it holds reclm artifacts)
@@ -146,9 +147,17 @@ const lossFlag = (() => {
 })();
 const bucketFlag = intFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
 const presetName = arg('preset', 'ml-1m-llama')!;
-if (presetName !== AUTO_PRESET) presetNamed(presetName); // an unknown name fails before the data is read
+/** Runs a flag's own parser; what it refuses is a flag error (exit 2), as the flag loop's are. */
+const flagValue = <T>(parse: () => T): T => {
+  try {
+    return parse();
+  } catch (e) {
+    throw e instanceof ReclmError || e instanceof RangeError ? new UsageError((e as Error).message) : e;
+  }
+};
+if (presetName !== AUTO_PRESET) flagValue(() => presetNamed(presetName)); // an unknown name fails before the data is read
 const dataPath = arg('data', new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
-const targetFlags = [...(arg('target-ndcg') ? parseTargets('ndcg@10', '--target-ndcg', arg('target-ndcg')!) : []), ...(arg('target-hr') ? parseTargets('hr@10', '--target-hr', arg('target-hr')!) : [])];
+const targetFlags = flagValue(() => [...(arg('target-ndcg') ? parseTargets('ndcg@10', '--target-ndcg', arg('target-ndcg')!) : []), ...(arg('target-hr') ? parseTargets('hr@10', '--target-hr', arg('target-hr')!) : [])]);
 const targets: QualityTarget[] = targetFlags.length ? targetFlags : basename(dataPath).startsWith('ml-1m') ? HSTU_PAPER_ROW : [];
 // The tracked ML-1M table by default only for ML-1M data: a smoke run on other data (builtin)
 // goes to the untracked artifacts folder, not into the published results.

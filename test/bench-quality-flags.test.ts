@@ -21,6 +21,8 @@ describe('bench/quality.ts flags', function () {
     ['a non-integer epoch count', ['--epochs', '2.5'], /^Error: --epochs expects a positive integer, got '2.5'$/],
     ['an unknown flag', ['--lose', 'bce'], /^Error: unknown argument '--lose'/],
     ['a value flag given twice (the second would be ignored)', ['--loss', 'bce', '--loss', 'full-ce'], /^Error: --loss is given twice; give it once$/],
+    ['an unknown preset', ['--preset', 'nope'], /^Error: unknown preset 'nope'; presets: /],
+    ['a time-to-quality target outside (0, 1]', ['--target-ndcg', '2'], /^Error: --target-ndcg: expected numbers in \(0, 1\]/],
   ];
   for (const [what, args, message] of cases) {
     it(`refuses ${what} with one line and exit 2, before reading the data`, () => {

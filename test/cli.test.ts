@@ -157,6 +157,8 @@ describe('reclm command line', function () {
       const cut = join(out, 'cut.onnx');
       writeFileSync(cut, whole.subarray(0, whole.length >> 1));
       expectUserError(await runCommand(Eval, [cut, '--data', DATA]), 1, /cut\.onnx cannot be read as an ONNX model: truncated, corrupted or not ONNX \(/);
+      writeFileSync(cut, '');
+      expectUserError(await runCommand(Eval, [cut, '--data', DATA]), 1, /cut\.onnx is empty \(0 bytes\): an interrupted copy or write/);
     });
 
     it('train rejects out-of-range values before reading the data', async () => {

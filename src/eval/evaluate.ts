@@ -85,8 +85,11 @@ export interface PerUserRank {
  */
 export function inspectInference(path: string): { maxlen: number; numItems: number; trimPadding: boolean; metadata: Record<string, string> } {
   let model: ReturnType<typeof onnx.ModelProto.decode>;
+  const bytes = readFileSync(path);
+  // protobuf decodes 0 bytes as an empty model, which would be reported as a missing input.
+  if (bytes.length === 0) throw new ArtifactError(`${path} is empty (0 bytes): an interrupted copy or write; pass an artifact folder or its inference.onnx`);
   try {
-    model = onnx.ModelProto.decode(readFileSync(path));
+    model = onnx.ModelProto.decode(bytes);
   } catch (e) {
     // protobuf cannot tell a truncated file (a copy cut short, a full disk) from one that is no ONNX at all.
     throw new ArtifactError(`${path} cannot be read as an ONNX model: truncated, corrupted or not ONNX (${(e as Error).message}); pass an artifact folder or its inference.onnx`);
