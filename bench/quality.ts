@@ -22,6 +22,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
 import { AUTO_PRESET, presetNamed, type Preset } from '../graphs/presets.js';
+import { ConfigError } from '../graphs/config.js';
 import { parseLossName } from '../graphs/types.js';
 import { autoPreset, describeChoices, describeStats } from '../graphs/auto-preset.js';
 import { datasetStats } from '../src/data/stats.js';
@@ -147,17 +148,16 @@ const lossFlag = (() => {
 })();
 const bucketFlag = intFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
 const presetName = arg('preset', 'ml-1m-llama')!;
-/** Runs a flag's own parser; what it refuses is a flag error (exit 2), as the flag loop's are. */
-const flagValue = <T>(parse: () => T): T => {
+// An unknown name fails before the data is read, as a flag error (exit 2) like the flag loop's.
+if (presetName !== AUTO_PRESET) {
   try {
-    return parse();
+    presetNamed(presetName);
   } catch (e) {
-    throw e instanceof ReclmError || e instanceof RangeError ? new UsageError((e as Error).message) : e;
+    throw e instanceof ConfigError ? new UsageError(e.message) : e;
   }
-};
-if (presetName !== AUTO_PRESET) flagValue(() => presetNamed(presetName)); // an unknown name fails before the data is read
+}
 const dataPath = arg('data', new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
-const targetFlags = flagValue(() => [...(arg('target-ndcg') ? parseTargets('ndcg@10', '--target-ndcg', arg('target-ndcg')!) : []), ...(arg('target-hr') ? parseTargets('hr@10', '--target-hr', arg('target-hr')!) : [])]);
+const targetFlags = [...(arg('target-ndcg') ? parseTargets('ndcg@10', '--target-ndcg', arg('target-ndcg')!) : []), ...(arg('target-hr') ? parseTargets('hr@10', '--target-hr', arg('target-hr')!) : [])];
 const targets: QualityTarget[] = targetFlags.length ? targetFlags : basename(dataPath).startsWith('ml-1m') ? HSTU_PAPER_ROW : [];
 // The tracked ML-1M table by default only for ML-1M data: a smoke run on other data (builtin)
 // goes to the untracked artifacts folder, not into the published results.

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { HSTU_PAPER_ROW, describeTimeToQuality, parseTargets, timeToQuality } from '../bench/lib/time-to-quality.js';
+import { UsageError } from '../src/errors.js';
 import { train } from '../src/runtime/trainer.js';
 import { JsonlLogger, readJsonl } from '../src/util/jsonl.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
@@ -64,8 +65,8 @@ describe('time to quality (bench/lib/time-to-quality.ts)', () => {
 
   it('parses --target-ndcg / --target-hr lists and rejects anything outside (0, 1]', () => {
     expect(parseTargets('hr@10', '--target-hr', '0.3097, 0.3294')).to.deep.equal([{ metric: 'hr@10', value: 0.3097 }, { metric: 'hr@10', value: 0.3294 }]);
-    expect(() => parseTargets('ndcg@10', '--target-ndcg', '0.17,x')).to.throw(RangeError, /--target-ndcg: .*got 'x'/);
-    expect(() => parseTargets('ndcg@10', '--target-ndcg', '17')).to.throw(RangeError);
+    expect(() => parseTargets('ndcg@10', '--target-ndcg', '0.17,x')).to.throw(UsageError, /--target-ndcg: .*got 'x'/);
+    expect(() => parseTargets('ndcg@10', '--target-ndcg', '17')).to.throw(UsageError, /got '17'/);
   });
 
   it('reads the epoch records of a real run: a target below its first validation is reached at epoch 1', async function () {

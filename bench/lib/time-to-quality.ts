@@ -1,5 +1,6 @@
 // Time to quality (a module for the bench scripts, not a script): the training wall time at which validation first reached a given NDCG@10 or
 // HR@10, read from a run's train.jsonl (bench/quality.ts prints it in its results rows).
+import { UsageError } from '../../src/errors.js';
 
 /** A validation threshold: metric ≥ value. */
 export interface QualityTarget {
@@ -82,13 +83,13 @@ export function describeTimeToQuality(t: TimeToQuality): string {
 }
 
 /**
- * Parses `--target-ndcg 0.172,0.1893`-style values into targets. Throws a RangeError naming
- * the flag for anything but numbers in (0, 1].
+ * Parses `--target-ndcg 0.172,0.1893`-style values into targets. Throws a UsageError (a flag
+ * error, exit 2) naming the flag for anything but numbers in (0, 1].
  */
 export function parseTargets(metric: QualityTarget['metric'], flag: string, text: string): QualityTarget[] {
   return text.split(',').map((s) => {
     const value = Number(s.trim());
-    if (!(value > 0 && value <= 1)) throw new RangeError(`${flag}: expected numbers in (0, 1] separated by commas, got '${s}'`);
+    if (!(value > 0 && value <= 1)) throw new UsageError(`${flag}: expected numbers in (0, 1] separated by commas, got '${s}'`);
     return { metric, value };
   });
 }
