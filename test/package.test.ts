@@ -116,6 +116,8 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
 
   it('runs `npx reclm` --help, compile, train and eval on the built-in dataset', () => {
     expect(run('npx', ['--no', '--', 'reclm', '--help'], app)).to.match(/COMMANDS[\s\S]*compile[\s\S]*eval[\s\S]*train/);
+    // -h is the usual short form (oclif's additionalHelpFlags in package.json).
+    expect(run('npx', ['--no', '--', 'reclm', 'eval', '-h'], app)).to.match(/^USAGE\n\s+\$ reclm eval /m);
     // `reclm help COMMAND`, oclif's usual form, needs its help plugin installed with the package.
     expect(run('npx', ['--no', '--', 'reclm', 'help', 'train'], app)).to.match(/^USAGE\n\s+\$ reclm train DIR --data <value>/m);
     // An unknown command (the package's command_not_found hook): one line, the closest command, exit 2.
