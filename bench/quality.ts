@@ -44,6 +44,7 @@ import { ReclmError, UsageError } from '../src/errors.js';
 import { capThreads, parsePositive } from '../src/cli/flags.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
+import { TRAIN_WINDOWS, type TrainWindow } from '../src/data/sampler.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../src/report/user-ranks.js';
 
 answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
@@ -53,7 +54,7 @@ Every test user's rank is written to ranks.csv in --out (compare two runs with b
 usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads N]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
-         [--loss bce|sampled-softmax|full-ce] [--bucket M] [--positive RULE] [--inputs ids|actions|items|profile|all]
+         [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--positive RULE] [--inputs ids|actions|items|profile|all]
          [--user-features FILE] [--item-features FILE]
 
   --help              this text
@@ -82,6 +83,7 @@ usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [
                       sampled_softmax and full_ce are accepted too; the row names the hyphenated one)
   --seed N            training seed N and initialisation seed 41 + N (default 1, every row's); repeat a row with another seed to see its training noise
   --bucket M          length-bucket multiple (default 0 as in reclm train: every batch maxlen wide)
+  --window W          which maxlen training pairs a longer history gives its row: last (default) or random (as reclm train --window)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
   --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
                       profile (user features), all; items needs --item-features FILE, profile --user-features FILE
@@ -95,7 +97,7 @@ process.on('uncaughtException', (e) => {
   process.stderr.write(`Error: ${e.message}\n`);
   process.exit(e instanceof UsageError ? 2 : 1);
 });
-const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss'];
+const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
 // Every value flag but --set is read once (arg() takes the first), so a second one would be ignored.
 const given = new Set<string>();
@@ -146,6 +148,8 @@ const lossFlag = (() => {
     throw new UsageError(`--loss: ${(e as Error).message}`);
   }
 })();
+const windowFlag = arg('window') as TrainWindow | undefined;
+if (windowFlag !== undefined && !TRAIN_WINDOWS.includes(windowFlag)) throw new UsageError(`--window expects one of ${TRAIN_WINDOWS.join(', ')}, got '${windowFlag}'`);
 const bucketFlag = intFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
 const presetName = arg('preset', 'ml-1m-llama')!;
 // An unknown name fails before the data is read, as a flag error (exit 2) like the flag loop's.
@@ -190,6 +194,7 @@ const recipeLabel = [
   overrides.cosine === false ? ' --constant-lr' : '',
   overrides.patience !== undefined ? ` --patience ${overrides.patience}` : '',
   overrides.evalEvery !== undefined ? ` --eval-every ${overrides.evalEvery}` : '',
+  windowFlag !== undefined ? ` --window ${windowFlag}` : '',
 ].join('');
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = epochsFlag ?? r.epochs;
@@ -227,6 +232,7 @@ if (process.argv.includes('--finish')) {
     dir: out, data, epochs, batchSize: r.batchSize, seed, threads, fusedSteps: r.fusedSteps, evalEvery: r.evalEvery, patience: r.patience,
     // Length buckets as `reclm train` uses them by default (--bucket 0 there turns them off).
     bucket: bucketUsed,
+    window: windowFlag,
     checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes !== undefined ? minutes * 60 : undefined,
     schedule: scheduleFor({ ...r, epochs }, Math.ceil(data.sequences.length / r.batchSize)),
     log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),

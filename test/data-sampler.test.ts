@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { Rng, TrainSampler, leaveOneOutSplit, type Dataset, type SamplerState } from '../src/data/index.js';
+import { Rng, TrainSampler, leaveOneOutSplit, type Dataset, type SamplerState, type Split } from '../src/data/index.js';
+import { SamplerError } from '../src/data/sampler.js';
 
 function dataset(sequences: number[][], numItems: number, withTime = false): Dataset {
   const seqs = sequences.map((s) => Int32Array.from(s));
@@ -128,5 +129,70 @@ describe('TrainSampler (docs/models.md §1)', () => {
     expect([c.nextBatch(), c.nextBatch()]).to.deep.equal(more);
     expect(c.drawn).to.equal(7);
     expect(new TrainSampler(sp, opts, 100).nextBatch()).to.not.deep.equal(ea[0]);
+  });
+});
+
+describe('TrainSampler random windows (window: random)', () => {
+  // User 0: train = [1..9], 8 next-item pairs, L = 3, so windows start at s[0..5] (seq a, a+1, a+2
+  // with a in 1..6). User 1: train = [2, 6], one pair, shorter than L: the same row as with 'last'.
+  const sp = leaveOneOutSplit(dataset([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [2, 6, 7, 8]], 11, true));
+
+  it('gives a long history a run of L consecutive pairs drawn uniformly, with its timestamps, and a short one its whole prefix', () => {
+    const B = 1200;
+    const b = new TrainSampler(sp, { maxlen: 3, batchSize: B, needNeg: true, needTimestamps: true, window: 'random' }, 7).nextBatch();
+    const seqRows = rows(b.seq, 3), posRows = rows(b.pos, 3), tsRows = rows(b.ts_ext!, 4);
+    const starts = new Map<number, number>();
+    let short = 0;
+    for (let r = 0; r < B; r++) {
+      const [x, y, z] = seqRows[r];
+      if (x === 0) {
+        expect([seqRows[r], posRows[r]]).to.deep.equal([[0, 0, 2], [0, 0, 6]]);
+        short++;
+        continue;
+      }
+      expect(seqRows[r]).to.deep.equal([x, x + 1, x + 2]);
+      expect(posRows[r]).to.deep.equal([x + 1, x + 2, x + 3]);
+      // Item k of user 0 has time 100 + (k - 1); ts_ext[L] is the time of pos[L-1].
+      expect(tsRows[r]).to.deep.equal([99 + x, 100 + x, 101 + x, 102 + x]);
+      expect(z).to.be.at.most(8);
+      starts.set(x, (starts.get(x) ?? 0) + 1);
+    }
+    expect([...starts.keys()].sort()).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    // Each of the 6 starts has probability 1/6 among user 0's ~600 rows: ~100 each with a
+    // binomial sd of ~9, so ±40 is over 4 sd; a bias towards the last window would break it.
+    for (const n of starts.values()) expect(n).to.be.within(B / 12 - 40, B / 12 + 40);
+    expect(short).to.be.within(B / 2 - 80, B / 2 + 80); // the user draw is unchanged: ~600 rows each, sd ~17
+    expect(b.realTokens).to.equal((B - short) * 3 + short);
+  });
+
+  it("draws nothing extra with window 'last', so a default run's batches are those of every earlier reclm", () => {
+    const a = new TrainSampler(sp, { maxlen: 3, batchSize: 16, needNeg: true }, 3).nextBatch();
+    const b = new TrainSampler(sp, { maxlen: 3, batchSize: 16, needNeg: true, window: 'last' }, 3).nextBatch();
+    expect(b).to.deep.equal(a);
+    expect(rows(a.seq, 3).filter((r) => r[0] !== 0).every((r) => r.join() === '6,7,8')).to.equal(true);
+    const c = new TrainSampler(sp, { maxlen: 3, batchSize: 16, needNeg: true, window: 'random' }, 3).nextBatch();
+    expect(rows(c.seq, 3).some((r) => r[0] !== 0 && r.join() !== '6,7,8')).to.equal(true);
+  });
+
+  it('is deterministic per seed and resumes exactly, with length buckets too', () => {
+    const seqs = Array.from({ length: 40 }, (_, u) => Array.from({ length: 3 + (u % 13) }, (_, j) => 1 + ((u * 7 + j * 3) % 30)));
+    const split = leaveOneOutSplit(dataset(seqs, 30, true));
+    for (const bucket of [0, 2]) {
+      const opts = { maxlen: 5, batchSize: 8, needNeg: true, numNegatives: 2, needTimestamps: true, window: 'random' as const, bucket };
+      const a = new TrainSampler(split, opts, 99);
+      const ea = [...a.epoch()];
+      expect(ea).to.deep.equal([...new TrainSampler(split, opts, 99).epoch()]);
+      const state: SamplerState = JSON.parse(JSON.stringify(a.getState()));
+      const more = [a.nextBatch(), a.nextBatch(), a.nextBatch()];
+      const c = new TrainSampler(split, opts, 0);
+      c.setState(state);
+      expect([c.nextBatch(), c.nextBatch(), c.nextBatch()]).to.deep.equal(more);
+    }
+  });
+
+  it('refuses a positive rule, whose random windows could hold no target, and an unknown window', () => {
+    const withRule = { ...sp, events: { positive: sp.train.map((s) => new Uint8Array(s.length).fill(1)) } } as unknown as Split;
+    expect(() => new TrainSampler(withRule, { maxlen: 3, batchSize: 4, window: 'random' })).to.throw(SamplerError, 'do not combine with a positive rule');
+    expect(() => new TrainSampler(sp, { maxlen: 3, batchSize: 4, window: 'first' as never })).to.throw(RangeError, 'window must be one of last, random');
   });
 });

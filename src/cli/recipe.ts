@@ -4,12 +4,14 @@
 import { LrSchedule, scheduleFor } from '../runtime/schedule.js';
 import { RunRecipe } from '../runtime/trainer.js';
 import { UsageError } from '../errors.js';
+import type { TrainWindow } from '../data/sampler.js';
 
 /**
  * Defaults when the artifacts carry no preset recipe. `bucket` is the length-bucket multiple of
- * a new run (0: off); a stored run without one (older reclm) resumes unbucketed.
+ * a new run (0: off); a stored run without one (older reclm) resumes unbucketed. `window` is
+ * which maxlen pairs of a longer history a training row takes (TrainSampler): the last ones.
  */
-export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false, bucket: 0 };
+export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false, bucket: 0, window: 'last' as TrainWindow };
 
 type Key = keyof typeof TRAIN_DEFAULTS;
 /** The recipe flags of `reclm train`, undefined when not given. */
@@ -17,7 +19,7 @@ export type RecipeFlags = { [K in Key]?: (typeof TRAIN_DEFAULTS)[K] };
 
 export const RECIPE_FLAG: Record<Key, string> = {
   epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', warmup: '--warmup', cosine: '--cosine', minLr: '--min-lr',
-  evalEvery: '--eval-every', patience: '--patience', fusedSteps: '--fused-steps', seed: '--seed', trainOnValid: '--train-on-valid', bucket: '--bucket',
+  evalEvery: '--eval-every', patience: '--patience', fusedSteps: '--fused-steps', seed: '--seed', trainOnValid: '--train-on-valid', bucket: '--bucket', window: '--window',
 };
 
 export type Source = 'flag' | 'default' | 'checkpoint' | `preset ${string}`;
@@ -33,7 +35,7 @@ function flatten(r: RunRecipe): Partial<typeof TRAIN_DEFAULTS> {
   const s = r.schedule;
   return {
     epochs: r.epochs, batchSize: r.batchSize, lr: s.lr, warmup: s.warmup ?? 0, cosine: s.kind === 'warmup-cosine', ...(s.kind === 'warmup-cosine' ? { minLr: s.minLr } : {}),
-    evalEvery: r.evalEvery, patience: r.patience, fusedSteps: r.fusedSteps, seed: r.seed, trainOnValid: r.trainOnValid, bucket: r.bucket ?? 0,
+    evalEvery: r.evalEvery, patience: r.patience, fusedSteps: r.fusedSteps, seed: r.seed, trainOnValid: r.trainOnValid, bucket: r.bucket ?? 0, window: r.window ?? 'last',
   };
 }
 
@@ -94,6 +96,7 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
     item(`fused steps ${v.fusedSteps}`, r.from.fusedSteps),
     // Length buckets: named when on, or turned off by the flag (a model that reads its padding is never bucketed).
     ...(v.bucket > 0 ? [item(`length buckets of ${v.bucket}`, r.from.bucket)] : r.from.bucket === 'flag' ? [item('no length buckets', 'flag')] : []),
+    ...(v.window === 'random' ? [item('random windows of long histories', r.from.window)] : []),
     v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(v.evalEvery === 1 ? 'validation every epoch' : `validation every ${v.evalEvery} epochs`, r.from.evalEvery),
     ...(v.trainOnValid || v.evalEvery === 0 ? [] : [item(`patience ${v.patience}`, r.from.patience)]),
   ].join(', ');

@@ -2,7 +2,7 @@
  * Training batches exactly as docs/models.md §1 ("One training row") (seed `PretrainDataset_NEW`).
  *
  * Per row: pick a user uniformly *with replacement* among users with |train| >= 2; s = train[u];
- * x = s[:-1], y = s[1:], last L kept, left padded into seq/pos; neg[t] uniform over 1..V rejecting
+ * x = s[:-1], y = s[1:], last L kept (or, with `window: 'random'`, a random run of L), left padded into seq/pos; neg[t] uniform over 1..V rejecting
  * set(train[u]) where pos[t] != 0; negs[t, r] uniform over 1..V without rejection (the official HSTU
  * "local" sampler, collisions with pos allowed); ts_ext[t] = time of seq[t], ts_ext[L] = time of
  * pos[L-1] (all zeros when the data has no timestamps).
@@ -15,8 +15,15 @@
  * event is positive, else 0 (negatives are context, never targets), and only users whose kept
  * window has a target are drawn. `action [B, L]` and `profile [B, P]` come from Split.events.
  *
+ * Random windows (`window: 'random'`): a user whose train prefix holds more than L next-item
+ * pairs gets a window of L consecutive pairs whose start is drawn uniformly, instead of the last
+ * L, so over the epochs every training interaction of a long history serves as a target (the
+ * sliding windows of Caser, Tang & Wang, WSDM 2018, drawn one per row). Rows keep their length
+ * (L), so length buckets and the epoch's user distribution are unchanged.
+ *
  * Draw order (fixed, so a state restored from a checkpoint reproduces the same batches): per row the
- * user, then neg for t = 0..L-1, then negs for t = 0..L-1, r = 0..R-1. All randomness comes from one
+ * user, then (random windows, long rows only) the window start, then neg for t = 0..L-1, then negs
+ * for t = 0..L-1, r = 0..R-1. All randomness comes from one
  * Rng whose state getState()/setState() carry.
  *
  * Length buckets (`bucket` > 0): batches of rows of similar length, each trimmed to its longest
@@ -38,6 +45,10 @@ import { ReclmError } from '../errors.js';
 
 /** Data from which no training row (or no negative) can be drawn: a user error, one line. */
 export class SamplerError extends ReclmError {}
+
+/** Which L pairs of a longer train prefix a row takes: the most recent ones (the seed's), or a uniformly drawn run of L. */
+export const TRAIN_WINDOWS = ['last', 'random'] as const;
+export type TrainWindow = (typeof TRAIN_WINDOWS)[number];
 
 export interface SamplerOptions {
   /** L: sequence length after padding. */
@@ -62,6 +73,8 @@ export interface SamplerOptions {
   bucket?: number;
   /** With buckets: length-sorted batches are shuffled in groups of this many consecutive ones (default 1). */
   groupSize?: number;
+  /** Which L pairs a longer train prefix gives its row (default 'last'; see TRAIN_WINDOWS). */
+  window?: TrainWindow;
 }
 
 /** One batch; the tensors are keyed by the training graph's input names (docs/artifacts.md). */
@@ -112,6 +125,7 @@ export class TrainSampler {
   private batchesDrawn = 0;
   private readonly bucket: number;
   private readonly groupSize: number;
+  private readonly randomWindow: boolean;
   private pool: Pool | null = null;
 
   constructor(
@@ -132,6 +146,11 @@ export class TrainSampler {
     this.groupSize = options.groupSize ?? 1;
     if (!Number.isInteger(this.bucket) || this.bucket < 0) throw new RangeError(`bucket must be a non-negative integer, got ${this.bucket}`);
     if (!Number.isInteger(this.groupSize) || this.groupSize < 1) throw new RangeError(`groupSize must be a positive integer, got ${this.groupSize}`);
+    if (!TRAIN_WINDOWS.includes(options.window ?? 'last')) throw new RangeError(`window must be one of ${TRAIN_WINDOWS.join(', ')}, got ${options.window}`);
+    this.randomWindow = options.window === 'random';
+    // A random window may hold no positive event, and a batch without targets has no loss: refused
+    // rather than trained on rows that teach nothing.
+    if (this.randomWindow && split.events?.positive) throw new SamplerError("random windows (--window random) do not combine with a positive rule (--positive): a window may hold no positive target; use --window last");
     this.rng = new Rng(seed);
     const eligible: number[] = [];
     const positive = split.events?.positive ?? null;
@@ -264,7 +283,8 @@ export class TrainSampler {
       const m = s.length;
       const n = Math.min(m - 1, L);
       const off = b * L + (L - n); // first real slot of this row
-      const src = m - 1 - n; // index in s of seq's first kept item
+      // Index in s of seq's first kept item: the last n pairs, or a random run of n of the m − 1.
+      const src = this.randomWindow && m - 1 > n ? rng.nextInt(m - n) : m - 1 - n;
       if (positive) {
         const p = positive[u];
         for (let j = 0; j < n; j++) {
@@ -301,7 +321,7 @@ export class TrainSampler {
         const t = trainTs[u];
         const row = b * (L + 1) + (L - n);
         for (let j = 0; j < n; j++) ts.set(row + j, t[src + j]);
-        ts.set(b * (L + 1) + L, t[m - 1]);
+        ts.set(b * (L + 1) + L, t[src + n]); // the time of the last target, pos[L-1]
       }
     }
     // Shared negatives are drawn after the rows, so the per-row draws are the same as without.
