@@ -144,7 +144,7 @@ describe('TrainSampler random windows (window: random)', () => {
     const starts = new Map<number, number>();
     let short = 0;
     for (let r = 0; r < B; r++) {
-      const [x, y, z] = seqRows[r];
+      const [x, , z] = seqRows[r];
       if (x === 0) {
         expect([seqRows[r], posRows[r]]).to.deep.equal([[0, 0, 2], [0, 0, 6]]);
         short++;
