@@ -67,6 +67,7 @@ describe('time to quality (bench/lib/time-to-quality.ts)', () => {
     expect(parseTargets('hr@10', '--target-hr', '0.3097, 0.3294')).to.deep.equal([{ metric: 'hr@10', value: 0.3097 }, { metric: 'hr@10', value: 0.3294 }]);
     expect(() => parseTargets('ndcg@10', '--target-ndcg', '0.17,x')).to.throw(UsageError, /--target-ndcg: .*got 'x'/);
     expect(() => parseTargets('ndcg@10', '--target-ndcg', '17')).to.throw(UsageError, /got '17'/);
+    expect(() => parseTargets('ndcg@10', '--target-ndcg', '0.1,')).to.throw(UsageError, "got an empty value in '0.1,' (a leading, trailing or doubled comma)");
   });
 
   it('reads the epoch records of a real run: a target below its first validation is reached at epoch 1', async function () {

@@ -88,6 +88,8 @@ export function describeTimeToQuality(t: TimeToQuality): string {
  */
 export function parseTargets(metric: QualityTarget['metric'], flag: string, text: string): QualityTarget[] {
   return text.split(',').map((s) => {
+    // An empty piece is a stray comma: naming it says more than "got ''".
+    if (s.trim() === '') throw new UsageError(`${flag}: expected numbers in (0, 1] separated by commas, got an empty value in '${text}' (a leading, trailing or doubled comma)`);
     const value = Number(s.trim());
     if (!(value > 0 && value <= 1)) throw new UsageError(`${flag}: expected numbers in (0, 1] separated by commas, got '${s}'`);
     return { metric, value };
