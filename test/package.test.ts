@@ -129,6 +129,9 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     // `reclm help trian` ends the same way (the package's help class), not with oclif's "Command trian not found."
     const helpTypo = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'trian'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect([helpTypo.status, helpTypo.stderr.split('\n').filter((l) => l.startsWith('Error: '))]).to.deep.equal([2, [typo.stderr.split('\n').find((l) => l.startsWith('Error: '))]]);
+    // A bad flag of `reclm help` is one line too, as in every command: no root help after it.
+    const helpFlag = spawnSync('npx', ['--no', '--', 'reclm', 'help', '--json'], { cwd: app, env: userEnv(), encoding: 'utf8' });
+    expect([helpFlag.status, helpFlag.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))]).to.deep.equal([2, ['Error: Nonexistent flag: --json (see --help)']]);
     // Commands are lower case: the hint ignores case.
     const upper = spawnSync('npx', ['--no', '--', 'reclm', 'TRAIN'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect(upper.stderr).to.include("Error: 'TRAIN' is not a reclm command (did you mean 'train'?)");

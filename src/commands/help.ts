@@ -1,0 +1,17 @@
+import { Errors } from '@oclif/core';
+import { commands } from '@oclif/plugin-help';
+import { printedError, toCliError } from '../cli/errors.js';
+
+/**
+ * `reclm help [COMMAND]`: oclif's help command (its text comes from cli/help.ts), except that a
+ * bad flag ends as in every reclm command, with one line and exit 2 (`reclm help --json`:
+ * "Nonexistent flag: --json (see --help)"), where oclif follows its error with the root help.
+ */
+export default class Help extends commands.help {
+  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    // Already printed as one line (an unknown subject, cli/unknown-command.ts): only its exit code is left.
+    if (err instanceof Errors.CLIError && err.skipOclifErrorHandling) throw err;
+    const cli = toCliError(err, this.argv);
+    throw cli instanceof Errors.CLIError && !(cli instanceof Errors.ExitError) ? printedError(cli) : cli;
+  }
+}
