@@ -2,7 +2,7 @@
 // (run in-process, test/helpers/cli.ts): the rule is stored in the manifest and train and eval
 // apply it; plain artifacts refuse the flags at train time.
 import { expect } from 'chai';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
@@ -68,6 +68,10 @@ describe('feature flags on the command line', function () {
     const t = await runCommand(Train as never, [art, '--data', ratings, '--user-features', users, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1']);
     expect(t.exitCode, t.stderr).to.equal(0);
     expect(t.stdout).to.include('positive rating>=3');
+    // Random windows could hold no positive target: refused before --overwrite deletes anything.
+    const windowed = await runCommand(Train as never, [art, '--data', ratings, '--user-features', users, '--epochs', '1', '--window', 'random', '--overwrite']);
+    expect([windowed.exitCode, plainText(windowed.error!.message)]).to.deep.equal([1, 'random windows (--window random) do not combine with a positive rule (--positive): a window may hold no positive target; use --window last']);
+    expect(['last.ckpt', 'inference.onnx'].map((f) => existsSync(join(art, f)))).to.deep.equal([true, true]);
 
     const e = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', users, '--json']);
     expect(e.exitCode, e.stderr).to.equal(0);

@@ -2,8 +2,8 @@
  * Training batches exactly as docs/models.md §1 ("One training row") (seed `PretrainDataset_NEW`).
  *
  * Per row: pick a user uniformly *with replacement* among users with |train| >= 2; s = train[u];
- * x = s[:-1], y = s[1:], last L kept (or, with `window: 'random'`, a random run of L), left padded into seq/pos; neg[t] uniform over 1..V rejecting
- * set(train[u]) where pos[t] != 0; negs[t, r] uniform over 1..V without rejection (the official HSTU
+ * x = s[:-1], y = s[1:], last L kept (with `window: 'random'`, a random run of L), left padded
+ * into seq/pos; neg[t] uniform over 1..V rejecting set(train[u]) where pos[t] != 0; negs[t, r] uniform over 1..V without rejection (the official HSTU
  * "local" sampler, collisions with pos allowed); ts_ext[t] = time of seq[t], ts_ext[L] = time of
  * pos[L-1] (all zeros when the data has no timestamps).
  *
@@ -23,8 +23,8 @@
  *
  * Draw order (fixed, so a state restored from a checkpoint reproduces the same batches): per row the
  * user, then (random windows, long rows only) the window start, then neg for t = 0..L-1, then negs
- * for t = 0..L-1, r = 0..R-1. All randomness comes from one
- * Rng whose state getState()/setState() carry.
+ * for t = 0..L-1, r = 0..R-1. All randomness comes from one Rng whose state getState()/setState()
+ * carry.
  *
  * Length buckets (`bucket` > 0): batches of rows of similar length, each trimmed to its longest
  * row (T ≤ L, rounded up to a multiple of `bucket`), so no step computes on columns that are
@@ -49,6 +49,16 @@ export class SamplerError extends ReclmError {}
 /** Which L pairs of a longer train prefix a row takes: the most recent ones (the seed's), or a uniformly drawn run of L. */
 export const TRAIN_WINDOWS = ['last', 'random'] as const;
 export type TrainWindow = (typeof TRAIN_WINDOWS)[number];
+
+/**
+ * Refuses a window the sampler cannot train with: an unknown name (RangeError), and random
+ * windows with a positive rule (SamplerError): a random window may hold no positive event, and a
+ * batch without targets has no loss. The trainer calls it before it touches the run's folder.
+ */
+export function checkTrainWindow(split: Split, window: TrainWindow | undefined): void {
+  if (!TRAIN_WINDOWS.includes(window ?? 'last')) throw new RangeError(`window must be one of ${TRAIN_WINDOWS.join(', ')}, got ${window}`);
+  if (window === 'random' && split.events?.positive) throw new SamplerError('random windows (--window random) do not combine with a positive rule (--positive): a window may hold no positive target; use --window last');
+}
 
 export interface SamplerOptions {
   /** L: sequence length after padding. */
@@ -146,11 +156,8 @@ export class TrainSampler {
     this.groupSize = options.groupSize ?? 1;
     if (!Number.isInteger(this.bucket) || this.bucket < 0) throw new RangeError(`bucket must be a non-negative integer, got ${this.bucket}`);
     if (!Number.isInteger(this.groupSize) || this.groupSize < 1) throw new RangeError(`groupSize must be a positive integer, got ${this.groupSize}`);
-    if (!TRAIN_WINDOWS.includes(options.window ?? 'last')) throw new RangeError(`window must be one of ${TRAIN_WINDOWS.join(', ')}, got ${options.window}`);
+    checkTrainWindow(split, options.window);
     this.randomWindow = options.window === 'random';
-    // A random window may hold no positive event, and a batch without targets has no loss: refused
-    // rather than trained on rows that teach nothing.
-    if (this.randomWindow && split.events?.positive) throw new SamplerError("random windows (--window random) do not combine with a positive rule (--positive): a window may hold no positive target; use --window last");
     this.rng = new Rng(seed);
     const eligible: number[] = [];
     const positive = split.events?.positive ?? null;

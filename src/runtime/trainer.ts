@@ -9,7 +9,7 @@ import { Dataset } from '../data/types.js';
 import { dataFingerprint } from '../data/fingerprint.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
-import { SamplerState, TrainBatch, TrainSampler, TrainWindow, padBatch } from '../data/sampler.js';
+import { SamplerState, TrainBatch, TrainSampler, TrainWindow, checkTrainWindow, padBatch } from '../data/sampler.js';
 import { ReclmError } from '../errors.js';
 import { RankingMetrics } from '../eval/metrics.js';
 import { rankSplit } from '../eval/rank.js';
@@ -331,6 +331,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
   requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
+  checkTrainWindow(split, trainWindow);
   // Rank 0 alone owns the folder: the lock, deleting an old run, every write.
   const releaseLock = lead ? acquireLock(paths.lock, opts.dir) : () => {};
   let session: TrainingSession | undefined;
