@@ -44,14 +44,14 @@ import { ReclmError, UsageError } from '../src/errors.js';
 import { capThreads, parsePositive } from '../src/cli/flags.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
-import { TRAIN_WINDOWS, type TrainWindow } from '../src/data/sampler.js';
+import { RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type TrainWindow } from '../src/data/sampler.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../src/report/user-ranks.js';
 
 answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
 split with the exported inference.onnx, and append one row to a results table. Takes minutes to hours.
 Every test user's rank is written to ranks.csv in --out (compare two runs with bench/paired.ts).
 
-usage: npx tsx bench/quality.ts [--help] --preset NAME --data FILE [--out DIR] [--epochs N] [--minutes M] [--threads N]
+usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DIR] [--epochs N] [--minutes M] [--threads N]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
          [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--positive RULE] [--inputs ids|actions|items|profile|all]
@@ -96,6 +96,11 @@ process.on('uncaughtException', (e) => {
   if (!(e instanceof ReclmError)) throw e;
   process.stderr.write(`Error: ${e.message}\n`);
   process.exit(e instanceof UsageError ? 2 : 1);
+});
+// --name=value is read as --name value, as reclm's own commands take it.
+process.argv = process.argv.flatMap((a, i) => {
+  const m = i >= 2 ? /^(--[\w-]+)=([\s\S]*)$/.exec(a) : null;
+  return m ? [m[1], m[2]] : [a];
 });
 const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
@@ -150,6 +155,8 @@ const lossFlag = (() => {
 })();
 const windowFlag = arg('window') as TrainWindow | undefined;
 if (windowFlag !== undefined && !TRAIN_WINDOWS.includes(windowFlag)) throw new UsageError(`--window expects one of ${TRAIN_WINDOWS.join(', ')}, got '${windowFlag}'`);
+// The sampler refuses this pair too, but only once the data is read and the model compiled.
+if (windowFlag === 'random' && arg('positive') !== undefined && arg('positive')!.trim() !== 'all') throw new UsageError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
 const bucketFlag = intFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
 const presetName = arg('preset', 'ml-1m-llama')!;
 // An unknown name fails before the data is read, as a flag error (exit 2) like the flag loop's.

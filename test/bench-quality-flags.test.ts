@@ -23,6 +23,9 @@ describe('bench/quality.ts flags', function () {
     ['a value flag given twice (the second would be ignored)', ['--loss', 'bce', '--loss', 'full-ce'], /^Error: --loss is given twice; give it once$/],
     ['an unknown preset', ['--preset', 'nope'], /^Error: unknown preset 'nope'; presets: /],
     ['a time-to-quality target outside (0, 1]', ['--target-ndcg', '2'], /^Error: --target-ndcg: expected numbers in \(0, 1\]/],
+    // --name=value is split as reclm's commands split it: the value is checked, not the whole word.
+    ['a bad value given as --name=value', ['--window=bogus'], /^Error: --window expects one of last, random, got 'bogus'$/],
+    ['random windows with a positive rule', ['--window', 'random', '--positive', 'rating>=4'], /^Error: random windows \(--window random\) do not combine with a positive rule/],
   ];
   for (const [what, args, message] of cases) {
     it(`refuses ${what} with one line and exit 2, before reading the data`, () => {

@@ -68,8 +68,10 @@ describe('feature flags on the command line', function () {
     const t = await runCommand(Train as never, [art, '--data', ratings, '--user-features', users, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1']);
     expect(t.exitCode, t.stderr).to.equal(0);
     expect(t.stdout).to.include('positive rating>=3');
-    // Random windows could hold no positive target: refused before --overwrite deletes anything.
+    // Random windows could hold no positive target: refused from the manifest,
+    // before the data is read and before --overwrite deletes anything.
     const windowed = await runCommand(Train as never, [art, '--data', ratings, '--user-features', users, '--epochs', '1', '--window', 'random', '--overwrite']);
+    expect(windowed.stderr).to.not.include('note:');
     expect([windowed.exitCode, plainText(windowed.error!.message)]).to.deep.equal([1, 'random windows (--window random) do not combine with a positive rule (--positive): a window may hold no positive target; use --window last']);
     expect(['last.ckpt', 'inference.onnx'].map((f) => existsSync(join(art, f)))).to.deep.equal([true, true]);
 

@@ -3,7 +3,7 @@ import { readManifest } from '../compiler/artifacts.js';
 import { buildShardOptimizerGraph } from '../compiler/adamw.js';
 import { openDataset } from '../data/open.js';
 import { describePresplit, readPresplit, resolvePresplit } from '../data/presplit.js';
-import { TRAIN_WINDOWS, type TrainWindow } from '../data/sampler.js';
+import { RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type TrainWindow } from '../data/sampler.js';
 import { parseDevice } from '../onnx/providers.js';
 import { lrAt, validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
@@ -11,7 +11,7 @@ import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { checkedStringFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads } from '../cli/flags.js';
 import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
-import { formatPositiveRule } from '../data/positive.js';
+import { formatPositiveRule, isAllPositive } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
 import { shellQuote } from '../dist/mpirun.js';
 import { invocation } from '../cli/invocation.js';
@@ -71,7 +71,7 @@ export default class Train extends ReclmCommand {
 
 Defaults come from the preset recipe stored at compile time, else: --epochs ${DEFAULTS.epochs} --batch-size ${DEFAULTS.batchSize} --lr ${DEFAULTS.lr} --warmup ${DEFAULTS.warmup} --no-cosine --min-lr ${DEFAULTS.minLr} --eval-every ${DEFAULTS.evalEvery} --patience ${DEFAULTS.patience} --fused-steps ${DEFAULTS.fusedSteps} --bucket ${DEFAULTS.bucket} --window ${DEFAULTS.window}.
 The first line shows the effective recipe and where each value came from (flag, preset, default, or checkpoint).
-The same --seed and data give the same losses. --resume continues the run in DIR exactly where its last checkpoint left off, with the run's own recipe (epochs, lr schedule, batch size, seed, fused steps, validation settings) and only on the same data; a flag that contradicts the stored run is refused. The one override: --epochs with a constant lr schedule (a cosine decay ends with the run's epochs, so it cannot be extended). Only one train runs in a folder at a time (DIR/train.lock).
+The same --seed and data give the same losses. --resume continues the run in DIR exactly where its last checkpoint left off, with the run's own recipe (epochs, lr schedule, batch size, seed, fused steps, validation settings, --bucket, --window) and only on the same data; a flag that contradicts the stored run is refused. The one override: --epochs with a constant lr schedule (a cosine decay ends with the run's epochs, so it cannot be extended). Only one train runs in a folder at a time (DIR/train.lock).
 Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) every rank draws the same global batch and trains its own rows; gradients are allreduced, so N ranks train the run one process would (up to float summation order). Rank 0 alone prints, logs, validates, checkpoints and exports. --grad-accum M splits each batch into M micro-batches per optimizer step (one process too). --zero 1 shards the AdamW moments over the ranks (ZeRO-1: each rank updates its shard, the parameters are allgathered; checkpoints stay ordinary ones). With bce and sampled-softmax only the item-embedding rows of the global batch are exchanged.`;
   static override examples = [
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
@@ -125,6 +125,8 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     const features = manifest.features;
     const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.dir} was compiled for item ids only; the positive rule, actions and side files are chosen at compile time (reclm compile --${sideFlag} …)`);
+    // Known from the manifest: refused before a large data file is read.
+    if (flags.window === 'random' && !isAllPositive(features?.positive)) throw new UsageError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
     if (presplit && features) throw new UsageError(`${args.dir} was compiled with actions, a positive rule or side files, which pre-split files do not carry; train on the interaction file`);
     const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto' }) : null;
     if (presplit && this.rank === 0) this.log(describePresplit(presplit));

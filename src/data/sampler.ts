@@ -50,6 +50,9 @@ export class SamplerError extends ReclmError {}
 export const TRAIN_WINDOWS = ['last', 'random'] as const;
 export type TrainWindow = (typeof TRAIN_WINDOWS)[number];
 
+/** Why random windows and a positive rule (other than `all`) do not train together. */
+export const RANDOM_WINDOW_WITH_POSITIVE_RULE = 'random windows (--window random) do not combine with a positive rule (--positive): a window may hold no positive target; use --window last';
+
 /**
  * Refuses a window the sampler cannot train with: an unknown name (RangeError), and random
  * windows with a positive rule (SamplerError): a random window may hold no positive event, and a
@@ -57,7 +60,7 @@ export type TrainWindow = (typeof TRAIN_WINDOWS)[number];
  */
 export function checkTrainWindow(split: Split, window: TrainWindow | undefined): void {
   if (!TRAIN_WINDOWS.includes(window ?? 'last')) throw new RangeError(`window must be one of ${TRAIN_WINDOWS.join(', ')}, got ${window}`);
-  if (window === 'random' && split.events?.positive) throw new SamplerError('random windows (--window random) do not combine with a positive rule (--positive): a window may hold no positive target; use --window last');
+  if (window === 'random' && split.events?.positive) throw new SamplerError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
 }
 
 export interface SamplerOptions {
