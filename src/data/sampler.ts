@@ -17,7 +17,7 @@
  *
  * Random windows (`window: 'random'`): a user whose train prefix holds more than L next-item
  * pairs gets a window of L consecutive pairs whose start is drawn uniformly, instead of the last
- * L, so over the epochs every training interaction of a long history serves as a target (the
+ * L, so over the epochs every training interaction of a long history can serve as a target (the
  * sliding windows of Caser, Tang & Wang, WSDM 2018, drawn one per row). Rows keep their length
  * (L), so length buckets and the epoch's user distribution are unchanged.
  *
