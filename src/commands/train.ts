@@ -105,7 +105,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     patience: Flags.integer({ description: 'stop after N validations without a better NDCG@10 (0: never)', min: 0 }),
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
     bucket: Flags.integer({ description: 'length buckets: trim each batch to its longest row rounded up to this multiple (0: off; models that read padding are never trimmed, record 0 and resume with any --bucket); part of the run recipe', min: 0 }),
-    window: Flags.string({ description: "which maxlen training pairs a longer history gives its row: last (the most recent, as SASRec and HSTU) or random (a uniformly drawn run of maxlen, so every interaction of a long history can be a target over the epochs); part of the run recipe", options: [...TRAIN_WINDOWS] }),
+    window: Flags.string({ description: "which maxlen training pairs a longer history gives its row: last (the most recent, as SASRec and HSTU) or random (a uniformly drawn run of maxlen, so every interaction of a long history can be a target over the epochs; refused with a positive rule); part of the run recipe", options: [...TRAIN_WINDOWS] }),
     'grad-accum': Flags.integer({ description: 'micro-batches accumulated into each optimizer step (per rank); part of the run recipe', min: 1 }),
     zero: Flags.integer({ description: 'ZeRO stage: 1 shards the AdamW moments over the ranks (each rank updates its shard, the parameters are allgathered); checkpoints stay ordinary; part of the run recipe', min: 0, max: 1 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
