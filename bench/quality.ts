@@ -45,6 +45,7 @@ import { capThreads, parsePositive } from '../src/cli/flags.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
 import { RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type TrainWindow } from '../src/data/sampler.js';
+import { isAllPositive, parsePositiveRule } from '../src/data/positive.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../src/report/user-ranks.js';
 
 answerHelp(`Reproduces a preset's result end to end: compile, train (validation early stopping), rank the test
@@ -156,7 +157,8 @@ const lossFlag = (() => {
 const windowFlag = arg('window') as TrainWindow | undefined;
 if (windowFlag !== undefined && !TRAIN_WINDOWS.includes(windowFlag)) throw new UsageError(`--window expects one of ${TRAIN_WINDOWS.join(', ')}, got '${windowFlag}'`);
 // The sampler refuses this pair too, but only once the data is read and the model compiled.
-if (windowFlag === 'random' && arg('positive') !== undefined && arg('positive')!.trim() !== 'all') throw new UsageError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
+const positiveFlag = arg('positive');
+if (windowFlag === 'random' && positiveFlag !== undefined && !isAllPositive(parsePositiveRule(positiveFlag))) throw new UsageError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
 const bucketFlag = intFlag('bucket', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0');
 const presetName = arg('preset', 'ml-1m-llama')!;
 // An unknown name fails before the data is read, as a flag error (exit 2) like the flag loop's.
