@@ -1,0 +1,21 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+// bin/dev.js is the development entry point: it must find tsx and the command sources from the
+// script's own folder, not from the directory it is started in (a shebang `node --import tsx`
+// resolved tsx from the working directory and failed anywhere but the repository root).
+const devJs = fileURLToPath(new URL('../bin/dev.js', import.meta.url));
+
+describe('bin/dev.js: the development entry point', () => {
+  it('runs a command from outside the repository and suggests the command a typo meant', function () {
+    this.timeout(60_000); // two node starts that transpile the commands through tsx
+    const help = spawnSync(devJs, ['compile', '--help'], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(help.status, help.stderr).to.equal(0);
+    expect(help.stdout).to.contain('Compile a model and its loss into ONNX training artifacts.');
+    const typo = spawnSync(devJs, ['comple'], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(typo.status).to.equal(2);
+    expect(typo.stderr.trim().split('\n')).to.deep.equal(["Error: 'comple' is not a reclm command (did you mean 'compile'?); commands: compile, data stats, eval, help, launch, report, train (reclm help COMMAND for one)"]);
+  });
+});
