@@ -99,9 +99,37 @@ describe('util/progress', () => {
       expect(line).not.to.include('[=');
     }
     expect(s.out[0]).to.include('25/100').and.include('elapsed 0:05').and.include('eta 0:15');
+    // The last interval's line already shows 100/100 with the same fields: finish() adds none.
     p.finish();
-    expect(s.out).to.have.length(5);
-    expect(s.out[4]).to.include('100/100');
+    expect(s.out).to.have.length(4);
+    expect(s.out[3]).to.include('100/100');
+  });
+
+  it('without a TTY, finish() does not repeat a line already printed for the last step', () => {
+    const s = fakeStream(false);
+    const clock = fakeClock();
+    const p = new Progress({ total: 4, stream: s, now: clock.now, intervalSec: 1 });
+    for (let i = 1; i <= 4; i++) {
+      clock.advance(1_000); // every update prints: the last one is 4/4
+      p.update(i, { loss: 1 });
+    }
+    expect(s.out).to.have.length(4);
+    p.finish();
+    expect(s.out).to.have.length(4);
+    // New fields at the end are news: then the final line is printed.
+    const q = new Progress({ total: 2, stream: s, now: clock.now, intervalSec: 1 });
+    clock.advance(1_000);
+    q.update(2, { loss: 1 });
+    q.finish({ loss: 0.5 });
+    expect(s.out).to.have.length(6);
+    expect(s.out[5]).to.include('2/2').and.include('loss=0.5');
+  });
+
+  it('on a TTY that reports 0 columns (a pseudo-terminal without a size), draws at 80', () => {
+    const s = fakeStream(true, 0);
+    const p = new Progress({ total: 10, label: 'epoch 1', stream: s, now: fakeClock().now });
+    p.update(1);
+    expect(s.out[0]).to.include('epoch 1').and.include('1/10');
   });
 
   it('prints nothing at all in --json mode', () => {

@@ -50,6 +50,8 @@ export class Progress {
   private fields: ProgressFields = {};
   private lastDrawMs: number;
   private drawnWidth = 0;
+  /** Plain mode: what the last printed line showed (done and fields), so finish() does not repeat it. */
+  private lastPlain = '';
   private finished = false;
 
   constructor(opts: ProgressOptions = {}) {
@@ -106,6 +108,9 @@ export class Progress {
     if (fields) this.fields = { ...this.fields, ...fields };
     this.finished = true;
     if (!this.enabled) return;
+    // In a log, a line for the last step may already be there (the interval ran out on it);
+    // printing it again only differs in elapsed time and reads as a duplicate.
+    if (!this.tty && this.lastPlain === this.plainKey()) return;
     this.draw();
     if (this.tty) this.stream.write('\n');
   }
@@ -146,13 +151,19 @@ export class Progress {
     let line = this.render();
     if (this.tty) {
       // A line wider than the terminal wraps, and \r then only returns to the wrapped part.
-      const cols = this.stream.columns ?? 80;
+      // A pseudo-terminal without a size (script, some CI runners) reports 0 columns.
+      const cols = this.stream.columns || 80;
       if (line.length > cols - 1) line = line.slice(0, Math.max(0, cols - 1));
       this.stream.write(`\r${line}\x1b[K`);
       this.drawnWidth = line.length;
     } else {
       this.stream.write(`${line}\n`);
+      this.lastPlain = this.plainKey();
     }
+  }
+
+  private plainKey(): string {
+    return `${this.done}/${this.total} ${formatFields(this.fields)}`;
   }
 }
 
