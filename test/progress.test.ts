@@ -77,6 +77,30 @@ describe('util/progress', () => {
     expect(s.out.length).to.equal(count);
   });
 
+  it('the ETA stops at stopAt (a run ending mid-epoch) while done/total stays the whole bar', () => {
+    const s = fakeStream(false);
+    const clock = fakeClock();
+    // 16 steps an epoch, but --max-steps ends the run after step 4.
+    const p = new Progress({ total: 16, stopAt: 4, stream: s, now: clock.now, intervalSec: 1 });
+    clock.advance(2_000);
+    p.update(2);
+    expect(s.out[0]).to.include('2/16').and.include('eta 0:02'); // 1 s a step, 2 left
+    clock.advance(2_000);
+    p.update(4);
+    expect(s.out[1]).to.include('4/16').and.include('eta 0:00');
+  });
+
+  it('on a narrow TTY drops the bar graphics before cutting the numbers', () => {
+    const s = fakeStream(true, 80);
+    const clock = fakeClock();
+    const p = new Progress({ total: 16, label: 'epoch 12/60', stream: s, now: clock.now });
+    clock.advance(10_000);
+    p.update(8, { loss: '1.2749', 'tok/s': 13_900 });
+    const drawn = s.out[0];
+    expect(drawn).not.to.include('[=');
+    expect(drawn).to.include('loss=1.2749').and.include('tok/s=13.9k').and.include('eta 0:10');
+  });
+
   it('cuts TTY lines to the terminal width so \\r redraws do not wrap', () => {
     const s = fakeStream(true, 30);
     const p = new Progress({ total: 10, label: 'a rather long label for a narrow terminal', stream: s, now: fakeClock().now });

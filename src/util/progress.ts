@@ -20,6 +20,11 @@ export interface ProgressOptions {
   start?: number;
   /** Units of work after this bar's total (the later epochs of a run), included in the ETA. */
   after?: number;
+  /**
+   * The unit at which the work stops short of `total` (a run that ends mid-epoch at
+   * --max-steps): the ETA counts up to it, while done/total and % stay those of the whole bar.
+   */
+  stopAt?: number;
   label?: string;
   stream?: ProgressStream;
   /** --json mode: print nothing at all. */
@@ -46,6 +51,7 @@ export class Progress {
   private total: number;
   private readonly start: number;
   private readonly after: number;
+  private readonly stopAt: number | undefined;
   private done = 0;
   private fields: ProgressFields = {};
   private lastDrawMs: number;
@@ -62,6 +68,7 @@ export class Progress {
     this.total = opts.total ?? 0;
     this.start = opts.start ?? 0;
     this.after = Math.max(0, opts.after ?? 0);
+    this.stopAt = opts.stopAt;
     this.done = this.start;
     this.label = opts.label ?? '';
     this.intervalMs = (opts.intervalSec ?? 10) * 1000;
@@ -116,13 +123,13 @@ export class Progress {
   }
 
   /** The status line as it would be drawn now (without bar graphics in plain mode). */
-  render(): string {
+  render(withBar = true): string {
     const elapsedSec = (this.now() - this.startMs) / 1000;
     const parts: string[] = [];
     if (this.label) parts.push(this.label);
     if (this.total > 0) {
       const frac = Math.min(1, Math.max(0, this.done / this.total));
-      if (this.tty) parts.push(bar(frac, 20));
+      if (this.tty && withBar) parts.push(bar(frac, 20));
       parts.push(`${this.done}/${this.total}`, `${(frac * 100).toFixed(1)}%`);
     } else {
       parts.push(`${this.done}`);
@@ -130,7 +137,7 @@ export class Progress {
     parts.push(`elapsed ${formatDuration(elapsedSec)}`);
     if (this.total > 0 && !this.finished) {
       // Rate of this bar's own work, applied to what is left of it and of the work after it.
-      const left = this.total - this.done + this.after;
+      const left = Math.min(this.total, this.stopAt ?? this.total) - this.done + this.after;
       const doneHere = this.done - this.start;
       parts.push(`eta ${doneHere > 0 && left >= 0 ? formatDuration((elapsedSec * left) / doneHere) : '?'}`);
     }
@@ -153,6 +160,8 @@ export class Progress {
       // A line wider than the terminal wraps, and \r then only returns to the wrapped part.
       // A pseudo-terminal without a size (script, some CI runners) reports 0 columns.
       const cols = this.stream.columns || 80;
+      // The bar graphics go first, so a narrow terminal keeps the numbers (loss, tok/s, ETA).
+      if (line.length > cols - 1) line = this.render(false);
       if (line.length > cols - 1) line = line.slice(0, Math.max(0, cols - 1));
       this.stream.write(`\r${line}\x1b[K`);
       this.drawnWidth = line.length;
