@@ -52,7 +52,7 @@ describe('util/progress', () => {
     const s = fakeStream(true);
     const clock = fakeClock();
     // A resumed epoch: 20 of 100 steps were done before; 200 steps of later epochs follow.
-    const p = new Progress({ total: 100, start: 20, after: 200, label: 'epoch 2/3', stream: s, now: clock.now });
+    const p = new Progress({ total: 100, start: 20, workLeft: 80 + 200, label: 'epoch 2/3', stream: s, now: clock.now });
     clock.advance(10_000);
     p.update(30);
     // 10 steps in 10 s; 70 left in this epoch + 200 after: 270 s.
@@ -77,11 +77,11 @@ describe('util/progress', () => {
     expect(s.out.length).to.equal(count);
   });
 
-  it('the ETA stops at stopAt (a run ending mid-epoch) while done/total stays the whole bar', () => {
+  it('the ETA stops where workLeft ends (a run ending mid-epoch) while done/total stays the whole bar', () => {
     const s = fakeStream(false);
     const clock = fakeClock();
     // 16 steps an epoch, but --max-steps ends the run after step 4.
-    const p = new Progress({ total: 16, stopAt: 4, stream: s, now: clock.now, intervalSec: 1 });
+    const p = new Progress({ total: 16, workLeft: 4, stream: s, now: clock.now, intervalSec: 1 });
     clock.advance(2_000);
     p.update(2);
     expect(s.out[0]).to.include('2/16').and.include('eta 0:02'); // 1 s a step, 2 left

@@ -458,9 +458,8 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   const { session, sampler, opts } = run;
   const steps = sampler.batchesPerEpoch;
   const K = Math.max(1, opts.fusedSteps);
-  const runLeft = stepsLeftInRun(run, steps);
-  // With --max-steps the run may end inside this epoch: the ETA stops there, not at its end.
-  const progress = new Progress({ total: steps, start: run.stepInEpoch, stopAt: run.stepInEpoch + runLeft, after: runLeft - (steps - run.stepInEpoch), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json || run.collective.rank !== 0 });
+  // The ETA covers the rest of the run: later epochs, or only part of this one with --max-steps.
+  const progress = new Progress({ total: steps, start: run.stepInEpoch, workLeft: stepsLeftInRun(run, steps), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json || run.collective.rank !== 0 });
   // One process without accumulation keeps the fused path; otherwise one optimizer step per call.
   const fused = run.collective.size === 1 && run.gradAccum === 1 && !run.zero;
   const epochStart = Date.now();

@@ -18,13 +18,12 @@ export interface ProgressOptions {
   total?: number;
   /** Units already done when this bar starts (a resumed epoch): shown, but not counted in the rate. */
   start?: number;
-  /** Units of work after this bar's total (the later epochs of a run), included in the ETA. */
-  after?: number;
   /**
-   * The unit at which the work stops short of `total` (a run that ends mid-epoch at
-   * --max-steps): the ETA counts up to it, while done/total and % stay those of the whole bar.
+   * Units of work left when this bar starts, for the ETA: more than total − start when later
+   * work follows (the next epochs of a run), fewer when the work stops inside the bar (a run
+   * that --max-steps ends mid-epoch). done/total and % stay those of the bar. Default total − start.
    */
-  stopAt?: number;
+  workLeft?: number;
   label?: string;
   stream?: ProgressStream;
   /** --json mode: print nothing at all. */
@@ -50,8 +49,7 @@ export class Progress {
   private readonly redrawMs: number;
   private total: number;
   private readonly start: number;
-  private readonly after: number;
-  private readonly stopAt: number | undefined;
+  private readonly workLeft: number | undefined;
   private done = 0;
   private fields: ProgressFields = {};
   private lastDrawMs: number;
@@ -67,8 +65,7 @@ export class Progress {
     this.now = opts.now ?? (() => performance.now());
     this.total = opts.total ?? 0;
     this.start = opts.start ?? 0;
-    this.after = Math.max(0, opts.after ?? 0);
-    this.stopAt = opts.stopAt;
+    this.workLeft = opts.workLeft;
     this.done = this.start;
     this.label = opts.label ?? '';
     this.intervalMs = (opts.intervalSec ?? 10) * 1000;
@@ -136,8 +133,8 @@ export class Progress {
     }
     parts.push(`elapsed ${formatDuration(elapsedSec)}`);
     if (this.total > 0 && !this.finished) {
-      // Rate of this bar's own work, applied to what is left of it and of the work after it.
-      const left = Math.min(this.total, this.stopAt ?? this.total) - this.done + this.after;
+      // Rate of this bar's own work, applied to what is left of the whole work.
+      const left = (this.workLeft ?? this.total - this.start) - (this.done - this.start);
       const doneHere = this.done - this.start;
       parts.push(`eta ${doneHere > 0 && left >= 0 ? formatDuration((elapsedSec * left) / doneHere) : '?'}`);
     }
