@@ -156,6 +156,15 @@ describe('util/progress', () => {
     expect(s.out[0]).to.include('epoch 1').and.include('1/10');
   });
 
+  it('finish() of a bar that did no work prints nothing', () => {
+    for (const tty of [true, false]) {
+      const s = fakeStream(tty);
+      const p = new Progress({ total: 16, start: 0, stream: s, now: fakeClock().now });
+      p.finish();
+      expect(s.out, `tty ${tty}`).to.deep.equal([]);
+    }
+  });
+
   it('prints nothing at all in --json mode', () => {
     const s = fakeStream(true);
     const clock = fakeClock();

@@ -106,12 +106,13 @@ export class Progress {
     }
   }
 
-  /** Draws the final state and ends the line; later calls do nothing. */
+  /** Draws the final state and ends the line (nothing for a bar that did no work); later calls do nothing. */
   finish(fields?: ProgressFields): void {
     if (this.finished) return;
     if (fields) this.fields = { ...this.fields, ...fields };
     this.finished = true;
-    if (!this.enabled) return;
+    // A bar that never moved (a run stopped by --max-steps at an epoch boundary) has nothing to show.
+    if (!this.enabled || this.done === this.start) return;
     // In a log, a line for the last step may already be there (the interval ran out on it);
     // printing it again only differs in elapsed time and reads as a duplicate.
     if (!this.tty && this.lastPlain === this.plainKey()) return;
@@ -157,7 +158,7 @@ export class Progress {
       // A line wider than the terminal wraps, and \r then only returns to the wrapped part.
       // A pseudo-terminal without a size (script, some CI runners) reports 0 columns.
       const cols = this.stream.columns || 80;
-      // The bar graphics go first, so a narrow terminal keeps the numbers (loss, tok/s, ETA).
+      // The bar graphics go first; a line still too wide is cut at the end (its fields first).
       if (line.length > cols - 1) line = this.render(false);
       if (line.length > cols - 1) line = line.slice(0, Math.max(0, cols - 1));
       this.stream.write(`\r${line}\x1b[K`);
