@@ -11,6 +11,9 @@ import Compile from '../src/commands/compile.js';
 import DataStats from '../src/commands/data/stats.js';
 import Eval from '../src/commands/eval.js';
 import Train from '../src/commands/train.js';
+import Presets from '../src/commands/presets.js';
+import { PRESETS, presetNamed } from '../graphs/presets.js';
+import { SEED_ADAMW } from '../src/compiler/adamw.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { PACKAGE_ROOT, plainText, runCommand, type CliResult } from './helpers/cli.js';
 import { capThreads } from '../src/cli/flags.js';
@@ -256,25 +259,60 @@ describe('reclm command line', function () {
     });
   });
 
+  describe('presets', () => {
+    it('lists every preset and auto, one line each', async () => {
+      const r = await runCommand(Presets, []);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      const names = r.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/)[0]);
+      expect(names).to.include.members([...Object.keys(PRESETS), 'auto']);
+      expect(r.stdout).to.match(/^ml-1m-hstu-large +hstu, full-ce, d=50, 8 layers, maxlen 200; 60 epochs at lr 0\.002 \(cosine\)$/m);
+    });
+
+    it("shows one preset's config, optimiser and recipe as compile stores them, and as JSON", async () => {
+      const p = presetNamed('ml-1m-hstu-large');
+      const r = await runCommand(Presets, ['ml-1m-hstu-large']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stdout).to.include('config     dim=50 n_layers=8 n_heads=2 dqk=25 dv=25 maxlen=200 dropout=0.2');
+      expect(r.stdout).to.include(`recipe     ${p.recipe.epochs} epochs, lr ${p.recipe.lr} cosine to ${p.recipe.minLr} at the last step`);
+      // The optimiser line is what compile stores: the AdamW defaults overridden by the preset (HSTU: beta2 0.98, no weight decay).
+      expect(r.stdout).to.include('AdamW beta1=0.9 beta2=0.98 eps=1e-8 weightDecay=0 maxGradNorm=1');
+      const j = await runCommand(Presets, ['ml-1m-llama', '--json']);
+      const got = JSON.parse(j.stdout);
+      const llama = presetNamed('ml-1m-llama');
+      expect(got.recipe).to.deep.equal(llama.recipe);
+      expect(got.config).to.deep.equal(llama.config);
+      expect(got.optimizer).to.deep.equal({ ...SEED_ADAMW, ...llama.optimizer });
+    });
+
+    it('an unknown name: one line listing the presets, exit 1; auto says how it is chosen', async () => {
+      const r = await runCommand(Presets, ['nope']);
+      expect(r.exitCode).to.equal(1);
+      expect(r.error?.message).to.include("unknown preset 'nope'").and.include('ml-1m-hstu-large');
+      const a = await runCommand(Presets, ['auto']);
+      expect(a.exitCode, a.stderr).to.equal(0);
+      expect(a.stdout).to.include('--preset auto --data FILE');
+    });
+  });
+
   it('the README synopsis lists every flag of every command', () => {
     const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## The command line'));
     const synopsis = section.slice(section.indexOf('```\n') + 4, section.indexOf('\n```', section.indexOf('```\n') + 4));
     // Each command's block runs from its 'reclm <id>' line to the next command's.
     const blocks = synopsis.split(/\n(?=reclm )/);
-    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats } as const;
+    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats, presets: Presets } as const;
     for (const [id, cmd] of Object.entries(COMMANDS)) {
       const block = blocks.find((b) => b.startsWith(`reclm ${id} `));
       expect(block, id).to.be.a('string');
       // oclif adds --json to commands with enableJsonFlag when it parses their flags.
       expect(cmd.enableJsonFlag, id).to.equal(true);
-      const flags = [...Object.keys(cmd.flags), 'json'];
+      const flags = [...Object.keys(cmd.flags ?? {}), 'json'];
       for (const name of flags) expect(block, `${id} --${name}`).to.match(new RegExp(`--${name}(?![\\w-])`));
     }
   });
 
   describe('--help', () => {
-    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats } as const;
+    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats, presets: Presets } as const;
     let config: Config;
     before(async () => {
       config = await Config.load(PACKAGE_ROOT);
@@ -291,7 +329,9 @@ describe('reclm command line', function () {
         const named = (o: Record<string, object> = {}) => Object.fromEntries(Object.entries(o).map(([name, f]) => [name, { ...f, name }]));
         const loadable = { id, summary: cmd.summary, description: cmd.description, examples: cmd.examples, flags: named(cmd.flags), args: named(cmd.args), aliases: [], hiddenAliases: [], load: async () => cmd };
         const text = new CommandHelp(loadable as never, config, { maxWidth: 100 } as never).generate();
-        expect(text).to.include('USAGE').and.include('FLAGS').and.include('EXAMPLES');
+        expect(text).to.include('USAGE').and.include('EXAMPLES');
+        // A command without flags of its own (presets) has only oclif's --json, which the help shows once parsed.
+        if (Object.keys(cmd.flags ?? {}).length) expect(text).to.include('FLAGS');
         for (const name of Object.keys(cmd.flags ?? {})) expect(text, name).to.include(`--${name}`);
         expect(text, 'no empty default').to.not.include('[default: ]');
         expect(text, 'no raw JSON').to.not.match(/\{"/);
