@@ -101,6 +101,26 @@ describe('util/progress', () => {
     expect(drawn).to.include('loss=1.2749').and.include('tok/s=13.9k').and.include('eta 0:10');
   });
 
+  it('on a narrower TTY drops the percentage, the elapsed time, then the fields from the last, and keeps the ETA', () => {
+    const draw = (cols: number) => {
+      const s = fakeStream(true, cols);
+      const clock = fakeClock();
+      const p = new Progress({ total: 48, label: 'epoch 12/60', stream: s, now: clock.now });
+      clock.advance(10_000);
+      p.update(24, { loss: 5.6851, 'tok/s': 11_700 });
+      // Drawn as \r, the line, then the erase-to-end-of-line sequence.
+      expect(s.out[0].startsWith('\r') && s.out[0].endsWith('\x1b[K')).to.equal(true);
+      return s.out[0].slice(1, -'\x1b[K'.length);
+    };
+    // 80 columns: everything but the bar graphics (96 characters with them, 72 without).
+    expect(draw(80)).to.equal('epoch 12/60  24/48  50.0%  elapsed 0:10  eta 0:10  loss=5.69 tok/s=11.7k');
+    expect(draw(60)).to.equal('epoch 12/60  24/48  eta 0:10  loss=5.69 tok/s=11.7k');
+    expect(draw(45)).to.equal('epoch 12/60  24/48  eta 0:10  loss=5.69');
+    expect(draw(30)).to.equal('epoch 12/60  24/48  eta 0:10');
+    // Only what is never dropped gets cut, at the terminal's width less one column.
+    expect(draw(20)).to.equal('epoch 12/60  24/48 ');
+  });
+
   it('cuts TTY lines to the terminal width so \\r redraws do not wrap', () => {
     const s = fakeStream(true, 30);
     const p = new Progress({ total: 10, label: 'a rather long label for a narrow terminal', stream: s, now: fakeClock().now });

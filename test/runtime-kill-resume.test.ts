@@ -90,6 +90,33 @@ describe('SIGKILL mid-epoch and --resume', function () {
   });
 });
 
+describe('--resume mid-epoch: the loss shown', function () {
+  this.timeout(120000);
+
+  it("the progress line's loss is the epoch's mean over all its steps, as the epoch summary's", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'reclm-resume-loss-'));
+    const data = join(tmp, 'tiny.txt');
+    writeBuiltinDataset(data, tinyData());
+    const dir = join(tmp, 'run');
+    const model = ['--model', 'hstu', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'dqk=4', '--set', 'dv=8', '--set', 'maxlen=12'];
+    expect((await runCommand(Compile, [...model, '--data', data, '--out', dir])).error).to.equal(undefined);
+    // ceil(120 users / 16) = 8 steps an epoch: stop after 3, then finish the epoch in a second process.
+    const recipe = ['--data', data, '--epochs', '2', '--batch-size', '16', '--fused-steps', '1', '--seed', '4', '--eval-every', '0', '--lr', '5e-3'];
+    expect((await runCommand(Train, [dir, ...recipe, '--max-steps', '3'])).error).to.equal(undefined);
+    const resumed = await runCommand(Train, [dir, '--data', data, '--resume', '--max-steps', '8']);
+    expect(resumed.error, resumed.error?.message).to.equal(undefined);
+    const losses = stepRecords(dir).filter((r) => r.step <= 8).map((r) => r.loss);
+    expect(losses).to.have.length(8);
+    const mean = losses.reduce((a, x) => a + x, 0) / 8;
+    // Without a terminal the bar prints its last line at the epoch's end: 8/8 with the epoch's loss (4 decimals).
+    const last = resumed.stderr.split('\n').filter((l) => l.startsWith('epoch 1/2  8/8')).pop();
+    expect(last, resumed.stderr).to.be.a('string');
+    expect(last).to.include(`loss=${mean.toFixed(4)}`);
+    // Steps 4-8 alone (this process's) give another mean, so the check can tell the two apart.
+    expect((losses.slice(3).reduce((a, x) => a + x, 0) / 5).toFixed(4)).to.not.equal(mean.toFixed(4));
+  });
+});
+
 describe('Ctrl-C during training', function () {
   this.timeout(120000);
 

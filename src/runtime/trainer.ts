@@ -463,9 +463,11 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   // One process without accumulation keeps the fused path; otherwise one optimizer step per call.
   const fused = run.collective.size === 1 && run.gradAccum === 1 && !run.zero;
   const epochStart = Date.now();
-  // Resumed mid-epoch: the epoch's loss is the mean over all its steps, the earlier ones read back
-  // from train.jsonl; seconds and tokens/s stay those of the steps this process runs.
+  // Resumed mid-epoch: the epoch's loss (in the bar and the summary) is the mean over all its
+  // steps, the earlier ones read back from train.jsonl; seconds and tokens/s stay those of the
+  // steps this process runs.
   const earlier = run.stepInEpoch > 0 && run.collective.rank === 0 ? loggedLosses(run.paths.log, run.epoch + 1, session.step) : [];
+  const earlierSum = earlier.reduce((a, x) => a + x, 0);
   let loss = 0;
   let tokens = 0;
   let done = 0;
@@ -497,7 +499,7 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
     done += k;
     run.stepInEpoch += k;
     const secs = (Date.now() - epochStart) / 1000;
-    progress.update(run.stepInEpoch, { loss: (loss / done).toFixed(4), 'tok/s': Math.round(tokens / Math.max(secs, 1e-9)) });
+    progress.update(run.stepInEpoch, { loss: ((earlierSum + loss) / (earlier.length + done)).toFixed(4), 'tok/s': Math.round(tokens / Math.max(secs, 1e-9)) });
     if (opts.checkpointEvery > 0 && session.step % opts.checkpointEvery < k && run.stepInEpoch < steps) saveRun(run, run.paths.last);
   }
   progress.finish();
@@ -506,7 +508,7 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
     run.stoppedBy ??= 'max steps';
     return null;
   }
-  const epochLoss = earlier.length + done ? (earlier.reduce((a, x) => a + x, 0) + loss) / (earlier.length + done) : null;
+  const epochLoss = earlier.length + done ? (earlierSum + loss) / (earlier.length + done) : null;
   return { loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, tokens, stepsBefore: earlier.length };
 }
 

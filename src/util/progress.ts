@@ -4,6 +4,9 @@
 // prints a plain line at most every `intervalSec`, because \r-redraws turn a log file into
 // one enormous line. It writes to stderr so stdout stays clean for results and --json.
 
+/** The drop rank of a status-line part that is never dropped (Progress.render). */
+const KEEP = Infinity;
+
 /** The part of a stream we use; process.stderr fits, tests pass a fake. */
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -120,28 +123,42 @@ export class Progress {
     if (this.tty) this.stream.write('\n');
   }
 
-  /** The status line as it would be drawn now (without bar graphics in plain mode). */
-  render(withBar = true): string {
+  /**
+   * The status line as it would be drawn now (without bar graphics in plain mode), at most
+   * `width` characters when given. A line too wide loses its parts in this order: the bar
+   * graphics, the percentage, the elapsed time, then the fields from the last one (tok/s before
+   * loss); the label, the step count and the ETA stay, and only they are ever cut.
+   */
+  render(width = Infinity): string {
     const elapsedSec = (this.now() - this.startMs) / 1000;
-    const parts: string[] = [];
-    if (this.label) parts.push(this.label);
+    // Lower ranks are dropped first; KEEP never. Parts are two spaces apart, fields one.
+    const parts: { text: string; rank: number; field?: boolean }[] = [];
+    if (this.label) parts.push({ text: this.label, rank: KEEP });
     if (this.total > 0) {
       const frac = Math.min(1, Math.max(0, this.done / this.total));
-      if (this.tty && withBar) parts.push(bar(frac, 20));
-      parts.push(`${this.done}/${this.total}`, `${(frac * 100).toFixed(1)}%`);
+      if (this.tty) parts.push({ text: bar(frac, 20), rank: 0 });
+      parts.push({ text: `${this.done}/${this.total}`, rank: KEEP }, { text: `${(frac * 100).toFixed(1)}%`, rank: 1 });
     } else {
-      parts.push(`${this.done}`);
+      parts.push({ text: `${this.done}`, rank: KEEP });
     }
-    parts.push(`elapsed ${formatDuration(elapsedSec)}`);
+    parts.push({ text: `elapsed ${formatDuration(elapsedSec)}`, rank: 2 });
     if (this.total > 0 && !this.finished) {
       // Rate of this bar's own work, applied to what is left of the whole work.
       const left = (this.workLeft ?? this.total - this.start) - (this.done - this.start);
       const doneHere = this.done - this.start;
-      parts.push(`eta ${doneHere > 0 && left >= 0 ? formatDuration((elapsedSec * left) / doneHere) : '?'}`);
+      parts.push({ text: `eta ${doneHere > 0 && left >= 0 ? formatDuration((elapsedSec * left) / doneHere) : '?'}`, rank: KEEP });
     }
-    const extra = formatFields(this.fields);
-    if (extra) parts.push(extra);
-    return parts.join('  ');
+    // The fields go one at a time, from the last.
+    const fields = fieldTexts(this.fields);
+    fields.forEach((text, i) => parts.push({ text, rank: 3 + fields.length - 1 - i, field: true }));
+    const joined = () => parts.map((p, i) => (i === 0 ? '' : p.field && parts[i - 1].field ? ' ' : '  ') + p.text).join('');
+    let line = joined();
+    while (line.length > width && parts.some((p) => p.rank !== KEEP)) {
+      const lowest = Math.min(...parts.map((p) => p.rank));
+      parts.splice(parts.findIndex((p) => p.rank === lowest), 1);
+      line = joined();
+    }
+    return line;
   }
 
   private maybeDraw(): void {
@@ -153,18 +170,16 @@ export class Progress {
 
   private draw(): void {
     this.lastDrawMs = this.now();
-    let line = this.render();
     if (this.tty) {
       // A line wider than the terminal wraps, and \r then only returns to the wrapped part.
       // A pseudo-terminal without a size (script, some CI runners) reports 0 columns.
       const cols = this.stream.columns || 80;
-      // The bar graphics go first; a line still too wide is cut at the end (its fields first).
-      if (line.length > cols - 1) line = this.render(false);
+      let line = this.render(cols - 1);
       if (line.length > cols - 1) line = line.slice(0, Math.max(0, cols - 1));
       this.stream.write(`\r${line}\x1b[K`);
       this.drawnWidth = line.length;
     } else {
-      this.stream.write(`${line}\n`);
+      this.stream.write(`${this.render()}\n`);
       this.lastPlain = this.plainKey();
     }
   }
@@ -197,10 +212,14 @@ export function formatNumber(x: number): string {
 }
 
 export function formatFields(fields: ProgressFields): string {
+  return fieldTexts(fields).join(' ');
+}
+
+/** Each field given as `key=value` (numbers compact, see formatNumber), in the order given. */
+function fieldTexts(fields: ProgressFields): string[] {
   return Object.entries(fields)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v) : v}`)
-    .join(' ');
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? formatNumber(v) : v}`);
 }
 
 function trim(s: string): string {
