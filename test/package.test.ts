@@ -124,7 +124,7 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     const typo = spawnSync('npx', ['--no', '--', 'reclm', 'trian', 'demo'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect(typo.status).to.equal(2);
     expect(typo.stderr.split('\n').filter((l) => l.startsWith('Error: '))).to.deep.equal([
-      "Error: 'trian' is not a reclm command (did you mean 'train'?); commands: compile, data stats, eval, help, launch, report, train (reclm help COMMAND for one)",
+      "Error: 'trian' is not a reclm command (did you mean 'train'?); commands: compile, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)",
     ]);
     // `reclm help trian` ends the same way (the package's help class), not with oclif's "Command trian not found."
     const helpTypo = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'trian'], { cwd: app, env: userEnv(), encoding: 'utf8' });
