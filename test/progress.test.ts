@@ -90,6 +90,15 @@ describe('util/progress', () => {
     expect(s.out[1]).to.include('4/16').and.include('eta 0:00');
   });
 
+  it('the ETA adds laterSec, the other work known to follow (validation passes)', () => {
+    const s = fakeStream(false);
+    const clock = fakeClock();
+    const p = new Progress({ total: 16, workLeft: 16, laterSec: 90, stream: s, now: clock.now, intervalSec: 1 });
+    clock.advance(2_000);
+    p.update(2);
+    expect(s.out[0]).to.include('eta 1:44'); // 1 s a step, 14 left, plus 90 s
+  });
+
   it('on a narrow TTY drops the bar graphics before cutting the numbers', () => {
     const s = fakeStream(true, 80);
     const clock = fakeClock();

@@ -7,7 +7,7 @@ import { TrainSampler, TrainBatch } from '../src/data/sampler.js';
 import { CheckpointError, loadCheckpoint } from '../src/runtime/checkpoint.js';
 import { stackInt64 } from '../src/runtime/feeds.js';
 import { TrainingSession } from '../src/runtime/session.js';
-import { TrainError, train, RUN_FILES } from '../src/runtime/trainer.js';
+import { TrainError, train, RUN_FILES, validationPassesLeft } from '../src/runtime/trainer.js';
 import { builtinDataset } from '../src/data/builtin.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
@@ -44,6 +44,21 @@ describe('training runtime', function () {
     const validated = (readJsonl(join(dir, RUN_FILES.log)) as { type: string; epoch: number; valid?: unknown }[]).filter((r) => r.type === 'epoch' && r.valid).map((r) => r.epoch);
     expect(validated).to.deep.equal([2, 3]);
     expect(s.bestEpoch).to.be.oneOf([2, 3]);
+  });
+
+  it('logs each validation pass\'s seconds, which the ETA counts once per pass left', async () => {
+    const dir = compileTiny('llama-sasrec', 'bce');
+    await train({ ...baseOpts, dir, data: tinyData(), epochs: 2, evalEvery: 1, schedule: constant(1e-2) });
+    const secs = (readJsonl(join(dir, RUN_FILES.log)) as { type: string; valid_seconds?: number }[]).filter((r) => r.type === 'epoch').map((r) => r.valid_seconds);
+    expect(secs).to.have.length(2);
+    for (const x of secs) expect(x).to.be.a('number').and.above(0);
+    // 70 epochs validated every 2, after epoch 10: epochs 12, 14, ..., 70.
+    expect(validationPassesLeft({ epoch: 10, stepInEpoch: 0, step: 470 }, { stepsPerEpoch: 47, epochs: 70, evalEvery: 2 })).to.equal(30);
+    // Every 3 of 10, and the last: 3, 6, 9, 10; mid-epoch 3 counts its own end.
+    expect(validationPassesLeft({ epoch: 2, stepInEpoch: 5, step: 25 }, { stepsPerEpoch: 10, epochs: 10, evalEvery: 3 })).to.equal(4);
+    // --max-steps 35 lets epochs 1-3 finish (steps 10, 20, 30), not epoch 4.
+    expect(validationPassesLeft({ epoch: 0, stepInEpoch: 0, step: 0 }, { stepsPerEpoch: 10, epochs: 10, evalEvery: 1, maxSteps: 35 })).to.equal(3);
+    expect(validationPassesLeft({ epoch: 0, stepInEpoch: 0, step: 0 }, { stepsPerEpoch: 10, epochs: 10, evalEvery: 0 })).to.equal(0);
   });
 
   it('fusedSteps over K batches equals K trainStep + optimizerStep calls', async () => {

@@ -268,6 +268,8 @@ interface Run {
   tokens: number;
   lastLoss: number;
   stoppedBy: StopReason | null;
+  /** Seconds the last validation pass of this process took (null before the first): the ETA's estimate for each one left. */
+  validSeconds: number | null;
   /** Set by SIGINT/SIGTERM (one process): the run stops after the steps in flight and saves its position. */
   interrupted: boolean;
   /** Milliseconds this rank has spent inside collective calls so far. */
@@ -398,6 +400,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       tokens: 0,
       lastLoss: NaN,
       stoppedBy: null,
+      validSeconds: null,
       interrupted: false,
     };
     run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks } });
@@ -417,6 +420,38 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
 function stepsLeftInRun(run: Run, stepsPerEpoch: number): number {
   const left = (run.meta.recipe.epochs - run.epoch) * stepsPerEpoch - run.stepInEpoch;
   return run.opts.maxSteps === undefined ? left : Math.min(left, run.opts.maxSteps - run.session.step);
+}
+
+/** Whether the end of (1-based) epoch `epoch` is validated: every evalEvery-th and the recipe's last. */
+function validatesAfter(run: Run, epoch: number): boolean {
+  return validatedEpoch(epoch, run.evalEvery, run.meta.recipe.epochs);
+}
+
+function validatedEpoch(epoch: number, evalEvery: number, epochs: number): boolean {
+  return evalEvery > 0 && (epoch % evalEvery === 0 || epoch === epochs);
+}
+
+/**
+ * Validation passes still to come in a run that is `stepInEpoch` steps into epoch `epoch + 1`
+ * (0-based `epoch` epochs done) at optimizer step `step`: one after every evalEvery-th epoch and
+ * after the last, counting only epochs that `maxSteps` (the run's last step, when given) lets
+ * finish. Early stopping is not foreseen. Counts, no units.
+ */
+export function validationPassesLeft(at: { epoch: number; stepInEpoch: number; step: number }, plan: { stepsPerEpoch: number; epochs: number; evalEvery: number; maxSteps?: number }): number {
+  let passes = 0;
+  for (let e = at.epoch + 1; e <= plan.epochs; e++) {
+    const endStep = at.step + (e - at.epoch) * plan.stepsPerEpoch - at.stepInEpoch;
+    if (plan.maxSteps !== undefined && endStep > plan.maxSteps) break;
+    if (validatedEpoch(e, plan.evalEvery, plan.epochs)) passes += 1;
+  }
+  return passes;
+}
+
+/** Seconds of validation still to come, for the ETA: passes left times the last pass's seconds (0 before this process validated once). */
+function validationSecondsLeft(run: Run, stepsPerEpoch: number): number {
+  if (run.validSeconds === null) return 0;
+  const passes = validationPassesLeft({ epoch: run.epoch, stepInEpoch: run.stepInEpoch, step: run.session.step }, { stepsPerEpoch, epochs: run.meta.recipe.epochs, evalEvery: run.evalEvery, maxSteps: run.opts.maxSteps });
+  return passes * run.validSeconds;
 }
 
 interface EpochResult {
@@ -458,8 +493,9 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   const { session, sampler, opts } = run;
   const steps = sampler.batchesPerEpoch;
   const K = Math.max(1, opts.fusedSteps);
-  // The ETA covers the rest of the run: later epochs, or only part of this one with --max-steps.
-  const progress = new Progress({ total: steps, start: run.stepInEpoch, workLeft: stepsLeftInRun(run, steps), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json || run.collective.rank !== 0 });
+  // The ETA covers the rest of the run: later epochs and their validation, or only part of this
+  // epoch with --max-steps.
+  const progress = new Progress({ total: steps, start: run.stepInEpoch, workLeft: stepsLeftInRun(run, steps), laterSec: validationSecondsLeft(run, steps), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json || run.collective.rank !== 0 });
   // One process without accumulation keeps the fused path; otherwise one optimizer step per call.
   const fused = run.collective.size === 1 && run.gradAccum === 1 && !run.zero;
   const epochStart = Date.now();
@@ -546,7 +582,7 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
   const lossText = `epoch ${run.epoch}: loss ${(result.loss as number).toFixed(4)}`;
   // The recipe's last epoch is always validated, so the exported model is chosen on validation
   // whatever --eval-every (e.g. 70 epochs validated every 2: epoch 70 is, 71 would be too).
-  if (run.evalEvery > 0 && (run.epoch % run.evalEvery === 0 || run.epoch === opts.epochs)) {
+  if (validatesAfter(run, run.epoch)) {
     // Rank 0 validates; the others learn its verdict (a new best, early stop) by broadcast.
     let best = false;
     if (run.collective.rank === 0) {
@@ -554,13 +590,16 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
       // in use makes the run's peak the larger of the two, not their sum (README, "Memory").
       await run.session.release();
       const infer = await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+      const validStart = Date.now();
       let valid: RankingMetrics;
       try {
         valid = await validate(infer, run.session, run.split, run.bucket);
       } finally {
         await infer.release();
       }
+      run.validSeconds = (Date.now() - validStart) / 1000;
       record.valid = valid;
+      record.valid_seconds = run.validSeconds;
       const ndcg = valid['ndcg@10'];
       best = meta.best === null || ndcg > meta.best.metrics['ndcg@10'];
       if (best) Object.assign(meta, { best: { epoch: run.epoch, metrics: valid }, badEvals: 0 });

@@ -27,6 +27,11 @@ export interface ProgressOptions {
    * that --max-steps ends mid-epoch). done/total and % stay those of the bar. Default total − start.
    */
   workLeft?: number;
+  /**
+   * Seconds of other work known to follow before the work ends (a run's validation passes),
+   * added to the ETA once the rate is known. Default 0.
+   */
+  laterSec?: number;
   label?: string;
   stream?: ProgressStream;
   /** --json mode: print nothing at all. */
@@ -53,6 +58,7 @@ export class Progress {
   private total: number;
   private readonly start: number;
   private readonly workLeft: number | undefined;
+  private readonly laterSec: number;
   private done = 0;
   private fields: ProgressFields = {};
   private lastDrawMs: number;
@@ -69,6 +75,7 @@ export class Progress {
     this.total = opts.total ?? 0;
     this.start = opts.start ?? 0;
     this.workLeft = opts.workLeft;
+    this.laterSec = opts.laterSec ?? 0;
     this.done = this.start;
     this.label = opts.label ?? '';
     this.intervalMs = (opts.intervalSec ?? 10) * 1000;
@@ -143,10 +150,10 @@ export class Progress {
     }
     parts.push({ text: `elapsed ${formatDuration(elapsedSec)}`, rank: 2 });
     if (this.total > 0 && !this.finished) {
-      // Rate of this bar's own work, applied to what is left of the whole work.
+      // Rate of this bar's own work, applied to what is left of the whole work, plus the other work known to follow.
       const left = (this.workLeft ?? this.total - this.start) - (this.done - this.start);
       const doneHere = this.done - this.start;
-      parts.push({ text: `eta ${doneHere > 0 && left >= 0 ? formatDuration((elapsedSec * left) / doneHere) : '?'}`, rank: KEEP });
+      parts.push({ text: `eta ${doneHere > 0 && left >= 0 ? formatDuration((elapsedSec * left) / doneHere + this.laterSec) : '?'}`, rank: KEEP });
     }
     // The fields go one at a time, from the last.
     const fields = fieldTexts(this.fields);
