@@ -39,6 +39,8 @@ for (let i = 0; i < 6; i++) {
   const b = sampler.nextBatch();
   for (const s of inputs) if (s.name in dims) feeds[s.name] = new ort.Tensor('int64', b[s.name as 'seq']!, dims[s.name]);
   feeds.seed = new ort.Tensor('int64', BigInt64Array.of(1n), []);
+  // Graphs with dropout also take the batch's first row index (0: a whole batch).
+  if (inputs.some((s) => s.name === 'row_offset')) feeds.row_offset = new ort.Tensor('int64', BigInt64Array.of(0n), []);
   feeds.step = new ort.Tensor('int64', BigInt64Array.of(BigInt(i)), []);
   const t0 = performance.now();
   await session.run(feeds);

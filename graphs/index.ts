@@ -28,4 +28,4 @@ export { Dropout, hashLike, uniformLike } from './dropout.js';
 export { COLLISION_LOGIT, itemVectors } from './losses.js';
 export { LOWEST_FLOAT32 } from './common.js';
 export { llamaSasrec, llamaEncoder, declareLlamaParams } from './llama-sasrec.js';
-export { hstu, hstuEncoder, declareHstuParams, relativeAttentionBias, timeBuckets, positionIndex } from './hstu.js';
+export { hstu, hstuEncoder, declareHstuParams, relativeAttentionBias, layerTimeBiases, timeBuckets, positionIndex } from './hstu.js';

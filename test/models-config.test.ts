@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Graph } from '../src/dsl/graph.js';
+import { addGradientOutputs } from '../src/compiler/training.js';
 import { CONFIG_FIELDS, ConfigError, HstuConfig, LlamaSasrecConfig, MODELS, getModel, parseLossName, resolveConfig } from '../graphs/index.js';
 import { loadFixture } from './helpers/model-fixtures.js';
 
@@ -20,6 +21,19 @@ describe('models: configuration', () => {
       const fx = loadFixture(name);
       const c = getModel(fx.model).resolveConfig(fx.config);
       for (const [k, v] of Object.entries(fx.config)) if (k !== 'model') expect((c as unknown as Record<string, unknown>)[k], `${name}.${k}`).to.equal(v);
+    }
+  });
+
+  it('hstu: the time bias of every layer is one lookup, so its gradient is one scatter-add (bench/results/throughput.md)', () => {
+    // One ScatterND per layer over batch·T² indices cost 20% of an HSTU-large step; the layers'
+    // tables side by side need one, whatever the depth.
+    for (const n_layers of [1, 3]) {
+      const model = getModel('hstu');
+      const c = model.resolveConfig({ num_items: 9, dim: 8, n_layers, n_heads: 2, dqk: 4, dv: 4, maxlen: 5, time_bias: true }) as HstuConfig;
+      const g = new Graph('train');
+      addGradientOutputs(g, model.buildTraining(g, c, 'full-ce', { training: false }).loss);
+      const scatters = g.nodes.filter((n) => n.op === 'ScatterND' && n.outputs[0].shape[0] === c.num_buckets + 1);
+      expect(scatters.map((n) => n.outputs[0].shape), `n_layers=${n_layers}`).to.deep.equal([[c.num_buckets + 1, n_layers]]);
     }
   });
 
