@@ -95,7 +95,7 @@ export function relativeAttentionBias(p: HstuLayerParams, relIdx: Tensor, timeBi
  * same values and gradients. Why: a Gather's gradient is a ScatterND-add of its batch·T²
  * cotangents, and onnxruntime's CPU kernel pays per index, not per float, so one scatter of
  * n_layers-wide rows costs little more than one scalar scatter (HSTU-large, batch 128,
- * T = 200, one thread: ScatterND 390 against 2316 ms a step, bench/results/throughput.md).
+ * T = 200, one thread, alone: ScatterND 198 against 1192 ms a step, bench/results/throughput.md).
  *
  * @param layers the layers' parameters, each with its rab_ts [num_buckets+1].
  * @param bucket [batch, T, T] int64 time buckets (timeBuckets).
@@ -106,7 +106,7 @@ export function layerTimeBiases(layers: readonly HstuLayerParams[], bucket: Tens
     if (!p.rab_ts) throw new Error(`layerTimeBiases: layer ${i} has no rab_ts (time_bias is off)`);
     return op.unsqueeze(p.rab_ts, [1]);
   });
-  const all = op.gather(tables.length === 1 ? tables[0] : op.concat(tables, 1), bucket, 0); // [batch, T, T, n_layers]
+  const all = op.gather(op.concat(tables, 1), bucket, 0); // [batch, T, T, n_layers]
   return op.split(all, -1, layers.map(() => 1)).map((t) => op.squeeze(t, [3]));
 }
 

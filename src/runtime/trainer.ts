@@ -422,11 +422,7 @@ function stepsLeftInRun(run: Run, stepsPerEpoch: number): number {
   return run.opts.maxSteps === undefined ? left : Math.min(left, run.opts.maxSteps - run.session.step);
 }
 
-/** Whether the end of (1-based) epoch `epoch` is validated: every evalEvery-th and the recipe's last. */
-function validatesAfter(run: Run, epoch: number): boolean {
-  return validatedEpoch(epoch, run.evalEvery, run.meta.recipe.epochs);
-}
-
+/** Whether the end of (1-based) epoch `epoch` of an `epochs`-epoch run is validated: every evalEvery-th and the last. */
 function validatedEpoch(epoch: number, evalEvery: number, epochs: number): boolean {
   return evalEvery > 0 && (epoch % evalEvery === 0 || epoch === epochs);
 }
@@ -582,7 +578,7 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
   const lossText = `epoch ${run.epoch}: loss ${(result.loss as number).toFixed(4)}`;
   // The recipe's last epoch is always validated, so the exported model is chosen on validation
   // whatever --eval-every (e.g. 70 epochs validated every 2: epoch 70 is, 71 would be too).
-  if (validatesAfter(run, run.epoch)) {
+  if (validatedEpoch(run.epoch, run.evalEvery, opts.epochs)) {
     // Rank 0 validates; the others learn its verdict (a new best, early stop) by broadcast.
     let best = false;
     if (run.collective.rank === 0) {
