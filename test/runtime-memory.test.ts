@@ -15,10 +15,12 @@ import {
   MachineMemory,
   PARAM_COPIES,
   SizeError,
+  WARN_FRACTION,
   checkModelFits,
   checkParametersFit,
   checkTrainingFits,
   estimateTrainingMemory,
+  holdTrainingDuringValidation,
   trainingRows,
 } from '../src/runtime/memory.js';
 import { RUN_FILES, train } from '../src/runtime/trainer.js';
@@ -92,6 +94,15 @@ describe('memory: size checks before allocating', () => {
       expect(small.validation).to.be.above(small.activations + small.logits);
       expect(small.total).to.equal(small.runtime + small.state + small.batches + small.validation);
       expect(at(128).total).to.equal(at(128).runtime + at(128).state + at(128).batches + at(128).activations + at(128).logits);
+    });
+
+    it('holds the training session during validation only when both arenas fit in WARN_FRACTION of the available memory', () => {
+      const e = at(128);
+      const both = e.runtime + e.state + e.batches + e.activations + e.logits + e.validation;
+      expect(holdTrainingDuringValidation(e, { available: both / WARN_FRACTION, total: 64 * GiB })).to.equal(true);
+      expect(holdTrainingDuringValidation(e, { available: both / WARN_FRACTION - 1024, total: 64 * GiB })).to.equal(false);
+      // A run that just fits (total = available) always releases it.
+      expect(holdTrainingDuringValidation(e, { available: e.total, total: 64 * GiB })).to.equal(false);
     });
 
     it('grows with the catalogue: full-ce logits in proportion to V, the item table in the state', () => {
@@ -202,14 +213,23 @@ describe('memory: size checks before allocating', () => {
     const losses = (dir: string) =>
       (readJsonl(join(dir, RUN_FILES.log)) as { type: string; step: number; loss: number; grad_norm: number }[]).filter((r) => r.type === 'step').map((r) => [r.step, r.loss, r.grad_norm]);
 
-    it('training with validation every epoch repeats the per-step losses of training without it', async () => {
+    it('training with validation every epoch repeats the per-step losses of training without it, the session held or released', async () => {
       const opts = { data: tinyData(), epochs: 3, batchSize: 16, seed: 4, fusedSteps: 3, patience: 0, checkpointEvery: 0, resume: false, json: true, schedule: { kind: 'constant' as const, lr: 5e-3 } };
-      const [plain, validated] = [compileTiny('hstu', 'full-ce', { dropout: 0.2 }), compileTiny('hstu', 'full-ce', { dropout: 0.2 })];
+      const [plain, held, released] = [0, 1, 2].map(() => compileTiny('hstu', 'full-ce', { dropout: 0.2 }));
       await train({ ...opts, dir: plain, evalEvery: 0 });
-      const s = await train({ ...opts, dir: validated, evalEvery: 1 });
-      expect(s.bestEpoch).to.not.equal(null);
-      expect(losses(validated)).to.have.length(s.steps);
-      expect(losses(validated)).to.deep.equal(losses(plain));
+      const heldLines: string[] = [];
+      const h = await train({ ...opts, dir: held, evalEvery: 1, memory: { available: 64 * GiB, total: 64 * GiB }, log: (l) => heldLines.push(l) });
+      // Memory for the run but not for both arenas: validation releases the training session.
+      const tight = estimateTrainingMemory(readManifest(released), { batchSize: 16, fusedSteps: 3, ...trainingRows(tinyData(), 12) }).total;
+      const releasedLines: string[] = [];
+      const r = await train({ ...opts, dir: released, evalEvery: 1, memory: { available: tight, total: 64 * GiB }, log: (l) => releasedLines.push(l) });
+      expect(heldLines.some((l) => l.startsWith('validation releases'))).to.equal(false);
+      expect(releasedLines.some((l) => l.startsWith('validation releases'))).to.equal(true);
+      expect(h.bestEpoch).to.not.equal(null);
+      expect(losses(held)).to.have.length(h.steps);
+      expect(losses(held)).to.deep.equal(losses(plain));
+      expect(losses(released)).to.deep.equal(losses(plain));
+      expect(r.best).to.deep.equal(h.best);
     });
   });
 

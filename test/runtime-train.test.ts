@@ -88,6 +88,23 @@ describe('training runtime', function () {
     await b.release();
   });
 
+  it('openGraphs opens the sessions a training path uses before its first step, and keeps those open', async () => {
+    const dir = compileTiny('llama-sasrec', 'bce');
+    const s = await TrainingSession.open(dir, join(dir, RUN_FILES.init));
+    expect(s.openGraphNames()).to.deep.equal([]);
+    await s.openGraphs(true);
+    expect(s.openGraphNames()).to.deep.equal(['train_step']);
+    await s.openGraphs(false);
+    expect(s.openGraphNames()).to.deep.equal(['train_step', 'training', 'optimizer']);
+    await s.release();
+    expect(s.openGraphNames()).to.deep.equal([]);
+    // Without AdamW moments (ZeRO stage 1 steps with its own optimizer) optimizer.onnx is not needed.
+    const z = await TrainingSession.open(dir, null, { optimizerState: false });
+    await z.openGraphs(false);
+    expect(z.openGraphNames()).to.deep.equal(['training']);
+    await z.release();
+  });
+
   it('with dropout, the same seed and step give the same losses and resume is exact', async () => {
     const dir = compileTiny('hstu', 'bce', { dropout: 0.3 });
     const full = await train({ ...baseOpts, dir, data: tinyData(), epochs: 2, schedule: constant(5e-3), fusedSteps: 3 });

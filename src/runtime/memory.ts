@@ -10,7 +10,8 @@
  * sampled softmax), the K stacked int64 batches (the fused Scan runs its K steps one after the
  * other, so activations count once: K = 1 and K = 8 peaked alike), a fixed runtime share
  * (Node.js, onnxruntime, the data), and validation's forward pass, which replaces the step's
- * share while it runs. The per-tensor counts were read off the graphs in graphs/ and fitted
+ * share while it runs (the least a run needs: with memory to spare the trainer keeps both,
+ * holdTrainingDuringValidation). The per-tensor counts were read off the graphs in graphs/ and fitted
  * to measured peak RSS (README, "Memory").
  */
 import { constants as bufferConstants } from 'node:buffer';
@@ -153,9 +154,10 @@ export interface MemoryEstimate {
   /** K stacked int64 batch inputs (sampler arrays and the stacked copy). */
   batches: number;
   /**
-   * Validation's forward pass of the inference graph at VALIDATION_BATCH rows. The trainer
-   * releases the training session while validating, so this replaces activations + logits
-   * during validation instead of adding to them.
+   * Validation's forward pass of the inference graph at VALIDATION_BATCH rows. When memory is
+   * short the trainer releases the training session while validating, so this replaces
+   * activations + logits instead of adding to them (`total` counts it so); see
+   * holdTrainingDuringValidation.
    */
   validation: number;
   /** Node.js, onnxruntime, the sessions and the data (measured, see RUNTIME_BYTES). */
@@ -257,6 +259,19 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
   const validation = VALIDATION_BATCH * perRowValidation * F32;
   const total = RUNTIME_BYTES + state + batches + Math.max(activations + logits, validation);
   return { state, activations, logits, batches, validation, runtime: RUNTIME_BYTES, total, perRow: (perRowAct + perRowLogits) * F32 + perRowBatch };
+}
+
+/**
+ * Whether the training session may stay open while validation runs. Both arenas at their peak
+ * need `total − max(activations + logits, validation) + activations + logits + validation`
+ * bytes; they are held together when that is at most WARN_FRACTION of the available memory.
+ * Otherwise the trainer releases the training session for each validation pass, and reopening
+ * it makes the next step slow (onnxruntime sets up the graph on its first run: 4-14 s a pass
+ * measured, README "Memory").
+ */
+export function holdTrainingDuringValidation(estimate: MemoryEstimate, memory: MachineMemory): boolean {
+  const both = estimate.total - Math.max(estimate.activations + estimate.logits, estimate.validation) + estimate.activations + estimate.logits + estimate.validation;
+  return both <= WARN_FRACTION * memory.available;
 }
 
 /** Rows per epoch, and the mean and standard deviation of target positions per row, for checkTrainingFits. */

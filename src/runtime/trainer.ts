@@ -20,7 +20,7 @@ import { Progress } from '../util/progress.js';
 import { acquireLock } from '../util/run-lock.js';
 import { CheckpointState, loadCheckpoint } from './checkpoint.js';
 import { Feeds, stackInt64 } from './feeds.js';
-import { checkTrainingFits, trainingRows } from './memory.js';
+import { WARN_FRACTION, checkTrainingFits, formatBytes, holdTrainingDuringValidation, trainingRows, type MachineMemory } from './memory.js';
 import { createSession, prepareDevice } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
@@ -99,6 +99,8 @@ export interface TrainOptions {
   bucket?: number;
   /** Which maxlen pairs of a longer train prefix a row takes (TrainSampler; default 'last'). */
   window?: TrainWindow;
+  /** The machine's memory for the size check and the choice to hold the training session during validation; default machineMemory(). Tests inject it. */
+  memory?: MachineMemory;
 }
 
 /** What defines a run: stored in every checkpoint, so that --resume continues the same run. */
@@ -268,6 +270,8 @@ interface Run {
   tokens: number;
   lastLoss: number;
   stoppedBy: StopReason | null;
+  /** Keep the training session open while validating (memory allows both arenas), instead of releasing and reopening it. */
+  holdTrainingGraphs: boolean;
   /** Seconds the last validation pass of this process took (null before the first): the ETA's estimate for each one left. */
   validSeconds: number | null;
   /** Set by SIGINT/SIGTERM (one process): the run stops after the steps in flight and saves its position. */
@@ -319,7 +323,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   }
   if (opts.resume && opts.overwrite) throw new TrainError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
   // Refuse a run that cannot fit before anything is allocated; a batch larger than an epoch's rows is capped.
-  const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...trainingRows(opts.data, manifest.dataset.maxlen) });
+  const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...trainingRows(opts.data, manifest.dataset.maxlen), memory: opts.memory });
   fit.notes.forEach((line) => opts.log?.(line));
   opts = { ...opts, batchSize: fit.batchSize };
   const paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(opts.dir, f)])) as RunPaths;
@@ -400,12 +404,14 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       tokens: 0,
       lastLoss: NaN,
       stoppedBy: null,
+      holdTrainingGraphs: holdTrainingDuringValidation(fit.estimate, fit.memory),
       validSeconds: null,
       interrupted: false,
     };
     run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks } });
     if (lead) opts.onOpen?.({ batchSize: opts.batchSize });
     if (zero || collective.size > 1) run.say(describeOptimizerState(optimizerState));
+    if (!run.holdTrainingGraphs && run.evalEvery > 0) run.say(`validation releases the training session while it runs (training and validation together need more than ${Math.round(WARN_FRACTION * 100)}% of the ${formatBytes(fit.memory.available)} available), so the first step after each pass is slower`);
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
   } catch (e) {
@@ -480,6 +486,11 @@ function signalsDelivered(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** One process without gradient accumulation or ZeRO takes K optimizer steps per call (train_step.onnx); otherwise one per call. */
+function usesFusedSteps(run: Run): boolean {
+  return run.collective.size === 1 && run.gradAccum === 1 && !run.zero;
+}
+
 /**
  * Trains the rest of the current epoch, K fused steps per onnxruntime call. Returns null when
  * the run stopped mid-epoch (max steps: stoppedBy is set). A non-finite loss throws before the
@@ -489,11 +500,13 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   const { session, sampler, opts } = run;
   const steps = sampler.batchesPerEpoch;
   const K = Math.max(1, opts.fusedSteps);
+  const fused = usesFusedSteps(run);
+  // Loading the graphs takes seconds; done inside the bar, it would inflate the rate of the
+  // first steps and so the ETA. (Kept open across epochs; a validation pass reopens them.)
+  await session.openGraphs(fused);
   // The ETA covers the rest of the run: later epochs and their validation, or only part of this
   // epoch with --max-steps.
   const progress = new Progress({ total: steps, start: run.stepInEpoch, workLeft: stepsLeftInRun(run, steps), laterSec: validationSecondsLeft(run, steps), label: `epoch ${run.epoch + 1}/${run.meta.recipe.epochs}`, json: opts.json || run.collective.rank !== 0 });
-  // One process without accumulation keeps the fused path; otherwise one optimizer step per call.
-  const fused = run.collective.size === 1 && run.gradAccum === 1 && !run.zero;
   const epochStart = Date.now();
   // Resumed mid-epoch: the epoch's loss (in the bar and the summary) is the mean over all its
   // steps, the earlier ones read back from train.jsonl; seconds and tokens/s stay those of the
@@ -582,17 +595,21 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
     // Rank 0 validates; the others learn its verdict (a new best, early stop) by broadcast.
     let best = false;
     if (run.collective.rank === 0) {
-      // Training and validation each keep an onnxruntime arena at its peak; holding only the one
-      // in use makes the run's peak the larger of the two, not their sum (README, "Memory").
-      await run.session.release();
-      const infer = await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
+      // Training and validation each keep an onnxruntime arena at its peak. When both do not fit
+      // comfortably, holding only the one in use makes the run's peak the larger of the two, not
+      // their sum, at the price of a slow first step after each pass (README, "Memory").
+      // A pass's seconds (the ETA adds them per pass left) include opening the validation graph
+      // and reopening the training graphs after it, unless no epoch follows.
       const validStart = Date.now();
+      if (!run.holdTrainingGraphs) await run.session.release();
+      const infer = await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
       let valid: RankingMetrics;
       try {
         valid = await validate(infer, run.session, run.split, run.bucket);
       } finally {
         await infer.release();
       }
+      if (run.epoch < opts.epochs && (opts.maxSteps === undefined || run.session.step < opts.maxSteps)) await run.session.openGraphs(usesFusedSteps(run));
       run.validSeconds = (Date.now() - validStart) / 1000;
       record.valid = valid;
       record.valid_seconds = run.validSeconds;
