@@ -23,7 +23,8 @@ import {
   holdTrainingDuringValidation,
   trainingRows,
 } from '../src/runtime/memory.js';
-import { RUN_FILES, train } from '../src/runtime/trainer.js';
+import { TrainingSession } from '../src/runtime/session.js';
+import { RUN_FILES, TrainSummary, train } from '../src/runtime/trainer.js';
 import { readJsonl } from '../src/util/jsonl.js';
 import { runCommand } from './helpers/cli.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
@@ -99,8 +100,10 @@ describe('memory: size checks before allocating', () => {
     it('holds the training session during validation only when both arenas fit in WARN_FRACTION of the available memory', () => {
       const e = at(128);
       const both = e.runtime + e.state + e.batches + e.activations + e.logits + e.validation;
-      expect(holdTrainingDuringValidation(e, { available: both / WARN_FRACTION, total: 64 * GiB })).to.equal(true);
-      expect(holdTrainingDuringValidation(e, { available: both / WARN_FRACTION - 1024, total: 64 * GiB })).to.equal(false);
+      expect(e.bothArenas).to.equal(both);
+      // A byte either side of the threshold, so float rounding of both / WARN_FRACTION cannot decide.
+      expect(holdTrainingDuringValidation(e, { available: both / WARN_FRACTION + 1, total: 64 * GiB })).to.equal(true);
+      expect(holdTrainingDuringValidation(e, { available: both / WARN_FRACTION - 1, total: 64 * GiB })).to.equal(false);
       // A run that just fits (total = available) always releases it.
       expect(holdTrainingDuringValidation(e, { available: e.total, total: 64 * GiB })).to.equal(false);
     });
@@ -217,12 +220,28 @@ describe('memory: size checks before allocating', () => {
       const opts = { data: tinyData(), epochs: 3, batchSize: 16, seed: 4, fusedSteps: 3, patience: 0, checkpointEvery: 0, resume: false, json: true, schedule: { kind: 'constant' as const, lr: 5e-3 } };
       const [plain, held, released] = [0, 1, 2].map(() => compileTiny('hstu', 'full-ce', { dropout: 0.2 }));
       await train({ ...opts, dir: plain, evalEvery: 0 });
+      // Counts the training session's releases: once at the end of a run, plus once per pass when released for validation.
+      const release = TrainingSession.prototype.release;
+      let releases = 0;
+      TrainingSession.prototype.release = function (this: TrainingSession) {
+        releases += 1;
+        return release.call(this);
+      };
       const heldLines: string[] = [];
-      const h = await train({ ...opts, dir: held, evalEvery: 1, memory: { available: 64 * GiB, total: 64 * GiB }, log: (l) => heldLines.push(l) });
-      // Memory for the run but not for both arenas: validation releases the training session.
-      const tight = estimateTrainingMemory(readManifest(released), { batchSize: 16, fusedSteps: 3, ...trainingRows(tinyData(), 12) }).total;
       const releasedLines: string[] = [];
-      const r = await train({ ...opts, dir: released, evalEvery: 1, memory: { available: tight, total: 64 * GiB }, log: (l) => releasedLines.push(l) });
+      let h: TrainSummary, r: TrainSummary;
+      const counted: number[] = [];
+      try {
+        h = await train({ ...opts, dir: held, evalEvery: 1, memory: { available: 64 * GiB, total: 64 * GiB }, log: (l) => heldLines.push(l) });
+        counted.push(releases);
+        // Memory for the run but not for both arenas: validation releases the training session.
+        const tight = estimateTrainingMemory(readManifest(released), { batchSize: 16, fusedSteps: 3, ...trainingRows(tinyData(), 12) }).total;
+        r = await train({ ...opts, dir: released, evalEvery: 1, memory: { available: tight, total: 64 * GiB }, log: (l) => releasedLines.push(l) });
+        counted.push(releases - counted[0]);
+      } finally {
+        TrainingSession.prototype.release = release;
+      }
+      expect(counted).to.deep.equal([1, 1 + 3]);
       expect(heldLines.some((l) => l.startsWith('validation releases'))).to.equal(false);
       expect(releasedLines.some((l) => l.startsWith('validation releases'))).to.equal(true);
       expect(h.bestEpoch).to.not.equal(null);

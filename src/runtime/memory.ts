@@ -162,7 +162,10 @@ export interface MemoryEstimate {
   validation: number;
   /** Node.js, onnxruntime, the sessions and the data (measured, see RUNTIME_BYTES). */
   runtime: number;
+  /** The least a run needs: the training step's share and validation's replace each other. */
   total: number;
+  /** The peak when the training session stays open during validation: both shares at once. */
+  bothArenas: number;
   /** Bytes that grow with each batch row (activations + logits + batches per row). */
   perRow: number;
 }
@@ -258,20 +261,19 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
   const batches = B * perRowBatch;
   const validation = VALIDATION_BATCH * perRowValidation * F32;
   const total = RUNTIME_BYTES + state + batches + Math.max(activations + logits, validation);
-  return { state, activations, logits, batches, validation, runtime: RUNTIME_BYTES, total, perRow: (perRowAct + perRowLogits) * F32 + perRowBatch };
+  const bothArenas = RUNTIME_BYTES + state + batches + activations + logits + validation;
+  return { state, activations, logits, batches, validation, runtime: RUNTIME_BYTES, total, bothArenas, perRow: (perRowAct + perRowLogits) * F32 + perRowBatch };
 }
 
 /**
- * Whether the training session may stay open while validation runs. Both arenas at their peak
- * need `total − max(activations + logits, validation) + activations + logits + validation`
- * bytes; they are held together when that is at most WARN_FRACTION of the available memory.
- * Otherwise the trainer releases the training session for each validation pass, and reopening
- * it makes the next step slow (onnxruntime sets up the graph on its first run: 4-14 s a pass
- * measured, README "Memory").
+ * Whether the training session may stay open while validation runs: when both arenas at their
+ * peak (estimate.bothArenas, bytes) take at most WARN_FRACTION of the available memory.
+ * Otherwise the trainer releases the training session for each validation pass, and the next
+ * step is slow because onnxruntime sets the reopened graph up on its first run (README "Memory"
+ * gives the measured cost). One process's view: the trainer holds only when it runs alone.
  */
 export function holdTrainingDuringValidation(estimate: MemoryEstimate, memory: MachineMemory): boolean {
-  const both = estimate.total - Math.max(estimate.activations + estimate.logits, estimate.validation) + estimate.activations + estimate.logits + estimate.validation;
-  return both <= WARN_FRACTION * memory.available;
+  return estimate.bothArenas <= WARN_FRACTION * memory.available;
 }
 
 /** Rows per epoch, and the mean and standard deviation of target positions per row, for checkTrainingFits. */

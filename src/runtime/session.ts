@@ -107,9 +107,9 @@ export class TrainingSession {
    * Creates now the onnxruntime sessions a training path will use, instead of on its first
    * step: train_step.onnx for fused steps, else training.onnx (and optimizer.onnx when this
    * session holds the AdamW moments). The trainer calls it before an epoch's progress bar
-   * starts and right after a validation pass, so that loading the graphs counts as validation
-   * time and not in the rate an ETA is computed from. (onnxruntime still sets a graph up on its
-   * first run, which stays in the first step.) Sessions already open are kept.
+   * starts, so that loading the graphs is not in the rate an ETA is computed from (onnxruntime
+   * still sets a graph up on its first run, which stays in the first step). Sessions already
+   * open are kept.
    * Throws what onnxruntime throws for a graph it cannot load.
    */
   async openGraphs(fused: boolean): Promise<void> {

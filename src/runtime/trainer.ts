@@ -270,8 +270,8 @@ interface Run {
   tokens: number;
   lastLoss: number;
   stoppedBy: StopReason | null;
-  /** Keep the training session open while validating (memory allows both arenas), instead of releasing and reopening it. */
-  holdTrainingGraphs: boolean;
+  /** Keep the training session open while validating (one process, memory for both arenas), instead of releasing and reopening it. */
+  holdTrainingDuringValidation: boolean;
   /** Seconds the last validation pass of this process took (null before the first): the ETA's estimate for each one left. */
   validSeconds: number | null;
   /** Set by SIGINT/SIGTERM (one process): the run stops after the steps in flight and saves its position. */
@@ -404,14 +404,15 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       tokens: 0,
       lastLoss: NaN,
       stoppedBy: null,
-      holdTrainingGraphs: holdTrainingDuringValidation(fit.estimate, fit.memory),
+      // Ranks of one host each hold a training arena, which one process's MemAvailable at start does not see.
+      holdTrainingDuringValidation: collective.size === 1 && holdTrainingDuringValidation(fit.estimate, fit.memory),
       validSeconds: null,
       interrupted: false,
     };
     run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks } });
     if (lead) opts.onOpen?.({ batchSize: opts.batchSize });
     if (zero || collective.size > 1) run.say(describeOptimizerState(optimizerState));
-    if (!run.holdTrainingGraphs && run.evalEvery > 0) run.say(`validation releases the training session while it runs (training and validation together need more than ${Math.round(WARN_FRACTION * 100)}% of the ${formatBytes(fit.memory.available)} available), so the first step after each pass is slower`);
+    if (!run.holdTrainingDuringValidation && collective.size === 1 && run.evalEvery > 0) run.say(`validation releases the training session while it runs (training and validation together need more than ${Math.round(WARN_FRACTION * 100)}% of the ${formatBytes(fit.memory.available)} available), so the first step after each pass is slower`);
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
   } catch (e) {
@@ -502,7 +503,8 @@ async function trainEpoch(run: Run): Promise<EpochResult | null> {
   const K = Math.max(1, opts.fusedSteps);
   const fused = usesFusedSteps(run);
   // Loading the graphs takes seconds; done inside the bar, it would inflate the rate of the
-  // first steps and so the ETA. (Kept open across epochs; a validation pass reopens them.)
+  // first steps and so the ETA. (Kept open across epochs; after a validation pass that
+  // released them, this reopens them.) The epoch's seconds start after it.
   await session.openGraphs(fused);
   // The ETA covers the rest of the run: later epochs and their validation, or only part of this
   // epoch with --max-steps.
@@ -597,11 +599,10 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
     if (run.collective.rank === 0) {
       // Training and validation each keep an onnxruntime arena at its peak. When both do not fit
       // comfortably, holding only the one in use makes the run's peak the larger of the two, not
-      // their sum, at the price of a slow first step after each pass (README, "Memory").
-      // A pass's seconds (the ETA adds them per pass left) include opening the validation graph
-      // and reopening the training graphs after it, unless no epoch follows.
+      // their sum, at the price of a slow first step after each pass (README, "Memory"). A
+      // released session is reopened when the next epoch starts, if one does.
       const validStart = Date.now();
-      if (!run.holdTrainingGraphs) await run.session.release();
+      if (!run.holdTrainingDuringValidation) await run.session.release();
       const infer = await createSession(join(opts.dir, GRAPH_FILES.inference_graph), opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
       let valid: RankingMetrics;
       try {
@@ -609,7 +610,6 @@ async function endEpoch(run: Run, result: EpochResult): Promise<void> {
       } finally {
         await infer.release();
       }
-      if (run.epoch < opts.epochs && (opts.maxSteps === undefined || run.session.step < opts.maxSteps)) await run.session.openGraphs(usesFusedSteps(run));
       run.validSeconds = (Date.now() - validStart) / 1000;
       record.valid = valid;
       record.valid_seconds = run.validSeconds;
