@@ -242,6 +242,8 @@ describe('memory: size checks before allocating', () => {
         TrainingSession.prototype.release = release;
       }
       expect(counted).to.deep.equal([1, 1 + 3]);
+      const mode = (dir: string) => (readJsonl(join(dir, RUN_FILES.log)) as { type: string; memory?: { training_session_during_validation: string } }[]).find((x) => x.type === 'start')!.memory!.training_session_during_validation;
+      expect([mode(held), mode(released)]).to.deep.equal(['held', 'released']);
       expect(heldLines.some((l) => l.startsWith('validation releases'))).to.equal(false);
       expect(releasedLines.some((l) => l.startsWith('validation releases'))).to.equal(true);
       expect(h.bestEpoch).to.not.equal(null);

@@ -20,7 +20,7 @@ import { Progress } from '../util/progress.js';
 import { acquireLock } from '../util/run-lock.js';
 import { CheckpointState, loadCheckpoint } from './checkpoint.js';
 import { Feeds, stackInt64 } from './feeds.js';
-import { WARN_FRACTION, checkTrainingFits, formatBytes, holdTrainingDuringValidation, trainingRows, type MachineMemory } from './memory.js';
+import { WARN_FRACTION, checkTrainingFits, formatBytes, holdTrainingDuringValidation, trainingRows, type FitResult, type MachineMemory } from './memory.js';
 import { createSession, prepareDevice } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
@@ -409,7 +409,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       validSeconds: null,
       interrupted: false,
     };
-    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks } });
+    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks }, memory: memoryRecord(fit, run.holdTrainingDuringValidation) });
     if (lead) opts.onOpen?.({ batchSize: opts.batchSize });
     if (zero || collective.size > 1) run.say(describeOptimizerState(optimizerState));
     if (!run.holdTrainingDuringValidation && collective.size === 1 && run.evalEvery > 0) run.say(`validation releases the training session while it runs (training and validation together need more than ${Math.round(WARN_FRACTION * 100)}% of the ${formatBytes(fit.memory.available)} available), so the first step after each pass is slower`);
@@ -485,6 +485,11 @@ export function stopBeforeEpoch(epochsDone: number, epochs: number, interrupted:
  */
 function signalsDelivered(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The start record's memory figures (bytes): the estimate, the machine's available memory, and whether validation holds the training session. */
+function memoryRecord(fit: FitResult, held: boolean): Record<string, unknown> {
+  return { estimate_bytes: fit.estimate.total, both_arenas_bytes: fit.estimate.bothArenas, available_bytes: fit.memory.available, training_session_during_validation: held ? 'held' : 'released' };
 }
 
 /** One process without gradient accumulation or ZeRO takes K optimizer steps per call (train_step.onnx); otherwise one per call. */
@@ -677,8 +682,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   // and say how to continue. Under mpirun, mpirun handles signals.
   const onSignal = (signal: NodeJS.Signals) => {
     run.interrupted = true;
-    // A second signal takes the default action and ends the process at once, even inside an
-    // onnxruntime call (which holds the JS thread, so no handler could run before it returns).
+    // A signal after this handler ran (its line is printed) takes the default action and ends
+    // the process at once, even inside an onnxruntime call (which holds the JS thread, so no
+    // handler could run before it returns). Signals that arrive within one call, before the
+    // handler ran, reach it as one.
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
     const last = run.savedStep === null ? 'no checkpoint of this run was written yet' : `the run then continues from its last checkpoint, step ${run.savedStep}${opts.resumeCommand ? ', with:' : ''}`;
     // The command on a line of its own so that it can be pasted as it is; one write with its
