@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODELS } from '../graphs/index.js';
 import { presetNamed } from '../graphs/presets.js';
+import { parseSets } from '../src/cli/config-flags.js';
 import { SEED_ADAMW } from '../src/compiler/adamw.js';
 import { readManifest } from '../src/compiler/artifacts.js';
 import { compileJob } from '../src/compiler/compile-job.js';
@@ -41,16 +42,9 @@ const dataPath = arg('data', new URL('../../shared/data/ml-100k.u.data.gz', impo
 const epochs = Number(arg('epochs', '4'));
 const threads = Number(arg('threads', '1'));
 const repeats = Number(arg('repeats', '1'));
-/** --set key=value pairs, values read as JSON where they parse (numbers, booleans), else strings. */
+/** --set key=value pairs, read as compile --set reads them. */
 const sets = process.argv.flatMap((a, i) => (a === '--set' ? [process.argv[i + 1]] : []));
-const overrides = Object.fromEntries(sets.map((kv) => {
-  const [k, v] = [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)];
-  try {
-    return [k, JSON.parse(v) as unknown];
-  } catch {
-    return [k, v];
-  }
-}));
+const overrides = parseSets(sets);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 type Mode = 'held' | 'released';
 
@@ -67,7 +61,8 @@ async function runHere(dir: string, mode: Mode): Promise<Result> {
   const data = openDataset(dataPath);
   const p = presetNamed(preset);
   const fused = p.recipe.fusedSteps;
-  const estimate = estimateTrainingMemory(readManifest(dir), { batchSize: p.recipe.batchSize, fusedSteps: fused, ...trainingRows(data, readManifest(dir).dataset.maxlen) });
+  const manifest = readManifest(dir);
+  const estimate = estimateTrainingMemory(manifest, { batchSize: p.recipe.batchSize, fusedSteps: fused, ...trainingRows(data, manifest.dataset.maxlen) });
   const told = mode === 'released' ? estimate.total : 2 * estimate.bothArenas;
   const t0 = Date.now();
   await train({
