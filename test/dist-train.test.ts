@@ -48,6 +48,7 @@ interface LogRecord {
   loss?: number;
   valid?: Record<string, number>;
   ranks?: number;
+  memory?: Record<string, unknown>;
 }
 
 function records(dir: string): LogRecord[] {
@@ -105,6 +106,10 @@ describe('dist: reclm train under mpirun', function () {
       // Rank 0 alone prints: one summary line, not two.
       expect(r.stdout.match(/^trained /gm)).to.have.length(1);
       expect(records(two)[0].ranks).to.equal(2);
+      // Rank 0 validates with its training session open: these tiny models need well under 1 GiB
+      // for both arenas beside the other rank's training (0.75 of the available memory is the bar),
+      // and the machines this suite runs on have 24 GiB.
+      expect(records(two)[0].memory).to.include({ ranks_on_host: 2, training_session_during_validation: 'held' });
       const want = stepLosses(one);
       expect(want).to.have.length(118);
       // The two runs differ only in float summation order (each rank's half of the batch, then

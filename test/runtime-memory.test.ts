@@ -108,6 +108,17 @@ describe('memory: size checks before allocating', () => {
       expect(holdTrainingDuringValidation(e, { available: e.total, total: 64 * GiB })).to.equal(false);
     });
 
+    it('counts the training arena of every other rank on the host (rank 0 validates, the others train)', () => {
+      const e = at(128);
+      const threeRanks = e.bothArenas + 2 * e.total;
+      expect(holdTrainingDuringValidation(e, { available: threeRanks / WARN_FRACTION + 1, total: 64 * GiB }, 3)).to.equal(true);
+      expect(holdTrainingDuringValidation(e, { available: threeRanks / WARN_FRACTION - 1, total: 64 * GiB }, 3)).to.equal(false);
+      // Memory that holds one process's both arenas does not hold them beside two more ranks.
+      expect(holdTrainingDuringValidation(e, { available: e.bothArenas / WARN_FRACTION + 1, total: 64 * GiB }, 3)).to.equal(false);
+      expect(() => holdTrainingDuringValidation(e, BIG_MACHINE, 0)).to.throw(RangeError, /ranksOnHost/);
+      expect(() => holdTrainingDuringValidation(e, BIG_MACHINE, 1.5)).to.throw(RangeError, /ranksOnHost/);
+    });
+
     it('grows with the catalogue: full-ce logits in proportion to V, the item table in the state', () => {
       const [small, large] = [at(128, llamaManifest(1682)), at(128, llamaManifest(3364))];
       expect(large.logits).to.equal(2 * small.logits);

@@ -267,13 +267,21 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
 
 /**
  * Whether the training session may stay open while validation runs: when both arenas at their
- * peak (estimate.bothArenas, bytes) take at most WARN_FRACTION of the available memory.
- * Otherwise the trainer releases the training session for each validation pass, and the next
- * step is slow because onnxruntime sets the reopened graph up on its first run (README "Memory"
- * gives the measured cost). One process's view: the trainer holds only when it runs alone.
+ * peak (estimate.bothArenas, bytes) take at most WARN_FRACTION of the available memory, with
+ * the training arena of every other rank on the host counted too (estimate.total each: only
+ * rank 0 validates, and the ranks of one host share its memory). Otherwise the trainer releases
+ * the training session for each validation pass, and the next step is slow because onnxruntime
+ * sets the reopened graph up on its first run (README "Memory" gives the measured cost); in a
+ * data-parallel run every rank waits for that step at the next allreduce. `memory.available`
+ * is this process's reading at start: ranks that allocated before it lower it, so the rule
+ * errs towards releasing.
+ *
+ * @param ranksOnHost processes of the run on this host, this one included (1 for one process).
+ * @throws RangeError when ranksOnHost is not a positive integer.
  */
-export function holdTrainingDuringValidation(estimate: MemoryEstimate, memory: MachineMemory): boolean {
-  return estimate.bothArenas <= WARN_FRACTION * memory.available;
+export function holdTrainingDuringValidation(estimate: MemoryEstimate, memory: MachineMemory, ranksOnHost = 1): boolean {
+  if (!(Number.isInteger(ranksOnHost) && ranksOnHost >= 1)) throw new RangeError(`holdTrainingDuringValidation: ranksOnHost must be a positive integer, got ${ranksOnHost}`);
+  return estimate.bothArenas + (ranksOnHost - 1) * estimate.total <= WARN_FRACTION * memory.available;
 }
 
 /** Rows per epoch, and the mean and standard deviation of target positions per row, for checkTrainingFits. */

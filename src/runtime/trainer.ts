@@ -270,7 +270,7 @@ interface Run {
   tokens: number;
   lastLoss: number;
   stoppedBy: StopReason | null;
-  /** Keep the training session open while validating (one process, memory for both arenas), instead of releasing and reopening it. */
+  /** Keep the training session open while validating (memory for both arenas and the other ranks on the host), instead of releasing and reopening it; only rank 0 validates. */
   holdTrainingDuringValidation: boolean;
   /** Seconds the last validation pass of this process took (null before the first): the ETA's estimate for each one left. */
   validSeconds: number | null;
@@ -386,7 +386,10 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users, bucket, groupSize, window: trainWindow }, opts.seed);
     if (opts.resume) sampler.setState(position.samplerState as SamplerState);
     // Every rank takes part in gathering the host names (before the run's clock starts); rank 0 logs them.
-    const ranks = collective.size > 1 ? { ranks: collective.size, hosts: gatherRankHosts(collective).map((h) => h.host) } : {};
+    const hosts = collective.size > 1 ? gatherRankHosts(collective).map((h) => h.host) : [];
+    const ranks = collective.size > 1 ? { ranks: collective.size, hosts } : {};
+    // Rank 0 validates; the ranks on its host (itself included) share its memory.
+    const ranksOnHost = Math.max(1, hosts.filter((h) => h === hosts[0]).length);
     const run: Run = {
       opts, collective, gradAccum, zero, optimizerState, paths, session, sampler, split,
       batchSpecs: batchInputs(manifest, 'train_step'),
@@ -404,15 +407,17 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       tokens: 0,
       lastLoss: NaN,
       stoppedBy: null,
-      // Ranks of one host each hold a training arena, which one process's MemAvailable at start does not see.
-      holdTrainingDuringValidation: collective.size === 1 && holdTrainingDuringValidation(fit.estimate, fit.memory),
+      holdTrainingDuringValidation: holdTrainingDuringValidation(fit.estimate, fit.memory, ranksOnHost),
       validSeconds: null,
       interrupted: false,
     };
-    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks }, memory: memoryRecord(fit, run.holdTrainingDuringValidation) });
+    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks }, memory: memoryRecord(fit, run.holdTrainingDuringValidation, ranksOnHost) });
     if (lead) opts.onOpen?.({ batchSize: opts.batchSize });
     if (zero || collective.size > 1) run.say(describeOptimizerState(optimizerState));
-    if (!run.holdTrainingDuringValidation && collective.size === 1 && run.evalEvery > 0) run.say(`validation releases the training session while it runs (training and validation together need more than ${Math.round(WARN_FRACTION * 100)}% of the ${formatBytes(fit.memory.available)} available), so the first step after each pass is slower`);
+    if (!run.holdTrainingDuringValidation && run.evalEvery > 0) {
+      const others = ranksOnHost > 1 ? `, with the training of the ${ranksOnHost - 1} other rank${ranksOnHost > 2 ? 's' : ''} on this host,` : '';
+      run.say(`validation releases the training session while it runs (training and validation together${others} need more than ${Math.round(WARN_FRACTION * 100)}% of the ${formatBytes(fit.memory.available)} available), so the first step after each pass is slower`);
+    }
     if (trainOnValid && opts.evalEvery > 0) run.say('--train-on-valid: the validation items are training targets, so validation is off and the last model is exported');
     return run;
   } catch (e) {
@@ -488,8 +493,8 @@ function signalsDelivered(): Promise<void> {
 }
 
 /** The start record's memory figures (bytes): the estimate, the machine's available memory, and whether validation holds the training session. */
-function memoryRecord(fit: FitResult, held: boolean): Record<string, unknown> {
-  return { estimate_bytes: fit.estimate.total, both_arenas_bytes: fit.estimate.bothArenas, available_bytes: fit.memory.available, training_session_during_validation: held ? 'held' : 'released' };
+function memoryRecord(fit: FitResult, held: boolean, ranksOnHost: number): Record<string, unknown> {
+  return { estimate_bytes: fit.estimate.total, both_arenas_bytes: fit.estimate.bothArenas, available_bytes: fit.memory.available, ranks_on_host: ranksOnHost, training_session_during_validation: held ? 'held' : 'released' };
 }
 
 /** One process without gradient accumulation or ZeRO takes K optimizer steps per call (train_step.onnx); otherwise one per call. */
