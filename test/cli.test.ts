@@ -17,6 +17,7 @@ import { SEED_ADAMW } from '../src/compiler/adamw.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { PACKAGE_ROOT, plainText, runCommand, type CliResult } from './helpers/cli.js';
 import { capThreads } from '../src/cli/flags.js';
+import ReclmHelp from '../src/cli/help.js';
 import { tinyData } from './helpers/tiny-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reclm-cli-'));
@@ -348,5 +349,32 @@ describe('reclm command line', function () {
         }
       });
     }
+
+    it('reclm help refuses words after a command (oclif would show the command\'s help as if they were not there), one line, exit 2', async () => {
+      const stderr = process.stderr.write;
+      const printed: string[] = [];
+      process.stderr.write = ((chunk: string | Uint8Array) => (printed.push(String(chunk)), true)) as typeof process.stderr.write;
+      const outcome = async (argv: string[]) => {
+        try {
+          await new ReclmHelp(config).showHelp(argv);
+          return 'shown';
+        } catch (e) {
+          return e as Errors.CLIError;
+        }
+      };
+      let extra: Errors.CLIError | string, topicExtra: Errors.CLIError | string;
+      try {
+        extra = await outcome(['train', 'extra']);
+        topicExtra = await outcome(['data', 'stats', 'more']);
+      } finally {
+        process.stderr.write = stderr;
+      }
+      expect(extra).to.be.instanceOf(Errors.CLIError);
+      expect((extra as Errors.CLIError).message).to.equal("reclm help takes one command: 'extra' after 'train' is not part of it (reclm help train shows its help)");
+      expect((extra as Errors.CLIError).oclif.exit).to.equal(2);
+      expect((topicExtra as Errors.CLIError).message).to.include("'more' after 'data stats'");
+      expect(printed).to.have.length(2);
+      expect(printed[0]).to.equal(`Error: ${(extra as Errors.CLIError).message}\n`);
+    });
   });
 });
