@@ -202,6 +202,18 @@ describe('data readers', () => {
       expect(seqs(readDataset(file('x5.gz', gzipSync('1 1\n1 2\n'))))).to.deep.equal([[1, 2]]);
     });
 
+    it('reads u.data with one malformed line in 30 as u.data, naming that line, not as one user per line', () => {
+      const lines = Array.from({ length: 30 }, (_, i) => `${1 + (i % 5)}\t${10 + i}\t3\t${874000000 + i}`);
+      for (const [name, bad] of [['short', '291\t118'], ['long', '291\t118\t2\t874833878\t9']]) {
+        const withBad = [...lines.slice(0, 23), bad, ...lines.slice(23)];
+        const e = expectFormatError(file(`u-${name}`, withBad.join('\n') + '\n'), 24, bad);
+        expect(e.message).to.include('4 fields "user item rating timestamp" (tab separated)');
+      }
+      // Two lines in twelve with other counts: one user per line, as before.
+      const userSeq = [...Array.from({ length: 10 }, (_, u) => `${u + 1}\t1\t2\t3`), '11\t1\t2\t3\t4\t5', '12\t4\t5\t6\t7\t8'];
+      expect(seqs(readDataset(file('useq', userSeq.join('\n') + '\n'))).at(-1)).to.have.length(5);
+    });
+
     it('lets an explicit format win over the name', () => {
       expect(seqs(readDataset(file('looks.csv', '1 1\n1 2\n'), { format: 'sasrec' }))).to.deep.equal([[1, 2]]);
     });

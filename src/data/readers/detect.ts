@@ -8,7 +8,9 @@
  * 3. A header row (a field named like a user or item column, or a RecBole `name:type` field),
  *    or a first line with commas or semicolons: CSV/TSV.
  * 4. Whitespace-separated lines, judged on the first 1,000 non-blank lines:
- *    - every line has 4 fields, tab separated, numeric: ML-100K `u.data`;
+ *    - 4 numeric tab-separated fields on the first line and 4 fields on every line, or on all
+ *      but one line in 100 (at least 10 lines looked at, at least one line allowed): ML-100K
+ *      `u.data`, whose reader then names the malformed line;
  *    - any line has more than 3 fields: one user per line (`user item1 … itemN`);
  *    - otherwise (2 or 3 fields on every line): SASRec `user item [timestamp]`, where a third
  *      field is a timestamp. A one-user-per-line file whose users all have at most 2 items looks
@@ -60,7 +62,12 @@ export function formatFromContent(src: Source): ConcreteFormat {
   const counts = fieldCounts(src, i);
   const first = counts[0];
   const numeric = line.trim().split(/[ \t]+/).every((f) => Number.isFinite(Number(f)));
-  if (first === 4 && numeric && line.includes('\t') && counts.every((c) => c === 4)) return 'ml100k';
+  // A u.data file with a malformed line is still u.data: read as one user per line it would fail
+  // on a good line with advice for another format. A one-user-per-line file would need almost
+  // every user to have exactly three items to pass this.
+  const off = counts.filter((c) => c !== 4).length;
+  const allBut = off === 0 || (counts.length >= 10 && off <= Math.max(1, Math.floor(counts.length / 100)));
+  if (first === 4 && numeric && line.includes('\t') && allBut) return 'ml100k';
   if (counts.some((c) => c > 3)) return 'user-seq';
   if (first === 2 || first === 3) return 'sasrec';
   throw new DataFormatError(
