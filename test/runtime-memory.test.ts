@@ -255,6 +255,9 @@ describe('memory: size checks before allocating', () => {
       expect(counted).to.deep.equal([1, 1 + 3]);
       const mode = (dir: string) => (readJsonl(join(dir, RUN_FILES.log)) as { type: string; memory?: { training_session_during_validation: string } }[]).find((x) => x.type === 'start')!.memory!.training_session_during_validation;
       expect([mode(held), mode(released)]).to.deep.equal(['held', 'released']);
+      // Whole bytes in the log, as its name says (the estimate is a sum of fitted fractions).
+      const bytes = (readJsonl(join(held, RUN_FILES.log)) as { type: string; memory?: Record<string, unknown> }[]).find((x) => x.type === 'start')!.memory!;
+      expect([bytes.estimate_bytes, bytes.both_arenas_bytes, bytes.available_bytes, bytes.ranks_on_host].every((v) => Number.isInteger(v))).to.equal(true);
       expect(heldLines.some((l) => l.startsWith('validation releases'))).to.equal(false);
       expect(releasedLines.some((l) => l.startsWith('validation releases'))).to.equal(true);
       expect(h.bestEpoch).to.not.equal(null);

@@ -494,7 +494,7 @@ function signalsDelivered(): Promise<void> {
 
 /** The start record's memory figures (bytes): the estimate, the machine's available memory, and whether validation holds the training session. */
 function memoryRecord(fit: FitResult, held: boolean, ranksOnHost: number): Record<string, unknown> {
-  return { estimate_bytes: fit.estimate.total, both_arenas_bytes: fit.estimate.bothArenas, available_bytes: fit.memory.available, ranks_on_host: ranksOnHost, training_session_during_validation: held ? 'held' : 'released' };
+  return { estimate_bytes: Math.round(fit.estimate.total), both_arenas_bytes: Math.round(fit.estimate.bothArenas), available_bytes: fit.memory.available, ranks_on_host: ranksOnHost, training_session_during_validation: held ? 'held' : 'released' };
 }
 
 /** One process without gradient accumulation or ZeRO takes K optimizer steps per call (train_step.onnx); otherwise one per call. */
