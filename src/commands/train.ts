@@ -77,7 +77,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --resume',
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --window random',
-    '$ mpirun -np 2 <%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
+    '$ mpirun -np 2 --bind-to none <%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
   ];
   static override args = { dir: Args.string({ description: 'artifact folder written by `reclm compile`', required: true }) };
   static override flags = {
