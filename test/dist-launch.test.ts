@@ -189,7 +189,7 @@ describe('reclm launch', function () {
       expect(lines[2]).to.match(/^ {2}rank 1: /);
       expect(lines[3]).to.match(/^allreduce of 1,048,576 floats: ok, [\d.]+ ms \(best of 3\); broadcast: ok$/);
       const j = await launch(['-np', '2', '--check', '--json']);
-      expect(JSON.parse(j.out)).to.include({ size: 2, kind: 'mpi', allreduce: 'ok' });
+      expect(JSON.parse(j.out)).to.include({ size: 2, kind: 'mpi', allreduce: 'ok', broadcast: 'ok' });
       const refused = await runCommand(Launch as never, ['-np', '2', '--json', '--', 'train', 'x']);
       expect(refused.exitCode).to.equal(1);
       expect(refused.error?.message).to.equal("--json before -- goes with --check; put the command's own --json after --, e.g. -- train DIR --data FILE --json");

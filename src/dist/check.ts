@@ -39,7 +39,7 @@ export function runCheck(): Record<string, unknown> | null {
   c.barrier();
   c.finalize();
   if (c.rank !== 0) return null;
-  return { size: c.size, kind: c.kind, ranks, allreduce: 'ok', allreduce_floats: n, allreduce_ms: Math.min(...Object.values(timings)) };
+  return { size: c.size, kind: c.kind, ranks, allreduce: 'ok', allreduce_floats: n, allreduce_ms: Math.min(...Object.values(timings)), broadcast: 'ok' };
 }
 
 /** The report of runCheck as lines for a reader. */
@@ -48,7 +48,7 @@ export function describeCheck(report: Record<string, unknown>): string {
   return [
     `${report.size} ranks (${report.kind === 'mpi' ? 'Open MPI' : String(report.kind)}):`,
     ...ranks.map((r) => `  rank ${r.rank}: ${r.host} (pid ${r.pid})`),
-    `allreduce of ${Number(report.allreduce_floats).toLocaleString('en-US')} floats: ${report.allreduce}, ${Number(report.allreduce_ms).toFixed(1)} ms (best of 3); broadcast: ok`,
+    `allreduce of ${Number(report.allreduce_floats).toLocaleString('en-US')} floats: ${report.allreduce}, ${Number(report.allreduce_ms).toFixed(1)} ms (best of 3); broadcast: ${report.broadcast}`,
     '',
   ].join('\n');
 }
