@@ -131,6 +131,8 @@ describe('reclm launch', function () {
       // A command that does not open the collective would run once per rank: refused.
       const single = await runCommand(Launch as never, ['-np', '2', '--', 'data', 'stats', 'f.txt']);
       expect(single.error?.message).to.equal('reclm data stats does not run data-parallel yet: each of the 2 ranks would run it alone; see --dry-run for the command');
+      const help = await runCommand(Launch as never, ['-np', '2', '--', 'train', 'x', '-h']);
+      expect([help.exitCode, help.error?.message]).to.deep.equal([1, "--help after -- would print reclm train's help once per rank; run reclm train --help"]);
     });
 
     it('a hostfile that cannot be read is one line naming it, exit 2', async () => {
