@@ -268,8 +268,9 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
 /**
  * Whether the training session may stay open while validation runs: when both arenas at their
  * peak (estimate.bothArenas, bytes) take at most WARN_FRACTION of the available memory, with
- * the training arena of every other rank on the host counted too (estimate.total each: only
- * rank 0 validates, and the ranks of one host share its memory). Otherwise the trainer releases
+ * what every other rank on the host holds while it trains counted too (bothArenas − validation
+ * each: only rank 0 validates, and the ranks of one host share its memory). `estimate` is one
+ * process's: with several ranks, its share of the global batch. Otherwise the trainer releases
  * the training session for each validation pass, and the next step is slow because onnxruntime
  * sets the reopened graph up on its first run (README "Memory" gives the measured cost); in a
  * data-parallel run every rank waits for that step at the next allreduce. `memory.available`
@@ -281,7 +282,7 @@ export function estimateTrainingMemory(manifest: Pick<Manifest, 'config' | 'para
  */
 export function holdTrainingDuringValidation(estimate: MemoryEstimate, memory: MachineMemory, ranksOnHost = 1): boolean {
   if (!(Number.isInteger(ranksOnHost) && ranksOnHost >= 1)) throw new RangeError(`holdTrainingDuringValidation: ranksOnHost must be a positive integer, got ${ranksOnHost}`);
-  return estimate.bothArenas + (ranksOnHost - 1) * estimate.total <= WARN_FRACTION * memory.available;
+  return estimate.bothArenas + (ranksOnHost - 1) * (estimate.bothArenas - estimate.validation) <= WARN_FRACTION * memory.available;
 }
 
 /** Rows per epoch, and the mean and standard deviation of target positions per row, for checkTrainingFits. */

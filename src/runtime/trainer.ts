@@ -20,7 +20,7 @@ import { Progress } from '../util/progress.js';
 import { acquireLock } from '../util/run-lock.js';
 import { CheckpointState, loadCheckpoint } from './checkpoint.js';
 import { Feeds, stackInt64 } from './feeds.js';
-import { WARN_FRACTION, checkTrainingFits, formatBytes, holdTrainingDuringValidation, trainingRows, type FitResult, type MachineMemory } from './memory.js';
+import { WARN_FRACTION, checkTrainingFits, estimateTrainingMemory, formatBytes, holdTrainingDuringValidation, trainingRows, type MachineMemory, type MemoryEstimate } from './memory.js';
 import { createSession, prepareDevice } from '../onnx/providers.js';
 import { LrSchedule, lrAt, validateSchedule } from './schedule.js';
 import { TrainingSession } from './session.js';
@@ -323,8 +323,12 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   }
   if (opts.resume && opts.overwrite) throw new TrainError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
   // Refuse a run that cannot fit before anything is allocated; a batch larger than an epoch's rows is capped.
-  const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...trainingRows(opts.data, manifest.dataset.maxlen), memory: opts.memory });
+  const rows = trainingRows(opts.data, manifest.dataset.maxlen);
+  const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...rows, memory: opts.memory });
   fit.notes.forEach((line) => opts.log?.(line));
+  // What one process holds while it trains: with several ranks, micro-batches or ZeRO, its share
+  // of the global batch, one micro-batch at a time and unfused (usesFusedSteps); the validation hold is decided on it.
+  const perProcess = collective.size === 1 && gradAccum === 1 && zeroStage === 0 ? fit.estimate : estimateTrainingMemory(manifest, { batchSize: Math.ceil(fit.batchSize / (collective.size * gradAccum)), fusedSteps: 1, ...rows });
   opts = { ...opts, batchSize: fit.batchSize };
   const paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(opts.dir, f)])) as RunPaths;
   const trainOnValid = opts.trainOnValid ?? false;
@@ -407,11 +411,11 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       tokens: 0,
       lastLoss: NaN,
       stoppedBy: null,
-      holdTrainingDuringValidation: holdTrainingDuringValidation(fit.estimate, fit.memory, ranksOnHost),
+      holdTrainingDuringValidation: holdTrainingDuringValidation(perProcess, fit.memory, ranksOnHost),
       validSeconds: null,
       interrupted: false,
     };
-    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks }, memory: memoryRecord(fit, run.holdTrainingDuringValidation, ranksOnHost) });
+    run.logger.write({ type: opts.resume ? 'resume' : 'start', step: session.step, epoch: run.epoch, time: new Date().toISOString(), recipe, ...ranks, optimizer_state: { per_rank_bytes: optimizerState.perRank, unsharded_bytes: optimizerState.unsharded, zero: optimizerState.zero, ranks: optimizerState.ranks }, memory: memoryRecord(perProcess, fit.memory, run.holdTrainingDuringValidation, ranksOnHost) });
     if (lead) opts.onOpen?.({ batchSize: opts.batchSize });
     if (zero || collective.size > 1) run.say(describeOptimizerState(optimizerState));
     if (!run.holdTrainingDuringValidation && run.evalEvery > 0) {
@@ -492,9 +496,9 @@ function signalsDelivered(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The start record's memory figures (bytes): the estimate, the machine's available memory, and whether validation holds the training session. */
-function memoryRecord(fit: FitResult, held: boolean, ranksOnHost: number): Record<string, unknown> {
-  return { estimate_bytes: Math.round(fit.estimate.total), both_arenas_bytes: Math.round(fit.estimate.bothArenas), available_bytes: fit.memory.available, ranks_on_host: ranksOnHost, training_session_during_validation: held ? 'held' : 'released' };
+/** The start record's memory figures (bytes): one process's estimates, the machine's available memory, and whether validation holds the training session. */
+function memoryRecord(estimate: MemoryEstimate, memory: MachineMemory, held: boolean, ranksOnHost: number): Record<string, unknown> {
+  return { estimate_bytes: Math.round(estimate.total), both_arenas_bytes: Math.round(estimate.bothArenas), available_bytes: memory.available, ranks_on_host: ranksOnHost, training_session_during_validation: held ? 'held' : 'released' };
 }
 
 /** One process without gradient accumulation or ZeRO takes K optimizer steps per call (train_step.onnx); otherwise one per call. */
