@@ -358,16 +358,24 @@ describe('reclm command line', function () {
       expect(extra.stdout).to.equal('');
       const topic = await runCommand(HelpCommand, ['data', 'stats', 'more']);
       expect([topic.exitCode, topic.stderr]).to.deep.equal([2, "Error: reclm help takes one command: 'more' after 'data stats' is not part of it (reclm help data stats shows its help)\n"]);
+      // compile takes no argument: oclif would join 'compile extra' into one unknown id.
+      const strict = await runCommand(HelpCommand, ['compile', 'extra']);
+      expect([strict.exitCode, strict.stderr]).to.deep.equal([2, "Error: reclm help takes one command: 'extra' after 'compile' is not part of it (reclm help compile shows its help)\n"]);
       // `reclm train DIR --data F --help` reaches the help class with the command's arguments.
-      const stdout = process.stdout.write;
-      const shown: string[] = [];
-      process.stdout.write = ((chunk: string | Uint8Array) => (shown.push(String(chunk)), true)) as typeof process.stdout.write;
-      try {
-        await new ReclmHelp(config).showHelp(['train', 'artifacts/run', '--data', 'u.data', '--help']);
-      } finally {
-        process.stdout.write = stdout;
-      }
-      expect(shown.join('')).to.match(/USAGE\n\s+\$ reclm train DIR --data <value>/);
+      const shown = async (argv: string[]) => {
+        const stdout = process.stdout.write;
+        const out: string[] = [];
+        process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+        try {
+          await new ReclmHelp(config).showHelp(argv);
+        } finally {
+          process.stdout.write = stdout;
+        }
+        return out.join('');
+      };
+      expect(await shown(['train', 'artifacts/run', '--data', 'u.data', '--help'])).to.match(/USAGE\n\s+\$ reclm train DIR --data <value>/);
+      expect(await shown(['compile', 'extra', '--help'])).to.match(/USAGE\n\s+\$ reclm compile /);
+      expect(await shown(['data', 'stats', 'u.data', '--help'])).to.match(/USAGE\n\s+\$ reclm data stats /);
     });
   });
 });

@@ -12,7 +12,7 @@ import { helpExtraWordsError } from '../cli/help.js';
  */
 export default class Help extends commands.help {
   public override async run(): Promise<void> {
-    const extra = helpExtraWordsError(this.config, this.argv.filter((a) => a !== 'help'));
+    const extra = helpExtraWordsError(this.config, this.argv);
     if (extra) throw extra;
     return super.run();
   }
