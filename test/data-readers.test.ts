@@ -208,7 +208,12 @@ describe('data readers', () => {
         const withBad = [...lines.slice(0, 23), bad, ...lines.slice(23)];
         const e = expectFormatError(file(`u-${name}`, withBad.join('\n') + '\n'), 24, bad);
         expect(e.message).to.include('4 fields "user item rating timestamp" (tab separated)');
+        expect(e.message).to.include('detected from the content as u.data');
       }
+      // One user per line whose users nearly all have three items reads as u.data too: the error says how to name it.
+      const threeItems = [...Array.from({ length: 11 }, (_, u) => `${u + 1}\t1\t2\t3`), '12\t4\t5\t6\t7\t8'];
+      expect(expectFormatError(file('useq3', threeItems.join('\n') + '\n'), 12, '12\t4\t5\t6\t7\t8').message).to.match(/give --format user-seq$/);
+      expect(seqs(readDataset(file('useq3b', threeItems.join('\n') + '\n'), { format: 'user-seq' })).at(-1)).to.have.length(5);
       // Two lines in twelve with other counts: one user per line, as before.
       const userSeq = [...Array.from({ length: 10 }, (_, u) => `${u + 1}\t1\t2\t3`), '11\t1\t2\t3\t4\t5', '12\t4\t5\t6\t7\t8'];
       expect(seqs(readDataset(file('useq', userSeq.join('\n') + '\n'))).at(-1)).to.have.length(5);

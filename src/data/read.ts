@@ -43,7 +43,18 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   if (options.actions && !['movielens', 'ml100k', 'csv'].includes(concrete)) {
     throw new DataFormatError(src.file, null, `actions (a rating or event column) need ratings.dat, u.data or a CSV/TSV with an action column, but this file is read as ${concrete} (item ids only)`);
   }
-  const inter = parse(src, concrete, options);
+  let inter: Interactions;
+  try {
+    inter = parse(src, concrete, options);
+  } catch (e) {
+    // Detection takes a file whose lines nearly all have 4 tab-separated fields for u.data (one
+    // malformed line allowed); a one-user-per-line file whose users nearly all have three items
+    // reads the same, so the error says how the format was chosen.
+    if (format === 'auto' && concrete === 'ml100k' && e instanceof DataFormatError && e.line !== null) {
+      e.message += '; the format was detected from the content as u.data (nearly every line has 4 tab-separated fields): if each line is one user and their items, give --format user-seq';
+    }
+    throw e;
+  }
   const built = buildDataset(inter, {
     name: options.name ?? defaultName(src.path),
     minItemCount: options.minItemCount,
