@@ -133,6 +133,8 @@ describe('reclm launch', function () {
       expect(single.error?.message).to.equal('reclm data stats does not run data-parallel yet: each of the 2 ranks would run it alone; see --dry-run for the command');
       const help = await runCommand(Launch as never, ['-np', '2', '--', 'train', 'x', '-h']);
       expect([help.exitCode, help.error?.message]).to.deep.equal([1, "--help after -- would print reclm train's help once per rank; run reclm train --help"]);
+      const dryHelp = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--help']);
+      expect(dryHelp.error?.message).to.equal(help.error?.message);
     });
 
     it('a hostfile that cannot be read is one line naming it, exit 2', async () => {

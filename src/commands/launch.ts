@@ -78,14 +78,14 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       mpirun: flags.mpirun, hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
     });
     const { name, ready } = flags.check ? { name: 'launch --check', ready: true } : await this.runsDataParallel(rest);
+    // oclif answers --help before the command runs, so every rank would print it.
+    if (rest.some((a) => a === '--help' || a === '-h')) throw new UsageError(`--help after -- would print reclm ${name}'s help once per rank; run reclm ${name} --help`);
     if (flags['dry-run']) {
       this.log(shellQuote(cmd));
       if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
       return;
     }
     if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
-    // oclif answers --help before the command runs, so every rank would print it.
-    if (rest.some((a) => a === '--help' || a === '-h')) throw new UsageError(`--help after -- would print reclm ${name}'s help once per rank; run reclm ${name} --help`);
     const { code, interrupted } = await runInherited(cmd);
     if (interrupted && code !== 0) {
       throw new Errors.CLIError('interrupted: mpirun stopped every rank; a train run under launch keeps only its checkpoints (each epoch\'s end, or every --checkpoint-every N steps): continue from the last one with --resume', { exit: 130 });
