@@ -219,6 +219,14 @@ describe('data readers', () => {
       expect(seqs(readDataset(file('useq', userSeq.join('\n') + '\n'))).at(-1)).to.have.length(5);
     });
 
+    it('a .tsv without a header row says to name its format (the name chose the CSV reader)', () => {
+      const e = expectFormatError(file('u30.tsv', '196\t242\t3\t881250949\n186\t302\t3\t891717742\n'), 1, '196\t242\t3\t881250949');
+      expect(e.message).to.include('a file without a header row needs its format named with --format (ml100k');
+      expect(readDataset(file('u30b.tsv', '196\t242\t3\t881250949\n186\t302\t3\t891717742\n'), { format: 'ml100k' }).users).to.have.members(['196', '186']);
+      // A real header keeps the message about its columns only.
+      expect(expectFormatError(file('h.tsv', 'who\twhat\n1\t2\n'), 1, 'who\twhat').message).to.not.include('without a header row');
+    });
+
     it('lets an explicit format win over the name', () => {
       expect(seqs(readDataset(file('looks.csv', '1 1\n1 2\n'), { format: 'sasrec' }))).to.deep.equal([[1, 2]]);
     });

@@ -92,7 +92,10 @@ function findColumn(header: string[], wanted: string | undefined, synonyms: stri
   const i = findColumnIndex(header, wanted, synonyms);
   if (i >= 0) return i;
   const names = wanted !== undefined ? `"${wanted}"` : `one of ${synonyms.join(', ')} (case, "_" and RecBole ":type" suffixes ignored)`;
-  throw DataFormatError.atLine(file, lineNo, text, `a header with ${withArticle(what)} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME`);
+  // A first row of numbers is data, not a header: a .csv/.tsv name chose this reader, not the content.
+  const numbers = header.every((h) => h.trim() !== '' && Number.isFinite(Number(h)));
+  const noHeader = numbers ? '; a file without a header row needs its format named with --format (ml100k: tab-separated "user item rating timestamp"; sasrec: "user item [timestamp]"; user-seq: "user item1 item2 …")' : '';
+  throw DataFormatError.atLine(file, lineNo, text, `a header with ${withArticle(what)} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME${noHeader}`);
 }
 
 /** Unix seconds from a number, or from a date string (Date.parse), else NaN. */
