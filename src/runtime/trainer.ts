@@ -326,9 +326,9 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const rows = trainingRows(opts.data, manifest.dataset.maxlen);
   const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...rows, memory: opts.memory });
   fit.notes.forEach((line) => opts.log?.(line));
-  // What one process holds while it trains: with several ranks, micro-batches or ZeRO, its share
-  // of the global batch, one micro-batch at a time and unfused (usesFusedSteps); the validation hold is decided on it.
-  const perProcess = collective.size === 1 && gradAccum === 1 && zeroStage === 0 ? fit.estimate : estimateTrainingMemory(manifest, { batchSize: Math.ceil(fit.batchSize / (collective.size * gradAccum)), fusedSteps: 1, ...rows });
+  // What one process holds while it trains: off the fused path, its share of the global batch,
+  // one micro-batch at a time; the validation hold is decided on it.
+  const perProcess = fusesSteps(collective.size, gradAccum, zeroStage === 1) ? fit.estimate : estimateTrainingMemory(manifest, { batchSize: Math.ceil(fit.batchSize / (collective.size * gradAccum)), fusedSteps: 1, ...rows });
   opts = { ...opts, batchSize: fit.batchSize };
   const paths = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, join(opts.dir, f)])) as RunPaths;
   const trainOnValid = opts.trainOnValid ?? false;
@@ -502,8 +502,12 @@ function memoryRecord(estimate: MemoryEstimate, memory: MachineMemory, held: boo
 }
 
 /** One process without gradient accumulation or ZeRO takes K optimizer steps per call (train_step.onnx); otherwise one per call. */
+function fusesSteps(ranks: number, gradAccum: number, zero: boolean): boolean {
+  return ranks === 1 && gradAccum === 1 && !zero;
+}
+
 function usesFusedSteps(run: Run): boolean {
-  return run.collective.size === 1 && run.gradAccum === 1 && !run.zero;
+  return fusesSteps(run.collective.size, run.gradAccum, run.zero !== null);
 }
 
 /**
