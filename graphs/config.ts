@@ -78,6 +78,8 @@ export interface LlamaSasrecConfig extends LossSettings, FeatureSettings {
   attn_dropout: number;
   /** Mask padding keys for real queries (docs/models.md §7.1); the seed has no such mask. */
   key_padding_mask: boolean;
+  /** The transformer block; absent means 'llama'. 'sasrec' is SASRec's (graphs/sasrec-block.ts), an ablation. */
+  block?: 'llama' | 'sasrec';
   /** Derived: dim / n_heads. */
   head_dim: number;
   /** Derived: multiple_of * ceil(floor(8 dim / 3) / multiple_of). */
@@ -112,7 +114,7 @@ export type ModelConfig = LlamaSasrecConfig | HstuConfig;
 
 export class ConfigError extends ReclmError {}
 
-type Kind = 'posint' | 'number' | 'positive' | 'bool' | 'bce_variant' | 'fraction' | 'item_fields' | 'user_fields';
+type Kind = 'posint' | 'number' | 'positive' | 'bool' | 'bce_variant' | 'llama_block' | 'fraction' | 'item_fields' | 'user_fields';
 
 interface FieldSpec {
   kind: Kind;
@@ -155,6 +157,8 @@ const LLAMA_FIELDS: Record<string, FieldSpec> = {
   // separate rate lets a recipe keep the others and skip it.
   attn_dropout: { kind: 'fraction', dflt: (c: Record<string, unknown>) => c.dropout, doc: 'dropout on attention probabilities (default: dropout)' },
   key_padding_mask: { kind: 'bool', dflt: false, doc: 'mask padding keys (off in the seed)' },
+  // An ablation: left out of configs that do not name it, so theirs stay as they were.
+  block: { kind: 'llama_block', optional: true, doc: "'llama' (RMSNorm, RoPE, SwiGLU; the default) or 'sasrec' (LayerNorm, learned positions, ReLU FFN)" },
   ...LOSS_FIELDS(1, false),
   ...FEATURE_FIELDS,
   time_gap_buckets: { kind: 'posint', optional: true, doc: 'log2 buckets of the time gap to the previous event' },
@@ -214,6 +218,9 @@ function checkKind(model: ModelName, field: string, kind: Kind, v: unknown): voi
       return;
     case 'bce_variant':
       if (v !== 'seed' && v !== 'official') throw new ConfigError(`${where} must be 'seed' or 'official', got ${JSON.stringify(v)}`);
+      return;
+    case 'llama_block':
+      if (v !== 'llama' && v !== 'sasrec') throw new ConfigError(`${where} must be 'llama' or 'sasrec', got ${JSON.stringify(v)}`);
       return;
     case 'item_fields':
     case 'user_fields':
@@ -307,7 +314,7 @@ export function resolveLlamaConfig(raw: unknown): LlamaSasrecConfig {
   const dim = c.dim as number;
   const heads = c.n_heads as number;
   if (dim % heads !== 0) throw new ConfigError(`llama-sasrec config field 'dim' (${dim}) must be divisible by 'n_heads' (${heads})`);
-  if ((dim / heads) % 2 !== 0) {
+  if (c.block !== 'sasrec' && (dim / heads) % 2 !== 0) {
     throw new ConfigError(`llama-sasrec head width dim / n_heads = ${dim / heads} must be even for RoPE (fields 'dim' and 'n_heads')`);
   }
   finishDerived('llama-sasrec', c);

@@ -9,7 +9,8 @@ import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
 import type { Dim } from '../src/dsl/types.js';
 import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, lastRows, mergeHeads, seqLength, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
-import { encodeEvents, inferenceFeatureInputs } from './features.js';
+import { encodeEvents, inferenceFeatureInputs, sequenceConfig } from './features.js';
+import { declareSasrecBlockParams, sasrecEncoder } from './sasrec-block.js';
 import { ModelDefinition } from './types.js';
 
 /** Score of a masked key: exp() of it underflows to exactly 0 after the softmax's max shift. */
@@ -162,6 +163,26 @@ export function llamaEncoder(c: LlamaSasrecConfig, P: LlamaParams, seq: Tensor, 
   return op.rmsNorm(x, P.final_norm, c.norm_eps);
 }
 
+/** Encodes one batch: (config with any profile slots, seq [batch, T], dropout, token embeddings) → F [batch, T, d]. */
+type Encode = (c: LlamaSasrecConfig, seq: Tensor, drop: Dropout, tok?: Tensor) => Tensor;
+
+/**
+ * Declares the parameters of `c.block` (the LLaMA block, or SASRec's as an ablation,
+ * graphs/sasrec-block.ts) and returns the item embedding with the encoder that reads them.
+ */
+function declareEncoder(g: Graph, c: LlamaSasrecConfig): { item_emb: Tensor; encode: Encode } {
+  if (c.block !== 'sasrec') {
+    const P = declareLlamaParams(g, c);
+    return { item_emb: P.item_emb, encode: (cc, seq, drop, tok) => llamaEncoder(cc, P, seq, drop, tok) };
+  }
+  const item_emb = g.param('item_emb', [c.num_items + 1, c.dim], { kind: 'normal', std: 0.02 }, { zeroGradRows: [0] });
+  // With a profile prefix, pos_emb covers its slots too (graphs/features.ts).
+  const P = declareSasrecBlockParams(g, sequenceConfig(c));
+  const encode: Encode = (cc, seq, drop, tok) =>
+    sasrecEncoder(cc, P, seq, tok ?? op.gather(item_emb, seq, 0), attentionBias(g, cc, seq, seqLength(seq)), drop);
+  return { item_emb, encode };
+}
+
 export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
   name: 'llama-sasrec',
   resolveConfig: resolveLlamaConfig,
@@ -170,16 +191,16 @@ export const llamaSasrec: ModelDefinition<LlamaSasrecConfig> = {
   // profile prefix sits right before the first event whatever T (graphs/features.ts).
   paddingInvariant: (c) => c.key_padding_mask,
   buildTraining(g, c, loss, opts) {
-    const P = declareLlamaParams(g, c);
+    const { item_emb, encode } = declareEncoder(g, c);
     const inputs = declareInputs(g, batchInputSpecs(c, loss));
     const drop = trainingDropout(g, c.dropout, opts, [c.attn_dropout]);
-    const { f, items } = encodeEvents(c, P.item_emb, inputs, opts.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc, P, seq, drop, tok));
+    const { f, items } = encodeEvents(c, item_emb, inputs, opts.itemFeatures, (cc, seq, _ts, tok) => encode(cc, seq, drop, tok));
     return { loss: setTrainingOutputs(g, f, buildLoss(c, loss, f, items, inputs), opts) };
   },
   buildInference(g, c, baked = {}) {
-    const P = declareLlamaParams(g, c);
+    const { item_emb, encode } = declareEncoder(g, c);
     const inputs = { seq: inferenceSeq(g), ...inferenceFeatureInputs(g, c) };
-    const { f, items } = encodeEvents(c, P.item_emb, inputs, baked.itemFeatures, (cc, seq, _ts, tok) => llamaEncoder(cc, P, seq, Dropout.none(), tok));
+    const { f, items } = encodeEvents(c, item_emb, inputs, baked.itemFeatures, (cc, seq, _ts, tok) => encode(cc, seq, Dropout.none(), tok));
     return inferenceHead(c, f, items);
   },
 };

@@ -4,6 +4,11 @@ import { add, div, exp, log, max, mul, sigmoid, sqrt, stopGradient, sub } from '
 import { matmul } from './ops/matmul.js';
 import { reduceMax, reduceMean, reduceSum } from './ops/reduce.js';
 
+/** relu(x) = max(x, 0): Max's rule routes the gradient to x where x > 0 (half of it at exactly 0, a tie). */
+export function relu(x: Tensor): Tensor {
+  return max(x, 0);
+}
+
 export function silu(x: Tensor): Tensor {
   return mul(x, sigmoid(x));
 }
