@@ -194,9 +194,10 @@ describe('length buckets', function () {
       ['hstu', 'sampled-softmax', { dim: 16, n_layers: 1, n_heads: 1, dqk: 8, dv: 8, maxlen: 40, num_negatives: 5, dropout: 0 }],
       ['llama-sasrec', 'bce', { dim: 16, n_layers: 2, n_heads: 2, maxlen: 40, multiple_of: 8, key_padding_mask: true, dropout: 0 }],
       ['llama-sasrec', 'full-ce', { dim: 16, n_layers: 2, n_heads: 2, maxlen: 40, multiple_of: 8, key_padding_mask: true, dropout: 0 }],
+      ['llama-sasrec', 'full-ce', { dim: 16, n_layers: 2, n_heads: 2, maxlen: 40, key_padding_mask: true, dropout: 0, block: 'sasrec' }],
     ];
     for (const [name, loss, raw] of cases) {
-      it(`${name} ${loss}: a batch trimmed to its longest row gives the loss and gradients of the maxlen-wide batch`, async () => {
+      it(`${name}${raw.block ? ` (${raw.block as string} block)` : ''} ${loss}: a batch trimmed to its longest row gives the loss and gradients of the maxlen-wide batch`, async () => {
         const data = tinyData();
         const model = getModel(name);
         const c = model.resolveConfig({ ...raw, num_items: data.numItems });

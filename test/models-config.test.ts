@@ -75,6 +75,13 @@ describe('models: configuration', () => {
     expectConfigError(() => resolveConfig('sasrec', { num_items: 5 }), "unknown model 'sasrec'");
     expectConfigError(() => getModel('gru4rec'), "unknown model 'gru4rec'");
     expectConfigError(() => parseLossName('bpr'), "unknown loss 'bpr'");
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, block: 'gpt' }), "'block'", "'llama' or 'sasrec'");
+  });
+
+  it("block: absent from configs that do not name it; 'sasrec' has no RoPE, so odd head widths are allowed", () => {
+    expect(resolveConfig('llama-sasrec', { num_items: 5 })).to.not.have.property('block');
+    expect(resolveConfig('llama-sasrec', { num_items: 5, dim: 18, n_heads: 2, block: 'sasrec' })).to.include({ block: 'sasrec', head_dim: 9 });
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, dim: 18, n_heads: 2, block: 'llama' }), 'even', 'RoPE');
   });
 
   it('the registry: names, loss names, batch inputs', () => {
@@ -113,6 +120,18 @@ describe('models: configuration', () => {
     expect(info(gl, 'layers.1.wo').init).to.deep.equal({ kind: 'normal', std: 0.02 / 2 });
     expect(info(gl, 'layers.0.w3').init).to.deep.equal({ kind: 'normal', std: 0.01 });
     expect(info(gl, 'layers.0.ffn_norm')).to.deep.include({ init: { kind: 'ones' }, decay: false });
+
+    // The SASRec block (an ablation, graphs/sasrec-block.ts): SASRec+'s parameters and initialisation.
+    const s = MODELS['llama-sasrec'].resolveConfig({ num_items: 23, dim: 16, n_layers: 1, n_heads: 2, maxlen: 8, block: 'sasrec' });
+    const gs = new Graph('s');
+    MODELS['llama-sasrec'].buildTraining(gs, s, 'full-ce', { training: false });
+    const layer = ['attn_norm', 'attn_norm_bias', 'wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo', 'ffn_norm', 'ffn_norm_bias', 'w1', 'b1', 'w2', 'b2'];
+    expect(gs.params.map((p) => p.name)).to.deep.equal(['item_emb', 'pos_emb', ...layer.map((n) => `layers.0.${n}`), 'final_norm', 'final_norm_bias']);
+    expect(gs.getParam('pos_emb').shape).to.deep.equal([8, 16]);
+    expect(gs.getParam('layers.0.w1').shape).to.deep.equal([16, 16]);
+    expect(info(gs, 'layers.0.wk')).to.deep.include({ init: { kind: 'normal', std: 0.02 }, decay: true });
+    expect(info(gs, 'layers.0.bk')).to.deep.include({ init: { kind: 'zeros' }, decay: false });
+    expect(info(gs, 'final_norm_bias')).to.deep.include({ init: { kind: 'zeros' }, decay: false });
 
     const h = MODELS.hstu.resolveConfig(loadFixture('hstu_bce').config);
     const gh = new Graph('h');
