@@ -127,7 +127,9 @@ describe('reclm launch', function () {
       expect(none.exitCode).to.equal(1);
       expect(none.error?.message).to.match(/^nothing to launch: give a reclm command after --/);
       const unknown = await runCommand(Launch as never, ['-np', '2', '--', 'frobnicate']);
-      expect(unknown.error?.message).to.match(/^'frobnicate' after -- is not a reclm command \(.*train.*\)$/);
+      expect(unknown.error?.message).to.match(/^'frobnicate' after -- is not a reclm command; commands: compile, .*train$/);
+      const typo = await runCommand(Launch as never, ['-np', '2', '--', 'trian', 'x']);
+      expect(typo.error?.message).to.match(/^'trian' after -- is not a reclm command \(did you mean 'train'\?\); commands: compile, /);
       // A command that does not open the collective would run once per rank: refused.
       const single = await runCommand(Launch as never, ['-np', '2', '--', 'data', 'stats', 'f.txt']);
       expect(single.error?.message).to.equal('reclm data stats does not run data-parallel yet: each of the 2 ranks would run it alone; see --dry-run for the command');

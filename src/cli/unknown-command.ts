@@ -16,8 +16,15 @@ export function unknownCommandError(config: Interfaces.Config, id: string): Erro
   const words = id.split(':');
   const topics = new Set(commands.filter((c) => c.includes(sep)).map((c) => c.split(sep)[0]));
   const asked = words.slice(0, topics.has(words[0]) ? 2 : 1).join(sep);
-  const closest = commands.map((c) => ({ c, d: distance(asked.toLowerCase(), c) })).sort((x, y) => x.d - y.d)[0];
-  const hint = closest && closest.d <= 2 ? ` (did you mean '${closest.c}'?)` : '';
-  const message = `'${asked}' is not a reclm command${hint}; commands: ${commands.join(', ')} (reclm help COMMAND for one)`;
+  const message = `'${asked}' is not a reclm command${didYouMean(asked, commands)}; commands: ${commands.join(', ')} (reclm help COMMAND for one)`;
   return printedError(new Errors.CLIError(message, { exit: 2 }));
+}
+
+/**
+ * ` (did you mean 'train'?)` for the command of `commands` closest to `asked` (case folded)
+ * when it is a likely typo, a Levenshtein distance of at most 2; '' otherwise.
+ */
+export function didYouMean(asked: string, commands: readonly string[]): string {
+  const closest = commands.map((c) => ({ c, d: distance(asked.toLowerCase(), c) })).sort((x, y) => x.d - y.d)[0];
+  return closest && closest.d <= 2 ? ` (did you mean '${closest.c}'?)` : '';
 }

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ReclmCommand } from '../cli/base-command.js';
+import { didYouMean } from '../cli/unknown-command.js';
 import { UsageError } from '../errors.js';
 import { CHECK_ENTRY } from '../dist/check.js';
 import { HostfileError, HostSlots, applyInclude, readHostfile } from '../dist/hostfile.js';
@@ -112,7 +113,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
     if (!found) {
       const known = this.config.commandIDs.filter((c) => c !== 'launch').map((c) => c.replace(/:/g, ' '));
-      throw new UsageError(`'${words[0] ?? ''}' after -- is not a reclm command (${known.join(', ')})`);
+      throw new UsageError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; commands: ${known.join(', ')}`);
     }
     const cls = (await found.load()) as { distributed?: boolean };
     return { name: found.id.replace(/:/g, ' '), ready: cls.distributed === true };
