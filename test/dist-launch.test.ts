@@ -137,6 +137,15 @@ describe('reclm launch', function () {
       expect([help.exitCode, help.error?.message]).to.deep.equal([1, "--help after -- would print reclm train's help once per rank; run reclm train --help"]);
       const dryHelp = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--help']);
       expect(dryHelp.error?.message).to.equal(help.error?.message);
+      const helpCommand = await runCommand(Launch as never, ['-np', '2', '--', 'help', 'train']);
+      expect([helpCommand.exitCode, helpCommand.error?.message]).to.deep.equal([1, 'help after -- would print the help once per rank; run reclm help train']);
+      // Launch's flags typed after -- would fail on every rank; the command's own --json is its own.
+      for (const flag of ['--dry-run', '-np', '--check', '--hostfile=h']) {
+        const misplaced = await runCommand(Launch as never, ['-np', '2', '--', 'train', 'x', flag]);
+        expect(misplaced.error?.message, flag).to.equal(`${flag.split('=')[0]} after -- is launch's flag, not reclm train's; put it before -- (reclm launch [launch flags] -- train ...)`);
+      }
+      const own = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--json']);
+      expect(own.error).to.equal(undefined);
     });
 
     it('a hostfile that cannot be read is one line naming it, exit 2', async () => {

@@ -27,6 +27,11 @@ function checkProgram(json: boolean): string[] {
   return [process.execPath, ...(CHECK_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : []), CHECK_ENTRY, ...(json ? ['--json'] : [])];
 }
 
+/** Launch's own flag names (without --). */
+function launchFlagNames(): string[] {
+  return Object.keys(Launch.flags);
+}
+
 export default class Launch extends ReclmCommand {
   // The command after -- has its own flags (and its own --json); launch prints only mpirun's output.
   static override enableJsonFlag = false;
@@ -78,9 +83,13 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     const cmd = buildMpirunCommand({
       mpirun: flags.mpirun, hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
     });
-    const { name, ready } = flags.check ? { name: 'launch --check', ready: true } : await this.runsDataParallel(rest);
+    const { name, ready, flagNames } = flags.check ? { name: 'launch --check', ready: true, flagNames: [] } : await this.runsDataParallel(rest);
     // oclif answers --help before the command runs, so every rank would print it.
     if (rest.some((a) => a === '--help' || a === '-h')) throw new UsageError(`--help after -- would print reclm ${name}'s help once per rank; run reclm ${name} --help`);
+    if (name === 'help') throw new UsageError(`help after -- would print the help once per rank; run reclm ${rest.join(' ')}`);
+    // A launch flag typed after -- would reach every rank and fail there, once per rank.
+    const misplaced = rest.find((a) => a === '-np' || launchFlagNames().some((f) => !flagNames.includes(f) && (a === `--${f}` || a.startsWith(`--${f}=`))));
+    if (misplaced) throw new UsageError(`${misplaced.split('=')[0]} after -- is launch's flag, not reclm ${name}'s; put it before -- (reclm launch [launch flags] -- ${name} ...)`);
     if (flags['dry-run']) {
       this.log(shellQuote(cmd));
       if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
@@ -106,8 +115,11 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     return (split < 0 ? this.argv : this.argv.slice(0, split)).includes('--json');
   }
 
-  /** Whether the reclm command at the start of `words` opens the collective (declares `static distributed = true`). */
-  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean }> {
+  /**
+   * The reclm command at the start of `words`: its name, whether it opens the collective
+   * (declares `static distributed = true`) and its flag names.
+   */
+  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean; flagNames: string[] }> {
     // Topic commands are several words (`data stats`); oclif joins them with ':'.
     const ids = words.map((_, i) => words.slice(0, i + 1).join(':')).reverse();
     const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
@@ -116,7 +128,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       throw new UsageError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; commands: ${known.join(', ')}`);
     }
     const cls = (await found.load()) as { distributed?: boolean };
-    return { name: found.id.replace(/:/g, ' '), ready: cls.distributed === true };
+    return { name: found.id.replace(/:/g, ' '), ready: cls.distributed === true, flagNames: Object.keys(found.flags) };
   }
 }
 
