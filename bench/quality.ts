@@ -6,7 +6,8 @@
 // --minutes M starts no new epoch after M minutes of training (the best model is still used).
 // --finish: do not train; rank with the best checkpoint of an interrupted run in --out.
 // --set key=value (repeatable) overrides a config field of the preset, e.g. --set time_bias=true.
-// --lr X, --constant-lr, --patience N, --eval-every N override the preset's recipe, --loss NAME its loss (the row names them).
+// --lr X, --constant-lr, --patience N, --eval-every N override the preset's recipe, --loss NAME its loss,
+// --beta1/--beta2/--max-grad-norm its optimizer (the row names them).
 // --train-on-valid also trains on the validation items (Meta's training protocol): no validation,
 // the last model is ranked.
 // --keep-seen ranks the test target against the whole catalogue instead of the items the user has
@@ -41,7 +42,7 @@ import { readJsonl } from '../src/util/jsonl.js';
 import { writeValidationSvg } from '../src/report/index.js';
 import { answerHelp } from './help.js';
 import { ReclmError, UsageError } from '../src/errors.js';
-import { capThreads, parsePositive } from '../src/cli/flags.js';
+import { capThreads, parseFraction, parseNonNegative, parsePositive } from '../src/cli/flags.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
 import { RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type TrainWindow } from '../src/data/sampler.js';
@@ -55,7 +56,7 @@ Every test user's rank is written to ranks.csv in --out (compare two runs with b
 usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DIR] [--epochs N] [--minutes M] [--threads N]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
-         [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--positive RULE] [--inputs ids|actions|items|profile|all]
+         [--beta1 X] [--beta2 X] [--max-grad-norm X] [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--positive RULE] [--inputs ids|actions|items|profile|all]
          [--user-features FILE] [--item-features FILE]
 
   --help              this text
@@ -79,6 +80,8 @@ usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DI
   --constant-lr       constant lr after warm-up instead of the preset's cosine decay
   --patience N        stop after N validations without a better NDCG@10 (0: never); instead of the preset's
   --eval-every N      validate every N epochs instead of the preset's
+  --beta1 X, --beta2 X  AdamW's β1, β2 instead of the preset's (0.9, 0.95), e.g. --beta2 0.999 (PyTorch Adam's default)
+  --max-grad-norm X   global-norm gradient clipping instead of the preset's 1 (0: none)
   --loss NAME         bce, sampled-softmax or full-ce instead of the preset's loss, e.g. --loss sampled-softmax
                       --set num_negatives=128 for official HSTU's sampled softmax (the fixtures' spellings
                       sampled_softmax and full_ce are accepted too; the row names the hyphenated one)
@@ -103,7 +106,7 @@ process.argv = process.argv.flatMap((a, i) => {
   const m = i >= 2 ? /^(--[\w-]+)=([\s\S]*)$/.exec(a) : null;
   return m ? [m[1], m[2]] : [a];
 });
-const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window'];
+const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window', 'beta1', 'beta2', 'max-grad-norm'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
 // Every value flag but --set is read once (arg() takes the first), so a second one would be ignored.
 const given = new Set<string>();
@@ -144,6 +147,12 @@ const overrides = {
   patience: intFlag('patience', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
   evalEvery: intFlag('eval-every', positiveInt, 'a positive integer'),
   cosine: process.argv.includes('--constant-lr') ? false : undefined,
+};
+// Optimizer overrides, named in the row like the recipe's.
+const optimizerOverrides = {
+  beta1: arg('beta1') === undefined ? undefined : parseFraction(arg('beta1')!, 'beta1'),
+  beta2: arg('beta2') === undefined ? undefined : parseFraction(arg('beta2')!, 'beta2'),
+  maxGradNorm: arg('max-grad-norm') === undefined ? undefined : parseNonNegative(arg('max-grad-norm')!, 'max-grad-norm'),
 };
 const lossFlag = (() => {
   const v = arg('loss');
@@ -204,6 +213,9 @@ const recipeLabel = [
   overrides.patience !== undefined ? ` --patience ${overrides.patience}` : '',
   overrides.evalEvery !== undefined ? ` --eval-every ${overrides.evalEvery}` : '',
   windowFlag !== undefined ? ` --window ${windowFlag}` : '',
+  optimizerOverrides.beta1 !== undefined ? ` --beta1 ${optimizerOverrides.beta1}` : '',
+  optimizerOverrides.beta2 !== undefined ? ` --beta2 ${optimizerOverrides.beta2}` : '',
+  optimizerOverrides.maxGradNorm !== undefined ? ` --max-grad-norm ${optimizerOverrides.maxGradNorm}` : '',
 ].join('');
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = epochsFlag ?? r.epochs;
@@ -234,7 +246,7 @@ if (process.argv.includes('--finish')) {
   const oldRanks = join(out, 'ranks.csv');
   if (existsSync(oldRanks) && readFileSync(oldRanks, 'utf8').startsWith(USER_RANKS_HEADER)) rmSync(oldRanks);
   compileJob({
-    model: MODELS[preset.model] as never, loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer },
+    model: MODELS[preset.model] as never, loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer, ...Object.fromEntries(Object.entries(optimizerOverrides).filter(([, v]) => v !== undefined)) },
     data, dataLabel: dataPath, initSeed: 41 + seed, features: compileFeatures(data), recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
   });
   const summary = await train({

@@ -67,6 +67,14 @@ describe('reclm command line', function () {
       for (const f of ['manifest.json', 'init.ckpt', 'items.json']) expect(existsSync(join(out, f)), f).to.equal(true);
     });
 
+    it("compile --beta1/--beta2/--max-grad-norm set AdamW's constants in the manifest", async () => {
+      const { out } = freshOut();
+      const r = await runCommand(Compile, [...TINY, '--data', 'builtin', '--out', out, '--beta1', '0.8', '--beta2', '0.999', '--max-grad-norm', '0']);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+      expect(m.optimizer).to.include({ beta1: 0.8, beta2: 0.999, maxGradNorm: 0 });
+    });
+
     it('compile, train and eval a tiny config from a data file', async () => {
       dir = freshOut().out;
       const c = await runCommand(Compile, [...TINY, '--data', DATA, '--out', dir]);
@@ -203,6 +211,7 @@ describe('reclm command line', function () {
     it('out-of-range and malformed values', async () => {
       await failingCompile([...TINY, '--num-items', '0'], 2, /^--num-items: Expected an integer greater than or equal to 1 but received: 0/);
       await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '-0.1'], 2, /^--weight-decay must be a non-negative number, got '-0.1'$/);
+      await failingCompile([...TINY, '--num-items', '50', '--beta2', '1'], 2, /^--beta2 must be a number in \[0, 1\), got '1'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim'], 1, /^--set expects key=value, got 'dim'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim=-4'], 1, /'dim' must be a positive integer, got -4/);
       await failingCompile([...TINY, '--data', DATA, '--set', 'num_items=7'], 1, /num_items is 7, but .*tiny\.txt has 60 items/);

@@ -21,11 +21,21 @@ export function parseNonNegative(text: string, flag: string): number {
   return v;
 }
 
+/** Parses a number flag that must lie in [0, 1) (Adam's β1, β2); throws a UsageError naming the flag. */
+export function parseFraction(text: string, flag: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0 || v >= 1) throw new UsageError(`--${flag} must be a number in [0, 1), got '${text}'`);
+  return v;
+}
+
 /** A real-valued flag > 0, parsed while the flags are (before any data is read). */
 export const positiveNumberFlag = Flags.custom<number>({ parse: async (input, _ctx, opts) => parsePositive(input, opts.name) });
 
 /** A real-valued flag ≥ 0. */
 export const nonNegativeNumberFlag = Flags.custom<number>({ parse: async (input, _ctx, opts) => parseNonNegative(input, opts.name) });
+
+/** A real-valued flag in [0, 1). */
+export const fractionFlag = Flags.custom<number>({ parse: async (input, _ctx, opts) => parseFraction(input, opts.name) });
 
 /**
  * A string flag whose value `check` validates while the flags are parsed, so a bad value exits

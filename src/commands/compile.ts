@@ -12,7 +12,7 @@ import { openDataset } from '../data/open.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
-import { dataFormatFlag, nonNegativeNumberFlag } from '../cli/flags.js';
+import { dataFormatFlag, fractionFlag, nonNegativeNumberFlag } from '../cli/flags.js';
 import { columnsFlag, compileFeatures, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { checkModelFits } from '../runtime/memory.js';
 
@@ -44,6 +44,8 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     seed: Flags.integer({ description: 'seed of the initial parameters', default: 42, min: 0 }),
     'weight-decay': nonNegativeNumberFlag({ description: 'AdamW weight decay on tensors of rank >= 2 (default 0.1, or the preset\'s)' }),
     'max-grad-norm': nonNegativeNumberFlag({ description: 'global-norm gradient clipping; 0 disables (default 1.0)' }),
+    beta1: fractionFlag({ description: "AdamW's β1, the decay of the gradient's moving average (default 0.9, or the preset's)" }),
+    beta2: fractionFlag({ description: "AdamW's β2, the decay of the squared gradient's moving average (default 0.95 as LLaMA trains, or the preset's; PyTorch's Adam default is 0.999)" }),
     force: Flags.boolean({ description: 'replace --out when it holds reclm artifacts (a training run in it is deleted too)' }),
   };
 
@@ -77,6 +79,8 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     const optimizer = { ...SEED_ADAMW, ...(preset?.optimizer ?? {}) };
     optimizer.weightDecay = flags['weight-decay'] ?? optimizer.weightDecay;
     optimizer.maxGradNorm = flags['max-grad-norm'] ?? optimizer.maxGradNorm;
+    optimizer.beta1 = flags.beta1 ?? optimizer.beta1;
+    optimizer.beta2 = flags.beta2 ?? optimizer.beta2;
     const numItems = data ? data.numItems : flags['num-items'];
     if (config.num_items !== undefined && Number(config.num_items) !== numItems) {
       const from = data ? `${flags.data} has ${numItems} items` : `--num-items is ${numItems}`;
