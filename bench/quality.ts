@@ -80,7 +80,7 @@ usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DI
   --constant-lr       constant lr after warm-up instead of the preset's cosine decay
   --patience N        stop after N validations without a better NDCG@10 (0: never); instead of the preset's
   --eval-every N      validate every N epochs instead of the preset's
-  --beta1 X, --beta2 X  AdamW's β1, β2 instead of the preset's (0.9, 0.95), e.g. --beta2 0.999 (PyTorch Adam's default)
+  --beta1 X, --beta2 X  AdamW's β1, β2 instead of the preset's (reclm presets NAME shows them), e.g. --beta2 0.999 (PyTorch Adam's default)
   --max-grad-norm X   global-norm gradient clipping instead of the preset's 1 (0: none)
   --loss NAME         bce, sampled-softmax or full-ce instead of the preset's loss, e.g. --loss sampled-softmax
                       --set num_negatives=128 for official HSTU's sampled softmax (the fixtures' spellings

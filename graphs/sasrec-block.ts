@@ -4,8 +4,8 @@
  * SASRec's block in place of LLaMA's, so a run with it measures what RMSNorm, RoPE and SwiGLU
  * do against LayerNorm, learned absolute positions and a ReLU feed-forward.
  *
- * Follows Kang & McAuley's SASRec (ICDM 2018) as the SASRec.pytorch port, which Klenitskiy &
- * Vasilev's SASRec+ (RecSys 2023) trains, computes it:
+ * Follows Kang & McAuley's SASRec (ICDM 2018) as Klenitskiy & Vasilev's SASRec+ (RecSys 2023)
+ * computes it (their adaptation of the SASRec.pytorch port):
  * - input: item_emb[seq]·sqrt(d) + pos_emb[p], dropout, zeroed at padding;
  * - per block: q = LN(x); x = q + MHA(q, x, x) (queries from the normalised input, keys and
  *   values from the raw one, projections with biases, dropout on the probabilities only);
@@ -50,7 +50,10 @@ export interface SasrecBlockParams {
 /**
  * Declares the block's parameters after the item embedding: pos_emb [maxlen, d], per layer two
  * LayerNorms (weight 1, bias 0), q/k/v/output projections [d, d] with biases, W1, W2 [d, d] with
- * biases, and the final LayerNorm. Weights N(0, 0.02²), biases 0: SASRec+'s initialisation.
+ * biases, and the final LayerNorm. Every matrix N(0, 0.02²) and every bias 0, as LLaMA's block
+ * initialises its matrices, so the ablation changes the block and not the initialisation. SASRec+
+ * does the same except for q/k/v: torch's MultiheadAttention keeps its own xavier-uniform
+ * in-projection, U(±sqrt(6 / 4d)).
  */
 export function declareSasrecBlockParams(g: Graph, c: LlamaSasrecConfig): SasrecBlockParams {
   const d = c.dim;
@@ -108,6 +111,7 @@ export function sasrecEncoder(c: LlamaSasrecConfig, P: SasrecBlockParams, seq: T
       const v = splitHeads(op.linear(x, p.wv, p.bv), L, H, hd);
       const a = drop.apply(op.softmax(op.add(op.matmul(qh, kT), maskBias), -1), c.attn_dropout);
       const h = ln(op.add(q, op.linear(mergeHeads(op.matmul(a, v), L, H, hd), p.wo, p.bo)), p.ffn_norm, p.ffn_norm_bias);
+      // SASRec drops before the ReLU; inverted dropout scales by a positive factor, so the order does not matter.
       const ffn = op.linear(drop.apply(op.relu(op.linear(h, p.w1, p.b1))), p.w2, p.b2);
       return op.mul(op.add(h, drop.apply(ffn)), keep);
     });

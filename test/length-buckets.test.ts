@@ -187,7 +187,8 @@ describe('length buckets', function () {
   describe('graphs with a symbolic sequence length', () => {
     // Trimming drops columns that are padding in every row; the results differ only by float
     // rounding (matrix products over a shorter inner dim sum the same non-zero terms in another
-    // blocking), far below these bounds: loss relative 1e-5, gradients 1e-4 of their largest value.
+    // blocking), far below these bounds: loss relative 1e-5, gradients 1e-4 of their largest value
+    // (the SASRec block's key bias, 0 in exact arithmetic: of the largest gradient of all).
     const cases: [string, LossName, Record<string, unknown>][] = [
       ['hstu', 'bce', { dim: 16, n_layers: 2, n_heads: 2, dqk: 4, dv: 8, maxlen: 40, dropout: 0 }],
       ['hstu', 'full-ce', { dim: 16, n_layers: 2, n_heads: 2, dqk: 4, dv: 8, maxlen: 40, item_l2_norm: true, temperature: 0.05, dropout: 0 }],
@@ -214,7 +215,7 @@ describe('length buckets', function () {
         const a = await session.run({ ...params, ...feedsOf(full, c, loss) });
         const b = await session.run({ ...params, ...feedsOf(short, c, loss) });
         await session.release();
-        expectSameLossAndGradients(a, b, g.params);
+        expectSameLossAndGradients(a, b, g.params, raw.block === 'sasrec' ? /^layers\.\d+\.bk$/ : undefined);
       });
     }
 

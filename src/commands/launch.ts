@@ -27,9 +27,13 @@ function checkProgram(json: boolean): string[] {
   return [process.execPath, ...(CHECK_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : []), CHECK_ENTRY, ...(json ? ['--json'] : [])];
 }
 
-/** Launch's own flag names (without --). */
-function launchFlagNames(): string[] {
-  return Object.keys(Launch.flags);
+/** Whether `word` is one of launch's flags (`-np`, `--dry-run`, `--hostfile=h`, ...) that the command after -- does not have (`commandFlags`). */
+function isLaunchFlag(word: string, commandFlags: readonly string[] = []): boolean {
+  return word === '-np' || Object.keys(Launch.flags).some((f) => !commandFlags.includes(f) && (word === `--${f}` || word.startsWith(`--${f}=`)));
+}
+
+function misplacedFlag(word: string, command: string): UsageError {
+  return new UsageError(`${word.split('=')[0]} after -- is launch's flag, not reclm ${command}'s; put it before -- (reclm launch [launch flags] -- ${command} ...)`);
 }
 
 export default class Launch extends ReclmCommand {
@@ -67,6 +71,8 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     if (flags.check && rest.length) throw new UsageError('--check runs its own program; give no command after --');
     if (flags.json && !flags.check) throw new UsageError('--json before -- goes with --check; put the command\'s own --json after --, e.g. -- train DIR --data FILE --json');
     if (!flags.check && !rest.length) throw new UsageError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
+    // A launch flag typed after -- would reach every rank and fail there, once per rank.
+    if (isLaunchFlag(rest[0] ?? '')) throw misplacedFlag(rest[0], 'COMMAND');
     let hosts: HostSlots[] | null = null;
     if (flags.hostfile) {
       hosts = readHostfile(flags.hostfile);
@@ -87,9 +93,8 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     // oclif answers --help before the command runs, so every rank would print it.
     if (rest.some((a) => a === '--help' || a === '-h')) throw new UsageError(`--help after -- would print reclm ${name}'s help once per rank; run reclm ${name} --help`);
     if (name === 'help') throw new UsageError(`help after -- would print the help once per rank; run reclm ${rest.join(' ')}`);
-    // A launch flag typed after -- would reach every rank and fail there, once per rank.
-    const misplaced = rest.find((a) => a === '-np' || launchFlagNames().some((f) => !flagNames.includes(f) && (a === `--${f}` || a.startsWith(`--${f}=`))));
-    if (misplaced) throw new UsageError(`${misplaced.split('=')[0]} after -- is launch's flag, not reclm ${name}'s; put it before -- (reclm launch [launch flags] -- ${name} ...)`);
+    const misplaced = rest.find((a) => isLaunchFlag(a, flagNames)); // anywhere in the command's words
+    if (misplaced) throw misplacedFlag(misplaced, name);
     if (flags['dry-run']) {
       this.log(shellQuote(cmd));
       if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
@@ -124,7 +129,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     const ids = words.map((_, i) => words.slice(0, i + 1).join(':')).reverse();
     const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
     if (!found) {
-      const known = this.config.commandIDs.filter((c) => c !== 'launch').map((c) => c.replace(/:/g, ' '));
+      const known = this.config.commandIDs.filter((c) => c !== 'launch' && c !== 'help').map((c) => c.replace(/:/g, ' '));
       throw new UsageError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; commands: ${known.join(', ')}`);
     }
     const cls = (await found.load()) as { distributed?: boolean };
