@@ -212,6 +212,8 @@ describe('reclm command line', function () {
       await failingCompile([...TINY, '--num-items', '0'], 2, /^--num-items: Expected an integer greater than or equal to 1 but received: 0/);
       await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '-0.1'], 2, /^--weight-decay must be a non-negative number, got '-0.1'$/);
       await failingCompile([...TINY, '--num-items', '50', '--beta2', '1'], 2, /^--beta2 must be a number in \[0, 1\), got '1'$/);
+      // Decimal numbers only: Number() reads 0x10 as 16.
+      await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '0x10'], 2, /^--weight-decay must be a non-negative number, got '0x10'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim'], 1, /^--set expects key=value, got 'dim'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim=-4'], 1, /'dim' must be a positive integer, got -4/);
       await failingCompile([...TINY, '--data', DATA, '--set', 'num_items=7'], 1, /num_items is 7, but .*tiny\.txt has 60 items/);

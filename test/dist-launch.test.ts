@@ -144,6 +144,8 @@ describe('reclm launch', function () {
         const misplaced = await runCommand(Launch as never, ['-np', '2', '--', 'train', 'x', flag]);
         expect(misplaced.error?.message, flag).to.equal(`${flag.split('=')[0]} after -- is launch's flag, not reclm train's; put it before -- (reclm launch [launch flags] -- train ...)`);
       }
+      const bareHelp = await runCommand(Launch as never, ['-np', '2', '--', '--help']);
+      expect(bareHelp.error?.message).to.equal('--help after -- would print the help once per rank; run reclm launch --help, or reclm COMMAND --help');
       const first = await runCommand(Launch as never, ['--', '-np', '2', 'train', 'x']);
       expect(first.error?.message).to.equal("-np after -- is launch's flag, not reclm COMMAND's; put it before -- (reclm launch [launch flags] -- COMMAND ...)");
       const own = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--json']);

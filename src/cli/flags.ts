@@ -7,23 +7,31 @@ import { UsageError } from '../errors.js';
 export const dataFormatFlag = () =>
   Flags.string({ description: 'data format; auto detects it from the file name and content', options: [...DATA_FORMATS], default: 'auto' });
 
+/** A decimal number as people write one (`0.5`, `.5`, `1e-3`); Number() alone also reads 0x10, '' and Infinity. */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/** `text` as a number, NaN unless it is a decimal number. */
+function decimal(text: string): number {
+  return DECIMAL.test(text) ? Number(text) : NaN;
+}
+
 /** Parses a number flag that must be > 0 (learning rates); throws a UsageError naming the flag. */
 export function parsePositive(text: string, flag: string): number {
-  const v = Number(text);
+  const v = decimal(text);
   if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new UsageError(`--${flag} must be a positive number, got '${text}'`);
   return v;
 }
 
 /** Parses a number flag that must be ≥ 0 (weight decay, clipping norm); throws a UsageError naming the flag. */
 export function parseNonNegative(text: string, flag: string): number {
-  const v = Number(text);
+  const v = decimal(text);
   if (text.trim() === '' || !Number.isFinite(v) || v < 0) throw new UsageError(`--${flag} must be a non-negative number, got '${text}'`);
   return v;
 }
 
 /** Parses a number flag that must lie in [0, 1) (Adam's β1, β2); throws a UsageError naming the flag. */
 export function parseFraction(text: string, flag: string): number {
-  const v = Number(text);
+  const v = decimal(text);
   if (text.trim() === '' || !Number.isFinite(v) || v < 0 || v >= 1) throw new UsageError(`--${flag} must be a number in [0, 1), got '${text}'`);
   return v;
 }

@@ -43,7 +43,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     out: Flags.string({ description: 'output folder', required: true }),
     seed: Flags.integer({ description: 'seed of the initial parameters', default: 42, min: 0 }),
     'weight-decay': nonNegativeNumberFlag({ description: 'AdamW weight decay on tensors of rank >= 2 (default 0.1, or the preset\'s)' }),
-    'max-grad-norm': nonNegativeNumberFlag({ description: 'global-norm gradient clipping; 0 disables (default 1.0)' }),
+    'max-grad-norm': nonNegativeNumberFlag({ description: "global-norm gradient clipping; 0 disables (default 1.0, or the preset's)" }),
     beta1: fractionFlag({ description: "AdamW's β1, the decay of the gradient's moving average (default 0.9, or the preset's)" }),
     beta2: fractionFlag({ description: "AdamW's β2, the decay of the squared gradient's moving average (default 0.95 as LLaMA trains, or the preset's; PyTorch's Adam default is 0.999)" }),
     force: Flags.boolean({ description: 'replace --out when it holds reclm artifacts (a training run in it is deleted too)' }),
@@ -112,7 +112,9 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       graphs: Object.fromEntries(Object.entries(manifest.graphs).map(([k, g]) => [k, { file: g.file, nodes: g.nodes }])),
       ...(choices ? { choices } : {}),
     };
-    this.log(`compiled ${manifest.model} (${manifest.loss}) for ${summary.numItems} items, ${summary.parameters.toLocaleString('en-US')} parameters -> ${flags.out}`);
+    // The SASRec block is an ablation of llama-sasrec (docs/models.md §2.5): say so where the model is named.
+    const block = (manifest.config as { block?: string }).block === 'sasrec' ? ', SASRec block' : '';
+    this.log(`compiled ${manifest.model} (${manifest.loss}${block}) for ${summary.numItems} items, ${summary.parameters.toLocaleString('en-US')} parameters -> ${flags.out}`);
     for (const [k, g] of Object.entries(summary.graphs)) this.log(`  ${join(flags.out, g.file)}  ${g.nodes} nodes  (${k})`);
     return summary;
   }

@@ -73,6 +73,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     if (!flags.check && !rest.length) throw new UsageError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
     // A launch flag typed after -- would reach every rank and fail there, once per rank.
     if (isLaunchFlag(rest[0] ?? '')) throw misplacedFlag(rest[0], 'COMMAND');
+    if (rest[0] === '--help' || rest[0] === '-h') throw new UsageError(`${rest[0]} after -- would print the help once per rank; run reclm launch --help, or reclm COMMAND --help`);
     let hosts: HostSlots[] | null = null;
     if (flags.hostfile) {
       hosts = readHostfile(flags.hostfile);
