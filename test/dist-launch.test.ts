@@ -148,7 +148,17 @@ describe('reclm launch', function () {
       expect(bareHelp.error?.message).to.equal('--help after -- would print the help once per rank; run reclm launch --help, or reclm COMMAND --help');
       const first = await runCommand(Launch as never, ['--', '-np', '2', 'train', 'x']);
       expect(first.error?.message).to.equal("-np after -- is launch's flag, not reclm COMMAND's; put it before -- (reclm launch [launch flags] -- COMMAND ...)");
-      const own = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--json']);
+      // The command's own arguments are checked with its parser before any rank starts.
+      for (const [args, message] of [
+        [['train'], 'Missing 1 required arg: dir (artifact folder written by `reclm compile`)'],
+        [['train', 'x'], 'Missing required flag --data'],
+        [['train', 'x', '--data', 'f', '--bogus'], 'Nonexistent flag: --bogus'],
+        [['train', 'x', '--data', 'f', '--lr', '-1'], "--lr must be a positive number, got '-1'"],
+      ] as const) {
+        const r = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', ...args]);
+        expect([r.exitCode, r.error?.message], args.join(' ')).to.deep.equal([1, `reclm train after --: ${message} (see reclm train --help)`]);
+      }
+      const own = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--data', 'f', '--json']);
       expect(own.error).to.equal(undefined);
     });
 

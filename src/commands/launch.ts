@@ -1,9 +1,10 @@
-import { Errors, Flags } from '@oclif/core';
+import { Errors, Flags, Parser } from '@oclif/core';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ReclmCommand } from '../cli/base-command.js';
 import { didYouMean } from '../cli/unknown-command.js';
+import { oneLineParseMessage } from '../cli/errors.js';
 import { UsageError } from '../errors.js';
 import { CHECK_ENTRY } from '../dist/check.js';
 import { HostfileError, HostSlots, applyInclude, readHostfile } from '../dist/hostfile.js';
@@ -32,6 +33,12 @@ function isLaunchFlag(word: string, commandFlags: readonly string[] = []): boole
   return word === '-np' || Object.keys(Launch.flags).some((f) => !commandFlags.includes(f) && (word === `--${f}` || word.startsWith(`--${f}=`)));
 }
 
+/** oclif adds --json to a command's flags at parse time when it enables it; the cached manifest (`cached`) lists it. */
+function jsonFlag(cached: Record<string, unknown>): Record<string, ReturnType<typeof Flags.boolean>> {
+  return 'json' in cached ? { json: Flags.boolean() } : {};
+}
+
+/** The one-line refusal of launch's flag `word` typed after -- (before `command`'s words, or among them). */
 function misplacedFlag(word: string, command: string): UsageError {
   return new UsageError(`${word.split('=')[0]} after -- is launch's flag, not reclm ${command}'s; put it before -- (reclm launch [launch flags] -- ${command} ...)`);
 }
@@ -90,12 +97,13 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     const cmd = buildMpirunCommand({
       mpirun: flags.mpirun, hosts, np, network: flags.network, root: process.getuid?.() === 0, env: process.env, wdir: process.cwd(), mca, localCores: availableParallelism(), program,
     });
-    const { name, ready, flagNames } = flags.check ? { name: 'launch --check', ready: true, flagNames: [] } : await this.runsDataParallel(rest);
+    const { name, ready, flagNames, parseCommand } = flags.check ? { name: 'launch --check', ready: true, flagNames: [], parseCommand: undefined } : await this.runsDataParallel(rest);
     // oclif answers --help before the command runs, so every rank would print it.
     if (rest.some((a) => a === '--help' || a === '-h')) throw new UsageError(`--help after -- would print reclm ${name}'s help once per rank; run reclm ${name} --help`);
     if (name === 'help') throw new UsageError(`help after -- would print the help once per rank; run reclm ${rest.join(' ')}`);
     const misplaced = rest.find((a) => isLaunchFlag(a, flagNames)); // anywhere in the command's words
     if (misplaced) throw misplacedFlag(misplaced, name);
+    if (ready && parseCommand) await parseCommand(rest.slice(name.split(' ').length));
     if (flags['dry-run']) {
       this.log(shellQuote(cmd));
       if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
@@ -123,9 +131,11 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
 
   /**
    * The reclm command at the start of `words`: its name, whether it opens the collective
-   * (declares `static distributed = true`) and its flag names.
+   * (declares `static distributed = true`), its flag names, and a check of its own arguments
+   * with its parser (a missing DIR, an unknown flag), so that a mistake is one line here
+   * instead of the same error once per rank.
    */
-  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean; flagNames: string[] }> {
+  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean; flagNames: string[]; parseCommand: (argv: string[]) => Promise<void> }> {
     // Topic commands are several words (`data stats`); oclif joins them with ':'.
     const ids = words.map((_, i) => words.slice(0, i + 1).join(':')).reverse();
     const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
@@ -133,8 +143,19 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       const known = this.config.commandIDs.filter((c) => c !== 'launch' && c !== 'help').map((c) => c.replace(/:/g, ' '));
       throw new UsageError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; commands: ${known.join(', ')}`);
     }
-    const cls = (await found.load()) as { distributed?: boolean };
-    return { name: found.id.replace(/:/g, ' '), ready: cls.distributed === true, flagNames: Object.keys(found.flags) };
+    const cls = (await found.load()) as unknown as { distributed?: boolean; flags?: Parser.FlagInput; baseFlags?: Parser.FlagInput; args?: Parser.ArgInput; strict?: boolean };
+    const name = found.id.replace(/:/g, ' ');
+    const parseCommand = async (argv: string[]) => {
+      try {
+        // The flags as the command aggregates them (its --json included), parsed as the command would.
+        await Parser.parse(argv, { flags: { ...(cls.baseFlags ?? {}), ...(cls.flags ?? {}), ...jsonFlag(found.flags) }, args: cls.args ?? {}, strict: cls.strict ?? true, context: this });
+      } catch (e) {
+        // One line as the command itself would print it; a flag's own parser already names the flag.
+        const line = oneLineParseMessage((e as Error).message, argv).replace(/ \(see --help\)$/, '').replace(/^(--[\w-]+): (?=\1 )/, '');
+        throw new UsageError(`reclm ${name} after --: ${line} (see reclm ${name} --help)`);
+      }
+    };
+    return { name, ready: cls.distributed === true, flagNames: Object.keys(found.flags), parseCommand };
   }
 }
 
