@@ -162,6 +162,33 @@ export function causalMask(g: Graph, L: number): Tensor {
   return g.constant(data, 'bool', [L, L]);
 }
 
+/**
+ * p[b, t] = max(t − (T − n_b), 0) for valid [batch, T] (bool, left-padded rows of n_b items):
+ * the position counted from the oldest kept item (docs/models.md §3.4), whatever the padding before it.
+ */
+export function positionIndex(valid: Tensor): Tensor {
+  const g = valid.graph;
+  const n = op.reduceSum(op.cast(valid, 'int64'), [1], true); // [batch, 1]
+  const T = seqLength(valid);
+  const t = op.range(op.scalar(g, 0, 'int64'), T, op.scalar(g, 1, 'int64'), valid.shape[1]); // [T]
+  return op.max(op.add(op.sub(t, T), n), op.scalar(g, 0, 'int64'));
+}
+
+/**
+ * The input of an encoder with learned absolute positions (HSTU, the SASRec block):
+ * (tokens · sqrt(d) + posEmb[p]) through dropout, zeroed at padding, with p counted from the
+ * oldest kept item (positionIndex).
+ * @param tokens [batch, T, d] float32 token embeddings
+ * @param posEmb [L, d] float32 position table (L ≥ T)
+ * @param valid [batch, T] bool, false at padding
+ * @param keep [batch, T, 1] float32, valid as 1/0
+ * @returns [batch, T, d] float32
+ */
+export function embedWithPositions(tokens: Tensor, posEmb: Tensor, valid: Tensor, keep: Tensor, drop: Dropout): Tensor {
+  const e = op.add(op.mul(tokens, Math.sqrt(tokens.shape[2] as number)), op.gather(posEmb, positionIndex(valid), 0));
+  return op.mul(drop.apply(e), keep);
+}
+
 /** T, the batch's sequence length, as an int64 scalar read from the shape of `seq` [batch, T] at run time. */
 export function seqLength(seq: Tensor): Tensor {
   const g = seq.graph;

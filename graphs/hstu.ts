@@ -10,7 +10,7 @@ import * as op from '../src/dsl/index.js';
 import { HstuConfig, resolveHstuConfig } from './config.js';
 import { DIM } from '../src/contract/artifacts.js';
 import type { Dim } from '../src/dsl/types.js';
-import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, int64Const, lastRows, mergeHeads, seqLength, setTrainingOutputs, sliceToSeq, splitHeads, trainingDropout } from './common.js';
+import { batchInputSpecs, buildLoss, causalMask, declareInputs, embedWithPositions, inferenceHead, inferenceSeq, int64Const, lastRows, mergeHeads, seqLength, setTrainingOutputs, sliceToSeq, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
 import { encodeEvents, inferenceFeatureInputs, sequenceConfig } from './features.js';
 import { ModelDefinition } from './types.js';
@@ -62,18 +62,6 @@ export function timeBuckets(tsExt: Tensor, c: HstuConfig, dim: Dim = DIM.seq): T
   const b = op.floor(op.div(op.log(op.cast(dt, 'float32')), c.bucket_div));
   // ln(1) = 0 keeps b >= 0; the upper clamp happens before the cast so huge gaps stay in range.
   return op.cast(op.min(b, c.num_buckets), 'int64');
-}
-
-/**
- * p[b, t] = max(t − (T − n_b), 0) for valid [batch, T] (bool, left-padded rows of n_b items):
- * the position counted from the oldest kept item (§3.4), whatever the padding before it.
- */
-export function positionIndex(valid: Tensor): Tensor {
-  const g = valid.graph;
-  const n = op.reduceSum(op.cast(valid, 'int64'), [1], true); // [batch, 1]
-  const T = seqLength(valid);
-  const t = op.range(op.scalar(g, 0, 'int64'), T, op.scalar(g, 1, 'int64'), valid.shape[1]); // [T]
-  return op.max(op.add(op.sub(t, T), n), op.scalar(g, 0, 'int64'));
 }
 
 /**
@@ -145,10 +133,7 @@ export function hstuEncoder(c: HstuConfig, P: HstuParams, seq: Tensor, tsExt: Te
   const valid = op.not(op.equal(seq, 0)); // [batch, T]
   const vf = op.unsqueeze(op.cast(valid, 'float32'), [2]); // [batch, T, 1]
   const T = seqLength(seq);
-  let x = g.scope('embed', () => {
-    const e = op.add(op.mul(tok ?? op.gather(P.item_emb, seq, 0), Math.sqrt(d)), op.gather(P.pos_emb, positionIndex(valid), 0));
-    return op.mul(drop.apply(e), vf);
-  });
+  let x = g.scope('embed', () => embedWithPositions(tok ?? op.gather(P.item_emb, seq, 0), P.pos_emb, valid, vf, drop));
   const { relIdx, timeBias, attnScale } = g.scope('attn_bias', () => {
     const relIdx = lastRows(int64Const(g, [L, L], (i) => L - 1 + (i % L) - Math.floor(i / L)), [0, 1], T, seq.shape[1]); // (L−1) + j − t
     const bucket = c.time_bias ? timeBuckets(tsExt, c, seq.shape[1]) : null;

@@ -28,4 +28,5 @@ export { Dropout, hashLike, uniformLike } from './dropout.js';
 export { COLLISION_LOGIT, itemVectors } from './losses.js';
 export { LOWEST_FLOAT32 } from './common.js';
 export { llamaSasrec, llamaEncoder, declareLlamaParams } from './llama-sasrec.js';
-export { hstu, hstuEncoder, declareHstuParams, relativeAttentionBias, layerTimeBiases, timeBuckets, positionIndex } from './hstu.js';
+export { hstu, hstuEncoder, declareHstuParams, relativeAttentionBias, layerTimeBiases, timeBuckets } from './hstu.js';
+export { positionIndex } from './common.js';

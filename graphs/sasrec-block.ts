@@ -17,9 +17,8 @@
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { LlamaSasrecConfig } from './config.js';
-import { mergeHeads, splitHeads } from './common.js';
+import { embedWithPositions, mergeHeads, splitHeads } from './common.js';
 import { Dropout } from './dropout.js';
-import { positionIndex } from './hstu.js';
 
 export interface SasrecLayerParams {
   attn_norm: Tensor;
@@ -102,7 +101,7 @@ export function sasrecEncoder(c: LlamaSasrecConfig, P: SasrecBlockParams, seq: T
   const valid = op.not(op.equal(seq, 0)); // [batch, T]
   const keep = op.unsqueeze(op.cast(valid, 'float32'), [2]); // [batch, T, 1]
   const ln = (x: Tensor, w: Tensor, b: Tensor) => op.layerNormalization(x, w, b, -1, eps)[0];
-  let x = g.scope('embed', () => op.mul(drop.apply(op.add(op.mul(emb, Math.sqrt(c.dim)), op.gather(P.pos_emb, positionIndex(valid), 0))), keep));
+  let x = g.scope('embed', () => embedWithPositions(emb, P.pos_emb, valid, keep, drop));
   P.layers.forEach((p, i) => {
     x = g.scope(`layers.${i}`, () => {
       const q = ln(x, p.attn_norm, p.attn_norm_bias);
