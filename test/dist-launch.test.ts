@@ -127,7 +127,8 @@ describe('reclm launch', function () {
       expect(none.exitCode).to.equal(1);
       expect(none.error?.message).to.match(/^nothing to launch: give a reclm command after --/);
       const unknown = await runCommand(Launch as never, ['-np', '2', '--', 'frobnicate']);
-      expect(unknown.error?.message).to.match(/^'frobnicate' after -- is not a reclm command; commands: compile, .*train$/);
+      expect(unknown.error?.message).to.match(/^'frobnicate' after -- is not a reclm command; commands: compile, .*train \(see --help\)$/);
+      expect(unknown.exitCode).to.equal(2);
       const typo = await runCommand(Launch as never, ['-np', '2', '--', 'trian', 'x']);
       expect(typo.error?.message).to.match(/^'trian' after -- is not a reclm command \(did you mean 'train'\?\); commands: compile, /);
       // A command that does not open the collective would run once per rank: refused.
@@ -156,7 +157,7 @@ describe('reclm launch', function () {
         [['train', 'x', '--data', 'f', '--lr', '-1'], "--lr must be a positive number, got '-1'"],
       ] as const) {
         const r = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', ...args]);
-        expect([r.exitCode, r.error?.message], args.join(' ')).to.deep.equal([1, `reclm train after --: ${message} (see reclm train --help)`]);
+        expect([r.exitCode, r.error?.message], args.join(' ')).to.deep.equal([2, `reclm train after --: ${message} (see reclm train --help)`]);
       }
       const own = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--data', 'f', '--json']);
       expect(own.error).to.equal(undefined);

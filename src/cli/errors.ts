@@ -30,7 +30,9 @@ export function oneLineParseMessage(message: string, argv?: readonly string[]): 
     // "Missing 1 required arg:" then "file  its description": "file (its description)".
     .map((l, i, all) => (i > 0 && /required args?:$/.test(all[i - 1]) ? l.replace(/^(\S+)\s{2,}(.+)$/, '$1 ($2)') : l));
   const joined = lines.reduce((out, l, i) => (i === 0 ? l : `${out}${/:$/.test(lines[i - 1]) ? ' ' : '; '}${l}`), '');
-  return `${joined.replace(/^Parsing (--?[\w-]+);?\s*/, '$1: ')} (see --help)`;
+  // A message that already names the help to read (launch's check of a command's arguments) keeps it.
+  const line = joined.replace(/^Parsing (--?[\w-]+);?\s*/, '$1: ');
+  return /--help\)$/.test(line) ? line : `${line} (see --help)`;
 }
 
 /** What oclif wraps around an error thrown by a flag's own parser (cli/flags.ts). */

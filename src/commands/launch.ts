@@ -141,7 +141,8 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
     if (!found) {
       const known = this.config.commandIDs.filter((c) => c !== 'launch' && c !== 'help').map((c) => c.replace(/:/g, ' '));
-      throw new UsageError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; commands: ${known.join(', ')}`);
+      // Exit 2, as for an unknown command at the top level (cli/unknown-command.ts).
+      throw new Errors.CLIError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; commands: ${known.join(', ')}`, { exit: 2 });
     }
     const cls = (await found.load()) as unknown as { distributed?: boolean; flags?: Parser.FlagInput; baseFlags?: Parser.FlagInput; args?: Parser.ArgInput; strict?: boolean };
     const name = found.id.replace(/:/g, ' ');
@@ -152,7 +153,8 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       } catch (e) {
         // One line as the command itself would print it; a flag's own parser already names the flag.
         const line = oneLineParseMessage((e as Error).message, argv).replace(/ \(see --help\)$/, '').replace(/^(--[\w-]+): (?=\1 )/, '');
-        throw new UsageError(`reclm ${name} after --: ${line} (see reclm ${name} --help)`);
+        // Exit 2, as the command itself exits on an argument its parser rejects.
+        throw new Errors.CLIError(`reclm ${name} after --: ${line} (see reclm ${name} --help)`, { exit: 2 });
       }
     };
     return { name, ready: cls.distributed === true, flagNames: Object.keys(found.flags), parseCommand };
