@@ -45,7 +45,7 @@ import { ReclmError, UsageError } from '../src/errors.js';
 import { capThreads, parseFraction, parseNonNegative, parsePositive } from '../src/cli/flags.js';
 import { compileFeatures, featureReadOptions } from '../src/cli/data-flags.js';
 import { TRAIN_DEFAULTS } from '../src/cli/recipe.js';
-import { RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type TrainWindow } from '../src/data/sampler.js';
+import { EPOCH_USERS, RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type EpochUsers, type TrainWindow } from '../src/data/sampler.js';
 import { isAllPositive, parsePositiveRule } from '../src/data/positive.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../src/report/user-ranks.js';
 
@@ -56,7 +56,7 @@ Every test user's rank is written to ranks.csv in --out (compare two runs with b
 usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DIR] [--epochs N] [--minutes M] [--threads N]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
-         [--beta1 X] [--beta2 X] [--max-grad-norm X] [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--positive RULE] [--inputs ids|actions|items|profile|all]
+         [--beta1 X] [--beta2 X] [--max-grad-norm X] [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--epoch-users replacement|shuffle] [--positive RULE] [--inputs ids|actions|items|profile|all]
          [--user-features FILE] [--item-features FILE]
 
   --help              this text
@@ -88,6 +88,7 @@ usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DI
   --seed N            training seed N and initialisation seed 41 + N (default 1, every row's); repeat a row with another seed to see its training noise
   --bucket M          length-bucket multiple (default 0 as in reclm train: every batch maxlen wide)
   --window W          which maxlen training pairs a longer history gives its row: last (default) or random (as reclm train --window)
+  --epoch-users U     how an epoch picks its rows' users: replacement (default) or shuffle, each user once (as reclm train --epoch-users)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
   --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
                       profile (user features), all; items needs --item-features FILE, profile --user-features FILE
@@ -106,7 +107,7 @@ process.argv = process.argv.flatMap((a, i) => {
   const m = i >= 2 ? /^(--[\w-]+)=([\s\S]*)$/.exec(a) : null;
   return m ? [m[1], m[2]] : [a];
 });
-const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window', 'beta1', 'beta2', 'max-grad-norm'];
+const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window', 'epoch-users', 'beta1', 'beta2', 'max-grad-norm'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
 // Every value flag but --set is read once (arg() takes the first), so a second one would be ignored.
 const given = new Set<string>();
@@ -165,6 +166,8 @@ const lossFlag = (() => {
 })();
 const windowFlag = arg('window') as TrainWindow | undefined;
 if (windowFlag !== undefined && !TRAIN_WINDOWS.includes(windowFlag)) throw new UsageError(`--window expects one of ${TRAIN_WINDOWS.join(', ')}, got '${windowFlag}'`);
+const usersFlag = arg('epoch-users') as EpochUsers | undefined;
+if (usersFlag !== undefined && !EPOCH_USERS.includes(usersFlag)) throw new UsageError(`--epoch-users expects one of ${EPOCH_USERS.join(', ')}, got '${usersFlag}'`);
 // The sampler refuses this pair too, but only once the data is read and the model compiled.
 const positiveFlag = arg('positive');
 if (windowFlag === 'random' && positiveFlag !== undefined && !isAllPositive(parsePositiveRule(positiveFlag))) throw new UsageError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
@@ -213,6 +216,7 @@ const recipeLabel = [
   overrides.patience !== undefined ? ` --patience ${overrides.patience}` : '',
   overrides.evalEvery !== undefined ? ` --eval-every ${overrides.evalEvery}` : '',
   windowFlag !== undefined ? ` --window ${windowFlag}` : '',
+  usersFlag !== undefined ? ` --epoch-users ${usersFlag}` : '',
   optimizerOverrides.beta1 !== undefined ? ` --beta1 ${optimizerOverrides.beta1}` : '',
   optimizerOverrides.beta2 !== undefined ? ` --beta2 ${optimizerOverrides.beta2}` : '',
   optimizerOverrides.maxGradNorm !== undefined ? ` --max-grad-norm ${optimizerOverrides.maxGradNorm}` : '',
@@ -254,6 +258,7 @@ if (process.argv.includes('--finish')) {
     // Length buckets as `reclm train` uses them by default (--bucket 0 there turns them off).
     bucket: bucketUsed,
     window: windowFlag,
+    users: usersFlag,
     checkpointEvery: 0, resume: false, overwrite: true, trainOnValid, maxSeconds: minutes !== undefined ? minutes * 60 : undefined,
     schedule: scheduleFor({ ...r, epochs }, Math.ceil(data.sequences.length / r.batchSize)),
     log: (line) => console.log(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}`),

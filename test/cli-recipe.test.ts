@@ -16,7 +16,7 @@ describe('training recipe', () => {
 
   it('a new run: each value from its flag, else the preset, else the default, with its source', () => {
     const r = resolveRecipe({ epochs: 1, seed: 3 }, PRESET, null, 6040, 'dir');
-    expect(r.values).to.deep.equal({ epochs: 1, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8, seed: 3, trainOnValid: false, bucket: 0, window: 'last' });
+    expect(r.values).to.deep.equal({ epochs: 1, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8, seed: 3, trainOnValid: false, bucket: 0, window: 'last', users: 'replacement' });
     expect(r.from).to.include({ epochs: 'flag', seed: 'flag', lr: 'preset ml-1m-llama', cosine: 'preset ml-1m-llama', trainOnValid: 'default' });
     expect(r.schedule).to.deep.equal({ kind: 'warmup-cosine', lr: 2e-3, warmup: 0, totalSteps: 48, minLr: 1e-5 });
   });
@@ -36,6 +36,9 @@ describe('training recipe', () => {
     expect(() => resolveRecipe({ window: 'random' }, undefined, stored, 6040, 'dir')).to.throw('--window random contradicts the run in dir, trained with --window last');
     expect(resolveRecipe({}, undefined, { ...stored, window: 'random' }, 6040, 'dir').values.window).to.equal('random');
     expect(() => resolveRecipe({ window: 'last' }, undefined, { ...stored, window: 'random' }, 6040, 'dir')).to.throw('--window last contradicts the run in dir, trained with --window random');
+    // So are shuffled epochs: the sampler state of one is not a state of the other.
+    expect(() => resolveRecipe({ users: 'shuffle' }, undefined, stored, 6040, 'dir')).to.throw('--epoch-users shuffle contradicts the run in dir, trained with --epoch-users replacement');
+    expect(resolveRecipe({}, undefined, { ...stored, users: 'shuffle' }, 6040, 'dir').values.users).to.equal('shuffle');
     expect(() => resolveRecipe({ minLr: 1e-4 }, undefined, { ...stored, schedule: { kind: 'constant', lr: 1e-3 } }, 6040, 'dir')).to.throw(
       '--min-lr 0.0001 contradicts the run in dir, trained with a constant lr (no --min-lr); drop the flag to continue that run, or start a new one with --overwrite',
     );

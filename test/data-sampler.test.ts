@@ -196,3 +196,68 @@ describe('TrainSampler random windows (window: random)', () => {
     expect(() => new TrainSampler(sp, { maxlen: 3, batchSize: 4, window: 'first' as never })).to.throw(RangeError, 'window must be one of last, random');
   });
 });
+
+describe("TrainSampler shuffled epochs (users: 'shuffle')", () => {
+  // Users 0-36 have train prefixes of 2-6 items (rows of 1-5 items) whose oldest item, u + 1, names
+  // the user; users 37-39 have one train item, so no row: 37 trainable users. B = 8 gives
+  // ceil(40 / 8) = 5 batches, 40 rows an epoch: the 37 users once, and 3 rows from a second shuffle.
+  const seqs = Array.from({ length: 40 }, (_, u) => (u < 37 ? [u + 1, ...Array.from({ length: 3 + (u % 5) }, (_, j) => 41 + j)] : [u + 1, 41, 42]));
+  const split = leaveOneOutSplit(dataset(seqs, 47, true));
+  const userOfRow = (row: number[]) => row.find((x) => x !== 0)! - 1;
+  const epochUsers = (batches: { seq: BigInt64Array; maxlen: number }[]) => batches.flatMap((b) => rows(b.seq, b.maxlen).map(userOfRow));
+
+  it('serves every trainable user once per epoch, in shuffled order, and fills the last batch from a second shuffle', () => {
+    const s = new TrainSampler(split, { maxlen: 6, batchSize: 8, users: 'shuffle' }, 5);
+    expect(s.batchesPerEpoch).to.equal(5);
+    const orders: number[][] = [];
+    for (let e = 0; e < 3; e++) {
+      const users = epochUsers([...s.epoch()]);
+      expect(users).to.have.length(40);
+      expect([...users.slice(0, 37)].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 37 }, (_, u) => u));
+      expect(new Set(users.slice(37)).size).to.equal(3);
+      orders.push(users);
+    }
+    // The order is drawn anew each epoch (three equal permutations of 37 would be a broken shuffle).
+    expect(new Set(orders.map((o) => o.join())).size).to.equal(3);
+  });
+
+  it('with length buckets serves each trainable user once or twice per epoch (the 3 extra rows once each)', () => {
+    const s = new TrainSampler(split, { maxlen: 6, batchSize: 8, users: 'shuffle', bucket: 2 }, 5);
+    for (let e = 0; e < 3; e++) {
+      const counts = new Map<number, number>();
+      for (const u of epochUsers([...s.epoch()])) counts.set(u, (counts.get(u) ?? 0) + 1);
+      expect([...counts.keys()].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 37 }, (_, u) => u));
+      expect([...counts.values()].filter((c) => c === 2)).to.have.length(3);
+      expect(Math.max(...counts.values())).to.equal(2);
+    }
+  });
+
+  it('differs from draws with replacement, which stay the default, and is refused by name when unknown', () => {
+    const opts = { maxlen: 6, batchSize: 8, needNeg: true };
+    const plain = [...new TrainSampler(split, opts, 5).epoch()];
+    expect([...new TrainSampler(split, { ...opts, users: 'replacement' }, 5).epoch()]).to.deep.equal(plain);
+    // With replacement, 40 draws among 37 users repeat about 15 times on average (40 − 37·(1 − (36/37)^40));
+    // a shuffled epoch repeats exactly its 3 extra rows. Both epochs are fixed by seed 5.
+    const repeats = (users: number[]) => users.length - new Set(users).size;
+    expect(repeats(epochUsers(plain))).to.be.above(3);
+    expect(repeats(epochUsers([...new TrainSampler(split, { ...opts, users: 'shuffle' }, 5).epoch()]))).to.equal(3);
+    expect(() => new TrainSampler(split, { ...opts, users: 'all' as never })).to.throw(RangeError, 'users must be one of replacement, shuffle');
+  });
+
+  it('is deterministic per seed and resumes exactly mid-epoch and across the epoch boundary, with and without length buckets', () => {
+    for (const bucket of [0, 2]) {
+      const opts = { maxlen: 6, batchSize: 8, needNeg: true, numNegatives: 2, needTimestamps: true, users: 'shuffle' as const, bucket };
+      const a = new TrainSampler(split, opts, 99);
+      expect([a.nextBatch(), a.nextBatch()]).to.deep.equal([...new TrainSampler(split, opts, 99).epoch()].slice(0, 2));
+      const state: SamplerState = JSON.parse(JSON.stringify(a.getState()));
+      const more = Array.from({ length: 7 }, () => a.nextBatch());
+      const c = new TrainSampler(split, opts, 0);
+      c.setState(state);
+      expect(Array.from({ length: 7 }, () => c.nextBatch())).to.deep.equal(more);
+    }
+    // A state with a pool does not restore into a sampler that draws with replacement and has no buckets.
+    const shuffled = new TrainSampler(split, { maxlen: 6, batchSize: 8, users: 'shuffle' }, 1);
+    shuffled.nextBatch();
+    expect(() => new TrainSampler(split, { maxlen: 6, batchSize: 8 }, 1).setState(shuffled.getState())).to.throw(SamplerError, 'holds a pool of batches');
+  });
+});

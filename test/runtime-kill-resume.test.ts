@@ -56,8 +56,8 @@ describe('SIGKILL mid-epoch and --resume', function () {
     writeBuiltinDataset(data, tinyData());
     const model = ['--model', 'hstu', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'dqk=4', '--set', 'dv=8', '--set', 'maxlen=12', '--set', 'dropout=0.2'];
     // 15 epochs of ceil(120 / 16) = 8 steps, warm-up then cosine decay over all 120 steps; random
-    // windows (histories of 6-30 items, maxlen 12), so their draws are part of what must resume.
-    const recipe = ['--cosine', '--lr', '5e-3', '--warmup', '10', '--min-lr', '1e-4', '--epochs', '15', '--batch-size', '16', '--fused-steps', '1', '--seed', '4', '--eval-every', '0', '--bucket', '4', '--window', 'random'];
+    // windows (histories of 6-30 items, maxlen 12) and shuffled epochs, so their draws are part of what must resume.
+    const recipe = ['--cosine', '--lr', '5e-3', '--warmup', '10', '--min-lr', '1e-4', '--epochs', '15', '--batch-size', '16', '--fused-steps', '1', '--seed', '4', '--eval-every', '0', '--bucket', '4', '--window', 'random', '--epoch-users', 'shuffle'];
     const compileInto = async (name: string) => {
       const out = join(tmp, name);
       expect((await runCommand(Compile, [...model, '--data', data, '--out', out])).error).to.equal(undefined);
@@ -83,7 +83,7 @@ describe('SIGKILL mid-epoch and --resume', function () {
     // As the README shows it: no recipe flags; epochs, schedule, seed and the rest come from the checkpoint.
     const resumed = await runCommand(Train, [dir, '--data', data, '--resume']);
     expect(resumed.error, resumed.error?.message).to.equal(undefined);
-    expect(resumed.stdout.split('\n')[0]).to.equal('training hstu with bce loss, 15 epochs (checkpoint), lr 0.005 cosine to 0.0001 at step 120 (checkpoint), warm-up 10 (checkpoint), batch size 16 (checkpoint), threads 1 (default), seed 4 (checkpoint), fused steps 1 (checkpoint), length buckets of 4 (checkpoint), random windows of long histories (checkpoint), no validation (checkpoint)');
+    expect(resumed.stdout.split('\n')[0]).to.equal('training hstu with bce loss, 15 epochs (checkpoint), lr 0.005 cosine to 0.0001 at step 120 (checkpoint), warm-up 10 (checkpoint), batch size 16 (checkpoint), threads 1 (default), seed 4 (checkpoint), fused steps 1 (checkpoint), length buckets of 4 (checkpoint), random windows of long histories (checkpoint), each user once per epoch (checkpoint), no validation (checkpoint)');
     const records = stepRecords(dir);
     for (const x of records) expect(x.loss, `step ${x.step}`).to.equal(expected.get(x.step));
     expect(new Set(records.map((x) => x.step)).size).to.equal(120);

@@ -4,14 +4,15 @@
 import { LrSchedule, scheduleFor } from '../runtime/schedule.js';
 import { RunRecipe } from '../runtime/trainer.js';
 import { UsageError } from '../errors.js';
-import type { TrainWindow } from '../data/sampler.js';
+import type { EpochUsers, TrainWindow } from '../data/sampler.js';
 
 /**
  * Defaults when the artifacts carry no preset recipe. `bucket` is the length-bucket multiple of
  * a new run (0: off); a stored run without one (older reclm) resumes unbucketed. `window` is
- * which maxlen pairs of a longer history a training row takes (TrainSampler): the last ones.
+ * which maxlen pairs of a longer history a training row takes (TrainSampler): the last ones. `users` is
+ * how an epoch picks its rows' users: uniformly with replacement (the seed's).
  */
-export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false, bucket: 0, window: 'last' as TrainWindow };
+export const TRAIN_DEFAULTS = { epochs: 20, batchSize: 128, lr: 1e-3, warmup: 0, cosine: false, minLr: 1e-5, evalEvery: 1, patience: 5, fusedSteps: 8, seed: 1, trainOnValid: false, bucket: 0, window: 'last' as TrainWindow, users: 'replacement' as EpochUsers };
 
 type Key = keyof typeof TRAIN_DEFAULTS;
 /** The recipe flags of `reclm train`, undefined when not given. */
@@ -19,7 +20,7 @@ export type RecipeFlags = { [K in Key]?: (typeof TRAIN_DEFAULTS)[K] };
 
 export const RECIPE_FLAG: Record<Key, string> = {
   epochs: '--epochs', batchSize: '--batch-size', lr: '--lr', warmup: '--warmup', cosine: '--cosine', minLr: '--min-lr',
-  evalEvery: '--eval-every', patience: '--patience', fusedSteps: '--fused-steps', seed: '--seed', trainOnValid: '--train-on-valid', bucket: '--bucket', window: '--window',
+  evalEvery: '--eval-every', patience: '--patience', fusedSteps: '--fused-steps', seed: '--seed', trainOnValid: '--train-on-valid', bucket: '--bucket', window: '--window', users: '--epoch-users',
 };
 
 export type Source = 'flag' | 'default' | 'checkpoint' | `preset ${string}`;
@@ -35,7 +36,7 @@ function flatten(r: RunRecipe): Partial<typeof TRAIN_DEFAULTS> {
   const s = r.schedule;
   return {
     epochs: r.epochs, batchSize: r.batchSize, lr: s.lr, warmup: s.warmup ?? 0, cosine: s.kind === 'warmup-cosine', ...(s.kind === 'warmup-cosine' ? { minLr: s.minLr } : {}),
-    evalEvery: r.evalEvery, patience: r.patience, fusedSteps: r.fusedSteps, seed: r.seed, trainOnValid: r.trainOnValid, bucket: r.bucket ?? 0, window: r.window ?? 'last',
+    evalEvery: r.evalEvery, patience: r.patience, fusedSteps: r.fusedSteps, seed: r.seed, trainOnValid: r.trainOnValid, bucket: r.bucket ?? 0, window: r.window ?? 'last', users: r.users ?? 'replacement',
   };
 }
 
@@ -97,6 +98,7 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
     // Length buckets: named when on, or turned off by the flag (a model that reads its padding is never bucketed).
     ...(v.bucket > 0 ? [item(`length buckets of ${v.bucket}`, r.from.bucket)] : r.from.bucket === 'flag' ? [item('no length buckets', 'flag')] : []),
     ...(v.window === 'random' ? [item('random windows of long histories', r.from.window)] : []),
+    ...(v.users === 'shuffle' ? [item('each user once per epoch', r.from.users)] : []),
     v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(v.evalEvery === 1 ? 'validation every epoch' : `validation every ${v.evalEvery} epochs`, r.from.evalEvery),
     ...(v.trainOnValid || v.evalEvery === 0 ? [] : [item(`patience ${v.patience}`, r.from.patience)]),
   ].join(', ');

@@ -3,7 +3,7 @@ import { readManifest } from '../compiler/artifacts.js';
 import { buildShardOptimizerGraph } from '../compiler/adamw.js';
 import { openDataset } from '../data/open.js';
 import { describePresplit, readPresplit, resolvePresplit } from '../data/presplit.js';
-import { RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type TrainWindow } from '../data/sampler.js';
+import { EPOCH_USERS, RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type EpochUsers, type TrainWindow } from '../data/sampler.js';
 import { parseDevice } from '../onnx/providers.js';
 import { lrAt, validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
@@ -69,14 +69,15 @@ export default class Train extends ReclmCommand {
   static override summary = 'Train compiled artifacts on a data file (leave-one-out split, seed recipe).';
   static override description = `Runs K fused AdamW steps per onnxruntime call (train_step.onnx), validates NDCG@10/HR@10 on the validation split every --eval-every epochs (full ranking over the items not in the user's input sequence, as reclm eval ranks) with early stopping, and writes into DIR: last.ckpt, best.ckpt (atomic, hash-verified), train.jsonl (every step and epoch) and inference.onnx (exported from the best checkpoint).
 
-Defaults come from the preset recipe stored at compile time, else: --epochs ${DEFAULTS.epochs} --batch-size ${DEFAULTS.batchSize} --lr ${DEFAULTS.lr} --warmup ${DEFAULTS.warmup} --no-cosine --min-lr ${DEFAULTS.minLr} --eval-every ${DEFAULTS.evalEvery} --patience ${DEFAULTS.patience} --fused-steps ${DEFAULTS.fusedSteps} --bucket ${DEFAULTS.bucket} --window ${DEFAULTS.window}.
+Defaults come from the preset recipe stored at compile time, else: --epochs ${DEFAULTS.epochs} --batch-size ${DEFAULTS.batchSize} --lr ${DEFAULTS.lr} --warmup ${DEFAULTS.warmup} --no-cosine --min-lr ${DEFAULTS.minLr} --eval-every ${DEFAULTS.evalEvery} --patience ${DEFAULTS.patience} --fused-steps ${DEFAULTS.fusedSteps} --bucket ${DEFAULTS.bucket} --window ${DEFAULTS.window} --epoch-users ${DEFAULTS.users}.
 The first line shows the effective recipe and where each value came from (flag, preset, default, or checkpoint).
-The same --seed and data give the same losses. --resume continues the run in DIR exactly where its last checkpoint left off, with the run's own recipe (epochs, lr schedule, batch size, seed, fused steps, validation settings, --bucket, --window) and only on the same data; a flag that contradicts the stored run is refused. The one override: --epochs with a constant lr schedule (a cosine decay ends with the run's epochs, so it cannot be extended). Only one train runs in a folder at a time (DIR/train.lock).
+The same --seed and data give the same losses. --resume continues the run in DIR exactly where its last checkpoint left off, with the run's own recipe (epochs, lr schedule, batch size, seed, fused steps, validation settings, --bucket, --window, --epoch-users) and only on the same data; a flag that contradicts the stored run is refused. The one override: --epochs with a constant lr schedule (a cosine decay ends with the run's epochs, so it cannot be extended). Only one train runs in a folder at a time (DIR/train.lock).
 Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) every rank draws the same global batch and trains its own rows; gradients are allreduced, so N ranks train the run one process would (up to float summation order). Rank 0 alone prints, logs, validates, checkpoints and exports. --grad-accum M splits each batch into M micro-batches per optimizer step (one process too). --zero 1 shards the AdamW moments over the ranks (ZeRO-1: each rank updates its shard, the parameters are allgathered; checkpoints stay ordinary ones). With bce and sampled-softmax only the item-embedding rows of the global batch are exchanged.`;
   static override examples = [
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --resume',
     '<%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --window random',
+    '<%= config.bin %> train artifacts/llama --data ml-1m.seq.txt.gz --epoch-users shuffle',
     '$ mpirun -np 2 --bind-to none <%= config.bin %> train artifacts/hstu --data ml-1m.seq.txt.gz --epochs 50',
   ];
   static override args = { dir: Args.string({ description: 'artifact folder written by `reclm compile`', required: true }) };
@@ -106,6 +107,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'checkpoint-every': Flags.integer({ description: 'also save last.ckpt every N steps within an epoch (0: epoch ends only)', default: 0, min: 0 }),
     bucket: Flags.integer({ description: 'length buckets: trim each batch to its longest row rounded up to this multiple (0: off; models that read padding are never trimmed, record 0 and resume with any --bucket); part of the run recipe', min: 0 }),
     window: Flags.string({ description: "which maxlen training pairs a longer history gives its row: last (the most recent, as SASRec and HSTU) or random (a uniformly drawn run of maxlen, so every interaction of a long history can be a target over the epochs; refused with a positive rule); part of the run recipe", options: [...TRAIN_WINDOWS] }),
+    'epoch-users': Flags.string({ description: "how an epoch picks its rows' users: replacement (uniformly with replacement, the seed's: some users train twice in an epoch, some not at all) or shuffle (every trainable user once per epoch in shuffled order, as a PyTorch DataLoader with shuffle=True); part of the run recipe", options: [...EPOCH_USERS] }),
     'grad-accum': Flags.integer({ description: 'micro-batches accumulated into each optimizer step (per rank); part of the run recipe', min: 1 }),
     zero: Flags.integer({ description: 'ZeRO stage: 1 shards the AdamW moments over the ranks (each rank updates its shard, the parameters are allgathered); checkpoints stay ordinary; part of the run recipe', min: 0, max: 1 }),
     'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
@@ -140,6 +142,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       epochs: flags.epochs, batchSize: flags['batch-size'], lr: flags.lr, warmup: flags.warmup, cosine: flags.cosine, minLr: flags['min-lr'],
       evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'], bucket: stored && !trims ? undefined : flags.bucket,
       window: flags.window as TrainWindow | undefined,
+      users: flags['epoch-users'] as EpochUsers | undefined,
     };
     const recipe = resolveRecipe(recipeFlags, manifest.recipe, stored, data.sequences.length, args.dir);
     try {
@@ -193,6 +196,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       fusedSteps: r.fusedSteps,
       bucket: r.bucket,
       window: r.window,
+      users: r.users,
       evalEvery: r.evalEvery,
       trainOnValid: r.trainOnValid,
       patience: r.patience,

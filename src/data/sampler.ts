@@ -34,6 +34,15 @@
  * consecutive batches (fused steps then get batches of about the same T). The negatives of a
  * row are drawn when its batch is built, as without buckets. The state then also names the pool
  * (the Rng state it was drawn from and the next batch), so a restored sampler redraws it exactly.
+ *
+ * Shuffled epochs (`users: 'shuffle'`): instead of drawing each row's user with replacement, an
+ * epoch's rows are a uniformly shuffled list of the trainable users, each once (PyTorch's
+ * DataLoader with shuffle=True, which SASRec+ and most public trainers use). An epoch has
+ * ceil(#users / B) · B rows, more than the trainable users: the rows past them come from a further
+ * shuffle (or several, when few users are trainable), so no user repeats inside one shuffle. The
+ * epoch's rows form a pool as with length buckets
+ * (without buckets it is served in shuffled order, every batch L wide), so the state and its exact
+ * restore are the same.
  */
 import { BATCH, type BatchInputName } from '../contract/artifacts.js';
 import { trimmedLength } from './eval-inputs.js';
@@ -49,6 +58,13 @@ export class SamplerError extends ReclmError {}
 /** Which L pairs of a longer train prefix a row takes: the most recent ones (the seed's), or a uniformly drawn run of L. */
 export const TRAIN_WINDOWS = ['last', 'random'] as const;
 export type TrainWindow = (typeof TRAIN_WINDOWS)[number];
+
+/**
+ * How an epoch picks its rows' users: uniformly with replacement (the seed's, the default), or a
+ * shuffle of the trainable users, each once per epoch.
+ */
+export const EPOCH_USERS = ['replacement', 'shuffle'] as const;
+export type EpochUsers = (typeof EPOCH_USERS)[number];
 
 /** Why random windows and a positive rule (other than `all`) do not train together. */
 export const RANDOM_WINDOW_WITH_POSITIVE_RULE = 'random windows (--window random) do not combine with a positive rule (--positive): a window may hold no positive target; use --window last';
@@ -88,6 +104,8 @@ export interface SamplerOptions {
   groupSize?: number;
   /** Which L pairs a longer train prefix gives its row (default 'last'; see TRAIN_WINDOWS). */
   window?: TrainWindow;
+  /** How an epoch picks its rows' users (default 'replacement'; see EPOCH_USERS). */
+  users?: EpochUsers;
 }
 
 /** One batch; the tensors are keyed by the training graph's input names (docs/artifacts.md). */
@@ -111,11 +129,11 @@ export interface TrainBatch extends Partial<Record<BatchInputName, BigInt64Array
 export interface SamplerState {
   rng: RngState;
   batchesDrawn: number;
-  /** Length buckets: the Rng state the current pool was drawn from, and its next batch. */
+  /** Length buckets or shuffled epochs: the Rng state the current pool was drawn from, and its next batch. */
   pool?: { rng: RngState; next: number };
 }
 
-/** A drawn pool of length-sorted, shuffled batches (length buckets). */
+/** A drawn pool: an epoch's batches, length-sorted and shuffled (length buckets) or in shuffled-user order. */
 interface Pool {
   start: RngState;
   /** User of each row, B per batch, batches in the order they are served. */
@@ -139,6 +157,7 @@ export class TrainSampler {
   private readonly bucket: number;
   private readonly groupSize: number;
   private readonly randomWindow: boolean;
+  private readonly shuffle: boolean;
   private pool: Pool | null = null;
 
   constructor(
@@ -161,6 +180,8 @@ export class TrainSampler {
     if (!Number.isInteger(this.groupSize) || this.groupSize < 1) throw new RangeError(`groupSize must be a positive integer, got ${this.groupSize}`);
     checkTrainWindow(split, options.window);
     this.randomWindow = options.window === 'random';
+    if (!EPOCH_USERS.includes(options.users ?? 'replacement')) throw new RangeError(`users must be one of ${EPOCH_USERS.join(', ')}, got ${options.users}`);
+    this.shuffle = options.users === 'shuffle';
     this.rng = new Rng(seed);
     const eligible: number[] = [];
     const positive = split.events?.positive ?? null;
@@ -188,7 +209,7 @@ export class TrainSampler {
   setState(state: SamplerState): void {
     this.pool = null;
     if (state.pool) {
-      if (!this.bucket) throw new SamplerError('the sampler state holds a length-bucket pool but this sampler has no length buckets');
+      if (!this.usesPool) throw new SamplerError('the sampler state holds a pool of batches (length buckets or shuffled epochs) but this sampler has neither');
       this.rng.setState(state.pool.rng);
       this.drawPool();
       this.pool!.next = state.pool.next;
@@ -206,12 +227,18 @@ export class TrainSampler {
     for (let i = 0; i < this.batchesPerEpoch; i++) yield this.nextBatch();
   }
 
+  /** Whether batches are served from a drawn pool (length buckets or shuffled epochs). */
+  private get usesPool(): boolean {
+    return this.bucket > 0 || this.shuffle;
+  }
+
   nextBatch(): TrainBatch {
-    if (!this.bucket) return this.buildBatch(() => this.drawUser(), this.L);
+    if (!this.usesPool) return this.buildBatch(() => this.drawUser(), this.L);
     if (!this.pool || this.pool.next >= this.pool.groupEnd.length) this.drawPool();
     const pool = this.pool!;
     const rows = pool.rows.subarray(pool.next * this.B, (pool.next + 1) * this.B);
     pool.next++;
+    if (!this.bucket) return this.buildBatch((b) => rows[b], this.L);
     // Every batch of a group is as wide as the group's longest row (rows are length-sorted
     // within a group, so it is among the rows from here to the group's end): fused steps take one T.
     let longest = 0;
@@ -241,12 +268,38 @@ export class TrainSampler {
     return Math.min(this.split.train[u].length - 1, this.L);
   }
 
-  /** Draws an epoch's rows, sorts them by length, cuts them into batches and shuffles the batches in groups. */
+  /**
+   * n rows' users from consecutive shuffles of the trainable users (Fisher-Yates, each shuffle
+   * drawn whole before it is used): every user once per shuffle.
+   */
+  private shuffledUsers(n: number): Int32Array {
+    const out = new Int32Array(n);
+    for (let o = 0; o < n; ) {
+      const perm = Int32Array.from(this.users);
+      for (let i = perm.length - 1; i > 0; i--) {
+        const j = this.rng.nextInt(i + 1);
+        [perm[i], perm[j]] = [perm[j], perm[i]];
+      }
+      const take = Math.min(perm.length, n - o);
+      out.set(perm.subarray(0, take), o);
+      o += take;
+    }
+    return out;
+  }
+
+  /**
+   * Draws an epoch's rows. Length buckets: sorts them by length, cuts them into batches and
+   * shuffles the batches in groups. Without: the rows in drawn order, each batch its own group.
+   */
   private drawPool(): void {
     const { B, rng } = this;
     const start = rng.getState();
     const n = this.batchesPerEpoch * B;
-    const users = Int32Array.from({ length: n }, () => this.drawUser());
+    const users = this.shuffle ? this.shuffledUsers(n) : Int32Array.from({ length: n }, () => this.drawUser());
+    if (!this.bucket) {
+      this.pool = { start, rows: users, groupEnd: Int32Array.from({ length: this.batchesPerEpoch }, (_, i) => i + 1), next: 0 };
+      return;
+    }
     const lengths = Int32Array.from(users, (u) => this.rowLength(u));
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
     const G = this.groupSize;

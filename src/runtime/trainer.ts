@@ -9,7 +9,7 @@ import { Dataset } from '../data/types.js';
 import { dataFingerprint } from '../data/fingerprint.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
-import { SamplerState, TrainBatch, TrainSampler, TrainWindow, checkTrainWindow, padBatch } from '../data/sampler.js';
+import { EpochUsers, SamplerState, TrainBatch, TrainSampler, TrainWindow, checkTrainWindow, padBatch } from '../data/sampler.js';
 import { ReclmError } from '../errors.js';
 import { RankingMetrics } from '../eval/metrics.js';
 import { rankSplit } from '../eval/rank.js';
@@ -99,6 +99,8 @@ export interface TrainOptions {
   bucket?: number;
   /** Which maxlen pairs of a longer train prefix a row takes (TrainSampler; default 'last'). */
   window?: TrainWindow;
+  /** How an epoch picks its rows' users (TrainSampler; default 'replacement'). */
+  users?: EpochUsers;
   /** The machine's memory for the size check and the choice to hold the training session during validation; default machineMemory(). Tests inject it. */
   memory?: MachineMemory;
 }
@@ -121,6 +123,8 @@ export interface RunRecipe {
   bucket?: number;
   /** 'random': random windows of long histories (absent: the last maxlen pairs, as every older run). */
   window?: 'random';
+  /** 'shuffle': every trainable user once per epoch (absent: users drawn with replacement, as every older run). */
+  users?: 'shuffle';
   /** dataFingerprint() of the training data. */
   data: string;
 }
@@ -189,6 +193,7 @@ export function checkSameRun(stored: RunRecipe, asked: RunRecipe, dir: string): 
   if ((stored.gradAccum ?? 1) !== (asked.gradAccum ?? 1)) throw say('--grad-accum', stored.gradAccum ?? 1, asked.gradAccum ?? 1);
   if ((stored.bucket ?? 0) !== (asked.bucket ?? 0)) throw say('--bucket', stored.bucket ?? 0, asked.bucket ?? 0);
   if ((stored.window ?? 'last') !== (asked.window ?? 'last')) throw say('--window', stored.window ?? 'last', asked.window ?? 'last');
+  if ((stored.users ?? 'replacement') !== (asked.users ?? 'replacement')) throw say('--epoch-users', stored.users ?? 'replacement', asked.users ?? 'replacement');
   if (stored.epochs !== asked.epochs && stored.schedule.kind !== 'constant') throw say('epochs (its cosine decay ends with them)', stored.epochs, asked.epochs);
 }
 
@@ -335,9 +340,10 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const bucket = bucketFor(manifest, opts.bucket ?? 0);
   if (!(Number.isInteger(bucket) && bucket >= 0)) throw new TrainError(`--bucket must be a non-negative integer, got ${opts.bucket}`);
   const trainWindow = opts.window ?? 'last';
+  const epochUsers = opts.users ?? 'replacement';
   const recipe: RunRecipe = {
     epochs: opts.epochs, batchSize: opts.batchSize, schedule: opts.schedule, seed: opts.seed, fusedSteps: opts.fusedSteps,
-    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), ...(bucket > 0 ? { bucket } : {}), ...(trainWindow === 'random' ? { window: trainWindow } : {}), data: dataFingerprint(opts.data),
+    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), ...(bucket > 0 ? { bucket } : {}), ...(trainWindow === 'random' ? { window: trainWindow } : {}), ...(epochUsers === 'shuffle' ? { users: epochUsers } : {}), data: dataFingerprint(opts.data),
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
   requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
@@ -387,7 +393,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     // grouping depends only on the recipe, so data-parallel ranks and --grad-accum (one step per
     // call) draw the batches of the one-process fused run.
     const groupSize = Math.max(1, opts.fusedSteps);
-    const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users, bucket, groupSize, window: trainWindow }, opts.seed);
+    const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users, bucket, groupSize, window: trainWindow, users: epochUsers }, opts.seed);
     if (opts.resume) sampler.setState(position.samplerState as SamplerState);
     // Every rank takes part in gathering the host names (before the run's clock starts); rank 0 logs them.
     const hosts = collective.size > 1 ? gatherRankHosts(collective).map((h) => h.host) : [];
