@@ -66,7 +66,7 @@ describe('errors', () => {
     // What oclif's flag parsing does to an error thrown by a flag's parse function.
     thrown!.message = `Parsing --lr \n\t${thrown!.message}\nSee more help with --help`;
     const e = toCliError(thrown);
-    expect(e.message).to.equal("--lr must be a positive number, got '-1'");
+    expect(e.message).to.equal("--lr must be a positive decimal number, got '-1'");
     expect((e as Errors.CLIError).oclif.exit).to.equal(2);
   });
 

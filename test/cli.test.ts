@@ -176,8 +176,8 @@ describe('reclm command line', function () {
 
     it('train rejects out-of-range values before reading the data', async () => {
       // Flag values are checked as the flags are parsed: exit code 2, as for oclif's own checks.
-      expectUserError(await runCommand(Train, [dir, '--data', DATA, '--lr', '-1']), 2, /^--lr must be a positive number, got '-1'$/);
-      expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--lr', 'fast']), 2, /^--lr must be a positive number, got 'fast'$/);
+      expectUserError(await runCommand(Train, [dir, '--data', DATA, '--lr', '-1']), 2, /^--lr must be a positive decimal number, got '-1'$/);
+      expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--lr', 'fast']), 2, /^--lr must be a positive decimal number, got 'fast'$/);
       expectUserError(await runCommand(Train, [dir, '--data', DATA, '--batch-size', '0']), 2, /^--batch-size: Expected an integer greater than or equal to 1 but received: 0 \(see --help\)$/);
       expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--device', 'gpu7']), 2, /invalid device "gpu7"/);
       expectUserError(await runCommand(Train, [join(tmp, 'no-such-dir'), '--data', DATA]), 1, /no-such-dir is not a reclm artifact folder/);
@@ -210,10 +210,10 @@ describe('reclm command line', function () {
 
     it('out-of-range and malformed values', async () => {
       await failingCompile([...TINY, '--num-items', '0'], 2, /^--num-items: Expected an integer greater than or equal to 1 but received: 0/);
-      await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '-0.1'], 2, /^--weight-decay must be a non-negative number, got '-0.1'$/);
-      await failingCompile([...TINY, '--num-items', '50', '--beta2', '1'], 2, /^--beta2 must be a number in \[0, 1\), got '1'$/);
+      await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '-0.1'], 2, /^--weight-decay must be a non-negative decimal number, got '-0.1'$/);
+      await failingCompile([...TINY, '--num-items', '50', '--beta2', '1'], 2, /^--beta2 must be a decimal number in \[0, 1\), got '1'$/);
       // Decimal numbers only: Number() reads 0x10 as 16.
-      await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '0x10'], 2, /^--weight-decay must be a non-negative number, got '0x10'$/);
+      await failingCompile([...TINY, '--num-items', '50', '--weight-decay', '0x10'], 2, /^--weight-decay must be a non-negative decimal number, got '0x10'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim'], 1, /^--set expects key=value, got 'dim'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim=-4'], 1, /'dim' must be a positive integer, got -4/);
       await failingCompile([...TINY, '--data', DATA, '--set', 'num_items=7'], 1, /num_items is 7, but .*tiny\.txt has 60 items/);

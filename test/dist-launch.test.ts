@@ -154,7 +154,7 @@ describe('reclm launch', function () {
         [['train'], 'Missing 1 required arg: dir (artifact folder written by `reclm compile`)'],
         [['train', 'x'], 'Missing required flag --data'],
         [['train', 'x', '--data', 'f', '--bogus'], 'Nonexistent flag: --bogus'],
-        [['train', 'x', '--data', 'f', '--lr', '-1'], "--lr must be a positive number, got '-1'"],
+        [['train', 'x', '--data', 'f', '--lr', '-1'], "--lr must be a positive decimal number, got '-1'"],
       ] as const) {
         const r = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', ...args]);
         expect([r.exitCode, r.error?.message], args.join(' ')).to.deep.equal([2, `reclm train after --: ${message} (see reclm train --help)`]);

@@ -18,21 +18,21 @@ function decimal(text: string): number {
 /** Parses a number flag that must be > 0 (learning rates); throws a UsageError naming the flag. */
 export function parsePositive(text: string, flag: string): number {
   const v = decimal(text);
-  if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--${flag} must be a positive number, got '${text}'`);
+  if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--${flag} must be a positive decimal number, got '${text}'`);
   return v;
 }
 
 /** Parses a number flag that must be ≥ 0 (weight decay, clipping norm); throws a UsageError naming the flag. */
 export function parseNonNegative(text: string, flag: string): number {
   const v = decimal(text);
-  if (!Number.isFinite(v) || v < 0) throw new UsageError(`--${flag} must be a non-negative number, got '${text}'`);
+  if (!Number.isFinite(v) || v < 0) throw new UsageError(`--${flag} must be a non-negative decimal number, got '${text}'`);
   return v;
 }
 
 /** Parses a number flag that must lie in [0, 1) (Adam's β1, β2); throws a UsageError naming the flag. */
 export function parseFraction(text: string, flag: string): number {
   const v = decimal(text);
-  if (!Number.isFinite(v) || v < 0 || v >= 1) throw new UsageError(`--${flag} must be a number in [0, 1), got '${text}'`);
+  if (!Number.isFinite(v) || v < 0 || v >= 1) throw new UsageError(`--${flag} must be a decimal number in [0, 1), got '${text}'`);
   return v;
 }
 
