@@ -95,10 +95,10 @@ describe('dist: reclm train under mpirun', function () {
   };
 
   for (const model of Object.keys(MODELS) as (keyof typeof MODELS)[]) {
-    // HSTU trains on random windows (most ML-100K histories are longer than maxlen 20): every
-    // rank must draw the windows the one process draws.
-    const recipe = model === 'hstu' ? [...ACCEPTANCE, '--window', 'random'] : ACCEPTANCE;
-    it(`${model}${model === 'hstu' ? ' (random windows)' : ''}, dropout on: 2 ranks give the one-process losses of 118 steps and its validation NDCG@10 after 2 epochs`, async () => {
+    // HSTU trains on random windows (most ML-100K histories are longer than maxlen 20), llama on
+    // shuffled epochs: every rank must draw the windows and the shuffles the one process draws.
+    const recipe = model === 'hstu' ? [...ACCEPTANCE, '--window', 'random'] : [...ACCEPTANCE, '--epoch-users', 'shuffle'];
+    it(`${model}${model === 'hstu' ? ' (random windows)' : ' (shuffled epochs)'}, dropout on: 2 ranks give the one-process losses of 118 steps and its validation NDCG@10 after 2 epochs`, async () => {
       const one = artifacts(model, 'one');
       reclm(['train', one, '--data', DATA, ...recipe]);
       const two = artifacts(model, 'two');
