@@ -159,6 +159,9 @@ describe('reclm launch', function () {
         const r = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', ...args]);
         expect([r.exitCode, r.error?.message], args.join(' ')).to.deep.equal([2, `reclm train after --: ${message} (see reclm train --help)`]);
       }
+      // So are the flag combinations the command refuses, with the command's exit code (1).
+      const both = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--data', 'f', '--resume', '--overwrite']);
+      expect([both.exitCode, both.error?.message]).to.deep.equal([1, 'reclm train after --: --resume continues the run in the folder and --overwrite deletes it; give one of them']);
       const own = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--data', 'f', '--json']);
       expect(own.error).to.equal(undefined);
     });

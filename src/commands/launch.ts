@@ -144,17 +144,24 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       // Exit 2, as for an unknown command at the top level (cli/unknown-command.ts).
       throw new Errors.CLIError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; commands: ${known.join(', ')}`, { exit: 2 });
     }
-    const cls = (await found.load()) as unknown as { distributed?: boolean; flags?: Parser.FlagInput; baseFlags?: Parser.FlagInput; args?: Parser.ArgInput; strict?: boolean };
+    const cls = (await found.load()) as unknown as { distributed?: boolean; flags?: Parser.FlagInput; baseFlags?: Parser.FlagInput; args?: Parser.ArgInput; strict?: boolean; checkFlags?: (flags: Record<string, unknown>) => void };
     const name = found.id.replace(/:/g, ' ');
     const parseCommand = async (argv: string[]) => {
+      let parsed: { flags: Record<string, unknown> };
       try {
         // The flags as the command aggregates them (its --json included), parsed as the command would.
-        await Parser.parse(argv, { flags: { ...(cls.baseFlags ?? {}), ...(cls.flags ?? {}), ...jsonFlag(found.flags) }, args: cls.args ?? {}, strict: cls.strict ?? true, context: this });
+        parsed = await Parser.parse(argv, { flags: { ...(cls.baseFlags ?? {}), ...(cls.flags ?? {}), ...jsonFlag(found.flags) }, args: cls.args ?? {}, strict: cls.strict ?? true, context: this });
       } catch (e) {
         // One line as the command itself would print it; a flag's own parser already names the flag.
         const line = oneLineParseMessage((e as Error).message, argv).replace(/ \(see --help\)$/, '').replace(/^(--[\w-]+): (?=\1 )/, '');
         // Exit 2, as the command itself exits on an argument its parser rejects.
         throw new Errors.CLIError(`reclm ${name} after --: ${line} (see reclm ${name} --help)`, { exit: 2 });
+      }
+      // The command's own refusals of flag combinations, with the exit code the command gives them.
+      try {
+        cls.checkFlags?.(parsed.flags);
+      } catch (e) {
+        throw new UsageError(`reclm ${name} after --: ${(e as Error).message}`);
       }
     };
     return { name, ready: cls.distributed === true, flagNames: Object.keys(found.flags), parseCommand };

@@ -114,13 +114,21 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'time-limit': positiveNumberFlag({ description: 'start no new epoch after this many minutes, fractions allowed (the best model is still exported)' }),
   };
 
+  /**
+   * The refusals that need the parsed flags only, no file: `reclm launch` runs them once before it
+   * starts any rank (the folder may live on other hosts, so it is not read there). Throws a UsageError.
+   */
+  static checkFlags(flags: { resume?: boolean; overwrite?: boolean }): void {
+    if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
+  }
+
   async run(): Promise<TrainSummary & { recipe: EffectiveRecipe; gradAccum: number }> {
     const { args, flags } = await this.parse(Train);
     const collective = openCollective();
     this.rank = collective.rank;
     const json = this.jsonEnabled();
     // Flag values first, so a typo fails before a large data file is read.
-    if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
+    Train.checkFlags(flags);
     const manifest = readManifest(args.dir);
     const stored = flags.resume ? storedRecipe(args.dir) : null;
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
