@@ -141,7 +141,7 @@ if (threadCap.warning) process.stderr.write(`Warning: ${threadCap.warning}\n`);
 const threads = threadCap.threads!;
 const minutes = arg('minutes') === undefined ? undefined : parsePositive(arg('minutes')!, 'minutes');
 // Seed 1 (initialisation seed 42) is every row's default; another seed repeats a row to measure how much training noise moves it.
-const seed = intFlag('seed', positiveInt, 'a positive integer') ?? 1;
+const seed = intFlag('seed', (x) => Number.isSafeInteger(x) && x >= 1, 'a positive integer below 2^53') ?? 1;
 // Recipe overrides: each one given is named in the row, so rows differ only where they say.
 const overrides = {
   lr: arg('lr') === undefined ? undefined : parsePositive(arg('lr')!, 'lr'),

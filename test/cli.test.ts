@@ -181,6 +181,12 @@ describe('reclm command line', function () {
       expectUserError(await runCommand(Train, [dir, '--data', DATA, '--batch-size', '0']), 2, /^--batch-size: Expected an integer greater than or equal to 1 but received: 0 \(see --help\)$/);
       expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--device', 'gpu7']), 2, /invalid device "gpu7"/);
       expectUserError(await runCommand(Train, [join(tmp, 'no-such-dir'), '--data', DATA]), 1, /no-such-dir is not a reclm artifact folder/);
+      // A seed past 2^53 − 1 (the random generators' limit) is refused with the flags, before
+      // --overwrite deletes anything; compile and eval take the same seed flag.
+      const before = readdirSync(dir).sort();
+      expectUserError(await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--seed', '99999999999999999999']), 2, /^--seed: Expected an integer less than or equal to 9007199254740991 but received: 99999999999999999999 \(see --help\)$/);
+      expect(readdirSync(dir).sort()).to.deep.equal(before);
+      expectUserError(await runCommand(Eval, [dir, '--data', DATA, '--seed', '9007199254740993']), 2, /^--seed: Expected an integer less than or equal to 9007199254740991/);
     });
   });
 

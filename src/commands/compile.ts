@@ -12,7 +12,7 @@ import { openDataset } from '../data/open.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
-import { dataFormatFlag, fractionFlag, nonNegativeNumberFlag } from '../cli/flags.js';
+import { dataFormatFlag, fractionFlag, nonNegativeNumberFlag, seedFlag } from '../cli/flags.js';
 import { columnsFlag, compileFeatures, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { checkModelFits } from '../runtime/memory.js';
 
@@ -41,7 +41,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     ...featureFlags(),
     'num-items': Flags.integer({ description: 'catalogue size V when no data file is given', min: 1 }),
     out: Flags.string({ description: 'output folder', required: true }),
-    seed: Flags.integer({ description: 'seed of the initial parameters', default: 42, min: 0 }),
+    seed: seedFlag('seed of the initial parameters', 42),
     'weight-decay': nonNegativeNumberFlag({ description: 'AdamW weight decay on tensors of rank >= 2 (default 0.1, or the preset\'s)' }),
     'max-grad-norm': nonNegativeNumberFlag({ description: "global-norm gradient clipping; 0 disables (default 1.0, or the preset's)" }),
     beta1: fractionFlag({ description: "AdamW's β1, the decay of the gradient's moving average (default 0.9, or the preset's)" }),

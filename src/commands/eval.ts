@@ -5,7 +5,7 @@ import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { checkedStringFlag, dataFormatFlag, parseCutoffs, capThreads } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, parseCutoffs, capThreads, seedFlag } from '../cli/flags.js';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,7 +46,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     'keep-seen': Flags.boolean({ description: 'full ranking: keep the items of the input sequence among the candidates' }),
     k: checkedStringFlag(parseCutoffs)({ description: 'cut-offs k of HR@k and NDCG@k, comma separated', default: '10,50,200' }),
     'batch-size': Flags.integer({ description: 'users scored per run', default: 256, min: 1 }),
-    seed: Flags.integer({ description: 'seed of the sampled protocol', default: 0, min: 0 }),
+    seed: seedFlag('seed of the sampled protocol', 0),
     device: checkedStringFlag(parseDevice)({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
     threads: Flags.integer({ description: 'intra-op threads (default: 2, or 1 on a one-core machine)', default: Math.min(2, availableParallelism()), min: 1 }),
     save: Flags.boolean({ description: 'also append the results to eval.jsonl beside the model (shown by reclm report)' }),

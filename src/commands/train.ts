@@ -9,7 +9,7 @@ import { lrAt, validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { checkedStringFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads, seedFlag } from '../cli/flags.js';
 import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { formatPositiveRule, isAllPositive } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
@@ -94,7 +94,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     warmup: Flags.integer({ description: 'linear warm-up steps', min: 0 }),
     cosine: Flags.boolean({ description: 'cosine decay to --min-lr at the last step', allowNo: true }),
     'min-lr': nonNegativeNumberFlag({ description: 'final learning rate of the cosine decay (0 allowed)' }),
-    seed: Flags.integer({ description: `seed of batch sampling and dropout (default ${DEFAULTS.seed})`, min: 0 }),
+    seed: seedFlag(`seed of batch sampling and dropout (default ${DEFAULTS.seed})`),
     resume: Flags.boolean({ description: "continue the run in DIR from its last.ckpt, with the run's own recipe" }),
     overwrite: Flags.boolean({ description: "start again: deletes DIR's previous checkpoints, log and export first" }),
     device: checkedStringFlag(parseDevice)({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
