@@ -1,12 +1,19 @@
 // The effective training recipe: flag, else preset, else default; on --resume the checkpoint's.
 import { expect } from 'chai';
-import { resolveRecipe } from '../src/cli/recipe.js';
+import { describeRecipe, resolveRecipe } from '../src/cli/recipe.js';
 import { scheduleFor } from '../src/runtime/schedule.js';
 import { RunRecipe } from '../src/runtime/trainer.js';
 
 const PRESET = { preset: 'ml-1m-llama', epochs: 70, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8 };
 
 describe('training recipe', () => {
+  it("the recipe line names the lr's source and the schedule's, once when they agree", () => {
+    const line = (r: ReturnType<typeof resolveRecipe>) => describeRecipe('llama-sasrec', 'full-ce', r, { value: 1, from: 'default' });
+    expect(line(resolveRecipe({ lr: 0.5 }, undefined, null, 6040, 'dir'))).to.include(', lr 0.5 (flag), constant (default), ');
+    expect(line(resolveRecipe({ lr: 0.5 }, PRESET, null, 6040, 'dir'))).to.include(', lr 0.5 (flag), cosine to 0.00001 at step 3360 (preset ml-1m-llama), ');
+    expect(line(resolveRecipe({}, PRESET, null, 6040, 'dir'))).to.include(', lr 0.002 cosine to 0.00001 at step 3360 (preset ml-1m-llama), ');
+  });
+
   it('scheduleFor: constant, or cosine ending at the last step, and never before the warm-up ends', () => {
     expect(scheduleFor({ lr: 1e-3, warmup: 5, cosine: false, minLr: 1e-5, epochs: 3 }, 10)).to.deep.equal({ kind: 'constant', lr: 1e-3, warmup: 5 });
     expect(scheduleFor({ lr: 1e-3, warmup: 5, cosine: true, minLr: 1e-5, epochs: 3 }, 10)).to.deep.equal({ kind: 'warmup-cosine', lr: 1e-3, warmup: 5, totalSteps: 30, minLr: 1e-5 });

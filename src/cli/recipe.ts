@@ -84,12 +84,13 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
   const v = r.values;
   const item = (text: string, src: string) => `${text} (${src})`;
   const s = r.schedule;
-  const schedule = s.kind === 'warmup-cosine' ? `lr ${v.lr} cosine to ${s.minLr} at step ${s.totalSteps}` : `lr ${v.lr} constant`;
-  const scheduleFrom = r.from.cosine === r.from.lr ? r.from.lr : `${r.from.lr}, ${r.from.cosine}`;
+  const shape = s.kind === 'warmup-cosine' ? `cosine to ${s.minLr} at step ${s.totalSteps}` : 'constant';
+  // One source for both when they agree; otherwise each part names its own.
+  const schedule = r.from.cosine === r.from.lr ? item(`lr ${v.lr} ${shape}`, r.from.lr) : `${item(`lr ${v.lr}`, r.from.lr)}, ${item(shape, r.from.cosine)}`;
   return [
     `training ${model} with ${loss} loss`,
     item(`${v.epochs} epoch${v.epochs === 1 ? '' : 's'}`, r.from.epochs),
-    item(schedule, scheduleFrom),
+    schedule,
     item(`warm-up ${v.warmup}`, r.from.warmup),
     item(`batch size ${v.batchSize}`, r.from.batchSize),
     item(`threads ${threads.value}`, threads.from),
