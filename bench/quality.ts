@@ -85,10 +85,10 @@ usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DI
   --loss NAME         bce, sampled-softmax or full-ce instead of the preset's loss, e.g. --loss sampled-softmax
                       --set num_negatives=128 for official HSTU's sampled softmax (the fixtures' spellings
                       sampled_softmax and full_ce are accepted too; the row names the hyphenated one)
-  --seed N            training seed N and initialisation seed 41 + N (default 1, every row's); repeat a row with another seed to see its training noise
+  --seed N            training seed N and initialisation seed 41 + N (default 1, every row's; N ≤ 2^53 − 42); repeat a row with another seed to see its training noise
   --bucket M          length-bucket multiple (default 0 as in reclm train: every batch maxlen wide)
   --window W          which maxlen training pairs a longer history gives its row: last (default) or random (as reclm train --window)
-  --epoch-users U     how an epoch picks its rows' users: replacement (default) or shuffle, each user once (as reclm train --epoch-users)
+  --epoch-users U     how an epoch picks its rows' users: replacement (default) or shuffle, each user once before any twice (as reclm train --epoch-users)
   --positive RULE     which events are targets (all, rating>=N, action=V1,V2); the others stay in the input as context
   --inputs SET        what the model reads besides item ids: ids (default), actions, items (item features),
                       profile (user features), all; items needs --item-features FILE, profile --user-features FILE
@@ -141,7 +141,8 @@ if (threadCap.warning) process.stderr.write(`Warning: ${threadCap.warning}\n`);
 const threads = threadCap.threads!;
 const minutes = arg('minutes') === undefined ? undefined : parsePositive(arg('minutes')!, 'minutes');
 // Seed 1 (initialisation seed 42) is every row's default; another seed repeats a row to measure how much training noise moves it.
-const seed = intFlag('seed', (x) => Number.isSafeInteger(x) && x >= 1, 'a positive integer below 2^53') ?? 1;
+// The initialisation seed 41 + N must stay a safe integer too (data/rng.ts).
+const seed = intFlag('seed', (x) => Number.isSafeInteger(41 + x) && x >= 1, 'a positive integer up to 2^53 − 42') ?? 1;
 // Recipe overrides: each one given is named in the row, so rows differ only where they say.
 const overrides = {
   lr: arg('lr') === undefined ? undefined : parsePositive(arg('lr')!, 'lr'),

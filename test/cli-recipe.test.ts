@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { describeRecipe, resolveRecipe } from '../src/cli/recipe.js';
 import { scheduleFor } from '../src/runtime/schedule.js';
-import { RunRecipe } from '../src/runtime/trainer.js';
+import { RunRecipe, checkSameRun } from '../src/runtime/trainer.js';
 
 const PRESET = { preset: 'ml-1m-llama', epochs: 70, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8 };
 
@@ -46,6 +46,10 @@ describe('training recipe', () => {
     // So are shuffled epochs: the sampler state of one is not a state of the other.
     expect(() => resolveRecipe({ users: 'shuffle' }, undefined, stored, 6040, 'dir')).to.throw('--epoch-users shuffle contradicts the run in dir, trained with --epoch-users replacement');
     expect(resolveRecipe({}, undefined, { ...stored, users: 'shuffle' }, 6040, 'dir').values.users).to.equal('shuffle');
+    // The trainer's own check (what bench/quality.ts and the API reach) refuses the change both ways.
+    expect(() => checkSameRun({ ...stored, users: 'shuffle' }, stored, 'dir')).to.throw('was trained with --epoch-users shuffle, not replacement');
+    expect(() => checkSameRun(stored, { ...stored, users: 'shuffle' }, 'dir')).to.throw('was trained with --epoch-users replacement, not shuffle');
+    expect(() => checkSameRun({ ...stored, users: 'shuffle' }, { ...stored, users: 'shuffle' }, 'dir')).to.not.throw();
     expect(() => resolveRecipe({ minLr: 1e-4 }, undefined, { ...stored, schedule: { kind: 'constant', lr: 1e-3 } }, 6040, 'dir')).to.throw(
       '--min-lr 0.0001 contradicts the run in dir, trained with a constant lr (no --min-lr); drop the flag to continue that run, or start a new one with --overwrite',
     );

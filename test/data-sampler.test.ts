@@ -206,7 +206,7 @@ describe("TrainSampler shuffled epochs (users: 'shuffle')", () => {
   const userOfRow = (row: number[]) => row.find((x) => x !== 0)! - 1;
   const epochUsers = (batches: { seq: BigInt64Array; maxlen: number }[]) => batches.flatMap((b) => rows(b.seq, b.maxlen).map(userOfRow));
 
-  it('serves every trainable user once per epoch, in shuffled order, and fills the last batch from a second shuffle', () => {
+  it('serves every trainable user once in the first 37 rows of an epoch, in shuffled order, and fills the last batch from a second shuffle', () => {
     const s = new TrainSampler(split, { maxlen: 6, batchSize: 8, users: 'shuffle' }, 5);
     expect(s.batchesPerEpoch).to.equal(5);
     const orders: number[][] = [];
@@ -230,6 +230,16 @@ describe("TrainSampler shuffled epochs (users: 'shuffle')", () => {
       expect([...counts.values()].filter((c) => c === 2)).to.have.length(3);
       expect(Math.max(...counts.values())).to.equal(2);
     }
+  });
+
+  it('with few trainable users, an epoch is several whole shuffles (each user once in each)', () => {
+    // 5 of 40 users have a training row: 40 rows are 8 shuffles of the 5.
+    const few = leaveOneOutSplit(dataset(seqs.map((s, u) => (u < 5 ? s : [u + 1, 41, 42])), 47, true));
+    const s = new TrainSampler(few, { maxlen: 6, batchSize: 8, users: 'shuffle' }, 3);
+    const users = epochUsers([...s.epoch()]);
+    expect(users).to.have.length(40);
+    for (let k = 0; k < 8; k++) expect([...users.slice(5 * k, 5 * k + 5)].sort((a, b) => a - b), `shuffle ${k}`).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(new Set(Array.from({ length: 8 }, (_, k) => users.slice(5 * k, 5 * k + 5).join())).size).to.be.above(1);
   });
 
   it('differs from draws with replacement, which stay the default, and is refused by name when unknown', () => {

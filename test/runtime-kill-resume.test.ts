@@ -68,6 +68,13 @@ describe('SIGKILL mid-epoch and --resume', function () {
     expect(r.error, r.error?.message).to.equal(undefined);
     const expected = new Map(stepRecords(reference).map((x) => [x.step, x.loss]));
     expect(expected.size).to.equal(120);
+    // The shuffle reaches the sampler: the same recipe with users drawn with replacement trains other batches.
+    const drawn = await compileInto('replacement');
+    const other = recipe.filter((a, i) => a !== '--epoch-users' && recipe[i - 1] !== '--epoch-users');
+    expect((await runCommand(Train, [drawn, '--data', data, ...other, '--max-steps', '8'])).error).to.equal(undefined);
+    const firstEpoch = stepRecords(drawn).map((x) => x.loss);
+    expect(firstEpoch).to.have.length(8);
+    expect(firstEpoch.filter((loss, i) => loss !== expected.get(i + 1))).to.have.length.above(0);
 
     const dir = await compileInto('killed');
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/train-cli-child.ts', import.meta.url)), dir, '--data', data, ...recipe, '--checkpoint-every', '1'], { stdio: 'ignore' });
@@ -83,7 +90,7 @@ describe('SIGKILL mid-epoch and --resume', function () {
     // As the README shows it: no recipe flags; epochs, schedule, seed and the rest come from the checkpoint.
     const resumed = await runCommand(Train, [dir, '--data', data, '--resume']);
     expect(resumed.error, resumed.error?.message).to.equal(undefined);
-    expect(resumed.stdout.split('\n')[0]).to.equal('training hstu with bce loss, 15 epochs (checkpoint), lr 0.005 cosine to 0.0001 at step 120 (checkpoint), warm-up 10 (checkpoint), batch size 16 (checkpoint), threads 1 (default), seed 4 (checkpoint), fused steps 1 (checkpoint), length buckets of 4 (checkpoint), random windows of long histories (checkpoint), each user once per epoch (checkpoint), no validation (checkpoint)');
+    expect(resumed.stdout.split('\n')[0]).to.equal('training hstu with bce loss, 15 epochs (checkpoint), lr 0.005 cosine to 0.0001 at step 120 (checkpoint), warm-up 10 (checkpoint), batch size 16 (checkpoint), threads 1 (default), seed 4 (checkpoint), fused steps 1 (checkpoint), length buckets of 4 (checkpoint), random windows of long histories (checkpoint), users shuffled, each once before any twice (checkpoint), no validation (checkpoint)');
     const records = stepRecords(dir);
     for (const x of records) expect(x.loss, `step ${x.step}`).to.equal(expected.get(x.step));
     expect(new Set(records.map((x) => x.step)).size).to.equal(120);

@@ -99,7 +99,7 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
     // Length buckets: named when on, or turned off by the flag (a model that reads its padding is never bucketed).
     ...(v.bucket > 0 ? [item(`length buckets of ${v.bucket}`, r.from.bucket)] : r.from.bucket === 'flag' ? [item('no length buckets', 'flag')] : []),
     ...(v.window === 'random' ? [item('random windows of long histories', r.from.window)] : []),
-    ...(v.users === 'shuffle' ? [item('each user once per epoch', r.from.users)] : []),
+    ...(v.users === 'shuffle' ? [item('users shuffled, each once before any twice', r.from.users)] : []),
     v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(v.evalEvery === 1 ? 'validation every epoch' : `validation every ${v.evalEvery} epochs`, r.from.evalEvery),
     ...(v.trainOnValid || v.evalEvery === 0 ? [] : [item(`patience ${v.patience}`, r.from.patience)]),
   ].join(', ');

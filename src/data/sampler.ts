@@ -8,8 +8,9 @@
  * pos[L-1] (all zeros when the data has no timestamps).
  *
  * One epoch is ceil(#users / B) batches, #users counting every user of the split as the seed does.
- * Unlike the seed, the last batch is full too: rows are drawn with replacement anyway, so a short
- * batch would only add a second tensor shape (and a second graph specialisation) for no statistical gain.
+ * Unlike the seed, the last batch is full too: rows are drawn with replacement anyway (and with
+ * shuffled epochs the extra rows come from the next shuffle), so a short batch would only add a
+ * second tensor shape (and a second graph specialisation) for no statistical gain.
  *
  * With a positive rule (Split.events.positive), pos[t] is the next event's item only when that
  * event is positive, else 0 (negatives are context, never targets), and only users whose kept
@@ -36,10 +37,11 @@
  * (the Rng state it was drawn from and the next batch), so a restored sampler redraws it exactly.
  *
  * Shuffled epochs (`users: 'shuffle'`): instead of drawing each row's user with replacement, an
- * epoch's rows are a uniformly shuffled list of the trainable users, each once (PyTorch's
- * DataLoader with shuffle=True, which SASRec+ and most public trainers use). An epoch has
- * ceil(#users / B) · B rows, more than the trainable users: the rows past them come from a further
- * shuffle (or several, when few users are trainable), so no user repeats inside one shuffle. The
+ * epoch's rows are consecutive uniform shuffles of the trainable users (PyTorch's DataLoader with
+ * shuffle=True, which SASRec+ and most public trainers use), so every user comes once before any
+ * comes twice. An epoch keeps its ceil(#users / B) · B rows, at least as many as the trainable
+ * users: the rows past the first shuffle come from a further one (or several, when few users are
+ * trainable), so the step count and lr schedule are those of draws with replacement. The
  * epoch's rows form a pool as with length buckets
  * (without buckets it is served in shuffled order, every batch L wide), so the state and its exact
  * restore are the same.
@@ -61,7 +63,7 @@ export type TrainWindow = (typeof TRAIN_WINDOWS)[number];
 
 /**
  * How an epoch picks its rows' users: uniformly with replacement (the seed's, the default), or a
- * shuffle of the trainable users, each once per epoch.
+ * run of consecutive shuffles of the trainable users, each user once before any twice.
  */
 export const EPOCH_USERS = ['replacement', 'shuffle'] as const;
 export type EpochUsers = (typeof EPOCH_USERS)[number];

@@ -123,7 +123,7 @@ export interface RunRecipe {
   bucket?: number;
   /** 'random': random windows of long histories (absent: the last maxlen pairs, as every older run). */
   window?: 'random';
-  /** 'shuffle': every trainable user once per epoch (absent: users drawn with replacement, as every older run). */
+  /** 'shuffle': the trainable users in consecutive shuffles, each once before any twice (absent: users drawn with replacement, as every older run). */
   users?: 'shuffle';
   /** dataFingerprint() of the training data. */
   data: string;
