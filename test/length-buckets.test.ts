@@ -170,7 +170,7 @@ describe('length buckets', function () {
       }
       const bucketed = new TrainSampler(split, opts, 1);
       bucketed.nextBatch();
-      expect(() => new TrainSampler(split, { maxlen: L, batchSize: 8, needNeg: true }, 1).setState(bucketed.getState())).to.throw(SamplerError, 'length-bucket pool');
+      expect(() => new TrainSampler(split, { maxlen: L, batchSize: 8, needNeg: true }, 1).setState(bucketed.getState())).to.throw(SamplerError, 'holds a pool of batches (length buckets or shuffled epochs)');
     });
 
     it('padBatch left-pads a trimmed batch back to a longer T', () => {
