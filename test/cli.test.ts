@@ -184,6 +184,8 @@ describe('reclm command line', function () {
       // A seed past 2^53 − 1 (the random generators' limit) is refused with the flags, before
       // --overwrite deletes anything; compile and eval take the same seed flag.
       const before = readdirSync(dir).sort();
+      // The folder holds a run (trained by the tests above), so a deletion would show.
+      expect(before).to.include.members(['last.ckpt', 'train.jsonl']);
       expectUserError(await runCommand(Train, [dir, '--data', DATA, '--overwrite', '--seed', '99999999999999999999']), 2, /^--seed: Expected an integer less than or equal to 9007199254740991 but received: 99999999999999999999 \(see --help\)$/);
       expect(readdirSync(dir).sort()).to.deep.equal(before);
       expectUserError(await runCommand(Eval, [dir, '--data', DATA, '--seed', '9007199254740993']), 2, /^--seed: Expected an integer less than or equal to 9007199254740991/);
