@@ -110,7 +110,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     'epoch-users': Flags.string({ description: "how an epoch picks its rows' users: replacement (uniformly with replacement, the seed's: some users train twice in an epoch, some not at all) or shuffle (the users in shuffled order, each once before any twice, as a PyTorch DataLoader with shuffle=True; an epoch keeps its number of batches); part of the run recipe", options: [...EPOCH_USERS] }),
     'grad-accum': Flags.integer({ description: 'micro-batches accumulated into each optimizer step (per rank); part of the run recipe', min: 1 }),
     zero: Flags.integer({ description: 'ZeRO stage: 1 shards the AdamW moments over the ranks (each rank updates its shard, the parameters are allgathered); checkpoints stay ordinary; part of the run recipe', min: 0, max: 1 }),
-    'max-steps': Flags.integer({ description: 'stop after N optimizer steps in total', min: 1 }),
+    'max-steps': Flags.integer({ description: 'stop after N optimizer steps counted from the start of the run (a resumed run too: --resume --max-steps N stops at step N)', min: 1 }),
     'time-limit': positiveNumberFlag({ description: 'start no new epoch after this many minutes, fractions allowed (the best model is still exported)' }),
   };
 
