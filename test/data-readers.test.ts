@@ -221,10 +221,41 @@ describe('data readers', () => {
 
     it('a .tsv without a header row says to name its format (the name chose the CSV reader)', () => {
       const e = expectFormatError(file('u30.tsv', '196\t242\t3\t881250949\n186\t302\t3\t891717742\n'), 1, '196\t242\t3\t881250949');
+      expect(e.message).to.include('a file without a header row, give their 1-based positions: --columns user=1,item=2,time=4');
       expect(e.message).to.include('a file without a header row needs its format named with --format (ml100k');
       expect(readDataset(file('u30b.tsv', '196\t242\t3\t881250949\n186\t302\t3\t891717742\n'), { format: 'ml100k' }).users).to.have.members(['196', '186']);
-      // A real header keeps the message about its columns only.
-      expect(expectFormatError(file('h.tsv', 'who\twhat\n1\t2\n'), 1, 'who\twhat').message).to.not.include('without a header row');
+      // A first row of names gets the column advice (names, or positions if it is data), not the
+      // other formats' (those are for numeric rows).
+      const named = expectFormatError(file('h.tsv', 'who\twhat\n1\t2\n'), 1, 'who\twhat').message;
+      expect(named).to.include('--columns user=1,item=2,time=4');
+      expect(named).to.not.include('needs its format named with --format');
+    });
+
+    it('reads a file without a header row when its columns are given by position', () => {
+      // Amazon's ratings-only layout: user,item,rating,time, no header; the first line is data.
+      const amazon = 'A39,0205616461,5.0,1369699200\nA3J,0558925278,3.0,1355443200\nA39,0558925278,4.0,1369600000\n';
+      const ds = readDataset(file('ratings_Beauty.csv', amazon), { userCol: '1', itemCol: '2', timeCol: '4' });
+      expect(ds.users).to.deep.equal(['A39', 'A3J']);
+      // A39's two events are sorted by time: 1369600000 before 1369699200.
+      expect(originalSeqs(ds)).to.deep.equal([['0558925278', '0205616461'], ['0558925278']]);
+      expect(ds.read?.columns).to.deep.equal({ user: 'column 1', item: 'column 2', time: 'column 4' });
+      expect(ds.read?.ignoredColumns).to.deep.equal(['column 3']);
+      // Without time=N file order is kept; the rating is an action by position; a name without an
+      // extension and tabs still read as delimited (u.data's layout would otherwise be detected).
+      const tsv = readDataset(file('plain-u', '196\t242\t3\t881250949\n196\t302\t4\t881250000\n'), { userCol: '1', itemCol: '2', actionCol: '3', actions: true });
+      expect(tsv.read?.format).to.equal('csv');
+      expect(originalSeqs(tsv)).to.deep.equal([['242', '302']]);
+      expect(tsv.timestamps).to.equal(null);
+      expect(tsv.read?.columns).to.deep.equal({ user: 'column 1', item: 'column 2', time: null, action: 'column 3' });
+    });
+
+    it('names the line and column when a positional column is missing, and refuses names mixed with positions', () => {
+      expect(expectFormatError(file('short.csv', '1,2\n'), 1, '1,2', { userCol: '1', itemCol: '3' }).message).to.include('at least 3 comma-separated fields (--columns item=3)');
+      expect(expectFormatError(file('ragged.csv', '1,2,3\n1,2\n'), 2, '1,2', { userCol: '1', itemCol: '2' }).message).to.include('3 comma-separated fields as on the first line');
+      expect(expectFormatError(file('noact.csv', '1,2,3\n'), 1, '1,2,3', { userCol: '1', itemCol: '2', actions: true }).message).to.include("the action column's position");
+      expect(() => readDataset(file('mixed.csv', 'u,i\n1,2\n'), { userCol: '1', itemCol: 'i' })).to.throw(DataFormatError, /some columns by position and some by name/);
+      // A header named like a number is not a position unless user and item both are: 'user_id' stays a name.
+      expect(() => readDataset(file('onlyuser.csv', '1,2\n'), { userCol: '1' })).to.throw(DataFormatError, /leaves user or item out/);
     });
 
     it('lets an explicit format win over the name', () => {

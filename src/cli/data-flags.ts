@@ -6,10 +6,11 @@ import type { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { UsageError } from './errors.js';
 import { checkedStringFlag } from './flags.js';
 
-/** `--columns user=…,item=…,time=…`: which header columns of a CSV/TSV or RecBole .inter file to read. */
+/** `--columns user=…,item=…,time=…`: which columns of a CSV/TSV or RecBole .inter file to read, by header name or (no header row) by 1-based position. */
 export const columnsFlag = () =>
   checkedStringFlag(parseColumns)({
-    description: 'CSV/TSV/.inter header columns to read, e.g. user=userId,item=movieId,time=timestamp,action=rating (time=none ignores a time column; action= reads each event\'s action); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date',
+    description:
+      "CSV/TSV/.inter header columns to read, e.g. user=userId,item=movieId,time=timestamp,action=rating (time=none ignores a time column; action= reads each event's action); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date. A file without a header row (Amazon's ratings-only CSVs): give 1-based positions, e.g. user=1,item=2,time=4",
   });
 
 /** The flags of side information and the positive rule (compile, train, eval, data stats). */
@@ -116,7 +117,7 @@ export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userC
     if (seen.has(key)) throw new UsageError(`--columns: ${key}= is given twice in '${spec}'`);
     seen.add(key);
     if (key === 'time') out.timeCol = value === '' || value === 'none' ? null : value;
-    else if (value === '') throw new UsageError(`--columns: ${key}= needs a column name`);
+    else if (value === '') throw new UsageError(`--columns: ${key}= needs a column name or a 1-based position`);
     else if (key === 'user') out.userCol = value;
     else if (key === 'action') out.actionCol = value;
     else out.itemCol = value;

@@ -1,7 +1,7 @@
 /** Reading a dataset file in any supported format (see readers/). */
 import { DataFormatError } from './errors.js';
 import { buildDataset } from './readers/build.js';
-import { parseCsv } from './readers/csv.js';
+import { columnsByPosition, parseCsv } from './readers/csv.js';
 import { detectFormat, type ConcreteFormat } from './readers/detect.js';
 import type { Interactions } from './readers/interactions.js';
 import { parseMl100k, parseMovieLensDat } from './readers/movielens.js';
@@ -33,12 +33,14 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`${k} must be a non-negative integer, got ${v}`);
   }
   if (src.bytes.length === 0) throw new DataFormatError(src.file, null, 'the file is empty (no interaction lines)');
-  const concrete: ConcreteFormat = format === 'auto' ? detectFormat(src) : format;
+  // Columns given by position mean a delimited file without a header row, whatever the content looks like.
+  const byPosition = columnsByPosition({ userCol: options.userCol, itemCol: options.itemCol, timeCol: options.timeCol, actionCol: options.actionCol }, src.file);
+  const concrete: ConcreteFormat = format === 'auto' ? (byPosition ? 'csv' : detectFormat(src)) : format;
   // ratings.dat / u.data have one action column, the rating: `--columns action=rating` names it.
   const mlRating = (concrete === 'movielens' || concrete === 'ml100k') && options.actionCol === 'rating';
   const named = (['userCol', 'itemCol', 'timeCol', 'actionCol'] as const).filter((k) => options[k] !== undefined && !(k === 'actionCol' && mlRating));
   if (named.length && concrete !== 'csv') {
-    throw new DataFormatError(src.file, null, `column names (--columns) apply to CSV/TSV and RecBole .inter files with a header, but this file is read as ${concrete}`);
+    throw new DataFormatError(src.file, null, `columns (--columns) apply to CSV/TSV and RecBole .inter files, but this file is read as ${concrete}`);
   }
   if (options.actions && !['movielens', 'ml100k', 'csv'].includes(concrete)) {
     throw new DataFormatError(src.file, null, `actions (a rating or event column) need ratings.dat, u.data or a CSV/TSV with an action column, but this file is read as ${concrete} (item ids only)`);

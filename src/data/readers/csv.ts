@@ -2,6 +2,9 @@
  * CSV/TSV with a header row, and RecBole atomic `.inter` files (tab separated, `name:type`
  * headers). Columns are found by name: the options (a `--columns` override), else the synonyms
  * of columns.ts (user_id, userId, user; item_id, movieId, item; timestamp, time, ts, date, ...).
+ * A file without a header row (Amazon's ratings-only `user,item,rating,time` CSVs) is read when
+ * every column is given by its 1-based position (`--columns user=1,item=2,time=4`): the first
+ * line is then data, and the columns are named "column N" in messages and the read report.
  * Ids are opaque strings. With a time column, each user's rows are sorted by time (stable);
  * without one, file order is kept. Every other column is ignored and named (Interactions.ignoredColumns).
  *
@@ -32,17 +35,43 @@ export function sniffDelimiter(header: string): string {
   return header.includes('\t') ? '\t' : header.includes(';') ? ';' : ',';
 }
 
+/** The label of the 1-based column `n` of a file without a header row. */
+const positionLabel = (n: number): string => `column ${n}`;
+
+/** Matches a column given by position (a 1-based number) instead of a name. */
+const POSITION = /^[1-9]\d*$/;
+
+/**
+ * True when the columns are given by position: user and item are both 1-based numbers (and time
+ * and action, when named, too). Throws a DataFormatError when names and positions are mixed.
+ */
+export function columnsByPosition(cols: CsvColumns, file: string): boolean {
+  const given = [cols.userCol, cols.itemCol, cols.timeCol, cols.actionCol].filter((c): c is string => typeof c === 'string');
+  const numbers = given.filter((c) => POSITION.test(c)).length;
+  if (numbers === 0) return false;
+  if (numbers < given.length || cols.userCol === undefined || cols.itemCol === undefined) {
+    throw new DataFormatError(file, null, `--columns gives some columns by position and some by name (or leaves user or item out): give every column by name (a header row), or user, item and any others by 1-based position (no header row), e.g. user=1,item=2,time=4`);
+  }
+  return true;
+}
+
 export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
   let header: string[] | null = null;
   let delim = ',';
   let ui = -1, ii = -1, ti = -1, ai = -1;
   let inter: Interactions | null = null;
+  const byPosition = columnsByPosition(cols, src.file);
   forEachLine(src, (s, e, lineNo) => {
     const text = lineText(src, s, e);
     if (!header) {
       delim = sniffDelimiter(text);
       header = splitCsvLine(text, delim);
-      if (!header) throw DataFormatError.atLine(src.file, lineNo, text, 'a CSV header row');
+      if (!header) throw DataFormatError.atLine(src.file, lineNo, text, byPosition ? 'a CSV row' : 'a CSV header row');
+      if (byPosition) {
+        const fields = header.length;
+        header = header.map((_, i) => positionLabel(i + 1));
+        cols = positionsAsLabels(cols, fields, src.file, lineNo, text, delim);
+      }
       ui = findColumn(header, cols.userCol, USER_COLUMNS, 'user', src.file, lineNo, text);
       ii = findColumn(header, cols.itemCol, ITEM_COLUMNS, 'item', src.file, lineNo, text);
       if (ui === ii) throw DataFormatError.atLine(src.file, lineNo, text, `different user and item columns (both are "${header[ui]}"); name them with --columns user=NAME,item=NAME`);
@@ -51,7 +80,8 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       if (cols.actions) {
         ai = findColumnIndex(header, cols.actionCol, cols.actionCol !== undefined ? [] : ACTION_COLUMNS);
         if (ai < 0 || ai === ui || ai === ii || ai === ti) {
-          const why = cols.actionCol !== undefined ? `an action column named "${cols.actionCol}"` : `an action column (${ACTION_COLUMNS.join(', ')}); name it with --columns action=NAME`;
+          const why =
+            cols.actionCol !== undefined ? `an action column named "${cols.actionCol}"` : byPosition ? "the action column's position too, e.g. --columns user=1,item=2,action=3" : `an action column (${ACTION_COLUMNS.join(', ')}); name it with --columns action=NAME`;
           throw DataFormatError.atLine(src.file, lineNo, text, why);
         }
       }
@@ -59,11 +89,12 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       inter.columns = { user: header[ui], item: header[ii], time: ti >= 0 ? header[ti] : null, ...(ai >= 0 ? { action: header[ai] } : {}) };
       inter.ignoredColumns = header.filter((_, i) => i !== ui && i !== ii && i !== ti && i !== ai);
       if (ai >= 0) inter.action = { values: new IdInterner(), key: new GrowableInt32(), column: header[ai] };
-      return;
+      // Without a header row the first line is already data.
+      if (!byPosition) return;
     }
     const row = splitCsvLine(text, delim);
     const want = header.length;
-    if (!row || row.length !== want) throw DataFormatError.atLine(src.file, lineNo, text, `${want} ${delimName(delim)}-separated fields matching the header`);
+    if (!row || row.length !== want) throw DataFormatError.atLine(src.file, lineNo, text, `${want} ${delimName(delim)}-separated fields ${byPosition ? 'as on the first line' : 'matching the header'}`);
     const inn = inter!;
     const user = row[ui], item = row[ii];
     if (user === '' || item === '') throw DataFormatError.atLine(src.file, lineNo, text, `non-empty "${header[ui]}" and "${header[ii]}" values`);
@@ -84,6 +115,18 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
   return inter;
 }
 
+/** `cols` with each position replaced by its label, after checking that the first row has that many fields. */
+function positionsAsLabels(cols: CsvColumns, fields: number, file: string, lineNo: number, text: string, delim: string): CsvColumns {
+  const label = (c: string | undefined, key: string): string | undefined => {
+    if (c === undefined) return undefined;
+    const n = Number(c);
+    if (n > fields) throw DataFormatError.atLine(file, lineNo, text, `at least ${n} ${delimName(delim)}-separated fields (--columns ${key}=${c})`);
+    return positionLabel(n);
+  };
+  // Without a header no time column is guessed: file order is kept unless time=N is given.
+  return { ...cols, userCol: label(cols.userCol, 'user'), itemCol: label(cols.itemCol, 'item'), timeCol: cols.timeCol === undefined ? null : cols.timeCol === null ? null : label(cols.timeCol, 'time'), actionCol: label(cols.actionCol, 'action') };
+}
+
 function delimName(d: string): string {
   return d === '\t' ? 'tab' : d === ';' ? 'semicolon' : 'comma';
 }
@@ -93,9 +136,10 @@ function findColumn(header: string[], wanted: string | undefined, synonyms: stri
   if (i >= 0) return i;
   const names = wanted !== undefined ? `"${wanted}"` : `one of ${synonyms.join(', ')} (case, "_" and RecBole ":type" suffixes ignored)`;
   // A first row of numbers is data, not a header: a .csv/.tsv name chose this reader, not the content.
-  const numbers = header.every((h) => h.trim() !== '' && Number.isFinite(Number(h)));
+  // The other formats split on whitespace, so their advice only fits a tab-separated row.
+  const numbers = header.every((h) => h.trim() !== '' && Number.isFinite(Number(h))) && !/[,;]/.test(text);
   const noHeader = numbers ? '; a file without a header row needs its format named with --format (ml100k: tab-separated "user item rating timestamp"; sasrec: "user item [timestamp]"; user-seq: "user item1 item2 …")' : '';
-  throw DataFormatError.atLine(file, lineNo, text, `a header with ${withArticle(what)} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME${noHeader}`);
+  throw DataFormatError.atLine(file, lineNo, text, `a header with ${withArticle(what)} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME, or, for a file without a header row, give their 1-based positions: --columns user=1,item=2,time=4${noHeader}`);
 }
 
 /** Unix seconds from a number, or from a date string (Date.parse), else NaN. */
