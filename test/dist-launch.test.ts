@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Launch, { rankProgram } from '../src/commands/launch.js';
+import { ARTIFACT_FORMAT } from '../src/contract/artifacts.js';
 import { HostfileError, applyInclude, parseHostfile } from '../src/dist/hostfile.js';
 import { LaunchError, MpirunPlan, buildMpirunCommand, shellQuote } from '../src/dist/mpirun.js';
 import { PACKAGE_ROOT, plainText, runCommand } from './helpers/cli.js';
@@ -110,8 +111,10 @@ describe('reclm launch', function () {
       expect(r.exitCode, r.stderr).to.equal(0);
       const line = r.stdout.trim();
       expect(line).to.match(/^mpirun (--allow-run-as-root )?-np 3 --host h1:1,h2:2 --bind-to none --mca mpi_yield_when_idle 1 --mca btl tcp,self --mca btl_tcp_if_include 192\.168\.7\.0\/24 /);
-      // From the sources (as here) the ranks run the sources' entry through tsx; installed, bin/run.js.
-      expect(line.endsWith(` ${process.execPath} --import tsx ${join(PACKAGE_ROOT, 'src', 'dist', 'source-entry.ts')} train 'art dir' --data d.txt`)).to.equal(true);
+      // From the sources (as here) the ranks run the sources' entry through tsx, its loader named by
+      // a file URL so that a rank started in another folder finds it; installed, bin/run.js.
+      const loader = pathToFileURL(join(PACKAGE_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+      expect(line.endsWith(` ${process.execPath} --import ${loader} ${join(PACKAGE_ROOT, 'src', 'dist', 'source-entry.ts')} train 'art dir' --data d.txt`), line).to.equal(true);
       expect(rankProgram('/opt/reclm', ['train', 'art'], false)).to.deep.equal([process.execPath, '/opt/reclm/bin/run.js', 'train', 'art']);
       expect(line.includes('--allow-run-as-root')).to.equal(process.getuid?.() === 0);
     });
@@ -164,6 +167,39 @@ describe('reclm launch', function () {
       expect([both.exitCode, both.error?.message]).to.deep.equal([1, 'reclm train after --: --resume continues the run in the folder and --overwrite deletes it; give one of them']);
       const own = await runCommand(Launch as never, ['-np', '2', '--dry-run', '--', 'train', 'x', '--data', 'f', '--json']);
       expect(own.error).to.equal(undefined);
+    });
+
+    it("checks the artifact folder and data files before starting ranks on this machine, not remote hosts' or a --dry-run's", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'reclm-launch-'));
+      // A stand-in mpirun that records being started: a refusal must come before it.
+      const started = join(dir, 'started');
+      const fake = join(dir, 'fake-mpirun');
+      writeFileSync(fake, `#!/bin/sh\necho started >> '${started}'\n`);
+      chmodSync(fake, 0o755);
+      const art = join(dir, 'art');
+      mkdirSync(art);
+      writeFileSync(join(art, 'manifest.json'), JSON.stringify({ format: ARTIFACT_FORMAT, files: {} }));
+      const data = join(dir, 'd.txt');
+      writeFileSync(data, '1 1\n1 2\n');
+      const launch = (...args: string[]) => runCommand(Launch as never, ['-np', '2', '--mpirun', fake, ...args]);
+      for (const [args, message] of [
+        [['train', join(dir, 'none'), '--data', data], `${join(dir, 'none')} is not a reclm artifact folder: cannot read manifest.json`],
+        [['train', art, '--data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],
+        [['train', art, '--data', dir], `${dir}: is a folder without a train file`],
+        [['train', art, '--data', data, '--test-data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],
+      ] as const) {
+        const r = await launch('--', ...args);
+        expect(r.exitCode, args.join(' ')).to.equal(1);
+        expect(r.error?.message, args.join(' ')).to.include(message);
+      }
+      expect(existsSync(started), 'mpirun was started despite a refusal').to.equal(false);
+      // Files in place: mpirun starts. A --dry-run only prints; remote ranks' files are on their hosts.
+      expect((await launch('--', 'train', art, '--data', data)).exitCode).to.equal(0);
+      expect((await launch('--dry-run', '--', 'train', join(dir, 'none'), '--data', data)).exitCode).to.equal(0);
+      const hostfile = join(dir, 'hosts');
+      writeFileSync(hostfile, `${hostname()} slots=2\n`);
+      expect((await runCommand(Launch as never, ['--hostfile', hostfile, '--mpirun', fake, '--', 'train', join(dir, 'none'), '--data', data])).exitCode).to.equal(0);
+      expect(readFileSync(started, 'utf8')).to.equal('started\nstarted\n');
     });
 
     it('a hostfile that cannot be read is one line naming it, exit 2', async () => {

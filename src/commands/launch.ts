@@ -19,13 +19,21 @@ const INSTALL_HINT = 'install Open MPI on every host (Debian/Ubuntu: apt-get ins
  * `--check` does), so that the ranks run the launcher's code and not a possibly stale build.
  */
 export function rankProgram(root: string, rest: readonly string[], fromSources = import.meta.url.endsWith('.ts')): string[] {
-  if (fromSources) return [process.execPath, '--import', 'tsx', SOURCE_ENTRY, ...rest];
+  if (fromSources) return [process.execPath, '--import', tsxLoader(), SOURCE_ENTRY, ...rest];
   return [process.execPath, join(root, 'bin', 'run.js'), ...rest];
 }
 
 /** The argv of `--check`: the check module, through tsx when it runs from the TypeScript sources; `--json` makes it print one JSON line. */
 function checkProgram(json: boolean): string[] {
-  return [process.execPath, ...(CHECK_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : []), CHECK_ENTRY, ...(json ? ['--json'] : [])];
+  return [process.execPath, ...(CHECK_ENTRY.endsWith('.ts') ? ['--import', tsxLoader()] : []), CHECK_ENTRY, ...(json ? ['--json'] : [])];
+}
+
+/**
+ * tsx's loader as a file URL resolved from this module: a bare `--import tsx` is resolved from
+ * the rank's working folder, which fails when launch runs from the sources outside the project.
+ */
+function tsxLoader(): string {
+  return import.meta.resolve('tsx');
 }
 
 /** Whether `word` is one of launch's flags (`-np`, `--dry-run`, `--hostfile=h`, ...) that the command after -- does not have (`commandFlags`). */
@@ -103,7 +111,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     if (name === 'help') throw new UsageError(`help after -- would print the help once per rank; run reclm ${rest.join(' ')}`);
     const misplaced = rest.find((a) => isLaunchFlag(a, flagNames)); // anywhere in the command's words
     if (misplaced) throw misplacedFlag(misplaced, name);
-    if (ready && parseCommand) await parseCommand(rest.slice(name.split(' ').length));
+    if (ready && parseCommand) await parseCommand(rest.slice(name.split(' ').length), hosts === null && !flags['dry-run']);
     if (flags['dry-run']) {
       this.log(shellQuote(cmd));
       if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
@@ -135,7 +143,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
    * with its parser (a missing DIR, an unknown flag), so that a mistake is one line here
    * instead of the same error once per rank.
    */
-  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean; flagNames: string[]; parseCommand: (argv: string[]) => Promise<void> }> {
+  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean; flagNames: string[]; parseCommand: (argv: string[], local: boolean) => Promise<void> }> {
     // Topic commands are several words (`data stats`); oclif joins them with ':'.
     const ids = words.map((_, i) => words.slice(0, i + 1).join(':')).reverse();
     const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
@@ -144,10 +152,18 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       // Exit 2, as for an unknown command at the top level (cli/unknown-command.ts).
       throw new Errors.CLIError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; commands: ${known.join(', ')}`, { exit: 2 });
     }
-    const cls = (await found.load()) as unknown as { distributed?: boolean; flags?: Parser.FlagInput; baseFlags?: Parser.FlagInput; args?: Parser.ArgInput; strict?: boolean; checkFlags?: (flags: Record<string, unknown>) => void };
+    const cls = (await found.load()) as unknown as {
+      distributed?: boolean;
+      flags?: Parser.FlagInput;
+      baseFlags?: Parser.FlagInput;
+      args?: Parser.ArgInput;
+      strict?: boolean;
+      checkFlags?: (flags: Record<string, unknown>) => void;
+      checkFiles?: (args: Record<string, unknown>, flags: Record<string, unknown>) => void;
+    };
     const name = found.id.replace(/:/g, ' ');
-    const parseCommand = async (argv: string[]) => {
-      let parsed: { flags: Record<string, unknown> };
+    const parseCommand = async (argv: string[], local: boolean) => {
+      let parsed: { args: Record<string, unknown>; flags: Record<string, unknown> };
       try {
         // The flags as the command aggregates them (its --json included), parsed as the command would.
         parsed = await Parser.parse(argv, { flags: { ...(cls.baseFlags ?? {}), ...(cls.flags ?? {}), ...jsonFlag(found.flags) }, args: cls.args ?? {}, strict: cls.strict ?? true, context: this });
@@ -163,6 +179,10 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       } catch (e) {
         throw new UsageError(`reclm ${name} after --: ${(e as Error).message}`);
       }
+      // Its files, when every rank runs here and so sees this machine's files (remote ranks see
+      // their own hosts' paths, which this host cannot check), and not for --dry-run (a command
+      // printed for later); the command's error as it is.
+      if (local) cls.checkFiles?.(parsed.args, parsed.flags);
     };
     return { name, ready: cls.distributed === true, flagNames: Object.keys(found.flags), parseCommand };
   }

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { readManifest } from '../compiler/artifacts.js';
 import { buildShardOptimizerGraph } from '../compiler/adamw.js';
-import { openDataset } from '../data/open.js';
+import { BUILTIN, openDataset } from '../data/open.js';
+import { checkReadable } from '../data/readers/source.js';
 import { describePresplit, readPresplit, resolvePresplit } from '../data/presplit.js';
 import { EPOCH_USERS, RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type EpochUsers, type TrainWindow } from '../data/sampler.js';
 import { parseDevice } from '../onnx/providers.js';
@@ -120,6 +121,19 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
    */
   static checkFlags(flags: { resume?: boolean; overwrite?: boolean }): void {
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
+  }
+
+  /**
+   * The files a run needs, checked without reading them: DIR holds a manifest (ArtifactError
+   * otherwise), and every data file (--data unless 'builtin', a pre-split folder's files,
+   * --valid-data, --test-data) can be opened (DataFormatError otherwise, as the reader words it).
+   * `launch` runs it before starting ranks on this machine: one line instead of one per rank.
+   */
+  static checkFiles(args: { dir: string }, flags: { data: string; 'valid-data'?: string; 'test-data'?: string }): void {
+    readManifest(args.dir, false);
+    const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
+    const files = presplit ? [presplit.train, presplit.valid, presplit.test] : [flags.data];
+    for (const f of files) if (f !== undefined && f !== BUILTIN) checkReadable(f);
   }
 
   async run(): Promise<TrainSummary & { recipe: EffectiveRecipe; gradAccum: number }> {

@@ -5,7 +5,7 @@
  * for a 1M-line file that avoids millions of short-lived strings and keeps reading well under
  * a second. Integers are parsed from the bytes; other tokens become strings only when needed.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -35,11 +35,34 @@ export function loadSource(path: string): Source {
   try {
     raw = readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a data file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new DataFormatError(path, null, `cannot read the data file: ${why}`);
+    throw unreadable(path, e);
   }
   return sourceFromBytes(path, raw);
+}
+
+/**
+ * Throws the DataFormatError loadSource would if `path` cannot be opened for reading (missing,
+ * a directory, no permission), without reading it: a check before work that would read it later.
+ */
+export function checkReadable(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw unreadable(path, e);
+  }
+  try {
+    // open(2) succeeds on a directory; fstat tells it from a file.
+    if (fstatSync(fd).isDirectory()) throw unreadable(path, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function unreadable(path: string, e: unknown): DataFormatError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a data file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  return new DataFormatError(path, null, `cannot read the data file: ${why}`);
 }
 
 export function sourceFromBytes(file: string, raw: Buffer | Uint8Array): Source {
