@@ -7,11 +7,15 @@ import { RunRecipe, checkSameRun } from '../src/runtime/trainer.js';
 const PRESET = { preset: 'ml-1m-llama', epochs: 70, batchSize: 128, lr: 2e-3, warmup: 0, cosine: true, minLr: 1e-5, evalEvery: 2, patience: 0, fusedSteps: 8 };
 
 describe('training recipe', () => {
-  it("the recipe line names the lr's source and the schedule's, once when they agree", () => {
+  it("the recipe line names the sources of the lr, the schedule and the final lr, once when they agree", () => {
     const line = (r: ReturnType<typeof resolveRecipe>) => describeRecipe('llama-sasrec', 'full-ce', r, { value: 1, from: 'default' });
     expect(line(resolveRecipe({ lr: 0.5 }, undefined, null, 6040, 'dir'))).to.include(', lr 0.5 (flag), constant (default), ');
     expect(line(resolveRecipe({ lr: 0.5 }, PRESET, null, 6040, 'dir'))).to.include(', lr 0.5 (flag), cosine to 0.00001 at step 3360 (preset ml-1m-llama), ');
     expect(line(resolveRecipe({}, PRESET, null, 6040, 'dir'))).to.include(', lr 0.002 cosine to 0.00001 at step 3360 (preset ml-1m-llama), ');
+    // The final lr names its own source when it is not the cosine's: a flag under the preset's
+    // cosine, or the default under --cosine.
+    expect(line(resolveRecipe({ minLr: 1e-4 }, PRESET, null, 6040, 'dir'))).to.include(', lr 0.002 (preset ml-1m-llama), cosine (preset ml-1m-llama) to 0.0001 (flag) at step 3360, ');
+    expect(line(resolveRecipe({ cosine: true }, undefined, null, 6040, 'dir'))).to.include(', lr 0.001 (default), cosine (flag) to 0.00001 (default) at step 960, ');
   });
 
   it('scheduleFor: constant, or cosine ending at the last step, and never before the warm-up ends', () => {

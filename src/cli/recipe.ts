@@ -85,8 +85,13 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
   const item = (text: string, src: string) => `${text} (${src})`;
   const s = r.schedule;
   const shape = s.kind === 'warmup-cosine' ? `cosine to ${s.minLr} at step ${s.totalSteps}` : 'constant';
-  // One source for both when they agree; otherwise each part names its own.
-  const schedule = r.from.cosine === r.from.lr ? item(`lr ${v.lr} ${shape}`, r.from.lr) : `${item(`lr ${v.lr}`, r.from.lr)}, ${item(shape, r.from.cosine)}`;
+  // One source for lr, schedule and final lr when they agree; otherwise each part names its own.
+  const ownMinLr = s.kind === 'warmup-cosine' && r.from.minLr !== r.from.cosine;
+  const schedule = ownMinLr
+    ? `${item(`lr ${v.lr}`, r.from.lr)}, ${item('cosine', r.from.cosine)} ${item(`to ${s.minLr}`, r.from.minLr)} at step ${s.totalSteps}`
+    : r.from.cosine === r.from.lr
+      ? item(`lr ${v.lr} ${shape}`, r.from.lr)
+      : `${item(`lr ${v.lr}`, r.from.lr)}, ${item(shape, r.from.cosine)}`;
   return [
     `training ${model} with ${loss} loss`,
     item(`${v.epochs} epoch${v.epochs === 1 ? '' : 's'}`, r.from.epochs),
