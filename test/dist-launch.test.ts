@@ -222,9 +222,19 @@ describe('reclm launch', function () {
       const badFlag = await runCommand(Launch as never, ['-np', '0', '--check', '--json']);
       expect(badFlag.exitCode).to.equal(2);
       expect(json(badFlag).error.exit).to.equal(2);
-      // Without --json stdout stays empty; a --json after -- belongs to the command there.
+      // Without --json stdout stays empty.
       expect((await runCommand(Launch as never, ['--check'])).stdout).to.equal('');
-      expect((await runCommand(Launch as never, ['--', 'train', 'x', '--json'])).stdout).to.equal('');
+      // The command's --json after -- asks for launch's refusals as JSON too, before any rank starts:
+      // launch's own, the command's arguments, its files.
+      const noNp = await runCommand(Launch as never, ['--', 'train', 'x', '--json']);
+      expect(json(noNp)).to.deep.equal({ error: { message: 'give -np N (ranks on this machine) or --hostfile FILE', exit: 1 } });
+      const bogus = await runCommand(Launch as never, ['-np', '2', '--', 'train', 'x', '--data', 'f', '--bogus', '--json']);
+      expect(json(bogus)).to.deep.equal({ error: { message: bogus.error?.message, exit: 2 } });
+      // The sources' CLI in a process of its own: in this one, train's errors come from the build's
+      // modules, whose error classes are not the sources' that tell a user error from a bug.
+      const noDir = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin', 'dev.js'), 'launch', '-np', '2', '--', 'train', join(tmpdir(), 'no-such-artifacts'), '--data', 'f', '--json'], { encoding: 'utf8' });
+      expect([noDir.status, json(noDir).error.exit]).to.deep.equal([1, 1]);
+      expect(json(noDir).error.message).to.match(/no-such-artifacts is not a reclm artifact folder/);
     });
   });
 

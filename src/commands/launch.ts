@@ -78,6 +78,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
   };
 
   async run(): Promise<void> {
+    this.words = [...this.argv];
     const split = this.argv.indexOf('--');
     const own = (split < 0 ? this.argv : this.argv.slice(0, split)).map((a) => (a === '-np' ? '--np' : a));
     const rest = split < 0 ? [] : this.argv.slice(split + 1);
@@ -118,6 +119,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       return;
     }
     if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
+    this.ranksStarted = true;
     const { code, interrupted } = await runInherited(cmd);
     if (interrupted && code !== 0) {
       throw new Errors.CLIError('interrupted: mpirun stopped every rank; a train run under launch keeps only its checkpoints (each epoch\'s end, or every --checkpoint-every N steps): continue from the last one with --resume', { exit: 130 });
@@ -131,11 +133,24 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     return super.catch(err);
   }
 
-  /** Launch's own --json (before --, with --check) asks for errors as JSON too; read from argv, as it may fail before the flags parse. */
+  /**
+   * Errors as JSON with launch's own --json (before --, with --check), and, until mpirun starts,
+   * with the command's --json after -- (a script reading the command's JSON reads launch's
+   * refusals too; once the ranks run, rank 0 prints its own errors). Read from argv, as launch
+   * may fail before its flags parse.
+   */
   protected override jsonErrors(): boolean {
-    const split = this.argv.indexOf('--');
-    return (split < 0 ? this.argv : this.argv.slice(0, split)).includes('--json');
+    const words = this.words ?? this.argv;
+    const split = words.indexOf('--');
+    const own = split < 0 ? words : words.slice(0, split);
+    return own.includes('--json') || (!this.ranksStarted && split >= 0 && words.slice(split + 1).includes('--json'));
   }
+
+  /** The whole command line, kept at the start of run(): parsing launch's own flags replaces this.argv with them. */
+  private words: string[] | undefined;
+
+  /** Set when mpirun starts: from then on the ranks report the command's errors. */
+  private ranksStarted = false;
 
   /**
    * The reclm command at the start of `words`: its name, whether it opens the collective
