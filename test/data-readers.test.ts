@@ -169,6 +169,29 @@ describe('data readers', () => {
       expect(ds.remapped).to.equal(false);
     });
 
+    it('reads ISO 8601 dates as UTC whatever the zone of the machine, and refuses dates whose day and month order is ambiguous', () => {
+      // 2017-06-11T08:30:00Z is 1497169800 s; the same instant written five ways.
+      const forms = ['2017-06-11T08:30:00Z', '2017-06-11 08:30:00', '2017-06-11T10:30:00+02:00', '2017-06-11T03:30-0500', '2017-06-11T08:30:00.000Z'];
+      const rows = forms.map((f, i) => `u,${i + 1},${f}`).join('\n');
+      expect(times(readDataset(file('iso.csv', `user,item,time\n${rows}\nu,9,2017-06-11\n`)))).to.deep.equal([[1497139200, ...forms.map(() => 1497169800)]]);
+      const us = expectFormatError(file('us.csv', 'user,item,time\nu,1,2017-06-11\nu,2,11/06/2017\n'), 3, 'u,2,11/06/2017');
+      expect(us.message).to.include('day and month order in "11/06/2017" is ambiguous');
+      // A date that does not exist (Date.UTC would roll it over to March 2).
+      expectFormatError(file('feb30.csv', 'user,item,time\nu,1,2017-02-30\n'), 2, 'u,1,2017-02-30');
+    });
+
+    it('converts a time column in milliseconds or microseconds to seconds, with a note', () => {
+      const ms = readDataset(file('ms.csv', 'user,item,time\nu,1,1497169800123\nu,2,1497169801000\n'));
+      expect(times(ms)).to.deep.equal([[1497169800.123, 1497169801]]);
+      expect(ms.notes?.join('\n')).to.include('times read as milliseconds');
+      const us = readDataset(file('us.txt', 'u 1 1497169800000000\nu 2 1497169801000000\n'));
+      expect(times(us)).to.deep.equal([[1497169800, 1497169801]]);
+      expect(us.notes?.join('\n')).to.include('times read as microseconds');
+      // Seconds stay as they are, without a note.
+      const s = readDataset(file('s.csv', 'user,item,time\nu,1,1497169800\n'));
+      expect([times(s), s.notes?.some((n) => n.includes('times read as'))]).to.deep.equal([[[1497169800]], false]);
+    });
+
     it('rejects rows with the wrong number of fields, missing columns and bad times', () => {
       expectFormatError(file('d.csv', 'user_id,item_id\n1,2\n1,2,3\n'), 3, '1,2,3');
       expectFormatError(file('e.csv', 'person,item_id\n1,2\n'), 1, 'person,item_id');
@@ -247,6 +270,9 @@ describe('data readers', () => {
       expect(originalSeqs(tsv)).to.deep.equal([['242', '302']]);
       expect(tsv.timestamps).to.equal(null);
       expect(tsv.read?.columns).to.deep.equal({ user: 'column 1', item: 'column 2', time: null, action: 'column 3' });
+      // Named but not asked for, the action column is not read, and a note says how to read it.
+      const unread = readDataset(file('plain-u2', '196\t242\t3\t881250949\n'), { userCol: '1', itemCol: '2', actionCol: '3' });
+      expect(unread.notes?.some((n) => n.endsWith('plain-u2: the action column (--columns action=3) is read only with --actions or --positive')), unread.notes?.join('\n')).to.equal(true);
     });
 
     it('names the line and column when a positional column is missing, and refuses names mixed with positions', () => {

@@ -8,6 +8,7 @@ import { parseMl100k, parseMovieLensDat } from './readers/movielens.js';
 import { parseReczooJson } from './readers/reczoo.js';
 import { parseSasrec } from './readers/sasrec.js';
 import { defaultName, loadSource, sourceFromBytes, type Source } from './readers/source.js';
+import { timesToSeconds } from './readers/time.js';
 import { parseUserSeq } from './readers/user-seq.js';
 import { DATA_FORMATS, type Dataset, type ReadOptions, type ReadReport } from './types.js';
 
@@ -57,6 +58,7 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     }
     throw e;
   }
+  const unit = inter.time ? timesToSeconds(inter.time) : null;
   const built = buildDataset(inter, {
     name: options.name ?? defaultName(src.path),
     minItemCount: options.minItemCount,
@@ -77,11 +79,14 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     duplicateRows: built.duplicateRows,
   };
   const notes = [...src.notes];
+  if (unit) notes.push(`${src.file}: times read as ${unit === 'ms' ? 'milliseconds' : 'microseconds'} (values of 1e${unit === 'ms' ? 11 : 14} and above would be past the year 5000 in seconds) and converted to unix seconds`);
   if (built.reorderedUsers > 0) {
     notes.push(`${src.file}: ${built.reorderedUsers} of ${ds.users.length} users had events out of time order in the file; each user's events were sorted by time (stable: equal times keep file order)`);
   }
   // Fixed-layout formats document their ignored rating column; header formats name what they drop.
   if (inter.columns && read.ignoredColumns.length) notes.push(`${src.file}: columns ignored: ${read.ignoredColumns.join(', ')}`);
+  // Naming the action column does not make actions a model input: say so rather than leave it among the ignored.
+  if (concrete === 'csv' && options.actionCol !== undefined && !inter.action) notes.push(`${src.file}: the action column (--columns action=${options.actionCol}) is read only with --actions or --positive`);
   ds.read = read;
   ds.notes = notes;
   for (const n of notes) options.onNote?.(n);

@@ -16,6 +16,7 @@ import { DataFormatError } from '../errors.js';
 import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex } from './columns.js';
 import { GrowableInt32, IdInterner, newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, lineText, type Source } from './source.js';
+import { TIME_FORMS, parseTime } from './time.js';
 import { withArticle } from '../../util/plural.js';
 
 export interface CsvColumns {
@@ -100,7 +101,10 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     if (user === '' || item === '') throw DataFormatError.atLine(src.file, lineNo, text, `non-empty "${header[ui]}" and "${header[ii]}" values`);
     if (inn.time) {
       const t = parseTime(row[ti]);
-      if (Number.isNaN(t)) throw DataFormatError.atLine(src.file, lineNo, text, `a time in column "${header[ti]}" (unix seconds or an ISO date)`);
+      if (Number.isNaN(t)) {
+        const ambiguous = /^\s*\d{1,4}[/.]\d{1,2}[/.]\d{1,4}/.test(row[ti]) ? `; day and month order in "${row[ti].trim()}" is ambiguous, so such dates are not read` : '';
+        throw DataFormatError.atLine(src.file, lineNo, text, `a time in column "${header[ti]}" (${TIME_FORMS})${ambiguous}`);
+      }
       inn.time.push(t);
     }
     inn.user.push(inn.users.internString(user));
@@ -140,16 +144,6 @@ function findColumn(header: string[], wanted: string | undefined, synonyms: stri
   const numbers = header.every((h) => h.trim() !== '' && Number.isFinite(Number(h))) && !/[,;]/.test(text);
   const noHeader = numbers ? '; a file without a header row needs its format named with --format (ml100k: tab-separated "user item rating timestamp"; sasrec: "user item [timestamp]"; user-seq: "user item1 item2 …")' : '';
   throw DataFormatError.atLine(file, lineNo, text, `a header with ${withArticle(what)} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME, or, for a file without a header row, give their 1-based positions: --columns user=1,item=2,time=4${noHeader}`);
-}
-
-/** Unix seconds from a number, or from a date string (Date.parse), else NaN. */
-function parseTime(v: string): number {
-  const t = v.trim();
-  if (t === '') return NaN;
-  const x = Number(t);
-  if (Number.isFinite(x)) return x;
-  const ms = Date.parse(t);
-  return Number.isNaN(ms) ? NaN : ms / 1000;
 }
 
 /** Split one CSV line; fields are trimmed of surrounding spaces; null for an unterminated quote. */

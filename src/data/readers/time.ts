@@ -1,0 +1,62 @@
+/**
+ * Event times: the text of a time field, and the unit of a whole time column.
+ *
+ * A time is unix seconds (a number) or an ISO 8601 date. Other date text is refused rather than
+ * guessed: `11/06/2017` is June 11 in the US and November 6 in Europe, and a misread day reorders
+ * a user's history silently, changing which item becomes the test target.
+ */
+import type { GrowableFloat64 } from './interactions.js';
+
+/** YYYY-MM-DD, optionally with [T ]HH:MM[:SS[.fff]] and a zone (Z, ±HH:MM, ±HHMM, ±HH). */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** How a time field must look, for error messages. */
+export const TIME_FORMS = 'unix seconds or an ISO 8601 date such as 2017-06-11 or 2017-06-11T08:30:00Z';
+
+/**
+ * Unix seconds from a time field: a number as it is, or an ISO 8601 date (a date without a zone
+ * is UTC, so the result does not depend on the machine's time zone); NaN for anything else,
+ * including dates in other orders (11/06/2017) and impossible dates (2017-02-30).
+ */
+export function parseTime(v: string): number {
+  const t = v.trim();
+  if (t === '') return NaN;
+  const x = Number(t);
+  if (Number.isFinite(x)) return x;
+  const m = ISO_DATE.exec(t);
+  if (!m) return NaN;
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const fraction = m[7] ? Number(`0.${m[7]}`) : 0;
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(ms);
+  // Date.UTC rolls 2017-02-30 over to March 2; a date that does not round-trip does not exist.
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 60) return NaN;
+  return ms / 1000 + fraction - zoneSeconds(m[8]);
+}
+
+/** The offset of a zone designator from UTC, in seconds (east positive); 0 for none or Z. */
+function zoneSeconds(zone: string | undefined): number {
+  if (!zone || zone.toUpperCase() === 'Z') return 0;
+  const digits = zone.slice(1).replace(':', '');
+  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0);
+  return (zone[0] === '-' ? -1 : 1) * minutes * 60;
+}
+
+/**
+ * Unix seconds from a column of numbers that may be milliseconds or microseconds, as many event
+ * logs store them. The unit is read off the largest value: 1e11 s is the year 5138, so a column
+ * reaching it is milliseconds (1e14 and above: microseconds), and is divided in place. Returns
+ * the unit found ('ms', 'µs') or null for seconds. HSTU's time bias buckets the gaps in seconds,
+ * so a column left in milliseconds would shift every gap by a factor of 1000.
+ */
+export function timesToSeconds(time: GrowableFloat64): 'ms' | 'µs' | null {
+  const values = time.view();
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  const unit = max >= 1e14 ? 'µs' : max >= 1e11 ? 'ms' : null;
+  if (unit) {
+    const scale = unit === 'µs' ? 1e6 : 1e3;
+    for (let i = 0; i < values.length; i++) values[i] /= scale;
+  }
+  return unit;
+}
