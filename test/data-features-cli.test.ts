@@ -93,6 +93,14 @@ describe('feature flags on the command line', function () {
     const noUsers = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings]);
     expect(noUsers.exitCode).to.equal(1);
     expect(plainText(noUsers.error!.message)).to.match(/compiled with user features .*give --user-features FILE/);
+    // A broken manifest.json beside a model named on its own is passed over, with a note: the same numbers.
+    writeFileSync(join(lone, 'manifest.json'), '{broken');
+    const broken = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings, '--user-features', users, '--json']);
+    expect(broken.exitCode, broken.stderr).to.equal(0);
+    expect(broken.stderr).to.include(`manifest.json (Expected property name or '}' in JSON at position 1): passed over, as ${join(lone, 'model.onnx')}'s own metadata names its inputs`);
+    expect(JSON.parse(broken.stdout)).to.deep.include(Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(e.stdout)[k]])));
+    // The folder itself named: the manifest is the folder's contract, so it stops there.
+    expect((await runCommand(Eval as never, [lone, '--data', ratings])).error?.message).to.match(/is not a reclm artifact folder: cannot read manifest.json/);
   });
 
   it('plain artifacts keep plain manifests and refuse the flags at train time', async () => {
