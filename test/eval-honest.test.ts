@@ -15,6 +15,7 @@ import { Dataset } from '../src/data/types.js';
 import { metricsFromRanks, seenMask } from '../src/eval/metrics.js';
 import { rankSplit } from '../src/eval/rank.js';
 import { OnnxScorer } from '../src/eval/scorer.js';
+import { readEvalRecords } from '../src/report/eval-results.js';
 import { readUserRanks } from '../src/report/user-ranks.js';
 import { exportInference } from '../src/onnx/bake.js';
 import { loadCheckpoint } from '../src/runtime/checkpoint.js';
@@ -171,7 +172,12 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
     expect(r.error, r.error?.message).to.equal(undefined);
     const j = await runCommand(Eval, [dir, '--data', other, '--threads', '1', '--json']);
     expect(JSON.parse(j.stdout).warnings).to.have.length(1).and.satisfy((w: string[]) => w[0].startsWith(`${other} is not the data ${dir} was trained on`));
-    expect(plainText(r.stderr)).to.match(new RegExp(`${other} is not the data ${dir} was trained on \\(data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\\): its held-out items may be training items of the run`));    // A lone inference.onnx carries the fingerprint in its metadata.
+    expect(plainText(r.stderr)).to.match(new RegExp(`${other} is not the data ${dir} was trained on \\(data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\\): its held-out items may be training items of the run`));
+    // --save keeps the warning with the numbers, so that the report shows them together.
+    const saved = await runCommand(Eval, [dir, '--data', other, '--threads', '1', '--save']);
+    expect(saved.error, saved.error?.message).to.equal(undefined);
+    expect(readEvalRecords(dir).find((e) => e.data === other)?.warnings).to.deep.equal(JSON.parse(j.stdout).warnings);
+    // A lone inference.onnx carries the fingerprint in its metadata.
     const lone = join(dir, 'inference.onnx');
     const l = await runCommand(Eval, [lone, '--data', other, '--threads', '1', '--json']);
     expect(JSON.parse(l.stdout).warnings).to.have.length(1).and.satisfy((w: string[]) => w[0].startsWith(`${other} is not the data ${lone} was trained on`));

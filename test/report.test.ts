@@ -173,13 +173,17 @@ describe('reclm report', function () {
     it('shows the latest saved evaluation of each data file, split and protocol, naming the data', async () => {
       const dir = await fakeRun('evals', [{ type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z' }, step(1, 6)]);
       const ev = (time: string, protocol: string, hr: number, data = 'builtin') => ({ type: 'eval', time, model: join(dir, 'inference.onnx'), data, split: 'test', protocol, users: 10, metrics: { 'hr@10': hr, mrr: 0.1 }, popularity: { 'hr@10': 0.05, mrr: 0.01 } });
-      const records = [ev('t1', 'full', 0.1), ev('t2', 'sampled', 0.5), ev('t3', 'full', 0.2), ev('t4', 'full', 0.3, 'other.txt')];
+      const warning = 'other.txt is not the data this run was trained on';
+      const records = [ev('t1', 'full', 0.1), ev('t2', 'sampled', 0.5), ev('t3', 'full', 0.2), { ...ev('t4', 'full', 0.3, 'other.txt'), warnings: [warning] }];
       writeFileSync(join(dir, 'eval.jsonl'), records.map((x) => JSON.stringify(x)).join('\n') + '\n');
       const run = readRun(dir);
       expect(run.evals.map((e) => [e.data, e.protocol, e.metrics['hr@10']])).to.deep.equal([['builtin', 'sampled', 0.5], ['builtin', 'full', 0.2], ['other.txt', 'full', 0.3]]);
       const { html } = await buildReport(dir);
       expect(html).to.include('data-chart="final-2"').and.not.include('data-chart="final-3"');
       expect(html).to.include('test split of other.txt, full').and.include('test split of builtin, full');
+      // eval's warning is shown with the numbers it qualifies, and only with them.
+      expect(html.split('<p class="warn">').length - 1).to.equal(1);
+      expect(html).to.match(new RegExp(`test split of other\\.txt, full.*<p class="warn">Warning: ${warning}</p><table`));
     });
 
     it('replaces an earlier report but refuses to overwrite any other file at --out', async () => {

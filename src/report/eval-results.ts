@@ -23,6 +23,11 @@ export interface EvalRecord {
   metrics: Record<string, number>;
   /** The most-popular baseline on the same split and candidates. */
   popularity: Record<string, number>;
+  /**
+   * What eval warned of before its table (another file than the run's data, targets already in
+   * the histories, ...), kept so that the report shows the numbers with it; absent when none.
+   */
+  warnings?: string[];
 }
 
 const withoutUsers = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'users'));
@@ -36,6 +41,7 @@ export function saveEvalResult(r: EvaluateResult): string {
   const record: EvalRecord = {
     type: 'eval', time: new Date().toISOString(), model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users,
     metrics: withoutUsers(r.metrics), popularity: withoutUsers(r.popularity),
+    ...(r.warnings.length ? { warnings: r.warnings } : {}),
   };
   const log = new JsonlLogger(path);
   try {

@@ -52,7 +52,9 @@ function evalTable(e: EvalRecord): string {
     const p = e.popularity[k];
     return `<tr><th>${esc(k.toUpperCase())}</th><td>${m.toFixed(4)}</td><td>${p.toFixed(4)}</td><td>${p > 0 ? `${(m / p).toFixed(2)}×` : '–'}</td></tr>`;
   });
-  return `<p>${esc(`${e.split} split of ${e.data}, ${e.protocol}: ${e.users.toLocaleString('en-US')} users.`)} <span class="sub">${esc(`${e.model}, ranked ${e.time}`)}</span></p><table class="grid"><thead><tr><th>metric</th><th>model</th><th>most-popular</th><th>model / most-popular</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  // eval's warnings travel with its numbers: a ranking of other data is not the run's result.
+  const warnings = (e.warnings ?? []).map((w) => `<p class="warn">Warning: ${esc(w)}</p>`).join('');
+  return `<p>${esc(`${e.split} split of ${e.data}, ${e.protocol}: ${e.users.toLocaleString('en-US')} users.`)} <span class="sub">${esc(`${e.model}, ranked ${e.time}`)}</span></p>${warnings}<table class="grid"><thead><tr><th>metric</th><th>model</th><th>most-popular</th><th>model / most-popular</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 const CSS = `
@@ -62,6 +64,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .status { padding: 10px 14px; border-radius: 4px; margin: 12px 0; }
 .status.finished { background: #eef7ee; border-left: 4px solid #2ca02c; }
 .status.unfinished { background: #fff6e5; border-left: 4px solid #ff7f0e; }
+.warn { background: #fdecea; border-left: 4px solid #d62728; padding: 6px 10px; margin: 6px 0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(620px, 1fr)); gap: 8px 24px; }
 figure.chart { margin: 0; } figure.chart svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #666; font-size: 12px; margin: 0 0 8px 8px; }
