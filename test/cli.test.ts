@@ -127,6 +127,12 @@ describe('reclm command line', function () {
       expect(t.error, t.error?.message).to.equal(undefined);
       expect(plainText(t.stderr)).to.include('--patience has no effect with --train-on-valid: there is no validation (the last model is exported)');
       expect(plainText(t.stderr)).to.not.include('--eval-every has no effect');
+      // Its valid split was trained on: ranking it is said to be no held-out figure, from the folder or the lone export.
+      for (const model of [dir, join(dir, 'inference.onnx')]) {
+        const valid = await runCommand(Eval, [model, '--data', DATA, '--split', 'valid', '--threads', '1', '--json']);
+        expect(JSON.parse(valid.stdout).warnings, model).to.deep.equal([`${model} was trained with --train-on-valid: the validation items were its training targets, so these valid-split figures are not held-out metrics (rank the test split)`]);
+      }
+      expect(JSON.parse((await runCommand(Eval, [dir, '--data', DATA, '--threads', '1', '--json'])).stdout).warnings).to.deep.equal([]);
       expect(capThreads(4, 2)).to.deep.equal({ threads: 2, warning: "--threads 4 is more than this machine's 2 cores, where the threads would wait on each other and the run would crawl: using 2" });
       expect(capThreads(2, 2)).to.deep.equal({ threads: 2, warning: null });
       expect(capThreads(undefined, 1)).to.deep.equal({ threads: undefined, warning: null });

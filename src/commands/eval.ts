@@ -75,12 +75,14 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const read = dataReadOptions(flags, (line) => this.note(line), features);
     // The run's data fingerprint, for an export without it in its metadata: ranking other data than it trained on gets a warning (not for pre-split files, read differently).
     const trainedOn = !presplit && isDir ? () => storedRecipe(args.model)?.data : undefined;
+    const trainedOnValid = isDir ? () => storedRecipe(args.model)?.trainOnValid : undefined;
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
       ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads,
       read,
       trainedOn,
+      trainedOnValid,
       onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
     });
     progress.finish();

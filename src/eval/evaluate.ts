@@ -46,6 +46,12 @@ export interface EvaluateOptions {
    * recipe in last.ckpt, for models exported before the metadata existed).
    */
   trainedOn?: () => string | undefined;
+  /**
+   * Whether the model trained on the validation items (--train-on-valid), for an export without
+   * the `train_on_valid` metadata (the run's recipe in last.ckpt): its valid split is then no
+   * held-out data, and ranking it gets a warning.
+   */
+  trainedOnValid?: () => boolean | undefined;
 }
 
 export interface EvaluateResult {
@@ -143,6 +149,10 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     }
     split = leaveOneOutSplit(data);
     itemIds = data.itemIds;
+  }
+  // An export with a data fingerprint (every export since it exists) carries train_on_valid when it is true.
+  if (opts.split === 'valid' && (info.metadata.train_on_valid === 'true' || (info.metadata.data_fingerprint === undefined && opts.trainedOnValid?.()))) {
+    warnings.push(`${opts.model} was trained with --train-on-valid: the validation items were its training targets, so these valid-split figures are not held-out metrics (rank the test split)`);
   }
   const source = opts.presplit ? (opts.presplit[opts.split] ?? opts.data) : opts.data;
   requireEvaluableUsers(split, opts.split, source);

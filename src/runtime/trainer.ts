@@ -662,7 +662,7 @@ function finishRun(run: Run): TrainSummary {
   const lastStep = session.step;
   const exportFrom = meta.best !== null && existsSync(paths.best) ? paths.best : paths.last;
   if (run.collective.rank === 0 && exportFrom === paths.best) session.loadCheckpoint(paths.best);
-  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data });
+  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}) });
   const seconds = (Date.now() - run.started) / 1000;
   const summary: TrainSummary = {
     steps: lastStep - run.startStep,
