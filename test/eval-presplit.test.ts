@@ -55,7 +55,7 @@ describe('pre-split files: reading', () => {
     expect(split.targetSets!.valid.map((s) => Array.from(s, id))).to.deep.equal([['3'], [], ['1', '2'], ['4']]);
     expect(split.targetSets!.test.map((s) => Array.from(s, id))).to.deep.equal([['4', '5'], [], ['3'], ['0']]);
     expect(Array.from(split.test, (v) => (v ? id(v) : null))).to.deep.equal(['4', null, '3', '0']);
-    expect(report).to.deep.equal({ droppedInteractions: 2, droppedItems: 1 });
+    expect(report).to.deep.equal({ droppedInteractions: 2, droppedUserInteractions: 1, droppedItems: 1 });
     // User 3 has a test item but no training items: not evaluable.
     expect(split.summary).to.deep.equal({ users: 4, evalUsers: 2, excludedFromEval: 2, trainableUsers: 3, trainInteractions: 7 });
     expect(split.users).to.deep.equal(['0', '1', '2', '3']);
@@ -244,6 +244,31 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     const byFlag = await runCommand(Eval, [dir, '--data', join(folder, 'train_data.json'), '--test-data', join(folder, 'test_data.json'), '--valid-data', join(folder, 'validation_data.json'), '--json', '--k', '5,10', '--threads', '1']);
     const o2 = JSON.parse(byFlag.stdout);
     for (const key of Object.keys(sums)) expect(o2[key], key).to.equal(out[key]);
+  });
+
+  it('warns when targets are items of their user\'s history (a test file repeating the train file), and names why interactions were dropped', async () => {
+    // These lists come from histories with repeats (tinyData draws items with replacement): the
+    // warning gives the share, counted here independently.
+    const clean = await runCommand(Eval, [dir, '--data', folder, '--json', '--threads', '1']);
+    let repeats = 0;
+    lists.test.forEach((l, u) => (repeats += l.filter((id) => [...lists.train[u], ...lists.valid[u]].includes(id)).length));
+    const all = lists.test.reduce((a, l) => a + l.length, 0);
+    expect(repeats).to.be.above(0).and.below(all);
+    expect(JSON.parse(clean.stdout).warnings).to.deep.equal([
+      `${repeats} of ${all} test targets (${((100 * repeats) / all).toFixed(1)}%) are items already in their user's history (${join(folder, 'train_data.json')} and ${join(folder, 'validation_data.json')}): they stay candidates, so a target file that repeats training interactions inflates the metrics (data with repeat consumption looks the same)`,
+    ]);
+    // The train lists given as the test lists: every target is already in its user's history.
+    const trainFile = join(folder, 'train_data.json');
+    const leak = await runCommand(Eval, [dir, '--data', trainFile, '--test-data', trainFile, '--json', '--threads', '1']);
+    const targets = lists.train.reduce((a, l) => a + l.length, 0);
+    expect(JSON.parse(leak.stdout).warnings).to.deep.equal([
+      `${targets} of ${targets} test targets (100.0%) are items already in their user's history (${trainFile}): they stay candidates, so a target file that repeats training interactions inflates the metrics (data with repeat consumption looks the same)`,
+    ]);
+    // One more user than the train file and an unknown item: both reasons counted apart.
+    const extra = join(mkdtempSync(join(tmpdir(), 'reclm-m1-extra-')), 'test.json');
+    writeFileSync(extra, JSON.stringify([...lists.test.map((l, u) => (u === 0 ? [...l, '99999'] : l)).map((l) => l.map(Number)), [1, 2]]));
+    const dropped = await runCommand(Eval, [dir, '--data', trainFile, '--test-data', extra, '--json', '--threads', '1']);
+    expect(JSON.parse(dropped.stdout).warnings[0]).to.equal(`3 validation/test interactions dropped: 2 of users not in ${trainFile}, 1 with 1 item not in ${trainFile}`);
   });
 
   it('`reclm eval` prints Recall@k rows; --split valid needs a validation file', async () => {

@@ -29,6 +29,8 @@ export interface PresplitFiles {
 export interface PresplitReport {
   /** Validation/test interactions dropped: their item or user is not in the train file. */
   droppedInteractions: number;
+  /** Of those, the interactions of users the train file does not have. */
+  droppedUserInteractions: number;
   /** Distinct items of the validation/test files that the train file does not have. */
   droppedItems: number;
 }
@@ -81,7 +83,7 @@ export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { da
   const itemIndex = new Map<string, number>();
   for (let i = 1; i <= V; i++) itemIndex.set(data.itemIds[i], i);
   const n = data.users.length;
-  const report: PresplitReport = { droppedInteractions: 0, droppedItems: 0 };
+  const report: PresplitReport = { droppedInteractions: 0, droppedUserInteractions: 0, droppedItems: 0 };
   const unknownItems = new Set<string>();
   const lists = (file: string | undefined): Int32Array[] => {
     const out: Int32Array[] = Array.from({ length: n }, () => new Int32Array(0));
@@ -95,6 +97,7 @@ export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { da
         const item = itemIndex.get(id);
         if (u === undefined || item === undefined) {
           report.droppedInteractions++;
+          if (u === undefined) report.droppedUserInteractions++;
           if (item === undefined) unknownItems.add(id);
         } else keep.push(item);
       }

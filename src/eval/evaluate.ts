@@ -6,7 +6,7 @@ import { loadItemMap } from '../data/item-map.js';
 import { dataFingerprint } from '../data/fingerprint.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
-import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers } from '../data/eval-inputs.js';
+import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers, historyOf } from '../data/eval-inputs.js';
 import { readPresplit, type PresplitFiles } from '../data/presplit.js';
 import { DataFormat, ReadOptions } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
@@ -18,6 +18,7 @@ import { RankingMetrics } from './metrics.js';
 import { evaluatePopularity, evaluatePopularitySampled } from './popularity.js';
 import { SplitRanker, scoreSplit } from './rank.js';
 import { OnnxScorer } from './scorer.js';
+import { count } from '../util/plural.js';
 
 export interface EvaluateOptions {
   /** An artifact folder (its inference.onnx) or an .onnx file. */
@@ -134,8 +135,18 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     checkTimeBiasData(info.metadata.config, r.data, 'evaluate');
     ({ split } = r);
     itemIds = r.data.itemIds;
-    if (r.report.droppedInteractions) {
-      warnings.push(`${r.report.droppedInteractions} validation/test interactions whose item (${r.report.droppedItems} items) or user is not in ${opts.presplit.train} were dropped`);
+    const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = r.report;
+    if (dropped) {
+      const train = opts.presplit.train;
+      const why = [...(ofUsers ? [`${ofUsers} of users not in ${train}`] : []), ...(dropped > ofUsers ? [`${dropped - ofUsers} with ${count(droppedItems, 'item')} not in ${train}`] : [])];
+      warnings.push(`${count(dropped, 'validation/test interaction')} dropped: ${why.join(', ')}`);
+    }
+    const repeated = targetsInHistory(split, opts.split);
+    if (repeated.inHistory) {
+      warnings.push(
+        `${repeated.inHistory} of ${repeated.targets} ${opts.split} targets (${((100 * repeated.inHistory) / repeated.targets).toFixed(1)}%) are items already in their user's history (${opts.presplit.train}${opts.split === 'test' && opts.presplit.valid ? ` and ${opts.presplit.valid}` : ''}): ` +
+          'they stay candidates, so a target file that repeats training interactions inflates the metrics (data with repeat consumption looks the same)',
+      );
     }
   } else {
     const data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
@@ -203,6 +214,23 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   } finally {
     await scorer.release();
   }
+}
+
+/**
+ * Pre-split files: how many of the `which` split's targets (every item of each user's list)
+ * are items of the history the model reads for that user, and how many targets there are.
+ */
+function targetsInHistory(split: Split, which: EvalSplit): { inHistory: number; targets: number } {
+  let inHistory = 0;
+  let targets = 0;
+  const sets = split.targetSets?.[which] ?? [];
+  sets.forEach((set, u) => {
+    if (!set.length) return;
+    const seen = new Set(historyOf(split, which, u).items);
+    targets += set.length;
+    for (const v of set) if (seen.has(v)) inHistory++;
+  });
+  return { inHistory, targets };
 }
 
 function perUserRanks(ranker: SplitRanker, split: Split, which: EvalSplit, itemIds: string[]): PerUserRank[] | null {
