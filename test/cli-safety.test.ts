@@ -142,7 +142,7 @@ describe('the command line protects its user', function () {
       await refuse(['--eval-every', '1'], `--eval-every 1 contradicts the run in ${dir}, trained with --eval-every 0${tail}`);
       await refuse(['--train-on-valid'], `--train-on-valid contradicts the run in ${dir}, trained without --train-on-valid${tail}`);
       // A cosine decay ends with the run's last epoch: more epochs would change every later lr.
-      await refuse(['--epochs', '5'], `--epochs 5 contradicts the run in ${dir}, trained with --epochs 3${tail}`);
+      await refuse(['--epochs', '5'], `--epochs 5 contradicts the run in ${dir}, trained with --epochs 3 (its cosine decay ends at the last step of those epochs; only a constant-lr run may change --epochs)${tail}`);
     });
 
     it('--resume with a --max-steps the run has already reached is refused, naming the total that trains that many more', async () => {

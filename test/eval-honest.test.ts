@@ -89,6 +89,9 @@ describe('honest ranking end to end', function () {
         expect(out['hr@10'], extra.join(' ')).to.equal(0);
         expect(out.mrr, extra.join(' ')).to.be.below(0.011);
       }
+      // Both at once: the sampled protocol has no seen items to keep, so the pair is refused rather than --keep-seen ignored.
+      const both = await runCommand(Eval, [dir, '--data', ML100K, '--negatives', '100', '--keep-seen']);
+      expect([both.exitCode, both.error?.message]).to.deep.equal([1, "--keep-seen is a full-ranking choice; --negatives 100 draws its candidates from outside the user's train prefix, so give one of them"]);
     });
   });
 

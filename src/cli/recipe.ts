@@ -63,7 +63,9 @@ export function resolveRecipe(flags: RecipeFlags, preset: Record<string, unknown
         const flag = RECIPE_FLAG[k];
         const givenText = typeof given === 'boolean' ? (given ? flag : `--no-${flag.slice(2)}`) : `${flag} ${given}`;
         const storedText = was[k] === undefined ? `with a constant lr (no ${flag})` : typeof was[k] === 'boolean' ? `${was[k] ? 'with' : 'without'} ${flag}` : `with ${flag} ${was[k]}`;
-        throw new UsageError(`${givenText} contradicts the run in ${dir}, trained ${storedText}; drop the flag to continue that run, or start a new one with --overwrite`);
+        // --epochs is the one value a constant-lr run may change: say why a cosine run may not.
+        const why = k === 'epochs' ? ' (its cosine decay ends at the last step of those epochs; only a constant-lr run may change --epochs)' : '';
+        throw new UsageError(`${givenText} contradicts the run in ${dir}, trained ${storedText}${why}; drop the flag to continue that run, or start a new one with --overwrite`);
       }
       if (given !== undefined && extendable) set(k, given, 'flag');
       else set(k, was[k] ?? TRAIN_DEFAULTS[k], 'checkpoint');

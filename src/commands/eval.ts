@@ -24,7 +24,7 @@ export default class Eval extends ReclmCommand {
 
 Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): the target is ranked against every item except those in the user's input sequence (the last maxlen items the model reads; the target itself always stays); rank = number of the other candidates scoring higher than or equal to the target (a tie counts against the target, so a model that scores every item the same ranks last, not first); HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2).
 --keep-seen: rank against the whole catalogue, seen items included (lower numbers; not what the papers report).
---negatives N: the SASRec paper's sampled protocol: the target against N items drawn uniformly from those the user has not interacted with (10,000 users at most), same tie rule; N larger than a user's candidate pool is refused.
+--negatives N: the SASRec paper's sampled protocol: the target against N items drawn uniformly, with replacement, from those outside the user's train prefix (10,000 users at most), same tie rule; N larger than a user's candidate pool is refused; not with --keep-seen, which is a full-ranking choice.
 Pre-split files (--valid-data/--test-data, or --data FOLDER with reczoo's train_data.json, validation_data.json, test_data.json): every item of the user's test list is ranked against the catalogue minus the user's history; HR@k = any test item in the top k, Recall@k, NDCG@k over the set (LightGCN's convention).
 Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or infinite score (the user is named), or more than half of the evaluable users' targets unknown to the model's item map.`;
   static override examples = [
@@ -56,6 +56,8 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
   async run(): Promise<Record<string, unknown>> {
     const { args, flags } = await this.parse(Eval);
     const ks = parseCutoffs(flags.k);
+    // The sampled protocol draws its own candidates from outside the train prefix: --keep-seen would change nothing there.
+    if (flags['keep-seen'] && flags.negatives > 0) throw new UsageError(`--keep-seen is a full-ranking choice; --negatives ${flags.negatives} draws its candidates from outside the user's train prefix, so give one of them`);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
     if (flags.ranks && presplit) throw new UsageError('--ranks: pre-split files have several targets per user; per-user ranks are written for leave-one-out splits only');
