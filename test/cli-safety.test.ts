@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
+import Eval from '../src/commands/eval.js';
 import Train from '../src/commands/train.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { RUN_FILES, storedRecipe } from '../src/runtime/trainer.js';
@@ -223,6 +224,10 @@ describe('the command line protects its user', function () {
       expect(r.exitCode).to.equal(1);
       expect(r.error!.message).to.match(/CUDA/);
       expectUnchanged(before, d);
+      // eval takes the same --cuda-lib-dir, and names it among the folders searched.
+      const e = await runCommand(Eval, [d, '--data', DATA, '--device', 'cuda', '--cuda-lib-dir', '/nonexistent/capi']);
+      expect(e.exitCode).to.equal(1);
+      expect(e.error!.message).to.include('/nonexistent/capi  (--cuda-lib-dir, does not exist)');
     });
 
     it('--resume of a run that finished its epochs is refused, and the run is left as it was', async () => {

@@ -5,7 +5,7 @@ import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { checkedStringFlag, dataFormatFlag, parseCutoffs, capThreads, seedFlag } from '../cli/flags.js';
+import { checkedStringFlag, cudaLibDirFlag, dataFormatFlag, parseCutoffs, capThreads, seedFlag } from '../cli/flags.js';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,6 +48,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     'batch-size': Flags.integer({ description: 'users scored per run', default: 256, min: 1 }),
     seed: seedFlag('seed of the sampled protocol', 0),
     device: checkedStringFlag(parseDevice)({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
+    'cuda-lib-dir': cudaLibDirFlag(),
     threads: Flags.integer({ description: 'intra-op threads (default: 2, or 1 on a one-core machine)', default: Math.min(2, availableParallelism()), min: 1 }),
     save: Flags.boolean({ description: 'also append the results to eval.jsonl beside the model (shown by reclm report)' }),
     ranks: Flags.string({ description: "write each ranked user's rank to this CSV file (columns user,target,rank; rank 0 = the target scored above every candidate), to compare two models user by user" }),
@@ -81,7 +82,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
-      ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, threads,
+      ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, cudaLibDir: flags['cuda-lib-dir'], threads,
       read,
       trainedOn,
       trainedOnValid,

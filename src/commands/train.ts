@@ -10,7 +10,7 @@ import { lrAt, validateSchedule } from '../runtime/schedule.js';
 import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
-import { checkedStringFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads, seedFlag } from '../cli/flags.js';
+import { checkedStringFlag, cudaLibDirFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads, seedFlag } from '../cli/flags.js';
 import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { formatPositiveRule, isAllPositive } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
@@ -99,7 +99,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     resume: Flags.boolean({ description: "continue the run in DIR from its last.ckpt, with the run's own recipe" }),
     overwrite: Flags.boolean({ description: "start again: deletes DIR's previous checkpoints, log and export first" }),
     device: checkedStringFlag(parseDevice)({ description: 'cpu, cuda or cuda:N', default: 'cpu' }),
-    'cuda-lib-dir': Flags.string({ description: 'folder with the ORT 1.30 CUDA provider libraries (or set RECLM_CUDA_LIB_DIR)' }),
+    'cuda-lib-dir': cudaLibDirFlag(),
     threads: Flags.integer({ description: 'intra-op threads (1 is fastest for small graphs on CPU)', min: 1 }),
     'fused-steps': Flags.integer({ description: 'optimizer steps per onnxruntime call (K)', min: 1 }),
     'eval-every': Flags.integer({ description: 'validate every N epochs and after the last one (0: never)', min: 0 }),

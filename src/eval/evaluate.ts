@@ -38,6 +38,8 @@ export interface EvaluateOptions {
   /** Full ranking: keep the user's input-sequence items among the candidates (default: excluded, see rank.ts). */
   keepSeen?: boolean;
   device?: string;
+  /** Folder of the onnxruntime CUDA provider libraries (--cuda-lib-dir), for device cuda. */
+  cudaLibDir?: string;
   threads?: number;
   onProgress?: (done: number, total: number) => void;
   /**
@@ -188,7 +190,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const rankOpts = { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen };
   // Built before the session: --negatives is checked against every user's candidate pool before anything loads.
   const ranker = new SplitRanker(split, rankOpts);
-  const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads });
+  const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
   const scorer = new OnnxScorer(session, info.maxlen, info.numItems, new Map(), info.trimPadding ? EVAL_TRIM_MULTIPLE : 0);
   try {
     await scoreSplit(scorer, split, { ...rankOpts, onProgress: opts.onProgress }, ranker);
