@@ -85,7 +85,7 @@ describe('data features: actions, positive rule, side files', function () {
       // ratings.dat's one action column is the rating: --columns action=rating names it, nothing else does.
       const dat = write('r1.dat', '1::10::5::300\n');
       expect(openDataset(dat, { actionCol: 'rating', actions: true }).actions!.vocab).to.deep.equal(['<pad>', '5']);
-      expect(() => openDataset(dat, { actionCol: 'stars', actions: true })).to.throw(DataFormatError, /column names \(--columns\) apply to CSV/);
+      expect(() => openDataset(dat, { actionCol: 'stars', actions: true })).to.throw(DataFormatError, /columns \(--columns\) apply to CSV/);
     });
   });
 
@@ -259,6 +259,9 @@ describe('data features: actions, positive rule, side files', function () {
       expect(() => parseSideFile('u.user', '1|24|M|technician|85711\n', 'item')).to.throw(DataFormatError, /user-feature file/);
       expect(() => parseSideFile('u.item', `1|Toy Story (1995)|01-Jan-1995||http://x|${flags([3])}\n`, 'user')).to.throw(DataFormatError, /this is ML-100K u\.item, an item-feature file, but it was given as user features/);
       expect(() => parseSideFile('u.item', '1|Toy Story\n', 'item')).to.throw(DataFormatError, /u.item:1: expected 24 fields/);
+      // A numeric field with text in it is a broken line, named, not a missing value; an empty one is missing.
+      expect(() => parseSideFile('u.user', '1|24|M|technician|85711\n2|abc|F|other|T8H1N\n', 'user')).to.throw(DataFormatError, 'u.user:2: expected a number (or nothing) in the numeric field "age", not "abc"');
+      expect(parseSideFile('u.user', '1||M|technician|85711\n', 'user').rows.get('1')![0]).to.deep.equal(['']);
       const ds = { ...rated([[[1, 5]], [[267, 1]]], 267), users: ['1', '2'] };
       const uf = buildUserFeatures(ds, uUser);
       // Ages 24 and 60 in ML-1M's age groups.

@@ -133,6 +133,7 @@ function fixedColumns(layout: Exclude<Layout, 'csv'>): SideColumn[] {
 
 function parseFixed(src: Source, layout: Exclude<Layout, 'csv'>, side: 'user' | 'item'): SideTable {
   const rows = new Map<string, string[][]>();
+  const columns = fixedColumns(layout);
   const expected: Record<typeof layout, string> = {
     'ml1m-users': '5 fields "UserID::Gender::Age::Occupation::Zip-code"',
     'ml1m-movies': '3 fields "MovieID::Title::Genres"',
@@ -153,9 +154,15 @@ function parseFixed(src: Source, layout: Exclude<Layout, 'csv'>, side: 'user' | 
       if (flags.some((x) => x !== '0' && x !== '1')) throw DataFormatError.atLine(src.file, lineNo, text, '19 genre flags of 0 or 1 after the URL');
       values = [ML100K_GENRES.filter((_, i) => flags[i] === '1'), [/([0-9]{4})\s*$/.exec(f[2])?.[1] ?? '']];
     }
-    addRow(rows, f[0].trim(), values.map((v) => v.map((x) => x.trim())), src.file, lineNo, text);
+    const trimmed = values.map((v) => v.map((x) => x.trim()));
+    // A numeric field (u.user's age) holds a number or nothing; other text is a broken line, not a missing value.
+    columns.forEach((col, c) => {
+      const v = trimmed[c][0] ?? '';
+      if (col.kind === 'bucketed' && v !== '' && !Number.isFinite(Number(v))) throw DataFormatError.atLine(src.file, lineNo, text, `a number (or nothing) in the numeric field "${col.name}", not "${v}"`);
+    });
+    addRow(rows, f[0].trim(), trimmed, src.file, lineNo, text);
   });
-  return { file: src.file, layout: LAYOUT_NAME[layout], side, columns: fixedColumns(layout), rows, notes: [], usedSpecs: [] };
+  return { file: src.file, layout: LAYOUT_NAME[layout], side, columns, rows, notes: [], usedSpecs: [] };
 }
 
 function zipPrefix(zip: string): string {
