@@ -280,7 +280,7 @@ describe('data readers', () => {
       expect(expectFormatError(file('ragged.csv', '1,2,3\n1,2\n'), 2, '1,2', { userCol: '1', itemCol: '2' }).message).to.include('3 comma-separated fields as on the first line');
       expect(expectFormatError(file('noact.csv', '1,2,3\n'), 1, '1,2,3', { userCol: '1', itemCol: '2', actions: true }).message).to.include("the action column's position");
       expect(() => readDataset(file('mixed.csv', 'u,i\n1,2\n'), { userCol: '1', itemCol: 'i' })).to.throw(DataFormatError, /some columns by position and some by name/);
-      // A header named like a number is not a position unless user and item both are: 'user_id' stays a name.
+      // A position for one column only (user=1, item by synonym) is refused too: without a header no synonym can be found.
       expect(() => readDataset(file('onlyuser.csv', '1,2\n'), { userCol: '1' })).to.throw(DataFormatError, /leaves user or item out/);
     });
 
