@@ -169,7 +169,7 @@ describe('reclm launch', function () {
       expect(own.error).to.equal(undefined);
     });
 
-    it("checks the artifact folder and data files before starting ranks on this machine, not remote hosts' or a --dry-run's", async () => {
+    it("checks the artifact folder, data files and batch split before starting ranks on this machine, not remote hosts' or a --dry-run's", async () => {
       const dir = mkdtempSync(join(tmpdir(), 'reclm-launch-'));
       // A stand-in mpirun that records being started: a refusal must come before it.
       const started = join(dir, 'started');
@@ -187,6 +187,9 @@ describe('reclm launch', function () {
         [['train', art, '--data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],
         [['train', art, '--data', dir], `${dir}: is a folder without a train file`],
         [['train', art, '--data', data, '--test-data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],
+        // A batch too small for the ranks' micro-batches, as the run itself would refuse it.
+        [['train', art, '--data', data, '--batch-size', '1'], 'a batch of 1 rows cannot be split over 2 rank(s) × 1 micro-batch(es); use --batch-size 2 or more'],
+        [['train', art, '--data', data, '--batch-size', '3', '--grad-accum', '2'], 'a batch of 3 rows cannot be split over 2 rank(s) × 2 micro-batch(es); use --batch-size 4 or more'],
       ] as const) {
         const r = await launch('--', ...args);
         expect(r.exitCode, args.join(' ')).to.equal(1);

@@ -112,7 +112,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     if (name === 'help') throw new UsageError(`help after -- would print the help once per rank; run reclm ${rest.join(' ')}`);
     const misplaced = rest.find((a) => isLaunchFlag(a, flagNames)); // anywhere in the command's words
     if (misplaced) throw misplacedFlag(misplaced, name);
-    if (ready && parseCommand) await parseCommand(rest.slice(name.split(' ').length), hosts === null && !flags['dry-run']);
+    if (ready && parseCommand) await parseCommand(rest.slice(name.split(' ').length), hosts === null && !flags['dry-run'], np);
     if (flags['dry-run']) {
       this.log(shellQuote(cmd));
       if (!ready) this.warn(`reclm ${name} does not run data-parallel yet: each rank would run it alone`);
@@ -158,7 +158,7 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
    * with its parser (a missing DIR, an unknown flag), so that a mistake is one line here
    * instead of the same error once per rank.
    */
-  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean; flagNames: string[]; parseCommand: (argv: string[], local: boolean) => Promise<void> }> {
+  private async runsDataParallel(words: readonly string[]): Promise<{ name: string; ready: boolean; flagNames: string[]; parseCommand: (argv: string[], local: boolean, ranks: number) => Promise<void> }> {
     // Topic commands are several words (`data stats`); oclif joins them with ':'.
     const ids = words.map((_, i) => words.slice(0, i + 1).join(':')).reverse();
     const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
@@ -174,10 +174,10 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       args?: Parser.ArgInput;
       strict?: boolean;
       checkFlags?: (flags: Record<string, unknown>) => void;
-      checkFiles?: (args: Record<string, unknown>, flags: Record<string, unknown>) => void;
+      preflight?: (args: Record<string, unknown>, flags: Record<string, unknown>, ranks: number) => void;
     };
     const name = found.id.replace(/:/g, ' ');
-    const parseCommand = async (argv: string[], local: boolean) => {
+    const parseCommand = async (argv: string[], local: boolean, ranks: number) => {
       let parsed: { args: Record<string, unknown>; flags: Record<string, unknown> };
       try {
         // The flags as the command aggregates them (its --json included), parsed as the command would.
@@ -194,10 +194,10 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       } catch (e) {
         throw new UsageError(`reclm ${name} after --: ${(e as Error).message}`);
       }
-      // Its files, when every rank runs here and so sees this machine's files (remote ranks see
-      // their own hosts' paths, which this host cannot check), and not for --dry-run (a command
-      // printed for later); the command's error as it is.
-      if (local) cls.checkFiles?.(parsed.args, parsed.flags);
+      // Its files and rank count, when every rank runs here and so sees this machine's files
+      // (remote ranks see their own hosts' paths, which this host cannot check), and not for
+      // --dry-run (a command printed for later); the command's error as it is.
+      if (local) cls.preflight?.(parsed.args, parsed.flags, ranks);
     };
     return { name, ready: cls.distributed === true, flagNames: Object.keys(found.flags), parseCommand };
   }

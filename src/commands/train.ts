@@ -7,7 +7,7 @@ import { describePresplit, readPresplit, resolvePresplit } from '../data/prespli
 import { EPOCH_USERS, RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type EpochUsers, type TrainWindow } from '../data/sampler.js';
 import { parseDevice } from '../onnx/providers.js';
 import { lrAt, validateSchedule } from '../runtime/schedule.js';
-import { TrainSummary, bucketFor, storedRecipe, train } from '../runtime/trainer.js';
+import { TrainSummary, bucketFor, checkBatchSplit, storedRecipe, train } from '../runtime/trainer.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { checkedStringFlag, cudaLibDirFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads, seedFlag } from '../cli/flags.js';
@@ -124,16 +124,19 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
   }
 
   /**
-   * The files a run needs, checked without reading them: DIR holds a manifest (ArtifactError
-   * otherwise), and every data file (--data unless 'builtin', a pre-split folder's files,
-   * --valid-data, --test-data) can be opened (DataFormatError otherwise, as the reader words it).
-   * `launch` runs it before starting ranks on this machine: one line instead of one per rank.
+   * What `launch` checks before starting `ranks` ranks on this machine (one line instead of one
+   * per rank), without reading the data: DIR holds a manifest (ArtifactError otherwise); every
+   * data file (--data unless 'builtin', a pre-split folder's files, --valid-data, --test-data)
+   * can be opened (DataFormatError, as the reader words it); and a new run's batch size (flag,
+   * else the preset's, else the default) gives every rank its micro-batches (TrainError, as
+   * the run words it; a resumed run's batch size is its checkpoint's, checked by the run).
    */
-  static checkFiles(args: { dir: string }, flags: { data: string; 'valid-data'?: string; 'test-data'?: string }): void {
-    readManifest(args.dir, false);
+  static preflight(args: { dir: string }, flags: { data: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; 'batch-size'?: number; 'grad-accum'?: number }, ranks: number): void {
+    const manifest = readManifest(args.dir, false);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     const files = presplit ? [presplit.train, presplit.valid, presplit.test] : [flags.data];
     for (const f of files) if (f !== undefined && f !== BUILTIN) checkReadable(f);
+    if (!flags.resume) checkBatchSplit(flags['batch-size'] ?? Number(manifest.recipe?.batchSize ?? DEFAULTS.batchSize), ranks, flags['grad-accum'] ?? 1);
   }
 
   async run(): Promise<TrainSummary & { recipe: EffectiveRecipe; gradAccum: number }> {

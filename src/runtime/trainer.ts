@@ -309,6 +309,16 @@ function saveRun(run: Run, path: string): void {
  * Opens a run: checks the data against the artifacts, takes the folder's lock, starts from
  * init.ckpt (deleting a previous run with `overwrite`) or continues last.ckpt with `resume`.
  */
+/**
+ * Throws TrainError when a global batch of `batchSize` rows cannot give each of `ranks` ranks
+ * `gradAccum` non-empty micro-batches (data-parallel.ts shardRows needs B >= ranks · gradAccum).
+ */
+export function checkBatchSplit(batchSize: number, ranks: number, gradAccum: number): void {
+  if (batchSize < ranks * gradAccum) {
+    throw new TrainError(`a batch of ${batchSize} rows cannot be split over ${ranks} rank(s) × ${gradAccum} micro-batch(es); use --batch-size ${ranks * gradAccum} or more`);
+  }
+}
+
 async function openRun(opts: TrainOptions, collective: Collective): Promise<Run> {
   const lead = collective.rank === 0;
   const gradAccum = opts.gradAccum ?? 1;
@@ -316,9 +326,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const zeroStage = opts.zero ?? 0;
   if (zeroStage !== 0 && zeroStage !== 1) throw new TrainError(`--zero must be 0 or 1, got ${String(zeroStage)}`);
   if (zeroStage === 1 && !opts.shardOptimizerGraph) throw new Error('train: zero 1 needs shardOptimizerGraph (buildShardOptimizerGraph of src/compiler/adamw.ts)');
-  if (opts.batchSize < collective.size * gradAccum) {
-    throw new TrainError(`a batch of ${opts.batchSize} rows cannot be split over ${collective.size} rank(s) × ${gradAccum} micro-batch(es); use --batch-size ${collective.size * gradAccum} or more`);
-  }
+  checkBatchSplit(opts.batchSize, collective.size, gradAccum);
   validateSchedule(opts.schedule);
   const manifest = readManifest(opts.dir);
   checkTimeBiasData(manifest.config, opts.data, 'train');
