@@ -169,13 +169,16 @@ describe('data readers', () => {
       expect(ds.remapped).to.equal(false);
     });
 
-    it('reads ISO 8601 dates as UTC whatever the zone of the machine, and refuses dates whose day and month order is ambiguous', () => {
+    it('reads ISO 8601 dates as UTC whatever the zone of the machine, and refuses dates whose day and month order is ambiguous, and non-decimal numbers', () => {
       // 2017-06-11T08:30:00Z is 1497169800 s; the same instant written five ways.
       const forms = ['2017-06-11T08:30:00Z', '2017-06-11 08:30:00', '2017-06-11T10:30:00+02:00', '2017-06-11T03:30-0500', '2017-06-11T08:30:00.000Z'];
       const rows = forms.map((f, i) => `u,${i + 1},${f}`).join('\n');
       expect(times(readDataset(file('iso.csv', `user,item,time\n${rows}\nu,9,2017-06-11\n`)))).to.deep.equal([[1497139200, ...forms.map(() => 1497169800)]]);
       const us = expectFormatError(file('us.csv', 'user,item,time\nu,1,2017-06-11\nu,2,11/06/2017\n'), 3, 'u,2,11/06/2017');
-      expect(us.message).to.include('day and month order in "11/06/2017" is ambiguous');
+      expect(us.message).to.include('slash and dot dates such as "11/06/2017" are not read, as their form does not say whether the day or the month comes first: write YYYY-MM-DD');
+      // Only decimal numbers are seconds: Number() would read 0x10 as 16.
+      expectFormatError(file('hex.csv', 'user,item,time\nu,1,0x10\n'), 2, 'u,1,0x10');
+      expect(times(readDataset(file('exp.csv', 'user,item,time\nu,1,1.49717e9\n')))).to.deep.equal([[1497170000]]);
       // A date that does not exist (Date.UTC would roll it over to March 2).
       expectFormatError(file('feb30.csv', 'user,item,time\nu,1,2017-02-30\n'), 2, 'u,1,2017-02-30');
     });
@@ -187,6 +190,8 @@ describe('data readers', () => {
       const us = readDataset(file('us.txt', 'u 1 1497169800000000\nu 2 1497169801000000\n'));
       expect(times(us)).to.deep.equal([[1497169800, 1497169801]]);
       expect(us.notes?.join('\n')).to.include('times read as microseconds');
+      // A column mixing the two units is refused: one scale for all would misorder the events.
+      expect(() => readDataset(file('mixed-units.csv', 'user,item,time\nu,10,1497170000\nu,11,1497160000000\n'))).to.throw(DataFormatError, /its times mix units: some are unix seconds \(as small as 1497170000\), others milliseconds/);
       // Seconds stay as they are, without a note.
       const s = readDataset(file('s.csv', 'user,item,time\nu,1,1497169800\n'));
       expect([times(s), s.notes?.some((n) => n.includes('times read as'))]).to.deep.equal([[[1497169800]], false]);
@@ -280,6 +285,11 @@ describe('data readers', () => {
       expect(expectFormatError(file('ragged.csv', '1,2,3\n1,2\n'), 2, '1,2', { userCol: '1', itemCol: '2' }).message).to.include('3 comma-separated fields as on the first line');
       expect(expectFormatError(file('noact.csv', '1,2,3\n'), 1, '1,2,3', { userCol: '1', itemCol: '2', actions: true }).message).to.include("the action column's position");
       expect(() => readDataset(file('mixed.csv', 'u,i\n1,2\n'), { userCol: '1', itemCol: 'i' })).to.throw(DataFormatError, /some columns by position and some by name/);
+      for (const bad of ['0', '-1', '1.5']) {
+        expect(() => readDataset(file('zero.csv', '1,2\n'), { userCol: bad, itemCol: '2' }), bad).to.throw(DataFormatError, `--columns: column positions are 1-based whole numbers (1 is the first column), got '${bad}'`);
+      }
+      // Positions mean no header: a header row would otherwise become one more event.
+      expect(expectFormatError(file('hdr.csv', 'user_id,item_id\n1,2\n'), 1, 'user_id,item_id', { userCol: '1', itemCol: '2' }).message).to.include('data on the first line, as --columns gives positions');
       // A position for one column only (user=1, item by synonym) is refused too: without a header no synonym can be found.
       expect(() => readDataset(file('onlyuser.csv', '1,2\n'), { userCol: '1' })).to.throw(DataFormatError, /leaves user or item out/);
     });

@@ -246,7 +246,7 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     for (const key of Object.keys(sums)) expect(o2[key], key).to.equal(out[key]);
   });
 
-  it('warns when targets are items of their user\'s history (a test file repeating the train file), and names why interactions were dropped', async () => {
+  it('warns when targets are items of their user\'s history (a test file repeating the train file), names why interactions were dropped, and warns on other data or a leave-one-out split of the train file', async () => {
     // These lists come from histories with repeats (tinyData draws items with replacement): the
     // warning gives the share, counted here independently.
     const clean = await runCommand(Eval, [dir, '--data', folder, '--json', '--threads', '1']);
@@ -269,6 +269,17 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     writeFileSync(extra, JSON.stringify([...lists.test.map((l, u) => (u === 0 ? [...l, '99999'] : l)).map((l) => l.map(Number)), [1, 2]]));
     const dropped = await runCommand(Eval, [dir, '--data', trainFile, '--test-data', extra, '--json', '--threads', '1']);
     expect(JSON.parse(dropped.stdout).warnings[0]).to.equal(`3 validation/test interactions dropped: 2 of users not in ${trainFile}, 1 with 1 item not in ${trainFile}`);
+    // The train file split leave-one-out: its targets are events the model trained on.
+    const loo = await runCommand(Eval, [dir, '--data', trainFile, '--json', '--threads', '1']);
+    expect(JSON.parse(loo.stdout).warnings).to.deep.equal([
+      `${dir} was trained on pre-split files with every event of ${trainFile} a training event, so the leave-one-out targets ranked here are training items (rank it with its validation or test file: --test-data FILE)`,
+    ]);
+    // Another train file (each list one item shorter): not the data the model trained on, pre-split too.
+    const cut = mkdtempSync(join(tmpdir(), 'reclm-m1-cut-'));
+    writeFileSync(join(cut, 'train_data.json'), JSON.stringify(lists.train.map((l) => l.slice(0, -1).map(Number))));
+    writeFileSync(join(cut, 'test_data.json'), JSON.stringify(lists.test.map((l) => l.map(Number))));
+    const other = await runCommand(Eval, [dir, '--data', cut, '--json', '--threads', '1']);
+    expect(JSON.parse(other.stdout).warnings[0]).to.match(new RegExp(`^${join(cut, 'train_data.json')} is not the data ${dir} was trained on \\(data fingerprint`));
   });
 
   it('`reclm eval` prints Recall@k rows; --split valid needs a validation file', async () => {

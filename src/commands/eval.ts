@@ -76,9 +76,10 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const sideFlag = (['actions', 'user-features', 'item-features', 'field'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.model} was trained on item ids only (no actions or side files), so it cannot read them; drop the flag`);
     const read = dataReadOptions(flags, (line) => this.note(line), features);
-    // The run's data fingerprint, for an export without it in its metadata: ranking other data than it trained on gets a warning (not for pre-split files, read differently).
-    const trainedOn = !presplit && isDir ? () => storedRecipe(args.model)?.data : undefined;
+    // The run's recipe, for an export without these in its metadata: other data, the validation items trained on, pre-split training.
+    const trainedOn = isDir ? () => storedRecipe(args.model)?.data : undefined;
     const trainedOnValid = isDir ? () => storedRecipe(args.model)?.trainOnValid : undefined;
+    const trainedPresplit = isDir ? () => storedRecipe(args.model)?.presplit : undefined;
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
@@ -86,6 +87,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
       read,
       trainedOn,
       trainedOnValid,
+      trainedPresplit,
       onProgress: (done, total) => { progress.setTotal(total); progress.update(done, {}); },
     });
     progress.finish();

@@ -11,7 +11,7 @@ import { TrainSummary, bucketFor, checkBatchSplit, storedRecipe, train } from '.
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { checkedStringFlag, cudaLibDirFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads, seedFlag } from '../cli/flags.js';
-import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
+import { checkAgainstSchema, columnsFlag, dataReadOptions, featureFlags, parseColumns } from '../cli/data-flags.js';
 import { formatPositiveRule, isAllPositive } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
 import { shellQuote } from '../dist/mpirun.js';
@@ -155,7 +155,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     // Known from the manifest: refused before a large data file is read.
     if (flags.window === 'random' && !isAllPositive(features?.positive)) throw new UsageError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
     if (presplit && features) throw new UsageError(`${args.dir} was compiled with actions, a positive rule or side files, which pre-split files do not carry; train on the interaction file`);
-    const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto' }) : null;
+    const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto', ...parseColumns(flags.columns) }) : null;
     if (presplit && this.rank === 0) this.log(describePresplit(presplit));
     // Every rank reads the data; rank 0 alone prints the reader's notes, as it alone logs.
     const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.rank === 0 && this.note(line), features));

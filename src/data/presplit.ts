@@ -74,7 +74,8 @@ export function describePresplit(files: PresplitFiles): string {
  * Reads the files into the train Dataset (the catalogue) and a Split whose `targetSets` hold each
  * user's validation and test lists (`valid[u]` / `test[u]`: the first item, 0 when none).
  * Shapes: train[u] Int32Array of item ids 1..V; no timestamps. Errors: DataFormatError from the
- * readers.
+ * readers. `opts` read the train file (an interaction log's columns too); the validation and
+ * test files take its format only.
  */
 export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { data: Dataset; split: Split; report: PresplitReport } {
   const data = readDataset(files.train, opts);

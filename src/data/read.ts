@@ -58,7 +58,7 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     }
     throw e;
   }
-  const unit = inter.time ? timesToSeconds(inter.time) : null;
+  const unit = inter.time ? timesToSeconds(inter.time, src.file) : null;
   const built = buildDataset(inter, {
     name: options.name ?? defaultName(src.path),
     minItemCount: options.minItemCount,

@@ -8,7 +8,7 @@ import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
 import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers, historyOf } from '../data/eval-inputs.js';
 import { readPresplit, type PresplitFiles } from '../data/presplit.js';
-import { DataFormat, ReadOptions } from '../data/types.js';
+import { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Rng } from '../data/rng.js';
 import { onnx } from '../onnx/proto.js';
@@ -55,6 +55,8 @@ export interface EvaluateOptions {
    * held-out data, and ranking it gets a warning.
    */
   trainedOnValid?: () => boolean | undefined;
+  /** Whether the model trained on pre-split files, for an export without the `presplit` metadata (the run's recipe). */
+  trainedPresplit?: () => boolean | undefined;
 }
 
 export interface EvaluateResult {
@@ -133,8 +135,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   let split: Split;
   let itemIds: string[];
   if (opts.presplit) {
-    const r = readPresplit(opts.presplit, { format: opts.format });
+    const { userCol, itemCol, timeCol, actionCol } = opts.read ?? {};
+    const r = readPresplit(opts.presplit, { format: opts.format, userCol, itemCol, timeCol, actionCol });
     checkTimeBiasData(info.metadata.config, r.data, 'evaluate');
+    const other = otherData(r.data, opts.presplit.train, info.metadata, opts);
+    if (other) warnings.push(other);
     ({ split } = r);
     itemIds = r.data.itemIds;
     const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = r.report;
@@ -153,12 +158,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   } else {
     const data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
     checkTimeBiasData(info.metadata.config, data, 'evaluate');
-    const trainedOn = info.metadata.data_fingerprint ?? opts.trainedOn?.();
-    if (trainedOn) {
-      const read = dataFingerprint(data);
-      if (read !== trainedOn) {
-        warnings.push(`${opts.data} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`);
-      }
+    const other = otherData(data, opts.data, info.metadata, opts);
+    if (other) warnings.push(other);
+    // The same file, but the model trained on pre-split files took every event of it for training.
+    else if (info.metadata.presplit === 'true' || (info.metadata.data_fingerprint === undefined && opts.trainedPresplit?.())) {
+      warnings.push(`${opts.model} was trained on pre-split files with every event of ${opts.data} a training event, so the leave-one-out targets ranked here are training items (rank it with its validation or test file: --test-data FILE)`);
     }
     split = leaveOneOutSplit(data);
     itemIds = data.itemIds;
@@ -216,6 +220,19 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   } finally {
     await scorer.release();
   }
+}
+
+/**
+ * The warning for ranking other data than the model trained on, or null: `data` (read from
+ * `file`) against the export's `data_fingerprint` metadata, else the run's recipe
+ * (opts.trainedOn, for older exports); null when neither is known.
+ */
+function otherData(data: Dataset, file: string, metadata: Record<string, string>, opts: EvaluateOptions): string | null {
+  const trainedOn = metadata.data_fingerprint ?? opts.trainedOn?.();
+  if (!trainedOn) return null;
+  const read = dataFingerprint(data);
+  if (read === trainedOn) return null;
+  return `${file} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`;
 }
 
 /**

@@ -125,7 +125,9 @@ export interface RunRecipe {
   window?: 'random';
   /** 'shuffle': the trainable users in consecutive shuffles, each once before any twice (absent: users drawn with replacement, as every older run). */
   users?: 'shuffle';
-  /** dataFingerprint() of the training data. */
+  /** true: trained on given pre-split files, every event of the train file a training event (absent: a leave-one-out split). */
+  presplit?: true;
+  /** dataFingerprint() of the training data (the train file's, for pre-split files). */
   data: string;
 }
 
@@ -351,7 +353,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const epochUsers = opts.users ?? 'replacement';
   const recipe: RunRecipe = {
     epochs: opts.epochs, batchSize: opts.batchSize, schedule: opts.schedule, seed: opts.seed, fusedSteps: opts.fusedSteps,
-    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), ...(bucket > 0 ? { bucket } : {}), ...(trainWindow === 'random' ? { window: trainWindow } : {}), ...(epochUsers === 'shuffle' ? { users: epochUsers } : {}), data: dataFingerprint(opts.data),
+    evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), ...(bucket > 0 ? { bucket } : {}), ...(trainWindow === 'random' ? { window: trainWindow } : {}), ...(epochUsers === 'shuffle' ? { users: epochUsers } : {}), ...(opts.split ? { presplit: true as const } : {}), data: dataFingerprint(opts.data),
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
   requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
@@ -670,7 +672,7 @@ function finishRun(run: Run): TrainSummary {
   const lastStep = session.step;
   const exportFrom = meta.best !== null && existsSync(paths.best) ? paths.best : paths.last;
   if (run.collective.rank === 0 && exportFrom === paths.best) session.loadCheckpoint(paths.best);
-  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}) });
+  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}), ...(meta.recipe.presplit ? { presplit: 'true' } : {}) });
   const seconds = (Date.now() - run.started) / 1000;
   const summary: TrainSummary = {
     steps: lastStep - run.startStep,

@@ -13,7 +13,7 @@
  * as malformed, because interaction files never need one and it keeps line numbers exact.
  */
 import { DataFormatError } from '../errors.js';
-import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex } from './columns.js';
+import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex, looksLikeHeader } from './columns.js';
 import { GrowableInt32, IdInterner, newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, lineText, type Source } from './source.js';
 import { TIME_FORMS, parseTime } from './time.js';
@@ -48,6 +48,9 @@ const POSITION = /^[1-9]\d*$/;
  */
 export function columnsByPosition(cols: CsvColumns, file: string): boolean {
   const given = [cols.userCol, cols.itemCol, cols.timeCol, cols.actionCol].filter((c): c is string => typeof c === 'string');
+  // 0, -1 or 1.5 are meant as positions, but not ones a file has: say so rather than call them names.
+  const bad = given.find((c) => /^[+-]?\d*\.?\d+$/.test(c) && !POSITION.test(c));
+  if (bad !== undefined) throw new DataFormatError(file, null, `--columns: column positions are 1-based whole numbers (1 is the first column), got '${bad}'`);
   const numbers = given.filter((c) => POSITION.test(c)).length;
   if (numbers === 0) return false;
   if (numbers < given.length || cols.userCol === undefined || cols.itemCol === undefined) {
@@ -69,6 +72,8 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       header = splitCsvLine(text, delim);
       if (!header) throw DataFormatError.atLine(src.file, lineNo, text, byPosition ? 'a CSV row' : 'a CSV header row');
       if (byPosition) {
+        // Positions mean no header row: a first line naming the columns would be read as an event.
+        if (looksLikeHeader(header)) throw DataFormatError.atLine(src.file, lineNo, text, `data on the first line, as --columns gives positions (a file without a header row), not a header; with a header row, name the columns: --columns user=NAME,item=NAME`);
         const fields = header.length;
         header = header.map((_, i) => positionLabel(i + 1));
         cols = positionsAsLabels(cols, fields, src.file, lineNo, text, delim);
@@ -102,7 +107,7 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     if (inn.time) {
       const t = parseTime(row[ti]);
       if (Number.isNaN(t)) {
-        const ambiguous = /^\s*\d{1,4}[/.]\d{1,2}[/.]\d{1,4}/.test(row[ti]) ? `; day and month order in "${row[ti].trim()}" is ambiguous, so such dates are not read` : '';
+        const ambiguous = /^\s*\d{1,4}[/.]\d{1,2}[/.]\d{1,4}/.test(row[ti]) ? `; slash and dot dates such as "${row[ti].trim()}" are not read, as their form does not say whether the day or the month comes first: write YYYY-MM-DD` : '';
         throw DataFormatError.atLine(src.file, lineNo, text, `a time in column "${header[ti]}" (${TIME_FORMS})${ambiguous}`);
       }
       inn.time.push(t);

@@ -2,13 +2,17 @@
  * Event times: the text of a time field, and the unit of a whole time column.
  *
  * A time is unix seconds (a number) or an ISO 8601 date. Other date text is refused rather than
- * guessed: `11/06/2017` is June 11 in the US and November 6 in Europe, and a misread day reorders
+ * guessed: `11/06/2017` is November 6 in the US and June 11 in Europe, and a misread day reorders
  * a user's history silently, changing which item becomes the test target.
  */
+import { DataFormatError } from '../errors.js';
 import type { GrowableFloat64 } from './interactions.js';
 
 /** YYYY-MM-DD, optionally with [T ]HH:MM[:SS[.fff]] and a zone (Z, ±HH:MM, ±HHMM, ±HH). */
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** A decimal number, as unix seconds are written (an exponent allowed: 1.49717e9). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** How a time field must look, for error messages. */
 export const TIME_FORMS = 'unix seconds or an ISO 8601 date such as 2017-06-11 or 2017-06-11T08:30:00Z';
@@ -21,8 +25,8 @@ export const TIME_FORMS = 'unix seconds or an ISO 8601 date such as 2017-06-11 o
 export function parseTime(v: string): number {
   const t = v.trim();
   if (t === '') return NaN;
-  const x = Number(t);
-  if (Number.isFinite(x)) return x;
+  // Decimal numbers only: Number() would also read '0x10' as 16 and '' as 0.
+  if (DECIMAL.test(t)) return Number(t);
   const m = ISO_DATE.exec(t);
   if (!m) return NaN;
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
@@ -47,13 +51,23 @@ function zoneSeconds(zone: string | undefined): number {
  * logs store them. The unit is read off the largest value: 1e11 s is the year 5138, so a column
  * reaching it is milliseconds (1e14 and above: microseconds), and is divided in place. Returns
  * the unit found ('ms', 'µs') or null for seconds. HSTU's time bias buckets the gaps in seconds,
- * so a column left in milliseconds would shift every gap by a factor of 1000.
+ * so a column left in milliseconds would shift every gap by a factor of 1000. Throws
+ * DataFormatError (naming `file`) for a column that mixes seconds and milliseconds.
  */
-export function timesToSeconds(time: GrowableFloat64): 'ms' | 'µs' | null {
+export function timesToSeconds(time: GrowableFloat64, file: string): 'ms' | 'µs' | null {
   const values = time.view();
   let max = -Infinity;
-  for (const v of values) if (v > max) max = v;
+  let min = Infinity;
+  for (const v of values) {
+    if (v > max) max = v;
+    if (v < min) min = v;
+  }
   const unit = max >= 1e14 ? 'µs' : max >= 1e11 ? 'ms' : null;
+  // Seconds up to 2286 are below 1e10, and milliseconds from 1973 on above 1e11: a column with
+  // both is two units, and one scale for all would misorder the events.
+  if (unit === 'ms' && min > 0 && min < 1e10) {
+    throw new DataFormatError(file, null, `its times mix units: some are unix seconds (as small as ${min}), others milliseconds (as large as ${max}); give one unit for the whole column`);
+  }
   if (unit) {
     const scale = unit === 'µs' ? 1e6 : 1e3;
     for (let i = 0; i < values.length; i++) values[i] /= scale;
