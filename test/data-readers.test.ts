@@ -178,6 +178,10 @@ describe('data readers', () => {
       expect(us.message).to.include('slash and dot dates such as "11/06/2017" are not read, as their form does not say whether the day or the month comes first: write YYYY-MM-DD');
       // Only decimal numbers are seconds: Number() would read 0x10 as 16.
       expectFormatError(file('hex.csv', 'user,item,time\nu,1,0x10\n'), 2, 'u,1,0x10');
+      // The whitespace and MovieLens readers too, and a number too large to be finite.
+      expectFormatError(file('hex.txt', 'u 1 100\nu 2 0x10\n'), 2, 'u 2 0x10');
+      expectFormatError(file('hex-ratings.dat', '1::2::5::100\n1::3::5::0x10\n'), 2, '1::3::5::0x10');
+      expectFormatError(file('huge.csv', 'user,item,time\nu,1,1e400\n'), 2, 'u,1,1e400');
       expect(times(readDataset(file('exp.csv', 'user,item,time\nu,1,1.49717e9\n')))).to.deep.equal([[1497170000]]);
       // A date that does not exist (Date.UTC would roll it over to March 2).
       expectFormatError(file('feb30.csv', 'user,item,time\nu,1,2017-02-30\n'), 2, 'u,1,2017-02-30');

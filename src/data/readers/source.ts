@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataFormatError } from '../errors.js';
 import { IdInterner } from './interactions.js';
+import { isDecimal } from './time.js';
 import { unzipMember } from './zip.js';
 
 export interface Source {
@@ -221,13 +222,13 @@ export function parseCanonicalInt(bytes: Buffer, start: number, end: number): nu
   return v;
 }
 
-/** Parse a number token (integer fast path, otherwise Number()); NaN when it is not a finite number. */
+/** Parse a number token (integer fast path, otherwise a decimal number); NaN when it is not a finite decimal number. */
 export function parseNumber(bytes: Buffer, start: number, end: number): number {
   const v = parseCanonicalInt(bytes, start, end);
   if (v >= 0) return v;
   const s = bytes.toString('latin1', start, end).trim();
-  if (s === '') return NaN;
-  const x = Number(s);
+  // Decimal text only (ratings, unix seconds): '0x10' is not 16 here.
+  const x = isDecimal(s) ? Number(s) : NaN;
   return Number.isFinite(x) ? x : NaN;
 }
 

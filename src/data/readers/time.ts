@@ -14,6 +14,11 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.
 /** A decimal number, as unix seconds are written (an exponent allowed: 1.49717e9). */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** Whether `text` is a decimal number: Number() would also read '0x10' as 16 and '' as 0. */
+export function isDecimal(text: string): boolean {
+  return DECIMAL.test(text);
+}
+
 /** How a time field must look, for error messages. */
 export const TIME_FORMS = 'unix seconds or an ISO 8601 date such as 2017-06-11 or 2017-06-11T08:30:00Z';
 
@@ -25,8 +30,7 @@ export const TIME_FORMS = 'unix seconds or an ISO 8601 date such as 2017-06-11 o
 export function parseTime(v: string): number {
   const t = v.trim();
   if (t === '') return NaN;
-  // Decimal numbers only: Number() would also read '0x10' as 16 and '' as 0.
-  if (DECIMAL.test(t)) return Number(t);
+  if (isDecimal(t)) return Number.isFinite(Number(t)) ? Number(t) : NaN;
   const m = ISO_DATE.exec(t);
   if (!m) return NaN;
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
