@@ -286,6 +286,8 @@ describe('data features: actions, positive rule, side files', function () {
       expect(f.unseenValues).to.equal(2);
       expect(() => parseSideFile('u.csv', 'user_id,tags\n1,a|b\n', 'user', parseFieldSpecs(['tags=multi']))).to.throw(DataFormatError, /single-valued user fields/);
       expect(() => parseSideFile('i.csv', 'item_id,tags\na,1\na,2\n', 'item')).to.throw(DataFormatError, /i.csv:3: .*listed before/);
+      // A numeric CSV column takes decimal numbers only, as the fixed layouts do: 0x10 is no price.
+      expect(() => parseSideFile('p.csv', 'item_id,price\na,1.5\nb,0x10\n', 'item', parseFieldSpecs(['price=numeric']))).to.throw(DataFormatError, 'p.csv:3: expected a number (or nothing) in the numeric field "price", not "0x10"');
       expect(() => parseFieldSpecs(['tags=list'])).to.throw(UsageError, /--field expects/);
       // A --field for a column no side file has is refused; one for the other side file is not.
       const r = write('r7.dat', '1::1::5::1\n');

@@ -16,7 +16,7 @@ import { describePresplit, resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../report/user-ranks.js';
 import { checkReplaceableFile } from '../util/safe-paths.js';
-import { storedRecipe } from '../runtime/trainer.js';
+import { type RunRecipe, storedRecipe } from '../runtime/trainer.js';
 
 export default class Eval extends ReclmCommand {
   static override summary = 'Rank a leave-one-out split (or given pre-split files) with an exported inference.onnx and report HR@k, NDCG@k and MRR.';
@@ -77,9 +77,12 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.model} was trained on item ids only (no actions or side files), so it cannot read them; drop the flag`);
     const read = dataReadOptions(flags, (line) => this.note(line), features);
     // The run's recipe, for an export without these in its metadata: other data, the validation items trained on, pre-split training.
-    const trainedOn = isDir ? () => storedRecipe(args.model)?.data : undefined;
-    const trainedOnValid = isDir ? () => storedRecipe(args.model)?.trainOnValid : undefined;
-    const trainedPresplit = isDir ? () => storedRecipe(args.model)?.presplit : undefined;
+    // Read once, and only if asked: loading last.ckpt costs a read of the whole checkpoint.
+    let recipe: RunRecipe | null | undefined;
+    const stored = () => (recipe === undefined ? (recipe = storedRecipe(args.model)) : recipe);
+    const trainedOn = isDir ? () => stored()?.data : undefined;
+    const trainedOnValid = isDir ? () => stored()?.trainOnValid : undefined;
+    const trainedPresplit = isDir ? () => stored()?.presplit : undefined;
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,

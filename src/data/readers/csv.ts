@@ -133,7 +133,7 @@ function positionsAsLabels(cols: CsvColumns, fields: number, file: string, lineN
     return positionLabel(n);
   };
   // Without a header no time column is guessed: file order is kept unless time=N is given.
-  return { ...cols, userCol: label(cols.userCol, 'user'), itemCol: label(cols.itemCol, 'item'), timeCol: cols.timeCol === undefined ? null : cols.timeCol === null ? null : label(cols.timeCol, 'time'), actionCol: label(cols.actionCol, 'action') };
+  return { ...cols, userCol: label(cols.userCol, 'user'), itemCol: label(cols.itemCol, 'item'), timeCol: cols.timeCol == null ? null : label(cols.timeCol, 'time'), actionCol: label(cols.actionCol, 'action') };
 }
 
 function delimName(d: string): string {

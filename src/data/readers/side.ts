@@ -20,6 +20,7 @@ import type { FieldSpec } from '../features.js';
 import { ITEM_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
 import { sniffDelimiter, splitCsvLine } from './csv.js';
 import { forEachLine, lineText, loadSource, sourceFromBytes, type Source } from './source.js';
+import { isDecimal } from './time.js';
 import { withArticle } from '../../util/plural.js';
 
 /** One field of a side table as read: bucketed fields carry fixed edges or a quantile count. */
@@ -158,7 +159,7 @@ function parseFixed(src: Source, layout: Exclude<Layout, 'csv'>, side: 'user' | 
     // A numeric field (u.user's age) holds a number or nothing; other text is a broken line, not a missing value.
     columns.forEach((col, c) => {
       const v = trimmed[c][0] ?? '';
-      if (col.kind === 'bucketed' && v !== '' && !Number.isFinite(Number(v))) throw DataFormatError.atLine(src.file, lineNo, text, `a number (or nothing) in the numeric field "${col.name}", not "${v}"`);
+      checkNumeric(col, v, src.file, lineNo, text);
     });
     addRow(rows, f[0].trim(), trimmed, src.file, lineNo, text);
   });
@@ -167,6 +168,11 @@ function parseFixed(src: Source, layout: Exclude<Layout, 'csv'>, side: 'user' | 
 
 function zipPrefix(zip: string): string {
   return zip.trim().slice(0, 2);
+}
+
+/** Throws DataFormatError (file, line) when a numeric (bucketed) field holds text other than a decimal number or nothing. */
+function checkNumeric(col: SideColumn, v: string, file: string, lineNo: number, text: string): void {
+  if (col.kind === 'bucketed' && v !== '' && !(isDecimal(v) && Number.isFinite(Number(v)))) throw DataFormatError.atLine(file, lineNo, text, `a number (or nothing) in the numeric field "${col.name}", not "${v}"`);
 }
 
 function addRow(rows: Map<string, string[][]>, key: string, values: string[][], file: string, lineNo: number, text: string): void {
@@ -217,7 +223,7 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
     const values = cols.map(({ index, col, sep }) => {
       const v = row[index].trim();
       if (col.kind === 'multi') return v.split(sep!).map((x) => x.trim()).filter((x) => x !== '');
-      if (col.kind === 'bucketed' && v !== '' && !Number.isFinite(Number(v))) throw DataFormatError.atLine(src.file, lineNo, text, `a number (or nothing) in the numeric column "${col.name}"`);
+      checkNumeric(col, v, src.file, lineNo, text);
       return [v];
     });
     addRow(rows, id, values, src.file, lineNo, text);
