@@ -230,6 +230,22 @@ describe('the command line protects its user', function () {
       expect(e.error!.message).to.include('/nonexistent/capi  (--cuda-lib-dir, does not exist)');
     });
 
+    it('data with the compiled item count but other item ids is refused, and the run is left as it was', async () => {
+      // Two logs of 3 users over 4 string item ids each: the same count, other catalogues.
+      const dir = mkdtempSync(join(tmp, 'ids-'));
+      const log = (prefix: string) => ['user,item', ...[0, 1, 2].flatMap((u) => [1, 2, 3, 4].map((i) => `u${u},${prefix}${(i + u) % 4}`))].join('\n') + '\n';
+      writeFileSync(join(dir, 'a.csv'), log('a'));
+      writeFileSync(join(dir, 'b.csv'), log('b'));
+      const out = join(dir, 'art');
+      expect((await runCommand(Compile, [...TINY, '--data', join(dir, 'a.csv'), '--out', out])).error).to.equal(undefined);
+      expect((await runCommand(Train, [out, '--data', join(dir, 'a.csv'), ...FAST, '--max-steps', '1'])).error).to.equal(undefined);
+      const before = snapshot(out);
+      const r = await runCommand(Train, [out, '--data', join(dir, 'b.csv'), ...FAST, '--max-steps', '1', '--overwrite']);
+      expect(r.exitCode).to.equal(1);
+      expect(r.error!.message).to.equal(`artifacts in ${out} were compiled for other item ids: 4 of 4 differ from items.json (the data's item 1 is 'b1', the model's 'a1'); recompile with --data pointing at this file`);
+      expectUnchanged(before, out);
+    });
+
     it('--resume of a run that finished its epochs is refused, and the run is left as it was', async () => {
       const d = await compiled();
       expect((await runCommand(Train, [d, '--data', DATA, ...FAST, '--epochs', '1'])).error).to.equal(undefined);

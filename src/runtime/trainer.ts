@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { BatchInputName, DIM, GRAPH_FILES, Manifest, dimSize, seqDim, RUN_FILES, TensorSpec, batchInputs, readManifest, samplerNeeds } from '../contract/artifacts.js';
 import { Dataset } from '../data/types.js';
 import { dataFingerprint } from '../data/fingerprint.js';
+import { loadItemMap } from '../data/item-map.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
 import { EpochUsers, SamplerState, TrainBatch, TrainSampler, TrainWindow, checkTrainWindow, padBatch } from '../data/sampler.js';
@@ -335,6 +336,13 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const V = manifest.dataset.numItems;
   if (opts.data.numItems !== V) {
     throw new TrainError(`artifacts in ${opts.dir} were compiled for ${V} items (model ${manifest.model}) but the data has ${opts.data.numItems}; recompile with --data pointing at this file`);
+  }
+  // The same count is not the same catalogue: item i of the data must be the model's item i.
+  if (manifest.dataset.itemMap) {
+    const compiled = loadItemMap(join(opts.dir, manifest.dataset.itemMap)).itemIds;
+    let differ = 0;
+    for (let i = 1; i <= V; i++) if (compiled[i] !== opts.data.itemIds[i]) differ++;
+    if (differ) throw new TrainError(`artifacts in ${opts.dir} were compiled for other item ids: ${differ} of ${V} differ from ${manifest.dataset.itemMap} (the data's item 1 is '${opts.data.itemIds[1]}', the model's '${compiled[1]}'); recompile with --data pointing at this file`);
   }
   if (opts.resume && opts.overwrite) throw new TrainError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
   // Refuse a run that cannot fit before anything is allocated; a batch larger than an epoch's rows is capped.
