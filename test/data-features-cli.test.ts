@@ -103,6 +103,45 @@ describe('feature flags on the command line', function () {
     expect((await runCommand(Eval as never, [lone, '--data', ratings])).error?.message).to.match(/is not a reclm artifact folder: cannot read manifest.json/);
   });
 
+  it('train and eval read CSV side fields as compiled, without --field, in the model order', async () => {
+    const art = join(dir, 'csvfields');
+    const usersCsv = join(dir, 'users.csv');
+    const row = (u: number) => ({ user_id: `${u}`, age: `${15 + ((u * 7) % 50)}`, gender: u % 2 ? 'M' : 'F', zip: `${10000 + u}` });
+    const rows = Array.from({ length: 120 }, (_, u) => row(u + 1));
+    writeFileSync(usersCsv, ['user_id,age,gender,zip', ...rows.map((r) => `${r.user_id},${r.age},${r.gender},${r.zip}`)].join('\n') + '\n');
+    const itemsCsv = join(dir, 'items.csv');
+    writeFileSync(itemsCsv, ['item_id,genres', ...Array.from({ length: 60 }, (_, i) => `${i + 1},g${i % 3};g${i % 5}`)].join('\n') + '\n');
+    const sides = ['--user-features', usersCsv, '--item-features', itemsCsv];
+    const c = await runCommand(Compile as never, [...tiny, '--data', ratings, ...sides, '--field', 'age=numeric:3', '--field', 'genres=multi:;', '--field', 'zip=ignore', '--out', art]);
+    expect(c.exitCode, c.stderr).to.equal(0);
+    const features = JSON.parse(readFileSync(join(art, 'manifest.json'), 'utf8')).features;
+    expect(features.userFields.map((f: { name: string; kind: string }) => `${f.name}:${f.kind}`)).to.deep.equal(['age:bucketed', 'gender:categorical']);
+    expect(features.itemFields[0]).to.deep.include({ name: 'genres', kind: 'multi', separator: ';', width: 2 });
+
+    // Before, age was read as categorical without the flag again and the file was refused.
+    const t = await runCommand(Train as never, [art, '--data', ratings, ...sides, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1']);
+    expect(t.exitCode, t.stderr).to.equal(0);
+    expect(t.stderr).to.include(`${usersCsv}: "zip" not read (the model was compiled without this field)`);
+    const e = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--json']);
+    expect(e.exitCode, e.stderr).to.equal(0);
+    // The same users with their columns in another order: the same profile tokens, so the same numbers
+    // (before, fields were taken in the file's order and the profile was permuted).
+    const shuffled = join(dir, 'users-reordered.csv');
+    writeFileSync(shuffled, ['zip,gender,user_id,age', ...rows.map((r) => `${r.zip},${r.gender},${r.user_id},${r.age}`)].join('\n') + '\n');
+    const e2 = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', shuffled, '--item-features', itemsCsv, '--json']);
+    expect(e2.exitCode, e2.stderr).to.equal(0);
+    const metrics = (s: string) => Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(s)[k]]));
+    expect(metrics(e2.stdout)).to.deep.equal(metrics(e.stdout));
+
+    const contra = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=categorical']);
+    expect([contra.exitCode, plainText(contra.error!.message)]).to.deep.equal([1, '--field age=categorical contradicts the model, compiled with age=numeric; drop the flag (train and eval read each field as it was compiled)']);
+    const unknown = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'zip=numeric']);
+    expect(plainText(unknown.error!.message)).to.equal('--field zip=numeric: the model was compiled without a field "zip" (its fields: age, gender, genres); drop the flag');
+    // Flags that agree with the model are accepted: the same numbers.
+    const same = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=numeric:3', '--field', 'zip=ignore', '--json']);
+    expect(metrics(same.stdout)).to.deep.equal(metrics(e.stdout));
+  });
+
   it('plain artifacts keep plain manifests and refuse the flags at train time', async () => {
     const art = join(dir, 'plain');
     const c = await runCommand(Compile as never, [...tiny, '--data', ratings, '--out', art]);

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { featureSchemaOf } from '../data/attach.js';
-import type { FeatureSchema, FieldSpec } from '../data/features.js';
+import type { FeatureField, FeatureSchema, FieldSpec } from '../data/features.js';
+import { normaliseColumn } from '../data/readers/columns.js';
 import { formatPositiveRule, parsePositiveRule } from '../data/positive.js';
 import type { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { UsageError } from './errors.js';
@@ -75,8 +76,28 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
   if (flags['user-features'] !== undefined) out.userFeatures = flags['user-features'];
   if (flags['item-features'] !== undefined) out.itemFeatures = flags['item-features'];
   const specs = parseFieldSpecs(flags.field);
+  if (stored) for (const sp of specs) checkSpecAgainstModel(sp, [...(stored.userFields ?? []), ...(stored.itemFields ?? [])]);
   if (specs.length) out.fieldSpecs = specs;
   return out;
+}
+
+const SPEC_OF_KIND: Record<FeatureField['kind'], FieldSpec['kind']> = { categorical: 'categorical', multi: 'multi', bucketed: 'numeric' };
+
+/**
+ * A `--field` given to train or eval must agree with the model's fields (which already say how
+ * each column is read, so the flag is never needed there): UsageError for a kind that differs,
+ * for ignoring a field the model takes, or for a field the model was compiled without.
+ */
+function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[]): void {
+  const f = fields.find((x) => x.name === sp.name || normaliseColumn(x.name) === normaliseColumn(sp.name));
+  const given = `--field ${sp.name}=${sp.kind}`;
+  if (!f) {
+    if (sp.kind !== 'ignore') throw new UsageError(`${given}: the model was compiled without a field "${sp.name}" (its fields: ${fields.map((x) => x.name).join(', ') || 'none'}); drop the flag`);
+    return;
+  }
+  if (sp.kind !== SPEC_OF_KIND[f.kind]) {
+    throw new UsageError(`${given} contradicts the model, compiled with ${f.name}=${SPEC_OF_KIND[f.kind]}; drop the flag (train and eval read each field as it was compiled)`);
+  }
 }
 
 /**

@@ -152,6 +152,8 @@ export interface ManifestFeatureField {
   vocab: string[];
   width: number;
   edges?: number[];
+  /** Multi-valued fields: the side file's separator between values (absent: '|'). */
+  separator?: string;
 }
 
 export interface Manifest {

@@ -43,7 +43,7 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
     if (ds.positive) notes.push(`--positive ${formatPositiveRule(opts.positive)}: ${countPositive(ds)} of ${countEvents(ds)} events are positive (targets); the others stay in the sequences as context`);
   }
   if (opts.userFeatures !== undefined) {
-    const table = readSideFile(opts.userFeatures, 'user', opts.fieldSpecs);
+    const table = readSideFile(opts.userFeatures, 'user', opts.fieldSpecs, opts.schema?.userFields);
     table.usedSpecs.forEach((n) => used.add(n));
     const uf = buildUserFeatures(ds, table, opts.schema?.userFields);
     checkCoverage(table, uf.unknownUsers, ds.users.length, file);
@@ -51,7 +51,7 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
     notes.push(...table.notes, `${table.file} (${table.layout}): user fields ${uf.fields.map((f) => `${f.name} (${count(f.vocab.length - 2, 'value')})`).join(', ')}; ${uf.unknownUsers} of ${count(ds.users.length, 'user')} not in the file ('<unk>'), ${count(uf.unseenValues, 'value')} unseen in training or missing ('<unk>')`);
   }
   if (opts.itemFeatures !== undefined) {
-    const table = readSideFile(opts.itemFeatures, 'item', opts.fieldSpecs);
+    const table = readSideFile(opts.itemFeatures, 'item', opts.fieldSpecs, opts.schema?.itemFields);
     table.usedSpecs.forEach((n) => used.add(n));
     const itf = buildItemFeatures(ds, table, opts.schema?.itemFields);
     checkCoverage(table, itf.unknownItems, ds.numItems, file);

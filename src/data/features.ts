@@ -34,6 +34,12 @@ export interface FeatureField {
    * same way as the training data.
    */
   edges?: number[];
+  /**
+   * Multi-valued fields read from a CSV side file (additive): the separator between a row's
+   * values, stored so that train and eval split the same file the same way without `--field`.
+   * Absent: '|' (also for fields of manifests written before it was stored).
+   */
+  separator?: string;
 }
 
 /** Item side: for each field a table [V+1, width] of token ids (0 pad), row 0 all 0 (padding item). */

@@ -83,7 +83,10 @@ function buildTables(keys: readonly string[], first: number, table: SideTable, s
   const fields: FeatureField[] = [];
   const tables: Int32Array[] = [];
   let unseen = 0;
-  table.columns.forEach((col, c) => {
+  // With stored fields, the model's order (its profile and table order), whatever the file's column order.
+  const order = stored ? stored.map((f) => table.columns.findIndex((col) => col.name === f.name)) : table.columns.map((_, c) => c);
+  for (const c of order) {
+    const col = table.columns[c];
     const field = stored ? storedField(stored, col, table.file) : newField(col, c, found, first);
     const index = new Map<string, number>();
     field.vocab.forEach((v, t) => t > UNK_TOKEN && index.set(v, t));
@@ -122,7 +125,7 @@ function buildTables(keys: readonly string[], first: number, table: SideTable, s
     for (let k = 0; k < first * w; k++) out[k] = PAD_TOKEN;
     fields.push(field);
     tables.push(out);
-  });
+  }
   return { fields, tables, unknown, unseen };
 }
 
@@ -148,7 +151,8 @@ function newField(col: SideColumn, c: number, found: (string[][] | undefined)[],
     if (row[c].length > width) width = row[c].length;
   }
   const vocab = [PAD, UNK, ...[...values].filter((v) => v !== PAD && v !== UNK).sort()];
-  return { name: col.name, kind: col.kind, vocab, width: col.kind === 'multi' ? width : 1 };
+  if (col.kind === 'multi') return { name: col.name, kind: 'multi', vocab, width, ...(col.separator !== undefined && col.separator !== '|' ? { separator: col.separator } : {}) };
+  return { name: col.name, kind: col.kind, vocab, width: 1 };
 }
 
 function storedField(stored: readonly FeatureField[], col: SideColumn, file: string): FeatureField {

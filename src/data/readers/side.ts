@@ -16,7 +16,7 @@
  */
 import { basename } from 'node:path';
 import { DataFormatError } from '../errors.js';
-import type { FieldSpec } from '../features.js';
+import type { FeatureField, FieldSpec } from '../features.js';
 import { ITEM_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
 import { sniffDelimiter, splitCsvLine } from './csv.js';
 import { forEachLine, lineText, loadSource, sourceFromBytes, type Source } from './source.js';
@@ -31,6 +31,8 @@ export interface SideColumn {
   edges?: number[];
   /** Quantile buckets computed over the training users/items (when no fixed edges). */
   buckets?: number;
+  /** 'multi' read from a CSV file: the separator its values were split on. */
+  separator?: string;
 }
 
 export interface SideTable {
@@ -59,19 +61,31 @@ const LAYOUT_NAME: Record<Layout, string> = { 'ml1m-users': 'ML-1M users.dat', '
 
 /**
  * Reads a user- or item-feature file (plain, gzip or zip). `specs` say how CSV columns are read.
+ * `stored` (the fields a model was compiled with, for train and eval) gives the kind of each CSV
+ * column that no spec names (a numeric field stays numeric, a multi-valued one keeps its
+ * separator) and drops the columns the model has no field for, with a note.
  * Throws DataFormatError (file, line, what was expected) on malformed input, on a file of the
  * other side (users.dat given as item features) and on a key listed twice.
  */
-export function readSideFile(path: string, side: 'user' | 'item', specs: readonly FieldSpec[] = []): SideTable {
-  return parseSideSource(loadSource(path), side, specs);
+export function readSideFile(path: string, side: 'user' | 'item', specs: readonly FieldSpec[] = [], stored?: readonly FeatureField[]): SideTable {
+  return parseSideSource(loadSource(path), side, specs, stored);
 }
 
 /** Same as readSideFile for bytes in memory; `file` names the layout and labels messages. */
-export function parseSideFile(file: string, bytes: Buffer | string, side: 'user' | 'item', specs: readonly FieldSpec[] = []): SideTable {
-  return parseSideSource(sourceFromBytes(file, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes), side, specs);
+export function parseSideFile(file: string, bytes: Buffer | string, side: 'user' | 'item', specs: readonly FieldSpec[] = [], stored?: readonly FeatureField[]): SideTable {
+  return parseSideSource(sourceFromBytes(file, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes), side, specs, stored);
 }
 
-function parseSideSource(src: Source, side: 'user' | 'item', specs: readonly FieldSpec[]): SideTable {
+/** How a compiled field is read again from a CSV column: the spec its kind came from ('ignore' when the model has no such field). */
+function specOfStored(stored: readonly FeatureField[], name: string): FieldSpec {
+  const f = stored.find((x) => x.name === name);
+  if (!f) return { name, kind: 'ignore' };
+  if (f.kind === 'bucketed') return { name, kind: 'numeric' };
+  if (f.kind === 'multi') return { name, kind: 'multi', separator: f.separator ?? '|' };
+  return { name, kind: 'categorical' };
+}
+
+function parseSideSource(src: Source, side: 'user' | 'item', specs: readonly FieldSpec[], stored?: readonly FeatureField[]): SideTable {
   const layout = detectLayout(src);
   if (layout !== 'csv' && LAYOUT_SIDE[layout] !== side) {
     throw new DataFormatError(src.file, null, `this is ${LAYOUT_NAME[layout]}, ${LAYOUT_SIDE[layout] === 'item' ? 'an' : 'a'} ${LAYOUT_SIDE[layout]}-feature file, but it was given as ${side} features (--${side}-features)`);
@@ -83,10 +97,11 @@ function parseSideSource(src: Source, side: 'user' | 'item', specs: readonly Fie
     const bad = fixedSpecs.find((s) => s.kind !== 'ignore');
     if (bad) throw new DataFormatError(src.file, null, `--field ${bad.name}=${bad.kind}: the fields of ${LAYOUT_NAME[layout]} have fixed kinds; only NAME=ignore applies to them (${[...known].join(', ')})`);
   }
-  const table = layout === 'csv' ? parseCsvSide(src, side, specs) : parseFixed(src, layout, side);
+  const table = layout === 'csv' ? parseCsvSide(src, side, specs, stored) : parseFixed(src, layout, side);
   if (layout !== 'csv') {
     table.usedSpecs = fixedSpecs.map((s) => s.name);
     const drop = new Set(table.usedSpecs);
+    for (const c of table.columns) if (stored && !stored.some((f) => f.name === c.name)) drop.add(c.name);
     const keep = table.columns.map((c, i) => (drop.has(c.name) ? -1 : i)).filter((i) => i >= 0);
     if (keep.length < table.columns.length) {
       table.columns = keep.map((i) => table.columns[i]);
@@ -180,11 +195,11 @@ function addRow(rows: Map<string, string[][]>, key: string, values: string[][], 
   rows.set(key, values);
 }
 
-function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldSpec[]): SideTable {
+function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldSpec[], stored?: readonly FeatureField[]): SideTable {
   let header: string[] | null = null;
   let delim = ',';
   let key = -1;
-  let cols: { index: number; col: SideColumn; sep?: string }[] = [];
+  let cols: { index: number; col: SideColumn }[] = [];
   const rows = new Map<string, string[][]>();
   const notes: string[] = [];
   let used: string[] = [];
@@ -202,14 +217,19 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
       const norm = header.map(normaliseColumn);
       used = specs.filter((sp) => header!.includes(sp.name) || norm.includes(normaliseColumn(sp.name))).map((sp) => sp.name);
       cols = [];
+      const unread: string[] = [];
       header.forEach((name, index) => {
         if (index === key) return;
-        const sp = specs.find((x) => x.name === name || normaliseColumn(x.name) === norm[index]);
-        if (sp?.kind === 'ignore') return;
-        if (sp?.kind === 'multi') cols.push({ index, col: { name, kind: 'multi' }, sep: sp.separator ?? '|' });
+        const sp = specs.find((x) => x.name === name || normaliseColumn(x.name) === norm[index]) ?? (stored ? specOfStored(stored, name) : undefined);
+        if (sp?.kind === 'ignore') {
+          if (stored && !specs.includes(sp)) unread.push(name);
+          return;
+        }
+        if (sp?.kind === 'multi') cols.push({ index, col: { name, kind: 'multi', separator: sp.separator ?? '|' } });
         else if (sp?.kind === 'numeric') cols.push({ index, col: { name, kind: 'bucketed', buckets: sp.buckets ?? 10 } });
         else cols.push({ index, col: { name, kind: 'categorical' } });
       });
+      if (unread.length) notes.push(`${src.file}: ${unread.map((n) => `"${n}"`).join(', ')} not read (the model was compiled without ${unread.length > 1 ? 'these fields' : 'this field'})`);
       if (side === 'user') {
         const multi = cols.find((c) => c.col.kind === 'multi');
         if (multi) throw DataFormatError.atLine(src.file, lineNo, text, `single-valued user fields (one profile token per field), but --field ${multi.col.name}=multi was given`);
@@ -220,9 +240,9 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
     if (!row || row.length !== header.length) throw DataFormatError.atLine(src.file, lineNo, text, `${header.length} fields matching the header`);
     const id = row[key].trim();
     if (id === '') throw DataFormatError.atLine(src.file, lineNo, text, `a non-empty ${side} id in column "${header[key]}"`);
-    const values = cols.map(({ index, col, sep }) => {
+    const values = cols.map(({ index, col }) => {
       const v = row[index].trim();
-      if (col.kind === 'multi') return v.split(sep!).map((x) => x.trim()).filter((x) => x !== '');
+      if (col.kind === 'multi') return v.split(col.separator!).map((x) => x.trim()).filter((x) => x !== '');
       checkNumeric(col, v, src.file, lineNo, text);
       return [v];
     });
