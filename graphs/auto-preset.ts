@@ -150,12 +150,20 @@ export function chooseLoss(s: AutoPresetStats): AutoChoice {
  * SASRec and HSTU): early stopping ends the run at an epoch unknown in advance, so a decay
  * planned over the epoch cap would barely have begun.
  */
+/** Why a batch below 128: it gives 4 steps per epoch, or it is the floor of 16 and gives fewer. */
+function batchReason(users: number, batchSize: number): string {
+  const who = `${fmt(users)} ${noun(users, 'user')} give${users === 1 ? 's' : ''}`;
+  const steps = Math.ceil(users / batchSize);
+  if (users / batchSize >= 4) return `halved from 128 so that ${who} at least 4 steps per epoch`;
+  return `halved from 128 to the smallest batch, 16; ${who} only ${steps} ${noun(steps, 'step')} per epoch`;
+}
+
 export function chooseBatch(s: AutoPresetStats): { batch: AutoChoice; lr: AutoChoice } {
   let batchSize = 128;
   while (batchSize > 16 && s.users / batchSize < 4) batchSize /= 2;
   const lr = Number((1e-3 * Math.sqrt(batchSize / 128)).toPrecision(2));
   return {
-    batch: { field: 'batchSize', value: batchSize, reason: batchSize === 128 ? `SASRec's and HSTU's batch; ${fmt(s.users)} users give ${Math.ceil(s.users / 128)} steps per epoch` : `halved from 128 so that ${fmt(s.users)} ${noun(s.users, 'user')} give${s.users === 1 ? 's' : ''} at least 4 steps per epoch` },
+    batch: { field: 'batchSize', value: batchSize, reason: batchSize === 128 ? `SASRec's and HSTU's batch; ${fmt(s.users)} users give ${Math.ceil(s.users / 128)} steps per epoch` : batchReason(s.users, batchSize) },
     lr: { field: 'lr', value: lr, reason: batchSize === 128 ? 'SASRec\'s and HSTU\'s Adam lr, constant: early stopping decides the length' : `0.001 × √(${batchSize}/128), Adam's square-root scaling for the smaller batch; constant` },
   };
 }

@@ -77,6 +77,11 @@ describe('--preset auto: the rules', () => {
     // 200 users: 128 and 64 give under 4 steps per epoch, 32 gives 7.
     expect(tiny.batchSize).to.equal(32);
     expect(tiny.lr).to.equal(0.0005);
+    // Below 64 users the floor of 16 cannot give 4 steps, and the reason says how many it gives.
+    const few = autoPreset(stats({ users: 40 }));
+    expect(few.recipe.batchSize).to.equal(16);
+    expect(few.choices.find((c) => c.field === 'batchSize')!.reason).to.equal('halved from 128 to the smallest batch, 16; 40 users give only 3 steps per epoch');
+    expect(autoPreset(stats({ users: 200 })).choices.find((c) => c.field === 'batchSize')!.reason).to.equal('halved from 128 so that 200 users give at least 4 steps per epoch');
   });
 
   it('the epoch cap keeps about the optimizer steps of HSTU\'s 101 ML-1M epochs, in [20, 200]; patience ≥ 10 and ≥ a tenth of it', () => {
