@@ -232,7 +232,7 @@ describe('reclm command line', function () {
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim=-4'], 1, /'dim' must be a positive integer, got -4/);
       await failingCompile([...TINY, '--data', DATA, '--set', 'num_items=7'], 1, /num_items is 7, but .*tiny\.txt has 60 items/);
       await failingCompile(['--model', 'gpt', '--num-items', '50'], 2, /^Expected --model=gpt to be one of: llama-sasrec, hstu \(see --help\)$/);
-      await failingCompile(['--preset', 'nope', '--num-items', '50'], 1, /unknown preset 'nope'; presets: /);
+      await failingCompile(['--preset', 'nope', '--num-items', '50'], 2, /^unknown preset 'nope'; presets: builtin, ml-1m-llama, ml-1m-hstu, ml-1m-hstu-large, auto$/);
       await failingCompile(['--set', 'dim=16', '--num-items', '50'], 1, /give --model \(llama-sasrec or hstu\) or --preset/);
       await failingCompile([...TINY], 1, /give --data FILE .* or --num-items N/);
       expectUserError(await runCommand(Compile, [...TINY, '--num-items', '50']), 2, /Missing required flag --out \(see --help\)$/);
@@ -311,9 +311,9 @@ describe('reclm command line', function () {
       expect(got.optimizer).to.deep.equal({ ...SEED_ADAMW, ...llama.optimizer });
     });
 
-    it('an unknown name: one line listing the presets, exit 1; auto says how it is chosen', async () => {
+    it('an unknown name: one line listing the presets, exit 2; auto says how it is chosen', async () => {
       const r = await runCommand(Presets, ['nope']);
-      expect(r.exitCode).to.equal(1);
+      expect(r.exitCode).to.equal(2);
       expect(r.error?.message).to.include("unknown preset 'nope'").and.include('ml-1m-hstu-large');
       const a = await runCommand(Presets, ['auto']);
       expect(a.exitCode, a.stderr).to.equal(0);

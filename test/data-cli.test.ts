@@ -41,6 +41,14 @@ describe('data on the command line', function () {
     expect((await runCommand(DataStats as never, ['builtin'])).exitCode).to.equal(0);
   });
 
+  it('--columns positions that no file has, or names mixed with positions, do not parse: exit 2 before any file is read', async () => {
+    for (const [spec, why] of [['user=0,item=2', "column positions are 1-based whole numbers (1 is the first column), got '0'"], ['user=1,item=2.5', "column positions are 1-based whole numbers (1 is the first column), got '2.5'"], ['user=1,item=movieId', 'gives some columns by position and some by name']] as const) {
+      const r = await runCommand(DataStats as never, [join(dir, 'absent.csv'), '--columns', spec]);
+      expect(r.exitCode, spec).to.equal(2);
+      expect(plainText(r.error!.message), spec).to.include(why);
+    }
+  });
+
   it('data stats reports time order, duplicates, ids, columns and notes', async () => {
     const p = write('ratings.csv', 'userId,movieId,rating,timestamp\nann,m1,4,300\nann,m2,4,100\nann,m1,5,300\nbob,m3,1,5\nbob,m1,2,6\n');
     const r = await runCommand(DataStats as never, [p]);

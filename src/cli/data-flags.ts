@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { featureSchemaOf } from '../data/attach.js';
 import type { FeatureField, FeatureSchema, FieldSpec } from '../data/features.js';
 import { normaliseColumn } from '../data/readers/columns.js';
+import { columnPositionsProblem } from '../data/readers/csv.js';
 import { formatPositiveRule, parsePositiveRule } from '../data/positive.js';
 import type { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { UsageError } from './errors.js';
@@ -143,6 +144,8 @@ export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userC
     else if (key === 'action') out.actionCol = value;
     else out.itemCol = value;
   }
+  const problem = columnPositionsProblem(out);
+  if (problem) throw new UsageError(problem);
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Errors, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { DATA_FORMATS } from '../data/types.js';
 import { UsageError } from '../errors.js';
@@ -66,6 +66,27 @@ export const checkedStringFlag = (check: (text: string) => unknown) =>
       return input;
     },
   });
+
+/**
+ * An argument's own check (oclif passes an argument parser's error through as it is, where it
+ * wraps a flag parser's): its error becomes a command-line error, exit code 2. Returns `text`.
+ */
+export function argumentCheck(check: (text: string) => unknown, text: string): string {
+  try {
+    check(text);
+  } catch (e) {
+    throw new Errors.CLIError((e as Error).message, { exit: 2 });
+  }
+  return text;
+}
+
+/**
+ * A preset name (`compile --preset NAME`, `presets NAME`) must be one of `names`; checked as the
+ * command line parses, so an unknown one exits with code 2. Throws a UsageError listing them.
+ */
+export const presetNameCheck = (names: readonly string[]) => (name: string): void => {
+  if (!names.includes(name)) throw new UsageError(`unknown preset '${name}'; presets: ${names.join(', ')}`);
+};
 
 /** Parses `--k` (comma-separated positive integers, the cut-offs of HR@k and NDCG@k, each once, kept in the order given); throws a UsageError. */
 export function parseCutoffs(text: string): number[] {

@@ -12,7 +12,7 @@ import { openDataset } from '../data/open.js';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
-import { dataFormatFlag, fractionFlag, nonNegativeNumberFlag, seedFlag } from '../cli/flags.js';
+import { checkedStringFlag, dataFormatFlag, fractionFlag, nonNegativeNumberFlag, presetNameCheck, seedFlag } from '../cli/flags.js';
 import { columnsFlag, compileFeatures, dataReadOptions, featureFlags } from '../cli/data-flags.js';
 import { checkModelFits } from '../runtime/memory.js';
 
@@ -32,7 +32,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
   static override flags = {
     model: Flags.string({ description: 'model family', options: Object.keys(MODELS) }),
     loss: Flags.string({ description: 'training loss', options: [...LOSS_NAMES] }),
-    preset: Flags.string({ description: `named config + training recipe (${PRESET_NAMES.join(', ')}; auto: chosen from --data's statistics, each choice printed; \`reclm presets NAME\` shows one)` }),
+    preset: checkedStringFlag(presetNameCheck(PRESET_NAMES))({ description: `named config + training recipe (${PRESET_NAMES.join(', ')}; auto: chosen from --data's statistics, each choice printed; \`reclm presets NAME\` shows one)` }),
     config: Flags.string({ description: 'JSON file with a config object (field names of docs/models.md)' }),
     set: Flags.string({ description: 'override one config field: key=value (repeatable)', multiple: true }),
     data: Flags.string({ description: 'training data file (SASRec txt, ratings.dat, u.data, CSV, reczoo JSON; .gz ok)', exclusive: ['num-items'] }),

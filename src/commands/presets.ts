@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { ReclmCommand } from '../cli/base-command.js';
-import { AUTO_PRESET, PRESETS, presetNamed, type Preset, type Recipe } from '../../graphs/presets.js';
+import { AUTO_PRESET, PRESET_NAMES, PRESETS, presetNamed, type Preset, type Recipe } from '../../graphs/presets.js';
+import { argumentCheck, presetNameCheck } from '../cli/flags.js';
 import { SEED_ADAMW } from '../compiler/adamw.js';
 import type { AdamWConfig } from '../contract/artifacts.js';
 
@@ -42,7 +43,7 @@ export default class Presets extends ReclmCommand {
     '<%= config.bin %> presets ml-1m-hstu-large',
     '<%= config.bin %> presets ml-1m-llama --json',
   ];
-  static override args = { name: Args.string({ description: `a preset name (${[...Object.keys(PRESETS), AUTO_PRESET].join(', ')}); all presets when left out` }) };
+  static override args = { name: Args.custom<string>({ parse: async (input) => argumentCheck(presetNameCheck(PRESET_NAMES), input) })({ description: `a preset name (${[...Object.keys(PRESETS), AUTO_PRESET].join(', ')}); all presets when left out` }) };
 
   async run(): Promise<Record<string, unknown>> {
     const { args } = await this.parse(Presets);

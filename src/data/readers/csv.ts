@@ -43,20 +43,30 @@ const positionLabel = (n: number): string => `column ${n}`;
 const POSITION = /^[1-9]\d*$/;
 
 /**
- * True when the columns are given by position: user and item are both 1-based numbers (and time
- * and action, when named, too). Throws a DataFormatError when names and positions are mixed.
+ * What is wrong with a `--columns` spec as positions, or null: positions that no file has (0, -1,
+ * 1.5), or names and positions mixed (or user or item left out beside positions). The file is
+ * not needed, so the command line checks it as it parses (exit code 2).
  */
-export function columnsByPosition(cols: CsvColumns, file: string): boolean {
+export function columnPositionsProblem(cols: CsvColumns): string | null {
   const given = [cols.userCol, cols.itemCol, cols.timeCol, cols.actionCol].filter((c): c is string => typeof c === 'string');
   // 0, -1 or 1.5 are meant as positions, but not ones a file has: say so rather than call them names.
   const bad = given.find((c) => /^[+-]?\d*\.?\d+$/.test(c) && !POSITION.test(c));
-  if (bad !== undefined) throw new DataFormatError(file, null, `--columns: column positions are 1-based whole numbers (1 is the first column), got '${bad}'`);
+  if (bad !== undefined) return `--columns: column positions are 1-based whole numbers (1 is the first column), got '${bad}'`;
   const numbers = given.filter((c) => POSITION.test(c)).length;
-  if (numbers === 0) return false;
-  if (numbers < given.length || cols.userCol === undefined || cols.itemCol === undefined) {
-    throw new DataFormatError(file, null, `--columns gives some columns by position and some by name (or leaves user or item out): give every column by name (a header row), or user, item and any others by 1-based position (no header row), e.g. user=1,item=2,time=4`);
+  if (numbers > 0 && (numbers < given.length || cols.userCol === undefined || cols.itemCol === undefined)) {
+    return `--columns gives some columns by position and some by name (or leaves user or item out): give every column by name (a header row), or user, item and any others by 1-based position (no header row), e.g. user=1,item=2,time=4`;
   }
-  return true;
+  return null;
+}
+
+/**
+ * True when the columns are given by position: user and item are both 1-based numbers (and time
+ * and action, when named, too). Throws a DataFormatError naming `file` for columnPositionsProblem's cases.
+ */
+export function columnsByPosition(cols: CsvColumns, file: string): boolean {
+  const problem = columnPositionsProblem(cols);
+  if (problem) throw new DataFormatError(file, null, problem);
+  return POSITION.test(cols.userCol ?? '');
 }
 
 export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
