@@ -170,14 +170,18 @@ describe('reclm report', function () {
       expect([s.exitCode, s.error?.message]).to.deep.equal([2, "--smoothing must be a number in [0, 1), got '1'"]);
     });
 
-    it('shows the latest saved evaluation of each data file, split and protocol, naming the data', async () => {
+    it('shows the latest saved evaluation of each model file, data file, split and protocol, naming the data', async () => {
       const dir = await fakeRun('evals', [{ type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z' }, step(1, 6)]);
       const ev = (time: string, protocol: string, hr: number, data = 'builtin') => ({ type: 'eval', time, model: join(dir, 'inference.onnx'), data, split: 'test', protocol, users: 10, metrics: { 'hr@10': hr, mrr: 0.1 }, popularity: { 'hr@10': 0.05, mrr: 0.01 } });
       const warning = 'other.txt is not the data this run was trained on';
       const records = [ev('t1', 'full', 0.1), ev('t2', 'sampled', 0.5), ev('t3', 'full', 0.2), { ...ev('t4', 'full', 0.3, 'other.txt'), warnings: [warning] }];
-      writeFileSync(join(dir, 'eval.jsonl'), records.map((x) => JSON.stringify(x)).join('\n') + '\n');
+      // Another model file of the same folder, on the same data and protocol, and the same model named by a relative path.
+      const other = { ...ev('t5', 'full', 0.4), model: join(dir, 'pruned.onnx') };
+      const relative = { ...ev('t6', 'sampled', 0.6), model: 'inference.onnx' };
+      writeFileSync(join(dir, 'eval.jsonl'), [...records, other, relative].map((x) => JSON.stringify(x)).join('\n') + '\n');
       const run = readRun(dir);
-      expect(run.evals.map((e) => [e.data, e.protocol, e.metrics['hr@10']])).to.deep.equal([['builtin', 'sampled', 0.5], ['builtin', 'full', 0.2], ['other.txt', 'full', 0.3]]);
+      expect(run.evals.map((e) => [e.data, e.protocol, e.metrics['hr@10']])).to.deep.equal([['builtin', 'full', 0.2], ['other.txt', 'full', 0.3], ['builtin', 'full', 0.4], ['builtin', 'sampled', 0.6]]);
+      writeFileSync(join(dir, 'eval.jsonl'), records.map((x) => JSON.stringify(x)).join('\n') + '\n');
       const { html } = await buildReport(dir);
       expect(html).to.include('data-chart="final-2"').and.not.include('data-chart="final-3"');
       expect(html).to.include('test split of other.txt, full').and.include('test split of builtin, full');

@@ -1,8 +1,8 @@
 // `reclm eval --save` results, kept beside the model so that `reclm report` can show them:
 // one JSON line per evaluation in DIR/eval.jsonl (appended, so the test split and the sampled
-// protocol of the same model are both kept; the report shows the latest of each).
+// protocol of the same model are both kept; the report shows the latest of each, per model file).
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { RUN_FILES } from '../contract/artifacts.js';
 import type { EvaluateResult } from '../eval/evaluate.js';
 import { JsonlLogger, readJsonl } from '../util/jsonl.js';
@@ -54,7 +54,8 @@ export function saveEvalResult(r: EvaluateResult): string {
 
 /**
  * The saved evaluations of a run folder, oldest first, keeping only the latest of each
- * (data file, split, protocol); [] when there is no eval.jsonl.
+ * (model file, data file, split, protocol); [] when there is no eval.jsonl. The model is
+ * compared by file name: every model that saves here lies in this folder, named as given.
  */
 export function readEvalRecords(dir: string): EvalRecord[] {
   const path = join(dir, EVAL_LOG);
@@ -62,7 +63,8 @@ export function readEvalRecords(dir: string): EvalRecord[] {
   const latest = new Map<string, EvalRecord>();
   for (const r of readJsonl(path, { skipInvalid: true }) as EvalRecord[]) {
     if (r?.type !== 'eval' || typeof r.metrics !== 'object' || typeof r.popularity !== 'object') continue;
-    const key = `${r.data}\n${r.split}\n${r.protocol}`;
+    // Two models of one folder (`eval a.onnx --save`, `eval b.onnx --save`) keep a result each.
+    const key = `${typeof r.model === 'string' ? basename(r.model) : ''}\n${r.data}\n${r.split}\n${r.protocol}`;
     latest.delete(key);
     latest.set(key, r);
   }
