@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseColumns } from '../src/cli/data-flags.js';
+import { sniffDelimiter } from '../src/data/readers/csv.js';
 import {
   DataFormatError,
   checkTimeBiasData,
@@ -164,6 +165,19 @@ describe('data: real-world files', () => {
       expect(ds.read?.columns).to.deep.equal({ user: 'user_id:token', item: 'item_id:token', time: 'timestamp:float' });
       // Detected by content too, when the name says nothing.
       expect(readDataset(file('noext-inter', 'user_id:token\titem_id:token\n1\t2\n')).read?.format).to.equal('csv');
+    });
+
+    it('the separator is the most frequent of comma, tab and semicolon outside quotes on the first line', () => {
+      // A European export: semicolons between fields, decimal commas in the rating. Before, any comma made it comma-separated.
+      const eu = readDataset(file('eu.csv', '1;10;4,5;100\n1;11;3,0;200\n2;10;5,0;50\n'), { userCol: '1', itemCol: '2', timeCol: '4', actionCol: '3', actions: true });
+      expect(originalSeqs(eu)).to.deep.equal([['10', '11'], ['10']]);
+      expect(eu.actions!.vocab.slice(1).sort()).to.deep.equal(['3,0', '4,5', '5,0']);
+      // A TSV whose header names a column with a comma in it stays tab-separated.
+      const tsv = readDataset(file('titles.tsv', 'user_id\titem_id\tTitle, The\ttimestamp\n1\t5\tx, y\t20\n1\t6\tz\t10\n'));
+      expect(originalSeqs(tsv)).to.deep.equal([['6', '5']]);
+      // Quoted separators do not count: two commas outside the quotes beat the semicolons inside.
+      expect(sniffDelimiter('"a;b;c",item,time')).to.equal(',');
+      expect(sniffDelimiter('user')).to.equal(',');
     });
 
     it('finds the usual time-column synonyms', () => {

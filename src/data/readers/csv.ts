@@ -30,11 +30,23 @@ export interface CsvColumns {
   actions?: boolean;
 }
 
-/** The field separator of a CSV-like header line: ',' unless the line has none and has a tab (TSV) or ';'. */
+/**
+ * The field separator of a CSV-like first line: the most frequent of ',', tab and ';' outside
+ * double quotes (ties, and a line with none: in that order). So a TSV whose header names a column
+ * `Title, The` stays tab-separated, and a European `1;10;4,5;100` (decimal commas) splits on ';'.
+ */
 export function sniffDelimiter(header: string): string {
-  if (header.includes(',')) return ',';
-  return header.includes('\t') ? '\t' : header.includes(';') ? ';' : ',';
+  const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
+  let quoted = false;
+  for (const ch of header) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && counts.has(ch)) counts.set(ch, counts.get(ch)! + 1);
+  }
+  return DELIMITERS.reduce((best, d) => (counts.get(d)! > counts.get(best)! ? d : best));
 }
+
+/** Candidate field separators, in order of preference on a tie. */
+const DELIMITERS = [',', '\t', ';'];
 
 /** The label of the 1-based column `n` of a file without a header row. */
 const positionLabel = (n: number): string => `column ${n}`;
