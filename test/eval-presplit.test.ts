@@ -196,6 +196,15 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     expect(JSON.parse(r.stdout).split).to.deep.equal(readPresplit(resolvePresplit(folder)!).split.summary);
     const text = await runCommand(DataStats as never, [folder]);
     expect(text.stdout.split('\n')[0]).to.match(/^pre-split files: every event of .*train_data\.json is a training event, validation targets from .*validation_data\.json, test targets from .*test_data\.json; no leave-one-out split$/);
+    // Targets that repeat their user's history, counted here independently (eval warns of the same count).
+    const repeatsOf = (which: 'valid' | 'test') => {
+      let n = 0;
+      lists[which].forEach((l, u) => (n += l.filter((id) => [...lists.train[u], ...(which === 'test' ? lists.valid[u] : [])].includes(id)).length));
+      return { inHistory: n, targets: lists[which].reduce((a, l) => a + l.length, 0) };
+    };
+    expect(JSON.parse(r.stdout).targetsInHistory).to.deep.equal({ valid: repeatsOf('valid'), test: repeatsOf('test') });
+    const pct = (x: { inHistory: number; targets: number }) => `${x.inHistory} of ${x.targets} (${((100 * x.inHistory) / x.targets).toFixed(1)}%)`;
+    expect(text.stdout).to.include(`targets in history valid ${pct(repeatsOf('valid'))}, test ${pct(repeatsOf('test'))}\n`);
     const k = await runCommand(DataStats as never, [folder, '--min-user-count', '3']);
     expect(k.error?.message).to.equal(`--min-user-count: ${folder} is a folder of pre-split files, which are read as given`);
   });

@@ -158,3 +158,22 @@ export function* evalBatches(split: Split, opts: EvalOptions): Generator<EvalBat
     yield batch;
   }
 }
+
+/**
+ * Pre-split files: how many of the `which` split's targets (every item of each user's list)
+ * are items of the history the model reads for that user, and how many targets there are
+ * (0 and 0 for a split without target lists). A target file that repeats training events
+ * inflates the metrics (eval warns, data stats reports it).
+ */
+export function targetsInHistory(split: Split, which: EvalSplit): { inHistory: number; targets: number } {
+  let inHistory = 0;
+  let targets = 0;
+  const sets = split.targetSets?.[which] ?? [];
+  sets.forEach((set, u) => {
+    if (!set.length) return;
+    const seen = new Set(historyOf(split, which, u).items);
+    targets += set.length;
+    for (const v of set) if (seen.has(v)) inHistory++;
+  });
+  return { inHistory, targets };
+}

@@ -6,7 +6,7 @@ import { loadItemMap } from '../data/item-map.js';
 import { dataFingerprint } from '../data/fingerprint.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
-import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers, historyOf } from '../data/eval-inputs.js';
+import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers, targetsInHistory } from '../data/eval-inputs.js';
 import { readPresplit, type PresplitFiles } from '../data/presplit.js';
 import { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
@@ -233,23 +233,6 @@ function otherData(data: Dataset, file: string, metadata: Record<string, string>
   const read = dataFingerprint(data);
   if (read === trainedOn) return null;
   return `${file} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`;
-}
-
-/**
- * Pre-split files: how many of the `which` split's targets (every item of each user's list)
- * are items of the history the model reads for that user, and how many targets there are.
- */
-function targetsInHistory(split: Split, which: EvalSplit): { inHistory: number; targets: number } {
-  let inHistory = 0;
-  let targets = 0;
-  const sets = split.targetSets?.[which] ?? [];
-  sets.forEach((set, u) => {
-    if (!set.length) return;
-    const seen = new Set(historyOf(split, which, u).items);
-    targets += set.length;
-    for (const v of set) if (seen.has(v)) inHistory++;
-  });
-  return { inHistory, targets };
 }
 
 function perUserRanks(ranker: SplitRanker, split: Split, which: EvalSplit, itemIds: string[]): PerUserRank[] | null {

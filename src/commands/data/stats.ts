@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { openDataset } from '../../data/open.js';
 import { datasetStats } from '../../data/stats.js';
 import { leaveOneOutSplit } from '../../data/split.js';
+import { targetsInHistory } from '../../data/eval-inputs.js';
 import { ReclmCommand } from '../../cli/base-command.js';
 import { columnsFlag, dataReadOptions, featureFlags, parseColumns } from '../../cli/data-flags.js';
 import { featureStatLines, featureStats } from '../../data/stats.js';
@@ -21,6 +22,7 @@ const LABEL: Record<string, string> = {
   excludedFromEval: 'not evaluated',
   trainableUsers: 'trainable',
   trainInteractions: 'train interactions',
+  targetsInHistory: 'targets in history',
 };
 
 /** A scalar as a reader reads it: fractions (the mean sequence length) to 2 decimals (--json keeps full precision), booleans as yes/no, null (not known: no time column, no header) as '-'. */
@@ -37,6 +39,9 @@ function readableValue(key: string, v: unknown): string {
   if (v === null || typeof v !== 'object') return scalar(v);
   const entries = Object.entries(v as Record<string, unknown>);
   if (key === 'columns') return entries.map(([k, x]) => `${k}=${x ?? 'none'}`).join(',');
+  if (key === 'targetsInHistory') {
+    return (entries as [string, { inHistory: number; targets: number }][]).map(([k, x]) => `${k} ${x.inHistory} of ${x.targets}${x.targets ? ` (${((100 * x.inHistory) / x.targets).toFixed(1)}%)` : ''}`).join(', ');
+  }
   return entries.map(([k, x]) => `${LABEL[k] ?? k} ${scalar(x)}`).join(', ');
 }
 
@@ -70,7 +75,9 @@ export default class DataStats extends ReclmCommand {
     const given = presplit ? readPresplit(presplit, { format: flags.format as DataFormat, ...parseColumns(flags.columns) }) : null;
     const ds = given ? given.data : openDataset(args.file, { ...dataReadOptions(flags), minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
     const features = featureStats(ds);
-    const stats = { ...datasetStats(ds), split: given ? given.split.summary : leaveOneOutSplit(ds).summary, ...(features ? { features } : {}) };
+    // Pre-split target files that repeat training events inflate every metric: eval warns, and so does this summary.
+    const repeated = given ? { targetsInHistory: { valid: targetsInHistory(given.split, 'valid'), test: targetsInHistory(given.split, 'test') } } : {};
+    const stats = { ...datasetStats(ds), split: given ? given.split.summary : leaveOneOutSplit(ds).summary, ...repeated, ...(features ? { features } : {}) };
     const { notes, ids, features: side, ...rest } = stats;
     for (const [k, v] of Object.entries(rest)) this.log(`${(LABEL[k] ?? k).padEnd(18)} ${readableValue(k, v)}`);
     this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
