@@ -9,6 +9,8 @@ import { ARTIFACT_FORMAT } from '../src/contract/artifacts.js';
 import { HostfileError, applyInclude, parseHostfile } from '../src/dist/hostfile.js';
 import { LaunchError, MpirunPlan, buildMpirunCommand, shellQuote } from '../src/dist/mpirun.js';
 import { PACKAGE_ROOT, plainText, runCommand } from './helpers/cli.js';
+import { trainedTiny } from './helpers/trained.js';
+import { RANDOM_WINDOW_WITH_POSITIVE_RULE } from '../src/data/sampler.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
 import { DATA, RECLM, artifactFactory, expectLossesClose, ofType, reclm, stepLosses } from './helpers/dist-runs.js';
 
@@ -169,7 +171,7 @@ describe('reclm launch', function () {
       expect(own.error).to.equal(undefined);
     });
 
-    it("checks the artifact folder, data files and batch split before starting ranks on this machine, not remote hosts' or a --dry-run's", async () => {
+    it("checks the artifact folder, the manifest's refusals, data files, batch split and a resume's flags before starting ranks on this machine, not remote hosts' or a --dry-run's", async () => {
       const dir = mkdtempSync(join(tmpdir(), 'reclm-launch-'));
       // A stand-in mpirun that records being started: a refusal must come before it.
       const started = join(dir, 'started');
@@ -181,6 +183,10 @@ describe('reclm launch', function () {
       writeFileSync(join(art, 'manifest.json'), JSON.stringify({ format: ARTIFACT_FORMAT, files: {} }));
       const data = join(dir, 'd.txt');
       writeFileSync(data, '1 1\n1 2\n');
+      const ruled = join(dir, 'ruled');
+      mkdirSync(ruled);
+      writeFileSync(join(ruled, 'manifest.json'), JSON.stringify({ format: ARTIFACT_FORMAT, files: {}, features: { positive: { kind: 'rating', min: 4 } } }));
+      const trained = await trainedTiny('llama-sasrec');
       const launch = (...args: string[]) => runCommand(Launch as never, ['-np', '2', '--mpirun', fake, ...args]);
       for (const [args, message] of [
         [['train', join(dir, 'none'), '--data', data], `${join(dir, 'none')} is not a reclm artifact folder: cannot read manifest.json`],
@@ -190,6 +196,10 @@ describe('reclm launch', function () {
         // A batch too small for the ranks' micro-batches, as the run itself would refuse it.
         [['train', art, '--data', data, '--batch-size', '1'], 'a batch of 1 rows cannot be split over 2 rank(s) × 1 micro-batch(es); use --batch-size 2 or more'],
         [['train', art, '--data', data, '--batch-size', '3', '--grad-accum', '2'], 'a batch of 3 rows cannot be split over 2 rank(s) × 2 micro-batch(es); use --batch-size 4 or more'],
+        // What the manifest alone refuses, and a resumed run's flag that contradicts its checkpoint, as the run words them.
+        [['train', art, '--data', data, '--positive', 'rating>=4'], `--positive: ${art} was compiled for item ids only`],
+        [['train', ruled, '--data', data, '--window', 'random'], RANDOM_WINDOW_WITH_POSITIVE_RULE],
+        [['train', trained, '--data', data, '--resume', '--seed', '9'], `--seed 9 contradicts the run in ${trained}, trained with --seed 4`],
       ] as const) {
         const r = await launch('--', ...args);
         expect(r.exitCode, args.join(' ')).to.equal(1);

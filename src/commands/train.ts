@@ -18,6 +18,29 @@ import { shellQuote } from '../dist/mpirun.js';
 import { invocation } from '../cli/invocation.js';
 import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, resolveRecipe } from '../cli/recipe.js';
 import { count } from '../util/plural.js';
+import type { Manifest } from '../contract/artifacts.js';
+
+/** The flags of `train` that the manifest refusals and the recipe read (parsed values). */
+interface TrainFlagValues {
+  actions?: boolean;
+  positive?: string;
+  'user-features'?: string;
+  'item-features'?: string;
+  window?: string;
+  'epoch-users'?: string;
+  epochs?: number;
+  'batch-size'?: number;
+  lr?: number;
+  warmup?: number;
+  cosine?: boolean;
+  'min-lr'?: number;
+  'eval-every'?: number;
+  patience?: number;
+  'fused-steps'?: number;
+  seed?: number;
+  'train-on-valid'?: boolean;
+  bucket?: number;
+}
 
 /** The flags of `reclm train` that resumeCommand reads. */
 export interface ResumeFlags {
@@ -124,19 +147,45 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
   }
 
   /**
-   * What `launch` checks before starting `ranks` ranks on this machine (one line instead of one
-   * per rank), without reading the data: DIR holds a manifest (ArtifactError otherwise); every
-   * data file (--data unless 'builtin', a pre-split folder's files, --valid-data, --test-data)
-   * can be opened (DataFormatError, as the reader words it); and a new run's batch size (flag,
-   * else the preset's, else the default) gives every rank its micro-batches (TrainError, as
-   * the run words it; a resumed run's batch size is its checkpoint's, checked by the run).
+   * The refusals the manifest alone decides, before a large data file is read: side-data flags
+   * for an item-id model, random windows with a positive rule, pre-split files for a model with
+   * side inputs. Throws a UsageError.
    */
-  static preflight(args: { dir: string }, flags: { data: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; 'batch-size'?: number; 'grad-accum'?: number }, ranks: number): void {
+  static checkAgainstManifest(dir: string, flags: TrainFlagValues, manifest: Manifest, presplit: boolean): void {
+    const features = manifest.features;
+    const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
+    if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${dir} was compiled for item ids only; the positive rule, actions and side files are chosen at compile time (reclm compile --${sideFlag} …)`);
+    if (flags.window === 'random' && !isAllPositive(features?.positive)) throw new UsageError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
+    if (presplit && features) throw new UsageError(`${dir} was compiled with actions, a positive rule or side files, which pre-split files do not carry; train on the interaction file`);
+  }
+
+  /** The recipe's flags as resolveRecipe takes them; `ignoreBucket`: a resumed run of a model that is never trimmed (it resumes with any --bucket). */
+  static recipeFlags(flags: TrainFlagValues, ignoreBucket: boolean): RecipeFlags {
+    return {
+      epochs: flags.epochs, batchSize: flags['batch-size'], lr: flags.lr, warmup: flags.warmup, cosine: flags.cosine, minLr: flags['min-lr'],
+      evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'], bucket: ignoreBucket ? undefined : flags.bucket,
+      window: flags.window as TrainWindow | undefined,
+      users: flags['epoch-users'] as EpochUsers | undefined,
+    };
+  }
+
+  /**
+   * What `launch` checks before starting `ranks` ranks on this machine (one line instead of one
+   * per rank), without reading the data: DIR holds a manifest (ArtifactError otherwise); the
+   * manifest's refusals (checkAgainstManifest); every data file (--data unless 'builtin', a
+   * pre-split folder's files, --valid-data, --test-data) can be opened (DataFormatError, as the
+   * reader words it); a new run's batch size (flag, else the preset's, else the default) gives
+   * every rank its micro-batches (TrainError, as the run words it); a resumed run's flags agree
+   * with its checkpoint's recipe (UsageError, as the run words it).
+   */
+  static preflight(args: { dir: string }, flags: TrainFlagValues & { data: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; 'grad-accum'?: number }, ranks: number): void {
     const manifest = readManifest(args.dir, false);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
+    Train.checkAgainstManifest(args.dir, flags, manifest, presplit !== null);
     const files = presplit ? [presplit.train, presplit.valid, presplit.test] : [flags.data];
     for (const f of files) if (f !== undefined && f !== BUILTIN) checkReadable(f);
     if (!flags.resume) checkBatchSplit(flags['batch-size'] ?? Number(manifest.recipe?.batchSize ?? DEFAULTS.batchSize), ranks, flags['grad-accum'] ?? 1);
+    else resolveRecipe(Train.recipeFlags(flags, bucketFor(manifest, 1) === 0), manifest.recipe, storedRecipe(args.dir), 0, args.dir);
   }
 
   async run(): Promise<TrainSummary & { recipe: EffectiveRecipe; gradAccum: number }> {
@@ -150,11 +199,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     const stored = flags.resume ? storedRecipe(args.dir) : null;
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     const features = manifest.features;
-    const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
-    if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.dir} was compiled for item ids only; the positive rule, actions and side files are chosen at compile time (reclm compile --${sideFlag} …)`);
-    // Known from the manifest: refused before a large data file is read.
-    if (flags.window === 'random' && !isAllPositive(features?.positive)) throw new UsageError(RANDOM_WINDOW_WITH_POSITIVE_RULE);
-    if (presplit && features) throw new UsageError(`${args.dir} was compiled with actions, a positive rule or side files, which pre-split files do not carry; train on the interaction file`);
+    Train.checkAgainstManifest(args.dir, flags, manifest, presplit !== null);
     const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto', ...parseColumns(flags.columns) }) : null;
     if (presplit && this.rank === 0) this.log(describePresplit(presplit));
     // Every rank reads the data; rank 0 alone prints the reader's notes, as it alone logs.
@@ -163,13 +208,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     // A model that reads its padding (or artifacts of fixed length) is never trimmed, so --bucket
     // changes nothing there: its run records 0 whatever was asked, and resumes with any --bucket.
     const trims = bucketFor(manifest, 1) > 0;
-    const recipeFlags: RecipeFlags = {
-      epochs: flags.epochs, batchSize: flags['batch-size'], lr: flags.lr, warmup: flags.warmup, cosine: flags.cosine, minLr: flags['min-lr'],
-      evalEvery: flags['eval-every'], patience: flags.patience, fusedSteps: flags['fused-steps'], seed: flags.seed, trainOnValid: flags['train-on-valid'], bucket: stored && !trims ? undefined : flags.bucket,
-      window: flags.window as TrainWindow | undefined,
-      users: flags['epoch-users'] as EpochUsers | undefined,
-    };
-    const recipe = resolveRecipe(recipeFlags, manifest.recipe, stored, data.sequences.length, args.dir);
+    const recipe = resolveRecipe(Train.recipeFlags(flags, stored !== null && !trims), manifest.recipe, stored, data.sequences.length, args.dir);
     try {
       validateSchedule(recipe.schedule);
     } catch (e) {
