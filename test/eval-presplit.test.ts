@@ -278,6 +278,14 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     writeFileSync(extra, JSON.stringify([...lists.test.map((l, u) => (u === 0 ? [...l, '99999'] : l)).map((l) => l.map(Number)), [1, 2]]));
     const dropped = await runCommand(Eval, [dir, '--data', trainFile, '--test-data', extra, '--json', '--threads', '1']);
     expect(JSON.parse(dropped.stdout).warnings[0]).to.equal(`3 validation/test interactions dropped: 2 of users not in ${trainFile}, 1 with 1 item not in ${trainFile}`);
+    // The same events as an interaction log with times (as a log given to train as pre-split --data,
+    // which reads it without them): the same warning, not "not the data".
+    const log = join(mkdtempSync(join(tmpdir(), 'reclm-m1-log-')), 'log.csv');
+    writeFileSync(log, ['user,item,time', ...lists.train.flatMap((l, u) => l.map((id, j) => `${u},${id},${1000 + j}`))].join('\n') + '\n');
+    const timed = await runCommand(Eval, [dir, '--data', log, '--json', '--threads', '1']);
+    expect(JSON.parse(timed.stdout).warnings).to.deep.equal([
+      `${dir} was trained on pre-split files with every event of ${log} a training event, so the leave-one-out targets ranked here are training items (rank it with its validation or test file: --test-data FILE)`,
+    ]);
     // The train file split leave-one-out: its targets are events the model trained on.
     const loo = await runCommand(Eval, [dir, '--data', trainFile, '--json', '--threads', '1']);
     expect(JSON.parse(loo.stdout).warnings).to.deep.equal([

@@ -158,10 +158,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   } else {
     const data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
     checkTimeBiasData(info.metadata.config, data, 'evaluate');
-    const other = otherData(data, opts.data, info.metadata, opts);
+    const presplitModel = info.metadata.presplit === 'true' || (info.metadata.data_fingerprint === undefined && opts.trainedPresplit?.() === true);
+    const other = otherData(data, opts.data, info.metadata, opts, presplitModel);
     if (other) warnings.push(other);
     // The same file, but the model trained on pre-split files took every event of it for training.
-    else if (info.metadata.presplit === 'true' || (info.metadata.data_fingerprint === undefined && opts.trainedPresplit?.())) {
+    else if (presplitModel) {
       warnings.push(`${opts.model} was trained on pre-split files with every event of ${opts.data} a training event, so the leave-one-out targets ranked here are training items (rank it with its validation or test file: --test-data FILE)`);
     }
     split = leaveOneOutSplit(data);
@@ -225,13 +226,16 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
 /**
  * The warning for ranking other data than the model trained on, or null: `data` (read from
  * `file`) against the export's `data_fingerprint` metadata, else the run's recipe
- * (opts.trainedOn, for older exports); null when neither is known.
+ * (opts.trainedOn, for older exports); null when neither is known. `presplitModel`: the model
+ * trained on pre-split files, so the same events without their times are the same data.
  */
-function otherData(data: Dataset, file: string, metadata: Record<string, string>, opts: EvaluateOptions): string | null {
+function otherData(data: Dataset, file: string, metadata: Record<string, string>, opts: EvaluateOptions, presplitModel = false): string | null {
   const trainedOn = metadata.data_fingerprint ?? opts.trainedOn?.();
   if (!trainedOn) return null;
   const read = dataFingerprint(data);
   if (read === trainedOn) return null;
+  // A log given to train as pre-split --data is read without its times (pre-split files carry none): the same events.
+  if (presplitModel && data.timestamps && dataFingerprint({ ...data, timestamps: null }) === trainedOn) return null;
   return `${file} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`;
 }
 
