@@ -309,6 +309,25 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     expect(noValid.error!.message).to.equal('--split valid: no validation file was given (--valid-data)');
   });
 
+  it('--columns names the columns of the train log and of its test log alike; the reader\'s notes are printed', async () => {
+    const logs = mkdtempSync(join(tmpdir(), 'reclm-m1-logs-'));
+    const write = (name: string, rows: string[][]) => {
+      const p = join(logs, name);
+      writeFileSync(p, ['visitor,thing,when,extra', ...rows.flatMap((l, u) => l.map((id, j) => `${u},${id},${1000 + j},x`))].join('\n') + '\n');
+      return p;
+    };
+    const trainLog = write('train.csv', lists.train);
+    const testLog = write('test.csv', lists.test);
+    const args = ['--columns', 'user=visitor,item=thing,time=when', '--json', '--threads', '1'];
+    const r = await runCommand(Eval, [dir, '--data', trainLog, '--test-data', testLog, ...args]);
+    // Before, the test log was read without --columns: no user column found.
+    expect(r.error, r.error?.message).to.equal(undefined);
+    expect(r.stderr).to.include(`${trainLog}: columns ignored: extra`);
+    const json = await runCommand(Eval, [dir, '--data', join(folder, 'train_data.json'), '--test-data', join(folder, 'test_data.json'), '--json', '--threads', '1']);
+    const metrics = (out: string) => Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(out)[k]]));
+    expect(metrics(r.stdout)).to.deep.equal(metrics(json.stdout));
+  });
+
   it('`reclm train` with validation but no validation file, or no usable test item, refuses before the first step', async () => {
     const train = join(folder, 'train_data.json');
     const noValid = await runCommand(Train, [dir, '--data', train, '--test-data', join(folder, 'test_data.json'), '--overwrite', '--eval-every', '1', '--threads', '1']);

@@ -200,7 +200,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     const features = manifest.features;
     Train.checkAgainstManifest(args.dir, flags, manifest, presplit !== null);
-    const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto', ...parseColumns(flags.columns) }) : null;
+    const given = presplit ? readPresplit(presplit, { format: flags.format as 'auto', ...parseColumns(flags.columns), onNote: (line) => this.rank === 0 && this.note(line) }) : null;
     if (presplit && this.rank === 0) this.log(describePresplit(presplit));
     // Every rank reads the data; rank 0 alone prints the reader's notes, as it alone logs.
     const data = given ? given.data : openDataset(flags.data, dataReadOptions(flags, (line) => this.rank === 0 && this.note(line), features));

@@ -75,7 +75,7 @@ export function describePresplit(files: PresplitFiles): string {
  * user's validation and test lists (`valid[u]` / `test[u]`: the first item, 0 when none).
  * Shapes: train[u] Int32Array of item ids 1..V; no timestamps. Errors: DataFormatError from the
  * readers. `opts` read the train file (an interaction log's columns too); the validation and
- * test files take its format only.
+ * test files take its format, and its columns when the train file is a CSV/TSV log.
  */
 export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { data: Dataset; split: Split; report: PresplitReport } {
   const data = readDataset(files.train, opts);
@@ -89,7 +89,8 @@ export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { da
   const lists = (file: string | undefined): Int32Array[] => {
     const out: Int32Array[] = Array.from({ length: n }, () => new Int32Array(0));
     if (!file) return out;
-    const ds = readDataset(file, { format: opts.format });
+    // A log's columns name the same columns in its validation and test logs.
+    const ds = readDataset(file, { format: opts.format, ...(data.read?.format === 'csv' ? { userCol: opts.userCol, itemCol: opts.itemCol, timeCol: opts.timeCol } : {}) });
     ds.sequences.forEach((seq, su) => {
       const u = userIndex.get(ds.users[su]);
       const keep: number[] = [];

@@ -135,8 +135,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   let split: Split;
   let itemIds: string[];
   if (opts.presplit) {
-    const { userCol, itemCol, timeCol, actionCol } = opts.read ?? {};
-    const r = readPresplit(opts.presplit, { format: opts.format, userCol, itemCol, timeCol, actionCol });
+    const { userCol, itemCol, timeCol, actionCol, onNote } = opts.read ?? {};
+    const r = readPresplit(opts.presplit, { format: opts.format, userCol, itemCol, timeCol, actionCol, onNote });
     checkTimeBiasData(info.metadata.config, r.data, 'evaluate');
     const other = otherData(r.data, opts.presplit.train, info.metadata, opts);
     if (other) warnings.push(other);

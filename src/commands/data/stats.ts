@@ -4,7 +4,7 @@ import { datasetStats } from '../../data/stats.js';
 import { leaveOneOutSplit } from '../../data/split.js';
 import { targetsInHistory } from '../../data/eval-inputs.js';
 import { ReclmCommand } from '../../cli/base-command.js';
-import { columnsFlag, dataReadOptions, featureFlags, parseColumns } from '../../cli/data-flags.js';
+import { columnsFlag, dataReadOptions, featureFlags } from '../../cli/data-flags.js';
 import { featureStatLines, featureStats } from '../../data/stats.js';
 import { dataFormatFlag } from '../../cli/flags.js';
 import { describePresplit, readPresplit, resolvePresplit } from '../../data/presplit.js';
@@ -72,7 +72,7 @@ export default class DataStats extends ReclmCommand {
       if (unused) throw new UsageError(`--${unused}: ${args.file} is a folder of pre-split files, which are read as given`);
       if (!this.jsonEnabled()) this.log(describePresplit(presplit));
     }
-    const given = presplit ? readPresplit(presplit, { format: flags.format as DataFormat, ...parseColumns(flags.columns) }) : null;
+    const given = presplit ? readPresplit(presplit, { format: flags.format as DataFormat }) : null;
     const ds = given ? given.data : openDataset(args.file, { ...dataReadOptions(flags), minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
     const features = featureStats(ds);
     // Pre-split target files that repeat training events inflate every metric: eval warns, and so does this summary.
