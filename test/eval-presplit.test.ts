@@ -59,6 +59,10 @@ describe('pre-split files: reading', () => {
     // User 3 has a test item but no training items: not evaluable.
     expect(split.summary).to.deep.equal({ users: 4, evalUsers: 2, excludedFromEval: 2, trainableUsers: 3, trainInteractions: 7 });
     expect(split.users).to.deep.equal(['0', '1', '2', '3']);
+    // The evaluated users are the test split's whether or not a validation file is given (user 1 has a validation item only).
+    const two = writeFolder({ 'train_data.json': [[0, 1], [2, 3]], 'validation_data.json': [[2], [0]], 'test_data.json': [[3], []] });
+    expect(readPresplit(resolvePresplit(two)!).split.summary).to.include({ evalUsers: 1, excludedFromEval: 1 });
+    expect(readPresplit(resolvePresplit(join(two, 'train_data.json'), undefined, join(two, 'test_data.json'))!).split.summary).to.include({ evalUsers: 1, excludedFromEval: 1 });
   });
 
   it('takes the files by flag, other folder names, and refuses a folder without a train file', () => {

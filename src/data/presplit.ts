@@ -114,8 +114,11 @@ export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { da
   const first = (sets: Int32Array[]) => Int32Array.from(sets, (s) => (s.length ? s[0] : 0));
   const valid = first(validSets);
   const test = first(testSets);
+  // Evaluated: users the reported split ranks (the test split; the validation split without a
+  // test file), so the count does not change with whether a validation file is given.
+  const ranked = files.test ? test : valid;
   let evalUsers = 0;
-  for (let u = 0; u < n; u++) if ((test[u] || valid[u]) && train[u].length >= 1) evalUsers++;
+  for (let u = 0; u < n; u++) if (ranked[u] && train[u].length >= 1) evalUsers++;
   const split: Split = {
     numItems: V,
     train,

@@ -16,9 +16,9 @@ import { userLabel } from './user-label.js';
 
 export interface SplitSummary {
   users: number;
-  /** Users with a valid and a test item. */
+  /** Users with a valid and a test item (pre-split files: with training items and a test item, or a validation item without a test file). */
   evalUsers: number;
-  /** Users with fewer than 3 interactions: no valid/test item. */
+  /** users − evalUsers (leave-one-out: users with fewer than 3 interactions, who have no valid/test item). */
   excludedFromEval: number;
   /** Users with |train| >= 2, i.e. those the training sampler draws from. */
   trainableUsers: number;
