@@ -55,7 +55,8 @@ describe('pre-split files: reading', () => {
     expect(split.targetSets!.valid.map((s) => Array.from(s, id))).to.deep.equal([['3'], [], ['1', '2'], ['4']]);
     expect(split.targetSets!.test.map((s) => Array.from(s, id))).to.deep.equal([['4', '5'], [], ['3'], ['0']]);
     expect(Array.from(split.test, (v) => (v ? id(v) : null))).to.deep.equal(['4', null, '3', '0']);
-    expect(report).to.deep.equal({ droppedInteractions: 2, droppedUserInteractions: 1, droppedItems: 1 });
+    // User 1's only test item (9) is dropped: that user is lost to the test split.
+    expect(report).to.deep.equal({ droppedInteractions: 2, droppedUserInteractions: 1, droppedItems: 1, lostUsers: { valid: 0, test: 1 } });
     // User 3 has a test item but no training items: not evaluable.
     expect(split.summary).to.deep.equal({ users: 4, evalUsers: 2, excludedFromEval: 2, trainableUsers: 3, trainInteractions: 7 });
     expect(split.users).to.deep.equal(['0', '1', '2', '3']);
@@ -282,6 +283,12 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     writeFileSync(extra, JSON.stringify([...lists.test.map((l, u) => (u === 0 ? [...l, '99999'] : l)).map((l) => l.map(Number)), [1, 2]]));
     const dropped = await runCommand(Eval, [dir, '--data', trainFile, '--test-data', extra, '--json', '--threads', '1']);
     expect(JSON.parse(dropped.stdout).warnings[0]).to.equal(`3 validation/test interactions dropped: 2 of users not in ${trainFile}, 1 with 1 item not in ${trainFile}`);
+    // A user whose every test item is unknown is a lost target, counted as eval counts them for a leave-one-out split.
+    const lostOne = join(mkdtempSync(join(tmpdir(), 'reclm-m1-lost-')), 'test.json');
+    writeFileSync(lostOne, JSON.stringify(lists.test.map((l, u) => (u === 1 ? [99999] : l.map(Number)))));
+    const lost = JSON.parse((await runCommand(Eval, [dir, '--data', trainFile, '--test-data', lostOne, '--json', '--threads', '1'])).stdout);
+    expect([lost.lost_targets, lost.users]).to.deep.equal([1, lists.test.length - 1]);
+    expect(lost.warnings).to.include(`1 of ${lists.test.length} evaluable users are skipped: their test target or whole history is unknown to the model`);
     // The same events as an interaction log with times (as a log given to train as pre-split --data,
     // which reads it without them): the same warning, not "not the data".
     const log = join(mkdtempSync(join(tmpdir(), 'reclm-m1-log-')), 'log.csv');

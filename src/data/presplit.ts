@@ -33,6 +33,8 @@ export interface PresplitReport {
   droppedUserInteractions: number;
   /** Distinct items of the validation/test files that the train file does not have. */
   droppedItems: number;
+  /** Per split: users of the train file whose list had items, every one of them dropped (so that split does not rank them). */
+  lostUsers: { valid: number; test: number };
 }
 
 /** File names looked for in a folder passed as --data, in order of preference (reczoo's first). */
@@ -84,9 +86,9 @@ export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { da
   const itemIndex = new Map<string, number>();
   for (let i = 1; i <= V; i++) itemIndex.set(data.itemIds[i], i);
   const n = data.users.length;
-  const report: PresplitReport = { droppedInteractions: 0, droppedUserInteractions: 0, droppedItems: 0 };
+  const report: PresplitReport = { droppedInteractions: 0, droppedUserInteractions: 0, droppedItems: 0, lostUsers: { valid: 0, test: 0 } };
   const unknownItems = new Set<string>();
-  const lists = (file: string | undefined): Int32Array[] => {
+  const lists = (file: string | undefined, which: 'valid' | 'test'): Int32Array[] => {
     const out: Int32Array[] = Array.from({ length: n }, () => new Int32Array(0));
     if (!file) return out;
     // A log's columns name the same columns in its validation and test logs.
@@ -104,11 +106,12 @@ export function readPresplit(files: PresplitFiles, opts: ReadOptions = {}): { da
         } else keep.push(item);
       }
       if (u !== undefined) out[u] = Int32Array.from(keep);
+      if (u !== undefined && seq.length > 0 && keep.length === 0) report.lostUsers[which]++;
     });
     return out;
   };
-  const validSets = lists(files.valid);
-  const testSets = lists(files.test);
+  const validSets = lists(files.valid, 'valid');
+  const testSets = lists(files.test, 'test');
   report.droppedItems = unknownItems.size;
   const train = data.sequences;
   const first = (sets: Int32Array[]) => Int32Array.from(sets, (s) => (s.length ? s[0] : 0));

@@ -134,6 +134,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const warnings: string[] = [];
   let split: Split;
   let itemIds: string[];
+  let presplitLost: number | undefined;
   if (opts.presplit) {
     const { userCol, itemCol, timeCol, actionCol, onNote } = opts.read ?? {};
     const r = readPresplit(opts.presplit, { format: opts.format, userCol, itemCol, timeCol, actionCol, onNote });
@@ -142,6 +143,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     if (other) warnings.push(other);
     ({ split } = r);
     itemIds = r.data.itemIds;
+    presplitLost = r.report.lostUsers[opts.split];
     const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = r.report;
     if (dropped) {
       const train = opts.presplit.train;
@@ -181,6 +183,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     ({ split, report: unknown } = alignSplit(split, itemIds, map, opts.split));
     itemIds = map.itemIds; // the split now numbers items as the model does
   }
+  // Pre-split users whose every target was dropped at reading (items the train file lacks) are lost targets too.
+  if (presplitLost) unknown = { ...unknown, evaluable: unknown.evaluable + presplitLost, lostTargets: unknown.lostTargets + presplitLost };
   if (split.numItems !== info.numItems) {
     throw new ArtifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);
   }
