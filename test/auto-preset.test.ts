@@ -179,6 +179,13 @@ describe('--preset auto: compile and train', function () {
     expect(c.stdout).to.match(/^auto: model llama-sasrec \(given with --model\)$/m);
   });
 
+  it('a refused --preset auto compile prints its one line only, not the choices before it', async () => {
+    const r = await runCommand(Compile, ['--preset', 'auto', '--data', data, '--set', 'dim=-4', '--out', join(tmp, 'refused')]);
+    expect(r.exitCode).to.equal(1);
+    expect(r.error?.message).to.match(/'dim' must be a positive integer, got -4/);
+    expect(r.stdout).to.equal('');
+  });
+
   it('--preset auto without --data is refused with one line', async () => {
     const r = await runCommand(Compile, ['--preset', 'auto', '--num-items', '100', '--out', join(tmp, 'none')]);
     expect(r.error?.message).to.equal('--preset auto chooses the model and recipe from the data: give --data FILE');
