@@ -93,11 +93,10 @@ describe('feature flags on the command line', function () {
     const noUsers = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings]);
     expect(noUsers.exitCode).to.equal(1);
     expect(plainText(noUsers.error!.message)).to.match(/compiled with user features .*give --user-features FILE/);
-    // A broken manifest.json beside a model named on its own is passed over, with a note: the same numbers.
+    // A model named on its own is read from its own metadata: a broken manifest.json beside it is not read, the same numbers.
     writeFileSync(join(lone, 'manifest.json'), '{broken');
     const broken = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings, '--user-features', users, '--json']);
     expect(broken.exitCode, broken.stderr).to.equal(0);
-    expect(broken.stderr).to.include(`manifest.json (Expected property name or '}' in JSON at position 1): passed over, as ${join(lone, 'model.onnx')}'s own metadata names its inputs`);
     expect(JSON.parse(broken.stdout)).to.deep.include(Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(e.stdout)[k]])));
     // The folder itself named: the manifest is the folder's contract, so it stops there.
     expect((await runCommand(Eval as never, [lone, '--data', ratings])).error?.message).to.match(/is not a reclm artifact folder: cannot read manifest.json/);
@@ -159,6 +158,15 @@ describe('feature flags on the command line', function () {
       expect(plainText(r.error!.message)).to.match(new RegExp(`^${flag[0]}: .* was trained on item ids only \\(no actions or side files\\), so it cannot read them; drop the flag$`));
     }
     expect((await runCommand(Eval as never, [art, '--data', ratings, '--positive', 'rating>=4'])).exitCode).to.equal(0);
+    // A model with user features copied into this plain run's folder is read with its own inputs, not the folder's
+    // (before: refused as an item-id model, and without the flag an internal error).
+    const featured = join(dir, 'art');
+    copyFileSync(join(featured, 'inference.onnx'), join(art, 'other.onnx'));
+    const own = await runCommand(Eval as never, [featured, '--data', ratings, '--user-features', users, '--json']);
+    const copied = await runCommand(Eval as never, [join(art, 'other.onnx'), '--data', ratings, '--user-features', users, '--json']);
+    expect(copied.exitCode, copied.error?.message).to.equal(0);
+    const metrics = (out: string) => Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(out)[k]]));
+    expect(metrics(copied.stdout)).to.deep.equal(metrics(own.stdout));
     const noData = await runCommand(Compile as never, [...tiny, '--num-items', '60', '--positive', 'rating>=4', '--out', join(dir, 'x')]);
     expect(plainText(noData.error!.message)).to.match(/--positive needs --data/);
   });

@@ -8,9 +8,9 @@ import { UsageError } from '../errors.js';
 import { checkedStringFlag, cudaLibDirFlag, dataFormatFlag, parseCutoffs, capThreads, seedFlag } from '../cli/flags.js';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { columnsFlag, dataReadOptions, featureFlags } from '../cli/data-flags.js';
-import { ArtifactError, MANIFEST_FILE, readManifest } from '../contract/artifacts.js';
+import { MANIFEST_FILE, readManifest } from '../contract/artifacts.js';
 import type { FeatureSchema } from '../data/features.js';
 import { describePresplit, resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
@@ -71,7 +71,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     if (cap.warning) this.warn(cap.warning);
     if (presplit && !json) this.log(describePresplit(presplit));
     const isDir = existsSync(args.model) && statSync(args.model).isDirectory();
-    const features = compiledFeatures(args.model, isDir, (line) => this.note(line));
+    const features = compiledFeatures(args.model, isDir);
     // The model cannot read what it was not trained with (the positive rule is the evaluator's choice: it only picks the targets).
     const sideFlag = (['actions', 'user-features', 'item-features', 'field'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (sideFlag && !features) throw new UsageError(`--${sideFlag}: ${args.model} was trained on item ids only (no actions or side files), so it cannot read them; drop the flag`);
@@ -129,25 +129,15 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
 }
 
 /**
- * The positive rule and vocabularies the model was trained with: the manifest of the artifact
- * folder it is in, else the metadata of the exported model itself (a lone inference.onnx
- * carries them); undefined for a plain item-id model, or when there is no model file (evaluate
- * then says so). `isDir`: whether `model` is a folder (the caller has checked it already).
- * Throws ArtifactError for a folder whose manifest cannot be read; beside a model file named on
- * its own, such a manifest is passed over with a `note`.
+ * The positive rule and vocabularies the model was trained with: for an artifact folder its
+ * manifest; for a model file named on its own, the metadata of that file (every export carries
+ * them), never a manifest that happens to lie beside it (a model copied into another run's
+ * folder would take that run's inputs); undefined for a plain item-id model, or when there is
+ * no model file (evaluate then says so). `isDir`: whether `model` is a folder (the caller has
+ * checked it already). Throws ArtifactError for a folder whose manifest cannot be read.
  */
-function compiledFeatures(model: string, isDir: boolean, note: (line: string) => void): FeatureSchema | undefined {
-  const dir = isDir ? model : dirname(model);
-  if (existsSync(join(dir, MANIFEST_FILE))) {
-    try {
-      return readManifest(dir, false).features;
-    } catch (e) {
-      // A model file named on its own carries its inputs in its metadata: a broken manifest that
-      // happens to lie beside it does not stop the ranking.
-      if (isDir || !(e instanceof ArtifactError)) throw e;
-      note(`${e.message.replace(/; run 'reclm compile' first$/, '')}: passed over, as ${model}'s own metadata names its inputs`);
-    }
-  }
+function compiledFeatures(model: string, isDir: boolean): FeatureSchema | undefined {
+  if (isDir && existsSync(join(model, MANIFEST_FILE))) return readManifest(model, false).features;
   const path = isDir ? join(model, 'inference.onnx') : model;
   return existsSync(path) ? featuresFromMetadata(inspectInference(path).metadata) : undefined;
 }
