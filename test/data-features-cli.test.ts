@@ -136,9 +136,20 @@ describe('feature flags on the command line', function () {
     expect([contra.exitCode, plainText(contra.error!.message)]).to.deep.equal([1, '--field age=categorical contradicts the model, compiled with age=numeric; drop the flag (train and eval read each field as it was compiled)']);
     const unknown = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'zip=numeric']);
     expect(plainText(unknown.error!.message)).to.equal('--field zip=numeric: the model was compiled without a field "zip" (its fields: age, gender, genres); drop the flag');
-    // Flags that agree with the model are accepted: the same numbers.
+    // Flags that agree with the model are accepted: the same numbers; an item field's flag needs no item file (its features are baked in).
     const same = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=numeric:3', '--field', 'zip=ignore', '--json']);
     expect(metrics(same.stdout)).to.deep.equal(metrics(e.stdout));
+    const noItems = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', usersCsv, '--field', 'genres=multi:;', '--json']);
+    expect(noItems.exitCode, noItems.error?.message).to.equal(0);
+    expect(metrics(noItems.stdout)).to.deep.equal(metrics(e.stdout));
+    // Another bucket count cannot apply to the compiled edges: said, and the model's buckets used.
+    const eight = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=numeric:8', '--json']);
+    expect(eight.stderr).to.include("--field age=numeric:8: the model's age has the 3 buckets it was compiled with, which apply");
+    expect(metrics(eight.stdout)).to.deep.equal(metrics(e.stdout));
+    // A malformed value does not parse (exit 2); one column given twice is refused.
+    for (const bad of ['age=bogus', 'age', 'age=numeric:0', 'age=numeric:0x10']) expect((await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', bad])).exitCode, bad).to.equal(2);
+    const twice = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=numeric:3', '--field', 'age=categorical']);
+    expect([twice.exitCode, plainText(twice.error!.message)]).to.deep.equal([1, '--field age: the column is given twice (age=numeric:3, age=categorical); give one']);
   });
 
   it('plain artifacts keep plain manifests and refuse the flags at train time', async () => {

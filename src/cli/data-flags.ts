@@ -21,7 +21,8 @@ export const featureFlags = () => ({
   positive: checkedStringFlag(parsePositiveRule)({ description: 'which events are targets: all (default), rating>=N, or action=V1,V2,…; the others stay in the sequences as context' }),
   'user-features': Flags.string({ description: 'user-feature file: ML-1M users.dat, ML-100K u.user, or CSV/TSV with a user id column (.gz ok)' }),
   'item-features': Flags.string({ description: 'item-feature file: ML-1M movies.dat, ML-100K u.item, or CSV/TSV with an item id column (.gz ok)' }),
-  field: Flags.string({ description: 'how a CSV/TSV side-file column is read: NAME=categorical (default), NAME=multi[:SEP] (default |), NAME=numeric[:BUCKETS] (quantile buckets, default 10), NAME=ignore (repeatable)', multiple: true }),
+  // Each value is checked as the command line parses (exit code 2); two values for one column are refused at run time.
+  field: Flags.custom<string>({ multiple: true, parse: async (input) => (parseFieldSpecs([input]), input) })({ description: 'how a CSV/TSV side-file column is read: NAME=categorical (default), NAME=multi[:SEP] (default |), NAME=numeric[:BUCKETS] (quantile buckets, default 10), NAME=ignore (repeatable)' }),
 });
 
 export interface FeatureFlagValues {
@@ -32,21 +33,24 @@ export interface FeatureFlagValues {
   field?: string[];
 }
 
-/** Parses `--field NAME=KIND[:ARG]` values. Throws UsageError naming the bad value. */
+/** Parses `--field NAME=KIND[:ARG]` values. Throws UsageError naming the bad value, or a column given twice. */
 export function parseFieldSpecs(values: readonly string[] | undefined): FieldSpec[] {
-  return (values ?? []).map((v) => {
+  const specs = (values ?? []).map((v) => {
     const m = /^([^=]+)=(categorical|multi|numeric|ignore)(?::(.*))?$/.exec(v);
     if (!m) throw new UsageError(`--field expects NAME=categorical, NAME=multi[:SEP], NAME=numeric[:BUCKETS] or NAME=ignore, got '${v}'`);
     const [, name, kind, arg] = m;
     const spec: FieldSpec = { name: name.trim(), kind: kind as FieldSpec['kind'] };
     if (kind === 'multi') spec.separator = arg === undefined || arg === '' ? '|' : arg;
     else if (kind === 'numeric' && arg !== undefined) {
-      const n = Number(arg);
-      if (!Number.isInteger(n) || n < 2) throw new UsageError(`--field ${v}: the number of buckets must be an integer >= 2`);
-      spec.buckets = n;
+      // Decimal digits only: Number() would also read 0x10 and 1e1.
+      if (!/^\d+$/.test(arg) || Number(arg) < 2) throw new UsageError(`--field ${v}: the number of buckets must be an integer >= 2`);
+      spec.buckets = Number(arg);
     } else if (arg !== undefined) throw new UsageError(`--field ${v}: ${kind} takes no argument`);
     return spec;
   });
+  const twice = specs.find((sp, i) => specs.findIndex((x) => normaliseColumn(x.name) === normaliseColumn(sp.name)) !== i);
+  if (twice) throw new UsageError(`--field ${twice.name}: the column is given twice (${values!.filter((v) => normaliseColumn(v.split('=')[0]) === normaliseColumn(twice.name)).join(', ')}); give one`);
+  return specs;
 }
 
 /**
@@ -55,7 +59,7 @@ export function parseFieldSpecs(values: readonly string[] | undefined): FieldSpe
  * them, or a missing user-feature file (the profile is a batch input), is a UsageError. The
  * item-feature file is optional there: its tables are baked into the graphs at compile time.
  */
-export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSchema): Pick<ReadOptions, 'actions' | 'positive' | 'userFeatures' | 'itemFeatures' | 'fieldSpecs' | 'schema'> {
+export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSchema, onNote?: (line: string) => void): Pick<ReadOptions, 'actions' | 'positive' | 'userFeatures' | 'itemFeatures' | 'fieldSpecs' | 'schema'> {
   const out: ReturnType<typeof featureReadOptions> = {};
   let positive;
   try {
@@ -77,7 +81,7 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
   if (flags['user-features'] !== undefined) out.userFeatures = flags['user-features'];
   if (flags['item-features'] !== undefined) out.itemFeatures = flags['item-features'];
   const specs = parseFieldSpecs(flags.field);
-  if (stored) for (const sp of specs) checkSpecAgainstModel(sp, [...(stored.userFields ?? []), ...(stored.itemFields ?? [])]);
+  if (stored) for (const sp of specs) checkSpecAgainstModel(sp, [...(stored.userFields ?? []), ...(stored.itemFields ?? [])], onNote);
   if (specs.length) out.fieldSpecs = specs;
   return out;
 }
@@ -89,7 +93,7 @@ const SPEC_OF_KIND: Record<FeatureField['kind'], FieldSpec['kind']> = { categori
  * each column is read, so the flag is never needed there): UsageError for a kind that differs,
  * for ignoring a field the model takes, or for a field the model was compiled without.
  */
-function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[]): void {
+function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[], onNote?: (line: string) => void): void {
   const f = fields.find((x) => x.name === sp.name || normaliseColumn(x.name) === normaliseColumn(sp.name));
   const given = `--field ${sp.name}=${sp.kind}`;
   if (!f) {
@@ -99,6 +103,11 @@ function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[]): 
   if (sp.kind !== SPEC_OF_KIND[f.kind]) {
     throw new UsageError(`${given} contradicts the model, compiled with ${f.name}=${SPEC_OF_KIND[f.kind]}; drop the flag (train and eval read each field as it was compiled)`);
   }
+  // The bucket edges are the model's (its embedding has one row per bucket): another count cannot apply.
+  const buckets = f.vocab.length - 2;
+  if (sp.buckets !== undefined && sp.buckets !== buckets) onNote?.(`--field ${sp.name}=numeric:${sp.buckets}: the model's ${f.name} has the ${buckets} buckets it was compiled with, which apply`);
+  const separator = f.separator ?? '|';
+  if (f.kind === 'multi' && sp.separator !== separator) onNote?.(`--field ${sp.name}=multi:${sp.separator}: values are split on '${sp.separator}' here; the model was compiled with '${separator}'`);
 }
 
 /**
@@ -154,5 +163,5 @@ export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userC
  * notes (events reordered by time, encoding fallback, ignored columns, zip member).
  */
 export function dataReadOptions(flags: { format?: string; columns?: string } & FeatureFlagValues, onNote?: (line: string) => void, stored?: FeatureSchema): ReadOptions {
-  return { format: (flags.format ?? 'auto') as DataFormat, ...parseColumns(flags.columns), ...featureReadOptions(flags, stored), onNote };
+  return { format: (flags.format ?? 'auto') as DataFormat, ...parseColumns(flags.columns), ...featureReadOptions(flags, stored, onNote), onNote };
 }

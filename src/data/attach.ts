@@ -5,6 +5,7 @@
 import { DataFormatError } from './errors.js';
 import { applyPositiveRule, formatPositiveRule } from './positive.js';
 import { readSideFile, type SideTable } from './readers/side.js';
+import { normaliseColumn } from './readers/columns.js';
 import { buildItemFeatures, buildUserFeatures } from './side-features.js';
 import type { FeatureSchema } from './features.js';
 import type { Dataset, ReadOptions } from './types.js';
@@ -58,7 +59,9 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
     ds.itemFeatures = itf;
     notes.push(...table.notes, `${table.file} (${table.layout}): item fields ${itf.fields.map((f) => `${f.name} (${count(f.vocab.length - 2, 'value')}${f.width > 1 ? `, up to ${f.width} per item` : ''})`).join(', ')}; ${itf.unknownItems} of ${count(ds.numItems, 'item')} not in the file ('<unk>'), ${count(itf.unseenValues, 'value')} unseen in training or missing ('<unk>')`);
   }
-  const unused = (opts.fieldSpecs ?? []).filter((sp) => !used.has(sp.name));
+  // A spec naming one of the model's fields was checked against it, and needs no file (the item features are baked in).
+  const modelFields = new Set([...(opts.schema?.userFields ?? []), ...(opts.schema?.itemFields ?? [])].map((f) => normaliseColumn(f.name)));
+  const unused = (opts.fieldSpecs ?? []).filter((sp) => !used.has(sp.name) && !modelFields.has(normaliseColumn(sp.name)));
   if (unused.length) {
     const files = [opts.userFeatures, opts.itemFeatures].filter((f) => f !== undefined);
     throw new DataFormatError(files.length ? files.join(', ') : file, null, `--field ${unused[0].name}=${unused[0].kind}: ${files.length ? 'no side file has a column' : 'no side file (--user-features, --item-features) was given to have a column'} named "${unused[0].name}"`);
