@@ -11,7 +11,7 @@ import { DataFormatError } from '../src/data/errors.js';
 import { evalBatches, historyOf } from '../src/data/eval-inputs.js';
 import { UNK_TOKEN } from '../src/data/features.js';
 import { openDataset } from '../src/data/open.js';
-import { PositiveRuleError, applyPositiveRule, parsePositiveRule } from '../src/data/positive.js';
+import { PositiveRuleError, applyPositiveRule, parsePositiveRule, ratingValue } from '../src/data/positive.js';
 import { parseSideFile } from '../src/data/readers/side.js';
 import { TrainSampler } from '../src/data/sampler.js';
 import { bucketOf, buildItemFeatures, buildUserFeatures, quantileEdges } from '../src/data/side-features.js';
@@ -106,6 +106,13 @@ describe('data features: actions, positive rule, side files', function () {
       expect(() => applyPositiveRule(none, { kind: 'rating', min: 4 }, 'f')).to.throw(DataFormatError, /matches no event/);
       const named = { ...rated([[[1, 1]]], 1), actions: { vocab: ['<pad>', 'buy'], actions: [Int32Array.of(1)] } };
       expect(() => applyPositiveRule(named, { kind: 'rating', min: 4 }, 'f')).to.throw(DataFormatError, /numeric ratings/);
+      // Decimal commas (a semicolon-separated European export) are ratings; hexadecimal and empty text are not.
+      expect([' 4,5', '4.5', '3,0', '-1', '0x10', '', '4,5,6', '1e1'].map(ratingValue)).to.deep.equal([4.5, 4.5, 3, -1, NaN, NaN, NaN, 10]);
+      const comma = { ...rated([[[1, 1], [2, 1]]], 2), actions: { vocab: ['<pad>', '4,5', '3,0'], actions: [Int32Array.of(1, 2)] } };
+      applyPositiveRule(comma, { kind: 'rating', min: 4 }, 'f');
+      expect(Array.from(comma.positive![0])).to.deep.equal([1, 0]);
+      const hex = { ...rated([[[1, 1]]], 1), actions: { vocab: ['<pad>', '0x10'], actions: [Int32Array.of(1)] } };
+      expect(() => applyPositiveRule(hex, { kind: 'rating', min: 4 }, 'f')).to.throw(DataFormatError, /numeric ratings/);
       const noActions = { ...rated([[[1, 5]]], 1), actions: undefined };
       expect(() => applyPositiveRule(noActions, { kind: 'rating', min: 4 }, 'f')).to.throw(DataFormatError, /needs an action column/);
     });

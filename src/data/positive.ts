@@ -7,6 +7,7 @@ import { ReclmError } from '../errors.js';
 import { DataFormatError } from './errors.js';
 import type { PositiveRule } from './features.js';
 import type { Dataset } from './types.js';
+import { isDecimal } from './readers/time.js';
 
 /** Thrown for a malformed `--positive` value; the CLI turns it into a one-line usage error. */
 export class PositiveRuleError extends ReclmError {}
@@ -40,6 +41,17 @@ export function isAllPositive(rule: PositiveRule | undefined): boolean {
 }
 
 /**
+ * A rating as written in an action column, or NaN: a decimal number ('4', '4.5'), or one with a
+ * decimal comma ('4,5', as European exports write it; a comma inside one field cannot be a
+ * separator). Hexadecimal and empty text are not ratings (Number() would read '0x10' and '').
+ */
+export function ratingValue(text: string): number {
+  const t = text.trim();
+  if (isDecimal(t)) return Number(t);
+  return /^[+-]?\d+,\d+$/.test(t) ? Number(t.replace(',', '.')) : NaN;
+}
+
+/**
  * Per action token (0..A) whether it is positive under `rule`: [A+1] uint8, token 0 (padding) 0.
  * Throws DataFormatError (naming `file`) when a rating rule meets a non-numeric action.
  */
@@ -48,8 +60,8 @@ export function positiveTokens(vocab: readonly string[], rule: PositiveRule, fil
   for (let a = 1; a < vocab.length; a++) {
     if (rule.kind === 'all') out[a] = 1;
     else if (rule.kind === 'rating') {
-      const x = Number(vocab[a]);
-      if (vocab[a].trim() === '' || !Number.isFinite(x)) throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} needs numeric ratings, but the action column has '${vocab[a]}'; use action=V1,V2,… for named actions`);
+      const x = ratingValue(vocab[a]);
+      if (!Number.isFinite(x)) throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} needs numeric ratings, but the action column has '${vocab[a]}'; use action=V1,V2,… for named actions`);
       out[a] = x >= rule.min ? 1 : 0;
     } else out[a] = rule.values.includes(vocab[a]) ? 1 : 0;
   }
