@@ -293,6 +293,9 @@ describe('data features: actions, positive rule, side files', function () {
       expect(f.unseenValues).to.equal(2);
       expect(() => parseSideFile('u.csv', 'user_id,tags\n1,a|b\n', 'user', parseFieldSpecs(['tags=multi']))).to.throw(DataFormatError, /single-valued user fields/);
       expect(() => parseSideFile('i.csv', 'item_id,tags\na,1\na,2\n', 'item')).to.throw(DataFormatError, /i.csv:3: .*listed before/);
+      // A user file given as item features (or the reverse) is refused: before, its user ids were read as item ids.
+      expect(() => parseSideFile('users.csv', 'user_id,age\n1,20\n', 'item')).to.throw(DataFormatError, 'users.csv: has a user id column ("user_id") and no item id column: a user-feature file given as --item-features? (give it as --user-features)');
+      expect(() => parseSideFile('items.csv', 'movieId,genres\n1,x\n', 'user')).to.throw(DataFormatError, 'items.csv: has an item id column ("movieId") and no user id column: an item-feature file given as --user-features? (give it as --item-features)');
       // A numeric CSV column takes decimal numbers only, as the fixed layouts do: 0x10 is no price.
       expect(() => parseSideFile('p.csv', 'item_id,price\na,1.5\nb,0x10\n', 'item', parseFieldSpecs(['price=numeric']))).to.throw(DataFormatError, 'p.csv:3: expected a number (or nothing) in the numeric field "price", not "0x10"');
       expect(() => parseFieldSpecs(['tags=list'])).to.throw(UsageError, /--field expects/);

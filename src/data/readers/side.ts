@@ -210,6 +210,10 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
       header = splitCsvLine(text, delim);
       if (!header || header.length < 2) throw DataFormatError.atLine(src.file, lineNo, text, `a header row naming the ${side} id column and at least one feature column`);
       key = findColumnIndex(header, undefined, side === 'user' ? USER_COLUMNS : ITEM_COLUMNS);
+      // The other side's id and none of this side's: the user file given as item features, or the reverse.
+      const other = side === 'user' ? 'item' : 'user';
+      const otherKey = key < 0 ? findColumnIndex(header, undefined, side === 'user' ? ITEM_COLUMNS : USER_COLUMNS) : -1;
+      if (otherKey >= 0) throw new DataFormatError(src.file, null, `has ${withArticle(other)} id column ("${header[otherKey]}") and no ${side} id column: ${withArticle(other)}-feature file given as --${side}-features? (give it as --${other}-features)`);
       if (key < 0) {
         key = 0;
         notes.push(`${src.file}: no column named like ${withArticle(side)} id; the first column "${header[0]}" is the ${side} id`);
