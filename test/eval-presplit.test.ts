@@ -287,7 +287,7 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     const lostOne = join(mkdtempSync(join(tmpdir(), 'reclm-m1-lost-')), 'test.json');
     writeFileSync(lostOne, JSON.stringify(lists.test.map((l, u) => (u === 1 ? [99999] : l.map(Number)))));
     const lost = JSON.parse((await runCommand(Eval, [dir, '--data', trainFile, '--test-data', lostOne, '--json', '--threads', '1'])).stdout);
-    expect([lost.lost_targets, lost.users]).to.deep.equal([1, lists.test.length - 1]);
+    expect([lost.lost_targets, lost.users, lost.unknown_interactions, lost.unknown_items]).to.deep.equal([1, lists.test.length - 1, 1, 1]);
     expect(lost.warnings).to.include(`1 of ${lists.test.length} evaluable users are skipped: their test target or whole history is unknown to the model`);
     // The same events as an interaction log with times (as a log given to train as pre-split --data,
     // which reads it without them): the same warning, not "not the data".

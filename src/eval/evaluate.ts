@@ -134,7 +134,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const warnings: string[] = [];
   let split: Split;
   let itemIds: string[];
-  let presplitLost: number | undefined;
+  // Pre-split files: what was dropped at reading (items the train file lacks), for eval's counters; its own warning names it.
+  let atRead: { interactions: number; items: number; lost: number } | undefined;
   if (opts.presplit) {
     const { userCol, itemCol, timeCol, actionCol, onNote } = opts.read ?? {};
     const r = readPresplit(opts.presplit, { format: opts.format, userCol, itemCol, timeCol, actionCol, onNote });
@@ -143,8 +144,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     if (other) warnings.push(other);
     ({ split } = r);
     itemIds = r.data.itemIds;
-    presplitLost = r.report.lostUsers[opts.split];
     const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = r.report;
+    atRead = { interactions: dropped - ofUsers, items: droppedItems, lost: r.report.lostUsers[opts.split] };
     if (dropped) {
       const train = opts.presplit.train;
       const why = [...(ofUsers ? [`${ofUsers} of users not in ${train}`] : []), ...(dropped > ofUsers ? [`${dropped - ofUsers} with ${count(droppedItems, 'item')} not in ${train}`] : [])];
@@ -183,8 +184,6 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     ({ split, report: unknown } = alignSplit(split, itemIds, map, opts.split));
     itemIds = map.itemIds; // the split now numbers items as the model does
   }
-  // Pre-split users whose every target was dropped at reading (items the train file lacks) are lost targets too.
-  if (presplitLost) unknown = { ...unknown, evaluable: unknown.evaluable + presplitLost, lostTargets: unknown.lostTargets + presplitLost };
   if (split.numItems !== info.numItems) {
     throw new ArtifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);
   }
@@ -194,6 +193,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     );
   }
   if (unknown.unknownInteractions) warnings.push(`${unknown.unknownInteractions} interactions with ${unknown.unknownItems} items the model has never seen were dropped`);
+  // Pre-split users whose every target was dropped at reading are lost targets too, and the items the train file lacks unknown ones.
+  if (atRead) unknown = { unknownInteractions: unknown.unknownInteractions + atRead.interactions, unknownItems: unknown.unknownItems + atRead.items, evaluable: unknown.evaluable + atRead.lost, lostTargets: unknown.lostTargets + atRead.lost };
   if (unknown.lostTargets) warnings.push(`${unknown.lostTargets} of ${unknown.evaluable} evaluable users are skipped: their ${opts.split} target or whole history is unknown to the model`);
   const keepSeen = opts.keepSeen ?? false;
   const rankOpts = { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen };
