@@ -77,6 +77,8 @@ describe('feature flags on the command line', function () {
 
     const e = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', users, '--json']);
     expect(e.exitCode, e.stderr).to.equal(0);
+    const noItemFields = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', users, '--item-features', users]);
+    expect(plainText(noItemFields.error!.message)).to.equal('--item-features: the model was compiled without item features; drop the flag (item features are chosen at compile time)');
     const split = leaveOneOutSplit(openDataset(ratings, { positive: { kind: 'rating', min: 3 } }));
     expect(JSON.parse(e.stdout).users).to.equal(split.summary.evalUsers);
     // The positive-only protocol evaluates other targets than the plain one.
@@ -123,6 +125,8 @@ describe('feature flags on the command line', function () {
     expect(t.stderr).to.include(`${usersCsv}: "zip" not read (the model was compiled without this field)`);
     const e = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--json']);
     expect(e.exitCode, e.stderr).to.equal(0);
+    // The item features are in the graphs: the file given again is not read, and says so.
+    expect(e.stderr).to.include(`--item-features ${itemsCsv}: not read; the model's item features were baked into its graphs at compile time (compile again to change them)`);
     // The same users with their columns in another order: the same profile tokens, so the same numbers
     // (before, fields were taken in the file's order and the profile was permuted).
     const shuffled = join(dir, 'users-reordered.csv');

@@ -79,7 +79,11 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
   if (positive) out.positive = positive;
   if (flags.actions) out.actions = true;
   if (flags['user-features'] !== undefined) out.userFeatures = flags['user-features'];
-  if (flags['item-features'] !== undefined) out.itemFeatures = flags['item-features'];
+  // The item features were baked into the graphs at compile time: at train and eval a file changes nothing, so it is not read.
+  if (flags['item-features'] !== undefined && stored) {
+    if (!stored.itemFields) throw new UsageError(`--item-features: the model was compiled without item features; drop the flag (item features are chosen at compile time)`);
+    onNote?.(`--item-features ${flags['item-features']}: not read; the model's item features were baked into its graphs at compile time (compile again to change them)`);
+  } else if (flags['item-features'] !== undefined) out.itemFeatures = flags['item-features'];
   const specs = parseFieldSpecs(flags.field);
   if (stored) for (const sp of specs) checkSpecAgainstModel(sp, [...(stored.userFields ?? []), ...(stored.itemFields ?? [])], onNote);
   if (specs.length) out.fieldSpecs = specs;
