@@ -180,6 +180,12 @@ describe('data: real-world files', () => {
       expect(sniffDelimiter('user')).to.equal(',');
     });
 
+    it('messages name a column by position as "column 4", by header name as column "time"', () => {
+      expect(readError(file('pos.csv', '1,10,5,yesterday\n'), { userCol: '1', itemCol: '2', timeCol: '4' }).message).to.include('expected a time in column 4 (');
+      expect(readError(file('named.csv', 'user,item,time\n1,10,yesterday\n')).message).to.include('expected a time in column "time" (');
+      expect(readError(file('empty.csv', 'user,item\n1,\n')).message).to.include('expected non-empty values in column "user" and column "item"');
+    });
+
     it('finds the usual time-column synonyms', () => {
       for (const col of ['time', 'ts', 'datetime', 'date', 'unix_time', 'event_time', 'Timestamp', 'unixReviewTime']) {
         const ds = readDataset(file(`syn-${col}.csv`, `user,item,${col}\nu,a,20\nu,b,10\n`));

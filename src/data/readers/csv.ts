@@ -51,6 +51,9 @@ const DELIMITERS = [',', '\t', ';'];
 /** The label of the 1-based column `n` of a file without a header row. */
 const positionLabel = (n: number): string => `column ${n}`;
 
+/** A column in a message: `column 4` for a position, `column "time"` for a header name. */
+const columnRef = (label: string): string => (/^column \d+$/.test(label) ? label : `column "${label}"`);
+
 /** Matches a column given by position (a 1-based number) instead of a name. */
 const POSITION = /^[1-9]\d*$/;
 
@@ -125,12 +128,12 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     if (!row || row.length !== want) throw DataFormatError.atLine(src.file, lineNo, text, `${want} ${delimName(delim)}-separated fields ${byPosition ? 'as on the first line' : 'matching the header'}`);
     const inn = inter!;
     const user = row[ui], item = row[ii];
-    if (user === '' || item === '') throw DataFormatError.atLine(src.file, lineNo, text, `non-empty "${header[ui]}" and "${header[ii]}" values`);
+    if (user === '' || item === '') throw DataFormatError.atLine(src.file, lineNo, text, `non-empty values in ${columnRef(header[ui])} and ${columnRef(header[ii])}`);
     if (inn.time) {
       const t = parseTime(row[ti]);
       if (Number.isNaN(t)) {
         const ambiguous = /^\s*\d{1,4}[/.]\d{1,2}[/.]\d{1,4}/.test(row[ti]) ? `; slash and dot dates such as "${row[ti].trim()}" are not read, as their form does not say whether the day or the month comes first: write YYYY-MM-DD` : '';
-        throw DataFormatError.atLine(src.file, lineNo, text, `a time in column "${header[ti]}" (${TIME_FORMS})${ambiguous}`);
+        throw DataFormatError.atLine(src.file, lineNo, text, `a time in ${columnRef(header[ti])} (${TIME_FORMS})${ambiguous}`);
       }
       inn.time.push(t);
     }
@@ -138,7 +141,7 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     inn.item.push(inn.items.internString(item));
     if (inn.action) {
       const a = row[ai].trim();
-      if (a === '') throw DataFormatError.atLine(src.file, lineNo, text, `a non-empty action in column "${header[ai]}"`);
+      if (a === '') throw DataFormatError.atLine(src.file, lineNo, text, `a non-empty action in ${columnRef(header[ai])}`);
       inn.action.key.push(inn.action.values.internString(a));
     }
   });
