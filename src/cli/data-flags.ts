@@ -57,7 +57,9 @@ export function parseFieldSpecs(values: readonly string[] | undefined): FieldSpe
  * ReadOptions for the feature flags. With `stored` (the manifest's features, for train and
  * eval), the compiled positive rule, actions and vocabularies apply; a flag that contradicts
  * them, or a missing user-feature file (the profile is a batch input), is a UsageError. The
- * item-feature file is optional there: its tables are baked into the graphs at compile time.
+ * item-feature file is not read there (a note says so; refused for a model without item fields):
+ * its tables are baked into the graphs at compile time. A `--field` must agree with the model's
+ * fields (checkSpecAgainstModel). `onNote` receives the notes.
  */
 export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSchema, onNote?: (line: string) => void): Pick<ReadOptions, 'actions' | 'positive' | 'userFeatures' | 'itemFeatures' | 'fieldSpecs' | 'schema'> {
   const out: ReturnType<typeof featureReadOptions> = {};

@@ -63,7 +63,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (!flags.data && sideFlag) throw new UsageError(`--${sideFlag} needs --data (the vocabularies and the positive rule come from the training data)`);
     const data = flags.data ? openDataset(flags.data, dataReadOptions(flags, (line) => this.note(line))) : undefined;
-      let choices: AutoChoice[] | undefined;
+    let choices: AutoChoice[] | undefined;
     // Printed once the model compiled: a refused compile (a bad --set, a model too large) ends with its one line only.
     let autoLines: string[] = [];
     if (auto) {
