@@ -182,6 +182,14 @@ describe('feature flags on the command line', function () {
     expect(copied.exitCode, copied.error?.message).to.equal(0);
     const metrics = (out: string) => Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(out)[k]]));
     expect(metrics(copied.stdout)).to.deep.equal(metrics(own.stdout));
+    // Beside another catalogue's items.json (here the same ids in another order) it would score the wrong items: refused.
+    const foreign = mkdtempSync(join(tmpdir(), 'reclm-foreign-map-'));
+    copyFileSync(join(featured, 'inference.onnx'), join(foreign, 'model.onnx'));
+    const map = JSON.parse(readFileSync(join(featured, 'items.json'), 'utf8')) as { itemIds: string[] };
+    writeFileSync(join(foreign, 'items.json'), JSON.stringify({ ...map, itemIds: ['', ...map.itemIds.slice(1).reverse()] }));
+    const wrongMap = await runCommand(Eval as never, [join(foreign, 'model.onnx'), '--data', ratings, '--user-features', users]);
+    expect(wrongMap.exitCode).to.equal(1);
+    expect(plainText(wrongMap.error!.message)).to.equal(`${join(foreign, 'items.json')} is not the item map ${join(foreign, 'model.onnx')} was exported with (its sha256 differs from the model's item_map_sha256): another run's? Copy the model together with its own items.json`);
     const noData = await runCommand(Compile as never, [...tiny, '--num-items', '60', '--positive', 'rating>=4', '--out', join(dir, 'x')]);
     expect(plainText(noData.error!.message)).to.match(/--positive needs --data/);
   });

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest } from '../src/compiler/artifacts.js';
+import { sha256 } from '../src/contract/artifacts.js';
 import { exportInference } from '../src/onnx/bake.js';
 import { onnx, type GraphProto } from '../src/onnx/proto.js';
 import { loadCheckpoint } from '../src/runtime/checkpoint.js';
@@ -119,6 +120,7 @@ describe('exported inference.onnx', function () {
         expect(meta.reclm_version).to.equal(VERSION);
         expect(meta.item_map).to.equal('items.json');
         expect(existsSync(join(dir, meta.item_map)), 'the item map lies beside the model').to.equal(true);
+        expect(meta.item_map_sha256).to.equal(sha256(readFileSync(join(dir, meta.item_map))));
         // The training data's fingerprint, so that eval of this file alone can tell other data.
         expect(meta.data_fingerprint).to.equal(dataFingerprint(tinyData()));
       });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
-import { ArtifactError } from '../contract/artifacts.js';
+import { ArtifactError, sha256 } from '../contract/artifacts.js';
 import { loadItemMap } from '../data/item-map.js';
 import { dataFingerprint } from '../data/fingerprint.js';
 import { openDataset } from '../data/open.js';
@@ -180,6 +180,11 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   let unknown: AlignReport = { unknownInteractions: 0, unknownItems: 0, evaluable: evalUsers(split, opts.split).length, lostTargets: 0 };
   const mapPath = info.metadata.item_map ? join(dirname(path), info.metadata.item_map) : null;
   if (mapPath && existsSync(mapPath)) {
+    // A model file copied into another run's folder would be scored with that run's catalogue: wrong numbers, silently.
+    const want = info.metadata.item_map_sha256;
+    if (want !== undefined && sha256(readFileSync(mapPath)) !== want) {
+      throw new ArtifactError(`${mapPath} is not the item map ${path} was exported with (its sha256 differs from the model's item_map_sha256): another run's? Copy the model together with its own ${info.metadata.item_map}`);
+    }
     const map = loadItemMap(mapPath);
     ({ split, report: unknown } = alignSplit(split, itemIds, map, opts.split));
     itemIds = map.itemIds; // the split now numbers items as the model does

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import { CONTROL, GRAPH_FILES, Manifest, OUTPUT, gradName, momentName, nextName, readManifest } from '../contract/artifacts.js';
+import { readFileSync } from 'node:fs';
+import { CONTROL, GRAPH_FILES, Manifest, OUTPUT, gradName, momentName, nextName, readManifest, sha256 } from '../contract/artifacts.js';
 import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Feeds, checkFeeds, int64Scalar } from './feeds.js';
 import { CudaOptions, DeviceSpec, createSession } from '../onnx/providers.js';
@@ -270,8 +271,9 @@ export class TrainingSession {
       maxlen: String(this.manifest.dataset.maxlen),
       // inference.onnx takes any T ≤ maxlen; batches may drop their padding columns when this is true.
       trim_padding: String(this.manifest.trimPadding === true),
-      // The item-id map travels beside inference.onnx in the artifact folder.
-      ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap } : {}),
+      // The item-id map travels beside inference.onnx in the artifact folder; its hash lets eval
+      // tell it from another run's items.json when the model file is copied elsewhere.
+      ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap, item_map_sha256: sha256(readFileSync(join(this.dir, this.manifest.dataset.itemMap))) } : {}),
       ...featureMetadata(this.manifest.features),
       ...metadata,
     });
