@@ -19,7 +19,7 @@ import { evaluatePopularity } from '../src/eval/popularity.js';
 import { rankSplit } from '../src/eval/rank.js';
 import { Scorer } from '../src/eval/scorer.js';
 import { RUN_FILES, train } from '../src/runtime/trainer.js';
-import { runCommand } from './helpers/cli.js';
+import { plainText, runCommand } from './helpers/cli.js';
 import DataStats from '../src/commands/data/stats.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
 import { runNode, type FeedSpec } from './helpers/trained.js';
@@ -282,13 +282,19 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     const extra = join(mkdtempSync(join(tmpdir(), 'reclm-m1-extra-')), 'test.json');
     writeFileSync(extra, JSON.stringify([...lists.test.map((l, u) => (u === 0 ? [...l, '99999'] : l)).map((l) => l.map(Number)), [1, 2]]));
     const dropped = await runCommand(Eval, [dir, '--data', trainFile, '--test-data', extra, '--json', '--threads', '1']);
-    expect(JSON.parse(dropped.stdout).warnings[0]).to.equal(`3 validation/test interactions dropped: 2 of users not in ${trainFile}, 1 with 1 item not in ${trainFile}`);
+    expect(JSON.parse(dropped.stdout).warnings[0]).to.equal(`3 validation/test interactions dropped: 2 by users not in ${trainFile}, 1 with 1 item not in ${trainFile}`);
     // A user whose every test item is unknown is a lost target, counted as eval counts them for a leave-one-out split.
     const lostOne = join(mkdtempSync(join(tmpdir(), 'reclm-m1-lost-')), 'test.json');
     writeFileSync(lostOne, JSON.stringify(lists.test.map((l, u) => (u === 1 ? [99999] : l.map(Number)))));
     const lost = JSON.parse((await runCommand(Eval, [dir, '--data', trainFile, '--test-data', lostOne, '--json', '--threads', '1'])).stdout);
     expect([lost.lost_targets, lost.users, lost.unknown_interactions, lost.unknown_items]).to.deep.equal([1, lists.test.length - 1, 1, 1]);
     expect(lost.warnings).to.include(`1 of ${lists.test.length} evaluable users are skipped: their test target or whole history is unknown to the model`);
+    // More than half of the users losing their targets is not this model's data: refused, as for a leave-one-out split.
+    const lostMost = join(mkdtempSync(join(tmpdir(), 'reclm-m1-lost-')), 'test.json');
+    writeFileSync(lostMost, JSON.stringify(lists.test.map((l, u) => (u % 3 ? [99999] : l.map(Number)))));
+    const most = await runCommand(Eval, [dir, '--data', trainFile, '--test-data', lostMost, '--threads', '1']);
+    expect(most.exitCode).to.equal(1);
+    expect(plainText(most.error!.message)).to.match(/^\d+ of 120 evaluable users in .*test\.json have a test target \(or a whole history\) the model's catalogue does not know; this is not the data .* was trained on \(more than 50% lost\)$/);
     // The same events as an interaction log with times (as a log given to train as pre-split --data,
     // which reads it without them): the same warning, not "not the data".
     const log = join(mkdtempSync(join(tmpdir(), 'reclm-m1-log-')), 'log.csv');

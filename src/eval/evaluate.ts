@@ -148,7 +148,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     atRead = { interactions: dropped - ofUsers, items: droppedItems, lost: r.report.lostUsers[opts.split] };
     if (dropped) {
       const train = opts.presplit.train;
-      const why = [...(ofUsers ? [`${ofUsers} of users not in ${train}`] : []), ...(dropped > ofUsers ? [`${dropped - ofUsers} with ${count(droppedItems, 'item')} not in ${train}`] : [])];
+      const why = [...(ofUsers ? [`${ofUsers} by users not in ${train}`] : []), ...(dropped > ofUsers ? [`${dropped - ofUsers} with ${count(droppedItems, 'item')} not in ${train}`] : [])];
       warnings.push(`${count(dropped, 'validation/test interaction')} dropped: ${why.join(', ')}`);
     }
     const repeated = targetsInHistory(split, opts.split);
@@ -192,14 +192,17 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   if (split.numItems !== info.numItems) {
     throw new ArtifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);
   }
+  // Pre-split users whose every target was dropped at reading are lost targets too (counted
+  // before the refusal below), and the items the train file lacks unknown ones; the dropped
+  // interactions have their own warning, so the alignment's is about the alignment alone.
+  const aligned = unknown;
+  if (atRead) unknown = { unknownInteractions: unknown.unknownInteractions + atRead.interactions, unknownItems: unknown.unknownItems + atRead.items, evaluable: unknown.evaluable + atRead.lost, lostTargets: unknown.lostTargets + atRead.lost };
   if (unknown.lostTargets > MAX_LOST_TARGET_SHARE * unknown.evaluable) {
     throw new ArtifactError(
       `${unknown.lostTargets} of ${unknown.evaluable} evaluable users in ${source} have a ${opts.split} target (or a whole history) the model's catalogue does not know; this is not the data ${path} was trained on (more than ${MAX_LOST_TARGET_SHARE * 100}% lost)`,
     );
   }
-  if (unknown.unknownInteractions) warnings.push(`${unknown.unknownInteractions} interactions with ${unknown.unknownItems} items the model has never seen were dropped`);
-  // Pre-split users whose every target was dropped at reading are lost targets too, and the items the train file lacks unknown ones.
-  if (atRead) unknown = { unknownInteractions: unknown.unknownInteractions + atRead.interactions, unknownItems: unknown.unknownItems + atRead.items, evaluable: unknown.evaluable + atRead.lost, lostTargets: unknown.lostTargets + atRead.lost };
+  if (aligned.unknownInteractions) warnings.push(`${aligned.unknownInteractions} interactions with ${aligned.unknownItems} items the model has never seen were dropped`);
   if (unknown.lostTargets) warnings.push(`${unknown.lostTargets} of ${unknown.evaluable} evaluable users are skipped: their ${opts.split} target or whole history is unknown to the model`);
   const keepSeen = opts.keepSeen ?? false;
   const rankOpts = { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen };
