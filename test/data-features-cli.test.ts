@@ -119,6 +119,9 @@ describe('feature flags on the command line', function () {
     expect(features.userFields.map((f: { name: string; kind: string }) => `${f.name}:${f.kind}`)).to.deep.equal(['age:bucketed', 'gender:categorical']);
     expect(features.itemFields[0]).to.deep.include({ name: 'genres', kind: 'multi', separator: ';', width: 2 });
 
+    // A separator the file never uses leaves every value whole: said.
+    const wrongSep = await runCommand(DataStats as never, [ratings, '--item-features', itemsCsv, '--field', 'genres=multi:,']);
+    expect(wrongSep.stdout + wrongSep.stderr).to.include("genres (15 values, never more than one per item: is its separator ',' the file's?)");
     // Before, age was read as categorical without the flag again and the file was refused.
     const t = await runCommand(Train as never, [art, '--data', ratings, ...sides, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1']);
     expect(t.exitCode, t.stderr).to.equal(0);

@@ -57,7 +57,7 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
     const itf = buildItemFeatures(ds, table, opts.schema?.itemFields);
     checkCoverage(table, itf.unknownItems, ds.numItems, file);
     ds.itemFeatures = itf;
-    notes.push(...table.notes, `${table.file} (${table.layout}): item fields ${itf.fields.map((f) => `${f.name} (${count(f.vocab.length - 2, 'value')}${f.width > 1 ? `, up to ${f.width} per item` : ''})`).join(', ')}; ${itf.unknownItems} of ${count(ds.numItems, 'item')} not in the file ('<unk>'), ${count(itf.unseenValues, 'value')} unseen in training or missing ('<unk>')`);
+    notes.push(...table.notes, `${table.file} (${table.layout}): item fields ${itf.fields.map((f) => `${f.name} (${count(f.vocab.length - 2, 'value')}${f.width > 1 ? `, up to ${f.width} per item` : f.kind === 'multi' ? `, never more than one per item: is its separator '${f.separator ?? '|'}' the file's?` : ''})`).join(', ')}; ${itf.unknownItems} of ${count(ds.numItems, 'item')} not in the file ('<unk>'), ${count(itf.unseenValues, 'value')} unseen in training or missing ('<unk>')`);
   }
   // A spec naming one of the model's fields was checked against it, and needs no file (the item features are baked in).
   const modelFields = new Set([...(opts.schema?.userFields ?? []), ...(opts.schema?.itemFields ?? [])].map((f) => normaliseColumn(f.name)));
