@@ -37,7 +37,7 @@ const BIG_MACHINE: MachineMemory = { available: 1024 * GiB, total: 1024 * GiB };
 const UNLIMITED: MachineMemory = { available: Infinity, total: Infinity };
 
 /**
- * The manifest fields the estimate reads, for the ml-1m-llama preset compiled for ML-100K
+ * The manifest fields the estimate reads, for the ml-1m-llama preset as it was until 2026-12-02 (2 layers) compiled for ML-100K
  * (1,682 items; 214,528 parameters): shapes as `reclm compile` lists them.
  */
 function llamaManifest(numItems = 1682): Pick<Manifest, 'config' | 'params' | 'graphs' | 'dataset' | 'loss'> {

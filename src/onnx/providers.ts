@@ -55,7 +55,7 @@ export function formatDevice(d: DeviceSpec): string {
  * On the CPU the memory pattern is off. With it, onnxruntime plans each run's intermediate
  * tensors into blocks laid out from earlier runs' shapes, and the fused training step's
  * shapes change from batch to batch (full-ce's target rows come from NonZero): training
- * ml-1m-llama on ML-100K for an epoch peaked at 1.60 GiB RSS with it and 1.00 GiB without, with bit-identical
+ * ml-1m-llama (2 layers, the preset until 2026-12-02) on ML-100K for an epoch peaked at 1.60 GiB RSS with it and 1.00 GiB without, with bit-identical
  * losses and the same CPU time. The arena stays on: without it every step's large tensors
  * are fresh mmaps, and the kernel's page zeroing raised system time from 0.8 s to 8.4 s per
  * epoch there, for no lower peak (README, "Memory").

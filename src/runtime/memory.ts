@@ -182,7 +182,7 @@ export interface EstimateOptions {
 
 /**
  * Node.js with onnxruntime loaded, a session created and the data read: ML-100K's
- * ml-1m-llama run at batch 1 peaked at 152 MiB RSS (README, "Memory").
+ * ml-1m-llama run (2 layers, the preset until 2026-12-02) at batch 1 peaked at 152 MiB RSS (README, "Memory").
  */
 export const RUNTIME_BYTES = 150 * 1024 ** 2;
 
