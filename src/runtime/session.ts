@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { CONTROL, GRAPH_FILES, Manifest, OUTPUT, gradName, momentName, nextName, readManifest, sha256 } from '../contract/artifacts.js';
 import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Feeds, checkFeeds, int64Scalar } from './feeds.js';
@@ -273,10 +273,16 @@ export class TrainingSession {
       trim_padding: String(this.manifest.trimPadding === true),
       // The item-id map travels beside inference.onnx in the artifact folder; its hash lets eval
       // tell it from another run's items.json when the model file is copied elsewhere.
-      ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap, item_map_sha256: sha256(readFileSync(join(this.dir, this.manifest.dataset.itemMap))) } : {}),
+      ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap, ...this.itemMapHash(this.manifest.dataset.itemMap) } : {}),
       ...featureMetadata(this.manifest.features),
       ...metadata,
     });
+  }
+
+  /** `item_map_sha256` of the folder's item map; none when the file is missing (eval then cannot compare, as for older exports). */
+  private itemMapHash(file: string): { item_map_sha256?: string } {
+    const path = join(this.dir, file);
+    return existsSync(path) ? { item_map_sha256: sha256(readFileSync(path)) } : {};
   }
 
   async release(): Promise<void> {
