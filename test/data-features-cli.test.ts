@@ -29,6 +29,8 @@ describe('feature flags on the command line', function () {
     writeFileSync(users, Array.from({ length: 100 }, (_, u) => `${u + 1}::${u % 2 ? 'M' : 'F'}::${[1, 18, 25][u % 3]}::${u % 5}::${10000 + u}`).join('\n') + '\n');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+  /** The metrics `eval --json` prints, for comparing two rankings. */
+  const metrics = (out: string) => Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(out)[k]]));
   const tiny = ['--model', 'llama-sasrec', '--loss', 'bce', '--set', 'dim=16', '--set', 'n_layers=1', '--set', 'n_heads=2', '--set', 'maxlen=12', '--set', 'multiple_of=8'];
 
   it('data stats prints the side-file report; a bad --positive is one line, exit 2', async () => {
@@ -91,7 +93,7 @@ describe('feature flags on the command line', function () {
     copyFileSync(join(art, 'inference.onnx'), join(lone, 'model.onnx'));
     const le = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings, '--user-features', users, '--json']);
     expect(le.exitCode, le.stderr).to.equal(0);
-    expect(JSON.parse(le.stdout)).to.deep.include(Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(e.stdout)[k]])));
+    expect(JSON.parse(le.stdout)).to.deep.include(metrics(e.stdout));
     const noUsers = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings]);
     expect(noUsers.exitCode).to.equal(1);
     expect(plainText(noUsers.error!.message)).to.match(/compiled with user features .*give --user-features FILE/);
@@ -99,7 +101,7 @@ describe('feature flags on the command line', function () {
     writeFileSync(join(lone, 'manifest.json'), '{broken');
     const broken = await runCommand(Eval as never, [join(lone, 'model.onnx'), '--data', ratings, '--user-features', users, '--json']);
     expect(broken.exitCode, broken.stderr).to.equal(0);
-    expect(JSON.parse(broken.stdout)).to.deep.include(Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(e.stdout)[k]])));
+    expect(JSON.parse(broken.stdout)).to.deep.include(metrics(e.stdout));
     // The folder itself named: the manifest is the folder's contract, so it stops there.
     expect((await runCommand(Eval as never, [lone, '--data', ratings])).error?.message).to.match(/is not a reclm artifact folder: cannot read manifest.json/);
   });
@@ -136,7 +138,6 @@ describe('feature flags on the command line', function () {
     writeFileSync(shuffled, ['zip,gender,user_id,age', ...rows.map((r) => `${r.zip},${r.gender},${r.user_id},${r.age}`)].join('\n') + '\n');
     const e2 = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', shuffled, '--item-features', itemsCsv, '--json']);
     expect(e2.exitCode, e2.stderr).to.equal(0);
-    const metrics = (s: string) => Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(s)[k]]));
     expect(metrics(e2.stdout)).to.deep.equal(metrics(e.stdout));
 
     const contra = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=categorical']);
@@ -183,7 +184,6 @@ describe('feature flags on the command line', function () {
     const own = await runCommand(Eval as never, [featured, '--data', ratings, '--user-features', users, '--json']);
     const copied = await runCommand(Eval as never, [join(art, 'other.onnx'), '--data', ratings, '--user-features', users, '--json']);
     expect(copied.exitCode, copied.error?.message).to.equal(0);
-    const metrics = (out: string) => Object.fromEntries(['users', 'hr@10', 'ndcg@10', 'mrr'].map((k) => [k, JSON.parse(out)[k]]));
     expect(metrics(copied.stdout)).to.deep.equal(metrics(own.stdout));
     // Beside another catalogue's items.json (here the same ids in another order) it would score the wrong items: refused.
     const foreign = mkdtempSync(join(tmpdir(), 'reclm-foreign-map-'));

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { featureSchemaOf } from '../data/attach.js';
-import type { FeatureField, FeatureSchema, FieldSpec } from '../data/features.js';
+import { SPEC_KIND_OF_FIELD, type FeatureField, type FeatureSchema, type FieldSpec } from '../data/features.js';
 import { normaliseColumn } from '../data/readers/columns.js';
 import { columnPositionsProblem } from '../data/readers/csv.js';
 import { formatPositiveRule, parsePositiveRule } from '../data/positive.js';
@@ -92,8 +92,6 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
   return out;
 }
 
-const SPEC_OF_KIND: Record<FeatureField['kind'], FieldSpec['kind']> = { categorical: 'categorical', multi: 'multi', bucketed: 'numeric' };
-
 /**
  * A `--field` given to train or eval must agree with the model's fields (which already say how
  * each column is read, so the flag is never needed there): UsageError for a kind that differs,
@@ -106,8 +104,8 @@ function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[], o
     if (sp.kind !== 'ignore') throw new UsageError(`${given}: the model was compiled without a field "${sp.name}" (its fields: ${fields.map((x) => x.name).join(', ') || 'none'}); drop the flag`);
     return;
   }
-  if (sp.kind !== SPEC_OF_KIND[f.kind]) {
-    throw new UsageError(`${given} contradicts the model, compiled with ${f.name}=${SPEC_OF_KIND[f.kind]}; drop the flag (train and eval read each field as it was compiled)`);
+  if (sp.kind !== SPEC_KIND_OF_FIELD[f.kind]) {
+    throw new UsageError(`${given} contradicts the model, compiled with ${f.name}=${SPEC_KIND_OF_FIELD[f.kind]}; drop the flag (train and eval read each field as it was compiled)`);
   }
   // The bucket edges are the model's (its embedding has one row per bucket): another count cannot apply.
   const buckets = f.vocab.length - 2;

@@ -89,6 +89,9 @@ export interface FieldSpec {
   buckets?: number;
 }
 
+/** The `--field` kind a compiled field is read with again (a bucketed field is read as numeric). */
+export const SPEC_KIND_OF_FIELD: Record<FeatureField['kind'], FieldSpec['kind']> = { categorical: 'categorical', multi: 'multi', bucketed: 'numeric' };
+
 /**
  * Batch inputs added by this contract (also in contract/artifacts.ts BATCH), all int64:
  * - `action` [B, L]: the action token of each seq position (0 at padding).

@@ -16,7 +16,7 @@
  */
 import { basename } from 'node:path';
 import { DataFormatError } from '../errors.js';
-import type { FeatureField, FieldSpec } from '../features.js';
+import { SPEC_KIND_OF_FIELD, type FeatureField, type FieldSpec } from '../features.js';
 import { ITEM_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
 import { sniffDelimiter, splitCsvLine } from './csv.js';
 import { forEachLine, lineText, loadSource, sourceFromBytes, type Source } from './source.js';
@@ -80,9 +80,7 @@ export function parseSideFile(file: string, bytes: Buffer | string, side: 'user'
 function specOfStored(stored: readonly FeatureField[], name: string): FieldSpec {
   const f = stored.find((x) => x.name === name);
   if (!f) return { name, kind: 'ignore' };
-  if (f.kind === 'bucketed') return { name, kind: 'numeric' };
-  if (f.kind === 'multi') return { name, kind: 'multi', separator: f.separator ?? '|' };
-  return { name, kind: 'categorical' };
+  return { name, kind: SPEC_KIND_OF_FIELD[f.kind], ...(f.kind === 'multi' ? { separator: f.separator ?? '|' } : {}) };
 }
 
 function parseSideSource(src: Source, side: 'user' | 'item', specs: readonly FieldSpec[], stored?: readonly FeatureField[]): SideTable {
