@@ -190,6 +190,14 @@ describe('feature flags on the command line', function () {
     copyFileSync(join(featured, 'inference.onnx'), join(foreign, 'model.onnx'));
     const map = JSON.parse(readFileSync(join(featured, 'items.json'), 'utf8')) as { itemIds: string[] };
     writeFileSync(join(foreign, 'items.json'), JSON.stringify({ ...map, itemIds: ['', ...map.itemIds.slice(1).reverse()] }));
+    // Without its items.json, on data other than its training data (here one event fewer), items may be numbered
+    // otherwise than the model numbers them: refused. On its training data it ranks (the lone test above).
+    const alone = mkdtempSync(join(tmpdir(), 'reclm-no-map-'));
+    copyFileSync(join(featured, 'inference.onnx'), join(alone, 'model.onnx'));
+    const fewer = join(alone, 'ratings.dat');
+    writeFileSync(fewer, readFileSync(ratings, 'utf8').trim().split('\n').slice(0, -1).join('\n') + '\n');
+    const noMap = await runCommand(Eval as never, [join(alone, 'model.onnx'), '--data', fewer, '--user-features', users]);
+    expect([noMap.exitCode, plainText(noMap.error!.message)]).to.deep.equal([1, `${join(alone, 'model.onnx')} names its item map items.json, which is not beside it: copy it with the model (without it, items are numbered as ${fewer} numbers them, which matches the model only on its own training data)`]);
     const wrongMap = await runCommand(Eval as never, [join(foreign, 'model.onnx'), '--data', ratings, '--user-features', users]);
     expect(wrongMap.exitCode).to.equal(1);
     expect(plainText(wrongMap.error!.message)).to.equal(`${join(foreign, 'items.json')} is not the item map ${join(foreign, 'model.onnx')} was exported with (its sha256 differs from the model's item_map_sha256): another run's? Copy the model together with its own items.json`);

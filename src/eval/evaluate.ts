@@ -136,12 +136,17 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   let itemIds: string[];
   // Pre-split files: what was dropped at reading (items the train file lacks), for eval's counters; its own warning names it.
   let atRead: { interactions: number; items: number; lost: number } | undefined;
+  // Whether the ranked data is the data the model trained on (its fingerprint is known and equal):
+  // then the data numbers items as the model does, with or without the item map.
+  const knownFingerprint = (info.metadata.data_fingerprint ?? opts.trainedOn?.()) !== undefined;
+  let trainingData: boolean;
   if (opts.presplit) {
     const { userCol, itemCol, timeCol, actionCol, onNote } = opts.read ?? {};
     const r = readPresplit(opts.presplit, { format: opts.format, userCol, itemCol, timeCol, actionCol, onNote });
     checkTimeBiasData(info.metadata.config, r.data, 'evaluate');
     const other = otherData(r.data, opts.presplit.train, info.metadata, opts);
     if (other) warnings.push(other);
+    trainingData = other === null && knownFingerprint;
     ({ split } = r);
     itemIds = r.data.itemIds;
     const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = r.report;
@@ -163,6 +168,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     checkTimeBiasData(info.metadata.config, data, 'evaluate');
     const presplitModel = info.metadata.presplit === 'true' || (info.metadata.data_fingerprint === undefined && opts.trainedPresplit?.() === true);
     const other = otherData(data, opts.data, info.metadata, opts, presplitModel);
+    trainingData = other === null && knownFingerprint;
     if (other) warnings.push(other);
     // The same file, but the model trained on pre-split files took every event of it for training.
     else if (presplitModel) {
@@ -188,6 +194,9 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     const map = loadItemMap(mapPath);
     ({ split, report: unknown } = alignSplit(split, itemIds, map, opts.split));
     itemIds = map.itemIds; // the split now numbers items as the model does
+  }
+  if (mapPath && !existsSync(mapPath) && !trainingData) {
+    throw new ArtifactError(`${path} names its item map ${info.metadata.item_map}, which is not beside it: copy it with the model (without it, items are numbered as ${opts.data} numbers them, which matches the model only on its own training data)`);
   }
   if (split.numItems !== info.numItems) {
     throw new ArtifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);
