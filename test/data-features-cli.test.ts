@@ -79,6 +79,18 @@ describe('feature flags on the command line', function () {
 
     const e = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', users, '--json']);
     expect(e.exitCode, e.stderr).to.equal(0);
+    expect(JSON.parse(e.stdout).warnings).to.deep.equal([]);
+    // Another user file of the same users (genders swapped): the events are the same, the profile inputs are not.
+    // Before, neither eval nor --resume could tell (the data fingerprint covers the events only).
+    const swapped = join(dir, 'users-swapped.dat');
+    writeFileSync(swapped, readFileSync(users, 'utf8').replace(/::([MF])::/g, (_, g: string) => `::${g === 'M' ? 'F' : 'M'}::`));
+    const se = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', swapped, '--json']);
+    expect(se.exitCode, se.stderr).to.equal(0);
+    expect(JSON.parse(se.stdout).warnings).to.have.length(1);
+    expect(JSON.parse(se.stdout).warnings[0]).to.match(new RegExp(`^the actions or user features read with ${ratings.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} are not those ${art.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was trained with \\(side-data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\\)`));
+    const resumed = await runCommand(Train as never, [art, '--data', ratings, '--user-features', swapped, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1', '--resume']);
+    expect(resumed.exitCode).to.equal(1);
+    expect(plainText(resumed.error!.message)).to.match(/^--resume: the actions or user features are not those the run in .* was trained with \(side-data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\); resume with the same data file and --user-features file$/);
     const noItemFields = await runCommand(Eval as never, [art, '--data', ratings, '--user-features', users, '--item-features', users]);
     expect(plainText(noItemFields.error!.message)).to.equal('--item-features: the model was compiled without item features; drop the flag (item features are chosen at compile time)');
     const split = leaveOneOutSplit(openDataset(ratings, { positive: { kind: 'rating', min: 3 } }));
@@ -176,7 +188,19 @@ describe('feature flags on the command line', function () {
       expect(r.exitCode, flag[0]).to.equal(1);
       expect(plainText(r.error!.message)).to.match(new RegExp(`^${flag[0]}: .* was trained on item ids only \\(no actions or side files\\), so it cannot read them; drop the flag$`));
     }
-    expect((await runCommand(Eval as never, [art, '--data', ratings, '--positive', 'rating>=4'])).exitCode).to.equal(0);
+    // It ranks, but the rule moves targets onto events the model trained to predict (it took every
+    // event as a target through each history's third-last): counted here independently of eval.
+    const ev = leaveOneOutSplit(openDataset(ratings, { positive: { kind: 'rating', min: 4 } })).events!;
+    let trainedOn = 0, evaluated = 0;
+    ev.testAt.forEach((at, u) => {
+      if (at >= 0) evaluated++;
+      if (at >= 0 && at <= ev.items[u].length - 3) trainedOn++;
+    });
+    expect(trainedOn, 'the data must have such targets for this check to mean anything').to.be.greaterThan(0);
+    const ruled = await runCommand(Eval as never, [art, '--data', ratings, '--positive', 'rating>=4']);
+    expect(ruled.exitCode).to.equal(0);
+    expect(plainText(ruled.stderr)).to.include(`${trainedOn} of ${evaluated} test targets (${((100 * trainedOn) / evaluated).toFixed(1)}%) chosen by --positive rating>=4 were training targets of ${art}`);
+    expect(plainText((await runCommand(Eval as never, [art, '--data', ratings])).stderr)).to.not.include('were training targets');
     // A model with user features copied into this plain run's folder is read with its own inputs, not the folder's
     // (before: refused as an item-id model, and without the flag an internal error).
     const featured = join(dir, 'art');

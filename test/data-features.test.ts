@@ -94,6 +94,8 @@ describe('data features: actions, positive rule, side files', function () {
       expect(parsePositiveRule('all')).to.deep.equal({ kind: 'all' });
       expect(parsePositiveRule('rating>=4')).to.deep.equal({ kind: 'rating', min: 4 });
       expect(parsePositiveRule('rating >= 3.5')).to.deep.equal({ kind: 'rating', min: 3.5 });
+      // A decimal comma, as the ratings themselves may be written (ratingValue).
+      expect(parsePositiveRule('rating>=3,5')).to.deep.equal({ kind: 'rating', min: 3.5 });
       expect(parsePositiveRule('action=click,buy')).to.deep.equal({ kind: 'actions', values: ['click', 'buy'] });
       for (const bad of ['rating>4', 'rating>=', 'action=', 'action=a,,b', 'likes']) expect(() => parsePositiveRule(bad), bad).to.throw(PositiveRuleError);
     });
@@ -113,6 +115,13 @@ describe('data features: actions, positive rule, side files', function () {
       expect(Array.from(comma.positive![0])).to.deep.equal([1, 0]);
       const hex = { ...rated([[[1, 1]]], 1), actions: { vocab: ['<pad>', '0x10'], actions: [Int32Array.of(1)] } };
       expect(() => applyPositiveRule(hex, { kind: 'rating', min: 4 }, 'f')).to.throw(DataFormatError, /numeric ratings/);
+      // In a file, the error names the line where the first non-numeric value appears (the vocabulary is sorted:
+      // 'n/a' sorts before 'x' but comes later in the file), and how many others there are.
+      const csv = write('bad-ratings.csv', 'user,item,rating\n1,10,5\n1,20,x\n2,10,4\n2,30,n/a\n3,10,4\n');
+      expect(() => openDataset(csv, { actionCol: 'rating', positive: { kind: 'rating', min: 4 } })).to.throw(
+        DataFormatError,
+        new RegExp(`^${csv.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: --positive rating>=4 needs numeric ratings, but the action column has 'x' \\(and 1 other non-numeric value\\); use action=V1,V2,… for named actions$`),
+      );
       const noActions = { ...rated([[[1, 5]]], 1), actions: undefined };
       expect(() => applyPositiveRule(noActions, { kind: 'rating', min: 4 }, 'f')).to.throw(DataFormatError, /needs an action column/);
     });
@@ -292,6 +301,10 @@ describe('data features: actions, positive rule, side files', function () {
       expect(Array.from(f.tables[0])).to.deep.equal([0, 0, 2, 3, 3, 0, UNK_TOKEN, 0]);
       expect(f.unseenValues).to.equal(2);
       expect(() => parseSideFile('u.csv', 'user_id,tags\n1,a|b\n', 'user', parseFieldSpecs(['tags=multi']))).to.throw(DataFormatError, /single-valued user fields/);
+      // A --field naming the id column changes nothing (the id stays each row's key): said, not silent.
+      const keyed = parseSideFile('u2.csv', 'user_id,age\n1,20\n', 'user', parseFieldSpecs(['user_id=ignore']));
+      expect(keyed.columns.map((c) => c.name)).to.deep.equal(['age']);
+      expect(keyed.notes).to.deep.equal(['u2.csv: --field user_id=ignore has no effect: "user_id" is the user id column (each row\'s key), not a feature']);
       expect(() => parseSideFile('i.csv', 'item_id,tags\na,1\na,2\n', 'item')).to.throw(DataFormatError, /i.csv:3: .*listed before/);
       // A user file given as item features (or the reverse) is refused: before, its user ids were read as item ids.
       expect(() => parseSideFile('users.csv', 'user_id,age\n1,20\n', 'item')).to.throw(DataFormatError, 'users.csv: has a user id column ("user_id") and no item id column: a user-feature file given as --item-features? (give it as --user-features)');

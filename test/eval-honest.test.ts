@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Eval from '../src/commands/eval.js';
 import { readManifest } from '../src/compiler/artifacts.js';
@@ -179,7 +179,10 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
     // --save keeps the warning with the numbers, so that the report shows them together.
     const saved = await runCommand(Eval, [dir, '--data', other, '--threads', '1', '--save']);
     expect(saved.error, saved.error?.message).to.equal(undefined);
-    expect(readEvalRecords(dir).find((e) => e.data === other)?.warnings).to.deep.equal(JSON.parse(j.stdout).warnings);
+    const record = readEvalRecords(dir).find((e) => e.data === other);
+    expect(record?.warnings).to.deep.equal(JSON.parse(j.stdout).warnings);
+    // The data is also recorded by absolute path, which the report keys results by however it was spelled.
+    expect(record?.dataPath).to.equal(resolve(other));
     // A lone inference.onnx carries the fingerprint in its metadata.
     const lone = join(dir, 'inference.onnx');
     const l = await runCommand(Eval, [lone, '--data', other, '--threads', '1', '--json']);

@@ -178,9 +178,11 @@ describe('reclm report', function () {
       // Another model file of the same folder, on the same data and protocol, and the same model named by a relative path.
       const other = { ...ev('t5', 'full', 0.4), model: join(dir, 'pruned.onnx') };
       const relative = { ...ev('t6', 'sampled', 0.6), model: 'inference.onnx' };
-      writeFileSync(join(dir, 'eval.jsonl'), [...records, other, relative].map((x) => JSON.stringify(x)).join('\n') + '\n');
+      // One data file spelled two ways (`../d/ml.txt` from one folder, `/x/d/ml.txt` from another): one result, the later.
+      const spelled = [{ ...ev('t7', 'full', 0.7, '../d/ml.txt'), dataPath: '/x/d/ml.txt' }, { ...ev('t8', 'full', 0.8, '/x/d/ml.txt'), dataPath: '/x/d/ml.txt' }];
+      writeFileSync(join(dir, 'eval.jsonl'), [...records, other, relative, ...spelled].map((x) => JSON.stringify(x)).join('\n') + '\n');
       const run = readRun(dir);
-      expect(run.evals.map((e) => [e.data, e.protocol, e.metrics['hr@10']])).to.deep.equal([['builtin', 'full', 0.2], ['other.txt', 'full', 0.3], ['builtin', 'full', 0.4], ['builtin', 'sampled', 0.6]]);
+      expect(run.evals.map((e) => [e.data, e.protocol, e.metrics['hr@10']])).to.deep.equal([['builtin', 'full', 0.2], ['other.txt', 'full', 0.3], ['builtin', 'full', 0.4], ['builtin', 'sampled', 0.6], ['/x/d/ml.txt', 'full', 0.8]]);
       writeFileSync(join(dir, 'eval.jsonl'), records.map((x) => JSON.stringify(x)).join('\n') + '\n');
       const { html } = await buildReport(dir);
       expect(html).to.include('data-chart="final-2"').and.not.include('data-chart="final-3"');

@@ -1,6 +1,7 @@
 import { Errors } from '@oclif/core';
 import { ReclmError } from '../errors.js';
 import { OUTPUT_ERROR_WORDS } from '../util/atomic.js';
+import { ArgumentCheckError } from './flags.js';
 
 export { UsageError } from '../errors.js';
 
@@ -50,6 +51,8 @@ export function toCliError(e: unknown, argv?: readonly string[]): Error {
     const inner = FLAG_PARSER_WRAP.exec(e.message);
     return new Errors.CLIError(inner ? inner[1] : e.message, { exit: inner ? 2 : 1 });
   }
+  // An argument's own check reads like a flag parser's error (`presets nope` as `compile --preset nope`).
+  if (e instanceof ArgumentCheckError) return e;
   if (e instanceof Errors.CLIError) return e.oclif?.exit === 2 ? new Errors.CLIError(oneLineParseMessage(e.message, argv), { exit: 2 }) : e;
   // A path the machine refuses (missing, a file in the way, no permission, a full or read-only
   // disk) is the user's to fix, wherever reclm's own checks did not catch it first.

@@ -68,14 +68,20 @@ export const checkedStringFlag = (check: (text: string) => unknown) =>
   });
 
 /**
+ * A command-line error from an argument's own check: exit code 2, its message as a flag
+ * parser's reads (toCliError adds no "(see --help)", which oclif's parse errors get).
+ */
+export class ArgumentCheckError extends Errors.CLIError {}
+
+/**
  * An argument's own check (oclif passes an argument parser's error through as it is, where it
- * wraps a flag parser's): its error becomes a command-line error, exit code 2. Returns `text`.
+ * wraps a flag parser's): its error becomes an ArgumentCheckError, exit code 2. Returns `text`.
  */
 export function argumentCheck(check: (text: string) => unknown, text: string): string {
   try {
     check(text);
   } catch (e) {
-    throw new Errors.CLIError((e as Error).message, { exit: 2 });
+    throw new ArgumentCheckError((e as Error).message, { exit: 2 });
   }
   return text;
 }

@@ -70,6 +70,8 @@ export interface ActionLog {
   vocab: string[];
   /** per user, parallel to Dataset.sequences */
   actions: Int32Array[];
+  /** Per token, the 1-based line of the data file where the value first appears ([0] = 0); CSV files only. */
+  firstLine?: number[];
 }
 
 /** The positive rule, stored in the manifest: e.g. { kind: 'rating', min: 4 } or { kind: 'actions', values: ['click','buy'] }. */

@@ -13,14 +13,15 @@ import { isDecimal } from './readers/time.js';
 export class PositiveRuleError extends ReclmError {}
 
 /**
- * Parses `all`, `rating>=N` (N a number) or `action=V1,V2,…` (the action values that count as
+ * Parses `all`, `rating>=N` (N a number, with a decimal point or comma) or `action=V1,V2,…` (the action values that count as
  * positive, as written in the data). Throws PositiveRuleError naming the expected forms.
  */
 export function parsePositiveRule(spec: string): PositiveRule {
   const s = spec.trim();
   if (s === 'all') return { kind: 'all' };
-  const rating = /^rating\s*>=\s*(-?[0-9]+(\.[0-9]+)?)$/.exec(s);
-  if (rating) return { kind: 'rating', min: Number(rating[1]) };
+  // A decimal comma (3,5) reads as the ratings do (ratingValue).
+  const rating = /^rating\s*>=\s*(-?[0-9]+([.,][0-9]+)?)$/.exec(s);
+  if (rating) return { kind: 'rating', min: Number(rating[1].replace(',', '.')) };
   const action = /^actions?\s*=\s*(.+)$/.exec(s);
   if (action) {
     const values = action[1].split(',').map((v) => v.trim());
@@ -53,17 +54,25 @@ export function ratingValue(text: string): number {
 
 /**
  * Per action token (0..A) whether it is positive under `rule`: [A+1] uint8, token 0 (padding) 0.
- * Throws DataFormatError (naming `file`) when a rating rule meets a non-numeric action.
+ * Throws DataFormatError (naming `file`, and the line where the first non-numeric value appears
+ * when `firstLine` gives it: ActionLog.firstLine) when a rating rule meets a non-numeric action.
  */
-export function positiveTokens(vocab: readonly string[], rule: PositiveRule, file: string): Uint8Array {
+export function positiveTokens(vocab: readonly string[], rule: PositiveRule, file: string, firstLine?: readonly number[]): Uint8Array {
   const out = new Uint8Array(vocab.length);
+  const bad: number[] = [];
   for (let a = 1; a < vocab.length; a++) {
     if (rule.kind === 'all') out[a] = 1;
     else if (rule.kind === 'rating') {
       const x = ratingValue(vocab[a]);
-      if (!Number.isFinite(x)) throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} needs numeric ratings, but the action column has '${vocab[a]}'; use action=V1,V2,… for named actions`);
+      if (!Number.isFinite(x)) bad.push(a);
       out[a] = x >= rule.min ? 1 : 0;
     } else out[a] = rule.values.includes(vocab[a]) ? 1 : 0;
+  }
+  if (bad.length) {
+    // The vocabulary is sorted; the file's order tells the user which row to look at first.
+    const first = firstLine ? bad.reduce((a, b) => (firstLine[b] < firstLine[a] ? b : a)) : bad[0];
+    const others = bad.length > 1 ? ` (and ${bad.length - 1} other non-numeric value${bad.length > 2 ? 's' : ''})` : '';
+    throw new DataFormatError(file, firstLine ? firstLine[first] : null, `--positive ${formatPositiveRule(rule)} needs numeric ratings, but the action column has '${vocab[first]}'${others}; use action=V1,V2,… for named actions`);
   }
   return out;
 }
@@ -79,7 +88,7 @@ export function applyPositiveRule(ds: Dataset, rule: PositiveRule, file: string)
     return;
   }
   if (!ds.actions) throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} needs an action column (a rating or an event type), and this data has none`);
-  const ok = positiveTokens(ds.actions.vocab, rule, file);
+  const ok = positiveTokens(ds.actions.vocab, rule, file, ds.actions.firstLine);
   let any = 0;
   ds.positive = ds.actions.actions.map((a) => {
     const p = new Uint8Array(a.length);

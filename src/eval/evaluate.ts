@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { ArtifactError, sha256 } from '../contract/artifacts.js';
 import { loadItemMap } from '../data/item-map.js';
-import { dataFingerprint } from '../data/fingerprint.js';
+import { dataFingerprint, sideDataFingerprint } from '../data/fingerprint.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
 import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers, targetsInHistory } from '../data/eval-inputs.js';
@@ -19,6 +19,7 @@ import { evaluatePopularity, evaluatePopularitySampled } from './popularity.js';
 import { SplitRanker, scoreSplit } from './rank.js';
 import { OnnxScorer } from './scorer.js';
 import { count } from '../util/plural.js';
+import { formatPositiveRule, isAllPositive } from '../data/positive.js';
 
 export interface EvaluateOptions {
   /** An artifact folder (its inference.onnx) or an .onnx file. */
@@ -146,6 +147,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     checkTimeBiasData(info.metadata.config, r.data, 'evaluate');
     const other = otherData(r.data, opts.presplit.train, info.metadata, opts);
     if (other) warnings.push(other);
+    else pushIfAny(warnings, otherSideData(r.data, opts.presplit.train, info.metadata, opts.model));
     trainingData = other === null && knownFingerprint;
     ({ split } = r);
     itemIds = r.data.itemIds;
@@ -174,8 +176,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     else if (presplitModel) {
       warnings.push(`${opts.model} was trained on pre-split files with every event of ${opts.data} a training event, so the leave-one-out targets ranked here are training items (rank it with its validation or test file: --test-data FILE)`);
     }
+    if (!other) pushIfAny(warnings, otherSideData(data, opts.data, info.metadata, opts.model));
     split = leaveOneOutSplit(data);
     itemIds = data.itemIds;
+    // On other data the events are not the model's training events (its own warning says so).
+    const trainedTargets = other ? null : ruleTargetsTrainedOn(split, opts.split, info.metadata, opts);
+    if (trainedTargets) warnings.push(trainedTargets);
   }
   // An export with a data fingerprint (every export since it exists) carries train_on_valid when it is true.
   if (opts.split === 'valid' && (info.metadata.train_on_valid === 'true' || (info.metadata.data_fingerprint === undefined && opts.trainedOnValid?.()))) {
@@ -259,6 +265,52 @@ function otherData(data: Dataset, file: string, metadata: Record<string, string>
   // A log given to train as pre-split --data is read without its times (pre-split files carry none): the same events.
   if (presplitModel && data.timestamps && dataFingerprint({ ...data, timestamps: null }) === trainedOn) return null;
   return `${file} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`;
+}
+
+/**
+ * The warning for ranking the model's training events with other actions or user features than
+ * it trained with, or null: `data`'s sideDataFingerprint against the export's
+ * `side_data_fingerprint` metadata (null when the export has none: a plain item-id model, or an
+ * export of an older reclm). Another rating column moves the targets of a positive rule; another
+ * user-feature file changes the inputs.
+ */
+function otherSideData(data: Dataset, file: string, metadata: Record<string, string>, model: string): string | null {
+  const trainedWith = metadata.side_data_fingerprint;
+  if (trainedWith === undefined) return null;
+  const read = sideDataFingerprint(data) ?? 'none';
+  if (read === trainedWith) return null;
+  return `the actions or user features read with ${file} are not those ${model} was trained with (side-data fingerprint ${read.slice(0, 12)}, the run's ${trainedWith.slice(0, 12)}): the same events, but other targets (through the positive rule) or other profile inputs than training had`;
+}
+
+function pushIfAny(list: string[], item: string | null): void {
+  if (item !== null) list.push(item);
+}
+
+/**
+ * The warning for ranking, under a `--positive` rule, a model trained with every event a target,
+ * or null. Such a model trained on each history through its third-last event (second-last with
+ * --train-on-valid: leaveOneOutSplit and trainThroughValid); the rule moves a target earlier
+ * whenever the last events are not positive, onto an event the model was trained to predict.
+ * Counts the evaluated users whose `which` target lies there (null when none does).
+ */
+function ruleTargetsTrainedOn(split: Split, which: EvalSplit, metadata: Record<string, string>, opts: EvaluateOptions): string | null {
+  const rule = opts.read?.positive;
+  // A model with a rule of its own ranks under that rule (eval refuses another); an item-id model has none.
+  if (!rule || isAllPositive(rule) || metadata.positive_rule !== undefined || !split.events) return null;
+  const tov = metadata.train_on_valid === 'true' || (metadata.data_fingerprint === undefined && opts.trainedOnValid?.() === true);
+  const at = which === 'test' ? split.events.testAt : split.events.validAt;
+  let trained = 0, evaluated = 0;
+  for (let u = 0; u < at.length; u++) {
+    if (at[u] < 0) continue;
+    evaluated++;
+    // The model's last training target: position n-3 (n-2 with --train-on-valid).
+    if (at[u] <= split.events.items[u].length - (tov ? 2 : 3)) trained++;
+  }
+  if (!trained) return null;
+  return (
+    `${trained} of ${evaluated} ${which} targets (${((100 * trained) / evaluated).toFixed(1)}%) chosen by --positive ${formatPositiveRule(rule)} were training targets of ${opts.model}: it was trained with every event a target ` +
+    `(through each history's ${tov ? 'second' : 'third'}-last event), so these metrics are inflated; rank it without --positive, or compile and train with the rule`
+  );
 }
 
 function perUserRanks(ranker: SplitRanker, split: Split, which: EvalSplit, itemIds: string[]): PerUserRank[] | null {

@@ -2,7 +2,8 @@
 // one JSON line per evaluation in DIR/eval.jsonl (appended, so the test split and the sampled
 // protocol of the same model are both kept; the report shows the latest of each, per model file).
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { BUILTIN } from '../data/open.js';
 import { RUN_FILES } from '../contract/artifacts.js';
 import type { EvaluateResult } from '../eval/evaluate.js';
 import { JsonlLogger, readJsonl } from '../util/jsonl.js';
@@ -16,7 +17,13 @@ export interface EvalRecord {
   time: string;
   /** The .onnx file that was ranked. */
   model: string;
+  /** The data file as given to eval (shown in the report). */
   data: string;
+  /**
+   * The data file's absolute path (or `builtin`), which identifies it however it was spelled
+   * (`../A`, `/tmp/x/A`); absent in records saved before it existed, which are keyed by `data`.
+   */
+  dataPath?: string;
   split: 'test' | 'valid';
   protocol: string;
   users: number;
@@ -39,7 +46,7 @@ const withoutUsers = (m: Record<string, number>) => Object.fromEntries(Object.en
 export function saveEvalResult(r: EvaluateResult): string {
   const path = join(dirname(r.model), EVAL_LOG);
   const record: EvalRecord = {
-    type: 'eval', time: new Date().toISOString(), model: r.model, data: r.data, split: r.split, protocol: r.protocol, users: r.users,
+    type: 'eval', time: new Date().toISOString(), model: r.model, data: r.data, dataPath: r.data === BUILTIN ? BUILTIN : resolve(r.data), split: r.split, protocol: r.protocol, users: r.users,
     metrics: withoutUsers(r.metrics), popularity: withoutUsers(r.popularity),
     ...(r.warnings.length ? { warnings: r.warnings } : {}),
   };
@@ -55,7 +62,8 @@ export function saveEvalResult(r: EvaluateResult): string {
 /**
  * The saved evaluations of a run folder, oldest first, keeping only the latest of each
  * (model file, data file, split, protocol); [] when there is no eval.jsonl. The model is
- * compared by file name: every model that saves here lies in this folder, named as given.
+ * compared by file name: every model that saves here lies in this folder, named as given; the
+ * data file by its absolute path (EvalRecord.dataPath).
  */
 export function readEvalRecords(dir: string): EvalRecord[] {
   const path = join(dir, EVAL_LOG);
@@ -64,7 +72,7 @@ export function readEvalRecords(dir: string): EvalRecord[] {
   for (const r of readJsonl(path, { skipInvalid: true }) as EvalRecord[]) {
     if (r?.type !== 'eval' || typeof r.metrics !== 'object' || typeof r.popularity !== 'object') continue;
     // Two models of one folder (`eval a.onnx --save`, `eval b.onnx --save`) keep a result each.
-    const key = `${typeof r.model === 'string' ? basename(r.model) : ''}\n${r.data}\n${r.split}\n${r.protocol}`;
+    const key = `${typeof r.model === 'string' ? basename(r.model) : ''}\n${typeof r.dataPath === 'string' ? r.dataPath : r.data}\n${r.split}\n${r.protocol}`;
     latest.delete(key);
     latest.set(key, r);
   }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BatchInputName, DIM, GRAPH_FILES, Manifest, dimSize, seqDim, RUN_FILES, TensorSpec, batchInputs, readManifest, samplerNeeds } from '../contract/artifacts.js';
 import { Dataset } from '../data/types.js';
-import { dataFingerprint } from '../data/fingerprint.js';
+import { dataFingerprint, sideDataFingerprint } from '../data/fingerprint.js';
 import { loadItemMap } from '../data/item-map.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
@@ -130,6 +130,8 @@ export interface RunRecipe {
   presplit?: true;
   /** dataFingerprint() of the training data (the train file's, for pre-split files). */
   data: string;
+  /** sideDataFingerprint() of the training data: actions, positive mask, user profile (absent: none, or a run of an older reclm). */
+  sideData?: string;
 }
 
 /** The typed `meta` of a run checkpoint: the recipe and the early-stopping state. */
@@ -168,6 +170,12 @@ export class TrainError extends ReclmError {}
 export { RUN_FILES, dataFingerprint };
 type RunPaths = Record<keyof typeof RUN_FILES, string>;
 
+/** The recipe's `sideData` entry for `data`: empty for plain item-id data. */
+function sideDataRecipe(data: Dataset): { sideData?: string } {
+  const side = sideDataFingerprint(data);
+  return side === null ? {} : { sideData: side };
+}
+
 /** The run meta of a checkpoint, or null when it holds none (init.ckpt, or a checkpoint of an older reclm). */
 export function runMetaOf(state: CheckpointState): RunMeta | null {
   const m = state.meta as Partial<RunMeta>;
@@ -189,6 +197,10 @@ export function checkSameRun(stored: RunRecipe, asked: RunRecipe, dir: string): 
   const say = (what: string, was: unknown, now: unknown) =>
     new TrainError(`--resume: the run in ${dir} was trained with ${what} ${was}, not ${now}; resume it with the same value (or start again with --overwrite)`);
   if (stored.data !== asked.data) throw new TrainError(`--resume: the data is not the file the run in ${dir} was trained on (data fingerprint ${asked.data.slice(0, 12)}, the run's ${stored.data.slice(0, 12)}); resume with the same data file`);
+  // Runs of older reclm versions did not record it: nothing to compare.
+  if (stored.sideData !== undefined && stored.sideData !== asked.sideData) {
+    throw new TrainError(`--resume: the actions or user features are not those the run in ${dir} was trained with (side-data fingerprint ${(asked.sideData ?? 'none').slice(0, 12)}, the run's ${stored.sideData.slice(0, 12)}); resume with the same data file and --user-features file`);
+  }
   if (stored.trainOnValid !== asked.trainOnValid) throw new TrainError(`--resume: the run in ${dir} was trained ${stored.trainOnValid ? 'with' : 'without'} --train-on-valid; resume it the same way`);
   if (stored.batchSize !== asked.batchSize) throw new TrainError(`--resume: the run in ${dir} was trained with batch size ${stored.batchSize}; resume with --batch-size ${stored.batchSize}`);
   if (JSON.stringify(stored.schedule) !== JSON.stringify(asked.schedule)) throw say('the lr schedule', JSON.stringify(stored.schedule), JSON.stringify(asked.schedule));
@@ -362,6 +374,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const recipe: RunRecipe = {
     epochs: opts.epochs, batchSize: opts.batchSize, schedule: opts.schedule, seed: opts.seed, fusedSteps: opts.fusedSteps,
     evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), ...(bucket > 0 ? { bucket } : {}), ...(trainWindow === 'random' ? { window: trainWindow } : {}), ...(epochUsers === 'shuffle' ? { users: epochUsers } : {}), ...(opts.split ? { presplit: true as const } : {}), data: dataFingerprint(opts.data),
+    ...sideDataRecipe(opts.data),
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
   requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
@@ -680,7 +693,7 @@ function finishRun(run: Run): TrainSummary {
   const lastStep = session.step;
   const exportFrom = meta.best !== null && existsSync(paths.best) ? paths.best : paths.last;
   if (run.collective.rank === 0 && exportFrom === paths.best) session.loadCheckpoint(paths.best);
-  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}), ...(meta.recipe.presplit ? { presplit: 'true' } : {}) });
+  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.sideData ? { side_data_fingerprint: meta.recipe.sideData } : {}), ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}), ...(meta.recipe.presplit ? { presplit: 'true' } : {}) });
   const seconds = (Date.now() - run.started) / 1000;
   const summary: TrainSummary = {
     steps: lastStep - run.startStep,

@@ -64,7 +64,7 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
   const userKeys = orderedUserKeys(inter, start, filtering);
   const { numItems, internal, itemIds, remapped } = mapItems(inter, order, start, userKeys, filtering);
 
-  const act = inter.action ? actionTokens(inter.action.values) : null;
+  const act = inter.action ? actionTokens(inter.action.values, inter.action.firstLine) : null;
   const actKey = inter.action ? inter.action.key.view() : null;
   const actions: Int32Array[] | null = act ? [] : null;
   const users: string[] = [];
@@ -88,22 +88,23 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
     if (timestamps && ts) timestamps.push(ts);
   }
   const dataset: Dataset = { name: opts.name, numItems, users, sequences, timestamps, itemIds, remapped };
-  if (actions && act) dataset.actions = { vocab: act.vocab, actions };
+  if (actions && act) dataset.actions = { vocab: act.vocab, actions, ...(act.firstLine ? { firstLine: act.firstLine } : {}) };
   return { dataset, ...timeOrder, duplicateRows };
 }
 
 /**
  * Action tokens 1..A in a fixed order that does not depend on the file's row order: numeric
  * order when every value is a number (ratings 1..5 become tokens 1..5), otherwise code-unit order.
+ * `firstLine` (per value key, where it first appears) is carried over per token.
  */
-function actionTokens(values: IdInterner): { vocab: string[]; token: Int32Array } {
+function actionTokens(values: IdInterner, firstLine?: number[]): { vocab: string[]; token: Int32Array; firstLine?: number[] } {
   const names = values.ids.map(String);
   const keys = names.map((_, k) => k);
   const numeric = names.every((n) => n.trim() !== '' && Number.isFinite(Number(n)));
   keys.sort(numeric ? (a, b) => Number(names[a]) - Number(names[b]) || (names[a] < names[b] ? -1 : 1) : (a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
   const token = new Int32Array(names.length);
   keys.forEach((k, i) => (token[k] = i + 1));
-  return { vocab: [PAD_VOCAB, ...keys.map((k) => names[k])], token };
+  return { vocab: [PAD_VOCAB, ...keys.map((k) => names[k])], token, ...(firstLine ? { firstLine: [0, ...keys.map((k) => firstLine[k])] } : {}) };
 }
 
 /**

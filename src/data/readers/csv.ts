@@ -119,7 +119,7 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       inter = newInteractions(src.file, ti >= 0, ti >= 0);
       inter.columns = { user: header[ui], item: header[ii], time: ti >= 0 ? header[ti] : null, ...(ai >= 0 ? { action: header[ai] } : {}) };
       inter.ignoredColumns = header.filter((_, i) => i !== ui && i !== ii && i !== ti && i !== ai);
-      if (ai >= 0) inter.action = { values: new IdInterner(), key: new GrowableInt32(), column: header[ai] };
+      if (ai >= 0) inter.action = { values: new IdInterner(), key: new GrowableInt32(), column: header[ai], firstLine: [] };
       // Without a header row the first line is already data.
       if (!byPosition) return;
     }
@@ -142,7 +142,10 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     if (inn.action) {
       const a = row[ai].trim();
       if (a === '') throw DataFormatError.atLine(src.file, lineNo, text, `a non-empty action in ${columnRef(header[ai])}`);
-      inn.action.key.push(inn.action.values.internString(a));
+      const key = inn.action.values.internString(a);
+      // A new value: where it first appears, so a rule that cannot read it can name the line.
+      if (inn.action.firstLine && key === inn.action.firstLine.length) inn.action.firstLine.push(lineNo);
+      inn.action.key.push(key);
     }
   });
   if (!inter || (inter as Interactions).user.length === 0) throw new DataFormatError(src.file, null, 'the CSV file has a header but no data rows');

@@ -93,9 +93,10 @@ export interface Interactions {
   ignoredColumns?: string[];
   /**
    * Per row: the action (a rating, or a named event type) as a key into `values`; present only
-   * when actions were asked for (ReadOptions.actions / actionCol). `column` names its source.
+   * when actions were asked for (ReadOptions.actions / actionCol). `column` names its source;
+   * `firstLine` (CSV) holds, per value key, the 1-based file line where the value first appears.
    */
-  action?: { values: IdInterner; key: GrowableInt32; column: string };
+  action?: { values: IdInterner; key: GrowableInt32; column: string; firstLine?: number[] };
 }
 
 export function newInteractions(file: string, hasTime: boolean, sortByTime: boolean): Interactions {

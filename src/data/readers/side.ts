@@ -218,6 +218,10 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
       }
       const norm = header.map(normaliseColumn);
       used = specs.filter((sp) => header!.includes(sp.name) || norm.includes(normaliseColumn(sp.name))).map((sp) => sp.name);
+      // The id column is each row's key whatever a --field says of it: say so rather than ignore the flag silently.
+      for (const sp of specs.filter((x) => x.name === header![key] || normaliseColumn(x.name) === norm[key])) {
+        notes.push(`${src.file}: --field ${sp.name}=${sp.kind} has no effect: "${header[key]}" is the ${side} id column (each row's key), not a feature`);
+      }
       cols = [];
       const unread: string[] = [];
       header.forEach((name, index) => {
