@@ -228,4 +228,33 @@ describe('feature flags on the command line', function () {
     const noData = await runCommand(Compile as never, [...tiny, '--num-items', '60', '--positive', 'rating>=4', '--out', join(dir, 'x')]);
     expect(plainText(noData.error!.message)).to.match(/--positive needs --data/);
   });
+
+  it('the same events in another row order are the same data at eval (string user ids number users by first appearance)', async () => {
+    // A CSV export with string user ids and a rating column; the second file holds the same rows in reverse order.
+    const rows: string[] = [];
+    tinyData().sequences.forEach((seq, u) => seq.forEach((item, j) => rows.push(`user-${u},${item},${1 + ((u * 7 + j * 3) % 5)},${1000 + j}`)));
+    const header = 'user_id,item_id,rating,timestamp';
+    const csv = join(dir, 'events.csv');
+    const shuffled = join(dir, 'events-reversed.csv');
+    writeFileSync(csv, [header, ...rows].join('\n') + '\n');
+    writeFileSync(shuffled, [header, ...rows.slice().reverse()].join('\n') + '\n');
+    // The reversed file numbers its users in another order, which is what the data fingerprint sees.
+    expect(openDataset(shuffled).users.slice(0, 2)).to.deep.equal(['user-119', 'user-118']);
+    const art = join(dir, 'reordered');
+    const rule = ['--positive', 'rating>=3'];
+    expect((await runCommand(Compile as never, [...tiny, '--data', csv, ...rule, '--out', art])).exitCode).to.equal(0);
+    const t = await runCommand(Train as never, [art, '--data', csv, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1']);
+    expect(t.exitCode, t.stderr).to.equal(0);
+    const own = await runCommand(Eval as never, [art, '--data', csv, '--json']);
+    const reordered = await runCommand(Eval as never, [art, '--data', shuffled, '--json']);
+    expect(reordered.exitCode, reordered.stderr).to.equal(0);
+    // Before: "is not the data the model was trained on" (and a side-data warning). The same targets, so the same figures
+    // up to the order of the per-user sums (users are ranked in the file's order): 1e-12 is far below one user's share.
+    expect(JSON.parse(reordered.stdout).warnings).to.deep.equal([]);
+    for (const [k, v] of Object.entries(metrics(own.stdout))) expect(metrics(reordered.stdout)[k], k).to.be.closeTo(v, 1e-12);
+    // Resuming on it would number users otherwise: refused, saying why.
+    const resumed = await runCommand(Train as never, [art, '--data', shuffled, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1', '--resume']);
+    expect(resumed.exitCode).to.equal(1);
+    expect(plainText(resumed.error!.message)).to.match(/^--resume: the data holds the events the run in .* was trained on, in another row order, which numbers users or items otherwise \(data fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\); resume with the file as it was$/);
+  });
 });

@@ -13,7 +13,7 @@ import { loadCheckpoint } from '../src/runtime/checkpoint.js';
 import { RUN_FILES } from '../src/runtime/trainer.js';
 import { VERSION } from '../src/version.js';
 import { TINY_CONFIGS, tinyData } from './helpers/tiny-run.js';
-import { dataFingerprint } from '../src/data/fingerprint.js';
+import { dataContentFingerprint, dataFingerprint } from '../src/data/fingerprint.js';
 import { emptyBatch, oversizedK, withIds } from './helpers/edge-feeds.js';
 import { TINY_MODELS, fixedBatch, runNode, trainedTiny, type PlainOutput } from './helpers/trained.js';
 
@@ -123,6 +123,8 @@ describe('exported inference.onnx', function () {
         expect(meta.item_map_sha256).to.equal(sha256(readFileSync(join(dir, meta.item_map))));
         // The training data's fingerprint, so that eval of this file alone can tell other data.
         expect(meta.data_fingerprint).to.equal(dataFingerprint(tinyData()));
+        // And of its events in any row order, so that a reordered file is not called other data.
+        expect(meta.data_content_fingerprint).to.equal(dataContentFingerprint(tinyData()));
       });
 
       it('ranks real items above padding and returns a top-k consistent with its scores', async () => {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { ArtifactError, sha256 } from '../contract/artifacts.js';
 import { loadItemMap } from '../data/item-map.js';
-import { dataFingerprint, sideDataFingerprint } from '../data/fingerprint.js';
+import { dataContentFingerprint, dataFingerprint, sideDataFingerprint } from '../data/fingerprint.js';
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
 import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers, targetsInHistory } from '../data/eval-inputs.js';
@@ -139,16 +139,15 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   let atRead: { interactions: number; items: number; lost: number } | undefined;
   // Whether the ranked data is the data the model trained on (its fingerprint is known and equal):
   // then the data numbers items as the model does, with or without the item map.
-  const knownFingerprint = (info.metadata.data_fingerprint ?? opts.trainedOn?.()) !== undefined;
   let trainingData: boolean;
   if (opts.presplit) {
     const { userCol, itemCol, timeCol, actionCol, onNote } = opts.read ?? {};
     const r = readPresplit(opts.presplit, { format: opts.format, userCol, itemCol, timeCol, actionCol, onNote });
     checkTimeBiasData(info.metadata.config, r.data, 'evaluate');
-    const other = otherData(r.data, opts.presplit.train, info.metadata, opts);
+    const { warning: other, numberedAsTrained } = otherData(r.data, opts.presplit.train, info.metadata, opts);
     if (other) warnings.push(other);
     else pushIfAny(warnings, otherSideData(r.data, opts.presplit.train, info.metadata, opts.model));
-    trainingData = other === null && knownFingerprint;
+    trainingData = numberedAsTrained;
     ({ split } = r);
     itemIds = r.data.itemIds;
     const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = r.report;
@@ -169,8 +168,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     const data = openDataset(opts.data, { ...opts.read, format: opts.format ?? opts.read?.format });
     checkTimeBiasData(info.metadata.config, data, 'evaluate');
     const presplitModel = info.metadata.presplit === 'true' || (info.metadata.data_fingerprint === undefined && opts.trainedPresplit?.() === true);
-    const other = otherData(data, opts.data, info.metadata, opts, presplitModel);
-    trainingData = other === null && knownFingerprint;
+    const { warning: other, numberedAsTrained } = otherData(data, opts.data, info.metadata, opts, presplitModel);
+    trainingData = numberedAsTrained;
     if (other) warnings.push(other);
     // The same file, but the model trained on pre-split files took every event of it for training.
     else if (presplitModel) {
@@ -252,19 +251,24 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
 }
 
 /**
- * The warning for ranking other data than the model trained on, or null: `data` (read from
- * `file`) against the export's `data_fingerprint` metadata, else the run's recipe
- * (opts.trainedOn, for older exports); null when neither is known. `presplitModel`: the model
- * trained on pre-split files, so the same events without their times are the same data.
+ * Whether `data` (read from `file`) is the data the model trained on: `warning` for other data,
+ * else null; `numberedAsTrained` when it is known to number users and items as the model does
+ * (the same file). Compared with the export's `data_fingerprint` metadata, else the run's recipe
+ * (opts.trainedOn, for older exports); neither known: no warning, numbering not known. The same
+ * events in another row order (`data_content_fingerprint`) are the same data, numbered
+ * otherwise. `presplitModel`: the model trained on pre-split files, so the same events without
+ * their times are the same data.
  */
-function otherData(data: Dataset, file: string, metadata: Record<string, string>, opts: EvaluateOptions, presplitModel = false): string | null {
+function otherData(data: Dataset, file: string, metadata: Record<string, string>, opts: EvaluateOptions, presplitModel = false): { warning: string | null; numberedAsTrained: boolean } {
   const trainedOn = metadata.data_fingerprint ?? opts.trainedOn?.();
-  if (!trainedOn) return null;
+  if (!trainedOn) return { warning: null, numberedAsTrained: false };
   const read = dataFingerprint(data);
-  if (read === trainedOn) return null;
+  if (read === trainedOn) return { warning: null, numberedAsTrained: true };
   // A log given to train as pre-split --data is read without its times (pre-split files carry none): the same events.
-  if (presplitModel && data.timestamps && dataFingerprint({ ...data, timestamps: null }) === trainedOn) return null;
-  return `${file} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics`;
+  if (presplitModel && data.timestamps && dataFingerprint({ ...data, timestamps: null }) === trainedOn) return { warning: null, numberedAsTrained: true };
+  const content = metadata.data_content_fingerprint;
+  if (content !== undefined && dataContentFingerprint(data) === content) return { warning: null, numberedAsTrained: false };
+  return { numberedAsTrained: false, warning: `${file} is not the data ${opts.model} was trained on (data fingerprint ${read.slice(0, 12)}, the run's ${trainedOn.slice(0, 12)}): its held-out items may be training items of the run, and its users other users, so these are not the run's metrics` };
 }
 
 /**

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BatchInputName, DIM, GRAPH_FILES, Manifest, dimSize, seqDim, RUN_FILES, TensorSpec, batchInputs, readManifest, samplerNeeds } from '../contract/artifacts.js';
 import { Dataset } from '../data/types.js';
-import { dataFingerprint, sideDataFingerprint } from '../data/fingerprint.js';
+import { dataContentFingerprint, dataFingerprint, sideDataFingerprint } from '../data/fingerprint.js';
 import { loadItemMap } from '../data/item-map.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
@@ -130,6 +130,8 @@ export interface RunRecipe {
   presplit?: true;
   /** dataFingerprint() of the training data (the train file's, for pre-split files). */
   data: string;
+  /** dataContentFingerprint() of the training data: the same events in any row order (absent in runs of older reclm versions). */
+  content?: string;
   /** sideDataFingerprint() of the training data: actions, positive mask, user profile (absent: none, or a run of an older reclm). */
   sideData?: string;
 }
@@ -196,6 +198,9 @@ export function storedRecipe(dir: string): RunRecipe | null {
 export function checkSameRun(stored: RunRecipe, asked: RunRecipe, dir: string): void {
   const say = (what: string, was: unknown, now: unknown) =>
     new TrainError(`--resume: the run in ${dir} was trained with ${what} ${was}, not ${now}; resume it with the same value (or start again with --overwrite)`);
+  if (stored.data !== asked.data && stored.content !== undefined && stored.content === asked.content) {
+    throw new TrainError(`--resume: the data holds the events the run in ${dir} was trained on, in another row order, which numbers users or items otherwise (data fingerprint ${asked.data.slice(0, 12)}, the run's ${stored.data.slice(0, 12)}); resume with the file as it was`);
+  }
   if (stored.data !== asked.data) throw new TrainError(`--resume: the data is not the file the run in ${dir} was trained on (data fingerprint ${asked.data.slice(0, 12)}, the run's ${stored.data.slice(0, 12)}); resume with the same data file`);
   // Runs of older reclm versions did not record it: nothing to compare.
   if (stored.sideData !== undefined && stored.sideData !== asked.sideData) {
@@ -374,6 +379,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   const recipe: RunRecipe = {
     epochs: opts.epochs, batchSize: opts.batchSize, schedule: opts.schedule, seed: opts.seed, fusedSteps: opts.fusedSteps,
     evalEvery: opts.evalEvery, patience: opts.patience, trainOnValid, ...(gradAccum > 1 ? { gradAccum } : {}), ...(zeroStage === 1 ? { zero: 1 as const } : {}), ...(bucket > 0 ? { bucket } : {}), ...(trainWindow === 'random' ? { window: trainWindow } : {}), ...(epochUsers === 'shuffle' ? { users: epochUsers } : {}), ...(opts.split ? { presplit: true as const } : {}), data: dataFingerprint(opts.data),
+    content: dataContentFingerprint(opts.data),
     ...sideDataRecipe(opts.data),
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
@@ -693,7 +699,7 @@ function finishRun(run: Run): TrainSummary {
   const lastStep = session.step;
   const exportFrom = meta.best !== null && existsSync(paths.best) ? paths.best : paths.last;
   if (run.collective.rank === 0 && exportFrom === paths.best) session.loadCheckpoint(paths.best);
-  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.sideData ? { side_data_fingerprint: meta.recipe.sideData } : {}), ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}), ...(meta.recipe.presplit ? { presplit: 'true' } : {}) });
+  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.content ? { data_content_fingerprint: meta.recipe.content } : {}), ...(meta.recipe.sideData ? { side_data_fingerprint: meta.recipe.sideData } : {}), ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}), ...(meta.recipe.presplit ? { presplit: 'true' } : {}) });
   const seconds = (Date.now() - run.started) / 1000;
   const summary: TrainSummary = {
     steps: lastStep - run.startStep,
