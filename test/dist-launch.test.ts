@@ -171,7 +171,7 @@ describe('reclm launch', function () {
       expect(own.error).to.equal(undefined);
     });
 
-    it("checks the artifact folder, the manifest's refusals, data files, batch split and a resume's flags before starting ranks on this machine, not remote hosts' or a --dry-run's", async () => {
+    it("checks the artifact folder, the manifest's refusals, data files (opened and parsed), batch split and a resume's flags before starting ranks on this machine, not remote hosts' or a --dry-run's", async () => {
       const dir = mkdtempSync(join(tmpdir(), 'reclm-launch-'));
       // A stand-in mpirun that records being started: a refusal must come before it.
       const started = join(dir, 'started');
@@ -187,12 +187,16 @@ describe('reclm launch', function () {
       mkdirSync(ruled);
       writeFileSync(join(ruled, 'manifest.json'), JSON.stringify({ format: ARTIFACT_FORMAT, files: {}, features: { positive: { kind: 'rating', min: 4 } } }));
       const trained = await trainedTiny('llama-sasrec');
+      // A file that opens but does not parse (its third line lacks the item): refused once, not once per rank.
+      const malformed = join(dir, 'bad.csv');
+      writeFileSync(malformed, 'user,item\n1,2\n3\n');
       const launch = (...args: string[]) => runCommand(Launch as never, ['-np', '2', '--mpirun', fake, ...args]);
       for (const [args, message] of [
         [['train', join(dir, 'none'), '--data', data], `${join(dir, 'none')} is not a reclm artifact folder: cannot read manifest.json`],
         [['train', art, '--data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],
         [['train', art, '--data', dir], `${dir}: is a folder without a train file`],
         [['train', art, '--data', data, '--test-data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],
+        [['train', art, '--data', malformed], `${malformed}:3: expected 2 comma-separated fields matching the header, got "3"`],
         // A batch too small for the ranks' micro-batches, as the run itself would refuse it.
         [['train', art, '--data', data, '--batch-size', '1'], 'a batch of 1 rows cannot be split over 2 rank(s) × 1 micro-batch(es); use --batch-size 2 or more'],
         [['train', art, '--data', data, '--batch-size', '3', '--grad-accum', '2'], 'a batch of 3 rows cannot be split over 2 rank(s) × 2 micro-batch(es); use --batch-size 4 or more'],

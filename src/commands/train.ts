@@ -171,19 +171,23 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
 
   /**
    * What `launch` checks before starting `ranks` ranks on this machine (one line instead of one
-   * per rank), without reading the data: DIR holds a manifest (ArtifactError otherwise); the
-   * manifest's refusals (checkAgainstManifest); every data file (--data unless 'builtin', a
-   * pre-split folder's files, --valid-data, --test-data) can be opened (DataFormatError, as the
-   * reader words it); a new run's batch size (flag, else the preset's, else the default) gives
+   * per rank): DIR holds a manifest (ArtifactError otherwise); the manifest's refusals
+   * (checkAgainstManifest); every data file (--data unless 'builtin', a pre-split folder's files,
+   * --valid-data, --test-data) can be opened and read as the ranks read it, side files and the
+   * positive rule included (DataFormatError or UsageError, as the reader words it: the data is
+   * read once more here, seconds for ML-1M); a new run's batch size (flag, else the preset's, else the default) gives
    * every rank its micro-batches (TrainError, as the run words it); a resumed run's flags agree
    * with its checkpoint's recipe (UsageError, as the run words it).
    */
-  static preflight(args: { dir: string }, flags: TrainFlagValues & { data: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; 'grad-accum'?: number }, ranks: number): void {
+  static preflight(args: { dir: string }, flags: TrainFlagValues & { data: string; format?: string; columns?: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; 'grad-accum'?: number }, ranks: number): void {
     const manifest = readManifest(args.dir, false);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     Train.checkAgainstManifest(args.dir, flags, manifest, presplit !== null);
     const files = presplit ? [presplit.train, presplit.valid, presplit.test] : [flags.data];
     for (const f of files) if (f !== undefined && f !== BUILTIN) checkReadable(f);
+    // Read as run() reads it, notes unprinted (each rank prints them): a malformed line fails here once, not once per rank.
+    const data = presplit ? readPresplit(presplit, { format: flags.format as 'auto', ...parseColumns(flags.columns) }).data : openDataset(flags.data, dataReadOptions(flags, undefined, manifest.features));
+    checkAgainstSchema(data, manifest.features, flags.data);
     if (!flags.resume) checkBatchSplit(flags['batch-size'] ?? Number(manifest.recipe?.batchSize ?? DEFAULTS.batchSize), ranks, flags['grad-accum'] ?? 1);
     else resolveRecipe(Train.recipeFlags(flags, bucketFor(manifest, 1) === 0), manifest.recipe, storedRecipe(args.dir), 0, args.dir);
   }
