@@ -166,10 +166,15 @@ describe('feature flags on the command line', function () {
     const eight = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=numeric:8', '--json']);
     expect(eight.stderr).to.include("--field age=numeric:8: the model's age has the 3 buckets it was compiled with, which apply");
     expect(metrics(eight.stdout)).to.deep.equal(metrics(e.stdout));
+    // A spec scoped to one side file is checked against that side's fields only.
+    const scopedAge = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'user:age=numeric:3', '--json']);
+    expect(metrics(scopedAge.stdout)).to.deep.equal(metrics(e.stdout));
+    const itemAge = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'item:age=numeric:3']);
+    expect([itemAge.exitCode, plainText(itemAge.error!.message)]).to.deep.equal([1, '--field item:age=numeric: the model was compiled without an item field "age" (its item fields: genres); drop the flag']);
     // A malformed value does not parse (exit 2); one column given twice is refused.
     for (const bad of ['age=bogus', 'age', 'age=numeric:0', 'age=numeric:0x10']) expect((await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', bad])).exitCode, bad).to.equal(2);
     const twice = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=numeric:3', '--field', 'age=categorical']);
-    expect([twice.exitCode, plainText(twice.error!.message)]).to.deep.equal([1, '--field age: the column is given twice (age=numeric:3, age=categorical); give one']);
+    expect([twice.exitCode, plainText(twice.error!.message)]).to.deep.equal([1, '--field age: the column is given twice (age=numeric:3, age=categorical); give one, or scope each to its file (user:NAME, item:NAME)']);
   });
 
   it('plain artifacts keep plain manifests and refuse the flags at train time', async () => {

@@ -316,6 +316,20 @@ describe('data features: actions, positive rule, side files', function () {
       const r = write('r7.dat', '1::1::5::1\n');
       const csv = write('items.csv', 'item_id,brand\n1,acme\n');
       expect(() => openDataset(r, { itemFeatures: csv, fieldSpecs: parseFieldSpecs(['colour=ignore']) })).to.throw(DataFormatError, /no side file has a column named "colour"/);
+      // A column both files have is read per file with user:NAME / item:NAME (unscoped, one spec applies to both:
+      // here the user file's single-valued category would be refused as multi-valued).
+      const userCats = write('users-cat.csv', 'user_id,category\n1,gold\n');
+      const itemCats = write('items-cat.csv', 'item_id,category\n1,a;b\n');
+      expect(() => openDataset(r, { userFeatures: userCats, itemFeatures: itemCats, fieldSpecs: parseFieldSpecs(['category=multi:;']) })).to.throw(DataFormatError, /single-valued user fields/);
+      const scoped = openDataset(r, { userFeatures: userCats, itemFeatures: itemCats, fieldSpecs: parseFieldSpecs(['user:category=categorical', 'item:category=multi:;']) });
+      expect([scoped.userFeatures!.fields[0].kind, scoped.itemFeatures!.fields[0].kind, scoped.itemFeatures!.fields[0].width]).to.deep.equal(['categorical', 'multi', 2]);
+      expect(parseFieldSpecs(['item:category=multi:;'])).to.deep.equal([{ name: 'category', kind: 'multi', separator: ';', side: 'item' }]);
+      // Scoped to a file that lacks the column, or to a side with no file: refused, naming that side.
+      expect(() => openDataset(r, { userFeatures: userCats, itemFeatures: csv, fieldSpecs: parseFieldSpecs(['item:category=ignore']) })).to.throw(DataFormatError, /--field item:category=ignore: no item-feature file has a column named "category"/);
+      expect(() => openDataset(r, { userFeatures: userCats, fieldSpecs: parseFieldSpecs(['item:category=ignore']) })).to.throw(DataFormatError, '--field item:category=ignore: no item-feature file (--item-features) was given to have a column named "category"');
+      // One column twice for one file (unscoped meets both) is refused; once per file is not.
+      expect(() => parseFieldSpecs(['category=ignore', 'user:category=numeric'])).to.throw(UsageError, '--field category: the column is given twice (category=ignore, user:category=numeric)');
+      expect(() => parseFieldSpecs(['user:category=ignore', 'item:category=ignore'])).to.not.throw();
       expect(() => openDataset(r, { userFeatures: users, itemFeatures: csv, fieldSpecs: parseFieldSpecs(['zip_prefix=ignore', 'brand=categorical']) })).to.not.throw();
       expect(openDataset(r, { userFeatures: users, fieldSpecs: parseFieldSpecs(['zip_prefix=ignore']) }).userFeatures!.fields.map((f) => f.name)).to.deep.equal(['gender', 'age', 'occupation']);
       expect(() => openDataset(r, { userFeatures: users, fieldSpecs: parseFieldSpecs(['age=numeric']) })).to.throw(DataFormatError, /fixed kinds/);

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { featureSchemaOf } from '../data/attach.js';
-import { SPEC_KIND_OF_FIELD, type FeatureField, type FeatureSchema, type FieldSpec } from '../data/features.js';
+import { SPEC_KIND_OF_FIELD, fieldSpecLabel, type FeatureField, type FeatureSchema, type FieldSpec } from '../data/features.js';
 import { normaliseColumn } from '../data/readers/columns.js';
 import { columnPositionsProblem } from '../data/readers/csv.js';
 import { formatPositiveRule, parsePositiveRule } from '../data/positive.js';
@@ -22,7 +22,7 @@ export const featureFlags = () => ({
   'user-features': Flags.string({ description: 'user-feature file: ML-1M users.dat, ML-100K u.user, or CSV/TSV with a user id column (.gz ok)' }),
   'item-features': Flags.string({ description: 'item-feature file: ML-1M movies.dat, ML-100K u.item, or CSV/TSV with an item id column (.gz ok)' }),
   // Each value is checked as the command line parses (exit code 2); two values for one column are refused at run time.
-  field: Flags.custom<string>({ multiple: true, parse: async (input) => (parseFieldSpecs([input]), input) })({ description: 'how a CSV/TSV side-file column is read: NAME=categorical (default), NAME=multi[:SEP] (default |), NAME=numeric[:BUCKETS] (quantile buckets, default 10), NAME=ignore (repeatable)' }),
+  field: Flags.custom<string>({ multiple: true, parse: async (input) => (parseFieldSpecs([input]), input) })({ description: 'how a CSV/TSV side-file column is read: NAME=categorical (default), NAME=multi[:SEP] (default |), NAME=numeric[:BUCKETS] (quantile buckets, default 10), NAME=ignore; user:NAME=… or item:NAME=… for one side file only (repeatable)' }),
 });
 
 export interface FeatureFlagValues {
@@ -33,13 +33,17 @@ export interface FeatureFlagValues {
   field?: string[];
 }
 
-/** Parses `--field NAME=KIND[:ARG]` values. Throws UsageError naming the bad value, or a column given twice. */
+/**
+ * Parses `--field [user:|item:]NAME=KIND[:ARG]` values (a `user:` or `item:` prefix scopes the
+ * spec to that side file, for a column name both files have). Throws UsageError naming the bad
+ * value, or a column given twice for one side file.
+ */
 export function parseFieldSpecs(values: readonly string[] | undefined): FieldSpec[] {
   const specs = (values ?? []).map((v) => {
-    const m = /^([^=]+)=(categorical|multi|numeric|ignore)(?::(.*))?$/.exec(v);
-    if (!m) throw new UsageError(`--field expects NAME=categorical, NAME=multi[:SEP], NAME=numeric[:BUCKETS] or NAME=ignore, got '${v}'`);
-    const [, name, kind, arg] = m;
-    const spec: FieldSpec = { name: name.trim(), kind: kind as FieldSpec['kind'] };
+    const m = /^(?:(user|item):)?([^=]+)=(categorical|multi|numeric|ignore)(?::(.*))?$/.exec(v);
+    if (!m) throw new UsageError(`--field expects [user:|item:]NAME=categorical, NAME=multi[:SEP], NAME=numeric[:BUCKETS] or NAME=ignore, got '${v}'`);
+    const [, side, name, kind, arg] = m;
+    const spec: FieldSpec = { name: name.trim(), kind: kind as FieldSpec['kind'], ...(side ? { side: side as 'user' | 'item' } : {}) };
     if (kind === 'multi') spec.separator = arg === undefined || arg === '' ? '|' : arg;
     else if (kind === 'numeric' && arg !== undefined) {
       // Decimal digits only: Number() would also read 0x10 and 1e1.
@@ -48,8 +52,13 @@ export function parseFieldSpecs(values: readonly string[] | undefined): FieldSpe
     } else if (arg !== undefined) throw new UsageError(`--field ${v}: ${kind} takes no argument`);
     return spec;
   });
-  const twice = specs.find((sp, i) => specs.findIndex((x) => normaliseColumn(x.name) === normaliseColumn(sp.name)) !== i);
-  if (twice) throw new UsageError(`--field ${twice.name}: the column is given twice (${values!.filter((v) => normaliseColumn(v.split('=')[0]) === normaliseColumn(twice.name)).join(', ')}); give one`);
+  // Two specs meet when they name one column and a side file both apply to (unscoped applies to both).
+  const meet = (a: FieldSpec, b: FieldSpec) => normaliseColumn(a.name) === normaliseColumn(b.name) && (a.side === undefined || b.side === undefined || a.side === b.side);
+  const i = specs.findIndex((sp, k) => specs.findIndex((x) => meet(x, sp)) !== k);
+  if (i >= 0) {
+    const both = values!.filter((_, k) => meet(specs[k], specs[i]));
+    throw new UsageError(`--field ${specs[i].name}: the column is given twice (${both.join(', ')}); give one, or scope each to its file (user:NAME, item:NAME)`);
+  }
   return specs;
 }
 
@@ -87,7 +96,7 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
     onNote?.(`--item-features ${flags['item-features']}: not read; the model's item features were baked into its graphs at compile time (compile again to change them)`);
   } else if (flags['item-features'] !== undefined) out.itemFeatures = flags['item-features'];
   const specs = parseFieldSpecs(flags.field);
-  if (stored) for (const sp of specs) checkSpecAgainstModel(sp, [...(stored.userFields ?? []), ...(stored.itemFields ?? [])], onNote);
+  if (stored) for (const sp of specs) checkSpecAgainstModel(sp, [...(sp.side !== 'item' ? (stored.userFields ?? []) : []), ...(sp.side !== 'user' ? (stored.itemFields ?? []) : [])], onNote);
   if (specs.length) out.fieldSpecs = specs;
   return out;
 }
@@ -99,9 +108,9 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
  */
 function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[], onNote?: (line: string) => void): void {
   const f = fields.find((x) => x.name === sp.name || normaliseColumn(x.name) === normaliseColumn(sp.name));
-  const given = `--field ${sp.name}=${sp.kind}`;
+  const given = `--field ${fieldSpecLabel(sp)}=${sp.kind}`;
   if (!f) {
-    if (sp.kind !== 'ignore') throw new UsageError(`${given}: the model was compiled without a field "${sp.name}" (its fields: ${fields.map((x) => x.name).join(', ') || 'none'}); drop the flag`);
+    if (sp.kind !== 'ignore') throw new UsageError(`${given}: the model was compiled without ${sp.side === 'item' ? 'an item field' : sp.side === 'user' ? 'a user field' : 'a field'} "${sp.name}" (its ${sp.side ? `${sp.side} ` : ''}fields: ${fields.map((x) => x.name).join(', ') || 'none'}); drop the flag`);
     return;
   }
   if (sp.kind !== SPEC_KIND_OF_FIELD[f.kind]) {
@@ -109,9 +118,9 @@ function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[], o
   }
   // The bucket edges are the model's (its embedding has one row per bucket): another count cannot apply.
   const buckets = f.vocab.length - 2;
-  if (sp.buckets !== undefined && sp.buckets !== buckets) onNote?.(`--field ${sp.name}=numeric:${sp.buckets}: the model's ${f.name} has the ${buckets} buckets it was compiled with, which apply`);
+  if (sp.buckets !== undefined && sp.buckets !== buckets) onNote?.(`--field ${fieldSpecLabel(sp)}=numeric:${sp.buckets}: the model's ${f.name} has the ${buckets} buckets it was compiled with, which apply`);
   const separator = f.separator ?? '|';
-  if (f.kind === 'multi' && sp.separator !== separator) onNote?.(`--field ${sp.name}=multi:${sp.separator}: values are split on '${sp.separator}' here; the model was compiled with '${separator}'`);
+  if (f.kind === 'multi' && sp.separator !== separator) onNote?.(`--field ${fieldSpecLabel(sp)}=multi:${sp.separator}: values are split on '${sp.separator}' here; the model was compiled with '${separator}'`);
 }
 
 /**

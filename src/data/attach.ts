@@ -7,7 +7,7 @@ import { applyPositiveRule, formatPositiveRule } from './positive.js';
 import { readSideFile, type SideTable } from './readers/side.js';
 import { normaliseColumn } from './readers/columns.js';
 import { buildItemFeatures, buildUserFeatures } from './side-features.js';
-import type { FeatureSchema } from './features.js';
+import { fieldSpecLabel, specsForSide, type FeatureSchema, type FieldSpec } from './features.js';
 import type { Dataset, ReadOptions } from './types.js';
 import { count } from '../util/plural.js';
 
@@ -38,33 +38,36 @@ export function wantsSideData(opts: ReadOptions): boolean {
  */
 export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): void {
   const notes: string[] = [];
-  const used = new Set<string>();
+  const used = new Set<FieldSpec>();
   if (opts.positive) {
     applyPositiveRule(ds, opts.positive, file);
     if (ds.positive) notes.push(`--positive ${formatPositiveRule(opts.positive)}: ${countPositive(ds)} of ${countEvents(ds)} events are positive (targets); the others stay in the sequences as context`);
   }
   if (opts.userFeatures !== undefined) {
-    const table = readSideFile(opts.userFeatures, 'user', opts.fieldSpecs, opts.schema?.userFields);
-    table.usedSpecs.forEach((n) => used.add(n));
+    const specs = specsForSide(opts.fieldSpecs, 'user');
+    const table = readSideFile(opts.userFeatures, 'user', specs, opts.schema?.userFields);
+    for (const sp of specs) if (table.usedSpecs.includes(sp.name)) used.add(sp);
     const uf = buildUserFeatures(ds, table, opts.schema?.userFields);
     checkCoverage(table, uf.unknownUsers, ds.users.length, file);
     ds.userFeatures = uf;
     notes.push(...table.notes, `${table.file} (${table.layout}): user fields ${uf.fields.map((f) => `${f.name} (${count(f.vocab.length - 2, 'value')})`).join(', ')}; ${uf.unknownUsers} of ${count(ds.users.length, 'user')} not in the file ('<unk>'), ${count(uf.unseenValues, 'value')} unseen in training or missing ('<unk>')`);
   }
   if (opts.itemFeatures !== undefined) {
-    const table = readSideFile(opts.itemFeatures, 'item', opts.fieldSpecs, opts.schema?.itemFields);
-    table.usedSpecs.forEach((n) => used.add(n));
+    const specs = specsForSide(opts.fieldSpecs, 'item');
+    const table = readSideFile(opts.itemFeatures, 'item', specs, opts.schema?.itemFields);
+    for (const sp of specs) if (table.usedSpecs.includes(sp.name)) used.add(sp);
     const itf = buildItemFeatures(ds, table, opts.schema?.itemFields);
     checkCoverage(table, itf.unknownItems, ds.numItems, file);
     ds.itemFeatures = itf;
     notes.push(...table.notes, `${table.file} (${table.layout}): item fields ${itf.fields.map((f) => `${f.name} (${count(f.vocab.length - 2, 'value')}${f.width > 1 ? `, up to ${f.width} per item` : f.kind === 'multi' ? `, never more than one per item: is its separator '${f.separator ?? '|'}' the file's?` : ''})`).join(', ')}; ${itf.unknownItems} of ${count(ds.numItems, 'item')} not in the file ('<unk>'), ${count(itf.unseenValues, 'value')} unseen in training or missing ('<unk>')`);
   }
   // A spec naming one of the model's fields was checked against it, and needs no file (the item features are baked in).
-  const modelFields = new Set([...(opts.schema?.userFields ?? []), ...(opts.schema?.itemFields ?? [])].map((f) => normaliseColumn(f.name)));
-  const unused = (opts.fieldSpecs ?? []).filter((sp) => !used.has(sp.name) && !modelFields.has(normaliseColumn(sp.name)));
-  if (unused.length) {
-    const files = [opts.userFeatures, opts.itemFeatures].filter((f) => f !== undefined);
-    throw new DataFormatError(files.length ? files.join(', ') : file, null, `--field ${unused[0].name}=${unused[0].kind}: ${files.length ? 'no side file has a column' : 'no side file (--user-features, --item-features) was given to have a column'} named "${unused[0].name}"`);
+  const modelFields = (sp: FieldSpec) => [...(sp.side !== 'item' ? (opts.schema?.userFields ?? []) : []), ...(sp.side !== 'user' ? (opts.schema?.itemFields ?? []) : [])].map((f) => normaliseColumn(f.name));
+  const unused = (opts.fieldSpecs ?? []).find((sp) => !used.has(sp) && !modelFields(sp).includes(normaliseColumn(sp.name)));
+  if (unused) {
+    const files = [...(unused.side !== 'item' ? [opts.userFeatures] : []), ...(unused.side !== 'user' ? [opts.itemFeatures] : [])].filter((f) => f !== undefined);
+    const given = unused.side ? `${unused.side}-feature file (--${unused.side}-features)` : 'side file (--user-features, --item-features)';
+    throw new DataFormatError(files.length ? files.join(', ') : file, null, `--field ${fieldSpecLabel(unused)}=${unused.kind}: ${files.length ? `no ${unused.side ? `${unused.side}-feature file` : 'side file'} has a column` : `no ${given} was given to have a column`} named "${unused.name}"`);
   }
   ds.notes = [...(ds.notes ?? []), ...notes];
   for (const n of notes) opts.onNote?.(n);

@@ -78,17 +78,29 @@ export interface ActionLog {
 export type PositiveRule = { kind: 'all' } | { kind: 'rating'; min: number } | { kind: 'actions'; values: string[] };
 
 /**
- * How a column of a CSV/TSV side file is read (`--field NAME=KIND[:ARG]`; additive, data side
- * only): 'categorical' (default), 'multi' with a separator, 'numeric' with `buckets` quantile
- * buckets over the training users/items (read as a 'bucketed' field), or 'ignore'.
+ * How a column of a CSV/TSV side file is read (`--field [user:|item:]NAME=KIND[:ARG]`; additive,
+ * data side only): 'categorical' (default), 'multi' with a separator, 'numeric' with `buckets`
+ * quantile buckets over the training users/items (read as a 'bucketed' field), or 'ignore'.
  */
 export interface FieldSpec {
   name: string;
+  /** The side file it applies to (`user:NAME`, `item:NAME`); absent: a column of that name in either. */
+  side?: 'user' | 'item';
   kind: 'categorical' | 'multi' | 'numeric' | 'ignore';
   /** 'multi': the separator between values (default '|'). */
   separator?: string;
   /** 'numeric': the number of quantile buckets (default 10). */
   buckets?: number;
+}
+
+/** A spec's column as `--field` names it: `user:age`, `genres`. */
+export function fieldSpecLabel(sp: FieldSpec): string {
+  return sp.side ? `${sp.side}:${sp.name}` : sp.name;
+}
+
+/** The specs that apply to one side file: those scoped to it and the unscoped ones. */
+export function specsForSide(specs: readonly FieldSpec[] | undefined, side: 'user' | 'item'): FieldSpec[] {
+  return (specs ?? []).filter((sp) => sp.side === undefined || sp.side === side);
 }
 
 /** The `--field` kind a compiled field is read with again (a bucketed field is read as numeric). */

@@ -16,7 +16,7 @@
  */
 import { basename } from 'node:path';
 import { DataFormatError } from '../errors.js';
-import { SPEC_KIND_OF_FIELD, type FeatureField, type FieldSpec } from '../features.js';
+import { SPEC_KIND_OF_FIELD, fieldSpecLabel, type FeatureField, type FieldSpec } from '../features.js';
 import { ITEM_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
 import { sniffDelimiter, splitCsvLine } from './csv.js';
 import { forEachLine, lineText, loadSource, sourceFromBytes, type Source } from './source.js';
@@ -93,7 +93,7 @@ function parseSideSource(src: Source, side: 'user' | 'item', specs: readonly Fie
     const known = new Set(fixedColumns(layout).map((c) => c.name));
     fixedSpecs = specs.filter((s) => known.has(s.name));
     const bad = fixedSpecs.find((s) => s.kind !== 'ignore');
-    if (bad) throw new DataFormatError(src.file, null, `--field ${bad.name}=${bad.kind}: the fields of ${LAYOUT_NAME[layout]} have fixed kinds; only NAME=ignore applies to them (${[...known].join(', ')})`);
+    if (bad) throw new DataFormatError(src.file, null, `--field ${fieldSpecLabel(bad)}=${bad.kind}: the fields of ${LAYOUT_NAME[layout]} have fixed kinds; only NAME=ignore applies to them (${[...known].join(', ')})`);
   }
   const table = layout === 'csv' ? parseCsvSide(src, side, specs, stored) : parseFixed(src, layout, side);
   if (layout !== 'csv') {
@@ -220,7 +220,7 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
       used = specs.filter((sp) => header!.includes(sp.name) || norm.includes(normaliseColumn(sp.name))).map((sp) => sp.name);
       // The id column is each row's key whatever a --field says of it: say so rather than ignore the flag silently.
       for (const sp of specs.filter((x) => x.name === header![key] || normaliseColumn(x.name) === norm[key])) {
-        notes.push(`${src.file}: --field ${sp.name}=${sp.kind} has no effect: "${header[key]}" is the ${side} id column (each row's key), not a feature`);
+        notes.push(`${src.file}: --field ${fieldSpecLabel(sp)}=${sp.kind} has no effect: "${header[key]}" is the ${side} id column (each row's key), not a feature`);
       }
       cols = [];
       const unread: string[] = [];
