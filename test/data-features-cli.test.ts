@@ -225,8 +225,17 @@ describe('feature flags on the command line', function () {
     copyFileSync(join(featured, 'inference.onnx'), join(alone, 'model.onnx'));
     const fewer = join(alone, 'ratings.dat');
     writeFileSync(fewer, readFileSync(ratings, 'utf8').trim().split('\n').slice(0, -1).join('\n') + '\n');
-    const noMap = await runCommand(Eval as never, [join(alone, 'model.onnx'), '--data', fewer, '--user-features', users]);
-    expect([noMap.exitCode, plainText(noMap.error!.message)]).to.deep.equal([1, `${join(alone, 'model.onnx')} names its item map items.json, which is not beside it: copy it with the model (without it, items are numbered as ${fewer} numbers them, which matches the model only on its own training data)`]);
+    // Its ids are the integers 1..V, kept as they are (item_ids_remapped "false"), and so are the data's:
+    // numbered alike, it ranks as with the map (before: refused, as for any data but the training data).
+    const noMap = await runCommand(Eval as never, [join(alone, 'model.onnx'), '--data', fewer, '--user-features', users, '--json']);
+    const withMap = await runCommand(Eval as never, [join(featured, 'inference.onnx'), '--data', fewer, '--user-features', users, '--json']);
+    expect(noMap.exitCode, noMap.error?.message).to.equal(0);
+    expect(metrics(noMap.stdout)).to.deep.equal(metrics(withMap.stdout));
+    // Data whose ids are renumbered (not integers) may number the items otherwise: refused.
+    const renamed = join(alone, 'renamed.csv');
+    writeFileSync(renamed, ['user_id,item_id,rating,timestamp', ...readFileSync(fewer, 'utf8').trim().split('\n').map((l) => l.split('::')).map(([u, i, r, t]) => `${u},i${i},${r},${t}`)].join('\n') + '\n');
+    const renamedNoMap = await runCommand(Eval as never, [join(alone, 'model.onnx'), '--data', renamed, '--user-features', users]);
+    expect([renamedNoMap.exitCode, plainText(renamedNoMap.error!.message)]).to.deep.equal([1, `${join(alone, 'model.onnx')} names its item map items.json, which is not beside it: copy it with the model (without it, items are numbered as ${renamed} numbers them, which matches the model only on its own training data, or where both keep integer ids 1..V as they are)`]);
     const wrongMap = await runCommand(Eval as never, [join(foreign, 'model.onnx'), '--data', ratings, '--user-features', users]);
     expect(wrongMap.exitCode).to.equal(1);
     expect(plainText(wrongMap.error!.message)).to.equal(`${join(foreign, 'items.json')} is not the item map ${join(foreign, 'model.onnx')} was exported with (its sha256 differs from the model's item_map_sha256): another run's? Copy the model together with its own items.json`);

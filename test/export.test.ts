@@ -121,6 +121,8 @@ describe('exported inference.onnx', function () {
         expect(meta.item_map).to.equal('items.json');
         expect(existsSync(join(dir, meta.item_map)), 'the item map lies beside the model').to.equal(true);
         expect(meta.item_map_sha256).to.equal(sha256(readFileSync(join(dir, meta.item_map))));
+        // Whether the ids were renumbered, so that eval knows when the map may be left behind.
+        expect(meta.item_ids_remapped).to.equal(String(JSON.parse(readFileSync(join(dir, meta.item_map), 'utf8')).remapped));
         // The training data's fingerprint, so that eval of this file alone can tell other data.
         expect(meta.data_fingerprint).to.equal(dataFingerprint(tinyData()));
         // And of its events in any row order, so that a reordered file is not called other data.

@@ -140,6 +140,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   // Whether the ranked data is the data the model trained on (its fingerprint is known and equal):
   // then the data numbers items as the model does, with or without the item map.
   let trainingData: boolean;
+  // Whether the data renumbered its item ids (false: ids 1..V number the items as they are).
+  let dataRemapped: boolean;
   if (opts.presplit) {
     const { userCol, itemCol, timeCol, actionCol, onNote } = opts.read ?? {};
     const r = readPresplit(opts.presplit, { format: opts.format, userCol, itemCol, timeCol, actionCol, onNote });
@@ -150,6 +152,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     trainingData = numberedAsTrained;
     ({ split } = r);
     itemIds = r.data.itemIds;
+    dataRemapped = r.data.remapped;
     const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = r.report;
     atRead = { interactions: dropped - ofUsers, items: droppedItems, lost: r.report.lostUsers[opts.split] };
     if (dropped) {
@@ -178,6 +181,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     if (!other) pushIfAny(warnings, otherSideData(data, opts.data, info.metadata, opts.model));
     split = leaveOneOutSplit(data);
     itemIds = data.itemIds;
+    dataRemapped = data.remapped;
     // On other data the events are not the model's training events (its own warning says so).
     const trainedTargets = other ? null : ruleTargetsTrainedOn(split, opts.split, info.metadata, opts);
     if (trainedTargets) warnings.push(trainedTargets);
@@ -200,8 +204,10 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     ({ split, report: unknown } = alignSplit(split, itemIds, map, opts.split));
     itemIds = map.itemIds; // the split now numbers items as the model does
   }
-  if (mapPath && !existsSync(mapPath) && !trainingData) {
-    throw new ArtifactError(`${path} names its item map ${info.metadata.item_map}, which is not beside it: copy it with the model (without it, items are numbered as ${opts.data} numbers them, which matches the model only on its own training data)`);
+  // Ids 1..V kept as they are, in the model and in the data, number the items alike without the map.
+  const numberedById = info.metadata.item_ids_remapped === 'false' && !dataRemapped;
+  if (mapPath && !existsSync(mapPath) && !trainingData && !numberedById) {
+    throw new ArtifactError(`${path} names its item map ${info.metadata.item_map}, which is not beside it: copy it with the model (without it, items are numbered as ${opts.data} numbers them, which matches the model only on its own training data, or where both keep integer ids 1..V as they are)`);
   }
   if (split.numItems !== info.numItems) {
     throw new ArtifactError(`${path} scores ${info.numItems} items but ${opts.data} has ${split.numItems} (and no item map beside the model to align them)`);

@@ -6,6 +6,7 @@ import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint.js
 import { Feeds, checkFeeds, int64Scalar } from './feeds.js';
 import { CudaOptions, DeviceSpec, createSession } from '../onnx/providers.js';
 import { exportInference, featureMetadata } from '../onnx/bake.js';
+import type { ItemMap } from '../data/item-map.js';
 
 export interface SessionOptions extends CudaOptions {
   device?: DeviceSpec | string;
@@ -273,16 +274,23 @@ export class TrainingSession {
       trim_padding: String(this.manifest.trimPadding === true),
       // The item-id map travels beside inference.onnx in the artifact folder; its hash lets eval
       // tell it from another run's items.json when the model file is copied elsewhere.
-      ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap, ...this.itemMapHash(this.manifest.dataset.itemMap) } : {}),
+      ...(this.manifest.dataset.itemMap ? { item_map: this.manifest.dataset.itemMap, ...this.itemMapMetadata(this.manifest.dataset.itemMap) } : {}),
       ...featureMetadata(this.manifest.features),
       ...metadata,
     });
   }
 
-  /** `item_map_sha256` of the folder's item map; none when the file is missing (eval then cannot compare, as for older exports). */
-  private itemMapHash(file: string): { item_map_sha256?: string } {
+  /**
+   * `item_map_sha256` of the folder's item map, and `item_ids_remapped` ("false": the ids are
+   * the integers 1..V and number the items as they are, so eval can rank data numbered the same
+   * way without the map); none when the file is missing (eval then cannot compare, as for older exports).
+   */
+  private itemMapMetadata(file: string): { item_map_sha256?: string; item_ids_remapped?: string } {
     const path = join(this.dir, file);
-    return existsSync(path) ? { item_map_sha256: sha256(readFileSync(path)) } : {};
+    if (!existsSync(path)) return {};
+    const bytes = readFileSync(path);
+    const map = JSON.parse(bytes.toString('utf8')) as Partial<ItemMap>;
+    return { item_map_sha256: sha256(bytes), item_ids_remapped: String(map.remapped !== false) };
   }
 
   async release(): Promise<void> {
