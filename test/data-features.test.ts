@@ -316,6 +316,8 @@ describe('data features: actions, positive rule, side files', function () {
       const r = write('r7.dat', '1::1::5::1\n');
       const csv = write('items.csv', 'item_id,brand\n1,acme\n');
       expect(() => openDataset(r, { itemFeatures: csv, fieldSpecs: parseFieldSpecs(['colour=ignore']) })).to.throw(DataFormatError, /no side file has a column named "colour"/);
+      // A side file that cannot be read is named by its flag, not called "the data file".
+      expect(() => openDataset(r, { itemFeatures: join(dir, 'no-items.csv') })).to.throw(DataFormatError, `${join(dir, 'no-items.csv')}: cannot read the item-feature file (--item-features): no such file`);
       // A column both files have is read per file with user:NAME / item:NAME (unscoped, one spec applies to both:
       // here the user file's single-valued category would be refused as multi-valued).
       const userCats = write('users-cat.csv', 'user_id,category\n1,gold\n');

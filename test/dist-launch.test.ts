@@ -10,6 +10,8 @@ import { HostfileError, applyInclude, parseHostfile } from '../src/dist/hostfile
 import { LaunchError, MpirunPlan, buildMpirunCommand, shellQuote } from '../src/dist/mpirun.js';
 import { PACKAGE_ROOT, plainText, runCommand } from './helpers/cli.js';
 import { trainedTiny } from './helpers/trained.js';
+import { compileTiny, tinyData } from './helpers/tiny-run.js';
+import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { RANDOM_WINDOW_WITH_POSITIVE_RULE } from '../src/data/sampler.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
 import { DATA, RECLM, artifactFactory, expectLossesClose, ofType, reclm, stepLosses } from './helpers/dist-runs.js';
@@ -178,11 +180,12 @@ describe('reclm launch', function () {
       const fake = join(dir, 'fake-mpirun');
       writeFileSync(fake, `#!/bin/sh\necho started >> '${started}'\n`);
       chmodSync(fake, 0o755);
-      const art = join(dir, 'art');
-      mkdirSync(art);
-      writeFileSync(join(art, 'manifest.json'), JSON.stringify({ format: ARTIFACT_FORMAT, files: {} }));
-      const data = join(dir, 'd.txt');
-      writeFileSync(data, '1 1\n1 2\n');
+      // Compiled for the tiny dataset, written out as the data file; a two-item file is another catalogue.
+      const art = compileTiny('llama-sasrec');
+      const data = join(dir, 'tiny.txt');
+      writeBuiltinDataset(data, tinyData());
+      const twoItems = join(dir, 'd.txt');
+      writeFileSync(twoItems, '1 1\n1 2\n');
       const ruled = join(dir, 'ruled');
       mkdirSync(ruled);
       writeFileSync(join(ruled, 'manifest.json'), JSON.stringify({ format: ARTIFACT_FORMAT, files: {}, features: { positive: { kind: 'rating', min: 4 } } }));
@@ -197,6 +200,7 @@ describe('reclm launch', function () {
         [['train', art, '--data', dir], `${dir}: is a folder without a train file`],
         [['train', art, '--data', data, '--test-data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],
         [['train', art, '--data', malformed], `${malformed}:3: expected 2 comma-separated fields matching the header, got "3"`],
+        [['train', art, '--data', twoItems], `artifacts in ${art} were compiled for ${tinyData().numItems} items (model llama-sasrec) but the data has 2`],
         // A batch too small for the ranks' micro-batches, as the run itself would refuse it.
         [['train', art, '--data', data, '--batch-size', '1'], 'a batch of 1 rows cannot be split over 2 rank(s) × 1 micro-batch(es); use --batch-size 2 or more'],
         [['train', art, '--data', data, '--batch-size', '3', '--grad-accum', '2'], 'a batch of 3 rows cannot be split over 2 rank(s) × 2 micro-batch(es); use --batch-size 4 or more'],
@@ -204,6 +208,9 @@ describe('reclm launch', function () {
         [['train', art, '--data', data, '--positive', 'rating>=4'], `--positive: ${art} was compiled for item ids only`],
         [['train', ruled, '--data', data, '--window', 'random'], RANDOM_WINDOW_WITH_POSITIVE_RULE],
         [['train', trained, '--data', data, '--resume', '--seed', '9'], `--seed 9 contradicts the run in ${trained}, trained with --seed 4`],
+        // The folder's run: there without --resume, or with nothing left to train.
+        [['train', trained, '--data', data], `${trained} already holds a training run (last.ckpt); pass --resume to continue it or --overwrite to start again`],
+        [['train', trained, '--data', data, '--resume', '--max-steps', '2'], `--resume --max-steps 2: --max-steps counts the run's steps from its start, and the run in ${trained} is at step 6`],
       ] as const) {
         const r = await launch('--', ...args);
         expect(r.exitCode, args.join(' ')).to.equal(1);

@@ -7,7 +7,9 @@ import { describePresplit, readPresplit, resolvePresplit } from '../data/prespli
 import { EPOCH_USERS, RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type EpochUsers, type TrainWindow } from '../data/sampler.js';
 import { parseDevice } from '../onnx/providers.js';
 import { lrAt, validateSchedule } from '../runtime/schedule.js';
-import { TrainSummary, bucketFor, checkBatchSplit, storedRecipe, train } from '../runtime/trainer.js';
+import { RUN_FILES, TrainSummary, bucketFor, checkBatchSplit, checkDataAgainstArtifacts, checkResumable, checkRunFolder, runMetaOf, storedRecipe, train } from '../runtime/trainer.js';
+import { loadCheckpoint } from '../runtime/checkpoint.js';
+import { join } from 'node:path';
 import { ReclmCommand } from '../cli/base-command.js';
 import { UsageError } from '../errors.js';
 import { checkedStringFlag, cudaLibDirFlag, dataFormatFlag, nonNegativeNumberFlag, positiveNumberFlag, capThreads, seedFlag } from '../cli/flags.js';
@@ -175,11 +177,13 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
    * (checkAgainstManifest); every data file (--data unless 'builtin', a pre-split folder's files,
    * --valid-data, --test-data) can be opened and read as the ranks read it, side files and the
    * positive rule included (DataFormatError or UsageError, as the reader words it: the data is
-   * read once more here, seconds for ML-1M); a new run's batch size (flag, else the preset's, else the default) gives
+   * read once more here, seconds for ML-1M), and numbers items as the artifacts do; the folder
+   * holds no run unless --resume or --overwrite, and a run with --resume, with steps left to
+   * train (TrainError, as the run words it); a new run's batch size (flag, else the preset's, else the default) gives
    * every rank its micro-batches (TrainError, as the run words it); a resumed run's flags agree
    * with its checkpoint's recipe (UsageError, as the run words it).
    */
-  static preflight(args: { dir: string }, flags: TrainFlagValues & { data: string; format?: string; columns?: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; 'grad-accum'?: number }, ranks: number): void {
+  static preflight(args: { dir: string }, flags: TrainFlagValues & { data: string; format?: string; columns?: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; overwrite?: boolean; 'max-steps'?: number; 'grad-accum'?: number }, ranks: number): void {
     const manifest = readManifest(args.dir, false);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     Train.checkAgainstManifest(args.dir, flags, manifest, presplit !== null);
@@ -188,8 +192,15 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     // Read as run() reads it, notes unprinted (each rank prints them): a malformed line fails here once, not once per rank.
     const data = presplit ? readPresplit(presplit, { format: flags.format as 'auto', ...parseColumns(flags.columns) }).data : openDataset(flags.data, dataReadOptions(flags, undefined, manifest.features));
     checkAgainstSchema(data, manifest.features, flags.data);
+    checkDataAgainstArtifacts(args.dir, manifest, data);
+    checkRunFolder(args.dir, flags.resume ?? false, flags.overwrite ?? false);
     if (!flags.resume) checkBatchSplit(flags['batch-size'] ?? Number(manifest.recipe?.batchSize ?? DEFAULTS.batchSize), ranks, flags['grad-accum'] ?? 1);
-    else resolveRecipe(Train.recipeFlags(flags, bucketFor(manifest, 1) === 0), manifest.recipe, storedRecipe(args.dir), 0, args.dir);
+    else {
+      // One read of the checkpoint: its recipe for the flags, its position for what is left to train.
+      const state = loadCheckpoint(join(args.dir, RUN_FILES.last));
+      const recipe = resolveRecipe(Train.recipeFlags(flags, bucketFor(manifest, 1) === 0), manifest.recipe, runMetaOf(state)?.recipe ?? null, 0, args.dir);
+      checkResumable(args.dir, state, { epochs: recipe.values.epochs, constant: recipe.schedule.kind === 'constant', maxSteps: flags['max-steps'] });
+    }
   }
 
   async run(): Promise<TrainSummary & { recipe: EffectiveRecipe; gradAccum: number }> {

@@ -339,6 +339,45 @@ export function checkBatchSplit(batchSize: number, ranks: number, gradAccum: num
   }
 }
 
+/**
+ * Refuses data that does not number items as the artifacts in `dir` do: another item count than
+ * the manifest's, or other item ids than its item map (items.json). Throws TrainError.
+ */
+export function checkDataAgainstArtifacts(dir: string, manifest: Manifest, data: Dataset): void {
+  const V = manifest.dataset.numItems;
+  if (data.numItems !== V) {
+    throw new TrainError(`artifacts in ${dir} were compiled for ${V} items (model ${manifest.model}) but the data has ${data.numItems}; recompile with --data pointing at this file`);
+  }
+  // The same count is not the same catalogue: item i of the data must be the model's item i.
+  if (manifest.dataset.itemMap) {
+    const compiled = loadItemMap(join(dir, manifest.dataset.itemMap)).itemIds;
+    let differ = 0;
+    for (let i = 1; i <= V; i++) if (compiled[i] !== data.itemIds[i]) differ++;
+    if (differ) throw new TrainError(`artifacts in ${dir} were compiled for other item ids: ${differ} of ${V} differ from ${manifest.dataset.itemMap} (the data's item 1 is '${data.itemIds[1]}', the model's '${compiled[1]}'); recompile with --data pointing at this file`);
+  }
+}
+
+/** Refuses a new run in a folder that holds one (without --overwrite), and --resume without one. Throws TrainError. */
+export function checkRunFolder(dir: string, resume: boolean, overwrite: boolean): void {
+  const last = join(dir, RUN_FILES.last);
+  if (!resume && !overwrite && existsSync(last)) throw new TrainError(`${dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
+  if (resume && !existsSync(last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${dir}; start without --resume`);
+}
+
+/**
+ * Refuses to resume the run in `dir` from `state` (its last.ckpt) when nothing is left to train:
+ * it finished its `epochs`, or is past `maxSteps` (counted from the run's start). `constant`:
+ * its lr is constant, so a larger --epochs would continue it. Throws TrainError.
+ */
+export function checkResumable(dir: string, state: Pick<CheckpointState, 'epoch' | 'stepInEpoch' | 'step'>, opts: { epochs: number; constant: boolean; maxSteps?: number }): void {
+  if (state.epoch >= opts.epochs && state.stepInEpoch === 0) {
+    throw new TrainError(`--resume: the run in ${dir} already finished its ${count(opts.epochs, 'epoch')} (step ${state.step}); nothing to continue${opts.constant ? ' (pass a larger --epochs to train longer)' : ''}`);
+  }
+  if (opts.maxSteps !== undefined && state.step >= opts.maxSteps) {
+    throw new TrainError(`--resume --max-steps ${opts.maxSteps}: --max-steps counts the run's steps from its start, and the run in ${dir} is at step ${state.step}; pass --max-steps ${state.step + opts.maxSteps} to train ${count(opts.maxSteps, 'step')} more`);
+  }
+}
+
 async function openRun(opts: TrainOptions, collective: Collective): Promise<Run> {
   const lead = collective.rank === 0;
   const gradAccum = opts.gradAccum ?? 1;
@@ -350,17 +389,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   validateSchedule(opts.schedule);
   const manifest = readManifest(opts.dir);
   checkTimeBiasData(manifest.config, opts.data, 'train');
-  const V = manifest.dataset.numItems;
-  if (opts.data.numItems !== V) {
-    throw new TrainError(`artifacts in ${opts.dir} were compiled for ${V} items (model ${manifest.model}) but the data has ${opts.data.numItems}; recompile with --data pointing at this file`);
-  }
-  // The same count is not the same catalogue: item i of the data must be the model's item i.
-  if (manifest.dataset.itemMap) {
-    const compiled = loadItemMap(join(opts.dir, manifest.dataset.itemMap)).itemIds;
-    let differ = 0;
-    for (let i = 1; i <= V; i++) if (compiled[i] !== opts.data.itemIds[i]) differ++;
-    if (differ) throw new TrainError(`artifacts in ${opts.dir} were compiled for other item ids: ${differ} of ${V} differ from ${manifest.dataset.itemMap} (the data's item 1 is '${opts.data.itemIds[1]}', the model's '${compiled[1]}'); recompile with --data pointing at this file`);
-  }
+  checkDataAgainstArtifacts(opts.dir, manifest, opts.data);
   if (opts.resume && opts.overwrite) throw new TrainError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
   // Refuse a run that cannot fit before anything is allocated; a batch larger than an epoch's rows is capped.
   const rows = trainingRows(opts.data, manifest.dataset.maxlen);
@@ -390,10 +419,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   let session: TrainingSession | undefined;
   let zero: ZeroOptimizer | null = null;
   try {
-    if (lead && !opts.resume && !opts.overwrite && existsSync(paths.last)) {
-      throw new TrainError(`${opts.dir} already holds a training run (${RUN_FILES.last}); pass --resume to continue it or --overwrite to start again`);
-    }
-    if (lead && opts.resume && !existsSync(paths.last)) throw new TrainError(`--resume: no ${RUN_FILES.last} in ${opts.dir}; start without --resume`);
+    if (lead) checkRunFolder(opts.dir, opts.resume ?? false, opts.overwrite ?? false);
     // Everything that can refuse the run goes first: --overwrite deletes nothing for a run that cannot start.
     prepareDevice(opts.device ?? 'cpu', { cudaLibDir: opts.cudaLibDir, threads: opts.threads });
     // A new run must never be mistaken for the old one by a later --resume, by eval or by report.
@@ -408,12 +434,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       const stored = runMetaOf(state);
       if (!stored) throw new TrainError(`--resume: ${paths.last} holds no run recipe (written by an older reclm); start again with --overwrite`);
       checkSameRun(stored.recipe, recipe, opts.dir);
-      if (state.epoch >= opts.epochs && state.stepInEpoch === 0) {
-        throw new TrainError(`--resume: the run in ${opts.dir} already finished its ${count(opts.epochs, 'epoch')} (step ${state.step}); nothing to continue${recipe.schedule.kind === 'constant' ? ' (pass a larger --epochs to train longer)' : ''}`);
-      }
-      if (opts.maxSteps !== undefined && state.step >= opts.maxSteps) {
-        throw new TrainError(`--resume --max-steps ${opts.maxSteps}: --max-steps counts the run's steps from its start, and the run in ${opts.dir} is at step ${state.step}; pass --max-steps ${state.step + opts.maxSteps} to train ${count(opts.maxSteps, 'step')} more`);
-      }
+      checkResumable(opts.dir, state, { epochs: opts.epochs, constant: recipe.schedule.kind === 'constant', maxSteps: opts.maxSteps });
       meta = { ...stored, recipe };
     }
     session.seed = recipe.seed;

@@ -68,7 +68,7 @@ const LAYOUT_NAME: Record<Layout, string> = { 'ml1m-users': 'ML-1M users.dat', '
  * other side (users.dat given as item features) and on a key listed twice.
  */
 export function readSideFile(path: string, side: 'user' | 'item', specs: readonly FieldSpec[] = [], stored?: readonly FeatureField[]): SideTable {
-  return parseSideSource(loadSource(path), side, specs, stored);
+  return parseSideSource(loadSource(path, `the ${side}-feature file (--${side}-features)`), side, specs, stored);
 }
 
 /** Same as readSideFile for bytes in memory; `file` names the layout and labels messages. */

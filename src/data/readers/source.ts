@@ -30,13 +30,16 @@ export interface Source {
   notes: string[];
 }
 
-/** Read a file; gzip and zip are recognised by their magic bytes, not by the extension. */
-export function loadSource(path: string): Source {
+/**
+ * Read a file; gzip and zip are recognised by their magic bytes, not by the extension. `what`
+ * names the file in the error for one that cannot be read (default: the data file).
+ */
+export function loadSource(path: string, what = 'the data file'): Source {
   let raw: Buffer;
   try {
     raw = readFileSync(path);
   } catch (e) {
-    throw unreadable(path, e);
+    throw unreadable(path, e, what);
   }
   return sourceFromBytes(path, raw);
 }
@@ -60,10 +63,10 @@ export function checkReadable(path: string): void {
   }
 }
 
-function unreadable(path: string, e: unknown): DataFormatError {
+function unreadable(path: string, e: unknown, what = 'the data file'): DataFormatError {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a data file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-  return new DataFormatError(path, null, `cannot read the data file: ${why}`);
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  return new DataFormatError(path, null, `cannot read ${what}: ${why}`);
 }
 
 export function sourceFromBytes(file: string, raw: Buffer | Uint8Array): Source {
