@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Launch, { rankProgram } from '../src/commands/launch.js';
 import { ARTIFACT_FORMAT } from '../src/contract/artifacts.js';
-import { HostfileError, applyInclude, parseHostfile } from '../src/dist/hostfile.js';
+import { HostfileError, IncludeError, applyInclude, parseHostfile } from '../src/dist/hostfile.js';
 import { LaunchError, MpirunPlan, buildMpirunCommand, shellQuote } from '../src/dist/mpirun.js';
 import { PACKAGE_ROOT, plainText, runCommand } from './helpers/cli.js';
 import { trainedTiny } from './helpers/trained.js';
@@ -54,7 +54,7 @@ describe('reclm launch', function () {
     it("applies DeepSpeed's --include filter", () => {
       const hosts = parseHostfile('a slots=4\nb slots=2\nc slots=1\n', 'h');
       expect(applyInclude(hosts, 'b@a:0,3')).to.deep.equal([{ host: 'b', slots: 2 }, { host: 'a', slots: 2 }]);
-      expect(() => applyInclude(hosts, 'd')).to.throw(HostfileError, "--include: host 'd' is not in the hostfile (hosts: a, b, c); expected 'host1:0,1@host2'");
+      expect(() => applyInclude(hosts, 'd')).to.throw(IncludeError, "--include: host 'd' is not in the hostfile (hosts: a, b, c); expected 'host1:0,1@host2'");
       expect(() => applyInclude(hosts, 'b:2')).to.throw(HostfileError, "--include: slot '2' of 'b' is not in 0..1 (the host has slots=2)");
       expect(() => applyInclude(hosts, 'a:1,1')).to.throw(HostfileError, "--include: 'a:1,1' names a slot twice");
       expect(() => applyInclude(hosts, 'a@a:1')).to.throw(HostfileError, "--include: host 'a' is named twice");
@@ -128,10 +128,14 @@ describe('reclm launch', function () {
       const hostfile = join(dir, 'hosts');
       writeFileSync(hostfile, 'h1 slots=2\nh2 slot=2\n');
       const bad = await runCommand(Launch as never, ['--hostfile', hostfile, '--dry-run', '--', 'train', 'x']);
-      expect(bad.exitCode).to.equal(2);
+      // A bad file, as a bad data file: exit 1 (README: 2 is for a command line that does not parse).
+      expect(bad.exitCode).to.equal(1);
       expect(bad.error?.message).to.equal(`${hostfile}:2: unknown field 'slot=2'; expected 'HOST slots=N' (for example 'node1 slots=2')`);
       const none = await runCommand(Launch as never, ['-np', '2']);
-      expect(none.exitCode).to.equal(1);
+      // A missing argument: exit 2, as oclif's own; so is a malformed --mca value.
+      expect(none.exitCode).to.equal(2);
+      const mca = await runCommand(Launch as never, ['-np', '2', '--mca', 'foo', '--check']);
+      expect([mca.exitCode, mca.error?.message]).to.deep.equal([2, "--mca: expected KEY=VALUE, got 'foo'"]);
       expect(none.error?.message).to.match(/^nothing to launch: give a reclm command after --/);
       const unknown = await runCommand(Launch as never, ['-np', '2', '--', 'frobnicate']);
       expect(unknown.error?.message).to.match(/^'frobnicate' after -- is not a reclm command; commands: compile, .*train \(see --help\)$/);
@@ -226,23 +230,23 @@ describe('reclm launch', function () {
       expect(readFileSync(started, 'utf8')).to.equal('started\nstarted\n');
     });
 
-    it('a hostfile that cannot be read is one line naming it, exit 2', async () => {
+    it('a hostfile that cannot be read is one line naming it, exit 1 (a bad file)', async () => {
       const missing = await runCommand(Launch as never, ['--hostfile', '/no/such/hostfile', '--check']);
-      expect(missing.exitCode).to.equal(2);
+      expect(missing.exitCode).to.equal(1);
       expect(missing.error?.message).to.equal("--hostfile /no/such/hostfile: no such file; expected a file with one 'HOST slots=N' per line");
       const folder = await runCommand(Launch as never, ['--hostfile', tmpdir(), '--check']);
-      expect(folder.exitCode).to.equal(2);
+      expect(folder.exitCode).to.equal(1);
       expect(folder.error?.message).to.equal(`--hostfile ${tmpdir()}: is a folder, not a file; expected a file with one 'HOST slots=N' per line`);
     });
 
     it('--check --json prints an error as the JSON object on stdout, with its exit code', async () => {
       const json = (r: { stdout: string }) => JSON.parse(r.stdout) as { error: { message: string; exit: number } };
       const noRanks = await runCommand(Launch as never, ['--check', '--json']);
-      expect(noRanks.exitCode).to.equal(1);
-      expect(json(noRanks)).to.deep.equal({ error: { message: 'give -np N (ranks on this machine) or --hostfile FILE', exit: 1 } });
+      expect(noRanks.exitCode).to.equal(2);
+      expect(json(noRanks)).to.deep.equal({ error: { message: 'give -np N (ranks on this machine) or --hostfile FILE', exit: 2 } });
       const missing = await runCommand(Launch as never, ['--hostfile', '/no/such/hostfile', '--check', '--json']);
-      expect(missing.exitCode).to.equal(2);
-      expect(json(missing).error).to.deep.equal({ message: missing.error?.message, exit: 2 });
+      expect(missing.exitCode).to.equal(1);
+      expect(json(missing).error).to.deep.equal({ message: missing.error?.message, exit: 1 });
       const badFlag = await runCommand(Launch as never, ['-np', '0', '--check', '--json']);
       expect(badFlag.exitCode).to.equal(2);
       expect(json(badFlag).error.exit).to.equal(2);
@@ -251,7 +255,7 @@ describe('reclm launch', function () {
       // The command's --json after -- asks for launch's refusals as JSON too, before any rank starts:
       // launch's own, the command's arguments, its files.
       const noNp = await runCommand(Launch as never, ['--', 'train', 'x', '--json']);
-      expect(json(noNp)).to.deep.equal({ error: { message: 'give -np N (ranks on this machine) or --hostfile FILE', exit: 1 } });
+      expect(json(noNp)).to.deep.equal({ error: { message: 'give -np N (ranks on this machine) or --hostfile FILE', exit: 2 } });
       const bogus = await runCommand(Launch as never, ['-np', '2', '--', 'train', 'x', '--data', 'f', '--bogus', '--json']);
       expect(json(bogus)).to.deep.equal({ error: { message: bogus.error?.message, exit: 2 } });
       // The sources' CLI in a process of its own: in this one, train's errors come from the build's

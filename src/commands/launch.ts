@@ -7,7 +7,7 @@ import { didYouMean } from '../cli/unknown-command.js';
 import { oneLineParseMessage } from '../cli/errors.js';
 import { UsageError } from '../errors.js';
 import { CHECK_ENTRY } from '../dist/check.js';
-import { HostfileError, HostSlots, applyInclude, readHostfile } from '../dist/hostfile.js';
+import { HostfileError, HostSlots, IncludeError, applyInclude, readHostfile } from '../dist/hostfile.js';
 import { LaunchError, buildMpirunCommand, shellQuote } from '../dist/mpirun.js';
 import { SOURCE_ENTRY } from '../dist/source-entry.js';
 
@@ -86,7 +86,8 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     if (argv.length) throw new UsageError(`unexpected argument '${argv[0]}'; put the reclm command after --, e.g. -- train DIR --data FILE`);
     if (flags.check && rest.length) throw new UsageError('--check runs its own program; give no command after --');
     if (flags.json && !flags.check) throw new UsageError('--json before -- goes with --check; put the command\'s own --json after --, e.g. -- train DIR --data FILE --json');
-    if (!flags.check && !rest.length) throw new UsageError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
+    // A missing command is a missing argument: exit 2, as oclif's.
+    if (!flags.check && !rest.length) throw new LaunchError('nothing to launch: give a reclm command after --, e.g. -- train DIR --data FILE, or --check');
     // A launch flag typed after -- would reach every rank and fail there, once per rank.
     if (isLaunchFlag(rest[0] ?? '')) throw misplacedFlag(rest[0], 'COMMAND');
     if (rest[0] === '--help' || rest[0] === '-h') throw new UsageError(`${rest[0]} after -- would print the help once per rank; run reclm launch --help, or reclm COMMAND --help`);
@@ -96,10 +97,10 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       if (flags.include) hosts = applyInclude(hosts, flags.include);
     }
     const np = flags.np ?? (hosts ? hosts.reduce((a, h) => a + h.slots, 0) : undefined);
-    if (np === undefined) throw new UsageError('give -np N (ranks on this machine) or --hostfile FILE');
+    if (np === undefined) throw new LaunchError('give -np N (ranks on this machine) or --hostfile FILE');
     const mca = (flags.mca ?? []).map((kv) => {
       const m = /^([A-Za-z0-9_]+)=(.*)$/.exec(kv);
-      if (!m) throw new UsageError(`--mca: expected KEY=VALUE, got '${kv}'`);
+      if (!m) throw new LaunchError(`--mca: expected KEY=VALUE, got '${kv}'`);
       return [m[1], m[2]] as const;
     });
     const program = flags.check ? checkProgram(flags.json) : rankProgram(this.config.root, rest);
@@ -127,9 +128,13 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     if (code !== 0) throw new Errors.CLIError(`mpirun exited with ${code} (its messages above name the failed rank)`, { exit: typeof code === 'number' ? code : 1 });
   }
 
-  /** A malformed hostfile, --include or launch flag is a usage error: exit 2, as oclif's own flag errors. */
+  /**
+   * A malformed --include or launch flag, or a missing -np or command, is a command-line error:
+   * exit 2, as oclif's own flag errors. A hostfile that cannot be read or parsed is a bad file: exit 1.
+   */
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    if (err instanceof HostfileError || err instanceof LaunchError) return this.failWith(new Errors.CLIError(err.message, { exit: 2 }));
+    if (err instanceof IncludeError || err instanceof LaunchError) return this.failWith(new Errors.CLIError(err.message, { exit: 2 }));
+    if (err instanceof HostfileError) return this.failWith(new Errors.CLIError(err.message, { exit: 1 }));
     return super.catch(err);
   }
 

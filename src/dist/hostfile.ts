@@ -23,6 +23,9 @@ export interface HostfileEntry extends HostSlots {
 /** A malformed hostfile or --include value; the message is one line naming the file and line. */
 export class HostfileError extends ReclmError {}
 
+/** A malformed `--include` value: a command-line error (exit 2), where a bad hostfile is a bad file (exit 1). */
+export class IncludeError extends HostfileError {}
+
 // Host names (RFC 1123 labels) and IPv4 addresses.
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 const EXPECTED = "expected 'HOST slots=N' (for example 'node1 slots=2')";
@@ -95,17 +98,17 @@ export function applyInclude(hosts: readonly HostSlots[], include: string): Host
   for (const part of include.split('@')) {
     const [host, list, ...more] = part.split(':');
     const entry = byName.get(host);
-    if (!entry) throw new HostfileError(`--include: host '${host}' is not in the hostfile (hosts: ${hosts.map((h) => h.host).join(', ')}); expected 'host1:0,1@host2'`);
-    if (out.some((h) => h.host === host)) throw new HostfileError(`--include: host '${host}' is named twice`);
-    if (more.length) throw new HostfileError(`--include: '${part}' has more than one ':'; expected 'host:0,1'`);
+    if (!entry) throw new IncludeError(`--include: host '${host}' is not in the hostfile (hosts: ${hosts.map((h) => h.host).join(', ')}); expected 'host1:0,1@host2'`);
+    if (out.some((h) => h.host === host)) throw new IncludeError(`--include: host '${host}' is named twice`);
+    if (more.length) throw new IncludeError(`--include: '${part}' has more than one ':'; expected 'host:0,1'`);
     if (list === undefined) {
       out.push({ host, slots: entry.slots });
       continue;
     }
     const idx = list.split(',').map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : NaN));
     const bad = idx.findIndex((i) => !(i >= 0 && i < entry.slots));
-    if (bad >= 0) throw new HostfileError(`--include: slot '${list.split(',')[bad]}' of '${host}' is not in 0..${entry.slots - 1} (the host has slots=${entry.slots})`);
-    if (new Set(idx).size !== idx.length) throw new HostfileError(`--include: '${part}' names a slot twice`);
+    if (bad >= 0) throw new IncludeError(`--include: slot '${list.split(',')[bad]}' of '${host}' is not in 0..${entry.slots - 1} (the host has slots=${entry.slots})`);
+    if (new Set(idx).size !== idx.length) throw new IncludeError(`--include: '${part}' names a slot twice`);
     out.push({ host, slots: idx.length });
   }
   return out;
