@@ -269,10 +269,11 @@ describe('reclm launch', function () {
   describe('on this machine', () => {
     before(requireMpirun);
 
-    /** `reclm launch ARGS` as its own process; `onStdout` sees its output as it comes. */
-    const launch = (args: string[], onStdout: (text: string, child: ReturnType<typeof spawn>) => void = () => {}) =>
+    /** `reclm launch ARGS` as its own process; `onStdout` sees its output as it comes, `onStart` the process once spawned. */
+    const launch = (args: string[], onStdout: (text: string, child: ReturnType<typeof spawn>) => void = () => {}, onStart: (child: ReturnType<typeof spawn>) => void = () => {}) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
         const child = spawn(process.execPath, ['--import', 'tsx', LAUNCH_CLI, ...args], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        onStart(child);
         let out = '';
         let err = '';
         child.stdout.on('data', (d) => {
@@ -316,6 +317,19 @@ describe('reclm launch', function () {
       expect(r.code, r.err).to.equal(130);
       expect(plainText(r.err)).to.include('interrupted: mpirun stopped every rank; a train run under launch keeps only its checkpoints (each epoch\'s end, or every --checkpoint-every N steps): continue from the last one with --resume');
       expect(r.err).not.to.include('mpirun exited with');
+      // With the command's --json, rank 0 is stopped before it prints its summary: launch prints the refusal as JSON
+      // (before: nothing on stdout). The ranks print nothing on stdout either, so the start of train.jsonl tells they are up.
+      const jsonDir = artifacts('interrupted-json');
+      const j = await launch(['-np', '2', '--', 'train', jsonDir, '--data', DATA, '--batch-size', '16', '--epochs', '50', '--eval-every', '0', '--threads', '1', '--json'], () => {}, (child) => {
+        const poll = setInterval(() => {
+          if (!existsSync(join(jsonDir, 'train.jsonl'))) return;
+          clearInterval(poll);
+          child.kill('SIGINT');
+        }, 200);
+        child.on('close', () => clearInterval(poll));
+      });
+      expect(j.code, j.err).to.equal(130);
+      expect(JSON.parse(j.out.trim().split('\n').pop()!)).to.deep.equal({ error: { message: plainText(j.err).match(/Error: (interrupted: .*)$/m)![1], exit: 130 } });
     });
   });
 

@@ -120,9 +120,11 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
       return;
     }
     if (!ready) throw new UsageError(`reclm ${name} does not run data-parallel yet: each of the ${np} ranks would run it alone; see --dry-run for the command`);
-    this.ranksStarted = true;
+    this.ranksReport = true;
     const { code, interrupted } = await runInherited(cmd);
     if (interrupted && code !== 0) {
+      // mpirun stopped the ranks before they could report (rank 0's --json summary included): launch reports for them.
+      this.ranksReport = false;
       throw new Errors.CLIError('interrupted: mpirun stopped every rank; a train run under launch keeps only its checkpoints (each epoch\'s end, or every --checkpoint-every N steps): continue from the last one with --resume', { exit: 130 });
     }
     if (code !== 0) throw new Errors.CLIError(`mpirun exited with ${code} (its messages above name the failed rank)`, { exit: typeof code === 'number' ? code : 1 });
@@ -148,14 +150,14 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     const words = this.words ?? this.argv;
     const split = words.indexOf('--');
     const own = split < 0 ? words : words.slice(0, split);
-    return own.includes('--json') || (!this.ranksStarted && split >= 0 && words.slice(split + 1).includes('--json'));
+    return own.includes('--json') || (!this.ranksReport && split >= 0 && words.slice(split + 1).includes('--json'));
   }
 
   /** The whole command line, kept at the start of run(): parsing launch's own flags replaces this.argv with them. */
   private words: string[] | undefined;
 
-  /** Set when mpirun starts: from then on the ranks report the command's errors. */
-  private ranksStarted = false;
+  /** Set when mpirun starts: from then on the ranks report the command's errors (unless mpirun interrupts them). */
+  private ranksReport = false;
 
   /**
    * The reclm command at the start of `words`: its name, whether it opens the collective

@@ -1,9 +1,15 @@
 import { type Hook } from '@oclif/core';
 import { unknownCommandError } from '../cli/unknown-command.js';
 
-/** An unknown command (`reclm trian`) ends with one line naming the commands (cli/unknown-command.ts). */
+/**
+ * An unknown command (`reclm trian`) ends with one line naming the commands (cli/unknown-command.ts);
+ * with --json among its words, also as `{"error": {"message", "exit"}}` on stdout, as every
+ * command's refusals are (a script reading stdout would otherwise get nothing).
+ */
 const hook: Hook.CommandNotFound = async function (opts) {
-  throw unknownCommandError(opts.config, opts.id);
+  const words = [...opts.id.split(':'), ...(opts.argv ?? [])];
+  const json = words.includes('--json');
+  throw unknownCommandError(opts.config, opts.id, json ? (message) => process.stdout.write(`${JSON.stringify({ error: { message, exit: 2 } })}\n`) : undefined);
 };
 
 export default hook;
