@@ -15,6 +15,8 @@ import {
   type Dataset,
   type ReadOptions,
 } from '../src/data/index.js';
+import { MALFORMED_QUOTES } from '../src/data/readers/csv.js';
+import { parseSideFile } from '../src/data/readers/side.js';
 
 const seqs = (ds: Dataset) => ds.sequences.map((s) => Array.from(s));
 const times = (ds: Dataset) => ds.timestamps?.map((s) => Array.from(s)) ?? null;
@@ -159,6 +161,10 @@ describe('data readers', () => {
       expect(ds.users).to.deep.equal(['x, y', 'q']);
       expect(originalSeqs(ds)).to.deep.equal([['z', 'w'], ['say "hi"']]);
       expect(ds.timestamps).to.equal(null);
+      // A quoted field with a line break (RFC 4180 allows it; reclm reads a record per line): said, not "expected 3 fields".
+      const spanning = file('span.csv', 'user,item,time\n1,"Multi\nline",1\n1,b,2\n');
+      expect(() => readDataset(spanning)).to.throw(DataFormatError, `${spanning}:2: expected ${MALFORMED_QUOTES}, got "1,\\"Multi"`);
+      expect(() => parseSideFile('items.csv', 'item_id,title\n1,"Two\nlines"\n', 'item')).to.throw(DataFormatError, `items.csv:2: expected ${MALFORMED_QUOTES}`);
     });
 
     it('takes column names from options and parses ISO dates', () => {

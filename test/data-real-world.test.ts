@@ -250,6 +250,12 @@ describe('data: real-world files', () => {
     it('refuses a user on two lines and a line without items, naming the line', () => {
       const twice = readError(file('twice.txt', '1 5 6 7\n2 5 6 7\n1 8 9 10\n'));
       expect(twice.message).to.include(':3:').and.include('this user already has line 1');
+      // "user item rating timestamp" with spaces (u.data's columns): both messages point at the reader that takes it
+      // (before, each pointed at the other: user-seq at sasrec, sasrec at user-seq).
+      const spaced = file('spaced-udata.txt', '1 5 4 100\n1 6 3 200\n1 7 5 300\n');
+      expect(readError(spaced).message).to.include(':2:').and.include('use --format ml100k');
+      expect(readError(spaced, { format: 'sasrec' }).message).to.include(':1:').and.include('use --format ml100k');
+      expect(originalSeqs(readDataset(spaced, { format: 'ml100k' }))).to.deep.equal([['5', '6', '7']]);
       const empty = readError(file('empty-user.txt', '1 5 6 7\n2\n'), { format: 'user-seq' });
       expect(empty.message).to.include(':2:').and.include('a user id followed by at least one item id');
     });

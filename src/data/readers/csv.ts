@@ -125,7 +125,8 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     }
     const row = splitCsvLine(text, delim);
     const want = header.length;
-    if (!row || row.length !== want) throw DataFormatError.atLine(src.file, lineNo, text, `${want} ${delimName(delim)}-separated fields ${byPosition ? 'as on the first line' : 'matching the header'}`);
+    if (!row) throw DataFormatError.atLine(src.file, lineNo, text, MALFORMED_QUOTES);
+    if (row.length !== want) throw DataFormatError.atLine(src.file, lineNo, text, `${want} ${delimName(delim)}-separated fields ${byPosition ? 'as on the first line' : 'matching the header'}`);
     const inn = inter!;
     const user = row[ui], item = row[ii];
     if (user === '' || item === '') throw DataFormatError.atLine(src.file, lineNo, text, `non-empty values in ${columnRef(header[ui])} and ${columnRef(header[ii])}`);
@@ -178,6 +179,13 @@ function findColumn(header: string[], wanted: string | undefined, synonyms: stri
   const noHeader = numbers ? '; a file without a header row needs its format named with --format (ml100k: tab-separated "user item rating timestamp"; sasrec: "user item [timestamp]"; user-seq: "user item1 item2 …")' : '';
   throw DataFormatError.atLine(file, lineNo, text, `a header with ${withArticle(what)} column named ${names}; name the columns with --columns user=NAME,item=NAME,time=NAME, or, for a file without a header row, give their 1-based positions: --columns user=1,item=2,time=4${noHeader}`);
 }
+
+/**
+ * What a line whose quotes splitCsvLine cannot read should have had. Titles in item files may
+ * hold a line break inside quotes (RFC 4180 allows it); reclm reads one record per line, which
+ * keeps every error's line number exact.
+ */
+export const MALFORMED_QUOTES = 'each quoted field closed on its own line and followed by a separator (a quoted field spanning lines is not supported: put it on one line)';
 
 /** Split one CSV line; fields are trimmed of surrounding spaces; null for an unterminated quote. */
 export function splitCsvLine(line: string, delim: string): string[] | null {

@@ -18,7 +18,8 @@ export function parseSasrec(src: Source): Interactions {
     const n = splitWhitespace(bytes, s, e, f, 3);
     if (n < 2 || n > 3 || (width !== 0 && n !== width)) {
       const expected = width === 0 ? '"user item" or "user item timestamp" (whitespace separated)' : width === 2 ? '"user item" like the first line' : '"user item timestamp" like the first line';
-      const hint = n > 3 || (width !== 0 && n >= 2) ? ' (one user per line, "user item1 item2 …"? use --format user-seq)' : '';
+      // Four fields are u.data's "user item rating timestamp" (the ml100k reader takes any whitespace); more, a user per line.
+      const hint = n === 4 && width === 0 ? ' ("user item rating timestamp", as u.data? use --format ml100k)' : n > 3 || (width !== 0 && n >= 2) ? ' (one user per line, "user item1 item2 …"? use --format user-seq)' : '';
       throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), expected + hint);
     }
     if (width === 0) width = n;

@@ -18,7 +18,7 @@ import { basename } from 'node:path';
 import { DataFormatError } from '../errors.js';
 import { SPEC_KIND_OF_FIELD, fieldSpecLabel, type FeatureField, type FieldSpec } from '../features.js';
 import { ITEM_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
-import { sniffDelimiter, splitCsvLine } from './csv.js';
+import { MALFORMED_QUOTES, sniffDelimiter, splitCsvLine } from './csv.js';
 import { forEachLine, lineText, loadSource, sourceFromBytes, type Source } from './source.js';
 import { isDecimal } from './time.js';
 import { withArticle } from '../../util/plural.js';
@@ -243,7 +243,8 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
       return;
     }
     const row = splitCsvLine(text, delim);
-    if (!row || row.length !== header.length) throw DataFormatError.atLine(src.file, lineNo, text, `${header.length} fields matching the header`);
+    if (!row) throw DataFormatError.atLine(src.file, lineNo, text, MALFORMED_QUOTES);
+    if (row.length !== header.length) throw DataFormatError.atLine(src.file, lineNo, text, `${header.length} fields matching the header`);
     const id = row[key].trim();
     if (id === '') throw DataFormatError.atLine(src.file, lineNo, text, `a non-empty ${side} id in column "${header[key]}"`);
     const values = cols.map(({ index, col }) => {

@@ -22,7 +22,11 @@ export function parseUserSeq(src: Source): Interactions {
     if (n < 2) throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), 'a user id followed by at least one item id ("user item1 item2 …")');
     const u = internToken(inter.users, src, f[0], f[1]);
     const seen = lineOfUser.get(u);
-    if (seen !== undefined) throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), `one line per user (this user already has line ${seen}); is the file "user item [timestamp]"? use --format sasrec`);
+    if (seen !== undefined) {
+      // A user on several lines: one event per line, with a timestamp (3 fields) or a rating and a timestamp (4, as u.data).
+      const hint = n === 4 ? 'is the file "user item rating timestamp", as u.data? use --format ml100k' : 'is the file "user item [timestamp]"? use --format sasrec';
+      throw DataFormatError.atLine(src.file, lineNo, lineText(src, s, e), `one line per user (this user already has line ${seen}); ${hint}`);
+    }
     lineOfUser.set(u, lineNo);
     for (let j = 1; j < n; j++) {
       inter.user.push(u);
