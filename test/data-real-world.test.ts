@@ -243,6 +243,12 @@ describe('data: real-world files', () => {
       // Users with at most 2 items: name the format.
       const named = readDataset(file('short.txt', 'a x y\nb z\n'), { format: 'user-seq' });
       expect(originalSeqs(named)).to.deep.equal([['x', 'y'], ['z']]);
+      // "user item rating" (a LibRec/FilmTrust-style file) reads as SASRec with the ratings as times, sorting each
+      // history by rating: documented, and now said in a note once the column looks like ratings (100 events, 5 values).
+      const rated = readDataset(file('rated.txt', Array.from({ length: 100 }, (_, i) => `u${i % 10} i${i} ${1 + (i % 5)}`).join('\n') + '\n'));
+      expect(rated.notes!.filter((n) => n.includes('ratings rather than times'))).to.have.length(1);
+      expect(rated.notes!.find((n) => n.includes('ratings rather than times'))).to.include('holds only 5 distinct values from 1 to 5 over 100 events');
+      expect(readDataset(file('timed.txt', Array.from({ length: 100 }, (_, i) => `u${i % 10} i${i} ${1000 + i}`).join('\n') + '\n')).notes!.join('\n')).to.not.include('ratings rather than times');
       // A SASRec file with a mixed width points at user-seq.
       expect(readError(file('mixed-width.txt', 'a x 1\nb z\n')).message).to.include(':2:').and.include('use --format user-seq');
     });

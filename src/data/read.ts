@@ -79,6 +79,10 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     duplicateRows: built.duplicateRows,
   };
   const notes = [...src.notes];
+  const ratingLike = concrete === 'sasrec' && inter.time ? ratingsAsTimes(inter.time.view()) : null;
+  if (ratingLike) {
+    notes.push(`${src.file}: the third column, read as timestamps, holds only ${ratingLike.distinct} distinct values from ${ratingLike.min} to ${ratingLike.max} over ${inter.time!.length} events: ratings rather than times? Each user's events were sorted by them; for "user item rating" write the file as CSV and name the columns (--columns user=1,item=2,action=3)`);
+  }
   if (unit) notes.push(`${src.file}: times read as ${unit === 'ms' ? 'milliseconds' : 'microseconds'} (values of 1e${unit === 'ms' ? 11 : 14} and above would be past the year 5000 in seconds) and converted to unix seconds`);
   if (built.reorderedUsers > 0) {
     notes.push(`${src.file}: ${built.reorderedUsers} of ${ds.users.length} users had events out of time order in the file; each user's events were sorted by time (stable: equal times keep file order)`);
@@ -91,6 +95,22 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   ds.notes = notes;
   for (const n of notes) options.onNote?.(n);
   return ds;
+}
+
+/**
+ * For a whitespace file's third column: its distinct values and range when it looks like ratings
+ * read as times (at least 100 events taking at most 10 distinct values, all in 0..10), else null.
+ * A real time column of that many events has many more values.
+ */
+function ratingsAsTimes(time: Float64Array): { distinct: number; min: number; max: number } | null {
+  if (time.length < 100) return null;
+  const seen = new Set<number>();
+  for (const t of time) {
+    if (!(t >= 0 && t <= 10)) return null;
+    seen.add(t);
+    if (seen.size > 10) return null;
+  }
+  return { distinct: seen.size, min: Math.min(...seen), max: Math.max(...seen) };
 }
 
 function parse(src: Source, format: ConcreteFormat, options: ReadOptions): Interactions {
