@@ -266,6 +266,14 @@ describe('feature flags on the command line', function () {
     // up to the order of the per-user sums (users are ranked in the file's order): 1e-12 is far below one user's share.
     expect(JSON.parse(reordered.stdout).warnings).to.deep.equal([]);
     for (const [k, v] of Object.entries(metrics(own.stdout))) expect(metrics(reordered.stdout)[k], k).to.be.closeTo(v, 1e-12);
+    // A model with a positive rule but no side inputs cannot read a user file or actions: refused (before: read,
+    // changing nothing but the side-data fingerprint, so eval warned falsely and --resume refused for a file never used).
+    for (const [flag, message] of [[['--user-features', users], '--user-features: the model was compiled without user features'], [['--actions'], '--actions: the model was compiled without actions as inputs']] as const) {
+      for (const command of [Eval, Train]) {
+        const r = await runCommand(command as never, [art, '--data', csv, ...flag, ...(command === Train ? ['--resume'] : [])]);
+        expect([r.exitCode, plainText(r.error!.message)], `${flag[0]} ${command.name}`).to.deep.equal([1, `${message}; drop the flag (side inputs are chosen at compile time)`]);
+      }
+    }
     // Resuming on it would number users otherwise: refused, saying why.
     const resumed = await runCommand(Train as never, [art, '--data', shuffled, '--epochs', '1', '--batch-size', '32', '--fused-steps', '1', '--resume']);
     expect(resumed.exitCode).to.equal(1);

@@ -85,6 +85,9 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
     positive = stored.positive;
     if (stored.actions) out.actions = true;
     if (stored.userFields && flags['user-features'] === undefined) throw new UsageError(`the model was compiled with user features (${stored.userFields.map((f) => f.name).join(', ')}); give --user-features FILE`);
+    // The model has no input for them: read, they would change nothing but the side-data fingerprint.
+    if (!stored.userFields && flags['user-features'] !== undefined) throw new UsageError(`--user-features: the model was compiled without user features; drop the flag (side inputs are chosen at compile time)`);
+    if (!stored.actions && flags.actions) throw new UsageError(`--actions: the model was compiled without actions as inputs; drop the flag (side inputs are chosen at compile time)`);
     out.schema = stored;
   }
   if (positive) out.positive = positive;
