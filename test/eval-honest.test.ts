@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Eval from '../src/commands/eval.js';
 import { readManifest } from '../src/compiler/artifacts.js';
+import { sha256 } from '../src/contract/artifacts.js';
 import { evalBatches } from '../src/data/eval-inputs.js';
 import { readDataset } from '../src/data/read.js';
 import { leaveOneOutSplit, requireEvaluableUsers } from '../src/data/split.js';
@@ -179,7 +180,9 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
     // --save keeps the warning with the numbers, so that the report shows them together.
     const saved = await runCommand(Eval, [dir, '--data', other, '--threads', '1', '--save']);
     expect(saved.error, saved.error?.message).to.equal(undefined);
-    const record = readEvalRecords(dir).find((e) => e.data === other);
+    const record = readEvalRecords(dir).records.find((e) => e.data === other);
+    // With the ranked file's hash, so that a later export (train --resume) does not inherit these numbers.
+    expect(record?.modelSha256).to.equal(sha256(readFileSync(join(dir, 'inference.onnx'))));
     expect(record?.warnings).to.deep.equal(JSON.parse(j.stdout).warnings);
     // The data is also recorded by absolute path, which the report keys results by however it was spelled.
     expect(record?.dataPath).to.equal(resolve(other));

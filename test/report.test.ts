@@ -15,6 +15,9 @@ import Report from '../src/commands/report.js';
 import Train from '../src/commands/train.js';
 import { buildReport, readRun, smoothEma, writeReport } from '../src/report/index.js';
 import { PACKAGE_ROOT, runCommand } from './helpers/cli.js';
+import { trainTinyOn } from './helpers/trained.js';
+import { tinyData } from './helpers/tiny-run.js';
+import { writeBuiltinDataset } from '../src/data/builtin.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reclm-report-'));
 const CHROMIUM = '/usr/bin/chromium';
@@ -180,9 +183,15 @@ describe('reclm report', function () {
       const relative = { ...ev('t6', 'sampled', 0.6), model: 'inference.onnx' };
       // One data file spelled two ways (`../d/ml.txt` from one folder, `/x/d/ml.txt` from another): one result, the later.
       const spelled = [{ ...ev('t7', 'full', 0.7, '../d/ml.txt'), dataPath: '/x/d/ml.txt' }, { ...ev('t8', 'full', 0.8, '/x/d/ml.txt'), dataPath: '/x/d/ml.txt' }];
-      writeFileSync(join(dir, 'eval.jsonl'), [...records, other, relative, ...spelled].map((x) => JSON.stringify(x)).join('\n') + '\n');
+      // Another positive rule, or other cut-offs, rank other targets or report other metrics: kept apart, not replaced.
+      const ruled = { ...ev('t9', 'full', 0.9), positive: 'rating>=4' };
+      const cutoffs = { ...ev('t10', 'full', 0.95), metrics: { 'hr@5': 0.5, mrr: 0.1 } };
+      // A result of an earlier export (its hash is not the model file's now; here the file is gone): left out, counted.
+      const earlier = { ...ev('t11', 'full', 0.99), modelSha256: 'e'.repeat(64) };
+      writeFileSync(join(dir, 'eval.jsonl'), [...records, other, relative, ...spelled, ruled, cutoffs, earlier].map((x) => JSON.stringify(x)).join('\n') + '\n');
       const run = readRun(dir);
-      expect(run.evals.map((e) => [e.data, e.protocol, e.metrics['hr@10']])).to.deep.equal([['builtin', 'full', 0.2], ['other.txt', 'full', 0.3], ['builtin', 'full', 0.4], ['builtin', 'sampled', 0.6], ['/x/d/ml.txt', 'full', 0.8]]);
+      expect(run.evals.map((e) => [e.data, e.protocol, e.metrics['hr@10'] ?? e.metrics['hr@5']])).to.deep.equal([['builtin', 'full', 0.2], ['other.txt', 'full', 0.3], ['builtin', 'full', 0.4], ['builtin', 'sampled', 0.6], ['/x/d/ml.txt', 'full', 0.8], ['builtin', 'full', 0.9], ['builtin', 'full', 0.5]]);
+      expect(run.staleEvals).to.equal(1);
       writeFileSync(join(dir, 'eval.jsonl'), records.map((x) => JSON.stringify(x)).join('\n') + '\n');
       const { html } = await buildReport(dir);
       expect(html).to.include('data-chart="final-2"').and.not.include('data-chart="final-3"');
@@ -190,6 +199,23 @@ describe('reclm report', function () {
       // eval's warning is shown with the numbers it qualifies, and only with them.
       expect(html.split('<p class="warn">').length - 1).to.equal(1);
       expect(html).to.match(new RegExp(`test split of other\\.txt, full.*<p class="warn">Warning: ${warning}</p><table`));
+    });
+
+    it('leaves out the saved evaluations of an earlier export: train --resume exports another model', async () => {
+      const dir = await trainTinyOn('llama-sasrec', tinyData());
+      const data = join(dir, 'tiny.txt');
+      writeBuiltinDataset(data, tinyData());
+      expect((await runCommand(Eval, [dir, '--data', data, '--threads', '1', '--save'])).error).to.equal(undefined);
+      expect(readRun(dir).evals).to.have.length(1);
+      // A constant lr allows more epochs on resume: a new inference.onnx from later weights.
+      const resumed = await runCommand(Train, [dir, '--data', data, '--resume', '--epochs', '2', '--threads', '1']);
+      expect(resumed.error, resumed.error?.message).to.equal(undefined);
+      const after = readRun(dir);
+      // Before, the report showed the first export's numbers as the final metrics of the new model.
+      expect([after.evals.length, after.staleEvals]).to.deep.equal([0, 1]);
+      expect((await runCommand(Report, [dir])).stdout).to.include('0 saved evaluation(s), 1 of an earlier export left out');
+      expect((await runCommand(Eval, [dir, '--data', data, '--threads', '1', '--save'])).error).to.equal(undefined);
+      expect([readRun(dir).evals.length, readRun(dir).staleEvals]).to.deep.equal([1, 1]);
     });
 
     it('replaces an earlier report but refuses to overwrite any other file at --out', async () => {

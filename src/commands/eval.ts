@@ -14,6 +14,7 @@ import { MANIFEST_FILE, readManifest } from '../contract/artifacts.js';
 import type { FeatureSchema } from '../data/features.js';
 import { describePresplit, resolvePresplit } from '../data/presplit.js';
 import { saveEvalResult } from '../report/eval-results.js';
+import { formatPositiveRule } from '../data/positive.js';
 import { USER_RANKS_HEADER, writeUserRanks } from '../report/user-ranks.js';
 import { checkReplaceableFile } from '../util/safe-paths.js';
 import { type RunRecipe, storedRecipe } from '../runtime/trainer.js';
@@ -101,7 +102,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
       if (!json) this.log(`per-user ranks of ${r.perUser.length} users written to ${flags.ranks}`);
     }
     if (flags.save) {
-      const saved = saveEvalResult(r);
+      const saved = saveEvalResult(r, read.positive ? formatPositiveRule(read.positive) : undefined);
       this.log(`results appended to ${saved}`);
     }
     const flat: Record<string, unknown> = {

@@ -31,7 +31,7 @@ Works on a run that is still going or was killed (train.jsonl has no end record)
     const write = !json || flags.out !== undefined;
     const out = write ? writeReport(args.dir, html, flags.out ?? join(args.dir, REPORT_FILE)) : null;
     const warned = run.evals.filter((e) => e.warnings?.length).length;
-    this.log(`${run.status.line}${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)${warned ? `, ${warned} with warnings (shown beside their numbers)` : ''}`);
+    this.log(`${run.status.line}${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)${warned ? `, ${warned} with warnings (shown beside their numbers)` : ''}${run.staleEvals ? `, ${run.staleEvals} of an earlier export left out` : ''}`);
     this.log(`wrote ${out}`);
     return { out, ...run };
   }

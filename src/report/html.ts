@@ -89,9 +89,11 @@ export function reportHtml(run: RunData, charts: Map<string, ChartSlot>, generat
   const o = run.options;
   const get = (id: string) => chart(charts.get(id) ?? { id, missing: 'no data yet' });
   const title = `${m.model} (${m.loss}) — ${run.dir}`;
-  const finals = run.evals.length
+  // Results of an earlier export describe another model (train --resume exported a new one): left out, and said.
+  const stale = run.staleEvals ? `<p class="missing">${esc(`${run.staleEvals} saved evaluation(s) of an earlier export of the model left out (the model was exported again since, by train --resume): rank it again with reclm eval ${run.dir} --data FILE --save.`)}</p>` : '';
+  const finals = stale + (run.evals.length
     ? run.evals.map((e, i) => `<div class="charts">${get(`final-${i}`)}<div>${evalTable(e)}</div></div>`).join('')
-    : `<p class="missing">No saved evaluation. Rank the exported model with <code>reclm eval ${esc(run.dir)} --data FILE --save</code> and build the report again.</p>`;
+    : `<p class="missing">No saved evaluation. Rank the exported model with <code>reclm eval ${esc(run.dir)} --data FILE --save</code> and build the report again.</p>`);
   const s = run.status.summary;
   return `<!doctype html>
 <html lang="en">

@@ -86,6 +86,13 @@ export interface RunData {
   status: RunStatus;
   /** Saved `reclm eval --save` results, oldest first. */
   evals: EvalRecord[];
+  /** Saved results of an earlier export (train --resume re-exported the model since), left out. */
+  staleEvals: number;
+}
+
+function savedEvals(dir: string): Pick<RunData, 'evals' | 'staleEvals'> {
+  const { records, stale } = readEvalRecords(dir);
+  return { evals: records, staleEvals: stale };
 }
 
 /** Default EMA weight of the smoothed loss; 0.9 averages over roughly the last 10 steps. */
@@ -255,6 +262,6 @@ export function readRun(dir: string, smoothing = DEFAULT_SMOOTHING): RunData {
     epochs,
     best,
     status,
-    evals: readEvalRecords(dir),
+    ...savedEvals(dir),
   };
 }
