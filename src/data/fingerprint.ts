@@ -21,7 +21,8 @@ export function dataFingerprint(data: Dataset): string {
  * sha256 over the events alone, whatever the file's row order: each user's id, item ids (as
  * written in the file) and timestamps, hashed per user and combined in sorted order. Rows of a
  * file written in another order (a database export without ORDER BY) give the same value when
- * each user's events keep their order, while dataFingerprint differs: users (and renumbered
+ * each user's events keep their order (ties in time keep file order: a user's tied rows in
+ * another order are another sequence, with other targets), while dataFingerprint differs: users (and renumbered
  * items) are numbered in order of first appearance (readers/build.ts).
  */
 export function dataContentFingerprint(data: Dataset): string {
