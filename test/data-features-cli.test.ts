@@ -166,6 +166,10 @@ describe('feature flags on the command line', function () {
     const eight = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'age=numeric:8', '--json']);
     expect(eight.stderr).to.include("--field age=numeric:8: the model's age has the 3 buckets it was compiled with, which apply");
     expect(metrics(eight.stdout)).to.deep.equal(metrics(e.stdout));
+    // Another separator for an item field reads no file here (its tables are baked in): said so, not "values are split on '|' here".
+    const otherSep = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'item:genres=multi', '--json']);
+    expect(plainText(otherSep.stderr)).to.include("--field item:genres: changes nothing here; the model's item field genres was baked into its graphs at compile time (compile again to change it)");
+    expect(metrics(otherSep.stdout)).to.deep.equal(metrics(e.stdout));
     // A spec scoped to one side file is checked against that side's fields only.
     const scopedAge = await runCommand(Eval as never, [art, '--data', ratings, ...sides, '--field', 'user:age=numeric:3', '--json']);
     expect(metrics(scopedAge.stdout)).to.deep.equal(metrics(e.stdout));

@@ -332,6 +332,8 @@ describe('data features: actions, positive rule, side files', function () {
       // One column twice for one file (unscoped meets both) is refused; once per file is not.
       expect(() => parseFieldSpecs(['category=ignore', 'user:category=numeric'])).to.throw(UsageError, '--field category: the column is given twice (category=ignore, user:category=numeric)');
       expect(() => parseFieldSpecs(['user:category=ignore', 'item:category=ignore'])).to.not.throw();
+      // Both scoped to one file: scoping cannot help, so it is not suggested.
+      expect(() => parseFieldSpecs(['user:age=numeric', 'user:age=categorical'])).to.throw(UsageError, /^--field age: the column is given twice \(user:age=numeric, user:age=categorical\); give one$/);
       expect(() => openDataset(r, { userFeatures: users, itemFeatures: csv, fieldSpecs: parseFieldSpecs(['zip_prefix=ignore', 'brand=categorical']) })).to.not.throw();
       expect(openDataset(r, { userFeatures: users, fieldSpecs: parseFieldSpecs(['zip_prefix=ignore']) }).userFeatures!.fields.map((f) => f.name)).to.deep.equal(['gender', 'age', 'occupation']);
       expect(() => openDataset(r, { userFeatures: users, fieldSpecs: parseFieldSpecs(['age=numeric']) })).to.throw(DataFormatError, /fixed kinds/);

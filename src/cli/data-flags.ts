@@ -56,8 +56,10 @@ export function parseFieldSpecs(values: readonly string[] | undefined): FieldSpe
   const meet = (a: FieldSpec, b: FieldSpec) => normaliseColumn(a.name) === normaliseColumn(b.name) && (a.side === undefined || b.side === undefined || a.side === b.side);
   const i = specs.findIndex((sp, k) => specs.findIndex((x) => meet(x, sp)) !== k);
   if (i >= 0) {
-    const both = values!.filter((_, k) => meet(specs[k], specs[i]));
-    throw new UsageError(`--field ${specs[i].name}: the column is given twice (${both.join(', ')}); give one, or scope each to its file (user:NAME, item:NAME)`);
+    const both = specs.flatMap((sp, k) => (meet(sp, specs[i]) ? [k] : []));
+    // Scoping helps only where one of them applies to both files.
+    const scope = both.some((k) => specs[k].side === undefined) ? ', or scope each to its file (user:NAME, item:NAME)' : '';
+    throw new UsageError(`--field ${specs[i].name}: the column is given twice (${both.map((k) => values![k]).join(', ')}); give one${scope}`);
   }
   return specs;
 }
@@ -99,7 +101,7 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
     onNote?.(`--item-features ${flags['item-features']}: not read; the model's item features were baked into its graphs at compile time (compile again to change them)`);
   } else if (flags['item-features'] !== undefined) out.itemFeatures = flags['item-features'];
   const specs = parseFieldSpecs(flags.field);
-  if (stored) for (const sp of specs) checkSpecAgainstModel(sp, [...(sp.side !== 'item' ? (stored.userFields ?? []) : []), ...(sp.side !== 'user' ? (stored.itemFields ?? []) : [])], onNote);
+  if (stored) for (const sp of specs) checkSpecAgainstModel(sp, sp.side !== 'item' ? (stored.userFields ?? []) : [], sp.side !== 'user' ? (stored.itemFields ?? []) : [], onNote);
   if (specs.length) out.fieldSpecs = specs;
   return out;
 }
@@ -107,10 +109,14 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
 /**
  * A `--field` given to train or eval must agree with the model's fields (which already say how
  * each column is read, so the flag is never needed there): UsageError for a kind that differs,
- * for ignoring a field the model takes, or for a field the model was compiled without.
+ * for ignoring a field the model takes, or for a field the model was compiled without. Other
+ * buckets get a note (the model's apply); so does an item field's other separator or buckets
+ * (its tables are baked in: nothing is read for it).
  */
-function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[], onNote?: (line: string) => void): void {
-  const f = fields.find((x) => x.name === sp.name || normaliseColumn(x.name) === normaliseColumn(sp.name));
+function checkSpecAgainstModel(sp: FieldSpec, userFields: readonly FeatureField[], itemFields: readonly FeatureField[], onNote?: (line: string) => void): void {
+  const named = (x: FeatureField) => x.name === sp.name || normaliseColumn(x.name) === normaliseColumn(sp.name);
+  const fields = [...userFields, ...itemFields];
+  const f = fields.find(named);
   const given = `--field ${fieldSpecLabel(sp)}=${sp.kind}`;
   if (!f) {
     if (sp.kind !== 'ignore') throw new UsageError(`${given}: the model was compiled without ${sp.side === 'item' ? 'an item field' : sp.side === 'user' ? 'a user field' : 'a field'} "${sp.name}" (its ${sp.side ? `${sp.side} ` : ''}fields: ${fields.map((x) => x.name).join(', ') || 'none'}); drop the flag`);
@@ -119,11 +125,16 @@ function checkSpecAgainstModel(sp: FieldSpec, fields: readonly FeatureField[], o
   if (sp.kind !== SPEC_KIND_OF_FIELD[f.kind]) {
     throw new UsageError(`${given} contradicts the model, compiled with ${f.name}=${SPEC_KIND_OF_FIELD[f.kind]}; drop the flag (train and eval read each field as it was compiled)`);
   }
+  // An item field's tables were baked into the graphs at compile time: no file is read for it here.
+  if (itemFields.includes(f)) {
+    if ((sp.buckets !== undefined && sp.buckets !== f.vocab.length - 2) || (f.kind === 'multi' && sp.separator !== (f.separator ?? '|'))) {
+      onNote?.(`--field ${fieldSpecLabel(sp)}: changes nothing here; the model's item field ${f.name} was baked into its graphs at compile time (compile again to change it)`);
+    }
+    return;
+  }
   // The bucket edges are the model's (its embedding has one row per bucket): another count cannot apply.
   const buckets = f.vocab.length - 2;
   if (sp.buckets !== undefined && sp.buckets !== buckets) onNote?.(`--field ${fieldSpecLabel(sp)}=numeric:${sp.buckets}: the model's ${f.name} has the ${buckets} buckets it was compiled with, which apply`);
-  const separator = f.separator ?? '|';
-  if (f.kind === 'multi' && sp.separator !== separator) onNote?.(`--field ${fieldSpecLabel(sp)}=multi:${sp.separator}: values are split on '${sp.separator}' here; the model was compiled with '${separator}'`);
 }
 
 /**
