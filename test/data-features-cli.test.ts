@@ -44,6 +44,11 @@ describe('feature flags on the command line', function () {
     const w = await runCommand(DataStats as never, [ratings, '--user-features', wrong]);
     expect(w.exitCode).to.equal(1);
     expect(plainText(w.error!.message)).to.equal(`${wrong}: 119 of the 120 users of ${ratings} are not in this file (more than 50%): the wrong user file, or ids read from the wrong column (no column named like a user id; the first column "foo" is the user id)`);
+    // Its id column found by name, but the ids are another site's: the message names the column it read.
+    const otherIds = join(dir, 'other-ids.csv');
+    writeFileSync(otherIds, 'user_id,age\nu1,20\nu2,30\n');
+    const o = await runCommand(DataStats as never, [ratings, '--user-features', otherIds]);
+    expect(plainText(o.error!.message)).to.equal(`${otherIds}: 120 of the 120 users of ${ratings} are not in this file (more than 50%): the wrong user file, or ids read from the wrong column (ids read from the column "user_id")`);
     const bad = await runCommand(DataStats as never, [ratings, '--positive', 'stars>3']);
     // Checked as the flags are parsed: exit code 2.
     expect(bad.exitCode).to.equal(2);

@@ -82,7 +82,9 @@ export const MAX_MISSING_SIDE_SHARE = 0.5;
  */
 function checkCoverage(table: SideTable, missing: number, total: number, dataFile: string): void {
   if (missing <= MAX_MISSING_SIDE_SHARE * total) return;
-  const how = table.notes.find((n) => n.includes(' id')) ?? `read as ${table.layout}`;
+  // The id column it read: named, and when it was guessed (no column named like an id), the note saying so.
+  const guessed = table.notes.find((n) => n.includes(' id'));
+  const how = guessed ?? (table.keyColumn !== undefined ? `ids read from the column "${table.keyColumn}"` : `read as ${table.layout}, ids from its first field`);
   throw new DataFormatError(table.file, null, `${missing} of the ${total} ${table.side}s of ${dataFile} are not in this file (more than ${MAX_MISSING_SIDE_SHARE * 100}%): the wrong ${table.side} file, or ids read from the wrong column (${how.replace(`${table.file}: `, '')})`);
 }
 

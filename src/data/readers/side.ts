@@ -46,6 +46,8 @@ export interface SideTable {
   notes: string[];
   /** The FieldSpec names that matched a column of this file (the others may be for the other side file). */
   usedSpecs: string[];
+  /** CSV/TSV: the header name of the id column read (absent for the fixed layouts: their first field). */
+  keyColumn?: string;
 }
 
 /** ML-1M's age groups (README of ml-1m): under 18, 18-24, 25-34, 35-44, 45-49, 50-55, 56+. */
@@ -256,5 +258,5 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
     addRow(rows, id, values, src.file, lineNo, text);
   });
   if (!header) throw new DataFormatError(src.file, null, 'the file is empty');
-  return { file: src.file, layout: LAYOUT_NAME.csv, side, columns: cols.map((c) => c.col), rows, notes, usedSpecs: used };
+  return { file: src.file, layout: LAYOUT_NAME.csv, side, columns: cols.map((c) => c.col), rows, notes, usedSpecs: used, keyColumn: (header as string[])[key] };
 }
