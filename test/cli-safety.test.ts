@@ -163,7 +163,8 @@ describe('the command line protects its user', function () {
       expect((await runCommand(Train, [d, '--data', DATA, ...recipe, '--bucket', '16', '--max-steps', '3'])).error).to.equal(undefined);
       const r = await runCommand(Train, [d, '--data', DATA, '--resume', '--threads', '1', '--bucket', '8', '--max-steps', '6']);
       expect(r.error, r.error?.message).to.equal(undefined);
-      expect(r.stdout).to.include('--bucket 8: batches stay maxlen wide, this model reads its padding');
+      // A note (stderr, marked), as the other notes are: it printed as a plain stdout line.
+      expect(r.stderr).to.include('note: --bucket 8: batches stay maxlen wide, this model reads its padding');
       expect(steps(d)).to.deep.equal(steps(ref));
       expect(steps(d)).to.have.length(6);
       // The stored recipe is unchanged: no buckets, before and after the resume.

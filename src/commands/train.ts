@@ -244,7 +244,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       // A smoke test with --max-steps inside the warm-up trains at a fraction of the lr it asks for.
       this.warn(`--max-steps ${flags['max-steps']} stops inside the ${count(r.warmup, 'step')} of warm-up, so the learning rate never reaches ${r.lr} (at most ${Number(lrAt(recipe.schedule, flags['max-steps']).toPrecision(3))})`);
     }
-    if (!trims && flags.bucket) this.log(`--bucket ${flags.bucket}: batches stay maxlen wide, this model reads its padding (llama-sasrec without key_padding_mask, with either block) or was compiled with a fixed sequence length`);
+    if (!trims && flags.bucket && this.rank === 0) this.note(`--bucket ${flags.bucket}: batches stay maxlen wide, this model reads its padding (llama-sasrec without key_padding_mask, with either block) or was compiled with a fixed sequence length`);
     if (!trims && r.bucket !== 0) {
       r.bucket = 0;
       recipe.from.bucket = 'default';
