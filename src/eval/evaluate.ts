@@ -106,7 +106,9 @@ export function inspectInference(path: string): { maxlen: number; numItems: numb
     // protobuf cannot tell a truncated file (a copy cut short, a full disk) from one that is no ONNX at all.
     throw new ArtifactError(`${path} cannot be read as an ONNX model: truncated, corrupted or not ONNX (${(e as Error).message}); pass an artifact folder or its inference.onnx`);
   }
-  const graph = model.graph ?? {};
+  // A text file may decode as a protobuf message with no graph at all: no ONNX model, rather than one lacking an input.
+  if (!model.graph || (model.graph.input ?? []).length === 0) throw new ArtifactError(`${path} is not an ONNX model (it decodes, but holds no graph with inputs); pass an artifact folder or its inference.onnx`);
+  const graph = model.graph;
   const dims = (name: string, kind: 'input' | 'output') => {
     const v = (graph[kind] ?? []).find((x) => x.name === name);
     if (!v) throw new ArtifactError(`${path} has no '${name}' ${kind}; is it a reclm inference.onnx?`);
