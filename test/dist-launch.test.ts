@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,6 +11,7 @@ import { LaunchError, MpirunPlan, buildMpirunCommand, shellQuote } from '../src/
 import { PACKAGE_ROOT, plainText, runCommand } from './helpers/cli.js';
 import { trainedTiny } from './helpers/trained.js';
 import { compileTiny, tinyData } from './helpers/tiny-run.js';
+import { prepareDevice } from '../src/onnx/providers.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { RANDOM_WINDOW_WITH_POSITIVE_RULE } from '../src/data/sampler.js';
 import { mpirun, requireMpirun } from './helpers/dist-mpirun.js';
@@ -220,7 +221,19 @@ describe('reclm launch', function () {
         expect(r.exitCode, args.join(' ')).to.equal(1);
         expect(r.error?.message, args.join(' ')).to.include(message);
       }
-      expect(existsSync(started), 'mpirun was started despite a refusal').to.equal(false);
+      // A device this machine cannot ready (CUDA without its libraries, as here and in CI) is refused once,
+      // with the run's own message; where CUDA is usable, mpirun starts.
+      let cudaProblem: string | null = null;
+      try {
+        prepareDevice('cuda');
+      } catch (e) {
+        cudaProblem = (e as Error).message.split('\n')[0];
+      }
+      const cuda = await launch('--', 'train', art, '--data', data, '--device', 'cuda');
+      if (cudaProblem) expect([cuda.exitCode, cuda.error?.message.split('\n')[0]]).to.deep.equal([1, cudaProblem]);
+      else expect(cuda.exitCode).to.equal(0);
+      expect(existsSync(started), 'mpirun was started despite a refusal').to.equal(cudaProblem === null);
+      rmSync(started, { force: true });
       // Files in place: mpirun starts. A --dry-run only prints; remote ranks' files are on their hosts.
       expect((await launch('--', 'train', art, '--data', data)).exitCode).to.equal(0);
       expect((await launch('--dry-run', '--', 'train', join(dir, 'none'), '--data', data)).exitCode).to.equal(0);

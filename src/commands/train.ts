@@ -5,7 +5,7 @@ import { BUILTIN, openDataset } from '../data/open.js';
 import { checkReadable } from '../data/readers/source.js';
 import { describePresplit, readPresplit, resolvePresplit } from '../data/presplit.js';
 import { EPOCH_USERS, RANDOM_WINDOW_WITH_POSITIVE_RULE, TRAIN_WINDOWS, type EpochUsers, type TrainWindow } from '../data/sampler.js';
-import { parseDevice } from '../onnx/providers.js';
+import { parseDevice, prepareDevice } from '../onnx/providers.js';
 import { lrAt, validateSchedule } from '../runtime/schedule.js';
 import { RUN_FILES, TrainSummary, bucketFor, checkBatchSplit, checkDataAgainstArtifacts, checkResumable, checkRunFolder, runMetaOf, storedRecipe, train } from '../runtime/trainer.js';
 import { loadCheckpoint } from '../runtime/checkpoint.js';
@@ -179,11 +179,12 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
    * positive rule included (DataFormatError or UsageError, as the reader words it: the data is
    * read once more here, seconds for ML-1M), and numbers items as the artifacts do; the folder
    * holds no run unless --resume or --overwrite, and a run with --resume, with steps left to
-   * train (TrainError, as the run words it); a new run's batch size (flag, else the preset's, else the default) gives
+   * train (TrainError, as the run words it); a --device other than cpu can be readied here
+   * (ProviderError, as the run words it); a new run's batch size (flag, else the preset's, else the default) gives
    * every rank its micro-batches (TrainError, as the run words it); a resumed run's flags agree
    * with its checkpoint's recipe (UsageError, as the run words it).
    */
-  static preflight(args: { dir: string }, flags: TrainFlagValues & { data: string; format?: string; columns?: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; overwrite?: boolean; 'max-steps'?: number; 'grad-accum'?: number }, ranks: number): void {
+  static preflight(args: { dir: string }, flags: TrainFlagValues & { data: string; format?: string; columns?: string; 'valid-data'?: string; 'test-data'?: string; resume?: boolean; overwrite?: boolean; 'max-steps'?: number; 'grad-accum'?: number; device?: string; 'cuda-lib-dir'?: string }, ranks: number): void {
     const manifest = readManifest(args.dir, false);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     Train.checkAgainstManifest(args.dir, flags, manifest, presplit !== null);
@@ -194,6 +195,8 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
     checkAgainstSchema(data, manifest.features, flags.data);
     checkDataAgainstArtifacts(args.dir, manifest, data);
     checkRunFolder(args.dir, flags.resume ?? false, flags.overwrite ?? false);
+    // A device this machine cannot run (no CUDA libraries) fails here once, not in every rank.
+    if (flags.device !== undefined && flags.device !== 'cpu') prepareDevice(flags.device, { cudaLibDir: flags['cuda-lib-dir'] });
     if (!flags.resume) checkBatchSplit(flags['batch-size'] ?? Number(manifest.recipe?.batchSize ?? DEFAULTS.batchSize), ranks, flags['grad-accum'] ?? 1);
     else {
       // One read of the checkpoint: its recipe for the flags, its position for what is left to train.
