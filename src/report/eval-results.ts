@@ -20,8 +20,9 @@ export interface EvalRecord {
   /** The data file as given to eval (shown in the report). */
   data: string;
   /**
-   * The data file's absolute path (or `builtin`), which identifies it however it was spelled
-   * (`../A`, `/tmp/x/A`); absent in records saved before it existed, which are keyed by `data`.
+   * The data file's real path (absolute, symlinks resolved; or `builtin`), which identifies it
+   * however it was spelled (`../A`, `/tmp/x/A`, a link to it); absent in records saved before it
+   * existed, which are keyed by `data`.
    */
   dataPath?: string;
   split: 'test' | 'valid';
