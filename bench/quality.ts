@@ -212,6 +212,7 @@ const r = { ...preset.recipe, ...Object.fromEntries(Object.entries(overrides).fi
 const loss = lossFlag ?? preset.loss;
 const recipeLabel = [
   lossFlag !== undefined ? ` --loss ${lossFlag}` : '',
+  epochsFlag !== undefined ? ` --epochs ${epochsFlag}` : '',
   overrides.lr !== undefined ? ` --lr ${overrides.lr}` : '',
   overrides.cosine === false ? ' --constant-lr' : '',
   overrides.patience !== undefined ? ` --patience ${overrides.patience}` : '',
