@@ -12,6 +12,7 @@ import Train from '../src/commands/train.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
 import { RUN_FILES, storedRecipe } from '../src/runtime/trainer.js';
 import { readJsonl } from '../src/util/jsonl.js';
+import { onnx } from '../src/onnx/proto.js';
 import { runCommand, type CliResult } from './helpers/cli.js';
 import { tinyData } from './helpers/tiny-run.js';
 
@@ -252,6 +253,21 @@ describe('the command line protects its user', function () {
       expect((await runCommand(Train, [d, '--data', DATA, ...FAST, '--epochs', '1'])).error).to.equal(undefined);
       const before = snapshot(d);
       expectRefusal(await runCommand(Train, [d, '--data', DATA, '--resume']), 1, `--resume: the run in ${d} already finished its 1 epoch (step 8); nothing to continue (pass a larger --epochs to train longer)`);
+      expectUnchanged(before, d);
+    });
+
+    it('--resume of a run stopped by early stopping is refused; its model carries the best checkpoint\'s epoch', async () => {
+      const d = await compiled();
+      // An lr far too large: validation gets no better after the first epoch, so patience 1 stops the run.
+      const t = await runCommand(Train, [d, '--data', DATA, '--threads', '1', '--batch-size', '16', '--epochs', '12', '--eval-every', '1', '--patience', '1', '--lr', '1', '--no-cosine', '--json']);
+      expect(t.error, t.error?.message).to.equal(undefined);
+      const summary = JSON.parse(t.stdout) as { stoppedBy: string; bestEpoch: number | null };
+      expect(summary.stoppedBy, 'the run must stop by patience for this check to mean anything').to.equal('patience');
+      const meta = Object.fromEntries((onnx.ModelProto.decode(readFileSync(join(d, 'inference.onnx'))).metadataProps ?? []).map((p) => [p.key!, p.value!]));
+      expect([meta.checkpoint, meta.epochs]).to.deep.equal(['best.ckpt', String(summary.bestEpoch)]);
+      const before = snapshot(d);
+      // Before, each bare --resume trained one more epoch, found no better one and stopped again.
+      expectRefusal(await runCommand(Train, [d, '--data', DATA, '--resume']), 1, `--resume: the run in ${d} was stopped by early stopping (no better validation NDCG@10 in its last 1 validation; best at epoch ${summary.bestEpoch}); nothing to continue (start again with --overwrite and a larger --patience to train longer)`);
       expectUnchanged(before, d);
     });
 

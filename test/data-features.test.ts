@@ -300,7 +300,9 @@ describe('data features: actions, positive rule, side files', function () {
       // c has no tags and b no brand: '<unk>' (counted).
       expect(Array.from(f.tables[0])).to.deep.equal([0, 0, 2, 3, 3, 0, UNK_TOKEN, 0]);
       expect(f.unseenValues).to.equal(2);
-      expect(() => parseSideFile('u.csv', 'user_id,tags\n1,a|b\n', 'user', parseFieldSpecs(['tags=multi']))).to.throw(DataFormatError, /single-valued user fields/);
+      expect(() => parseSideFile('u.csv', 'user_id,tags\n1,a|b\n', 'user', parseFieldSpecs(['tags=multi']))).to.throw(DataFormatError, /user fields are single-valued/);
+      // Named as the flag was given, without quoting the header as a bad line; a scoped flag gets no scoping hint.
+      expect(() => parseSideFile('u.csv', 'user_id,tags\n1,a|b\n', 'user', parseFieldSpecs(['user:tags=multi']))).to.throw(DataFormatError, /^u\.csv: --field user:tags=multi: user fields are single-valued \(one profile token per field\), so "tags" of this user file cannot be multi-valued$/);
       // A --field naming the id column changes nothing (the id stays each row's key): said, not silent.
       const keyed = parseSideFile('u2.csv', 'user_id,age\n1,20\n', 'user', parseFieldSpecs(['user_id=ignore']));
       expect(keyed.columns.map((c) => c.name)).to.deep.equal(['age']);
@@ -322,7 +324,7 @@ describe('data features: actions, positive rule, side files', function () {
       // here the user file's single-valued category would be refused as multi-valued).
       const userCats = write('users-cat.csv', 'user_id,category\n1,gold\n');
       const itemCats = write('items-cat.csv', 'item_id,category\n1,a;b\n');
-      expect(() => openDataset(r, { userFeatures: userCats, itemFeatures: itemCats, fieldSpecs: parseFieldSpecs(['category=multi:;']) })).to.throw(DataFormatError, /single-valued user fields/);
+      expect(() => openDataset(r, { userFeatures: userCats, itemFeatures: itemCats, fieldSpecs: parseFieldSpecs(['category=multi:;']) })).to.throw(DataFormatError, /--field category=multi: user fields are single-valued .*; for the item file's column of that name only, scope it: --field item:category=multi$/);
       const scoped = openDataset(r, { userFeatures: userCats, itemFeatures: itemCats, fieldSpecs: parseFieldSpecs(['user:category=categorical', 'item:category=multi:;']) });
       expect([scoped.userFeatures!.fields[0].kind, scoped.itemFeatures!.fields[0].kind, scoped.itemFeatures!.fields[0].width]).to.deep.equal(['categorical', 'multi', 2]);
       expect(parseFieldSpecs(['item:category=multi:;'])).to.deep.equal([{ name: 'category', kind: 'multi', separator: ';', side: 'item' }]);

@@ -366,10 +366,16 @@ export function checkRunFolder(dir: string, resume: boolean, overwrite: boolean)
 
 /**
  * Refuses to resume the run in `dir` from `state` (its last.ckpt) when nothing is left to train:
- * it finished its `epochs`, or is past `maxSteps` (counted from the run's start). `constant`:
- * its lr is constant, so a larger --epochs would continue it. Throws TrainError.
+ * it finished its `epochs`, early stopping ended it (`meta`: its patience ran out), or it is past
+ * `maxSteps` (counted from the run's start). `constant`: its lr is constant, so a larger
+ * --epochs would continue it. Throws TrainError.
  */
-export function checkResumable(dir: string, state: Pick<CheckpointState, 'epoch' | 'stepInEpoch' | 'step'>, opts: { epochs: number; constant: boolean; maxSteps?: number }): void {
+export function checkResumable(dir: string, state: Pick<CheckpointState, 'epoch' | 'stepInEpoch' | 'step'>, opts: { epochs: number; constant: boolean; maxSteps?: number; meta?: RunMeta | null }): void {
+  // Resumed, such a run trained one more epoch, found no better one and stopped again, each time.
+  const patience = opts.meta?.recipe.patience ?? 0;
+  if (patience > 0 && (opts.meta?.badEvals ?? 0) >= patience) {
+    throw new TrainError(`--resume: the run in ${dir} was stopped by early stopping (no better validation NDCG@10 in its last ${count(patience, 'validation')}; best at epoch ${opts.meta?.best?.epoch ?? '?'}); nothing to continue (start again with --overwrite and a larger --patience to train longer)`);
+  }
   if (state.epoch >= opts.epochs && state.stepInEpoch === 0) {
     throw new TrainError(`--resume: the run in ${dir} already finished its ${count(opts.epochs, 'epoch')} (step ${state.step}); nothing to continue${opts.constant ? ' (pass a larger --epochs to train longer)' : ''}`);
   }
@@ -434,7 +440,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
       const stored = runMetaOf(state);
       if (!stored) throw new TrainError(`--resume: ${paths.last} holds no run recipe (written by an older reclm); start again with --overwrite`);
       checkSameRun(stored.recipe, recipe, opts.dir);
-      checkResumable(opts.dir, state, { epochs: opts.epochs, constant: recipe.schedule.kind === 'constant', maxSteps: opts.maxSteps });
+      checkResumable(opts.dir, state, { epochs: opts.epochs, constant: recipe.schedule.kind === 'constant', maxSteps: opts.maxSteps, meta: stored });
       meta = { ...stored, recipe };
     }
     session.seed = recipe.seed;
@@ -719,8 +725,10 @@ function finishRun(run: Run): TrainSummary {
   if (run.stepInEpoch > 0) saveRun(run, paths.last);
   const lastStep = session.step;
   const exportFrom = meta.best !== null && existsSync(paths.best) ? paths.best : paths.last;
-  if (run.collective.rank === 0 && exportFrom === paths.best) session.loadCheckpoint(paths.best);
-  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.content ? { data_content_fingerprint: meta.recipe.content } : {}), ...(meta.recipe.sideData ? { side_data_fingerprint: meta.recipe.sideData } : {}), ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}), ...(meta.recipe.presplit ? { presplit: 'true' } : {}) });
+  const exported = run.collective.rank === 0 && exportFrom === paths.best ? session.loadCheckpoint(paths.best) : null;
+  // The exported checkpoint's epoch, as its step: the same weights exported again (a resume that
+  // found no better epoch) give the same file, whose saved evaluations then still apply.
+  if (run.collective.rank === 0) session.exportModelForInferencing(paths.inference, { checkpoint: basename(exportFrom), epochs: String(exported ? exported.epoch : run.epoch), step: String(session.step), data_fingerprint: meta.recipe.data, ...(meta.recipe.content ? { data_content_fingerprint: meta.recipe.content } : {}), ...(meta.recipe.sideData ? { side_data_fingerprint: meta.recipe.sideData } : {}), ...(meta.recipe.trainOnValid ? { train_on_valid: 'true' } : {}), ...(meta.recipe.presplit ? { presplit: 'true' } : {}) });
   const seconds = (Date.now() - run.started) / 1000;
   const summary: TrainSummary = {
     steps: lastStep - run.startStep,

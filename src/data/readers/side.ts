@@ -240,7 +240,12 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
       if (unread.length) notes.push(`${src.file}: ${unread.map((n) => `"${n}"`).join(', ')} not read (the model was compiled without ${unread.length > 1 ? 'these fields' : 'this field'})`);
       if (side === 'user') {
         const multi = cols.find((c) => c.col.kind === 'multi');
-        if (multi) throw DataFormatError.atLine(src.file, lineNo, text, `single-valued user fields (one profile token per field), but --field ${multi.col.name}=multi was given`);
+        if (multi) {
+          // Not a bad line: the flag asks what a user field cannot be. An unscoped flag may have meant the item file's column.
+          const sp = specs.find((x) => x.kind === 'multi' && (x.name === multi.col.name || normaliseColumn(x.name) === normaliseColumn(multi.col.name)))!;
+          const hint = sp.side === undefined ? `; for the item file's column of that name only, scope it: --field item:${sp.name}=multi` : '';
+          throw new DataFormatError(src.file, null, `--field ${fieldSpecLabel(sp)}=multi: user fields are single-valued (one profile token per field), so "${multi.col.name}" of this user file cannot be multi-valued${hint}`);
+        }
       }
       return;
     }
