@@ -24,7 +24,7 @@ describe('dist: stops under mpirun', function () {
   before(requireMpirun);
   const artifacts = artifactFactory('reclm-dist-stops-');
 
-  it('--patience: both ranks stop at the epoch one process stops at; --resume continues as in one process', async () => {
+  it('--patience: both ranks stop at the epoch one process stops at; --resume is refused as in one process', async () => {
     // AdamW moves each weight by about lr per step: at 1e-9 the scores barely change, no
     // validation after the first is better, and patience 1 stops the run after its second epoch,
     // well before the 6 it was given (the test checks both runs stop early, at the same epoch).
@@ -41,13 +41,16 @@ describe('dist: stops under mpirun', function () {
     expect(endTwo[0].epochs).to.equal(endOne[0].epochs).and.to.be.below(6);
     expect(ofType(two, 'epoch').map((e) => e.valid?.['ndcg@10'])).to.have.length(endOne[0].epochs!);
     expect(existsSync(join(two, RUN_FILES.inference))).to.equal(true);
-    // --resume of a run that patience stopped: what one process does, the 2 ranks do.
-    reclm(['train', one, ...recipe, '--resume']);
-    await train2([two, ...recipe, '--resume']);
-    const [againOne, againTwo] = [ofType(one, 'end')[1], ofType(two, 'end')[1]];
-    expect({ stoppedBy: againTwo.stoppedBy, epochs: againTwo.epochs, lastStep: againTwo.lastStep }).to.deep.equal({ stoppedBy: againOne.stoppedBy, epochs: againOne.epochs, lastStep: againOne.lastStep });
     // Only the summation order differs from one process (see dist-train.test.ts): 1e-4 relative.
     expectLossesClose(stepLosses(two), stepLosses(one), 1e-4);
+    // --resume of a run that patience stopped is refused (it trained one more epoch each time), by
+    // one process and by the 2 ranks alike, and neither run's log grows.
+    const refusal = /--resume: the run in .* was stopped by early stopping \(no better validation NDCG@10 in its last 1 validation; best at epoch \d+\); nothing to continue/;
+    expect(() => reclm(['train', one, ...recipe, '--resume'])).to.throw(refusal);
+    const resumed = await mpirun(2, [RECLM, 'train', two, ...recipe, '--resume'], 60000);
+    expect(resumed.code).to.not.equal(0);
+    expect(resumed.stderr).to.match(refusal);
+    expect([ofType(one, 'end').length, ofType(two, 'end').length]).to.deep.equal([1, 1]);
   });
 
   it('--time-limit: both ranks stop at an epoch end on rank 0\'s clock; --resume finishes with the uninterrupted run\'s losses', async () => {
