@@ -60,6 +60,8 @@ export function trainingDropout(g: Graph, rate: number, opts: BuildOptions, site
 /** The configured loss on the encoder output `f` [batch, L, d]. */
 export function buildLoss(c: ModelConfig, loss: LossName, f: Tensor, itemEmb: Tensor, inputs: Record<string, Tensor>): LossOutput {
   const g = f.graph;
+  // Smoothing is defined over a full catalogue softmax; a sampled one would smooth over R negatives.
+  if ((c.label_smoothing ?? 0) > 0 && loss !== 'full-ce') throw new ConfigError(`label_smoothing applies to --loss full-ce only (this model's loss: ${loss})`);
   return g.scope(`loss_${loss}`, () => {
     const items = itemVectors(itemEmb, c);
     switch (loss) {
@@ -70,7 +72,7 @@ export function buildLoss(c: ModelConfig, loss: LossName, f: Tensor, itemEmb: Te
       case 'sampled-softmax':
         return sampledSoftmax(f, items, inputs.pos, inputs.negs, c.temperature);
       case 'full-ce':
-        return fullCe(f, items, inputs.pos, c.temperature);
+        return fullCe(f, items, inputs.pos, c.temperature, c.label_smoothing ?? 0);
     }
   });
 }

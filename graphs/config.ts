@@ -61,6 +61,8 @@ export interface LossSettings {
   /** Sampled softmax with one block of R negatives shared by the whole batch (`negs [R]`). */
   shared_negatives: boolean;
   bce_variant: BceVariant;
+  /** Full CE only: ε of label smoothing (PyTorch's `label_smoothing`); absent means 0. */
+  label_smoothing?: number;
 }
 
 export interface LlamaSasrecConfig extends LossSettings, FeatureSettings {
@@ -141,6 +143,8 @@ const LOSS_FIELDS = (temperature: number, l2: boolean): Record<string, FieldSpec
   num_negatives: { kind: 'posint', dflt: 128, doc: 'sampled-softmax negatives R' },
   shared_negatives: { kind: 'bool', dflt: false, doc: 'one block of R negatives shared by the batch' },
   bce_variant: { kind: 'bce_variant', dflt: 'seed', doc: "'seed' or 'official' (HSTU BCELoss)" },
+  // Left out of configs that do not name it, so theirs (and their artifacts) stay as they were.
+  label_smoothing: { kind: 'fraction', optional: true, doc: 'full-ce only: label smoothing ε in [0, 1) (default 0)' },
 });
 
 const LLAMA_FIELDS: Record<string, FieldSpec> = {

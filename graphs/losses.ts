@@ -112,19 +112,34 @@ export function sampledSoftmax(f: Tensor, items: Tensor, pos: Tensor, negs: Tens
 /**
  * Full softmax cross-entropy over items 1..V (§3.5; the padding column is excluded):
  * logits[b, t, i−1] = F·ê(i)/τ, loss = mean_M [logsumexp − logits[pos−1]].
+ *
+ * With label smoothing ε > 0 the target distribution is (1 − ε)·onehot(pos) + ε/V (PyTorch's
+ * `cross_entropy(..., label_smoothing=ε)`, after Szegedy et al., CVPR 2016, §7):
+ * loss = mean_M [(1 − ε)·(lse − z_pos) + ε·(lse − z̄)] = CE + ε·mean_M [z_pos − z̄], with
+ * z̄ = mean_i logits[i] = F·mean_i ê(i)/τ. That form needs one [d] mean of the item table
+ * and two dot products per target row, no second pass over the [N, V] logits.
  */
-export function fullCe(f: Tensor, items: Tensor, pos: Tensor, temperature: number): LossOutput {
+export function fullCe(f: Tensor, items: Tensor, pos: Tensor, temperature: number, labelSmoothing = 0): LossOutput {
   const v = items.shape[0] as number;
   const d = f.shape[2] as number;
-  const realT = op.transpose(op.slice(items, [0], [1], [v]), [1, 0]); // [d, V]
+  const real = op.slice(items, [0], [1], [v]); // [V, d]
+  const realT = op.transpose(real, [1, 0]); // [d, V]
   const fs = temperature === 1 ? f : op.mul(f, 1 / temperature);
   // Only target positions enter the loss, so only their rows get catalogue-wide logits:
   // [N, V] instead of [batch·L, V] (about half the rows on ML-1M at maxlen 200).
   const flatPos = op.reshape(pos, [-1]);
   const rows = op.squeeze(op.nonZero(flatPos), [0]); // [N]
-  const logits = op.matmul(op.gather(op.reshape(fs, [-1, d]), rows, 0), realT); // [N, V]
-  const labels = op.sub(op.gather(flatPos, rows, 0), 1);
-  const [loss] = op.softmaxCrossEntropyLoss(logits, labels, { reduction: 'mean' });
+  const targetRows = op.gather(op.reshape(fs, [-1, d]), rows, 0); // [N, d]
+  const logits = op.matmul(targetRows, realT); // [N, V]
+  const targets = op.gather(flatPos, rows, 0); // [N], ids 1..V
+  const [ce] = op.softmaxCrossEntropyLoss(logits, op.sub(targets, 1), { reduction: 'mean' });
+  let loss = ce;
+  if (labelSmoothing > 0) {
+    const zPos = op.reduceSum(op.mul(targetRows, op.gather(items, targets, 0)), [-1]); // [N]
+    const zMean = op.reduceSum(op.mul(targetRows, op.reduceMean(real, [0])), [-1]); // [N]
+    const count = op.max(op.reduceSum(validMask(pos), null), 1);
+    loss = op.add(ce, op.mul(op.div(op.reduceSum(op.sub(zPos, zMean), null), count), labelSmoothing));
+  }
   // The fixtures' [batch, L, V] logits, built only when debug outputs ask for them.
   return { loss, debug: { logits: op.matmul(fs, realT) } };
 }

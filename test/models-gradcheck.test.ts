@@ -60,6 +60,13 @@ const CASES: Case[] = [
   { title: 'hstu, sampled softmax (τ 0.05, L2 items, a collision)', model: 'hstu', config: HSTU, loss: 'sampled-softmax' },
   { title: 'hstu, dropout 0.3 (training graph), full CE', model: 'hstu', config: { ...HSTU, dropout: 0.3, temperature: 0.2 }, loss: 'full-ce', training: true },
   { title: 'hstu, official BCE variant', model: 'hstu', config: { ...HSTU, bce_variant: 'official', temperature: 0.5 }, loss: 'bce' },
+  // Appended, so the cases above keep their seeds (100 + 10·index).
+  {
+    title: 'llama-sasrec, full CE with label smoothing 0.2 (τ 0.5, L2-normalised items)',
+    model: 'llama-sasrec',
+    config: { ...LLAMA, key_padding_mask: true, label_smoothing: 0.2, temperature: 0.5, item_l2_norm: true },
+    loss: 'full-ce',
+  },
 ];
 
 const H = 0.02;

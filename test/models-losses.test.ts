@@ -1,10 +1,11 @@
-/** Loss variants without a fixture: shared negatives, and official HSTU's BCELoss (docs/models.md §3.5). */
+/** Loss variants without a fixture: shared negatives, official HSTU's BCELoss and label smoothing (docs/models.md §3.5). */
 import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../src/dsl/graph.js';
 import { addGradientOutputs } from '../src/compiler/training.js';
 import { emitModel } from '../src/onnx/emit.js';
 import { getModel } from '../graphs/index.js';
+import { ConfigError } from '../graphs/config.js';
 import { loadFixture, toOrt } from './helpers/model-fixtures.js';
 import { paramFeeds, randomBatch, randomParams } from './helpers/model-batches.js';
 import { runOnce } from './helpers/ort.js';
@@ -76,5 +77,49 @@ describe('models: loss variants', () => {
       den += 1;
     }
     expect(Number(out.loss.data[0])).to.be.closeTo(num / den, 1e-5 * (num / den));
+  });
+
+  it('full CE with label smoothing ε: −(1 − ε)·log p(pos) − ε·mean_i log p(i) over target positions (PyTorch label_smoothing)', async () => {
+    const model = getModel('llama-sasrec');
+    const eps = 0.3;
+    const raw = { num_items: 11, dim: 8, n_layers: 1, n_heads: 2, maxlen: 6, multiple_of: 4, temperature: 0.5, item_l2_norm: true };
+    const run = async (smoothing: number | undefined) => {
+      const c = model.resolveConfig(smoothing === undefined ? raw : { ...raw, label_smoothing: smoothing });
+      const g = new Graph('smoothing');
+      model.buildTraining(g, c, 'full-ce', { training: false, debugOutputs: true });
+      return { c, out: await runOnce(emitModel(g), { ...paramFeeds(randomParams(g, 7), g), ...randomBatch(c, 'full-ce', 8) }) };
+    };
+    const { c, out } = await run(eps);
+    const plain = await run(undefined);
+    expect(c.label_smoothing).to.equal(eps);
+    expect(plain.c).to.not.have.property('label_smoothing'); // configs without it resolve as before
+    // Reference in float64 from the graph's own [B, L, V] logits (debug output) and targets.
+    const V = c.num_items;
+    const logits = out.logits.data as Float32Array;
+    const pos = randomBatch(c, 'full-ce', 8).pos.data as BigInt64Array;
+    let sum = 0;
+    let n = 0;
+    let ce = 0;
+    pos.forEach((p, t) => {
+      if (p === 0n) return;
+      const z = Array.from(logits.slice(t * V, (t + 1) * V));
+      const m = Math.max(...z);
+      const lse = m + Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0));
+      const logp = z.map((x) => x - lse);
+      sum += -(1 - eps) * logp[Number(p) - 1] - (eps * logp.reduce((a, x) => a + x, 0)) / V;
+      ce += -logp[Number(p) - 1];
+      n += 1;
+    });
+    expect(n).to.be.greaterThan(3);
+    // float32 logits and a float32 loss of magnitude ~2: 1e-5 relative is a few ulps of each row's lse summed.
+    expect(Number(out.loss.data[0])).to.be.closeTo(sum / n, 1e-5 * (sum / n));
+    expect(Number(plain.out.loss.data[0])).to.be.closeTo(ce / n, 1e-5 * (ce / n));
+    expect(Math.abs(sum - ce) / n, 'smoothing changes the loss').to.be.greaterThan(1e-2);
+  });
+
+  it('label smoothing is refused for a sampled loss, naming the field', () => {
+    const model = getModel('hstu');
+    const c = model.resolveConfig({ num_items: 9, dim: 8, n_layers: 1, n_heads: 1, maxlen: 5, label_smoothing: 0.1 });
+    expect(() => model.buildTraining(new Graph('refused'), c, 'sampled-softmax', { training: false })).to.throw(ConfigError, /label_smoothing applies to --loss full-ce only/);
   });
 });
