@@ -4,7 +4,7 @@
 // artifact folder behind.
 import { CommandHelp, Config, Errors } from '@oclif/core';
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
@@ -169,6 +169,11 @@ describe('reclm command line', function () {
       const { out } = freshOut();
       expect((await runCommand(Compile, [...TINY, '--data', DATA, '--out', out])).error).to.equal(undefined);
       expectUserError(await runCommand(Eval, [out, '--data', DATA]), 1, /inference\.onnx does not exist; train first/);
+      // A folder compile never wrote (a typo'd run name, an empty folder) is not told to train.
+      const empty = freshOut().out;
+      mkdirSync(empty, { recursive: true });
+      expectUserError(await runCommand(Eval, [empty, '--data', DATA]), 1, /holds neither inference\.onnx nor a compiled model \(no manifest\.json\); give the folder reclm compile --out wrote/);
+      expectUserError(await runCommand(Eval, [join(empty, 'typo'), '--data', DATA]), 1, /typo does not exist; give the folder reclm compile --out wrote, or an \.onnx file$/);
       // A file that is no ONNX model at all.
       // A text file (decoding as a protobuf message or not) is said not to be ONNX, not to lack a 'seq' input.
       expectUserError(await runCommand(Eval, [DATA, '--data', DATA]), 1, /tiny\.txt (cannot be read as an ONNX model|is not an ONNX model \(it decodes, but holds no graph with inputs\))/);
