@@ -139,10 +139,10 @@ describe('reclm launch', function () {
       expect([mca.exitCode, mca.error?.message]).to.deep.equal([2, "--mca: expected KEY=VALUE, got 'foo'"]);
       expect(none.error?.message).to.match(/^nothing to launch: give a reclm command after --/);
       const unknown = await runCommand(Launch as never, ['-np', '2', '--', 'frobnicate']);
-      expect(unknown.error?.message).to.match(/^'frobnicate' after -- is not a reclm command; commands: compile, .*train \(see --help\)$/);
+      expect(unknown.error?.message).to.match(/^'frobnicate' after -- is not a reclm command; launch runs data-parallel: train \(see --help\)$/);
       expect(unknown.exitCode).to.equal(2);
       const typo = await runCommand(Launch as never, ['-np', '2', '--', 'trian', 'x']);
-      expect(typo.error?.message).to.match(/^'trian' after -- is not a reclm command \(did you mean 'train'\?\); commands: compile, /);
+      expect(typo.error?.message).to.match(/^'trian' after -- is not a reclm command \(did you mean 'train'\?\); launch runs data-parallel: train /);
       // A command that does not open the collective would run once per rank: refused.
       const single = await runCommand(Launch as never, ['-np', '2', '--', 'data', 'stats', 'f.txt']);
       expect(single.error?.message).to.equal('reclm data stats does not run data-parallel yet: each of the 2 ranks would run it alone; see --dry-run for the command');
