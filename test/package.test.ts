@@ -130,8 +130,19 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     const helpTypo = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'trian'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect([helpTypo.status, helpTypo.stderr.split('\n').filter((l) => l.startsWith('Error: '))]).to.deep.equal([2, [typo.stderr.split('\n').find((l) => l.startsWith('Error: '))]]);
     // A bad flag of `reclm help` is one line too, as in every command: no root help after it.
-    const helpFlag = spawnSync('npx', ['--no', '--', 'reclm', 'help', '--json'], { cwd: app, env: userEnv(), encoding: 'utf8' });
-    expect([helpFlag.status, helpFlag.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))]).to.deep.equal([2, ['Error: Nonexistent flag: --json (see --help)']]);
+    const helpFlag = spawnSync('npx', ['--no', '--', 'reclm', 'help', '--bogus'], { cwd: app, env: userEnv(), encoding: 'utf8' });
+    expect([helpFlag.status, helpFlag.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))]).to.deep.equal([2, ['Error: Nonexistent flag: --bogus (see --help)']]);
+    // `help --json`, as every command's --json: the commands, one command's flags and examples, or the error, as JSON on stdout.
+    const listed = JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', '--json'], app));
+    expect(listed.commands.map((c: { command: string }) => c.command)).to.deep.equal(['compile', 'data stats', 'eval', 'help', 'launch', 'presets', 'report', 'train']);
+    const trainHelp = JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', 'train', '--json'], app));
+    expect(trainHelp).to.include({ command: 'train' });
+    expect(trainHelp.flags.data).to.include({ type: 'option', required: true });
+    expect(trainHelp.flags.resume).to.include({ type: 'boolean' });
+    expect(trainHelp.examples.join('\n')).to.match(/^reclm train /m);
+    const helpTypoJson = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'trian', '--json'], { cwd: app, env: userEnv(), encoding: 'utf8' });
+    expect([helpTypoJson.status, JSON.parse(helpTypoJson.stdout).error.exit]).to.deep.equal([2, 2]);
+    expect(JSON.parse(helpTypoJson.stdout).error.message).to.match(/^'trian' is not a reclm command \(did you mean 'train'\?\)/);
     // Commands are lower case: the hint ignores case.
     const upper = spawnSync('npx', ['--no', '--', 'reclm', 'TRAIN'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect(upper.stderr).to.include("Error: 'TRAIN' is not a reclm command (did you mean 'train'?)");

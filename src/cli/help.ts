@@ -50,3 +50,47 @@ export function helpExtraWordsError(config: Interfaces.Config, argv: readonly st
   const name = command.id.replaceAll(':', config.topicSeparator);
   return printedError(new Errors.CLIError(`reclm help takes one command: '${command.rest[0]}' after '${name}' is not part of it (reclm help ${name} shows its help)`, { exit: 2 }));
 }
+
+/** One flag as `reclm help COMMAND --json` shows it. */
+interface FlagJson {
+  char?: string;
+  description?: string;
+  type: 'boolean' | 'option';
+  required?: boolean;
+  multiple?: boolean;
+  options?: readonly string[];
+  default?: unknown;
+}
+
+/**
+ * `reclm help [COMMAND] --json`: with no subject, `{commands: [{command, summary}]}`; for a
+ * command, `{command, summary, description, examples, args, flags}` with the examples as typed
+ * (`reclm train …`) and each visible flag's char, description, type, required, multiple, options
+ * and a static default. A subject that is no command throws what `reclm help trian` throws (exit
+ * 2), having printed it as `{"error": {"message", "exit"}}` on stdout.
+ * @param argv the help command's words, `--json` taken out
+ */
+export function helpJson(config: Interfaces.Config, argv: readonly string[]): Record<string, unknown> {
+  const sep = config.topicSeparator;
+  const found = leadingCommand(config, argv);
+  if (!found) {
+    const subject = argv.find((a) => a !== 'help' && !a.startsWith('-'));
+    if (subject !== undefined && !config.findTopic(subject)) throw unknownCommandError(config, subject, (message) => process.stdout.write(`${JSON.stringify({ error: { message, exit: 2 } })}\n`));
+    const prefix = subject === undefined ? '' : `${subject}:`;
+    const listed = config.commands.filter((c) => !c.hidden && c.id.startsWith(prefix)).sort((a, b) => a.id.localeCompare(b.id));
+    return { commands: listed.map((c) => ({ command: c.id.replaceAll(':', sep), summary: c.summary ?? c.description?.split('\n')[0] ?? '' })) };
+  }
+  const c = config.findCommand(found.id)!;
+  const render = (s: string) => s.replaceAll('<%= config.bin %>', config.bin).replaceAll('<%= command.id %>', c.id.replaceAll(':', sep));
+  const examples = (c.examples ?? []).map((e) => (typeof e === 'string' ? render(e) : { description: render(e.description), command: render(e.command) }));
+  const flags: Record<string, FlagJson> = {};
+  for (const [name, f] of Object.entries(c.flags)) {
+    if (f.hidden) continue;
+    const option = f.type === 'option' ? f : undefined;
+    // A default computed at run time (a function) has no value to show here.
+    const dflt = typeof f.default === 'function' ? undefined : f.default;
+    flags[name] = { char: f.char, description: f.description, type: f.type, required: f.required || undefined, multiple: option?.multiple || undefined, options: option?.options, default: dflt };
+  }
+  const args = Object.fromEntries(Object.entries(c.args ?? {}).map(([name, a]) => [name, { description: a.description, required: a.required ?? false }]));
+  return { command: c.id.replaceAll(':', sep), summary: c.summary ?? '', description: c.description ? render(c.description) : '', examples, args, flags };
+}
