@@ -23,7 +23,8 @@ export const RECIPE_FLAG: Record<Key, string> = {
   evalEvery: '--eval-every', patience: '--patience', fusedSteps: '--fused-steps', seed: '--seed', trainOnValid: '--train-on-valid', bucket: '--bucket', window: '--window', users: '--epoch-users',
 };
 
-export type Source = 'flag' | 'default' | 'checkpoint' | `preset ${string}`;
+/** Where a recipe value came from; `… capped at …` is a batch size cut to an epoch's rows. */
+export type Source = 'flag' | 'default' | 'checkpoint' | `preset ${string}` | `${string}, capped at the rows of an epoch`;
 
 export interface EffectiveRecipe {
   values: typeof TRAIN_DEFAULTS;
