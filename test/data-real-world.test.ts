@@ -249,6 +249,14 @@ describe('data: real-world files', () => {
       expect(rated.notes!.filter((n) => n.includes('ratings rather than times'))).to.have.length(1);
       expect(rated.notes!.find((n) => n.includes('ratings rather than times'))).to.include('holds only 5 distinct values from 1 to 5 over 100 events');
       expect(readDataset(file('timed.txt', Array.from({ length: 100 }, (_, i) => `u${i % 10} i${i} ${1000 + i}`).join('\n') + '\n')).notes!.join('\n')).to.not.include('ratings rather than times');
+      // Dates written as numbers (20170611) are read as seconds (documented), and said so in a note; real seconds are not.
+      const compact = readDataset(file('compact.txt', 'a x 20170611\na y 20170612\nb x 20171231\n'));
+      const dateNotes = compact.notes!.filter((n) => n.includes('YYYYMMDD'));
+      expect(dateNotes).to.have.length(1);
+      expect(dateNotes[0]).to.match(/compact\.txt: every time is a date written as a number \(20170611 to 20171231, YYYYMMDD\): read as unix seconds they fall within August 1970, .* write dates as ISO \(2017-06-11\)$/);
+      // 20171332 has no month 13: not a date, no note.
+      expect(readDataset(file('notdate.txt', 'a x 20170611\na y 20171332\n')).notes!.join('\n')).to.not.include('YYYYMMDD');
+      expect(readDataset(file('secs.txt', 'a x 1497139200\na y 1497225600\n')).notes!.join('\n')).to.not.include('YYYYMMDD');
       // A SASRec file with a mixed width points at user-seq.
       expect(readError(file('mixed-width.txt', 'a x 1\nb z\n')).message).to.include(':2:').and.include('use --format user-seq');
     });

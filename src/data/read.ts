@@ -83,6 +83,10 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   if (ratingLike) {
     notes.push(`${src.file}: the third column, read as timestamps, holds only ${ratingLike.distinct} distinct values from ${ratingLike.min} to ${ratingLike.max} over ${inter.time!.length} events: ratings rather than times? Each user's events were sorted by them; for "user item rating" write the file as CSV and name the columns (--columns user=1,item=2,action=3)`);
   }
+  const compact = inter.time && !unit ? compactDatesAsTimes(inter.time.view()) : null;
+  if (compact) {
+    notes.push(`${src.file}: every time is a date written as a number (${compact.min} to ${compact.max}, YYYYMMDD): read as unix seconds they fall within August 1970, and the gaps HSTU's time bias buckets are wrong (one day apart reads as 1 s); write dates as ISO (2017-06-11)`);
+  }
   if (unit) notes.push(`${src.file}: times read as ${unit === 'ms' ? 'milliseconds' : 'microseconds'} (values of 1e${unit === 'ms' ? 11 : 14} and above would be past the year 5000 in seconds) and converted to unix seconds`);
   if (built.reorderedUsers > 0) {
     notes.push(`${src.file}: ${built.reorderedUsers} of ${ds.users.length} users had events out of time order in the file; each user's events were sorted by time (stable: equal times keep file order)`);
@@ -111,6 +115,26 @@ function ratingsAsTimes(time: Float64Array): { distinct: number; min: number; ma
     if (seen.size > 10) return null;
   }
   return { distinct: seen.size, min: Math.min(...seen), max: Math.max(...seen) };
+}
+
+/**
+ * The range of a time column whose every value reads as a compact date YYYYMMDD (integers from
+ * 19000101 to 21001231 with a month 01-12 and a day 01-31), else null. Read as unix seconds,
+ * that range lies within 1970-08-08..1970-08-31, which no real log of events falls in.
+ */
+function compactDatesAsTimes(time: Float64Array): { min: number; max: number } | null {
+  if (time.length === 0) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const t of time) {
+    if (!(Number.isInteger(t) && t >= 19000101 && t <= 21001231)) return null;
+    const month = Math.floor(t / 100) % 100;
+    const day = t % 100;
+    if (month < 1 || month > 12 || day < 1 || day > 31) return null;
+    min = Math.min(min, t);
+    max = Math.max(max, t);
+  }
+  return { min, max };
 }
 
 function parse(src: Source, format: ConcreteFormat, options: ReadOptions): Interactions {
