@@ -170,11 +170,11 @@ Every host needs Open MPI, Node and reclm at the same paths, the data at the sam
     const ids = words.map((_, i) => words.slice(0, i + 1).join(':')).reverse();
     const found = ids.map((id) => this.config.findCommand(id)).find((c) => c !== undefined);
     if (!found) {
-      const ids = this.config.commandIDs.filter((c) => c !== 'launch' && c !== 'help');
-      const known = ids.map((c) => c.replace(/:/g, ' '));
+      const commandIds = this.config.commandIDs.filter((c) => c !== 'launch' && c !== 'help');
+      const known = commandIds.map((c) => c.replace(/:/g, ' '));
       // The list names what launch runs on every rank, not every command (a typo is still matched against all).
       const parallel: string[] = [];
-      for (const id of ids) if (((await this.config.findCommand(id)?.load()) as { distributed?: boolean } | undefined)?.distributed === true) parallel.push(id.replace(/:/g, ' '));
+      for (const id of commandIds) if (((await this.config.findCommand(id)?.load()) as { distributed?: boolean } | undefined)?.distributed === true) parallel.push(id.replace(/:/g, ' '));
       // Exit 2, as for an unknown command at the top level (cli/unknown-command.ts).
       throw new Errors.CLIError(`'${words[0] ?? ''}' after -- is not a reclm command${didYouMean(words[0] ?? '', known)}; launch runs data-parallel: ${parallel.join(', ')}`, { exit: 2 });
     }
