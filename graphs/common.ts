@@ -61,7 +61,7 @@ export function trainingDropout(g: Graph, rate: number, opts: BuildOptions, site
 export function buildLoss(c: ModelConfig, loss: LossName, f: Tensor, itemEmb: Tensor, inputs: Record<string, Tensor>): LossOutput {
   const g = f.graph;
   // Smoothing is defined over a full catalogue softmax; a sampled one would smooth over R negatives.
-  if ((c.label_smoothing ?? 0) > 0 && loss !== 'full-ce') throw new ConfigError(`label_smoothing applies to --loss full-ce only (this model's loss: ${loss})`);
+  if (c.label_smoothing !== undefined && loss !== 'full-ce') throw new ConfigError(`label_smoothing applies to --loss full-ce only (this model's loss: ${loss})`);
   return g.scope(`loss_${loss}`, () => {
     const items = itemVectors(itemEmb, c);
     switch (loss) {

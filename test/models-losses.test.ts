@@ -121,5 +121,8 @@ describe('models: loss variants', () => {
     const model = getModel('hstu');
     const c = model.resolveConfig({ num_items: 9, dim: 8, n_layers: 1, n_heads: 1, maxlen: 5, label_smoothing: 0.1 });
     expect(() => model.buildTraining(new Graph('refused'), c, 'sampled-softmax', { training: false })).to.throw(ConfigError, /label_smoothing applies to --loss full-ce only/);
+    // Also 0: a full-ce setting in another loss's config would say something the model does not do.
+    const zero = model.resolveConfig({ num_items: 9, dim: 8, n_layers: 1, n_heads: 1, maxlen: 5, label_smoothing: 0 });
+    expect(() => model.buildTraining(new Graph('refused'), zero, 'bce', { training: false })).to.throw(ConfigError, /label_smoothing applies to --loss full-ce only \(this model's loss: bce\)/);
   });
 });

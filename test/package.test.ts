@@ -143,6 +143,11 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     const helpTypoJson = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'trian', '--json'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect([helpTypoJson.status, JSON.parse(helpTypoJson.stdout).error.exit]).to.deep.equal([2, 2]);
     expect(JSON.parse(helpTypoJson.stdout).error.message).to.match(/^'trian' is not a reclm command \(did you mean 'train'\?\)/);
+    // Summaries are rendered as the text help renders them; a topic followed by no command of it is an error, as without --json.
+    expect(listed.commands.find((c: { command: string }) => c.command === 'help').summary).to.equal('Display help for reclm.');
+    const topicTypo = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'data', 'bogus', '--json'], { cwd: app, env: userEnv(), encoding: 'utf8' });
+    expect([topicTypo.status, JSON.parse(topicTypo.stdout).error.message]).to.deep.equal([2, "'data bogus' is not a reclm command; commands: compile, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)"]);
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', 'help', '--json'], app)).flags).to.have.property('json');
     // Commands are lower case: the hint ignores case.
     const upper = spawnSync('npx', ['--no', '--', 'reclm', 'TRAIN'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect(upper.stderr).to.include("Error: 'TRAIN' is not a reclm command (did you mean 'train'?)");

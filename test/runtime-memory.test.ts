@@ -289,7 +289,7 @@ describe('memory: size checks before allocating', () => {
       const dir = compileTiny('llama-sasrec');
       const r = await runCommand(Train, [dir, '--data', data, '--max-steps', '1', '--batch-size', '100000000', '--eval-every', '0', '--threads', '1']);
       expect(r.error, r.error?.message).to.equal(undefined);
-      expect(r.stdout).to.include('--batch-size 100000000 is larger than the 120 rows of an epoch (one per user); using 120\n');
+      expect(r.stderr).to.include('note: --batch-size 100000000 is larger than the 120 rows of an epoch (one per user); using 120\n');
       // The recipe line names the batch size trained with, not the one asked for, and that it was cut.
       expect(r.stdout).to.match(/^training .*, batch size 120 \(flag, capped at the rows of an epoch\), /m);
       expect(readManifest(dir).params.length).to.be.above(0);

@@ -72,17 +72,21 @@ interface FlagJson {
  */
 export function helpJson(config: Interfaces.Config, argv: readonly string[]): Record<string, unknown> {
   const sep = config.topicSeparator;
-  const found = leadingCommand(config, argv);
+  const words = argv.filter((a) => !a.startsWith('-'));
+  // `help help` is the help command's own help (leadingCommand skips the word 'help').
+  const found = words.length === 1 && words[0] === 'help' ? { id: 'help', rest: [] } : leadingCommand(config, words);
+  const render = (s: string, id = '') => s.replaceAll('<%= config.bin %>', config.bin).replaceAll('<%= command.id %>', id.replaceAll(':', sep));
   if (!found) {
-    const subject = argv.find((a) => a !== 'help' && !a.startsWith('-'));
-    if (subject !== undefined && !config.findTopic(subject)) throw unknownCommandError(config, subject, (message) => process.stdout.write(`${JSON.stringify({ error: { message, exit: 2 } })}\n`));
-    const prefix = subject === undefined ? '' : `${subject}:`;
+    // Nothing, or one topic (`help data`): its commands. Anything else names no command (`help data bogus`).
+    if (words.length > 1 || (words.length === 1 && !config.findTopic(words[0]))) {
+      throw unknownCommandError(config, words.join(':'), (message) => process.stdout.write(`${JSON.stringify({ error: { message, exit: 2 } })}\n`));
+    }
+    const prefix = words.length === 0 ? '' : `${words[0]}:`;
     const listed = config.commands.filter((c) => !c.hidden && c.id.startsWith(prefix)).sort((a, b) => a.id.localeCompare(b.id));
-    return { commands: listed.map((c) => ({ command: c.id.replaceAll(':', sep), summary: c.summary ?? c.description?.split('\n')[0] ?? '' })) };
+    return { commands: listed.map((c) => ({ command: c.id.replaceAll(':', sep), summary: render(c.summary ?? c.description?.split('\n')[0] ?? '', c.id) })) };
   }
   const c = config.findCommand(found.id)!;
-  const render = (s: string) => s.replaceAll('<%= config.bin %>', config.bin).replaceAll('<%= command.id %>', c.id.replaceAll(':', sep));
-  const examples = (c.examples ?? []).map((e) => (typeof e === 'string' ? render(e) : { description: render(e.description), command: render(e.command) }));
+  const examples = (c.examples ?? []).map((e) => (typeof e === 'string' ? render(e, c.id) : { description: render(e.description, c.id), command: render(e.command, c.id) }));
   const flags: Record<string, FlagJson> = {};
   for (const [name, f] of Object.entries(c.flags)) {
     if (f.hidden) continue;
@@ -92,5 +96,5 @@ export function helpJson(config: Interfaces.Config, argv: readonly string[]): Re
     flags[name] = { char: f.char, description: f.description, type: f.type, required: f.required || undefined, multiple: option?.multiple || undefined, options: option?.options, default: dflt };
   }
   const args = Object.fromEntries(Object.entries(c.args ?? {}).map(([name, a]) => [name, { description: a.description, required: a.required ?? false }]));
-  return { command: c.id.replaceAll(':', sep), summary: c.summary ?? '', description: c.description ? render(c.description) : '', examples, args, flags };
+  return { command: c.id.replaceAll(':', sep), summary: render(c.summary ?? c.description?.split('\n')[0] ?? '', c.id), description: render(c.description ?? '', c.id), examples, args, flags };
 }

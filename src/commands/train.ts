@@ -290,13 +290,15 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       maxSeconds: flags['time-limit'] === undefined ? undefined : flags['time-limit'] * 60,
       json,
       log: (line) => this.log(line),
+      note: (line) => this.note(line),
       resumeCommand: continueWith,
       onOpen: ({ batchSize }) => {
         // The recipe line shows the batch size trained with (a larger --batch-size is capped at an epoch's rows; a note says so).
         if (batchSize < r.batchSize) recipe.from.batchSize = `${recipe.from.batchSize}, capped at the rows of an epoch`;
         r.batchSize = batchSize;
         const parallel = [...(features ? [`positive ${formatPositiveRule(features.positive)}`] : []), ...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : []), ...(zero === 1 ? ['ZeRO-1'] : [])];
-        this.log([describeRecipe(manifest.model, manifest.loss, recipe, { value: threads ?? 1, from: threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
+        const smoothing = (manifest.config as { label_smoothing?: number }).label_smoothing;
+        this.log([describeRecipe(manifest.model, smoothing ? `${manifest.loss} (label smoothing ${smoothing})` : manifest.loss, recipe, { value: threads ?? 1, from: threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
       },
     });
     collective.finalize();

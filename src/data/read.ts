@@ -58,6 +58,8 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     }
     throw e;
   }
+  // Looked at before the unit conversion: YYYYMMDDhhmmss values are large enough to pass for milliseconds.
+  const compact = inter.time ? compactDatesAsTimes(inter.time.view()) : null;
   const unit = inter.time ? timesToSeconds(inter.time, src.file) : null;
   const built = buildDataset(inter, {
     name: options.name ?? defaultName(src.path),
@@ -83,9 +85,9 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   if (ratingLike) {
     notes.push(`${src.file}: the third column, read as timestamps, holds only ${ratingLike.distinct} distinct values from ${ratingLike.min} to ${ratingLike.max} over ${inter.time!.length} events: ratings rather than times? Each user's events were sorted by them; for "user item rating" write the file as CSV and name the columns (--columns user=1,item=2,action=3)`);
   }
-  const compact = inter.time && !unit ? compactDatesAsTimes(inter.time.view()) : null;
   if (compact) {
-    notes.push(`${src.file}: every time is a date written as a number (${compact.min} to ${compact.max}, YYYYMMDD): read as unix seconds they fall within August 1970, and the gaps HSTU's time bias buckets are wrong (one day apart reads as 1 s); write dates as ISO (2017-06-11)`);
+    const as = unit === 'ms' ? 'milliseconds' : unit === 'µs' ? 'microseconds' : 'seconds';
+    notes.push(`${src.file}: every time is a date written as a number (${compact.min} to ${compact.max}, ${compact.pattern}): it is read as unix ${as}, not as the date it spells, so the gaps between events that HSTU's time bias buckets are wrong; write dates as ISO (2017-06-11)`);
   }
   if (unit) notes.push(`${src.file}: times read as ${unit === 'ms' ? 'milliseconds' : 'microseconds'} (values of 1e${unit === 'ms' ? 11 : 14} and above would be past the year 5000 in seconds) and converted to unix seconds`);
   if (built.reorderedUsers > 0) {
@@ -117,24 +119,31 @@ function ratingsAsTimes(time: Float64Array): { distinct: number; min: number; ma
   return { distinct: seen.size, min: Math.min(...seen), max: Math.max(...seen) };
 }
 
+/** The compact date-time layouts a number can spell, by digit count. */
+const COMPACT_DATES: Record<number, string> = { 8: 'YYYYMMDD', 12: 'YYYYMMDDhhmm', 14: 'YYYYMMDDhhmmss' };
+
 /**
- * The range of a time column whose every value reads as a compact date YYYYMMDD (integers from
- * 19000101 to 21001231 with a month 01-12 and a day 01-31), else null. Read as unix seconds,
- * that range lies within 1970-08-08..1970-08-31, which no real log of events falls in.
+ * The range and layout of a time column whose every value spells a date in one compact layout
+ * (YYYYMMDD, YYYYMMDDhhmm or YYYYMMDDhhmmss, years 1900-2100, valid month, day, hour, minute and
+ * second), else null. As unix seconds, YYYYMMDD lies within 1970-08-08..1970-08-31, where no real
+ * log of events falls; the longer layouts would pass for milliseconds or microseconds.
  */
-function compactDatesAsTimes(time: Float64Array): { min: number; max: number } | null {
+function compactDatesAsTimes(time: Float64Array): { min: number; max: number; pattern: string } | null {
   if (time.length === 0) return null;
   let min = Infinity;
   let max = -Infinity;
+  let digits = 0;
   for (const t of time) {
-    if (!(Number.isInteger(t) && t >= 19000101 && t <= 21001231)) return null;
-    const month = Math.floor(t / 100) % 100;
-    const day = t % 100;
-    if (month < 1 || month > 12 || day < 1 || day > 31) return null;
+    if (!(Number.isInteger(t) && t > 0)) return null;
+    const s = String(t);
+    if (digits === 0) digits = s.length;
+    if (s.length !== digits || !(digits in COMPACT_DATES)) return null;
+    const [year, month, day, hour, minute, second] = [s.slice(0, 4), s.slice(4, 6), s.slice(6, 8), s.slice(8, 10) || '0', s.slice(10, 12) || '0', s.slice(12, 14) || '0'].map(Number);
+    if (year < 1900 || year > 2100 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
     min = Math.min(min, t);
     max = Math.max(max, t);
   }
-  return { min, max };
+  return { min, max, pattern: COMPACT_DATES[digits] };
 }
 
 function parse(src: Source, format: ConcreteFormat, options: ReadOptions): Interactions {

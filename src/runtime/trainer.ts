@@ -67,6 +67,8 @@ export interface TrainOptions {
   split?: Split;
   json?: boolean;
   log?: (line: string) => void;
+  /** Notes on how the run was adapted to the data and machine (a capped batch size, a tight memory fit); default: `log`. */
+  note?: (line: string) => void;
   /**
    * The shell command that continues this run from its last checkpoint (`… train DIR … --resume`):
    * a Ctrl-C prints it, because a second Ctrl-C ends the process before any end-of-run message.
@@ -400,7 +402,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   // Refuse a run that cannot fit before anything is allocated; a batch larger than an epoch's rows is capped.
   const rows = trainingRows(opts.data, manifest.dataset.maxlen);
   const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...rows, memory: opts.memory });
-  fit.notes.forEach((line) => opts.log?.(line));
+  fit.notes.forEach((line) => (opts.note ?? opts.log)?.(line));
   // What one process holds while it trains: off the fused path, its share of the global batch,
   // one micro-batch at a time; the validation hold is decided on it.
   const perProcess = fusesSteps(collective.size, gradAccum, zeroStage === 1) ? fit.estimate : estimateTrainingMemory(manifest, { batchSize: Math.ceil(fit.batchSize / (collective.size * gradAccum)), fusedSteps: 1, ...rows });
