@@ -87,7 +87,7 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   }
   if (compact) {
     const as = unit === 'ms' ? 'milliseconds' : unit === 'µs' ? 'microseconds' : 'seconds';
-    notes.push(`${src.file}: every time is a date written as a number (${compact.min} to ${compact.max}, ${compact.pattern}): it is read as unix ${as}, not as the date it spells, so the gaps between events that HSTU's time bias buckets are wrong; write dates as ISO (2017-06-11)`);
+    notes.push(`${src.file}: every time is a date written as a number (${compact.min} to ${compact.max}, ${compact.pattern}): it is read as unix ${as}, not as the date it spells, so the gaps between events that HSTU's time bias buckets are wrong; write dates as ISO (2017-06-11, or 2017-06-11T08:30:00 with the time of day)`);
   }
   if (unit) notes.push(`${src.file}: times read as ${unit === 'ms' ? 'milliseconds' : 'microseconds'} (values of 1e${unit === 'ms' ? 11 : 14} and above would be past the year 5000 in seconds) and converted to unix seconds`);
   if (built.reorderedUsers > 0) {
