@@ -8,7 +8,7 @@ const PRESET = { preset: 'ml-1m-llama', epochs: 70, batchSize: 128, lr: 2e-3, wa
 
 describe('training recipe', () => {
   it("the recipe line names the sources of the lr, the schedule and the final lr, once when they agree", () => {
-    const line = (r: ReturnType<typeof resolveRecipe>) => describeRecipe('llama-sasrec', 'full-ce', r, { value: 1, from: 'default' });
+    const line = (r: ReturnType<typeof resolveRecipe>) => describeRecipe('llama-sasrec', 'full-ce loss', r, { value: 1, from: 'default' });
     expect(line(resolveRecipe({ lr: 0.5 }, undefined, null, 6040, 'dir'))).to.include(', lr 0.5 (flag), constant (default), ');
     expect(line(resolveRecipe({ lr: 0.5 }, PRESET, null, 6040, 'dir'))).to.include(', lr 0.5 (flag), cosine to 0.00001 at step 3360 (preset ml-1m-llama), ');
     expect(line(resolveRecipe({}, PRESET, null, 6040, 'dir'))).to.include(', lr 0.002 cosine to 0.00001 at step 3360 (preset ml-1m-llama), ');

@@ -79,7 +79,7 @@ describe('reclm command line', function () {
       dir = freshOut().out;
       const c = await runCommand(Compile, [...TINY, '--data', DATA, '--out', dir]);
       expect(c.error, c.error?.message).to.equal(undefined);
-      expect(c.stdout).to.match(/^compiled llama-sasrec \(bce\) for 60 items, [\d,]+ parameters -> /);
+      expect(c.stdout).to.match(/^compiled llama-sasrec \(bce loss\) for 60 items, [\d,]+ parameters -> /);
 
       // 120 users / 16 = 8 steps, one validation, so inference.onnx comes from best.ckpt.
       const t = await runCommand(Train, [dir, '--data', DATA, '--epochs', '1', '--batch-size', '16', '--lr', '5e-3', '--eval-every', '1', '--fused-steps', '4', '--threads', '1', '--json']);

@@ -71,3 +71,11 @@ export function printedError(cli: Errors.CLIError): Errors.CLIError {
   cli.skipOclifErrorHandling = true;
   return cli;
 }
+
+/**
+ * Prints a refusal as `{"error": {"message", "exit"}}`, one line on stdout: what every command
+ * prints with --json, for a script that reads stdout (the one-line message still goes to stderr).
+ */
+export function printJsonError(message: string, exit: number): void {
+  process.stdout.write(`${JSON.stringify({ error: { message, exit } })}\n`);
+}

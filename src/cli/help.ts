@@ -1,6 +1,6 @@
 import { Errors, type Interfaces } from '@oclif/core';
 import { Help, standardizeIDFromArgv } from '@oclif/core/help';
-import { printedError } from './errors.js';
+import { printedError, printJsonError } from './errors.js';
 import { unknownCommandError } from './unknown-command.js';
 
 /**
@@ -79,7 +79,7 @@ export function helpJson(config: Interfaces.Config, argv: readonly string[]): Re
   if (!found) {
     // Nothing, or one topic (`help data`): its commands. Anything else names no command (`help data bogus`).
     if (words.length > 1 || (words.length === 1 && !config.findTopic(words[0]))) {
-      throw unknownCommandError(config, words.join(':'), (message) => process.stdout.write(`${JSON.stringify({ error: { message, exit: 2 } })}\n`));
+      throw unknownCommandError(config, words.join(':'), (message) => printJsonError(message, 2));
     }
     const prefix = words.length === 0 ? '' : `${words[0]}:`;
     const listed = config.commands.filter((c) => !c.hidden && c.id.startsWith(prefix)).sort((a, b) => a.id.localeCompare(b.id));

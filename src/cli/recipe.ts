@@ -83,7 +83,7 @@ export function resolveRecipe(flags: RecipeFlags, preset: Record<string, unknown
 }
 
 /** One line: the model and each recipe value with where it came from. */
-export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, threads: { value: number; from: Source }): string {
+export function describeRecipe(model: string, lossText: string, r: EffectiveRecipe, threads: { value: number; from: Source }): string {
   const v = r.values;
   const item = (text: string, src: string) => `${text} (${src})`;
   const s = r.schedule;
@@ -96,7 +96,7 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
       ? item(`lr ${v.lr} ${shape}`, r.from.lr)
       : `${item(`lr ${v.lr}`, r.from.lr)}, ${item(shape, r.from.cosine)}`;
   return [
-    `training ${model} with ${loss} loss`,
+    `training ${model} with ${lossText}`,
     item(`${v.epochs} epoch${v.epochs === 1 ? '' : 's'}`, r.from.epochs),
     schedule,
     item(`warm-up ${v.warmup}`, r.from.warmup),
@@ -111,4 +111,13 @@ export function describeRecipe(model: string, loss: string, r: EffectiveRecipe, 
     v.trainOnValid ? item('training on the validation items, no validation', r.from.trainOnValid) : v.evalEvery === 0 ? item('no validation', r.from.evalEvery) : item(v.evalEvery === 1 ? 'validation every epoch' : `validation every ${v.evalEvery} epochs`, r.from.evalEvery),
     ...(v.trainOnValid || v.evalEvery === 0 ? [] : [item(`patience ${v.patience}`, r.from.patience)]),
   ].join(', ');
+}
+
+/**
+ * The loss as the CLI names it: `full-ce loss`, or `full-ce loss with label smoothing 0.1` when
+ * the manifest's model `config` smooths it.
+ */
+export function lossLabel(loss: string, config: object): string {
+  const smoothing = (config as { label_smoothing?: number }).label_smoothing;
+  return smoothing ? `${loss} loss with label smoothing ${smoothing}` : `${loss} loss`;
 }

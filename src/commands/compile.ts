@@ -14,6 +14,7 @@ import { UsageError } from '../errors.js';
 import { parseSets, readConfigFile } from '../cli/config-flags.js';
 import { checkedStringFlag, dataFormatFlag, fractionFlag, nonNegativeNumberFlag, presetNameCheck, seedFlag } from '../cli/flags.js';
 import { columnsFlag, compileFeatures, dataReadOptions, featureFlags } from '../cli/data-flags.js';
+import { lossLabel } from '../cli/recipe.js';
 import { checkModelFits } from '../runtime/memory.js';
 
 export default class Compile extends ReclmCommand {
@@ -115,10 +116,9 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       graphs: Object.fromEntries(Object.entries(manifest.graphs).map(([k, g]) => [k, { file: g.file, nodes: g.nodes }])),
       ...(choices ? { choices } : {}),
     };
-    // The SASRec block (an ablation, docs/models.md §2.5) and label smoothing are named where the model is.
-    const cfg = manifest.config as { block?: string; label_smoothing?: number };
-    const block = `${cfg.block === 'sasrec' ? ', SASRec block' : ''}${cfg.label_smoothing ? `, label smoothing ${cfg.label_smoothing}` : ''}`;
-    this.log(`compiled ${manifest.model} (${manifest.loss}${block}) for ${summary.numItems} items, ${summary.parameters.toLocaleString('en-US')} parameters -> ${flags.out}`);
+    // The SASRec block is an ablation of llama-sasrec (docs/models.md §2.5): say so where the model is named.
+    const block = (manifest.config as { block?: string }).block === 'sasrec' ? ', SASRec block' : '';
+    this.log(`compiled ${manifest.model} (${lossLabel(manifest.loss, manifest.config)}${block}) for ${summary.numItems} items, ${summary.parameters.toLocaleString('en-US')} parameters -> ${flags.out}`);
     for (const [k, g] of Object.entries(summary.graphs)) this.log(`  ${join(flags.out, g.file)}  ${g.nodes} nodes  (${k})`);
     return summary;
   }

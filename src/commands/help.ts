@@ -1,6 +1,6 @@
 import { Errors, Flags } from '@oclif/core';
 import { commands } from '@oclif/plugin-help';
-import { printedError, toCliError } from '../cli/errors.js';
+import { printedError, printJsonError, toCliError } from '../cli/errors.js';
 import { helpExtraWordsError, helpJson } from '../cli/help.js';
 
 /**
@@ -20,7 +20,7 @@ export default class Help extends commands.help {
     const json = this.argv.includes('--json');
     const extra = helpExtraWordsError(this.config, this.argv);
     if (extra) {
-      if (json) printJsonError(extra);
+      if (json) printJsonError(extra.message, 2);
       throw extra;
     }
     if (json) {
@@ -40,12 +40,7 @@ export default class Help extends commands.help {
     if (err instanceof Errors.CLIError && err.skipOclifErrorHandling) throw err;
     const cli = toCliError(err, this.argv);
     // With --json a script reads stdout, so it gets the failure there too (as from every command).
-    if (this.argv.includes('--json') && cli instanceof Errors.CLIError) printJsonError(cli);
+    if (this.argv.includes('--json') && cli instanceof Errors.CLIError) printJsonError(cli.message, cli.oclif?.exit ?? 1);
     throw cli instanceof Errors.CLIError && !(cli instanceof Errors.ExitError) ? printedError(cli) : cli;
   }
-}
-
-/** `{"error": {"message", "exit"}}` on stdout, as every command prints a failure with --json. */
-function printJsonError(err: Errors.CLIError): void {
-  process.stdout.write(`${JSON.stringify({ error: { message: err.message, exit: err.oclif?.exit ?? 1 } })}\n`);
 }

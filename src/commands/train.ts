@@ -18,7 +18,7 @@ import { formatPositiveRule, isAllPositive } from '../data/positive.js';
 import { openCollective } from '../dist/collective.js';
 import { shellQuote } from '../dist/mpirun.js';
 import { invocation } from '../cli/invocation.js';
-import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, resolveRecipe } from '../cli/recipe.js';
+import { EffectiveRecipe, RecipeFlags, TRAIN_DEFAULTS as DEFAULTS, describeRecipe, lossLabel, resolveRecipe } from '../cli/recipe.js';
 import { count } from '../util/plural.js';
 import type { Manifest } from '../contract/artifacts.js';
 
@@ -297,8 +297,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
         if (batchSize < r.batchSize) recipe.from.batchSize = `${recipe.from.batchSize}, capped at the rows of an epoch`;
         r.batchSize = batchSize;
         const parallel = [...(features ? [`positive ${formatPositiveRule(features.positive)}`] : []), ...(gradAccum > 1 ? [`${gradAccum} micro-batches per step`] : []), ...(collective.size > 1 ? [`${collective.size} ranks (Open MPI)`] : []), ...(zero === 1 ? ['ZeRO-1'] : [])];
-        const smoothing = (manifest.config as { label_smoothing?: number }).label_smoothing;
-        this.log([describeRecipe(manifest.model, smoothing ? `${manifest.loss} (label smoothing ${smoothing})` : manifest.loss, recipe, { value: threads ?? 1, from: threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
+        this.log([describeRecipe(manifest.model, lossLabel(manifest.loss, manifest.config), recipe, { value: threads ?? 1, from: threads === undefined ? 'default' : 'flag' }), ...parallel].join(', '));
       },
     });
     collective.finalize();

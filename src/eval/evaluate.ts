@@ -131,11 +131,11 @@ export function inspectInference(path: string): { maxlen: number; numItems: numb
  */
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const started = Date.now();
-  const isDir = existsSync(opts.model) && statSync(opts.model).isDirectory();
+  if (!existsSync(opts.model)) throw new ArtifactError(`${opts.model} does not exist; give the folder reclm compile --out wrote, or an .onnx file`);
+  const isDir = statSync(opts.model).isDirectory();
   const path = isDir ? join(opts.model, 'inference.onnx') : opts.model;
   // A folder that compile never wrote is a wrong path, not a model waiting for training.
   if (isDir && !existsSync(path) && !existsSync(join(opts.model, MANIFEST_FILE))) throw new ArtifactError(`${opts.model} holds neither inference.onnx nor a compiled model (no ${MANIFEST_FILE}); give the folder reclm compile --out wrote, or an .onnx file`);
-  if (!existsSync(opts.model)) throw new ArtifactError(`${opts.model} does not exist; give the folder reclm compile --out wrote, or an .onnx file`);
   if (!existsSync(path)) throw new ArtifactError(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`);
   const info = inspectInference(path);
   const warnings: string[] = [];

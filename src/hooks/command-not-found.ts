@@ -1,4 +1,5 @@
 import { type Hook } from '@oclif/core';
+import { printJsonError } from '../cli/errors.js';
 import { unknownCommandError } from '../cli/unknown-command.js';
 
 /**
@@ -9,7 +10,7 @@ import { unknownCommandError } from '../cli/unknown-command.js';
 const hook: Hook.CommandNotFound = async function (opts) {
   const words = [...opts.id.split(':'), ...(opts.argv ?? [])];
   const json = words.includes('--json');
-  throw unknownCommandError(opts.config, opts.id, json ? (message) => process.stdout.write(`${JSON.stringify({ error: { message, exit: 2 } })}\n`) : undefined);
+  throw unknownCommandError(opts.config, opts.id, json ? (message) => printJsonError(message, 2) : undefined);
 };
 
 export default hook;
