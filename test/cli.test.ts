@@ -61,6 +61,9 @@ describe('reclm command line', function () {
       expect(r.error, r.error?.message).to.equal(undefined);
       const s = JSON.parse(r.stdout);
       expect(s).to.include({ out, model: 'llama-sasrec', loss: 'bce', numItems: 500 });
+      expect(s).to.not.have.property('labelSmoothing');
+      const smoothed = JSON.parse((await runCommand(Compile, ['--model', 'llama-sasrec', '--loss', 'full-ce', ...TINY.slice(4), '--set', 'label_smoothing=0.1', '--data', 'builtin', '--out', freshOut().out, '--json'])).stdout);
+      expect(smoothed).to.include({ loss: 'full-ce', labelSmoothing: 0.1 });
       expect(s.parameters).to.be.a('number').above(500 * 16);
       expect(Object.keys(s.graphs).sort()).to.deep.equal(['inference_graph', 'optimizer', 'train_step', 'training']);
       for (const g of Object.values(s.graphs) as { file: string; nodes: number }[]) expect(existsSync(join(out, g.file)), g.file).to.equal(true);

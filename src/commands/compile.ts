@@ -107,10 +107,13 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       onNote: (line) => this.note(line),
     });
     for (const line of autoLines) this.log(line);
+    // Named beside the loss, as the text summary does (lossLabel), only when the config sets it.
+    const labelSmoothing = (manifest.config as { label_smoothing?: number }).label_smoothing;
     const summary = {
       out: flags.out,
       model: manifest.model,
       loss: manifest.loss,
+      ...(labelSmoothing !== undefined ? { labelSmoothing } : {}),
       numItems: manifest.dataset.numItems,
       parameters: manifest.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0),
       graphs: Object.fromEntries(Object.entries(manifest.graphs).map(([k, g]) => [k, { file: g.file, nodes: g.nodes }])),
