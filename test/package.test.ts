@@ -148,6 +148,17 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     const topicTypo = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'data', 'bogus', '--json'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect([topicTypo.status, JSON.parse(topicTypo.stdout).error.message]).to.deep.equal([2, "'data bogus' is not a reclm command; commands: compile, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)"]);
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', 'help', '--json'], app)).flags).to.have.property('json');
+    // --help with --json prints the same JSON as `help [COMMAND] --json` (oclif would print the text help).
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--help', '--json'], app))).to.deep.equal(listed);
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', 'train', 'demo', '--help', '--json'], app))).to.deep.equal(trainHelp);
+    // A command with a summary only (data stats) shows it as its description rather than ''.
+    const stats = JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', 'data', 'stats', '--json'], app));
+    expect(stats.description).to.equal(stats.summary).and.match(/^Summarise an interaction file/);
+    // --json before the command (oclif takes it for the command) runs the command with --json.
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'data', 'stats', 'builtin'], app))).to.include({ name: 'builtin', users: 2000 });
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json'], app))).to.deep.equal(listed);
+    const leadingTypo = spawnSync('npx', ['--no', '--', 'reclm', '--json', 'trian', 'demo'], { cwd: app, env: userEnv(), encoding: 'utf8' });
+    expect([leadingTypo.status, JSON.parse(leadingTypo.stdout).error.message]).to.deep.equal([2, JSON.parse(helpTypoJson.stdout).error.message]);
     // Commands are lower case: the hint ignores case.
     const upper = spawnSync('npx', ['--no', '--', 'reclm', 'TRAIN'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect(upper.stderr).to.include("Error: 'TRAIN' is not a reclm command (did you mean 'train'?)");

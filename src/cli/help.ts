@@ -9,11 +9,18 @@ import { unknownCommandError } from './unknown-command.js';
  * not found." and no list of what there is; and (2) the command is the longest run of leading
  * words that names one, so `--help` after a command's own arguments (`reclm train DIR --data F
  * --help`, `reclm compile extra --help`) shows that command's help, where oclif joins the
- * words of a command without arguments into an id it does not know.
+ * words of a command without arguments into an id it does not know; and (3) with `--json` among
+ * the words (`reclm --help --json`, `reclm train --help --json`) it prints helpJson's object, as
+ * `reclm help [COMMAND] --json` does, where oclif prints the text help.
  */
 export default class ReclmHelp extends Help {
   public override async showHelp(argv: string[]): Promise<void> {
     const command = leadingCommand(this.config, argv);
+    // `reclm --help --json`, `reclm train DIR --help --json`: the JSON that `reclm help [COMMAND] --json` prints.
+    if (argv.includes('--json')) {
+      this.log(JSON.stringify(helpJson(this.config, command ? command.id.split(':') : argv.filter((a) => a !== 'help'))));
+      return;
+    }
     if (command) return super.showHelp(command.id.split(':'));
     const words = standardizeIDFromArgv(argv.filter((a) => a !== 'help'), this.config);
     const subject = words.find((a) => !a.startsWith('-'));
@@ -64,7 +71,8 @@ interface FlagJson {
 
 /**
  * `reclm help [COMMAND] --json`: with no subject, `{commands: [{command, summary}]}`; for a
- * command, `{command, summary, description, examples, args, flags}` with the examples as typed
+ * command, `{command, summary, description, examples, args, flags}` (the description is the
+ * summary for a command that has none) with the examples as typed
  * (`reclm train …`) and each visible flag's char, description, type, required, multiple, options
  * and a static default. A subject that is no command throws what `reclm help trian` throws (exit
  * 2), having printed it as `{"error": {"message", "exit"}}` on stdout.
@@ -96,5 +104,5 @@ export function helpJson(config: Interfaces.Config, argv: readonly string[]): Re
     flags[name] = { char: f.char, description: f.description, type: f.type, required: f.required || undefined, multiple: option?.multiple || undefined, options: option?.options, default: dflt };
   }
   const args = Object.fromEntries(Object.entries(c.args ?? {}).map(([name, a]) => [name, { description: a.description, required: a.required ?? false }]));
-  return { command: c.id.replaceAll(':', sep), summary: render(c.summary ?? c.description?.split('\n')[0] ?? '', c.id), description: render(c.description ?? '', c.id), examples, args, flags };
+  return { command: c.id.replaceAll(':', sep), summary: render(c.summary ?? c.description?.split('\n')[0] ?? '', c.id), description: render(c.description ?? c.summary ?? '', c.id), examples, args, flags };
 }

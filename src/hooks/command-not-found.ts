@@ -1,15 +1,32 @@
 import { type Hook } from '@oclif/core';
 import { printJsonError } from '../cli/errors.js';
+import { helpJson, leadingCommand } from '../cli/help.js';
 import { unknownCommandError } from '../cli/unknown-command.js';
 
 /**
  * An unknown command (`reclm trian`) ends with one line naming the commands (cli/unknown-command.ts);
  * with --json among its words, also as `{"error": {"message", "exit"}}` on stdout, as every
  * command's refusals are (a script reading stdout would otherwise get nothing).
+ *
+ * `--json` typed before the command (`reclm --json train DIR`), which oclif takes for the command,
+ * runs the command with `--json` moved after it; `reclm --json` alone (or with a topic: `reclm --json
+ * data`) prints the list of commands that `reclm help [TOPIC] --json` prints.
  */
 const hook: Hook.CommandNotFound = async function (opts) {
-  const words = [...opts.id.split(':'), ...(opts.argv ?? [])];
-  const json = words.includes('--json');
+  const argv = opts.argv ?? [];
+  if (opts.id === '--json') {
+    if (argv.length === 0 || (argv.length === 1 && opts.config.findTopic(argv[0]))) {
+      this.log(JSON.stringify(helpJson(opts.config, [])));
+      return;
+    }
+    // leadingCommand skips the word `help`, which is a command here (`reclm --json help train`).
+    const id = argv[0] === 'help' ? 'help' : leadingCommand(opts.config, argv)?.id;
+    const words = id?.split(':') ?? [];
+    // The command's words must come first: `reclm --json --out X train` is not rearranged.
+    if (id && words.every((w, i) => argv[i] === w)) return opts.config.runCommand(id, [...argv.slice(words.length), '--json']);
+    throw unknownCommandError(opts.config, argv[0], (message) => printJsonError(message, 2));
+  }
+  const json = [...opts.id.split(':'), ...argv].includes('--json');
   throw unknownCommandError(opts.config, opts.id, json ? (message) => printJsonError(message, 2) : undefined);
 };
 
