@@ -16,7 +16,7 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const argv = opts.argv ?? [];
   if (opts.id === '--json') {
     if (argv.length === 0 || (argv.length === 1 && opts.config.findTopic(argv[0]))) {
-      this.log(JSON.stringify(helpJson(opts.config, [])));
+      this.log(JSON.stringify(helpJson(opts.config, argv)));
       return;
     }
     // leadingCommand skips the word `help`, which is a command here (`reclm --json help train`).
