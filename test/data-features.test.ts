@@ -11,7 +11,7 @@ import { DataFormatError } from '../src/data/errors.js';
 import { evalBatches, historyOf } from '../src/data/eval-inputs.js';
 import { UNK_TOKEN } from '../src/data/features.js';
 import { openDataset } from '../src/data/open.js';
-import { PositiveRuleError, applyPositiveRule, parsePositiveRule, ratingValue } from '../src/data/positive.js';
+import { PositiveRuleError, applyPositiveRule, formatPositiveRule, parsePositiveRule, ratingValue } from '../src/data/positive.js';
 import { parseSideFile } from '../src/data/readers/side.js';
 import { TrainSampler } from '../src/data/sampler.js';
 import { bucketOf, buildItemFeatures, buildUserFeatures, quantileEdges } from '../src/data/side-features.js';
@@ -97,7 +97,15 @@ describe('data features: actions, positive rule, side files', function () {
       // A decimal comma, as the ratings themselves may be written (ratingValue).
       expect(parsePositiveRule('rating>=3,5')).to.deep.equal({ kind: 'rating', min: 3.5 });
       expect(parsePositiveRule('action=click,buy')).to.deep.equal({ kind: 'actions', values: ['click', 'buy'] });
-      for (const bad of ['rating>4', 'rating>=', 'action=', 'action=a,,b', 'likes']) expect(() => parsePositiveRule(bad), bad).to.throw(PositiveRuleError);
+      for (const bad of ['rating>4', 'rating>=', 'action=', 'action=a,,b', 'likes', 'action=click,"add to cart']) expect(() => parsePositiveRule(bad), bad).to.throw(PositiveRuleError);
+    });
+
+    it('reads a quoted action value that holds a comma, and spells it back quoted', () => {
+      const rule = parsePositiveRule('action=click, "add to cart, later" ,"say ""hi"""');
+      expect(rule).to.deep.equal({ kind: 'actions', values: ['click', 'add to cart, later', 'say "hi"'] });
+      // The spelling is what a stored model's rule is compared by (cli/data-flags.ts), so it must read back the same.
+      expect(formatPositiveRule(rule)).to.equal('action=click,"add to cart, later","say ""hi"""');
+      expect(parsePositiveRule(formatPositiveRule(rule))).to.deep.equal(rule);
     });
 
     it('marks events, needs actions, and refuses a rule that matches nothing or a non-numeric rating', () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseColumns } from '../src/cli/data-flags.js';
+import { UsageError } from '../src/cli/errors.js';
 import { sniffDelimiter } from '../src/data/readers/csv.js';
 import {
   DataFormatError,
@@ -220,6 +221,14 @@ describe('data: real-world files', () => {
       expect(() => parseColumns('usr=a')).to.throw(/--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got 'usr=a'/);
       expect(() => parseColumns('user=')).to.throw(/user= needs a column name/);
       expect(parseColumns('user=a,item=b,time=c')).to.deep.equal({ userCol: 'a', itemCol: 'b', timeCol: 'c' });
+    });
+
+    it('--columns reads a quoted name that holds a comma', () => {
+      const p = file('titled.csv', 'user,"Title, The",when\nu1,a,20\nu1,b,10\n');
+      expect(originalSeqs(readDataset(p, parseColumns('user=user, item="Title, The",time=when')))).to.deep.equal([['b', 'a']]);
+      // Unquoted, the comma splits the value: 'The' is no key=value part.
+      expect(() => parseColumns('user=user,item=Title, The')).to.throw(UsageError, /got 'The'/);
+      expect(() => parseColumns('user=user,item="Title, The')).to.throw(UsageError, /a quote is left open/);
     });
   });
 

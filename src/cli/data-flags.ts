@@ -7,18 +7,19 @@ import { formatPositiveRule, parsePositiveRule } from '../data/positive.js';
 import type { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { UsageError } from './errors.js';
 import { checkedStringFlag } from './flags.js';
+import { splitOutsideQuotes, unquote } from '../util/quoted-list.js';
 
 /** `--columns user=…,item=…,time=…`: which columns of a CSV/TSV or RecBole .inter file to read, by header name or (no header row) by 1-based position. */
 export const columnsFlag = () =>
   checkedStringFlag(parseColumns)({
     description:
-      "CSV/TSV/.inter header columns to read, e.g. user=userId,item=movieId,time=timestamp,action=rating (time=none ignores a time column; action= reads each event's action); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date. A file without a header row (Amazon's ratings-only CSVs): give 1-based positions, e.g. user=1,item=2,time=4",
+      "CSV/TSV/.inter header columns to read, e.g. user=userId,item=movieId,time=timestamp,action=rating (time=none ignores a time column; action= reads each event's action; quote a name that holds a comma: item=\"Title, The\"); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date. A file without a header row (Amazon's ratings-only CSVs): give 1-based positions, e.g. user=1,item=2,time=4",
   });
 
 /** The flags of side information and the positive rule (compile, train, eval, data stats). */
 export const featureFlags = () => ({
   actions: Flags.boolean({ description: "feed each event's action (the rating of ratings.dat/u.data, or the CSV action column: --columns action=NAME) to the model as an input" }),
-  positive: checkedStringFlag(parsePositiveRule)({ description: 'which events are targets: all (default), rating>=N, or action=V1,V2,…; the others stay in the sequences as context' }),
+  positive: checkedStringFlag(parsePositiveRule)({ description: 'which events are targets: all (default), rating>=N, or action=V1,V2,… (quote a value that holds a comma: action=click,"add to cart, later"); the others stay in the sequences as context' }),
   'user-features': Flags.string({ description: 'user-feature file: ML-1M users.dat, ML-100K u.user, or CSV/TSV with a user id column (.gz ok)' }),
   'item-features': Flags.string({ description: 'item-feature file: ML-1M movies.dat, ML-100K u.item, or CSV/TSV with an item id column (.gz ok)' }),
   // Each value is checked as the command line parses (exit code 2); two values for one column are refused at run time.
@@ -161,16 +162,19 @@ export function compileFeatures(data: Dataset | undefined): { schema: FeatureSch
 
 /**
  * Parses a `--columns` value into ReadOptions column fields. Keys: user, item, time, action; `time=none`
- * (or an empty value) reads no time column. Throws UsageError naming the bad part.
+ * (or an empty value) reads no time column; a name that holds a comma is quoted (`item="Title, The"`,
+ * util/quoted-list.ts). Throws UsageError naming the bad part.
  */
 export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userCol' | 'itemCol' | 'timeCol' | 'actionCol'> {
   if (spec === undefined) return {};
   const out: Pick<ReadOptions, 'userCol' | 'itemCol' | 'timeCol' | 'actionCol'> = {};
   const seen = new Set<string>();
-  for (const part of spec.split(',')) {
+  const parts = splitOutsideQuotes(spec);
+  if (!parts) throw new UsageError(`--columns: a quote is left open in '${spec}' (quote a name that holds a comma: item="Title, The")`);
+  for (const part of parts) {
     const eq = part.indexOf('=');
     const key = eq > 0 ? part.slice(0, eq).trim() : '';
-    const value = eq > 0 ? part.slice(eq + 1).trim() : '';
+    const value = eq > 0 ? unquote(part.slice(eq + 1)) : '';
     if (!['user', 'item', 'time', 'action'].includes(key)) throw new UsageError(`--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got '${part}' in '${spec}'`);
     if (seen.has(key)) throw new UsageError(`--columns: ${key}= is given twice in '${spec}'`);
     seen.add(key);

@@ -8,13 +8,15 @@ import { DataFormatError } from './errors.js';
 import type { PositiveRule } from './features.js';
 import type { Dataset } from './types.js';
 import { isDecimal } from './readers/time.js';
+import { quoteIfNeeded, splitOutsideQuotes, unquote } from '../util/quoted-list.js';
 
 /** Thrown for a malformed `--positive` value; the CLI turns it into a one-line usage error. */
 export class PositiveRuleError extends ReclmError {}
 
 /**
  * Parses `all`, `rating>=N` (N a number, with a decimal point or comma) or `action=V1,V2,…` (the action values that count as
- * positive, as written in the data). Throws PositiveRuleError naming the expected forms.
+ * positive, as written in the data; one that holds a comma is quoted: `action=click,"add to cart, later"`,
+ * util/quoted-list.ts). Throws PositiveRuleError naming the expected forms.
  */
 export function parsePositiveRule(spec: string): PositiveRule {
   const s = spec.trim();
@@ -24,7 +26,9 @@ export function parsePositiveRule(spec: string): PositiveRule {
   if (rating) return { kind: 'rating', min: Number(rating[1].replace(',', '.')) };
   const action = /^actions?\s*=\s*(.+)$/.exec(s);
   if (action) {
-    const values = action[1].split(',').map((v) => v.trim());
+    const parts = splitOutsideQuotes(action[1]);
+    if (!parts) throw new PositiveRuleError(`--positive ${spec}: a quote is left open; quote a value that holds a comma: action=click,"add to cart, later"`);
+    const values = parts.map(unquote);
     if (values.some((v) => v === '')) throw new PositiveRuleError(`--positive ${spec}: an empty action value; expected action=V1,V2,…`);
     return { kind: 'actions', values };
   }
@@ -33,7 +37,7 @@ export function parsePositiveRule(spec: string): PositiveRule {
 
 /** The rule as `--positive` spells it (for messages and the run recipe). */
 export function formatPositiveRule(rule: PositiveRule): string {
-  return rule.kind === 'all' ? 'all' : rule.kind === 'rating' ? `rating>=${rule.min}` : `action=${rule.values.join(',')}`;
+  return rule.kind === 'all' ? 'all' : rule.kind === 'rating' ? `rating>=${rule.min}` : `action=${rule.values.map(quoteIfNeeded).join(',')}`;
 }
 
 /** True when the rule marks every event positive (today's behaviour: no mask at all). */

@@ -1,0 +1,36 @@
+/**
+ * Comma-separated flag values whose parts may themselves hold a comma (`--columns`, `--positive
+ * action=…`): a part, or the value after its `=`, is wrapped in double quotes, CSV style (a quote
+ * inside one is doubled), e.g. `--positive 'action=click,"add to cart, later"'`.
+ */
+
+/**
+ * Splits `text` at the commas outside double quotes; each part is trimmed, its quotes kept
+ * (`unquote` removes them). Returns null when a quote is left open.
+ */
+export function splitOutsideQuotes(text: string): string[] | null {
+  const parts: string[] = [];
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '"') quoted = !quoted;
+    else if (text[i] === ',' && !quoted) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  if (quoted) return null;
+  parts.push(text.slice(start).trim());
+  return parts;
+}
+
+/** `"a, ""b"""` → `a, "b"`; text not wrapped in quotes is returned trimmed, as it is. */
+export function unquote(text: string): string {
+  const t = text.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replaceAll('""', '"') : t;
+}
+
+/** The inverse of `unquote` for one value: quoted only when it holds a comma or a quote, or has surrounding spaces. */
+export function quoteIfNeeded(value: string): string {
+  return /[",]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
+}
