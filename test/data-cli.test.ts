@@ -60,6 +60,9 @@ describe('data on the command line', function () {
     expect(line('duplicate rows')).to.equal('1');
     expect(line('columns')).to.equal('user=userId,item=movieId,time=timestamp');
     expect(line('ignored columns')).to.equal('rating');
+    // A name with a comma is shown quoted, as --columns takes it back.
+    const titled = await runCommand(DataStats as never, [write('titled.csv', 'user,"Title, The",when\nu1,a,20\nu1,b,10\n'), '--columns', 'user=user,item="Title, The",time=when']);
+    expect(titled.stdout.split('\n').find((l) => l.startsWith('columns '))?.slice(18).trim()).to.equal('user=user,item="Title, The",time=when');
     expect(line('timestamps')).to.equal('yes');
     expect(line('split')).to.equal('users 2, evaluated 1, not evaluated 1, trainable 1, train interactions 3');
     expect(line('ids')).to.equal('ids read as opaque tokens (users: not all integers, items: not all integers); items remapped to 1..3 in order of first appearance (items.json maps them back)');

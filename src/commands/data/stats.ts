@@ -10,6 +10,7 @@ import { dataFormatFlag } from '../../cli/flags.js';
 import { describePresplit, readPresplit, resolvePresplit } from '../../data/presplit.js';
 import type { DataFormat } from '../../data/types.js';
 import { UsageError } from '../../errors.js';
+import { quoteIfNeeded } from '../../util/quoted-list.js';
 
 /** The human lines' labels; --json keeps the field names. */
 const LABEL: Record<string, string> = {
@@ -38,7 +39,7 @@ function readableValue(key: string, v: unknown): string {
   if (Array.isArray(v)) return v.length ? v.map(scalar).join(', ') : 'none';
   if (v === null || typeof v !== 'object') return scalar(v);
   const entries = Object.entries(v as Record<string, unknown>);
-  if (key === 'columns') return entries.map(([k, x]) => `${k}=${x ?? 'none'}`).join(',');
+  if (key === 'columns') return entries.map(([k, x]) => `${k}=${x === null ? 'none' : quoteIfNeeded(String(x))}`).join(',');
   if (key === 'targetsInHistory') {
     return (entries as [string, { inHistory: number; targets: number }][]).map(([k, x]) => `${k} ${x.inHistory} of ${x.targets}${x.targets ? ` (${((100 * x.inHistory) / x.targets).toFixed(1)}%)` : ''}`).join(', ');
   }
