@@ -161,6 +161,34 @@ describe('`reclm eval` exits non-zero when its numbers mean nothing', function (
     }
   });
 
+  it('--exclude-last N: N = maxlen ranks as the default; a smaller N adds seen items back as candidates; refused where it means nothing', async () => {
+    const ranked = async (extra: string[]) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'reclm-exclude-')), 'ranks.csv');
+      const r = await runCommand(Eval, [dir, '--data', tinyFile, '--threads', '1', '--ranks', file, '--json', ...extra]);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      return { out: JSON.parse(r.stdout), ranks: readUserRanks(file).map((x) => x.rank) };
+    };
+    const all = await ranked([]);
+    const twelve = await ranked(['--exclude-last', '12']); // the tiny model's maxlen
+    expect(twelve.ranks).to.deep.equal(all.ranks);
+    expect(twelve.out.protocol).to.match(/items of the last 12 input items excluded$/);
+    // Excluding fewer items leaves every earlier candidate in place: no rank falls, and with
+    // histories longer than 2 items some target is outscored by an item seen before.
+    const two = await ranked(['--exclude-last', '2']);
+    expect(two.ranks.every((r, i) => r >= all.ranks[i])).to.equal(true);
+    expect(two.ranks.some((r, i) => r > all.ranks[i])).to.equal(true);
+    const kept = await ranked(['--keep-seen']);
+    expect(two.ranks.every((r, i) => r <= kept.ranks[i])).to.equal(true);
+    for (const [extra, why] of [
+      [['--exclude-last', '13'], '--exclude-last 13: the model reads its last 12 items (maxlen), so at most 12 can be excluded'],
+      [['--exclude-last', '2', '--keep-seen'], '--exclude-last and --keep-seen both choose which seen items are candidates; give one of them'],
+      [['--exclude-last', '2', '--negatives', '20'], "--exclude-last is a full-ranking choice; --negatives 20 draws its candidates from outside the user's train prefix, so give one of them"],
+    ] as const) {
+      const r = await runCommand(Eval, [dir, '--data', tinyFile, '--threads', '1', ...extra]);
+      expect([r.exitCode, r.error?.message], extra.join(' ')).to.deep.equal([1, why]);
+    }
+  });
+
   it('ranking other data than the run trained on is said before the numbers; the same data is not', async () => {
     // The run trained on tinyData(), timestamps included: the same events written out read back as the same data.
     const tmp = mkdtempSync(join(tmpdir(), 'reclm-fingerprint-'));

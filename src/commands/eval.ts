@@ -25,6 +25,7 @@ export default class Eval extends ReclmCommand {
 
 Full ranking (default, the protocol of Meta's published SASRec/HSTU numbers): the target is ranked against every item except those in the user's input sequence (the last maxlen items the model reads; the target itself always stays); rank = number of the other candidates scoring higher than or equal to the target (a tie counts against the target, so a model that scores every item the same ranks last, not first); HR@k = [rank < k], NDCG@k = [rank < k] / log2(rank + 2).
 --keep-seen: rank against the whole catalogue, seen items included (lower numbers; not what the papers report).
+--exclude-last N: exclude only the items of the last N input items, so that a model of maxlen 256 ranks the candidates a model of maxlen 200 ranks (--exclude-last 200); a longer input row otherwise removes more of a long history from the candidates.
 --negatives N: the SASRec paper's sampled protocol: the target against N items drawn uniformly, with replacement, from those outside the user's train prefix (10,000 users at most), same tie rule; N larger than a user's candidate pool is refused; not with --keep-seen, which is a full-ranking choice.
 Pre-split files (--valid-data/--test-data, or --data FOLDER with reczoo's train_data.json, validation_data.json, test_data.json): every item of the user's test list is ranked against the catalogue minus the user's history; HR@k = any test item in the top k, Recall@k, NDCG@k over the set (LightGCN's convention).
 Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or infinite score (the user is named), or more than half of the evaluable users' targets unknown to the model's item map.`;
@@ -45,6 +46,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     split: Flags.string({ description: 'which held-out item to rank', options: ['test', 'valid'], default: 'test' }),
     negatives: Flags.integer({ description: 'sampled protocol with N negatives (0: full ranking)', default: 0, min: 0 }),
     'keep-seen': Flags.boolean({ description: 'full ranking: keep the items of the input sequence among the candidates' }),
+    'exclude-last': Flags.integer({ description: "full ranking: exclude only the items of the user's last N input items (N at most the model's maxlen; default: all of them), so that models of different maxlen rank the same candidates", min: 1 }),
     k: checkedStringFlag(parseCutoffs)({ description: 'cut-offs k of HR@k and NDCG@k, comma separated', default: '10,50,200' }),
     'batch-size': Flags.integer({ description: 'users scored per run', default: 256, min: 1 }),
     seed: seedFlag('seed of the sampled protocol', 0),
@@ -87,7 +89,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const progress = new Progress({ label: 'ranking', json });
     const r = await evaluate({
       model: args.model, data: flags.data, presplit, format: flags.format as 'auto', split: flags.split as 'test', negatives: flags.negatives,
-      ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], device: flags.device, cudaLibDir: flags['cuda-lib-dir'], threads,
+      ks, batchSize: flags['batch-size'], seed: flags.seed, keepSeen: flags['keep-seen'], excludeLast: flags['exclude-last'], device: flags.device, cudaLibDir: flags['cuda-lib-dir'], threads,
       read,
       trainedOn,
       trainedOnValid,

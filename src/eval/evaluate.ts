@@ -19,6 +19,7 @@ import { evaluatePopularity, evaluatePopularitySampled } from './popularity.js';
 import { SplitRanker, scoreSplit } from './rank.js';
 import { OnnxScorer } from './scorer.js';
 import { count } from '../util/plural.js';
+import { UsageError } from '../errors.js';
 import { formatPositiveRule, isAllPositive } from '../data/positive.js';
 
 export interface EvaluateOptions {
@@ -38,6 +39,12 @@ export interface EvaluateOptions {
   seed: number;
   /** Full ranking: keep the user's input-sequence items among the candidates (default: excluded, see rank.ts). */
   keepSeen?: boolean;
+  /**
+   * Leave-one-out full ranking: exclude only the items of the last N input items, N ≤ the model's
+   * maxlen (default: all of its input row). Throws UsageError for a larger N, with keepSeen, with
+   * the sampled protocol or with pre-split files.
+   */
+  excludeLast?: number;
   device?: string;
   /** Folder of the onnxruntime CUDA provider libraries (--cuda-lib-dir), for device cuda. */
   cudaLibDir?: string;
@@ -138,6 +145,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   if (isDir && !existsSync(path) && !existsSync(join(opts.model, MANIFEST_FILE))) throw new ArtifactError(`${opts.model} holds neither inference.onnx nor a compiled model (no ${MANIFEST_FILE}); give the folder reclm compile --out wrote, or an .onnx file`);
   if (!existsSync(path)) throw new ArtifactError(`${path} does not exist; train first (reclm train writes inference.onnx) or pass an .onnx file`);
   const info = inspectInference(path);
+  // Before the data is read: a bad --exclude-last fails in a second.
+  const excludeLast = checkExcludeLast(opts, info.maxlen);
   const warnings: string[] = [];
   let split: Split;
   let itemIds: string[];
@@ -231,7 +240,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   if (aligned.unknownInteractions) warnings.push(`${aligned.unknownInteractions} interactions with ${aligned.unknownItems} items the model has never seen were dropped`);
   if (unknown.lostTargets) warnings.push(`${unknown.lostTargets} of ${unknown.evaluable} evaluable users are skipped: their ${opts.split} target or whole history is unknown to the model`);
   const keepSeen = opts.keepSeen ?? false;
-  const rankOpts = { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen };
+  const rankOpts = { split: opts.split, ks: opts.ks, batchSize: opts.batchSize, negatives: opts.negatives, seed: opts.seed, keepSeen, excludeLast };
   // Built before the session: --negatives is checked against every user's candidate pool before anything loads.
   const ranker = new SplitRanker(split, rankOpts);
   const session: InferenceSession = await createSession(path, opts.device ?? 'cpu', { threads: opts.threads, cudaLibDir: opts.cudaLibDir });
@@ -241,12 +250,12 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     const metrics = ranker.result();
     const popularity = opts.negatives > 0
       ? evaluatePopularitySampled(split, opts.split, new Rng(opts.seed, 7), opts.ks, 10000, opts.negatives)
-      : evaluatePopularity(split, opts.split, opts.ks, { maxlen: info.maxlen, keepSeen });
+      : evaluatePopularity(split, opts.split, opts.ks, { maxlen: info.maxlen, keepSeen, excludeLast });
     return {
       model: path,
       data: opts.data,
       split: opts.split,
-      protocol: protocolOf(opts, info.numItems, keepSeen),
+      protocol: protocolOf(opts, info.numItems, keepSeen, excludeLast),
       numItems: info.numItems,
       users: metrics.users,
       excludedUsers: split.summary.excludedFromEval,
@@ -337,8 +346,21 @@ function perUserRanks(ranker: SplitRanker, split: Split, which: EvalSplit, itemI
   return rows.map(({ u, rank }) => ({ user: split.users?.[u] ?? String(u), target: itemIds[target[u]], rank }));
 }
 
-function protocolOf(opts: EvaluateOptions, V: number, keepSeen: boolean): string {
+function protocolOf(opts: EvaluateOptions, V: number, keepSeen: boolean, excludeLast: number | undefined): string {
   if (opts.negatives > 0) return `sampled: target + ${opts.negatives} negatives`;
   if (opts.presplit) return `pre-split files, every ${opts.split} item ranked over ${V} items${keepSeen ? ', seen items kept' : ", the user's history excluded"}`;
+  if (excludeLast !== undefined) return `full ranking over ${V} items, items of the last ${excludeLast} input items excluded`;
   return `full ranking over ${V} items${keepSeen ? ', seen items kept' : ', items of the input sequence excluded'}`;
+}
+
+/** opts.excludeLast checked against the protocol and the model's maxlen; undefined when not given. */
+function checkExcludeLast(opts: EvaluateOptions, maxlen: number): number | undefined {
+  const n = opts.excludeLast;
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--exclude-last expects a positive integer, got ${n}`);
+  if (opts.keepSeen) throw new UsageError('--exclude-last and --keep-seen both choose which seen items are candidates; give one of them');
+  if (opts.negatives > 0) throw new UsageError(`--exclude-last is a full-ranking choice; --negatives ${opts.negatives} draws its candidates from outside the user's train prefix, so give one of them`);
+  if (opts.presplit) throw new UsageError("--exclude-last applies to leave-one-out splits; pre-split files exclude the user's whole history");
+  if (n > maxlen) throw new UsageError(`--exclude-last ${n}: the model reads its last ${maxlen} items (maxlen), so at most ${maxlen} can be excluded`);
+  return n;
 }

@@ -79,13 +79,17 @@ export function targetRank(scores: Float32Array, row: number, numItems: number, 
  * [n, V+1] mask (1 = excluded) of each row's input items; a row's target is never excluded, even
  * when it also occurs in the window (data with repeats). Scores are left untouched, so the
  * non-finite check stays exact. `out` is reused when large enough.
+ * @param seq [n, maxlen] int64 input rows, left padded (the newest item last)
+ * @param last only the items of each row's last `last` positions are excluded (default: the whole
+ *   row), so that models with different maxlen rank the same candidates (`reclm eval --exclude-last`)
  */
-export function seenMask(seq: BigInt64Array, maxlen: number, targets: ArrayLike<number>, n: number, numItems: number, out?: Uint8Array): Uint8Array {
+export function seenMask(seq: BigInt64Array, maxlen: number, targets: ArrayLike<number>, n: number, numItems: number, out?: Uint8Array, last = maxlen): Uint8Array {
   const mask = out && out.length >= n * (numItems + 1) ? out.subarray(0, n * (numItems + 1)) : new Uint8Array(n * (numItems + 1));
   mask.fill(0);
+  const skip = Math.max(0, maxlen - last);
   for (let b = 0; b < n; b++) {
     const off = b * (numItems + 1);
-    for (let j = b * maxlen, end = j + maxlen; j < end; j++) {
+    for (let j = b * maxlen + skip, end = b * maxlen + maxlen; j < end; j++) {
       const item = Number(seq[j]);
       if (item > 0 && item <= numItems && item !== targets[b]) mask[off + item] = 1;
     }

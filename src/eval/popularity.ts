@@ -25,10 +25,11 @@ const ROWS = 256;
 /**
  * Full-ranking metrics of the popularity baseline over the users a model would be evaluated on.
  * Unless `keepSeen`, the items the user has interacted with are excluded exactly as for the model
- * (the input window of the last `maxlen` items for leave-one-out; see SplitRanker).
+ * (the input window of the last `maxlen` items for leave-one-out, or of the last `excludeLast`;
+ * see SplitRanker).
  */
-export function evaluatePopularity(split: Split, which: EvalSplit, ks: number[], seen: { maxlen: number; keepSeen: boolean }): RankingMetrics {
-  const ranker = new SplitRanker(split, { split: which, ks, keepSeen: seen.keepSeen });
+export function evaluatePopularity(split: Split, which: EvalSplit, ks: number[], seen: { maxlen: number; keepSeen: boolean; excludeLast?: number }): RankingMetrics {
+  const ranker = new SplitRanker(split, { split: which, ks, keepSeen: seen.keepSeen, excludeLast: seen.excludeLast });
   const counts = repeatedRows(popularityCounts(split, which), ROWS);
   for (const b of evalBatches(split, { split: which, maxlen: seen.maxlen, batchSize: ROWS, users: ranker.users })) ranker.add(counts, b);
   return ranker.result(ks);

@@ -31,6 +31,11 @@ export interface RankOptions {
    * computed; pre-split files: the whole history, as LightGCN-style all-ranking evaluation does).
    */
   keepSeen?: boolean;
+  /**
+   * Leave-one-out full ranking: exclude only the items of the last N input items (default: the
+   * whole input row of `maxlen`), so that models of different maxlen rank the same candidates.
+   */
+  excludeLast?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -91,7 +96,7 @@ export class SplitRanker {
       }
       return this.sets.add(scores, targets, batch.n, mask, who);
     }
-    const mask = this.opts.keepSeen ? null : (this.mask = seenMask(batch.seq, batch.maxlen, batch.targets, batch.n, V, this.mask));
+    const mask = this.opts.keepSeen ? null : (this.mask = seenMask(batch.seq, batch.maxlen, batch.targets, batch.n, V, this.mask, this.opts.excludeLast));
     this.full!.add(scores, batch.targets, batch.n, mask, who);
   }
 
