@@ -11,7 +11,7 @@ import { DataFormatError } from '../src/data/errors.js';
 import { evalBatches, historyOf } from '../src/data/eval-inputs.js';
 import { UNK_TOKEN } from '../src/data/features.js';
 import { openDataset } from '../src/data/open.js';
-import { PositiveRuleError, applyPositiveRule, formatPositiveRule, parsePositiveRule, ratingValue } from '../src/data/positive.js';
+import { PositiveRuleError, applyPositiveRule, formatPositiveRule, parsePositiveRule, ratingValue, samePositiveRule } from '../src/data/positive.js';
 import { parseSideFile } from '../src/data/readers/side.js';
 import { TrainSampler } from '../src/data/sampler.js';
 import { bucketOf, buildItemFeatures, buildUserFeatures, quantileEdges } from '../src/data/side-features.js';
@@ -106,6 +106,11 @@ describe('data features: actions, positive rule, side files', function () {
       // The spelling is what a stored model's rule is compared by (cli/data-flags.ts), so it must read back the same.
       expect(formatPositiveRule(rule)).to.equal('action=click,"add to cart, later","say ""hi"""');
       expect(parsePositiveRule(formatPositiveRule(rule))).to.deep.equal(rule);
+      // Order does not change the rule (a stored model's rule is compared with samePositiveRule).
+      expect(samePositiveRule(parsePositiveRule('action=buy,"add to cart, later"'), parsePositiveRule('action="add to cart, later",buy'))).to.equal(true);
+      expect(samePositiveRule(parsePositiveRule('action=buy'), parsePositiveRule('action=buy,click'))).to.equal(false);
+      // Text after a closing quote is no value: refused rather than read with the quotes kept.
+      expect(() => parsePositiveRule('action="add to cart, later"x')).to.throw(PositiveRuleError, /is not one quoted value/);
     });
 
     it('marks events, needs actions, and refuses a rule that matches nothing or a non-numeric rating', () => {

@@ -229,6 +229,7 @@ describe('data: real-world files', () => {
       // Unquoted, the comma splits the value: 'The' is no key=value part.
       expect(() => parseColumns('user=user,item=Title, The')).to.throw(UsageError, /got 'The'/);
       expect(() => parseColumns('user=user,item="Title, The')).to.throw(UsageError, /a quote is left open/);
+      expect(() => parseColumns('user=user,item="Title, The"x')).to.throw(UsageError, /is not one quoted name/);
     });
   });
 

@@ -157,6 +157,12 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     // --json before the command (oclif takes it for the command) runs the command with --json.
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'data', 'stats', 'builtin'], app))).to.include({ name: 'builtin', users: 2000 });
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json'], app))).to.deep.equal(listed);
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'help'], app))).to.deep.equal(listed);
+    // A command with nothing after it runs (oclif also has a topic of that name): the README's own example.
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'presets'], app)).presets.map((p: { name: string }) => p.name)).to.include('ml-1m-llama');
+    const dataTopic = JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', 'data', '--json'], app));
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', 'data', '--json'], app))).to.deep.equal(dataTopic);
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'data'], app))).to.deep.equal(dataTopic);
     const leadingTypo = spawnSync('npx', ['--no', '--', 'reclm', '--json', 'trian', 'demo'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect([leadingTypo.status, JSON.parse(leadingTypo.stdout).error.message]).to.deep.equal([2, JSON.parse(helpTypoJson.stdout).error.message]);
     // Commands are lower case: the hint ignores case.

@@ -3,7 +3,7 @@ import { featureSchemaOf } from '../data/attach.js';
 import { SPEC_KIND_OF_FIELD, fieldSpecLabel, type FeatureField, type FeatureSchema, type FieldSpec } from '../data/features.js';
 import { normaliseColumn } from '../data/readers/columns.js';
 import { columnPositionsProblem } from '../data/readers/csv.js';
-import { formatPositiveRule, parsePositiveRule } from '../data/positive.js';
+import { formatPositiveRule, parsePositiveRule, samePositiveRule } from '../data/positive.js';
 import type { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { UsageError } from './errors.js';
 import { checkedStringFlag } from './flags.js';
@@ -82,7 +82,7 @@ export function featureReadOptions(flags: FeatureFlagValues, stored?: FeatureSch
     throw new UsageError((e as Error).message);
   }
   if (stored) {
-    if (positive && formatPositiveRule(positive) !== formatPositiveRule(stored.positive)) {
+    if (positive && !samePositiveRule(positive, stored.positive)) {
       throw new UsageError(`--positive ${flags.positive} contradicts the model, compiled with --positive ${formatPositiveRule(stored.positive)}; drop the flag`);
     }
     positive = stored.positive;
@@ -175,6 +175,7 @@ export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userC
     const eq = part.indexOf('=');
     const key = eq > 0 ? part.slice(0, eq).trim() : '';
     const value = eq > 0 ? unquote(part.slice(eq + 1)) : '';
+    if (value === null) throw new UsageError(`--columns: ${part} is not one quoted name; quote the whole name, as in item="Title, The"`);
     if (!['user', 'item', 'time', 'action'].includes(key)) throw new UsageError(`--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got '${part}' in '${spec}'`);
     if (seen.has(key)) throw new UsageError(`--columns: ${key}= is given twice in '${spec}'`);
     seen.add(key);

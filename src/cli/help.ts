@@ -17,7 +17,9 @@ export default class ReclmHelp extends Help {
   public override async showHelp(argv: string[]): Promise<void> {
     const command = leadingCommand(this.config, argv);
     // `reclm --help --json`, `reclm train DIR --help --json`: the JSON that `reclm help [COMMAND] --json` prints.
-    if (argv.includes('--json')) {
+    // oclif shows a topic's help (`reclm data --json`) with the topic's id alone, so --json is also looked for in the command line.
+    const topicJson = argv.length === 1 && !command && Boolean(this.config.findTopic(argv[0])) && process.argv.slice(2).includes('--json');
+    if (argv.includes('--json') || topicJson) {
       this.log(JSON.stringify(helpJson(this.config, command ? command.id.split(':') : argv.filter((a) => a !== 'help'))));
       return;
     }

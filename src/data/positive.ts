@@ -28,7 +28,10 @@ export function parsePositiveRule(spec: string): PositiveRule {
   if (action) {
     const parts = splitOutsideQuotes(action[1]);
     if (!parts) throw new PositiveRuleError(`--positive ${spec}: a quote is left open; quote a value that holds a comma: action=click,"add to cart, later"`);
-    const values = parts.map(unquote);
+    const quoted = parts.map(unquote);
+    const bad = quoted.findIndex((v) => v === null);
+    if (bad >= 0) throw new PositiveRuleError(`--positive ${spec}: ${parts[bad]} is not one quoted value; quote the whole value, as in action=click,"add to cart, later"`);
+    const values = quoted as string[];
     if (values.some((v) => v === '')) throw new PositiveRuleError(`--positive ${spec}: an empty action value; expected action=V1,V2,…`);
     return { kind: 'actions', values };
   }
@@ -38,6 +41,12 @@ export function parsePositiveRule(spec: string): PositiveRule {
 /** The rule as `--positive` spells it (for messages and the run recipe). */
 export function formatPositiveRule(rule: PositiveRule): string {
   return rule.kind === 'all' ? 'all' : rule.kind === 'rating' ? `rating>=${rule.min}` : `action=${rule.values.map(quoteIfNeeded).join(',')}`;
+}
+
+/** Whether two rules mark the same events: action values compare as a set (`action=buy,click` is `action=click,buy`). */
+export function samePositiveRule(a: PositiveRule, b: PositiveRule): boolean {
+  if (a.kind === 'actions' && b.kind === 'actions') return [...new Set(a.values)].sort().join('\n') === [...new Set(b.values)].sort().join('\n');
+  return formatPositiveRule(a) === formatPositiveRule(b);
 }
 
 /** True when the rule marks every event positive (today's behaviour: no mask at all). */

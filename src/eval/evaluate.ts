@@ -349,11 +349,11 @@ function perUserRanks(ranker: SplitRanker, split: Split, which: EvalSplit, itemI
 function protocolOf(opts: EvaluateOptions, V: number, keepSeen: boolean, excludeLast: number | undefined): string {
   if (opts.negatives > 0) return `sampled: target + ${opts.negatives} negatives`;
   if (opts.presplit) return `pre-split files, every ${opts.split} item ranked over ${V} items${keepSeen ? ', seen items kept' : ", the user's history excluded"}`;
-  if (excludeLast !== undefined) return `full ranking over ${V} items, items of the last ${excludeLast} input items excluded`;
+  if (excludeLast !== undefined) return `full ranking over ${V} items, items of the last ${count(excludeLast, 'input item')} excluded`;
   return `full ranking over ${V} items${keepSeen ? ', seen items kept' : ', items of the input sequence excluded'}`;
 }
 
-/** opts.excludeLast checked against the protocol and the model's maxlen; undefined when not given. */
+/** opts.excludeLast checked against the protocol and the model's maxlen; undefined when not given or equal to maxlen (the default). */
 function checkExcludeLast(opts: EvaluateOptions, maxlen: number): number | undefined {
   const n = opts.excludeLast;
   if (n === undefined) return undefined;
@@ -362,5 +362,6 @@ function checkExcludeLast(opts: EvaluateOptions, maxlen: number): number | undef
   if (opts.negatives > 0) throw new UsageError(`--exclude-last is a full-ranking choice; --negatives ${opts.negatives} draws its candidates from outside the user's train prefix, so give one of them`);
   if (opts.presplit) throw new UsageError("--exclude-last applies to leave-one-out splits; pre-split files exclude the user's whole history");
   if (n > maxlen) throw new UsageError(`--exclude-last ${n}: the model reads its last ${maxlen} items (maxlen), so at most ${maxlen} can be excluded`);
-  return n;
+  // The whole input row is the default protocol: saved and reported as such, not as another one.
+  return n === maxlen ? undefined : n;
 }

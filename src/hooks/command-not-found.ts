@@ -15,7 +15,8 @@ import { unknownCommandError } from '../cli/unknown-command.js';
 const hook: Hook.CommandNotFound = async function (opts) {
   const argv = opts.argv ?? [];
   if (opts.id === '--json') {
-    if (argv.length === 0 || (argv.length === 1 && opts.config.findTopic(argv[0]))) {
+    // oclif also finds a topic for a command's own name (`presets`): only a topic without a command lists.
+    if (argv.length === 0 || (argv.length === 1 && !opts.config.findCommand(argv[0]) && argv[0] !== 'help' && opts.config.findTopic(argv[0]))) {
       this.log(JSON.stringify(helpJson(opts.config, argv)));
       return;
     }

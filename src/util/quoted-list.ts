@@ -24,10 +24,16 @@ export function splitOutsideQuotes(text: string): string[] | null {
   return parts;
 }
 
-/** `"a, ""b"""` → `a, "b"`; text not wrapped in quotes is returned trimmed, as it is. */
-export function unquote(text: string): string {
+/**
+ * `"a, ""b"""` → `a, "b"`; text that does not start with a quote is returned trimmed, as it is.
+ * Null for quoted text with more after its closing quote (`"Title, The"x`) or a lone quote inside.
+ */
+export function unquote(text: string): string | null {
   const t = text.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replaceAll('""', '"') : t;
+  if (!t.startsWith('"')) return t;
+  const inner = t.slice(1, -1);
+  if (t.length < 2 || !t.endsWith('"') || inner.replaceAll('""', '').includes('"')) return null;
+  return inner.replaceAll('""', '"');
 }
 
 /** The inverse of `unquote` for one value: quoted only when it holds a comma or a quote, or has surrounding spaces. */
