@@ -61,6 +61,10 @@ describe('data on the command line', function () {
     expect(line('columns')).to.equal('user=userId,item=movieId,time=timestamp');
     expect(line('ignored columns')).to.equal('rating');
     // A name with a comma is shown quoted, as --columns takes it back.
+    const actions = write('actions.csv', 'user,item,time,kind\nu1,a,1,"add to cart, later"\nu1,b,2,click\nu1,c,3,view\n');
+    // A --positive value no event has (here a value with a comma left unquoted) gets a note listing the values there are.
+    const loose = await runCommand(DataStats as never, [actions, '--columns', 'user=user,item=item,time=time,action=kind', '--positive', 'action=click,add to cart, later']);
+    expect(loose.stdout).to.include(`no event has the action values 'add to cart', 'later'; the action values are "add to cart, later", click, view`);
     const titled = await runCommand(DataStats as never, [write('titled.csv', 'user,"Title, The",when\nu1,a,20\nu1,b,10\n'), '--columns', 'user=user,item="Title, The",time=when']);
     expect(titled.stdout.split('\n').find((l) => l.startsWith('columns '))?.slice(18).trim()).to.equal('user=user,item="Title, The",time=when');
     expect(line('timestamps')).to.equal('yes');

@@ -3,7 +3,7 @@
  * its actions, and the user- and item-feature side files. Called by openDataset.
  */
 import { DataFormatError } from './errors.js';
-import { applyPositiveRule, formatPositiveRule } from './positive.js';
+import { actionValueList, applyPositiveRule, formatPositiveRule } from './positive.js';
 import { readSideFile, type SideTable } from './readers/side.js';
 import { normaliseColumn } from './readers/columns.js';
 import { buildItemFeatures, buildUserFeatures } from './side-features.js';
@@ -42,6 +42,9 @@ export function attachSideData(ds: Dataset, file: string, opts: ReadOptions): vo
   if (opts.positive) {
     applyPositiveRule(ds, opts.positive, file);
     if (ds.positive) notes.push(`--positive ${formatPositiveRule(opts.positive)}: ${countPositive(ds)} of ${countEvents(ds)} events are positive (targets); the others stay in the sequences as context`);
+    // A value no event has is most likely a typo, or a value with a comma left unquoted.
+    const unmatched = opts.positive.kind === 'actions' && ds.actions ? opts.positive.values.filter((v) => !ds.actions!.vocab.includes(v)) : [];
+    if (unmatched.length) notes.push(`--positive ${formatPositiveRule(opts.positive)}: no event has the action ${unmatched.length > 1 ? 'values' : 'value'} ${unmatched.map((v) => `'${v}'`).join(', ')}; the action values are ${actionValueList(ds.actions!.vocab)}`);
   }
   if (opts.userFeatures !== undefined) {
     const specs = specsForSide(opts.fieldSpecs, 'user');

@@ -110,9 +110,14 @@ export function applyPositiveRule(ds: Dataset, rule: PositiveRule, file: string)
   });
   if (!any) {
     const vocab = ds.actions.vocab;
-    throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} matches no event: the action values are ${vocab.slice(1, 21).join(', ')}${vocab.length > 21 ? ', …' : ''}`);
+    throw new DataFormatError(file, null, `--positive ${formatPositiveRule(rule)} matches no event: the action values are ${actionValueList(vocab)}`);
   }
   ds.positiveRule = rule;
+}
+
+/** The first 20 action values of an action vocabulary (token 0, padding, left out), each as --positive spells it, for messages. */
+export function actionValueList(vocab: readonly string[]): string {
+  return `${vocab.slice(1, 21).map(quoteIfNeeded).join(', ')}${vocab.length > 21 ? ', …' : ''}`;
 }
 
 /** Share of events that are positive (1 when there is no rule). */
