@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { evaluate, inspectInference } from '../eval/evaluate.js';
+import { evaluate, fullRankingOnly, inspectInference } from '../eval/evaluate.js';
 import { featuresFromMetadata } from '../onnx/bake.js';
 import { parseDevice } from '../onnx/providers.js';
 import { Progress } from '../util/progress.js';
@@ -61,7 +61,7 @@ Exits non-zero when the numbers would mean nothing: no evaluable user, a NaN or 
     const { args, flags } = await this.parse(Eval);
     const ks = parseCutoffs(flags.k);
     // The sampled protocol draws its own candidates from outside the train prefix: --keep-seen would change nothing there.
-    if (flags['keep-seen'] && flags.negatives > 0) throw new UsageError(`--keep-seen is a full-ranking choice; --negatives ${flags.negatives} draws its candidates from outside the user's train prefix, so give one of them`);
+    if (flags['keep-seen'] && flags.negatives > 0) throw fullRankingOnly('--keep-seen', flags.negatives);
     const presplit = resolvePresplit(flags.data, flags['valid-data'], flags['test-data']);
     if (presplit && !presplit[flags.split as 'test']) throw new UsageError(`--split ${flags.split}: no ${flags.split === 'test' ? 'test' : 'validation'} file was given (--${flags.split}-data)`);
     if (flags.ranks && presplit) throw new UsageError('--ranks: pre-split files have several targets per user; per-user ranks are written for leave-one-out splits only');

@@ -353,13 +353,18 @@ function protocolOf(opts: EvaluateOptions, V: number, keepSeen: boolean, exclude
   return `full ranking over ${V} items${keepSeen ? ', seen items kept' : ', items of the input sequence excluded'}`;
 }
 
+/** The refusal of a full-ranking flag (`--keep-seen`, `--exclude-last`) beside the sampled protocol's `--negatives`. */
+export function fullRankingOnly(flag: string, negatives: number): UsageError {
+  return new UsageError(`${flag} is a full-ranking choice; --negatives ${negatives} draws its candidates from outside the user's train prefix, so give one of them`);
+}
+
 /** opts.excludeLast checked against the protocol and the model's maxlen; undefined when not given or equal to maxlen (the default). */
 function checkExcludeLast(opts: EvaluateOptions, maxlen: number): number | undefined {
   const n = opts.excludeLast;
   if (n === undefined) return undefined;
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--exclude-last expects a positive integer, got ${n}`);
   if (opts.keepSeen) throw new UsageError('--exclude-last and --keep-seen both choose which seen items are candidates; give one of them');
-  if (opts.negatives > 0) throw new UsageError(`--exclude-last is a full-ranking choice; --negatives ${opts.negatives} draws its candidates from outside the user's train prefix, so give one of them`);
+  if (opts.negatives > 0) throw fullRankingOnly('--exclude-last', opts.negatives);
   if (opts.presplit) throw new UsageError("--exclude-last applies to leave-one-out splits; pre-split files exclude the user's whole history");
   if (n > maxlen) throw new UsageError(`--exclude-last ${n}: the model reads its last ${maxlen} items (maxlen), so at most ${maxlen} can be excluded`);
   // The whole input row is the default protocol: saved and reported as such, not as another one.
