@@ -159,7 +159,11 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json'], app))).to.deep.equal(listed);
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'help'], app))).to.deep.equal(listed);
     // A command with nothing after it runs (oclif also has a topic of that name): the README's own example.
-    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'presets'], app)).presets.map((p: { name: string }) => p.name)).to.include('ml-1m-llama');
+    const presets = JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'presets'], app));
+    expect(presets.presets.map((p: { name: string }) => p.name)).to.include('ml-1m-llama');
+    // A repeated --json counts once, before the command or on both sides of it (oclif refused the first as a command).
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', '--json', 'presets'], app))).to.deep.equal(presets);
+    expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'presets', '--json'], app))).to.deep.equal(presets);
     const dataTopic = JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', 'data', '--json'], app));
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', 'data', '--json'], app))).to.deep.equal(dataTopic);
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--json', 'data'], app))).to.deep.equal(dataTopic);

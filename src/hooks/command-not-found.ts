@@ -10,11 +10,14 @@ import { unknownCommandError } from '../cli/unknown-command.js';
  *
  * `--json` typed before the command (`reclm --json train DIR`), which oclif takes for the command,
  * runs the command with `--json` moved after it; `reclm --json` alone (or with a topic: `reclm --json
- * data`) prints the list of commands that `reclm help [TOPIC] --json` prints.
+ * data`) prints the list of commands that `reclm help [TOPIC] --json` prints. A repeated --json counts once.
  */
 const hook: Hook.CommandNotFound = async function (opts) {
-  const argv = opts.argv ?? [];
+  let argv = opts.argv ?? [];
   if (opts.id === '--json') {
+    // `reclm --json --json presets`: one --json is enough, as a flag given twice after the command is.
+    const firstWord = argv.findIndex((a) => a !== '--json');
+    argv = firstWord === -1 ? [] : argv.slice(firstWord);
     // oclif also finds a topic for a command's own name (`presets`): only a topic without a command lists.
     if (argv.length === 0 || (argv.length === 1 && !opts.config.findCommand(argv[0]) && argv[0] !== 'help' && opts.config.findTopic(argv[0]))) {
       this.log(JSON.stringify(helpJson(opts.config, argv)));
@@ -24,7 +27,9 @@ const hook: Hook.CommandNotFound = async function (opts) {
     const id = argv[0] === 'help' ? 'help' : leadingCommand(opts.config, argv)?.id;
     const words = id?.split(':') ?? [];
     // The command's words must come first: `reclm --json --out X train` is not rearranged.
-    if (id && words.every((w, i) => argv[i] === w)) return opts.config.runCommand(id, [...argv.slice(words.length), '--json']);
+    const rest = argv.slice(words.length);
+    // `reclm --json presets --json` keeps one: oclif refuses a boolean flag given twice.
+    if (id && words.every((w, i) => argv[i] === w)) return opts.config.runCommand(id, rest.includes('--json') ? rest : [...rest, '--json']);
     throw unknownCommandError(opts.config, argv[0], (message) => printJsonError(message, 2));
   }
   const json = [...opts.id.split(':'), ...argv].includes('--json');
