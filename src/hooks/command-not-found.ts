@@ -28,7 +28,7 @@ const hook: Hook.CommandNotFound = async function (opts) {
     const words = id?.split(':') ?? [];
     // The command's words must come first: `reclm --json --out X train` is not rearranged.
     const rest = argv.slice(words.length);
-    // `reclm --json presets --json` keeps one: oclif refuses a boolean flag given twice.
+    // `reclm --json presets --json`: the command's own --json is enough.
     if (id && words.every((w, i) => argv[i] === w)) return opts.config.runCommand(id, rest.includes('--json') ? rest : [...rest, '--json']);
     throw unknownCommandError(opts.config, argv[0], (message) => printJsonError(message, 2));
   }
