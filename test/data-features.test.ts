@@ -109,6 +109,8 @@ describe('data features: actions, positive rule, side files', function () {
       // Order does not change the rule (a stored model's rule is compared with samePositiveRule).
       expect(samePositiveRule(parsePositiveRule('action=buy,"add to cart, later"'), parsePositiveRule('action="add to cart, later",buy'))).to.equal(true);
       expect(samePositiveRule(parsePositiveRule('action=buy'), parsePositiveRule('action=buy,click'))).to.equal(false);
+      // Values compare one by one: no separator can make two lists equal (joined with '\n', these were).
+      expect(samePositiveRule({ kind: 'actions', values: ['a\nb'] }, { kind: 'actions', values: ['a', 'b'] })).to.equal(false);
       // Text after a closing quote is no value: refused rather than read with the quotes kept.
       expect(() => parsePositiveRule('action="add to cart, later"x')).to.throw(PositiveRuleError, /is not one quoted value/);
     });

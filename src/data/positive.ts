@@ -45,7 +45,10 @@ export function formatPositiveRule(rule: PositiveRule): string {
 
 /** Whether two rules mark the same events: action values compare as a set (`action=buy,click` is `action=click,buy`). */
 export function samePositiveRule(a: PositiveRule, b: PositiveRule): boolean {
-  if (a.kind === 'actions' && b.kind === 'actions') return [...new Set(a.values)].sort().join('\n') === [...new Set(b.values)].sort().join('\n');
+  if (a.kind === 'actions' && b.kind === 'actions') {
+    const [x, y] = [[...new Set(a.values)].sort(), [...new Set(b.values)].sort()];
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  }
   return formatPositiveRule(a) === formatPositiveRule(b);
 }
 

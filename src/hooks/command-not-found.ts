@@ -27,9 +27,8 @@ const hook: Hook.CommandNotFound = async function (opts) {
     const id = argv[0] === 'help' ? 'help' : leadingCommand(opts.config, argv)?.id;
     const words = id?.split(':') ?? [];
     // The command's words must come first: `reclm --json --out X train` is not rearranged.
-    const rest = argv.slice(words.length);
-    // `reclm --json presets --json`: the command's own --json is enough.
-    if (id && words.every((w, i) => argv[i] === w)) return opts.config.runCommand(id, rest.includes('--json') ? rest : [...rest, '--json']);
+    // oclif reads a repeated --json once (`reclm --json presets --json`).
+    if (id && words.every((w, i) => argv[i] === w)) return opts.config.runCommand(id, [...argv.slice(words.length), '--json']);
     throw unknownCommandError(opts.config, argv[0], (message) => printJsonError(message, 2));
   }
   const json = [...opts.id.split(':'), ...argv].includes('--json');
