@@ -7,7 +7,7 @@
 // --finish: do not train; rank with the best checkpoint of an interrupted run in --out.
 // --set key=value (repeatable) overrides a config field of the preset, e.g. --set time_bias=true.
 // --lr X, --constant-lr, --patience N, --eval-every N override the preset's recipe, --loss NAME its loss,
-// --beta1/--beta2/--max-grad-norm its optimizer (the row names them).
+// --beta1/--beta2/--max-grad-norm/--weight-decay its optimizer (the row names them).
 // --train-on-valid also trains on the validation items (Meta's training protocol): no validation,
 // the last model is ranked.
 // --keep-seen ranks the test target against the whole catalogue instead of the items the user has
@@ -56,7 +56,7 @@ Every test user's rank is written to ranks.csv in --out (compare two runs with b
 usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DIR] [--epochs N] [--minutes M] [--threads N]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
          [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
-         [--beta1 X] [--beta2 X] [--max-grad-norm X] [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--epoch-users replacement|shuffle] [--positive RULE] [--inputs ids|actions|items|profile|all]
+         [--beta1 X] [--beta2 X] [--max-grad-norm X] [--weight-decay X] [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--epoch-users replacement|shuffle] [--positive RULE] [--inputs ids|actions|items|profile|all]
          [--user-features FILE] [--item-features FILE]
 
   --help              this text
@@ -82,6 +82,7 @@ usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DI
   --eval-every N      validate every N epochs instead of the preset's
   --beta1 X, --beta2 X  AdamW's β1, β2 instead of the preset's (reclm presets NAME shows them), e.g. --beta2 0.999 (PyTorch Adam's default)
   --max-grad-norm X   global-norm gradient clipping instead of the preset's 1 (0: none)
+  --weight-decay X    AdamW's decoupled weight decay on tensors of rank >= 2 (item embedding included) instead of the preset's 0
   --loss NAME         bce, sampled-softmax or full-ce instead of the preset's loss, e.g. --loss sampled-softmax
                       --set num_negatives=128 for official HSTU's sampled softmax (the fixtures' spellings
                       sampled_softmax and full_ce are accepted too; the row names the hyphenated one)
@@ -107,7 +108,7 @@ process.argv = process.argv.flatMap((a, i) => {
   const m = i >= 2 ? /^(--[\w-]+)=([\s\S]*)$/.exec(a) : null;
   return m ? [m[1], m[2]] : [a];
 });
-const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window', 'epoch-users', 'beta1', 'beta2', 'max-grad-norm'];
+const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window', 'epoch-users', 'beta1', 'beta2', 'max-grad-norm', 'weight-decay'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
 // Every value flag but --set is read once (arg() takes the first), so a second one would be ignored.
 const given = new Set<string>();
@@ -155,6 +156,7 @@ const optimizerOverrides = {
   beta1: arg('beta1') === undefined ? undefined : parseFraction(arg('beta1')!, 'beta1'),
   beta2: arg('beta2') === undefined ? undefined : parseFraction(arg('beta2')!, 'beta2'),
   maxGradNorm: arg('max-grad-norm') === undefined ? undefined : parseNonNegative(arg('max-grad-norm')!, 'max-grad-norm'),
+  weightDecay: arg('weight-decay') === undefined ? undefined : parseNonNegative(arg('weight-decay')!, 'weight-decay'),
 };
 const lossFlag = (() => {
   const v = arg('loss');
@@ -222,6 +224,7 @@ const recipeLabel = [
   optimizerOverrides.beta1 !== undefined ? ` --beta1 ${optimizerOverrides.beta1}` : '',
   optimizerOverrides.beta2 !== undefined ? ` --beta2 ${optimizerOverrides.beta2}` : '',
   optimizerOverrides.maxGradNorm !== undefined ? ` --max-grad-norm ${optimizerOverrides.maxGradNorm}` : '',
+  optimizerOverrides.weightDecay !== undefined ? ` --weight-decay ${optimizerOverrides.weightDecay}` : '',
 ].join('');
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = epochsFlag ?? r.epochs;

@@ -29,6 +29,7 @@ describe('bench/quality.ts flags', function () {
     ['a seed past the random generators\' limit', ['--seed', '9007199254740951'], /^Error: --seed expects a positive integer up to 2\^53 − 42, got '9007199254740951'$/],
     ['an Adam β of 1', ['--beta2', '1'], /^Error: --beta2 must be a decimal number in \[0, 1\), got '1'$/],
     ['a negative clipping norm', ['--max-grad-norm=-1'], /^Error: --max-grad-norm must be a non-negative decimal number, got '-1'$/],
+    ['a negative weight decay', ['--weight-decay', '-0.1'], /^Error: --weight-decay must be a non-negative decimal number, got '-0.1'$/],
     ['random windows with a positive rule', ['--window', 'random', '--positive', 'rating>=4'], /^Error: random windows \(--window random\) do not combine with a positive rule/],
   ];
   for (const [what, args, message] of cases) {
