@@ -152,12 +152,15 @@ const overrides = {
   cosine: process.argv.includes('--constant-lr') ? false : undefined,
 };
 // Optimizer overrides, named in the row like the recipe's.
-const optimizerOverrides = {
-  beta1: arg('beta1') === undefined ? undefined : parseFraction(arg('beta1')!, 'beta1'),
-  beta2: arg('beta2') === undefined ? undefined : parseFraction(arg('beta2')!, 'beta2'),
-  maxGradNorm: arg('max-grad-norm') === undefined ? undefined : parseNonNegative(arg('max-grad-norm')!, 'max-grad-norm'),
-  weightDecay: arg('weight-decay') === undefined ? undefined : parseNonNegative(arg('weight-decay')!, 'weight-decay'),
-};
+// One table gives both the AdamW fields set and the row's flags, so the two cannot disagree.
+const OPTIMIZER_FLAGS = [
+  ['beta1', 'beta1', parseFraction],
+  ['beta2', 'beta2', parseFraction],
+  ['max-grad-norm', 'maxGradNorm', parseNonNegative],
+  ['weight-decay', 'weightDecay', parseNonNegative],
+] as const;
+const optimizerFlagsGiven = OPTIMIZER_FLAGS.flatMap(([flag, field, parse]) => (arg(flag) === undefined ? [] : [{ flag, field, value: parse(arg(flag)!, flag) }]));
+const optimizerOverrides = Object.fromEntries(optimizerFlagsGiven.map((o) => [o.field, o.value]));
 const lossFlag = (() => {
   const v = arg('loss');
   if (v === undefined) return undefined;
@@ -221,10 +224,7 @@ const recipeLabel = [
   overrides.evalEvery !== undefined ? ` --eval-every ${overrides.evalEvery}` : '',
   windowFlag !== undefined ? ` --window ${windowFlag}` : '',
   usersFlag !== undefined ? ` --epoch-users ${usersFlag}` : '',
-  optimizerOverrides.beta1 !== undefined ? ` --beta1 ${optimizerOverrides.beta1}` : '',
-  optimizerOverrides.beta2 !== undefined ? ` --beta2 ${optimizerOverrides.beta2}` : '',
-  optimizerOverrides.maxGradNorm !== undefined ? ` --max-grad-norm ${optimizerOverrides.maxGradNorm}` : '',
-  optimizerOverrides.weightDecay !== undefined ? ` --weight-decay ${optimizerOverrides.weightDecay}` : '',
+  ...optimizerFlagsGiven.map((o) => ` --${o.flag} ${o.value}`),
 ].join('');
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
 const epochs = epochsFlag ?? r.epochs;
@@ -255,7 +255,7 @@ if (process.argv.includes('--finish')) {
   const oldRanks = join(out, 'ranks.csv');
   if (existsSync(oldRanks) && readFileSync(oldRanks, 'utf8').startsWith(USER_RANKS_HEADER)) rmSync(oldRanks);
   compileJob({
-    model: MODELS[preset.model] as never, loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer, ...Object.fromEntries(Object.entries(optimizerOverrides).filter(([, v]) => v !== undefined)) },
+    model: MODELS[preset.model] as never, loss, config: { ...preset.config, ...sets }, optimizer: { ...SEED_ADAMW, ...preset.optimizer, ...optimizerOverrides },
     data, dataLabel: dataPath, initSeed: 41 + seed, features: compileFeatures(data), recipe: { preset: preset.name, ...r, ...(chosen ? { choices: chosen.choices } : {}) }, outDir: out, force: true,
   });
   const summary = await train({
