@@ -71,7 +71,8 @@ usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DI
   --keep-seen         rank against the whole catalogue instead of the items the user has not seen
   --finish            do not train; rank with the best checkpoint of an interrupted run in --out
   --table FILE        results table to append to (created if absent; must be one this script wrote); default
-                      bench/results/ml-1m.md for ML-1M files, artifacts/quality/results.md for other data
+                      bench/results/ml-1m.md for ML-1M files, artifacts/quality/results.md for other data;
+                      the run's validation curve is written beside it, valid-<row label>-<data>.svg
   --note TEXT         the row's notes column (say how the epoch count was chosen); the script adds
                       threads, load average and peak RSS
   --target-ndcg X     report the training minutes until validation NDCG@10 first reached X (comma list allowed)
