@@ -1,10 +1,10 @@
 /** Pieces both models share: batch inputs, the loss dispatch, dropout set-up and the inference head. */
 import { BATCH, CONTROL, DIM, OUTPUT } from '../src/contract/artifacts.js';
-import { Graph, Tensor } from '../src/dsl/graph.js';
+import { Graph, InitSpec, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { int64s } from '../src/dsl/ops/util.js';
 import type { Dim } from '../src/dsl/types.js';
-import { ConfigError, ModelConfig } from './config.js';
+import { ConfigError, LlamaSasrecConfig, ModelConfig } from './config.js';
 import { Dropout } from './dropout.js';
 import { featureInputSpecs, needsTimes } from './features.js';
 import { fullCe, itemVectors, officialBce, sampledSoftmax, seedBce, LossOutput } from './losses.js';
@@ -244,4 +244,14 @@ export function splitHeads(x: Tensor, L: Dim, H: number, w: number, keysT = fals
 /** [batch, H, T, w] → [batch, T, H·w] (head-major columns). */
 export function mergeHeads(x: Tensor, L: Dim, H: number, w: number): Tensor {
   return op.reshape(op.transpose(x, [0, 2, 1, 3]), [x.shape[0], L, H * w]);
+}
+
+/**
+ * The initialisation of wq, wk, wv [d, d] (docs/models.md §2.2): N(0, 0.02²) by default, or with
+ * `qkv_init: 'xavier'` U(±sqrt(6 / 4d)), the xavier-uniform bound of torch.nn.MultiheadAttention's
+ * fused in-projection [3d, d] (fan_in d + fan_out 3d), which SASRec+ (Klenitskiy and Vasilev,
+ * RecSys 2023) keeps. Each parameter has its own seeded stream, so the others' values do not change.
+ */
+export function qkvInit(c: LlamaSasrecConfig): InitSpec {
+  return c.qkv_init === 'xavier' ? { kind: 'uniform', bound: Math.sqrt(6 / (4 * c.dim)) } : { kind: 'normal', std: 0.02 };
 }

@@ -82,6 +82,8 @@ export interface LlamaSasrecConfig extends LossSettings, FeatureSettings {
   key_padding_mask: boolean;
   /** The transformer block; absent means 'llama'. 'sasrec' is SASRec's (graphs/sasrec-block.ts), an ablation. */
   block?: 'llama' | 'sasrec';
+  /** Initialisation of wq, wk, wv; absent means 'normal' (N(0, 0.02²)). 'xavier' is SASRec+'s, an ablation. */
+  qkv_init?: 'normal' | 'xavier';
   /** Derived: dim / n_heads. */
   head_dim: number;
   /** Derived: multiple_of * ceil(floor(8 dim / 3) / multiple_of). */
@@ -116,7 +118,7 @@ export type ModelConfig = LlamaSasrecConfig | HstuConfig;
 
 export class ConfigError extends ReclmError {}
 
-type Kind = 'posint' | 'number' | 'positive' | 'bool' | 'bce_variant' | 'llama_block' | 'fraction' | 'item_fields' | 'user_fields';
+type Kind = 'posint' | 'number' | 'positive' | 'bool' | 'bce_variant' | 'llama_block' | 'qkv_init' | 'fraction' | 'item_fields' | 'user_fields';
 
 interface FieldSpec {
   kind: Kind;
@@ -163,6 +165,11 @@ const LLAMA_FIELDS: Record<string, FieldSpec> = {
   key_padding_mask: { kind: 'bool', dflt: false, doc: 'mask padding keys (off in the seed)' },
   // An ablation: left out of configs that do not name it, so theirs stay as they were.
   block: { kind: 'llama_block', optional: true, doc: "'llama' (RMSNorm, RoPE, SwiGLU; the default) or 'sasrec' (LayerNorm, learned positions, ReLU FFN)" },
+  qkv_init: {
+    kind: 'qkv_init',
+    optional: true,
+    doc: "init of wq, wk, wv: 'normal' (N(0, 0.02²), the default) or 'xavier' (U(±sqrt(6/4d)), torch MultiheadAttention's in-projection, which SASRec+ keeps)",
+  },
   ...LOSS_FIELDS(1, false),
   ...FEATURE_FIELDS,
   time_gap_buckets: { kind: 'posint', optional: true, doc: 'log2 buckets of the time gap to the previous event' },
@@ -225,6 +232,9 @@ function checkKind(model: ModelName, field: string, kind: Kind, v: unknown): voi
       return;
     case 'llama_block':
       if (v !== 'llama' && v !== 'sasrec') throw new ConfigError(`${where} must be 'llama' or 'sasrec', got ${JSON.stringify(v)}`);
+      return;
+    case 'qkv_init':
+      if (v !== 'normal' && v !== 'xavier') throw new ConfigError(`${where} must be 'normal' or 'xavier', got ${JSON.stringify(v)}`);
       return;
     case 'item_fields':
     case 'user_fields':

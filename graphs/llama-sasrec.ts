@@ -7,7 +7,7 @@ import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { LlamaSasrecConfig, resolveLlamaConfig } from './config.js';
 import type { Dim } from '../src/dsl/types.js';
-import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, lastRows, mergeHeads, seqLength, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
+import { batchInputSpecs, buildLoss, causalMask, declareInputs, inferenceHead, inferenceSeq, lastRows, mergeHeads, qkvInit, seqLength, setTrainingOutputs, splitHeads, trainingDropout } from './common.js';
 import { Dropout } from './dropout.js';
 import { encodeEvents, inferenceFeatureInputs, sequenceConfig } from './features.js';
 import { declareSasrecBlockParams, sasrecEncoder } from './sasrec-block.js';
@@ -47,9 +47,9 @@ export function declareLlamaParams(g: Graph, c: LlamaSasrecConfig): LlamaParams 
     const p = `layers.${i}.`;
     layers.push({
       attn_norm: g.param(`${p}attn_norm`, [d], { kind: 'ones' }),
-      wq: g.param(`${p}wq`, [d, d], { kind: 'normal', std }),
-      wk: g.param(`${p}wk`, [d, d], { kind: 'normal', std }),
-      wv: g.param(`${p}wv`, [d, d], { kind: 'normal', std }),
+      wq: g.param(`${p}wq`, [d, d], qkvInit(c)),
+      wk: g.param(`${p}wk`, [d, d], qkvInit(c)),
+      wv: g.param(`${p}wv`, [d, d], qkvInit(c)),
       wo: g.param(`${p}wo`, [d, d], { kind: 'normal', std: stdOut }),
       ffn_norm: g.param(`${p}ffn_norm`, [d], { kind: 'ones' }),
       w1: g.param(`${p}w1`, [d, hid], { kind: 'normal', std }),

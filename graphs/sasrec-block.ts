@@ -17,7 +17,7 @@
 import { Graph, Tensor } from '../src/dsl/graph.js';
 import * as op from '../src/dsl/index.js';
 import { LlamaSasrecConfig } from './config.js';
-import { embedWithPositions, mergeHeads, splitHeads } from './common.js';
+import { embedWithPositions, mergeHeads, qkvInit, splitHeads } from './common.js';
 import { Dropout } from './dropout.js';
 
 export interface SasrecLayerParams {
@@ -52,7 +52,7 @@ export interface SasrecBlockParams {
  * biases, and the final LayerNorm. Every matrix N(0, 0.02²) and every bias 0, as LLaMA's block
  * initialises its matrices, so the ablation changes the block and not the initialisation. SASRec+
  * does the same except for q/k/v: torch's MultiheadAttention keeps its own xavier-uniform
- * in-projection, U(±sqrt(6 / 4d)).
+ * in-projection, U(±sqrt(6 / 4d)), which `qkv_init: 'xavier'` gives (qkvInit).
  */
 export function declareSasrecBlockParams(g: Graph, c: LlamaSasrecConfig): SasrecBlockParams {
   const d = c.dim;
@@ -67,11 +67,11 @@ export function declareSasrecBlockParams(g: Graph, c: LlamaSasrecConfig): Sasrec
     layers.push({
       attn_norm: ones(`${p}attn_norm`),
       attn_norm_bias: zeros(`${p}attn_norm_bias`),
-      wq: w(`${p}wq`),
+      wq: g.param(`${p}wq`, [d, d], qkvInit(c)),
       bq: zeros(`${p}bq`),
-      wk: w(`${p}wk`),
+      wk: g.param(`${p}wk`, [d, d], qkvInit(c)),
       bk: zeros(`${p}bk`),
-      wv: w(`${p}wv`),
+      wv: g.param(`${p}wv`, [d, d], qkvInit(c)),
       bv: zeros(`${p}bv`),
       wo: w(`${p}wo`),
       bo: zeros(`${p}bo`),

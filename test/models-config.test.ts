@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { Graph } from '../src/dsl/graph.js';
+import { Graph, ParamInfo } from '../src/dsl/graph.js';
 import { addGradientOutputs } from '../src/compiler/training.js';
+import { initialParams } from '../src/runtime/init.js';
 import { CONFIG_FIELDS, ConfigError, HstuConfig, LlamaSasrecConfig, MODELS, getModel, parseLossName, resolveConfig } from '../graphs/index.js';
 import { loadFixture } from './helpers/model-fixtures.js';
 
@@ -82,6 +83,37 @@ describe('models: configuration', () => {
     expect(resolveConfig('llama-sasrec', { num_items: 5 })).to.not.have.property('block');
     expect(resolveConfig('llama-sasrec', { num_items: 5, dim: 18, n_heads: 2, block: 'sasrec' })).to.include({ block: 'sasrec', head_dim: 9 });
     expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, dim: 18, n_heads: 2, block: 'llama' }), 'even', 'RoPE');
+  });
+
+  it("qkv_init: absent unless named; 'xavier' draws wq, wk, wv from SASRec+'s U(±sqrt(6/4d)) and changes no other parameter", () => {
+    expect(resolveConfig('llama-sasrec', { num_items: 5 })).to.not.have.property('qkv_init');
+    expectConfigError(() => resolveConfig('llama-sasrec', { num_items: 5, qkv_init: 'kaiming' }), "'qkv_init'", "'normal' or 'xavier'");
+    const dim = 32;
+    const bound = Math.sqrt(6 / (4 * dim));
+    for (const block of ['llama', 'sasrec']) {
+      const init = (extra: Record<string, unknown>) => {
+        const model = MODELS['llama-sasrec'];
+        const c = model.resolveConfig({ num_items: 50, dim, n_layers: 2, n_heads: 2, block, ...extra });
+        const g = new Graph('init');
+        model.buildTraining(g, c, 'full-ce', { training: false });
+        return initialParams(g.params.map((t) => (t.source as { info: ParamInfo }).info), 7);
+      };
+      const normal = init({});
+      const xavier = init({ qkv_init: 'xavier' });
+      expect([...xavier.keys()], block).to.deep.equal([...normal.keys()]);
+      for (const [name, p] of xavier) {
+        if (!/\.w[qkv]$/.test(name)) {
+          expect(p.data, `${block} ${name}`).to.deep.equal(normal.get(name)!.data);
+          continue;
+        }
+        const v = Array.from(p.data);
+        const sd = Math.sqrt(v.reduce((a, x) => a + x * x, 0) / v.length);
+        expect(Math.max(...v.map(Math.abs)), name).to.be.at.most(bound);
+        // U(±b) has standard deviation b/sqrt(3) (0.125 here) against N(0, 0.02)'s 0.02. Over
+        // 1,024 draws the sample's standard error is about 2.3% of it, so 10% is over 4 of them.
+        expect(sd / (bound / Math.sqrt(3)), name).to.be.within(0.9, 1.1);
+      }
+    }
   });
 
   it('the registry: names, loss names, batch inputs', () => {
