@@ -221,6 +221,14 @@ const MODEL_ALIASES: Record<string, ModelName> = {
   hstu: 'hstu',
 };
 
+/**
+ * The model a config's `model` field names ('llama-sasrec', the fixtures' 'llama_sasrec', or
+ * 'hstu'); undefined for anything else.
+ */
+export function modelNamed(name: unknown): ModelName | undefined {
+  return typeof name === 'string' && Object.hasOwn(MODEL_ALIASES, name) ? MODEL_ALIASES[name] : undefined;
+}
+
 function checkKind(model: ModelName, field: string, kind: Kind, v: unknown): void {
   const where = `${model} config field '${field}'`;
   switch (kind) {

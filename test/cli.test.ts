@@ -240,6 +240,10 @@ describe('reclm command line', function () {
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim'], 1, /^--set expects key=value, got 'dim'$/);
       await failingCompile([...TINY, '--num-items', '50', '--set', 'dim=-4'], 1, /'dim' must be a positive integer, got -4/);
       await failingCompile([...TINY, '--data', DATA, '--set', 'num_items=7'], 1, /num_items is 7, but .*tiny\.txt has 60 items/);
+      // The config's model field (a fixture's config block has one) must name the model compiled.
+      await failingCompile([...TINY, '--num-items', '50', '--set', 'model=hstu'], 1, /^config field model is "hstu", but --model is llama-sasrec; leave model out/);
+      await failingCompile(['--preset', 'builtin', '--num-items', '50', '--config', write('cfg-model.json', '{"model": "gpt"}')], 1, /^config field model is "gpt", but --preset builtin is a (llama-sasrec|hstu) model; /);
+      expect((await runCommand(Compile, [...TINY, '--num-items', '50', '--set', 'model=llama_sasrec', '--out', freshOut().out])).error).to.equal(undefined);
       await failingCompile(['--model', 'gpt', '--num-items', '50'], 2, /^Expected --model=gpt to be one of: llama-sasrec, hstu \(see --help\)$/);
       await failingCompile(['--preset', 'nope', '--num-items', '50'], 2, /^unknown preset 'nope'; presets: builtin, ml-1m-llama, ml-1m-hstu, ml-1m-hstu-large, auto$/);
       await failingCompile(['--set', 'dim=16', '--num-items', '50'], 1, /give --model \(llama-sasrec or hstu\) or --preset/);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MODELS } from '../../graphs/index.js';
 import { AUTO_PRESET, PRESET_NAMES, presetNamed, type Preset } from '../../graphs/presets.js';
 import { type AutoChoice, autoPreset, describeChoices, describeStats } from '../../graphs/auto-preset.js';
-import type { ModelName } from '../../graphs/config.js';
+import { modelNamed, type ModelName } from '../../graphs/config.js';
 import { datasetStats } from '../data/stats.js';
 import { LOSS_NAMES, parseLossName } from '../../graphs/types.js';
 import { SEED_ADAMW } from '../compiler/adamw.js';
@@ -75,6 +75,11 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       autoLines = [describeStats(stats), ...describeChoices(choices)];
     }
     const modelName = flags.model ?? preset!.model;
+    // A fixture's config block names its model; one that names another would otherwise be dropped silently.
+    if (overrides.model !== undefined && modelNamed(overrides.model) !== modelName) {
+      const from = flags.model ? `--model is ${modelName}` : `--preset ${preset!.name} is a ${modelName} model`;
+      throw new UsageError(`config field model is ${JSON.stringify(overrides.model)}, but ${from}; leave model out (it comes from --model or --preset)`);
+    }
     const model = MODELS[modelName as keyof typeof MODELS];
     const loss = parseLossName(flags.loss ?? preset?.loss ?? 'bce');
     const config = { ...(preset?.config ?? {}), ...overrides };
