@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODELS } from '../graphs/index.js';
 import { SEED_ADAMW } from '../src/compiler/adamw.js';
@@ -33,5 +33,28 @@ describe('compile job', () => {
     expect(withTs.config.time_bias).to.equal(true);
     expect(withTs.params.map((p) => p.name)).to.include('layers.0.rab_ts');
     expect(readFileSync(join(out, 'manifest.json'), 'utf8')).to.include('"time_bias": false');
+  });
+
+  it('a damaged manifest.json: one line naming the file and what is wrong with it', () => {
+    const dir = compileTiny('llama-sasrec');
+    const path = join(dir, 'manifest.json');
+    const good = readFileSync(path, 'utf8');
+    const message = (text: string): string => {
+      writeFileSync(path, text);
+      try {
+        readManifest(dir);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return expect.fail('expected an error');
+    };
+    // A cut file: JSON.parse's message quotes the text, newlines included; the error stays one line.
+    const cut = message(good.slice(0, 40));
+    expect(cut).to.match(/manifest\.json is not valid JSON \(.*\); the file is corrupted or was changed, recompile$/);
+    expect(cut).to.not.include('\n');
+    for (const text of ['{}', 'null', '[1]', '"x"']) expect(message(text)).to.match(/manifest\.json is not a reclm manifest \(no 'format' field\); recompile the artifacts$/);
+    expect(message(JSON.stringify({ ...JSON.parse(good), format: 'reclm-artifacts/0' }))).to.match(/manifest\.json: format "reclm-artifacts\/0" is not this reclm's 'reclm-artifacts\/1'; recompile/);
+    writeFileSync(path, good);
+    expect(readManifest(dir).format).to.equal('reclm-artifacts/1');
   });
 });

@@ -220,13 +220,23 @@ export function sha256(bytes: Uint8Array): string {
  * changed file.
  */
 export function readManifest(dir: string, verify = true): Manifest {
-  let manifest: Manifest;
+  let text: string;
   try {
-    manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as Manifest;
+    text = readFileSync(join(dir, MANIFEST_FILE), 'utf8');
   } catch (e) {
     throw new ArtifactError(`${dir} is not a reclm artifact folder: cannot read ${MANIFEST_FILE} (${(e as Error).message}); run 'reclm compile' first`);
   }
-  if (manifest.format !== ARTIFACT_FORMAT) throw new ArtifactError(`${dir}/${MANIFEST_FILE}: unknown format '${manifest.format}'`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    // JSON.parse quotes the file's text, newlines included: one line, so the error stays one line.
+    throw new ArtifactError(`${dir}/${MANIFEST_FILE} is not valid JSON (${(e as Error).message.replace(/\s+/g, ' ').trim()}); the file is corrupted or was changed, recompile`);
+  }
+  const format = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as { format?: unknown }).format : undefined;
+  if (format === undefined) throw new ArtifactError(`${dir}/${MANIFEST_FILE} is not a reclm manifest (no 'format' field); recompile the artifacts`);
+  if (format !== ARTIFACT_FORMAT) throw new ArtifactError(`${dir}/${MANIFEST_FILE}: format ${JSON.stringify(format)} is not this reclm's '${ARTIFACT_FORMAT}'; recompile the artifacts with this reclm`);
+  const manifest = parsed as Manifest;
   if (verify) {
     for (const [file, hash] of Object.entries(manifest.files)) {
       let bytes: Uint8Array;
