@@ -356,6 +356,31 @@ describe('nobody to evaluate: `reclm train` refuses before the first step', func
     }
   });
 
+  it('data that gives no training example: one line naming the file, and --overwrite keeps the old run', async () => {
+    const items = ['', '1', '2', '3', '4', '5', '6'];
+    const long: Dataset = {
+      name: 'long', numItems: 6, users: ['a', 'b'], sequences: [Int32Array.of(1, 2, 3, 4, 5), Int32Array.of(6, 5, 4, 3, 2)], timestamps: null, itemIds: items, remapped: false,
+    };
+    // Three events a user: a validation and a test item, but a training prefix of one item, so no (input, target) pair.
+    const three: Dataset = {
+      ...long, name: 'three', sequences: [Int32Array.of(1, 2, 3), Int32Array.of(4, 5, 6)],
+      read: { file: '/data/three.seq.txt' } as Dataset['read'],
+    };
+    const dir = compileTiny('llama-sasrec', 'bce', {}, long);
+    const opts = { dir, epochs: 1, batchSize: 4, seed: 1, fusedSteps: 1, evalEvery: 0, patience: 0, checkpointEvery: 0, resume: false, json: true, schedule: { kind: 'constant' as const, lr: 1e-3 } };
+    await train({ ...opts, data: long });
+    const before = readFileSync(join(dir, RUN_FILES.last));
+    await train({ ...opts, data: three, overwrite: true }).then(
+      () => expect.fail('expected an error'),
+      (e: Error) => {
+        expect(e.name).to.equal('DataFormatError');
+        // The file as given, not the dataset's name.
+        expect(e.message).to.equal('/data/three.seq.txt: no user has at least 2 training interactions, so no training example can be built');
+      },
+    );
+    expect(readFileSync(join(dir, RUN_FILES.last)).equals(before)).to.equal(true);
+  });
+
   it('requireEvaluableUsers passes as soon as one user can be evaluated', () => {
     const one = leaveOneOutSplit({
       name: 'x', numItems: 3, users: ['a', 'b'], sequences: [Int32Array.of(1, 2), Int32Array.of(1, 2, 3)], timestamps: null, itemIds: ['', '1', '2', '3'], remapped: false,

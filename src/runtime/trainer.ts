@@ -10,7 +10,8 @@ import { dataContentFingerprint, dataFingerprint, sideDataFingerprint } from '..
 import { loadItemMap } from '../data/item-map.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
-import { EpochUsers, SamplerState, TrainBatch, TrainSampler, TrainWindow, checkTrainWindow, padBatch } from '../data/sampler.js';
+import { EpochUsers, SamplerError, SamplerState, TrainBatch, TrainSampler, TrainWindow, checkTrainWindow, padBatch } from '../data/sampler.js';
+import { DataFormatError } from '../data/errors.js';
 import { ReclmError } from '../errors.js';
 import { RankingMetrics } from '../eval/metrics.js';
 import { rankSplit } from '../eval/rank.js';
@@ -420,8 +421,21 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     ...sideDataRecipe(opts.data),
   };
   const split = opts.split ?? leaveOneOutSplit(opts.data);
-  requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', opts.data.name);
+  // Errors about the data name the file as given (the dataset's name drops folders and extensions).
+  const source = opts.data.read?.file ?? opts.data.name;
+  requireEvaluableUsers(split, opts.evalEvery > 0 && !trainOnValid ? 'valid' : 'test', source);
   checkTrainWindow(split, trainWindow);
+  // Fused steps take K batches of one T: length-sorted batches are shuffled K at a time. The
+  // grouping depends only on the recipe, so data-parallel ranks and --grad-accum (one step per
+  // call) draw the batches of the one-process fused run. Built here, before the folder is
+  // touched: data that gives no training example must not cost an --overwrite its old run.
+  const groupSize = Math.max(1, opts.fusedSteps);
+  let sampler: TrainSampler;
+  try {
+    sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users, bucket, groupSize, window: trainWindow, users: epochUsers }, opts.seed);
+  } catch (e) {
+    throw e instanceof SamplerError ? new DataFormatError(source, null, e.message) : e;
+  }
   // Rank 0 alone owns the folder: the lock, deleting an old run, every write.
   const releaseLock = lead ? acquireLock(paths.lock, opts.dir) : () => {};
   let session: TrainingSession | undefined;
@@ -455,11 +469,6 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     const optimizerState = zero?.stateBytes() ?? optimizerStateBytes(manifest.params, collective.size, 0);
     const position = broadcastJson(collective, { epoch: state.epoch, stepInEpoch: state.stepInEpoch, samplerState: state.samplerState, meta });
     meta = position.meta;
-    // Fused steps take K batches of one T: length-sorted batches are shuffled K at a time. The
-    // grouping depends only on the recipe, so data-parallel ranks and --grad-accum (one step per
-    // call) draw the batches of the one-process fused run.
-    const groupSize = Math.max(1, opts.fusedSteps);
-    const sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users, bucket, groupSize, window: trainWindow, users: epochUsers }, opts.seed);
     if (opts.resume) sampler.setState(position.samplerState as SamplerState);
     // Every rank takes part in gathering the host names (before the run's clock starts); rank 0 logs them.
     const hosts = collective.size > 1 ? gatherRankHosts(collective).map((h) => h.host) : [];
