@@ -41,6 +41,13 @@ describe('data on the command line', function () {
     expect((await runCommand(DataStats as never, ['builtin'])).exitCode).to.equal(0);
   });
 
+  it('k-core filters that leave nothing: one line in the flags\' names', async () => {
+    const p = write('kcore.csv', 'user,item\na,x\na,y\nb,x\n');
+    const r = await runCommand(DataStats as never, [p, '--min-item-count', '3', '--min-user-count', '2']);
+    expect(r.exitCode).to.equal(1);
+    expect(r.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-item-count 3, --min-user-count 2); lower them`);
+  });
+
   it('--columns positions that no file has, or names mixed with positions, do not parse: exit 2 before any file is read', async () => {
     for (const [spec, why] of [['user=0,item=2', "column positions are 1-based whole numbers (1 is the first column), got '0'"], ['user=1,item=2.5', "column positions are 1-based whole numbers (1 is the first column), got '2.5'"], ['user=1,item=movieId', 'gives some columns by position and some by name']] as const) {
       const r = await runCommand(DataStats as never, [join(dir, 'absent.csv'), '--columns', spec]);

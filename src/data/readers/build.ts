@@ -43,7 +43,7 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
   const rows = filtering ? kCoreRows(userOf, itemOf, { minItemCount: minItem, minUserCount: minUser }) : null;
   const nRows = rows ? rows.length : userOf.length;
   if (nRows === 0) {
-    throw new DataFormatError(inter.file, null, `no interactions left after k-core filtering (minItemCount=${minItem}, minUserCount=${minUser})`);
+    throw new DataFormatError(inter.file, null, `no interactions left after k-core filtering (--min-item-count ${minItem}, --min-user-count ${minUser}); lower them`);
   }
 
   // Group rows per user key (CSR), keeping file order inside each user.
