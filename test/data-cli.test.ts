@@ -48,6 +48,17 @@ describe('data on the command line', function () {
     expect(r.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-item-count 3, --min-user-count 2); lower them`);
   });
 
+  it('an empty side file is named as such, not as interaction data', async () => {
+    const data = write('side-data.csv', 'user,item\na,x\na,y\nb,x\n');
+    for (const text of ['', '\n \n']) {
+      const side = write('users.csv', text);
+      const r = await runCommand(DataStats as never, [data, '--user-features', side]);
+      expect(r.exitCode).to.equal(1);
+      expect(r.error?.message).to.match(new RegExp(`^${side.replace(/\./g, '\\.')}: the file is empty`));
+      expect(r.error?.message).to.not.include('interaction');
+    }
+  });
+
   it('--columns positions that no file has, or names mixed with positions, do not parse: exit 2 before any file is read', async () => {
     for (const [spec, why] of [['user=0,item=2', "column positions are 1-based whole numbers (1 is the first column), got '0'"], ['user=1,item=2.5', "column positions are 1-based whole numbers (1 is the first column), got '2.5'"], ['user=1,item=movieId', 'gives some columns by position and some by name']] as const) {
       const r = await runCommand(DataStats as never, [join(dir, 'absent.csv'), '--columns', spec]);
