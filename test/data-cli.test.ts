@@ -140,6 +140,11 @@ describe('data on the command line', function () {
     expect(r.exitCode).to.equal(2);
     const twice = await runCommand(DataStats as never, [write('b.csv', 'u,i,t\n1,2,3\n'), '--columns', 'user=u,item=i,time=t,user=t']);
     expect([twice.exitCode, twice.error?.message]).to.deep.equal([2, "--columns: user= is given twice in 'user=u,item=i,time=t,user=t'"]);
+    // One column for two roles (names compared as the reader matches them: case and separators aside).
+    for (const [spec, roles] of [['user=1,item=2,time=3,action=3', 'time= and action='], ['user=u,item=i,time=U', 'user= and time='], ['user=user_id,item=User-ID', 'user= and item=']]) {
+      const same = await runCommand(DataStats as never, [join(dir, 'absent.csv'), '--columns', spec]);
+      expect([same.exitCode, same.error?.message]).to.deep.equal([2, `--columns: ${roles} name the same column in '${spec}'; each needs its own`]);
+    }
   });
 
   it('compile --set time_bias=true on data without timestamps is refused in one line', async () => {

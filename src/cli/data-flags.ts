@@ -185,6 +185,15 @@ export function parseColumns(spec: string | undefined): Pick<ReadOptions, 'userC
     else if (key === 'action') out.actionCol = value;
     else out.itemCol = value;
   }
+  // One column cannot play two roles: the reader would quietly drop the time (or refuse the action) otherwise.
+  const roles = (['user', 'item', 'time', 'action'] as const).flatMap((k) => {
+    const v = out[`${k}Col`];
+    return typeof v === 'string' ? [{ key: k, column: normaliseColumn(v) }] : [];
+  });
+  for (let i = 0; i < roles.length; i++) {
+    const twin = roles.slice(i + 1).find((r) => r.column === roles[i].column);
+    if (twin) throw new UsageError(`--columns: ${roles[i].key}= and ${twin.key}= name the same column in '${spec}'; each needs its own`);
+  }
   const problem = columnPositionsProblem(out);
   if (problem) throw new UsageError(problem);
   return out;
