@@ -120,7 +120,7 @@ describe('feature flags on the command line', function () {
     expect(broken.exitCode, broken.stderr).to.equal(0);
     expect(JSON.parse(broken.stdout)).to.deep.include(metrics(e.stdout));
     // The folder itself named: the manifest is the folder's contract, so it stops there.
-    expect((await runCommand(Eval as never, [lone, '--data', ratings])).error?.message).to.match(/is not a reclm artifact folder: cannot read manifest.json/);
+    expect((await runCommand(Eval as never, [lone, '--data', ratings])).error?.message).to.match(/lone\/manifest\.json is not valid JSON \(.*\); the file is corrupted or was changed, recompile$/);
   });
 
   it('train and eval read CSV side fields as compiled, without --field, in the model order', async () => {

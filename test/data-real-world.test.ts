@@ -187,6 +187,15 @@ describe('data: real-world files', () => {
       expect(readError(file('empty.csv', 'user,item\n1,\n')).message).to.include('expected non-empty values in column "user" and column "item"');
     });
 
+    it('a header that names a column it reads twice is refused at line 1; a repeated unread column is not', () => {
+      expect(readError(file('dup.csv', 'user,item,user,timestamp\n1,2,3,4\n')).message).to.equal(
+        `${join(dir, 'dup.csv')}:1: expected a header that names the column "user" once (rename the other copies), got "user,item,user,timestamp"`,
+      );
+      // The copies match as column names match: case and separators aside.
+      expect(readError(file('dup-item.csv', 'user_id,item_id,Item-ID\n1,2,3\n')).message).to.include('names the column "item_id" once');
+      expect(readDataset(file('dup-unread.csv', 'user,item,note,note\n1,2,a,b\n1,3,c,d\n')).numItems).to.equal(2);
+    });
+
     it('finds the usual time-column synonyms', () => {
       for (const col of ['time', 'ts', 'datetime', 'date', 'unix_time', 'event_time', 'Timestamp', 'unixReviewTime']) {
         const ds = readDataset(file(`syn-${col}.csv`, `user,item,${col}\nu,a,20\nu,b,10\n`));

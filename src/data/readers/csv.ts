@@ -13,7 +13,7 @@
  * as malformed, because interaction files never need one and it keeps line numbers exact.
  */
 import { DataFormatError } from '../errors.js';
-import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex, looksLikeHeader } from './columns.js';
+import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex, looksLikeHeader, normaliseColumn } from './columns.js';
 import { GrowableInt32, IdInterner, newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, lineText, type Source } from './source.js';
 import { TIME_FORMS, parseTime } from './time.js';
@@ -116,6 +116,9 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
           throw DataFormatError.atLine(src.file, lineNo, text, why);
         }
       }
+      // A header naming a read column twice: which copy holds the ids would be a guess.
+      const twice = [ui, ii, ti, ai].find((i) => i >= 0 && header!.filter((h) => normaliseColumn(h) === normaliseColumn(header![i])).length > 1);
+      if (twice !== undefined) throw DataFormatError.atLine(src.file, lineNo, text, `a header that names the column "${header[twice]}" once (rename the other copies)`);
       inter = newInteractions(src.file, ti >= 0, ti >= 0);
       inter.columns = { user: header[ui], item: header[ii], time: ti >= 0 ? header[ti] : null, ...(ai >= 0 ? { action: header[ai] } : {}) };
       inter.ignoredColumns = header.filter((_, i) => i !== ui && i !== ii && i !== ti && i !== ai);
