@@ -56,5 +56,7 @@ describe('compile job', () => {
     expect(message(JSON.stringify({ ...JSON.parse(good), format: 'reclm-artifacts/0' }))).to.match(/manifest\.json: format "reclm-artifacts\/0" is not this reclm's 'reclm-artifacts\/1'; recompile/);
     writeFileSync(path, good);
     expect(readManifest(dir).format).to.equal('reclm-artifacts/1');
+    // A file given where the folder belongs.
+    expect(() => readManifest(path)).to.throw(/manifest\.json is a file, not a reclm artifact folder; give the folder that 'reclm compile --out' wrote$/);
   });
 });

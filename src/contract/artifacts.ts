@@ -224,6 +224,7 @@ export function readManifest(dir: string, verify = true): Manifest {
   try {
     text = readFileSync(join(dir, MANIFEST_FILE), 'utf8');
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ArtifactError(`${dir} is a file, not a reclm artifact folder; give the folder that 'reclm compile --out' wrote`);
     throw new ArtifactError(`${dir} is not a reclm artifact folder: cannot read ${MANIFEST_FILE} (${(e as Error).message}); run 'reclm compile' first`);
   }
   let parsed: unknown;
