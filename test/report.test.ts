@@ -14,7 +14,7 @@ import Eval from '../src/commands/eval.js';
 import Report from '../src/commands/report.js';
 import Train from '../src/commands/train.js';
 import { buildReport, readRun, smoothEma, writeReport } from '../src/report/index.js';
-import { PACKAGE_ROOT, runCommand } from './helpers/cli.js';
+import { PACKAGE_ROOT, plainText, runCommand } from './helpers/cli.js';
 import { trainTinyOn } from './helpers/trained.js';
 import { tinyData } from './helpers/tiny-run.js';
 import { writeBuiltinDataset } from '../src/data/builtin.js';
@@ -68,6 +68,13 @@ describe('reclm report', function () {
       expect(run.status.text).to.match(/^Unfinished run \(no end record: still running, or killed\): .*last record: step 4 of epoch 1,/);
       const { html } = await buildReport(dir);
       expect(html).to.include('class="status unfinished"').and.include('Unfinished run (no end record: still running, or killed)');
+      // The torn line is skipped, and said: on the page and as a warning of the command.
+      expect(run.skippedLogLines).to.deep.equal([11]);
+      const note = `1 line of ${join(dir, 'train.jsonl')} is not JSON and was skipped (line 11); a run killed mid-write leaves one, more mean the file was edited`;
+      expect(html).to.include(`<p class="missing" id="skipped">${note}.</p>`);
+      const r = await runCommand(Report, [dir]);
+      expect(r.error, r.error?.message).to.equal(undefined);
+      expect(plainText(r.stderr)).to.include(`Warning: ${note}`);
     });
 
     it('a finished run of one step and one epoch is described in the singular', async () => {
@@ -81,6 +88,8 @@ describe('reclm report', function () {
       const r = await runCommand(Report, [dir]);
       expect(r.error, r.error?.message).to.equal(undefined);
       expect(r.stdout).to.include('run ended (stopped by epochs): 1 step, 1 epoch, 0 saved evaluation(s)');
+      expect(readRun(dir).skippedLogLines).to.deep.equal([]);
+      expect(r.stderr).to.not.include('not JSON');
     });
 
     describe('the status describes the last invocation', () => {

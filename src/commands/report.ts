@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ReclmCommand } from '../cli/base-command.js';
 import { checkedStringFlag } from '../cli/flags.js';
 import { UsageError } from '../errors.js';
-import { buildReport, DEFAULT_SMOOTHING, REPORT_FILE, writeReport } from '../report/index.js';
+import { buildReport, DEFAULT_SMOOTHING, REPORT_FILE, skippedLinesNote, writeReport } from '../report/index.js';
 
 export default class Report extends ReclmCommand {
   static override summary = 'Write a run report: one self-contained HTML page with the training curves, validation and final metrics.';
@@ -32,6 +32,8 @@ Works on a run that is still going or was killed (train.jsonl has no end record)
     const out = write ? writeReport(args.dir, html, flags.out ?? join(args.dir, REPORT_FILE)) : null;
     const warned = run.evals.filter((e) => e.warnings?.length).length;
     this.log(`${run.status.line}${run.best ? `, best validation NDCG@10 ${run.best['ndcg@10'].toFixed(4)} at epoch ${run.best.epoch}` : ''}, ${run.evals.length} saved evaluation(s)${warned ? `, ${warned} with warnings (shown beside their numbers)` : ''}${run.staleEvals ? `, ${run.staleEvals} of an earlier export left out` : ''}`);
+    const skipped = skippedLinesNote(run);
+    if (skipped) this.warn(skipped);
     this.log(`wrote ${out}`);
     return { out, ...run };
   }

@@ -7,7 +7,7 @@ import { ChartSlot, GENERATOR, reportHtml } from './html.js';
 import { DEFAULT_SMOOTHING, readRun, ReportError, RunData } from './run.js';
 import { RUN_FILES } from '../contract/artifacts.js';
 
-export { readRun, smoothEma, ReportError, DEFAULT_SMOOTHING, type RunData, type StepPoint, type EpochPoint, type RunStatus } from './run.js';
+export { readRun, skippedLinesNote, smoothEma, ReportError, DEFAULT_SMOOTHING, type RunData, type StepPoint, type EpochPoint, type RunStatus } from './run.js';
 export { saveEvalResult, readEvalRecords, EVAL_LOG, type EvalRecord } from './eval-results.js';
 export { renderSvg, validationSpec } from './charts.js';
 

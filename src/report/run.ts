@@ -88,6 +88,8 @@ export interface RunData {
   evals: EvalRecord[];
   /** Saved results of an earlier export (train --resume re-exported the model since), left out. */
   staleEvals: number;
+  /** 1-based numbers of train.jsonl lines that are not JSON, skipped (a run killed mid-write leaves one). */
+  skippedLogLines: number[];
 }
 
 function savedEvals(dir: string): Pick<RunData, 'evals' | 'staleEvals'> {
@@ -209,13 +211,23 @@ function describeStatus(dir: string, records: LogRecord[], lastWrite: Date, best
  * @param smoothing EMA weight of the smoothed loss, in [0, 1)
  * @throws ArtifactError (a user error) when manifest.json is missing or unreadable, or train.jsonl is missing
  */
+/** One line on the train.jsonl lines `readRun` skipped, or '' when none: for the page and the command's summary. */
+export function skippedLinesNote(run: Pick<RunData, 'dir' | 'skippedLogLines'>): string {
+  const n = run.skippedLogLines;
+  if (!n.length) return '';
+  const shown = n.length > 5 ? `${n.slice(0, 5).join(', ')}, …` : n.join(', ');
+  const one = n.length === 1;
+  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not JSON and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); a run killed mid-write leaves one, more mean the file was edited`;
+}
+
 export function readRun(dir: string, smoothing = DEFAULT_SMOOTHING): RunData {
   // Not verified: the report only reads the config, and hashing every graph is slow.
   const manifest = readManifest(dir, false);
   const logPath = join(dir, RUN_FILES.log);
   if (!existsSync(logPath)) throw new ReportError(`${logPath} does not exist: no training run in ${dir} yet (run reclm train ${dir} --data FILE)`);
-  // A run killed mid-write can leave a torn last line.
-  const all = readJsonl(logPath, { skipInvalid: true }).filter((r): r is LogRecord => r !== null && typeof r === 'object' && typeof (r as LogRecord).type === 'string');
+  // A run killed mid-write can leave a torn last line: skipped, and counted so the report can say so.
+  const skippedLogLines: number[] = [];
+  const all = readJsonl(logPath, { skipInvalid: true, onSkip: (line) => skippedLogLines.push(line) }).filter((r): r is LogRecord => r !== null && typeof r === 'object' && typeof (r as LogRecord).type === 'string');
   const lastStart = all.map((r) => r.type).lastIndexOf('start');
   const records = lastStart >= 0 ? all.slice(lastStart) : all;
   const starts = records.filter((r) => r.type === 'start' || r.type === 'resume');
@@ -263,5 +275,6 @@ export function readRun(dir: string, smoothing = DEFAULT_SMOOTHING): RunData {
     best,
     status,
     ...savedEvals(dir),
+    skippedLogLines,
   };
 }

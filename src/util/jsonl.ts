@@ -52,9 +52,10 @@ export class JsonlLogger {
 
 /**
  * Reads every record of a JSON-lines file. A line that does not parse throws with its
- * line number, unless `skipInvalid` (for logs of runs that crashed mid-write).
+ * line number, unless `skipInvalid` (for logs of runs that crashed mid-write); `onSkip` then
+ * receives each skipped line's 1-based number.
  */
-export function readJsonl(path: string, opts: { skipInvalid?: boolean } = {}): unknown[] {
+export function readJsonl(path: string, opts: { skipInvalid?: boolean; onSkip?: (line: number) => void } = {}): unknown[] {
   const out: unknown[] = [];
   const lines = readFileSync(path, 'utf8').split('\n');
   lines.forEach((line, i) => {
@@ -63,6 +64,7 @@ export function readJsonl(path: string, opts: { skipInvalid?: boolean } = {}): u
       out.push(JSON.parse(line));
     } catch (err) {
       if (!opts.skipInvalid) throw new Error(`${path}:${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
+      opts.onSkip?.(i + 1);
     }
   });
   return out;
