@@ -370,7 +370,9 @@ describe('nobody to evaluate: `reclm train` refuses before the first step', func
     const opts = { dir, epochs: 1, batchSize: 4, seed: 1, fusedSteps: 1, evalEvery: 0, patience: 0, checkpointEvery: 0, resume: false, json: true, schedule: { kind: 'constant' as const, lr: 1e-3 } };
     await train({ ...opts, data: long });
     const before = readFileSync(join(dir, RUN_FILES.last));
-    await train({ ...opts, data: three, overwrite: true }).then(
+    // A batch larger than the epoch's rows would get a note, but a refused run is its one error line only.
+    const notes: string[] = [];
+    await train({ ...opts, data: three, overwrite: true, batchSize: 1000, note: (line: string) => notes.push(line) }).then(
       () => expect.fail('expected an error'),
       (e: Error) => {
         expect(e.name).to.equal('DataFormatError');
@@ -379,6 +381,10 @@ describe('nobody to evaluate: `reclm train` refuses before the first step', func
       },
     );
     expect(readFileSync(join(dir, RUN_FILES.last)).equals(before)).to.equal(true);
+    expect(notes).to.deep.equal([]);
+    // The same batch size on data that trains: the note is there.
+    await train({ ...opts, data: long, overwrite: true, batchSize: 1000, note: (line: string) => notes.push(line) });
+    expect(notes).to.deep.equal(['--batch-size 1000 is larger than the 2 rows of an epoch (one per user); using 2']);
   });
 
   it('requireEvaluableUsers passes as soon as one user can be evaluated', () => {
