@@ -70,7 +70,7 @@ describe('reclm report', function () {
       expect(html).to.include('class="status unfinished"').and.include('Unfinished run (no end record: still running, or killed)');
       // The torn line is skipped, and said: on the page and as a warning of the command.
       expect(run.skippedLogLines).to.deep.equal([11]);
-      const note = `1 line of ${join(dir, 'train.jsonl')} is not JSON and was skipped (line 11); a run killed mid-write leaves one, more mean the file was edited`;
+      const note = `1 line of ${join(dir, 'train.jsonl')} is not JSON and was skipped (line 11); a run killed mid-write leaves a torn line, one per kill`;
       expect(html).to.include(`<p class="missing" id="skipped">${note}.</p>`);
       const r = await runCommand(Report, [dir]);
       expect(r.error, r.error?.message).to.equal(undefined);

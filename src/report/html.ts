@@ -108,7 +108,8 @@ export function reportHtml(run: RunData, charts: Map<string, ChartSlot>, generat
 <h1>Training run: ${esc(m.model)}, ${esc(m.loss)} loss</h1>
 <p class="sub">${esc(run.dir)} · ${esc(fmt(m.parameters))} parameters · ${esc(fmt(m.dataset.numItems))} items · data ${esc(m.dataset.source ?? '?')}</p>
 <div class="status ${run.status.finished ? 'finished' : 'unfinished'}" id="status">${esc(run.status.text)}</div>
-${run.skippedLogLines.length ? `<p class="missing" id="skipped">${esc(skippedLinesNote(run))}.</p>\n` : ''}
+${run.skippedLogLines.length ? `\n<p class="missing" id="skipped">${esc(skippedLinesNote(run))}.</p>` : ''}
+
 <h2>Model and config</h2>
 <div class="tables">
 ${keyValueTable('Model', [['model', m.model], ['loss', m.loss], ['parameters', m.parameters], ['items', m.dataset.numItems], ['maxlen', m.dataset.maxlen], ['data', m.dataset.source], ['preset', m.recipe?.preset], ['opset', m.opset], ['compiled', m.createdAt]])}

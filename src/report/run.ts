@@ -205,21 +205,21 @@ function describeStatus(dir: string, records: LogRecord[], lastWrite: Date, best
   };
 }
 
-/**
- * Reads a run folder written by `reclm compile` + `reclm train`.
- * @param dir the artifact folder (manifest.json; train.jsonl may be missing for a run not started)
- * @param smoothing EMA weight of the smoothed loss, in [0, 1)
- * @throws ArtifactError (a user error) when manifest.json is missing or unreadable, or train.jsonl is missing
- */
 /** One line on the train.jsonl lines `readRun` skipped, or '' when none: for the page and the command's summary. */
 export function skippedLinesNote(run: Pick<RunData, 'dir' | 'skippedLogLines'>): string {
   const n = run.skippedLogLines;
   if (!n.length) return '';
   const shown = n.length > 5 ? `${n.slice(0, 5).join(', ')}, …` : n.join(', ');
   const one = n.length === 1;
-  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not JSON and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); a run killed mid-write leaves one, more mean the file was edited`;
+  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not JSON and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); a run killed mid-write leaves a torn line, one per kill`;
 }
 
+/**
+ * Reads a run folder written by `reclm compile` + `reclm train`.
+ * @param dir the artifact folder (manifest.json; train.jsonl may be missing for a run not started)
+ * @param smoothing EMA weight of the smoothed loss, in [0, 1)
+ * @throws ArtifactError (a user error) when manifest.json is missing or unreadable, or train.jsonl is missing
+ */
 export function readRun(dir: string, smoothing = DEFAULT_SMOOTHING): RunData {
   // Not verified: the report only reads the config, and hashing every graph is slow.
   const manifest = readManifest(dir, false);
