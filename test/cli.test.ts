@@ -271,6 +271,20 @@ describe('reclm command line', function () {
       expectUserError(await runCommand(DataStats, [file]), 1, /malformed\.txt:4: .*"2 x7 soon"/);
     });
 
+    it('data every user of which has fewer than 3 events: compile says train will refuse it, and train does', async () => {
+      const short = write('two-each.txt', Array.from({ length: 20 }, (_, i) => `${1 + (i % 10)} ${1 + (i % 7)}`).join('\n'));
+      const { out } = freshOut();
+      const c = await runCommand(Compile, [...TINY, '--data', short, '--out', out]);
+      expect(c.error, c.error?.message).to.equal(undefined);
+      expect(plainText(c.stderr)).to.include(`no user of ${short} has 3 or more interactions, so a leave-one-out split has no one to evaluate: reclm train refuses it unless given pre-split --valid-data/--test-data files`);
+      expectUserError(await runCommand(Train, [out, '--data', short]), 1, new RegExp(`^${short.replace(/\./g, '\\.')}: no user has 3 or more interactions \\(10 users, at most 2 each\\)`));
+      // Users with three events: no note.
+      const three = write('three-each.txt', Array.from({ length: 30 }, (_, i) => `${1 + (i % 10)} ${1 + (i % 7)}`).join('\n'));
+      const ok = await runCommand(Compile, [...TINY, '--data', three, '--out', freshOut().out]);
+      expect(ok.error, ok.error?.message).to.equal(undefined);
+      expect(ok.stderr).to.not.include('3 or more interactions');
+    });
+
     it('an empty data file', async () => {
       const empty = write('empty.txt', '');
       await failingCompile([...TINY, '--data', empty], 1, /empty\.txt: the file is empty/);

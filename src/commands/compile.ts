@@ -112,6 +112,10 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       onNote: (line) => this.note(line),
     });
     for (const line of autoLines) this.log(line);
+    // Train would refuse this file for a leave-one-out split; it still suits pre-split training (--test-data), so a note, not a refusal.
+    if (data && !data.positive && data.sequences.every((seq) => seq.length < 3)) {
+      this.note(`no user of ${flags.data} has 3 or more interactions, so a leave-one-out split has no one to evaluate: reclm train refuses it unless given pre-split --valid-data/--test-data files`);
+    }
     // Named beside the loss, as the text summary does (lossLabel), only when the config sets it.
     const labelSmoothing = (manifest.config as { label_smoothing?: number }).label_smoothing;
     const summary = {
