@@ -6,7 +6,7 @@
 // --minutes M starts no new epoch after M minutes of training (the best model is still used).
 // --finish: do not train; rank with the best checkpoint of an interrupted run in --out.
 // --set key=value (repeatable) overrides a config field of the preset, e.g. --set time_bias=true.
-// --lr X, --constant-lr, --patience N, --eval-every N override the preset's recipe, --loss NAME its loss,
+// --lr X, --constant-lr, --patience N, --eval-every N, --batch-size N override the preset's recipe, --loss NAME its loss,
 // --beta1/--beta2/--max-grad-norm/--weight-decay its optimizer (the row names them).
 // --train-on-valid also trains on the validation items (Meta's training protocol): no validation,
 // the last model is ranked.
@@ -55,7 +55,7 @@ Every test user's rank is written to ranks.csv in --out (compare two runs with b
 
 usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DIR] [--epochs N] [--minutes M] [--threads N]
          [--set key=value ...] [--train-on-valid] [--keep-seen] [--finish] [--table bench/results/ml-1m.md] [--note TEXT]
-         [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N]
+         [--target-ndcg X[,Y...]] [--target-hr X[,Y...]] [--seed N] [--lr X] [--constant-lr] [--patience N] [--eval-every N] [--batch-size N]
          [--beta1 X] [--beta2 X] [--max-grad-norm X] [--weight-decay X] [--loss bce|sampled-softmax|full-ce] [--bucket M] [--window last|random] [--epoch-users replacement|shuffle] [--positive RULE] [--inputs ids|actions|items|profile|all]
          [--user-features FILE] [--item-features FILE]
 
@@ -81,6 +81,7 @@ usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DI
   --constant-lr       constant lr after warm-up instead of the preset's cosine decay
   --patience N        stop after N validations without a better NDCG@10 (0: never); instead of the preset's
   --eval-every N      validate every N epochs instead of the preset's
+  --batch-size N      training rows per step instead of the preset's (the cosine schedule spans the new step count; lr unchanged unless --lr)
   --beta1 X, --beta2 X  AdamW's β1, β2 instead of the preset's (reclm presets NAME shows them), e.g. --beta2 0.999 (PyTorch Adam's default)
   --max-grad-norm X   global-norm gradient clipping instead of the preset's 1 (0: none)
   --weight-decay X    AdamW's decoupled weight decay on tensors of rank >= 2 (item embedding included) instead of the preset's 0
@@ -109,7 +110,7 @@ process.argv = process.argv.flatMap((a, i) => {
   const m = i >= 2 ? /^(--[\w-]+)=([\s\S]*)$/.exec(a) : null;
   return m ? [m[1], m[2]] : [a];
 });
-const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'loss', 'window', 'epoch-users', 'beta1', 'beta2', 'max-grad-norm', 'weight-decay'];
+const VALUE_FLAGS = ['preset', 'data', 'out', 'epochs', 'minutes', 'threads', 'set', 'table', 'note', 'target-ndcg', 'target-hr', 'seed', 'bucket', 'positive', 'inputs', 'user-features', 'item-features', 'lr', 'patience', 'eval-every', 'batch-size', 'loss', 'window', 'epoch-users', 'beta1', 'beta2', 'max-grad-norm', 'weight-decay'];
 const SWITCHES = ['train-on-valid', 'keep-seen', 'finish', 'constant-lr'];
 // Every value flag but --set is read once (arg() takes the first), so a second one would be ignored.
 const given = new Set<string>();
@@ -150,6 +151,7 @@ const overrides = {
   lr: arg('lr') === undefined ? undefined : parsePositive(arg('lr')!, 'lr'),
   patience: intFlag('patience', (x) => Number.isInteger(x) && x >= 0, 'an integer >= 0'),
   evalEvery: intFlag('eval-every', positiveInt, 'a positive integer'),
+  batchSize: intFlag('batch-size', positiveInt, 'a positive integer'),
   cosine: process.argv.includes('--constant-lr') ? false : undefined,
 };
 // Optimizer overrides, named in the row like the recipe's.
@@ -223,6 +225,7 @@ const recipeLabel = [
   overrides.cosine === false ? ' --constant-lr' : '',
   overrides.patience !== undefined ? ` --patience ${overrides.patience}` : '',
   overrides.evalEvery !== undefined ? ` --eval-every ${overrides.evalEvery}` : '',
+  overrides.batchSize !== undefined ? ` --batch-size ${overrides.batchSize}` : '',
   windowFlag !== undefined ? ` --window ${windowFlag}` : '',
   usersFlag !== undefined ? ` --epoch-users ${usersFlag}` : '',
   ...optimizerFlagsGiven.map((o) => ` --${o.flag} ${o.value}`),

@@ -19,6 +19,7 @@ describe('bench/quality.ts flags', function () {
     ['an unknown loss', ['--loss', 'softmax'], /^Error: --loss: unknown loss 'softmax'; known losses: bce, sampled-softmax, full-ce$/],
     ['a flag without its value', ['--loss'], /^Error: --loss expects a value/],
     ['a non-integer epoch count', ['--epochs', '2.5'], /^Error: --epochs expects a positive integer, got '2.5'$/],
+    ['a batch size of 0', ['--batch-size', '0'], /^Error: --batch-size expects a positive integer, got '0'$/],
     ['an unknown flag', ['--lose', 'bce'], /^Error: unknown argument '--lose'/],
     ['a value flag given twice (the second would be ignored)', ['--loss', 'bce', '--loss', 'full-ce'], /^Error: --loss is given twice; give it once$/],
     ['an unknown preset', ['--preset', 'nope'], /^Error: unknown preset 'nope'; presets: /],
