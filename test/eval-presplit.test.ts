@@ -349,7 +349,8 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     const train = join(folder, 'train_data.json');
     const noValid = await runCommand(Train, [dir, '--data', train, '--test-data', join(folder, 'test_data.json'), '--overwrite', '--eval-every', '1', '--threads', '1']);
     expect(noValid.exitCode).to.equal(1);
-    expect(noValid.error!.message).to.equal('train_data: no user has both training items and a validation item (120 users), so nothing can be evaluated; validation needs a validation file (--valid-data), or train without it (--eval-every 0)');
+    // The file as given, not the dataset's name (train_data).
+    expect(noValid.error!.message).to.equal(`${train}: no user has both training items and a validation item (120 users), so nothing can be evaluated; validation needs a validation file (--valid-data), or train without it (--eval-every 0)`);
     const emptyTest = join(mkdtempSync(join(tmpdir(), 'reclm-m1-')), 'test.json');
     // Every test item is unknown to the train file, so every test list is dropped.
     writeFileSync(emptyTest, JSON.stringify(lists.test.map(() => [99999])));
