@@ -52,8 +52,9 @@ describe('compile job', () => {
     const cut = message(good.slice(0, 40));
     expect(cut).to.match(/manifest\.json is not valid JSON \(.*\); the file is corrupted or was changed, recompile$/);
     expect(cut).to.not.include('\n');
-    for (const text of ['{}', 'null', '[1]', '"x"']) expect(message(text)).to.match(/manifest\.json is not a reclm manifest \(no 'format' field\); recompile the artifacts$/);
-    expect(message(JSON.stringify({ ...JSON.parse(good), format: 'reclm-artifacts/0' }))).to.match(/manifest\.json: format "reclm-artifacts\/0" is not this reclm's 'reclm-artifacts\/1'; recompile/);
+    expect(message('{}')).to.match(/manifest\.json is not a reclm manifest \(no 'format' field\); recompile the artifacts$/);
+    for (const text of ['null', '[1]', '"x"', '42']) expect(message(text)).to.match(/manifest\.json is not a reclm manifest \(not a JSON object\); recompile the artifacts$/);
+    expect(message(JSON.stringify({ ...JSON.parse(good), format: 'reclm-artifacts/0' }))).to.match(/manifest\.json: format "reclm-artifacts\/0" is not this reclm's "reclm-artifacts\/1"; recompile/);
     writeFileSync(path, good);
     expect(readManifest(dir).format).to.equal('reclm-artifacts/1');
     // A file given where the folder belongs.

@@ -234,9 +234,10 @@ export function readManifest(dir: string, verify = true): Manifest {
     // JSON.parse quotes the file's text, newlines included: one line, so the error stays one line.
     throw new ArtifactError(`${dir}/${MANIFEST_FILE} is not valid JSON (${(e as Error).message.replace(/\s+/g, ' ').trim()}); the file is corrupted or was changed, recompile`);
   }
-  const format = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as { format?: unknown }).format : undefined;
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ArtifactError(`${dir}/${MANIFEST_FILE} is not a reclm manifest (not a JSON object); recompile the artifacts`);
+  const format = (parsed as { format?: unknown }).format;
   if (format === undefined) throw new ArtifactError(`${dir}/${MANIFEST_FILE} is not a reclm manifest (no 'format' field); recompile the artifacts`);
-  if (format !== ARTIFACT_FORMAT) throw new ArtifactError(`${dir}/${MANIFEST_FILE}: format ${JSON.stringify(format)} is not this reclm's '${ARTIFACT_FORMAT}'; recompile the artifacts with this reclm`);
+  if (format !== ARTIFACT_FORMAT) throw new ArtifactError(`${dir}/${MANIFEST_FILE}: format ${JSON.stringify(format)} is not this reclm's ${JSON.stringify(ARTIFACT_FORMAT)}; recompile the artifacts with this reclm`);
   const manifest = parsed as Manifest;
   if (verify) {
     for (const [file, hash] of Object.entries(manifest.files)) {
