@@ -242,11 +242,17 @@ describe('reclm command line', function () {
       await failingCompile([...TINY, '--data', DATA, '--set', 'num_items=7'], 1, /num_items is 7, but .*tiny\.txt has 60 items/);
       // The config's model field (a fixture's config block has one) must name the model compiled.
       await failingCompile([...TINY, '--num-items', '50', '--set', 'model=hstu'], 1, /^config field model is "hstu", but --model is llama-sasrec; leave model out/);
-      await failingCompile(['--preset', 'builtin', '--num-items', '50', '--config', write('cfg-model.json', '{"model": "gpt"}')], 1, /^config field model is "gpt", but --preset builtin is a (llama-sasrec|hstu) model; /);
+      await failingCompile(['--preset', 'builtin', '--num-items', '50', '--config', write('cfg-model.json', '{"model": "hstu"}')], 1, /^config field model is "hstu", but --preset builtin is a llama-sasrec model; /);
       expect((await runCommand(Compile, [...TINY, '--num-items', '50', '--set', 'model=llama_sasrec', '--out', freshOut().out])).error).to.equal(undefined);
+      // A name reclm does not know is said to be one, not a second model.
+      await failingCompile([...TINY, '--num-items', '50', '--set', 'model=LLAMA'], 1, /^config field model is "LLAMA", not a model reclm knows \(llama-sasrec, llama_sasrec or hstu\)$/);
+      // Without --model or --preset, a config naming its model (as a fixture's does) chooses it.
+      const hstu = await runCommand(Compile, ['--num-items', '50', '--config', write('cfg-hstu.json', '{"model": "hstu", "dim": 8, "n_layers": 1, "maxlen": 8}'), '--out', freshOut().out, '--json']);
+      expect(hstu.error, hstu.error?.message).to.equal(undefined);
+      expect(JSON.parse(hstu.stdout).model).to.equal('hstu');
       await failingCompile(['--model', 'gpt', '--num-items', '50'], 2, /^Expected --model=gpt to be one of: llama-sasrec, hstu \(see --help\)$/);
       await failingCompile(['--preset', 'nope', '--num-items', '50'], 2, /^unknown preset 'nope'; presets: builtin, ml-1m-llama, ml-1m-hstu, ml-1m-hstu-large, auto$/);
-      await failingCompile(['--set', 'dim=16', '--num-items', '50'], 1, /give --model \(llama-sasrec or hstu\) or --preset/);
+      await failingCompile(['--set', 'dim=16', '--num-items', '50'], 1, /^give --model \(llama-sasrec or hstu\), --preset, or a --config whose model field names the model$/);
       await failingCompile([...TINY], 1, /give --data FILE .* or --num-items N/);
       expectUserError(await runCommand(Compile, [...TINY, '--num-items', '50']), 2, /Missing required flag --out \(see --help\)$/);
       expectUserError(await runCommand(Eval, [join(tmp, 'x'), '--data', DATA, '--k', '10,0']), 2, /--k expects positive integers separated by commas, got '10,0'/);

@@ -58,8 +58,13 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     if (preset && flags.model && flags.model !== preset.model) {
       throw new UsageError(`--preset ${preset.name} is a ${preset.model} model, but --model is ${flags.model}; drop --model (or pick a ${flags.model} preset)`);
     }
-    if (!flags.model && !flags.preset) throw new UsageError('give --model (llama-sasrec or hstu) or --preset');
     const overrides = { ...(flags.config ? readConfigFile(flags.config) : {}), ...parseSets(flags.set ?? []) };
+    // A config that names its model (a fixture's does) may stand in for --model.
+    const configModel = overrides.model === undefined ? undefined : modelNamed(overrides.model);
+    if (overrides.model !== undefined && !configModel) {
+      throw new UsageError(`config field model is ${JSON.stringify(overrides.model)}, not a model reclm knows (llama-sasrec, llama_sasrec or hstu)`);
+    }
+    if (!flags.model && !flags.preset && !configModel) throw new UsageError('give --model (llama-sasrec or hstu), --preset, or a --config whose model field names the model');
     if (!flags.data && !flags['num-items']) throw new UsageError('give --data FILE (recommended: the file you will train on) or --num-items N');
     const sideFlag = (['actions', 'positive', 'user-features', 'item-features'] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
     if (!flags.data && sideFlag) throw new UsageError(`--${sideFlag} needs --data (the vocabularies and the positive rule come from the training data)`);
@@ -69,14 +74,14 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     let autoLines: string[] = [];
     if (auto) {
       const stats = datasetStats(data!);
-      const chosen = autoPreset(stats, { model: flags.model as ModelName | undefined });
+      const chosen = autoPreset(stats, { model: (flags.model as ModelName | undefined) ?? configModel });
       choices = markOverrides(chosen.choices, overrides, flags.loss);
       preset = chosen;
       autoLines = [describeStats(stats), ...describeChoices(choices)];
     }
-    const modelName = flags.model ?? preset!.model;
+    const modelName = flags.model ?? preset?.model ?? configModel!;
     // A fixture's config block names its model; one that names another would otherwise be dropped silently.
-    if (overrides.model !== undefined && modelNamed(overrides.model) !== modelName) {
+    if (configModel !== undefined && configModel !== modelName) {
       const from = flags.model ? `--model is ${modelName}` : `--preset ${preset!.name} is a ${modelName} model`;
       throw new UsageError(`config field model is ${JSON.stringify(overrides.model)}, but ${from}; leave model out (it comes from --model or --preset)`);
     }
