@@ -23,7 +23,7 @@ export default class Compile extends ReclmCommand {
 
 --out must be a new folder, an empty one, or (with --force) a folder of reclm artifacts; reclm never replaces a file or a folder it did not write, nor the folder holding the data or the working directory.
 
-The item count comes from --data (the file you will train on) or --num-items. Config values come from, in increasing priority: the preset, --config (a config object with the field names of docs/models.md; a fixture file works as is), and --set key=value.`;
+The item count comes from --data (the file you will train on) or --num-items. Config values come from, in increasing priority: the preset, --config (a config object with the field names of docs/models.md; a fixture file works as is, its model field standing in for --model), and --set key=value.`;
   static override examples = [
     '<%= config.bin %> compile --preset ml-1m-hstu --data ml-1m.seq.txt.gz --out artifacts/hstu',
     '<%= config.bin %> compile --model llama-sasrec --loss bce --num-items 3416 --set dim=64 --set n_layers=2 --set n_heads=2 --set maxlen=200 --out artifacts/llama',
@@ -31,7 +31,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     "<%= config.bin %> compile --preset ml-1m-hstu --data ratings.dat --positive 'rating>=4' --actions --user-features users.dat --item-features movies.dat --out artifacts/gr",
   ];
   static override flags = {
-    model: Flags.string({ description: 'model family', options: Object.keys(MODELS) }),
+    model: Flags.string({ description: 'model family (or the model field of --config, or --preset)', options: Object.keys(MODELS) }),
     loss: Flags.string({ description: 'training loss', options: [...LOSS_NAMES] }),
     preset: checkedStringFlag(presetNameCheck(PRESET_NAMES))({ description: `named config + training recipe (${PRESET_NAMES.join(', ')}; auto: chosen from --data's statistics, each choice printed; \`reclm presets NAME\` shows one)` }),
     config: Flags.string({ description: 'JSON file with a config object (field names of docs/models.md)' }),
