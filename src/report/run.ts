@@ -88,7 +88,7 @@ export interface RunData {
   evals: EvalRecord[];
   /** Saved results of an earlier export (train --resume re-exported the model since), left out. */
   staleEvals: number;
-  /** 1-based numbers of train.jsonl lines that are not JSON, skipped (a run killed mid-write leaves one). */
+  /** 1-based numbers of train.jsonl lines skipped: not JSON (a run killed mid-write leaves one) or not a record (no `type`). */
   skippedLogLines: number[];
 }
 
@@ -211,7 +211,7 @@ export function skippedLinesNote(run: Pick<RunData, 'dir' | 'skippedLogLines'>):
   if (!n.length) return '';
   const shown = n.length > 5 ? `${n.slice(0, 5).join(', ')}, …` : n.join(', ');
   const one = n.length === 1;
-  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not JSON and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); a run killed mid-write leaves a torn line, one per kill`;
+  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not a JSON log record and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); a run killed mid-write leaves a torn line, one per kill`;
 }
 
 /**
@@ -227,7 +227,8 @@ export function readRun(dir: string, smoothing = DEFAULT_SMOOTHING): RunData {
   if (!existsSync(logPath)) throw new ReportError(`${logPath} does not exist: no training run in ${dir} yet (run reclm train ${dir} --data FILE)`);
   // A run killed mid-write can leave a torn last line: skipped, and counted so the report can say so.
   const skippedLogLines: number[] = [];
-  const all = readJsonl(logPath, { skipInvalid: true, onSkip: (line) => skippedLogLines.push(line) }).filter((r): r is LogRecord => r !== null && typeof r === 'object' && typeof (r as LogRecord).type === 'string');
+  const isRecord = (r: unknown): r is LogRecord => r !== null && typeof r === 'object' && !Array.isArray(r) && typeof (r as LogRecord).type === 'string';
+  const all = readJsonl(logPath, { skipInvalid: true, keep: isRecord, onSkip: (line) => skippedLogLines.push(line) }) as LogRecord[];
   const lastStart = all.map((r) => r.type).lastIndexOf('start');
   const records = lastStart >= 0 ? all.slice(lastStart) : all;
   const starts = records.filter((r) => r.type === 'start' || r.type === 'resume');

@@ -52,20 +52,24 @@ export class JsonlLogger {
 
 /**
  * Reads every record of a JSON-lines file. A line that does not parse throws with its
- * line number, unless `skipInvalid` (for logs of runs that crashed mid-write); `onSkip` then
- * receives each skipped line's 1-based number.
+ * line number, unless `skipInvalid` (for logs of runs that crashed mid-write). `keep` drops
+ * parsed values it rejects; `onSkip` receives the 1-based number of each line skipped either way.
  */
-export function readJsonl(path: string, opts: { skipInvalid?: boolean; onSkip?: (line: number) => void } = {}): unknown[] {
+export function readJsonl(path: string, opts: { skipInvalid?: boolean; onSkip?: (line: number) => void; keep?: (value: unknown) => boolean } = {}): unknown[] {
   const out: unknown[] = [];
   const lines = readFileSync(path, 'utf8').split('\n');
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
+    let value: unknown;
     try {
-      out.push(JSON.parse(line));
+      value = JSON.parse(line);
     } catch (err) {
       if (!opts.skipInvalid) throw new Error(`${path}:${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
       opts.onSkip?.(i + 1);
+      return;
     }
+    if (!opts.keep || opts.keep(value)) out.push(value);
+    else opts.onSkip?.(i + 1);
   });
   return out;
 }
