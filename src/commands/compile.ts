@@ -117,9 +117,13 @@ The item count comes from --data (the file you will train on) or --num-items. Co
       onNote: (line) => this.note(line),
     });
     for (const line of autoLines) this.log(line);
-    // Train would refuse this file for a leave-one-out split; it still suits pre-split training (--test-data), so a note, not a refusal.
-    if (data && !data.positive && data.sequences.every((seq) => seq.length < 3)) {
+    // Data train would refuse with a leave-one-out split; it may still suit pre-split training (--test-data), so a note, not a refusal.
+    const longest = data && !data.positive ? data.sequences.reduce((a, seq) => Math.max(a, seq.length), 0) : Infinity;
+    if (longest < 3) {
       this.note(`no user of ${flags.data} has 3 or more interactions, so a leave-one-out split has no one to evaluate: reclm train refuses it unless given pre-split --valid-data/--test-data files`);
+    } else if (longest === 3) {
+      // Leave-one-out keeps n - 2 training items and a training pair needs 2 (trainThroughValid keeps n - 1).
+      this.note(`no user of ${flags.data} has 4 or more interactions, so no leave-one-out training prefix holds the 2 items a training example needs: reclm train refuses it unless given --train-on-valid or pre-split files`);
     }
     // Named beside the loss, as the text summary does (lossLabel), only when the config sets it.
     const labelSmoothing = (manifest.config as { label_smoothing?: number }).label_smoothing;
