@@ -196,6 +196,18 @@ describe('data: real-world files', () => {
       expect(readDataset(file('dup-unread.csv', 'user,item,note,note\n1,2,a,b\n1,3,c,d\n')).numItems).to.equal(2);
     });
 
+    it('two columns that both look like one role: the one read is named in a note, and --columns chooses', () => {
+      const p = file('two-users.csv', 'user,item,User_ID,date,timestamp\n1,a,x,5,1\n2,b,x,6,2\n');
+      const ds = readDataset(p);
+      // Synonym order: user_id before user, timestamp before date.
+      expect(ds.users).to.deep.equal(['x']);
+      expect(ds.notes).to.include(`${p}: "user" also looks like the user column; read "User_ID" (choose with --columns user=NAME)`);
+      expect(ds.notes).to.include(`${p}: "date" also looks like the time column; read "timestamp" (choose with --columns time=NAME)`);
+      const chosen = readDataset(p, { userCol: 'user', timeCol: 'timestamp' });
+      expect(chosen.users).to.deep.equal(['1', '2']);
+      expect((chosen.notes ?? []).join()).to.not.include('also looks like');
+    });
+
     it('finds the usual time-column synonyms', () => {
       for (const col of ['time', 'ts', 'datetime', 'date', 'unix_time', 'event_time', 'Timestamp', 'unixReviewTime']) {
         const ds = readDataset(file(`syn-${col}.csv`, `user,item,${col}\nu,a,20\nu,b,10\n`));

@@ -2,6 +2,7 @@
 import { DataFormatError } from './errors.js';
 import { buildDataset } from './readers/build.js';
 import { columnsByPosition, parseCsv } from './readers/csv.js';
+import { ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, normaliseColumn } from './readers/columns.js';
 import { detectFormat, type ConcreteFormat } from './readers/detect.js';
 import type { Interactions } from './readers/interactions.js';
 import { parseMl100k, parseMovieLensDat } from './readers/movielens.js';
@@ -95,6 +96,14 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   }
   // Fixed-layout formats document their ignored rating column; header formats name what they drop.
   if (inter.columns && read.ignoredColumns.length) notes.push(`${src.file}: columns ignored: ${read.ignoredColumns.join(', ')}`);
+  // A column found by its synonyms beside another synonym of the same role: the choice follows the synonym order, so say which.
+  if (inter.columns) {
+    const roles = [['user', options.userCol, USER_COLUMNS, inter.columns.user], ['item', options.itemCol, ITEM_COLUMNS, inter.columns.item], ['time', options.timeCol, TIME_COLUMNS, inter.columns.time]] as const;
+    for (const [role, given, synonyms, used] of roles) {
+      const also = given === undefined && used !== null ? read.ignoredColumns.filter((c) => (synonyms as readonly string[]).includes(normaliseColumn(c))) : [];
+      if (also.length) notes.push(`${src.file}: ${also.map((c) => `"${c}"`).join(', ')} also ${also.length === 1 ? 'looks' : 'look'} like the ${role} column; read "${used}" (choose with --columns ${role}=NAME)`);
+    }
+  }
   // Naming the action column does not make actions a model input: say so rather than leave it among the ignored.
   if (concrete === 'csv' && options.actionCol !== undefined && !inter.action) notes.push(`${src.file}: the action column (--columns action=${options.actionCol}) is read only with --actions or --positive`);
   ds.read = read;
