@@ -61,7 +61,7 @@ usage: npx tsx bench/quality.ts [--help] [--preset NAME] [--data FILE] [--out DI
 
   --help              this text
   --preset NAME       ml-1m-llama (default), ml-1m-hstu, ml-1m-hstu-large, builtin, auto (chosen from the data)
-  --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder)
+  --data FILE         interaction file (default: ml-1m.seq.txt.gz of the shared data folder; the built-in dataset for --preset builtin)
   --out DIR           artifact folder (default artifacts/quality/NAME; replaced only if it holds reclm artifacts)
   --epochs N          train N epochs instead of the preset's (the cosine schedule spans N)
   --threads N         onnxruntime intra-op threads (default 2, or 1 on a one-core machine; capped at the cores)
@@ -190,7 +190,8 @@ if (presetName !== AUTO_PRESET) {
     throw e instanceof ConfigError ? new UsageError(e.message) : e;
   }
 }
-const dataPath = arg('data', new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
+// The builtin preset is sized for the built-in dataset: without --data it ranks that, not ML-1M.
+const dataPath = arg('data', presetName === 'builtin' ? 'builtin' : new URL('../../shared/data/ml-1m.seq.txt.gz', import.meta.url).pathname)!;
 const targetFlags = [...(arg('target-ndcg') ? parseTargets('ndcg@10', '--target-ndcg', arg('target-ndcg')!) : []), ...(arg('target-hr') ? parseTargets('hr@10', '--target-hr', arg('target-hr')!) : [])];
 const targets: QualityTarget[] = targetFlags.length ? targetFlags : basename(dataPath).startsWith('ml-1m') ? HSTU_PAPER_ROW : [];
 // The tracked ML-1M table by default only for ML-1M data: a smoke run on other data (builtin)
