@@ -314,7 +314,9 @@ const load = `${bucketUsed > 0 ? `length buckets ${bucketUsed}` : 'no length buc
 const inputNote = inputs !== 'ids' || arg('positive') ? `inputs ${inputs}${arg('positive') ? `, positive ${arg('positive')}` : ''}` : '';
 const note = [inputNote, seed !== 1 ? `seed ${seed}` : '', hasQualityColumn ? '' : reached, arg('note', ''), load, peakRss].filter(Boolean).join('; ');
 const auto = chosen ? ` (${preset.model}, d=${preset.config.dim}, ${preset.config.n_layers} layers, maxlen ${preset.config.maxlen}, dropout ${preset.config.dropout}, batch ${r.batchSize}, lr ${r.lr}, patience ${r.patience})` : '';
-const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${recipeLabel}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${trainMinutes.toFixed(0)} min | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
+// Rows of an hour and more read in whole minutes; a smoke run under a minute would show "0 min".
+const wallTime = (minutes: number): string => (minutes < 1 ? `${(minutes * 60).toFixed(0)} s` : `${minutes.toFixed(0)} min`);
+const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${recipeLabel}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${wallTime(trainMinutes)} | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
 appendFileSync(table, row);
 console.log(row);
 // The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.seq.svg:
