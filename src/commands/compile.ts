@@ -5,6 +5,8 @@ import { AUTO_PRESET, PRESET_NAMES, presetNamed, type Preset } from '../../graph
 import { type AutoChoice, autoPreset, describeChoices, describeStats } from '../../graphs/auto-preset.js';
 import { modelNamed, type ModelName } from '../../graphs/config.js';
 import { datasetStats } from '../data/stats.js';
+import { leaveOneOutSplit, trainThroughValid } from '../data/split.js';
+import type { Dataset } from '../data/types.js';
 import { LOSS_NAMES, parseLossName } from '../../graphs/types.js';
 import { SEED_ADAMW } from '../compiler/adamw.js';
 import { compileJob } from '../compiler/compile-job.js';
@@ -118,13 +120,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     });
     for (const line of autoLines) this.log(line);
     // Data train would refuse with a leave-one-out split; it may still suit pre-split training (--test-data), so a note, not a refusal.
-    const longest = data && !data.positive ? data.sequences.reduce((a, seq) => Math.max(a, seq.length), 0) : Infinity;
-    if (longest < 3) {
-      this.note(`no user of ${flags.data} has 3 or more interactions, so a leave-one-out split has no one to evaluate: reclm train refuses it unless given pre-split --valid-data/--test-data files`);
-    } else if (longest === 3) {
-      // Leave-one-out keeps n - 2 training items and a training pair needs 2 (trainThroughValid keeps n - 1).
-      this.note(`no user of ${flags.data} has 4 or more interactions, so no leave-one-out training prefix holds the 2 items a training example needs: reclm train refuses it unless given --train-on-valid or pre-split files`);
-    }
+    if (data) for (const line of leaveOneOutNotes(data, flags.data!)) this.note(line);
     // Named beside the loss, as the text summary does (lossLabel), only when the config sets it.
     const labelSmoothing = (manifest.config as { label_smoothing?: number }).label_smoothing;
     const summary = {
@@ -155,4 +151,19 @@ function markOverrides(choices: AutoChoice[], overrides: Record<string, unknown>
     if (given === undefined || given === c.value) return c;
     return { field: c.field, value: given as AutoChoice['value'], reason: `given with ${c.field === 'loss' ? '--loss' : '--set/--config'}; the rule chose ${c.value}: ${c.reason}` };
   });
+}
+
+/**
+ * Notes for data that `reclm train` refuses with a leave-one-out split, from the split's own
+ * counts (data/split.ts, positive rule included): no user to evaluate, or no user with a
+ * training example (the sampler's rule). Empty when the data trains.
+ */
+function leaveOneOutNotes(data: Dataset, file: string): string[] {
+  const split = leaveOneOutSplit(data);
+  if (split.summary.evalUsers === 0) {
+    return [`no user of ${file} has a validation and a test item (3 or more ${data.positive ? 'positive events' : 'interactions'}), so a leave-one-out split has no one to evaluate: reclm train refuses it unless given pre-split --valid-data/--test-data files`];
+  }
+  if (split.summary.trainableUsers > 0) return [];
+  const withValid = trainThroughValid(split).summary.trainableUsers > 0 ? '--train-on-valid or ' : '';
+  return [`no user of ${file} has a training example (2 training items before the validation item), so reclm train refuses it unless given ${withValid}pre-split files`];
 }

@@ -403,8 +403,6 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   // Refuse a run that cannot fit before anything is allocated; a batch larger than an epoch's rows is capped.
   const rows = trainingRows(opts.data, manifest.dataset.maxlen);
   const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...rows, memory: opts.memory });
-  // Said once nothing can refuse the run any more (below): a refusal stays one line.
-  const fitNotes = fit.notes;
   // What one process holds while it trains: off the fused path, its share of the global batch,
   // one micro-batch at a time; the validation hold is decided on it.
   const perProcess = fusesSteps(collective.size, gradAccum, zeroStage === 1) ? fit.estimate : estimateTrainingMemory(manifest, { batchSize: Math.ceil(fit.batchSize / (collective.size * gradAccum)), fusedSteps: 1, ...rows });
@@ -445,7 +443,8 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
     if (lead) checkRunFolder(opts.dir, opts.resume ?? false, opts.overwrite ?? false);
     // Everything that can refuse the run goes first: --overwrite deletes nothing for a run that cannot start.
     prepareDevice(opts.device ?? 'cpu', { cudaLibDir: opts.cudaLibDir, threads: opts.threads });
-    fitNotes.forEach((line) => (opts.note ?? opts.log)?.(line));
+    // Said once nothing can refuse the run any more: a refusal stays one line.
+    fit.notes.forEach((line) => (opts.note ?? opts.log)?.(line));
     // A new run must never be mistaken for the old one by a later --resume, by eval or by report.
     if (opts.overwrite && lead) for (const f of [paths.last, paths.best, paths.log, paths.inference, paths.evalLog, paths.report]) removeIfExists(f);
     session = await TrainingSession.open(opts.dir, null, { device: opts.device, threads: opts.threads, cudaLibDir: opts.cudaLibDir, seed: opts.seed, ...(zeroStage === 1 ? { optimizerState: false } : {}) });
