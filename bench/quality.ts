@@ -39,7 +39,7 @@ import { checkAppendableFile } from '../src/util/safe-paths.js';
 import { makeDirs } from '../src/util/atomic.js';
 import { TrainingSession } from '../src/runtime/session.js';
 import { readJsonl } from '../src/util/jsonl.js';
-import { writeValidationSvg } from '../src/report/index.js';
+import { validationSvgReplaceable, writeValidationSvg } from '../src/report/index.js';
 import { answerHelp } from './help.js';
 import { ReclmError, UsageError } from '../src/errors.js';
 import { capThreads, parseFraction, parseNonNegative, parsePositive } from '../src/cli/flags.js';
@@ -232,6 +232,13 @@ const recipeLabel = [
   ...optimizerFlagsGiven.map((o) => ` --${o.flag} ${o.value}`),
 ].join('');
 const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--set' ? [a] : [])));
+// The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.seq.svg:
+// the data's name keeps all but its file extensions, so that two files of one corpus
+// (ml-1m.seq.txt.gz, ml-1m.sasrec-5core.reconstructed.txt.gz) do not share a curve.
+const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${recipeLabel}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}${seed !== 1 ? ` seed=${seed}` : ''}`;
+const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).replace(/(\.(gz|zip|txt|dat|csv|tsv|json|inter|data))+$/, '')}.svg`);
+// Checked before training: a file of that name that is not an earlier curve must not cost the run at its end.
+if (!validationSvgReplaceable(curve)) throw new UsageError(`${curve} exists and is not a validation curve this script wrote; refusing to overwrite it (move it, or give another --table folder)`);
 const epochs = epochsFlag ?? r.epochs;
 const trainOnValid = process.argv.includes('--train-on-valid');
 const started = Date.now();
@@ -319,11 +326,6 @@ const wallTime = (minutes: number): string => (minutes < 1 ? `${(minutes * 60).t
 const row = `| ${preset.name}${auto}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${recipeLabel}${trainOnValid ? ' --train-on-valid' : ''} | ${basename(dataPath)} | ${keepSeen ? 'all' : 'unseen'} | ${epochsDone} (${bestEpoch ?? '-'}) | ${wallTime(trainMinutes)} | ${f(m['hr@10'])} | ${f(m['ndcg@10'])} | ${f(m['hr@50'])} | ${f(m['ndcg@50'])} | ${f(m.mrr)} |${hasQualityColumn ? ` ${reached || '-'} |` : ''} ${note} |\n`;
 appendFileSync(table, row);
 console.log(row);
-// The run's validation curve beside the table, e.g. bench/results/valid-ml-1m-llama-ml-1m.seq.svg:
-// the data's name keeps all but its file extensions, so that two files of one corpus
-// (ml-1m.seq.txt.gz, ml-1m.sasrec-5core.reconstructed.txt.gz) do not share a curve.
-const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${recipeLabel}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}${seed !== 1 ? ` seed=${seed}` : ''}`;
-const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).replace(/(\.(gz|zip|txt|dat|csv|tsv|json|inter|data))+$/, '')}.svg`);
 if (await writeValidationSvg(out, curve, `${label} on ${basename(dataPath)}: validation`)) console.log(`validation curve: ${curve}`);
 console.log(peakRss);
 console.log(`most-popular on the same split: HR@10 ${f(test.popularity['hr@10'])}, NDCG@10 ${f(test.popularity['ndcg@10'])}`);

@@ -2,6 +2,10 @@
 // must not cost the hour of training that follows it.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validationSvgReplaceable } from '../src/report/index.js';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -58,5 +62,28 @@ describe('bench/quality.ts flags', function () {
     expect(named.length, usage).to.be.greaterThan(20);
     const explained = new Set([...body.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]));
     expect(named.filter((f) => !explained.has(f))).to.deep.equal([]);
+  });
+
+  it('never overwrites a file of the validation curve\'s name that is not a curve it wrote, and refuses before training', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reclm-quality-svg-'));
+    const args = ['--preset', 'builtin', '--data', 'builtin', '--epochs', '1', '--threads', '1', '--out', join(dir, 'run'), '--table', join(dir, 't.md')];
+    const run = () => spawnSync(process.execPath, ['--import', 'tsx', 'bench/quality.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120000 });
+    const curve = join(dir, 'valid-builtin---epochs-1-builtin.svg');
+    writeFileSync(curve, 'mine\n');
+    const refused = run();
+    expect(refused.status, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.include(`${curve} exists and is not a validation curve this script wrote`);
+    expect(readFileSync(curve, 'utf8')).to.equal('mine\n');
+    // No training happened: no run folder.
+    expect(refused.stdout).to.not.include('epoch 1');
+    // Its own curve, from an earlier run, is replaced, as the committed ones are replaceable.
+    const earlier = '<svg xmlns="http://www.w3.org/2000/svg"><path aria-label="epoch: 1; validation metric: 0.5; metric: NDCG@10"/></svg>';
+    writeFileSync(curve, earlier);
+    const ok = run();
+    expect(ok.status, ok.stderr).to.equal(0);
+    const written = readFileSync(curve, 'utf8');
+    expect(written).to.not.equal(earlier);
+    expect(written).to.match(/^<svg/).and.include('validation metric: ');
+    expect(validationSvgReplaceable(join(root, 'bench', 'results', 'valid-ml-1m-llama-seed=3-ml-1m.seq.svg'))).to.equal(true);
   });
 });

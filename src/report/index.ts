@@ -1,5 +1,5 @@
 // `reclm report`: a run folder → one self-contained HTML page (inline SVG charts) or its data.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { finalSpec, gradNormSpec, lossSpec, lrSpec, renderSvg, throughputSpec, validationSpec } from './charts.js';
@@ -76,12 +76,25 @@ export function writeReport(dir: string, html: string, out = join(dir, REPORT_FI
 }
 
 /**
+ * Whether writeValidationSvg may write `path`: it is absent, or a validation curve written before
+ * (an SVG whose marks carry "validation metric" labels, as validationSpec draws them).
+ */
+export function validationSvgReplaceable(path: string): boolean {
+  if (!existsSync(path)) return true;
+  if (!statSync(path).isFile()) return false;
+  const text = readFileSync(path, 'utf8');
+  return text.startsWith('<svg') && text.includes('validation metric: ');
+}
+
+/**
  * Writes the validation curve (NDCG@10 / HR@10 per validated epoch, best epoch marked) of a run
  * folder as a standalone SVG file, atomically; bench/quality.ts puts one beside its results table.
  * @returns the path written, or null when the run validated no epoch (e.g. --train-on-valid)
- * @throws ArtifactError (user error) when the folder holds no readable run
+ * @throws ArtifactError (user error) when the folder holds no readable run; ReportError when
+ *   `path` holds something else than an earlier validation curve (validationSvgReplaceable)
  */
 export async function writeValidationSvg(runDir: string, path: string, title: string): Promise<string | null> {
+  if (!validationSvgReplaceable(path)) throw new ReportError(`${path} exists and is not a validation curve written by reclm; refusing to overwrite it`);
   const run = readRun(runDir);
   if (!run.epochs.some((e) => e['ndcg@10'] !== undefined)) return null;
   writeFileAtomic(path, await renderSvg(validationSpec(run.epochs, run.best, title)));
