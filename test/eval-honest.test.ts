@@ -377,7 +377,7 @@ describe('nobody to evaluate: `reclm train` refuses before the first step', func
       (e: Error) => {
         expect(e.name).to.equal('DataFormatError');
         // The file as given, not the dataset's name.
-        expect(e.message).to.equal('/data/three.seq.txt: no user has at least 2 training interactions, so no training example can be built');
+        expect(e.message).to.equal('/data/three.seq.txt: no user has at least 2 training interactions, so no training example can be built; --train-on-valid trains through the validation item, which gives some users one');
       },
     );
     expect(readFileSync(join(dir, RUN_FILES.last)).equals(before)).to.equal(true);

@@ -433,7 +433,10 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   try {
     sampler = new TrainSampler(trainOnValid ? trainThroughValid(split) : split, { maxlen: manifest.dataset.maxlen, batchSize: opts.batchSize, ...samplerNeeds(manifest), userIds: opts.data.users, bucket, groupSize, window: trainWindow, users: epochUsers }, opts.seed);
   } catch (e) {
-    throw e instanceof SamplerError ? new DataFormatError(source, null, e.message) : e;
+    if (!(e instanceof SamplerError)) throw e;
+    // Training through the validation item gives each history one more training item: say so when that would help.
+    const way = !trainOnValid && split.summary.trainableUsers === 0 && trainThroughValid(split).summary.trainableUsers > 0 ? '; --train-on-valid trains through the validation item, which gives some users one' : '';
+    throw new DataFormatError(source, null, `${e.message}${way}`);
   }
   // Rank 0 alone owns the folder: the lock, deleting an old run, every write.
   const releaseLock = lead ? acquireLock(paths.lock, opts.dir) : () => {};
