@@ -60,6 +60,8 @@ describe('reclm report', function () {
         step(3, 4.0), step(4, 3.5),
         { type: 'epoch', epoch: 1, step: 4, loss: 4.6, seconds: 2, tokens_per_s: 200, valid: { 'ndcg@10': 0.2, 'hr@10': 0.4, users: 10 } },
         [1, 2], // JSON, but no log record
+        { type: 'step', epoch: 1, loss: 3 }, // a step record with no step: not drawn at a made-up x
+        { type: 'step', step: 6, epoch: 1, loss: 'x' }, // a loss that is no number
       ], '{"type":"step","step":5,"ep'); // a torn last line, as a kill mid-write leaves it
       const run = readRun(dir);
       expect(run.steps.map((s) => [s.step, s.loss])).to.deep.equal([[1, 6], [2, 5], [3, 4], [4, 3.5]]);
@@ -70,8 +72,8 @@ describe('reclm report', function () {
       const { html } = await buildReport(dir);
       expect(html).to.include('class="status unfinished"').and.include('Unfinished run (no end record: still running, or killed)');
       // The torn line is skipped, and said: on the page and as a warning of the command.
-      expect(run.skippedLogLines).to.deep.equal([11, 12]);
-      const note = `2 lines of ${join(dir, 'train.jsonl')} are not a JSON log record and were skipped (lines 11, 12); a run killed mid-write leaves a torn line, one per kill`;
+      expect(run.skippedLogLines).to.deep.equal([11, 12, 13, 14]);
+      const note = `4 lines of ${join(dir, 'train.jsonl')} are not a well-formed log record and were skipped (lines 11, 12, 13, 14); a run killed mid-write leaves a torn line, one per kill`;
       expect(html).to.include(`<p class="missing" id="skipped">${note}.</p>`);
       const r = await runCommand(Report, [dir]);
       expect(r.error, r.error?.message).to.equal(undefined);
@@ -90,7 +92,7 @@ describe('reclm report', function () {
       expect(r.error, r.error?.message).to.equal(undefined);
       expect(r.stdout).to.include('run ended (stopped by epochs): 1 step, 1 epoch, 0 saved evaluation(s)');
       expect(readRun(dir).skippedLogLines).to.deep.equal([]);
-      expect(r.stderr).to.not.include('not a JSON log record');
+      expect(r.stderr).to.not.include('not a well-formed log record');
     });
 
     describe('the status describes the last invocation', () => {

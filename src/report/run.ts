@@ -205,13 +205,31 @@ function describeStatus(dir: string, records: LogRecord[], lastWrite: Date, best
   };
 }
 
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+/** A loss as the trainer writes it: a number, or null for a non-finite one (JSON has no NaN). */
+const isLoss = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isFinite(v));
+
+/**
+ * True for a train.jsonl line the report can draw: an object with a string `type`, and for the
+ * 'step' and 'epoch' records the fields the charts index by (integer step / epoch, a loss).
+ * A record failing this is skipped and counted rather than drawn as NaN at a made-up x.
+ */
+function isLogRecord(r: unknown): r is LogRecord {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return false;
+  const rec = r as LogRecord;
+  if (typeof rec.type !== 'string') return false;
+  if (rec.type === 'step') return isCount(rec.step) && isCount(rec.epoch) && isLoss(rec.loss);
+  if (rec.type === 'epoch') return isCount(rec.epoch) && isCount(rec.step) && isLoss(rec.loss);
+  return true;
+}
+
 /** One line on the train.jsonl lines `readRun` skipped, or '' when none: for the page and the command's summary. */
 export function skippedLinesNote(run: Pick<RunData, 'dir' | 'skippedLogLines'>): string {
   const n = run.skippedLogLines;
   if (!n.length) return '';
   const shown = n.length > 5 ? `${n.slice(0, 5).join(', ')}, …` : n.join(', ');
   const one = n.length === 1;
-  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not a JSON log record and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); a run killed mid-write leaves a torn line, one per kill`;
+  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not a well-formed log record and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); a run killed mid-write leaves a torn line, one per kill`;
 }
 
 /**
@@ -227,8 +245,7 @@ export function readRun(dir: string, smoothing = DEFAULT_SMOOTHING): RunData {
   if (!existsSync(logPath)) throw new ReportError(`${logPath} does not exist: no training run in ${dir} yet (run reclm train ${dir} --data FILE)`);
   // A run killed mid-write can leave a torn last line: skipped, and counted so the report can say so.
   const skippedLogLines: number[] = [];
-  const isRecord = (r: unknown): r is LogRecord => r !== null && typeof r === 'object' && !Array.isArray(r) && typeof (r as LogRecord).type === 'string';
-  const all = readJsonl(logPath, { skipInvalid: true, keep: isRecord, onSkip: (line) => skippedLogLines.push(line) }) as LogRecord[];
+  const all = readJsonl(logPath, { skipInvalid: true, keep: isLogRecord, onSkip: (line) => skippedLogLines.push(line) }) as LogRecord[];
   const lastStart = all.map((r) => r.type).lastIndexOf('start');
   const records = lastStart >= 0 ? all.slice(lastStart) : all;
   const starts = records.filter((r) => r.type === 'start' || r.type === 'resume');
