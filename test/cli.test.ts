@@ -153,6 +153,15 @@ describe('reclm command line', function () {
       expect(r.error, r.error?.message).to.equal(undefined);
       expect(r.stderr).to.include(`note: ${file}: 4 of 4 users had events out of time order in the file; each user's events were sorted by time`);
       expect(r.stderr).to.not.include('Warning');
+      // With --json the notes also reach stdout's summary, for a script that reads stdout alone; a run without notes has no field.
+      const note = `${file}: 4 of 4 users had events out of time order in the file; each user's events were sorted by time (stable: equal times keep file order)`;
+      const j = await runCommand(Compile, [...TINY, '--data', file, '--out', join(tmp, 'unsorted-art'), '--force', '--json']);
+      expect(j.error, j.error?.message).to.equal(undefined);
+      expect(JSON.parse(j.stdout).notes).to.deep.equal([note]);
+      const s = await runCommand(DataStats, [file, '--json']);
+      expect(JSON.parse(s.stdout).notes).to.deep.equal([note]);
+      const plain = await runCommand(Compile, [...TINY, '--data', DATA, '--out', join(tmp, 'unsorted-art'), '--force', '--json']);
+      expect(JSON.parse(plain.stdout).notes, plain.stderr).to.equal(undefined);
     });
 
     it('data stats --json summarises the file', async () => {

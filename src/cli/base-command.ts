@@ -64,7 +64,24 @@ export abstract class ReclmCommand extends Command {
    * mislead. One unwrapped line, `note: …`, also with --json (stdout holds only the JSON).
    */
   note(line: string): void {
+    this.notesGiven.push(line);
     process.stderr.write(`note: ${line}\n`);
+  }
+
+  /** The notes printed so far, in order; the --json summary carries them as `notes`. */
+  protected readonly notesGiven: string[] = [];
+
+  /**
+   * The --json summary: run()'s object with a `notes` array added when notes were printed, so a
+   * script reading stdout alone does not lose them (they went to stderr). A summary with its own
+   * `notes` (data stats) keeps them, the others appended once. Arrays and scalars pass as they are.
+   */
+  protected override toSuccessJson(result: unknown): unknown {
+    if (!this.notesGiven.length || result === null || typeof result !== 'object' || Array.isArray(result)) return result;
+    const own = (result as { notes?: unknown }).notes;
+    const notes = Array.isArray(own) ? [...own] : [];
+    for (const n of this.notesGiven) if (!notes.includes(n)) notes.push(n);
+    return { ...result, notes };
   }
 
   /**
