@@ -48,14 +48,15 @@ describe('data on the command line', function () {
     expect(r.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-item-count 3, --min-user-count 2); lower them`);
   });
 
-  it('an empty side file is named as such, not as interaction data', async () => {
+  it('an empty side file is named as such, with its flag, not as interaction data', async () => {
     const data = write('side-data.csv', 'user,item\na,x\na,y\nb,x\n');
     for (const text of ['', '\n \n']) {
-      const side = write('users.csv', text);
-      const r = await runCommand(DataStats as never, [data, '--user-features', side]);
-      expect(r.exitCode).to.equal(1);
-      expect(r.error?.message).to.match(new RegExp(`^${side.replace(/\./g, '\\.')}: the file is empty`));
-      expect(r.error?.message).to.not.include('interaction');
+      for (const side of ['user', 'item']) {
+        const file = write(`${side}s.csv`, text);
+        const r = await runCommand(DataStats as never, [data, `--${side}-features`, file]);
+        expect(r.exitCode).to.equal(1);
+        expect(r.error?.message).to.equal(`${file}: the ${side}-feature file (--${side}-features) is empty (no lines with data)`);
+      }
     }
   });
 

@@ -11,6 +11,16 @@ export class DataFormatError extends ReclmError {
     this.line = line;
   }
 
+  /** True for the error of a file with no lines with data (DataFormatError.empty), which a caller may rephrase to name its flag. */
+  emptyFile = false;
+
+  /** Error for a file with no lines with data (nothing, or only blank lines). */
+  static empty(file: string): DataFormatError {
+    const e = new DataFormatError(file, null, 'the file is empty (no lines with data)');
+    e.emptyFile = true;
+    return e;
+  }
+
   /** Error for one offending line: quotes the text (shortened) so the user can find it. */
   static atLine(file: string, line: number, text: string, expected: string): DataFormatError {
     const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;

@@ -34,7 +34,7 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     const v = options[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`${k} must be a non-negative integer, got ${v}`);
   }
-  if (src.bytes.length === 0) throw new DataFormatError(src.file, null, 'the file is empty (no lines with data)');
+  if (src.bytes.length === 0) throw DataFormatError.empty(src.file);
   // Columns given by position mean a delimited file without a header row, whatever the content looks like.
   const byPosition = columnsByPosition({ userCol: options.userCol, itemCol: options.itemCol, timeCol: options.timeCol, actionCol: options.actionCol }, src.file);
   const concrete: ConcreteFormat = format === 'auto' ? (byPosition ? 'csv' : detectFormat(src)) : format;

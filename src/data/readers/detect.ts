@@ -45,7 +45,7 @@ export function formatFromContent(src: Source): ConcreteFormat {
   const { bytes } = src;
   let i = 0;
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
-  if (i >= bytes.length) throw new DataFormatError(src.file, null, 'the file is empty (no lines with data)');
+  if (i >= bytes.length) throw DataFormatError.empty(src.file);
   if (bytes[i] === 0x5b /* [ */) return 'reczoo';
   let end = bytes.indexOf(0x0a, i);
   if (end < 0) end = bytes.length;

@@ -70,7 +70,14 @@ const LAYOUT_NAME: Record<Layout, string> = { 'ml1m-users': 'ML-1M users.dat', '
  * other side (users.dat given as item features) and on a key listed twice.
  */
 export function readSideFile(path: string, side: 'user' | 'item', specs: readonly FieldSpec[] = [], stored?: readonly FeatureField[]): SideTable {
-  return parseSideSource(loadSource(path, `the ${side}-feature file (--${side}-features)`), side, specs, stored);
+  const what = `the ${side}-feature file (--${side}-features)`;
+  try {
+    return parseSideSource(loadSource(path, what), side, specs, stored);
+  } catch (e) {
+    // The path alone does not say which side file it is; the flag does.
+    if (e instanceof DataFormatError && e.emptyFile) throw new DataFormatError(e.file, null, `${what} is empty (no lines with data)`);
+    throw e;
+  }
 }
 
 /** Same as readSideFile for bytes in memory; `file` names the layout and labels messages. */

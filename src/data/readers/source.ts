@@ -191,7 +191,7 @@ export function forEachLine(src: Source, fn: (start: number, end: number, lineNo
     }
     start = end + 1;
   }
-  if (!seen) throw new DataFormatError(src.file, null, 'the file is empty (no lines with data)');
+  if (!seen) throw DataFormatError.empty(src.file);
 }
 
 export function lineText(src: Source, start: number, end: number): string {
