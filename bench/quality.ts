@@ -236,7 +236,8 @@ const sets = parseSets(process.argv.flatMap((a, i) => (process.argv[i - 1] === '
 // the data's name keeps all but its file extensions, so that two files of one corpus
 // (ml-1m.seq.txt.gz, ml-1m.sasrec-5core.reconstructed.txt.gz) do not share a curve.
 const label = `${preset.name}${Object.entries(sets).map(([k, v]) => ` ${k}=${v}`).join('')}${recipeLabel}${inputs !== 'ids' ? ` inputs=${inputs}` : ''}${seed !== 1 ? ` seed=${seed}` : ''}`;
-const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-')}-${basename(dataPath).replace(/(\.(gz|zip|txt|dat|csv|tsv|json|inter|data))+$/, '')}.svg`);
+// Runs of dashes collapse to one: the label's " --lr 0.003" gives "-lr-0.003", not "---lr-0.003".
+const curve = join(dirname(table), `valid-${label.replace(/[^\w.=-]+/g, '-').replace(/-{2,}/g, '-')}-${basename(dataPath).replace(/(\.(gz|zip|txt|dat|csv|tsv|json|inter|data))+$/, '')}.svg`);
 // Checked before training: a file of that name that is not an earlier curve must not cost the run at its end.
 if (!validationSvgReplaceable(curve)) throw new UsageError(`${curve} exists and is not a validation curve this script wrote; refusing to overwrite it (move it, or give another --table folder)`);
 const epochs = epochsFlag ?? r.epochs;

@@ -68,7 +68,7 @@ describe('bench/quality.ts flags', function () {
     const dir = mkdtempSync(join(tmpdir(), 'reclm-quality-svg-'));
     const args = ['--preset', 'builtin', '--data', 'builtin', '--epochs', '1', '--threads', '1', '--out', join(dir, 'run'), '--table', join(dir, 't.md')];
     const run = () => spawnSync(process.execPath, ['--import', 'tsx', 'bench/quality.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120000 });
-    const curve = join(dir, 'valid-builtin---epochs-1-builtin.svg');
+    const curve = join(dir, 'valid-builtin-epochs-1-builtin.svg');
     writeFileSync(curve, 'mine\n');
     const refused = run();
     expect(refused.status, refused.stderr).to.equal(2);
