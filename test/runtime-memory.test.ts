@@ -146,6 +146,9 @@ describe('memory: size checks before allocating', () => {
       const r = checkTrainingFits(m, { batchSize: 100_000_000, fusedSteps: 8, numTrainRows: 943, meanTargetsPerRow: 100, memory: BIG_MACHINE });
       expect(r.batchSize).to.equal(943);
       expect(r.notes).to.deep.equal(['--batch-size 100000000 is larger than the 943 rows of an epoch (one per user); using 943']);
+      // A batch size the user did not type is named with its source, not as a flag.
+      const preset = checkTrainingFits(m, { batchSize: 1024, batchSizeFrom: 'preset builtin', fusedSteps: 8, numTrainRows: 943, meanTargetsPerRow: 100, memory: BIG_MACHINE });
+      expect(preset.notes).to.deep.equal(['batch size 1024 (preset builtin) is larger than the 943 rows of an epoch (one per user); using 943']);
     });
 
     it('keeps a batch size that fits, without notes', () => {
@@ -293,6 +296,10 @@ describe('memory: size checks before allocating', () => {
       // The recipe line names the batch size trained with, not the one asked for, and that it was cut.
       expect(r.stdout).to.match(/^training .*, batch size 120 \(flag, capped at the rows of an epoch\), /m);
       expect(readManifest(dir).params.length).to.be.above(0);
+      // Without the flag the default batch size (128) is capped: the note does not name a flag the user never gave.
+      const d = await runCommand(Train, [dir, '--data', data, '--max-steps', '1', '--eval-every', '0', '--threads', '1', '--overwrite']);
+      expect(d.error, d.error?.message).to.equal(undefined);
+      expect(d.stderr).to.include('note: batch size 128 (default) is larger than the 120 rows of an epoch (one per user); using 120\n');
     });
   });
 });

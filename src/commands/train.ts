@@ -271,6 +271,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       split: given?.split,
       epochs: r.epochs,
       batchSize: r.batchSize,
+      batchSizeFrom: recipe.from.batchSize,
       schedule: recipe.schedule,
       seed: r.seed,
       device: flags.device,

@@ -309,6 +309,8 @@ export interface FitOptions extends EstimateOptions {
   numTrainRows: number;
   /** The machine's memory; tests inject it. */
   memory?: MachineMemory;
+  /** Where batchSize came from, for the note when it is capped: 'flag' (the default) names --batch-size, another source (e.g. 'preset builtin') is named as it is. */
+  batchSizeFrom?: string;
 }
 
 export interface FitResult {
@@ -339,7 +341,8 @@ export function checkTrainingFits(manifest: Pick<Manifest, 'config' | 'params' |
   const notes: string[] = [];
   let batchSize = opts.batchSize;
   if (opts.numTrainRows >= 1 && batchSize > opts.numTrainRows) {
-    notes.push(`--batch-size ${batchSize} is larger than the ${opts.numTrainRows} rows of an epoch (one per user); using ${opts.numTrainRows}`);
+    const asked = opts.batchSizeFrom === undefined || opts.batchSizeFrom === 'flag' ? `--batch-size ${batchSize}` : `batch size ${batchSize} (${opts.batchSizeFrom})`;
+    notes.push(`${asked} is larger than the ${opts.numTrainRows} rows of an epoch (one per user); using ${opts.numTrainRows}`);
     batchSize = opts.numTrainRows;
   }
   const stepsPerEpoch = Math.ceil(opts.numTrainRows / batchSize);

@@ -38,6 +38,8 @@ export interface TrainOptions {
   data: Dataset;
   epochs: number;
   batchSize: number;
+  /** Where batchSize came from ('flag', 'preset NAME', 'default'), named in the note when it is capped at an epoch's rows; 'flag' when absent. */
+  batchSizeFrom?: string;
   schedule: LrSchedule;
   seed: number;
   device?: string;
@@ -402,7 +404,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   if (opts.resume && opts.overwrite) throw new TrainError('--resume continues the run in the folder and --overwrite deletes it; give one of them');
   // Refuse a run that cannot fit before anything is allocated; a batch larger than an epoch's rows is capped.
   const rows = trainingRows(opts.data, manifest.dataset.maxlen);
-  const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, fusedSteps: opts.fusedSteps, ...rows, memory: opts.memory });
+  const fit = checkTrainingFits(manifest, { batchSize: opts.batchSize, batchSizeFrom: opts.batchSizeFrom, fusedSteps: opts.fusedSteps, ...rows, memory: opts.memory });
   // What one process holds while it trains: off the fused path, its share of the global batch,
   // one micro-batch at a time; the validation hold is decided on it.
   const perProcess = fusesSteps(collective.size, gradAccum, zeroStage === 1) ? fit.estimate : estimateTrainingMemory(manifest, { batchSize: Math.ceil(fit.batchSize / (collective.size * gradAccum)), fusedSteps: 1, ...rows });
