@@ -13,7 +13,7 @@ import Compile from '../src/commands/compile.js';
 import Eval from '../src/commands/eval.js';
 import Report from '../src/commands/report.js';
 import Train from '../src/commands/train.js';
-import { buildReport, readRun, smoothEma, writeReport } from '../src/report/index.js';
+import { buildReport, readRun, skippedLinesNote, smoothEma, writeReport } from '../src/report/index.js';
 import { PACKAGE_ROOT, plainText, runCommand } from './helpers/cli.js';
 import { trainTinyOn } from './helpers/trained.js';
 import { tinyData } from './helpers/tiny-run.js';
@@ -73,8 +73,9 @@ describe('reclm report', function () {
       expect(html).to.include('class="status unfinished"').and.include('Unfinished run (no end record: still running, or killed)');
       // The torn line is skipped, and said: on the page and as a warning of the command.
       expect(run.skippedLogLines).to.deep.equal([11, 12, 13, 14]);
-      const note = `4 lines of ${join(dir, 'train.jsonl')} are not a well-formed log record and were skipped (lines 11, 12, 13, 14); a run killed mid-write leaves a torn line, one per kill`;
+      const note = `4 lines of ${join(dir, 'train.jsonl')} are not a well-formed log record and were skipped (lines 11, 12, 13, 14); a run killed mid-write leaves one torn line per kill, so more lines than kills point to something else writing to the file`;
       expect(html).to.include(`<p class="missing" id="skipped">${note}.</p>`);
+      expect(skippedLinesNote({ dir: 'd', skippedLogLines: [3] })).to.equal(`1 line of ${join('d', 'train.jsonl')} is not a well-formed log record and was skipped (line 3); a run killed mid-write leaves a torn line`);
       const r = await runCommand(Report, [dir]);
       expect(r.error, r.error?.message).to.equal(undefined);
       expect(plainText(r.stderr)).to.include(`Warning: ${note}`);

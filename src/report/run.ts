@@ -229,7 +229,7 @@ export function skippedLinesNote(run: Pick<RunData, 'dir' | 'skippedLogLines'>):
   if (!n.length) return '';
   const shown = n.length > 5 ? `${n.slice(0, 5).join(', ')}, …` : n.join(', ');
   const one = n.length === 1;
-  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not a well-formed log record and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); a run killed mid-write leaves a torn line, one per kill`;
+  return `${count(n.length, 'line')} of ${join(run.dir, RUN_FILES.log)} ${one ? 'is' : 'are'} not a well-formed log record and ${one ? 'was' : 'were'} skipped (${one ? 'line' : 'lines'} ${shown}); ${one ? 'a run killed mid-write leaves a torn line' : 'a run killed mid-write leaves one torn line per kill, so more lines than kills point to something else writing to the file'}`;
 }
 
 /**
