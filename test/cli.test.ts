@@ -204,7 +204,9 @@ describe('reclm command line', function () {
       expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--lr', 'fast']), 2, /^--lr must be a positive decimal number, got 'fast'$/);
       expectUserError(await runCommand(Train, [dir, '--data', DATA, '--batch-size', '0']), 2, /^--batch-size: Expected an integer greater than or equal to 1 but received: 0 \(see --help\)$/);
       expectUserError(await runCommand(Train, [dir, '--data', join(tmp, 'nope.txt'), '--device', 'gpu7']), 2, /invalid device "gpu7"/);
-      expectUserError(await runCommand(Train, [join(tmp, 'no-such-dir'), '--data', DATA]), 1, /no-such-dir is not a reclm artifact folder/);
+      expectUserError(await runCommand(Train, [join(tmp, 'no-such-dir'), '--data', DATA]), 1, /no-such-dir is not a reclm artifact folder: it does not exist; run 'reclm compile --out \S+no-such-dir' first$/);
+      mkdirSync(join(tmp, 'empty-dir'), { recursive: true });
+      expectUserError(await runCommand(Train, [join(tmp, 'empty-dir'), '--data', DATA]), 1, /empty-dir is not a reclm artifact folder: it has no manifest\.json; run 'reclm compile --out \S+empty-dir' first$/);
       // A seed past 2^53 − 1 (the random generators' limit) is refused with the flags, before
       // --overwrite deletes anything; compile and eval take the same seed flag.
       const before = readdirSync(dir).sort();

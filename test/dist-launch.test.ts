@@ -200,7 +200,7 @@ describe('reclm launch', function () {
       writeFileSync(malformed, 'user,item\n1,2\n3\n');
       const launch = (...args: string[]) => runCommand(Launch as never, ['-np', '2', '--mpirun', fake, ...args]);
       for (const [args, message] of [
-        [['train', join(dir, 'none'), '--data', data], `${join(dir, 'none')} is not a reclm artifact folder: cannot read manifest.json`],
+        [['train', join(dir, 'none'), '--data', data], `${join(dir, 'none')} is not a reclm artifact folder: it does not exist; run 'reclm compile --out ${join(dir, 'none')}' first`],
         [['train', art, '--data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],
         [['train', art, '--data', dir], `${dir}: is a folder without a train file`],
         [['train', art, '--data', data, '--test-data', join(dir, 'none.txt')], `${join(dir, 'none.txt')}: cannot read the data file: no such file`],

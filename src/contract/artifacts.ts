@@ -6,7 +6,7 @@
  * Depends on nothing but the DSL's element types, so every layer may import it.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InitSpec } from '../dsl/graph.js';
 import type { DType, Dim } from '../dsl/types.js';
@@ -224,7 +224,10 @@ export function readManifest(dir: string, verify = true): Manifest {
   try {
     text = readFileSync(join(dir, MANIFEST_FILE), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ArtifactError(`${dir} is a file, not a reclm artifact folder; give the folder that 'reclm compile --out' wrote`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new ArtifactError(`${dir} is a file, not a reclm artifact folder; give the folder that 'reclm compile --out' wrote`);
+    // Said in words: the system's "ENOENT: no such file or directory, open '…'" names a path the user never gave.
+    if (code === 'ENOENT') throw new ArtifactError(`${dir} is not a reclm artifact folder: ${existsSync(dir) ? `it has no ${MANIFEST_FILE}` : 'it does not exist'}; run 'reclm compile --out ${dir}' first`);
     throw new ArtifactError(`${dir} is not a reclm artifact folder: cannot read ${MANIFEST_FILE} (${(e as Error).message}); run 'reclm compile' first`);
   }
   let parsed: unknown;
