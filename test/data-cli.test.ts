@@ -58,6 +58,11 @@ describe('data on the command line', function () {
         expect(r.error?.message).to.equal(`${file}: the ${side}-feature file (--${side}-features) is empty (no lines with data)`);
       }
     }
+    // A header and no rows: said so, not blamed on the ids (every user would be missing from it).
+    const headerOnly = write('users.csv', 'user,age\n');
+    const r = await runCommand(DataStats as never, [data, '--user-features', headerOnly]);
+    expect(r.exitCode).to.equal(1);
+    expect(r.error?.message).to.equal(`${headerOnly}: the user-feature file (--user-features) has a header but no data rows`);
   });
 
   it('--columns positions that no file has, or names mixed with positions, do not parse: exit 2 before any file is read', async () => {

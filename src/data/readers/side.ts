@@ -269,6 +269,8 @@ function parseCsvSide(src: Source, side: 'user' | 'item', specs: readonly FieldS
     });
     addRow(rows, id, values, src.file, lineNo, text);
   });
-  if (!header) throw new DataFormatError(src.file, null, 'the file is empty');
+  if (!header) throw DataFormatError.empty(src.file);
+  // Else every user (item) would be '<unk>' and the error would blame the ids.
+  if (rows.size === 0) throw new DataFormatError(src.file, null, `the ${side}-feature file (--${side}-features) has a header but no data rows`);
   return { file: src.file, layout: LAYOUT_NAME.csv, side, columns: cols.map((c) => c.col), rows, notes, usedSpecs: used, keyColumn: (header as string[])[key] };
 }
