@@ -184,6 +184,8 @@ describe('data: real-world files', () => {
     it('messages name a column by position as "column 4", by header name as column "time"', () => {
       expect(readError(file('pos.csv', '1,10,5,yesterday\n'), { userCol: '1', itemCol: '2', timeCol: '4' }).message).to.include('expected a time in column 4 (');
       expect(readError(file('named.csv', 'user,item,time\n1,10,yesterday\n')).message).to.include('expected a time in column "time" (');
+      // The bad value is quoted first, then its line.
+      expect(readError(file('named.csv', 'user,item,time\n1,10,yesterday\n')).message).to.match(/, got "yesterday" in the line "1,10,yesterday"$/);
       expect(readError(file('empty.csv', 'user,item\n1,\n')).message).to.include('expected non-empty values in column "user" and column "item"');
     });
 

@@ -23,7 +23,16 @@ export class DataFormatError extends ReclmError {
 
   /** Error for one offending line: quotes the text (shortened) so the user can find it. */
   static atLine(file: string, line: number, text: string, expected: string): DataFormatError {
-    const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    return new DataFormatError(file, line, `expected ${expected}, got ${JSON.stringify(shown)}`);
+    return new DataFormatError(file, line, `expected ${expected}, got ${quoted(text)}`);
   }
+
+  /** Error for one field of a line: quotes the field's value first, then the line (both shortened). */
+  static atField(file: string, line: number, text: string, value: string, expected: string): DataFormatError {
+    return new DataFormatError(file, line, `expected ${expected}, got ${quoted(value)} in the line ${quoted(text)}`);
+  }
+}
+
+/** `text` as a JSON string, cut at 200 characters so that one line of a huge file stays readable. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
 }

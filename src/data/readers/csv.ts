@@ -137,7 +137,7 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       const t = parseTime(row[ti]);
       if (Number.isNaN(t)) {
         const ambiguous = /^\s*\d{1,4}[/.]\d{1,2}[/.]\d{1,4}/.test(row[ti]) ? `; slash and dot dates such as "${row[ti].trim()}" are not read, as their form does not say whether the day or the month comes first: write YYYY-MM-DD` : '';
-        throw DataFormatError.atLine(src.file, lineNo, text, `a time in ${columnRef(header[ti])} (${TIME_FORMS})${ambiguous}`);
+        throw DataFormatError.atField(src.file, lineNo, text, row[ti], `a time in ${columnRef(header[ti])} (${TIME_FORMS})${ambiguous}`);
       }
       inn.time.push(t);
     }
