@@ -109,6 +109,11 @@ describe('reclm report', function () {
         return out;
       };
 
+      it('a run killed before its first step says so in plain words', async () => {
+        const dir = await fakeRun('no-step', [{ type: 'start', step: 0, epoch: 0, time: '2026-01-02T00:00:00Z', batchSize: 64, seed: 1 }]);
+        expect(readRun(dir).status.line).to.equal('unfinished run (no end record: still running, or killed): no step logged yet, 0 epochs done');
+      });
+
       it('a resume with no end record after it is unfinished, whatever an earlier invocation ended with', async () => {
         // A run stopped by --max-steps at step 16 (2 epochs of 8 steps), resumed, then killed at step 28.
         const dir = await fakeRun('resumed-killed', [

@@ -179,7 +179,7 @@ function describeStatus(dir: string, records: LogRecord[], lastWrite: Date, best
     return {
       finished: false, stoppedBy: null, summary: null, lastStep, lastEpoch, epochsDone, resumedAt,
       text: `Unfinished run (no end record: still running, or killed): train.jsonl has no end record ${since}, so the run is still going, or it was killed or crashed before the end (last record: ${where}, written ${lastWrite.toISOString()}, ${ago < 1 ? 'under a minute' : `${ago.toFixed(0)} min`} ago; ${count(epochsDone, 'epoch')} done). It can be continued with ${continueWith}.`,
-      line: `unfinished run (no end record: still running, or killed): last record at ${where}, ${count(epochsDone, 'epoch')} done${resumedAt === null ? '' : `; the last invocation was a --resume from step ${resumedAt}`}`,
+      line: `unfinished run (no end record: still running, or killed): ${lastRec || resumedAt !== null ? `last record at ${where}` : 'no step logged yet'}, ${count(epochsDone, 'epoch')} done${resumedAt === null ? '' : `; the last invocation was a --resume from step ${resumedAt}`}`,
     };
   }
   const { type: _t, ...summary } = end;
