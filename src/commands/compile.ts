@@ -5,7 +5,7 @@ import { AUTO_PRESET, PRESET_NAMES, presetNamed, type Preset } from '../../graph
 import { type AutoChoice, autoPreset, describeChoices, describeStats } from '../../graphs/auto-preset.js';
 import { modelNamed, type ModelName } from '../../graphs/config.js';
 import { datasetStats } from '../data/stats.js';
-import { leaveOneOutSplit, trainThroughValid } from '../data/split.js';
+import { leaveOneOutSplit, onlyTrainOnValidTrains } from '../data/split.js';
 import type { Dataset } from '../data/types.js';
 import { LOSS_NAMES, parseLossName } from '../../graphs/types.js';
 import { SEED_ADAMW } from '../compiler/adamw.js';
@@ -164,6 +164,6 @@ function leaveOneOutNotes(data: Dataset, file: string): string[] {
     return [`no user of ${file} has a validation and a test item (3 or more ${data.positive ? 'positive events' : 'interactions'}), so a leave-one-out split has no one to evaluate: reclm train refuses it unless given pre-split --valid-data/--test-data files`];
   }
   if (split.summary.trainableUsers > 0) return [];
-  const withValid = trainThroughValid(split).summary.trainableUsers > 0 ? '--train-on-valid or ' : '';
+  const withValid = onlyTrainOnValidTrains(split) ? '--train-on-valid or ' : '';
   return [`no user of ${file} has a training example (2 training items before the validation item), so reclm train refuses it unless given ${withValid}pre-split files`];
 }

@@ -201,6 +201,15 @@ export function requireEvaluableUsers(split: Split, which: EvalSplit, source: st
 }
 
 /**
+ * True when no user of `split` has a training example but training through the validation item
+ * (--train-on-valid, trainThroughValid) would give some user one: the hint train's and compile's
+ * refusals of such data give.
+ */
+export function onlyTrainOnValidTrains(split: Split): boolean {
+  return split.summary.trainableUsers === 0 && trainThroughValid(split).summary.trainableUsers > 0;
+}
+
+/**
  * The split with each evaluated user's validation item appended to its train prefix: training
  * then sees every item but the test item, as Meta's HSTU training does (`ignore_last_n=1`). Only
  * for training; validation on such a model measures items it was trained on.

@@ -9,7 +9,7 @@ import { Dataset } from '../data/types.js';
 import { dataContentFingerprint, dataFingerprint, sideDataFingerprint } from '../data/fingerprint.js';
 import { loadItemMap } from '../data/item-map.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
-import { Split, leaveOneOutSplit, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
+import { Split, leaveOneOutSplit, onlyTrainOnValidTrains, requireEvaluableUsers, trainThroughValid } from '../data/split.js';
 import { EpochUsers, SamplerError, SamplerState, TrainBatch, TrainSampler, TrainWindow, checkTrainWindow, padBatch } from '../data/sampler.js';
 import { DataFormatError } from '../data/errors.js';
 import { ReclmError } from '../errors.js';
@@ -437,7 +437,7 @@ async function openRun(opts: TrainOptions, collective: Collective): Promise<Run>
   } catch (e) {
     if (!(e instanceof SamplerError)) throw e;
     // Training through the validation item gives each history one more training item: say so when that would help.
-    const way = !trainOnValid && split.summary.trainableUsers === 0 && trainThroughValid(split).summary.trainableUsers > 0 ? '; --train-on-valid trains through the validation item, which gives some users one' : '';
+    const way = !trainOnValid && onlyTrainOnValidTrains(split) ? '; --train-on-valid trains through the validation item, which gives some users one' : '';
     throw new DataFormatError(source, null, `${e.message}${way}`);
   }
   // Rank 0 alone owns the folder: the lock, deleting an old run, every write.
