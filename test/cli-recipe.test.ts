@@ -43,6 +43,12 @@ describe('training recipe', () => {
     expect(r.values.bucket).to.equal(0);
     expect(() => resolveRecipe({ bucket: 16 }, undefined, stored, 6040, 'dir')).to.throw('--bucket 16 contradicts the run in dir, trained with --bucket 0');
     expect(resolveRecipe({}, undefined, { ...stored, bucket: 8 }, 6040, 'dir').values.bucket).to.equal(8);
+    // A batch size capped at an epoch's rows when the run started: the same command with --resume
+    // (a larger --batch-size) continues it; a smaller one, or any other with rows to spare, contradicts it.
+    const capped = { ...stored, batchSize: 30 };
+    expect(resolveRecipe({ batchSize: 128 }, undefined, capped, 30, 'dir').values.batchSize).to.equal(30);
+    expect(() => resolveRecipe({ batchSize: 16 }, undefined, capped, 30, 'dir')).to.throw('--batch-size 16 contradicts the run in dir, trained with --batch-size 30');
+    expect(() => resolveRecipe({ batchSize: 256 }, undefined, stored, 6040, 'dir')).to.throw('--batch-size 256 contradicts the run in dir, trained with --batch-size 128');
     // Random windows are part of the run: a run without them is not continued with them, and back.
     expect(() => resolveRecipe({ window: 'random' }, undefined, stored, 6040, 'dir')).to.throw('--window random contradicts the run in dir, trained with --window last');
     expect(resolveRecipe({}, undefined, { ...stored, window: 'random' }, 6040, 'dir').values.window).to.equal('random');

@@ -46,7 +46,9 @@ function flatten(r: RunRecipe): Partial<typeof TRAIN_DEFAULTS> {
  * recipe, else TRAIN_DEFAULTS, and its schedule from scheduleFor. A resumed run (`stored`)
  * takes every value and the schedule from the checkpoint; a flag that contradicts it throws a
  * UsageError naming the flag and the stored value. The one documented override: --epochs with
- * a constant schedule (which does not depend on the run's length).
+ * a constant schedule (which does not depend on the run's length). `users` is the number of
+ * training rows of an epoch (one per user): a resumed run whose stored batch size is that number
+ * takes any larger --batch-size as its own (the cap that started it); 0 turns this off.
  */
 export function resolveRecipe(flags: RecipeFlags, preset: Record<string, unknown> | undefined, stored: RunRecipe | null, users: number, dir: string): EffectiveRecipe {
   const values = { ...TRAIN_DEFAULTS };
@@ -60,7 +62,10 @@ export function resolveRecipe(flags: RecipeFlags, preset: Record<string, unknown
     for (const k of Object.keys(TRAIN_DEFAULTS) as Key[]) {
       const given = flags[k];
       const extendable = k === 'epochs' && stored.schedule.kind === 'constant';
-      if (given !== undefined && given !== was[k] && !extendable) {
+      // A batch size above an epoch's rows was capped at them when the run started (checkTrainingFits):
+      // the command that started it, given again with --resume, asks for that same batch.
+      const capped = k === 'batchSize' && users > 0 && was[k] === users && typeof given === 'number' && given > users;
+      if (given !== undefined && given !== was[k] && !extendable && !capped) {
         const flag = RECIPE_FLAG[k];
         const givenText = typeof given === 'boolean' ? (given ? flag : `--no-${flag.slice(2)}`) : `${flag} ${given}`;
         const storedText = was[k] === undefined ? `with a constant lr (no ${flag})` : typeof was[k] === 'boolean' ? `${was[k] ? 'with' : 'without'} ${flag}` : `with ${flag} ${was[k]}`;

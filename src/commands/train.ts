@@ -202,7 +202,7 @@ Data-parallel: under \`mpirun -np N\` (or \`reclm launch -np N -- train ...\`) e
       // One read of the checkpoint: its recipe for the flags, its position for what is left to train.
       const state = loadCheckpoint(join(args.dir, RUN_FILES.last));
       const meta = runMetaOf(state);
-      const recipe = resolveRecipe(Train.recipeFlags(flags, bucketFor(manifest, 1) === 0), manifest.recipe, meta?.recipe ?? null, 0, args.dir);
+      const recipe = resolveRecipe(Train.recipeFlags(flags, bucketFor(manifest, 1) === 0), manifest.recipe, meta?.recipe ?? null, data.sequences.length, args.dir);
       checkResumable(args.dir, state, { epochs: recipe.values.epochs, constant: recipe.schedule.kind === 'constant', maxSteps: flags['max-steps'], meta });
     }
   }
