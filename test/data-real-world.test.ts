@@ -240,7 +240,7 @@ describe('data: real-world files', () => {
     });
 
     it('--columns is refused for formats without a header, and bad --columns values name the part', () => {
-      expect(readError(file('plain.txt', '1 2\n'), { userCol: 'x' }).message).to.include('columns (--columns) apply to CSV/TSV and RecBole .inter files, but this file is read as sasrec');
+      expect(readError(file('plain.txt', '1 2\n'), { userCol: 'x' }).message).to.include('columns (--columns) apply to CSV/TSV and RecBole .inter files (and, by name, to JSON Lines keys), but this file is read as sasrec');
       expect(() => parseColumns('usr=a')).to.throw(/--columns expects user=NAME,item=NAME,time=NAME,action=NAME, got 'usr=a'/);
       expect(() => parseColumns('user=')).to.throw(/user= needs a column name/);
       expect(parseColumns('user=a,item=b,time=c')).to.deep.equal({ userCol: 'a', itemCol: 'b', timeCol: 'c' });

@@ -9,16 +9,16 @@ import { UsageError } from './errors.js';
 import { checkedStringFlag } from './flags.js';
 import { splitOutsideQuotes, unquote } from '../util/quoted-list.js';
 
-/** `--columns user=…,item=…,time=…`: which columns of a CSV/TSV or RecBole .inter file to read, by header name or (no header row) by 1-based position. */
+/** `--columns user=…,item=…,time=…`: which columns of a CSV/TSV or RecBole .inter file (or keys of a JSON Lines file) to read, by header name or (no header row) by 1-based position. */
 export const columnsFlag = () =>
   checkedStringFlag(parseColumns)({
     description:
-      "CSV/TSV/.inter header columns to read, e.g. user=userId,item=movieId,time=timestamp,action=rating (time=none ignores a time column; action= reads each event's action; quote a name that holds a comma: item=\"Title, The\"); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date. A file without a header row (Amazon's ratings-only CSVs): give 1-based positions, e.g. user=1,item=2,time=4",
+      "CSV/TSV/.inter header columns (or JSON Lines keys) to read, e.g. user=userId,item=movieId,time=timestamp,action=rating (time=none ignores a time column; action= reads each event's action; quote a name that holds a comma: item=\"Title, The\"); default: common names such as user_id, userId, item_id, movieId, timestamp, time, ts, date. A file without a header row (Amazon's ratings-only CSVs): give 1-based positions, e.g. user=1,item=2,time=4",
   });
 
 /** The flags of side information and the positive rule (compile, train, eval, data stats). */
 export const featureFlags = () => ({
-  actions: Flags.boolean({ description: "feed each event's action (the rating of ratings.dat/u.data, or the CSV action column: --columns action=NAME) to the model as an input" }),
+  actions: Flags.boolean({ description: "feed each event's action (the rating of ratings.dat/u.data, or the CSV column or JSON Lines key: --columns action=NAME) to the model as an input" }),
   positive: checkedStringFlag(parsePositiveRule)({ description: 'which events are targets: all (default), rating>=N, or action=V1,V2,… (quote a value that holds a comma: action=click,"add to cart, later"); the others stay in the sequences as context' }),
   'user-features': Flags.string({ description: 'user-feature file: ML-1M users.dat, ML-100K u.user, or CSV/TSV with a user id column (.gz ok)' }),
   'item-features': Flags.string({ description: 'item-feature file: ML-1M movies.dat, ML-100K u.item, or CSV/TSV with an item id column (.gz ok)' }),

@@ -38,7 +38,7 @@ The item count comes from --data (the file you will train on) or --num-items. Co
     preset: checkedStringFlag(presetNameCheck(PRESET_NAMES))({ description: `named config + training recipe (${PRESET_NAMES.join(', ')}; auto: chosen from --data's statistics, each choice printed; \`reclm presets NAME\` shows one)` }),
     config: Flags.string({ description: 'JSON file with a config object (field names of docs/models.md)' }),
     set: Flags.string({ description: 'override one config field: key=value (repeatable)', multiple: true }),
-    data: Flags.string({ description: 'training data file (SASRec txt, ratings.dat, u.data, CSV, reczoo JSON; .gz ok)', exclusive: ['num-items'] }),
+    data: Flags.string({ description: 'training data file (SASRec txt, ratings.dat, u.data, CSV, JSON Lines, reczoo JSON; .gz ok)', exclusive: ['num-items'] }),
     format: dataFormatFlag(),
     columns: columnsFlag(),
     ...featureFlags(),

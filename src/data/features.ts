@@ -70,7 +70,7 @@ export interface ActionLog {
   vocab: string[];
   /** per user, parallel to Dataset.sequences */
   actions: Int32Array[];
-  /** Per token, the 1-based line of the data file where the value first appears ([0] = 0); CSV files only. */
+  /** Per token, the 1-based line of the data file where the value first appears ([0] = 0); CSV and JSON Lines files only. */
   firstLine?: number[];
 }
 

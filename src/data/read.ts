@@ -6,6 +6,7 @@ import { ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, normaliseColumn } from './rea
 import { detectFormat, type ConcreteFormat } from './readers/detect.js';
 import type { Interactions } from './readers/interactions.js';
 import { parseMl100k, parseMovieLensDat } from './readers/movielens.js';
+import { parseJsonLines } from './readers/jsonl.js';
 import { parseReczooJson } from './readers/reczoo.js';
 import { parseSasrec } from './readers/sasrec.js';
 import { defaultName, loadSource, sourceFromBytes, type Source } from './readers/source.js';
@@ -41,11 +42,11 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
   // ratings.dat / u.data have one action column, the rating: `--columns action=rating` names it.
   const mlRating = (concrete === 'movielens' || concrete === 'ml100k') && options.actionCol === 'rating';
   const named = (['userCol', 'itemCol', 'timeCol', 'actionCol'] as const).filter((k) => options[k] !== undefined && !(k === 'actionCol' && mlRating));
-  if (named.length && concrete !== 'csv') {
-    throw new DataFormatError(src.file, null, `columns (--columns) apply to CSV/TSV and RecBole .inter files, but this file is read as ${concrete}`);
+  if (named.length && concrete !== 'csv' && !(concrete === 'jsonl' && !byPosition)) {
+    throw new DataFormatError(src.file, null, `columns (--columns) apply to CSV/TSV and RecBole .inter files (and, by name, to JSON Lines keys), but this file is read as ${concrete}`);
   }
-  if (options.actions && !['movielens', 'ml100k', 'csv'].includes(concrete)) {
-    throw new DataFormatError(src.file, null, `actions (a rating or event column) need ratings.dat, u.data or a CSV/TSV with an action column, but this file is read as ${concrete} (item ids only)`);
+  if (options.actions && !['movielens', 'ml100k', 'csv', 'jsonl'].includes(concrete)) {
+    throw new DataFormatError(src.file, null, `actions (a rating or event column) need ratings.dat, u.data, a CSV/TSV or JSON Lines with an action column, but this file is read as ${concrete} (item ids only)`);
   }
   let inter: Interactions;
   try {
@@ -105,7 +106,7 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     }
   }
   // Naming the action column does not make actions a model input: say so rather than leave it among the ignored.
-  if (concrete === 'csv' && options.actionCol !== undefined && !inter.action) notes.push(`${src.file}: the action column (--columns action=${options.actionCol}) is read only with --actions or --positive`);
+  if ((concrete === 'csv' || concrete === 'jsonl') && options.actionCol !== undefined && !inter.action) notes.push(`${src.file}: the action column (--columns action=${options.actionCol}) is read only with --actions or --positive`);
   ds.read = read;
   ds.notes = notes;
   for (const n of notes) options.onNote?.(n);
@@ -167,6 +168,8 @@ function parse(src: Source, format: ConcreteFormat, options: ReadOptions): Inter
       return parseMl100k(src, options.actions === true);
     case 'csv':
       return parseCsv(src, { userCol: options.userCol, itemCol: options.itemCol, timeCol: options.timeCol, actionCol: options.actionCol, actions: options.actions });
+    case 'jsonl':
+      return parseJsonLines(src, { userCol: options.userCol, itemCol: options.itemCol, timeCol: options.timeCol, actionCol: options.actionCol, actions: options.actions });
     case 'reczoo':
       return parseReczooJson(src);
   }

@@ -37,10 +37,10 @@ export interface Dataset {
   userFeatures?: UserFeatures;
 }
 
-export type DataFormat = 'auto' | 'sasrec' | 'user-seq' | 'movielens' | 'ml100k' | 'csv' | 'reczoo';
+export type DataFormat = 'auto' | 'sasrec' | 'user-seq' | 'movielens' | 'ml100k' | 'csv' | 'jsonl' | 'reczoo';
 
 /** Every value of DataFormat, for flag definitions and validation. */
-export const DATA_FORMATS: readonly DataFormat[] = ['auto', 'sasrec', 'user-seq', 'movielens', 'ml100k', 'csv', 'reczoo'];
+export const DATA_FORMATS: readonly DataFormat[] = ['auto', 'sasrec', 'user-seq', 'movielens', 'ml100k', 'csv', 'jsonl', 'reczoo'];
 
 /** What a reader found and did, reported by `reclm data stats`. */
 export interface ReadReport {
@@ -83,11 +83,11 @@ export interface ReadOptions {
   minItemCount?: number;
   /** k-core filtering: drop users with fewer interactions. */
   minUserCount?: number;
-  /** CSV / RecBole .inter: the action column (a rating or an event type), read when actions are needed. */
+  /** CSV / RecBole .inter / JSON Lines: the action column (a rating or an event type), read when actions are needed. */
   actionCol?: string;
   /**
    * Actions are a model input: read each event's action (the rating of ratings.dat / u.data,
-   * the CSV's actionCol, else a column named like action, event, rating) and keep it in
+   * the CSV's or JSON Lines' actionCol, else a column named like action, event, rating) and keep it in
    * Dataset.actions. Off by default: plain item ids. A positive rule reads the actions too, but
    * openDataset keeps them only with this option.
    */

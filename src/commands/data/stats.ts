@@ -52,6 +52,7 @@ export default class DataStats extends ReclmCommand {
     '<%= config.bin %> data stats ml-1m.seq.txt.gz',
     '<%= config.bin %> data stats u.data.gz --json',
     '<%= config.bin %> data stats ml-latest-small.zip',
+    '<%= config.bin %> data stats reviews_Beauty_5.json.gz',
     '<%= config.bin %> data stats events.csv --columns user=visitorid,item=itemid,time=timestamp',
     "<%= config.bin %> data stats ratings.dat --positive 'rating>=4' --user-features users.dat --item-features movies.dat",
   ];

@@ -7,11 +7,11 @@
  * the order listed; the first header column matching the earliest synonym wins.
  */
 export const USER_COLUMNS = ['userid', 'user', 'uid', 'reviewerid', 'customerid', 'visitorid', 'sessionid'];
-export const ITEM_COLUMNS = ['itemid', 'item', 'iid', 'movieid', 'productid', 'asin', 'trackid', 'songid', 'businessid', 'artistid'];
+export const ITEM_COLUMNS = ['itemid', 'item', 'iid', 'movieid', 'productid', 'parentasin', 'asin', 'trackid', 'songid', 'businessid', 'artistid'];
 export const TIME_COLUMNS = ['timestamp', 'time', 'ts', 'datetime', 'date', 'unixtime', 'unixtimestamp', 'eventtime', 'unixreviewtime', 'timestampunix', 'createdat', 'interactiontime'];
 
 /** Action columns (a rating or a named event type), looked for only when actions are asked for. */
-export const ACTION_COLUMNS = ['action', 'event', 'eventtype', 'behavior', 'behaviour', 'behaviortype', 'rating', 'interaction', 'type'];
+export const ACTION_COLUMNS = ['action', 'event', 'eventtype', 'behavior', 'behaviour', 'behaviortype', 'rating', 'overall', 'stars', 'interaction', 'type'];
 
 export function normaliseColumn(name: string): string {
   return name

@@ -3,7 +3,7 @@
  * content does.
  *
  * Content rules, in order:
- * 1. `[` first: reczoo JSON.
+ * 1. `[` first: reczoo JSON; `{` first: JSON Lines (so a `.json` name is decided by its first character).
  * 2. `::` in the first line: MovieLens `ratings.dat`.
  * 3. A header row (a field named like a user or item column, or a RecBole `name:type` field),
  *    or a first line with commas or semicolons: CSV/TSV.
@@ -32,9 +32,14 @@ export function detectFormat(src: Source): ConcreteFormat {
   return formatFromName(src.formatName) ?? formatFromContent(src);
 }
 
+/**
+ * The format a file name settles (`.csv`, `.tsv`, `.inter`, `.jsonl`, `.ndjson`, `u.data`, `.dat`;
+ * a `.gz` suffix ignored), or null when the content must decide: a `.json` file is reczoo's array
+ * or JSON Lines by its first character.
+ */
 export function formatFromName(path: string): ConcreteFormat | null {
   const name = basename(path).toLowerCase().replace(/\.gz$/, '');
-  if (name.endsWith('.json')) return 'reczoo';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
   if (name.endsWith('.csv') || name.endsWith('.tsv') || name.endsWith('.inter')) return 'csv';
   if (name === 'u.data' || name.endsWith('.u.data')) return 'ml100k';
   if (name.endsWith('.dat')) return 'movielens';
@@ -47,6 +52,9 @@ export function formatFromContent(src: Source): ConcreteFormat {
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
   if (i >= bytes.length) throw DataFormatError.empty(src.file);
   if (bytes[i] === 0x5b /* [ */) return 'reczoo';
+  if (bytes[i] === 0x7b /* { */) return 'jsonl';
+  // A .json name is JSON: reczoo's array, else JSON Lines (whose reader names a line that is neither).
+  if (/\.json(\.gz)?$/i.test(src.formatName)) return 'reczoo';
   let end = bytes.indexOf(0x0a, i);
   if (end < 0) end = bytes.length;
   const line = bytes.toString(src.encoding, i, end).replace(/\r$/, '');
@@ -74,7 +82,7 @@ export function formatFromContent(src: Source): ConcreteFormat {
     src.file,
     1,
     `cannot detect the format from the first line ${JSON.stringify(line.slice(0, 200))}; name it with the format option ` +
-      '(sasrec: "user item [timestamp]", user-seq: "user item1 item2 …", movielens: "UserID::MovieID::Rating::Timestamp", ml100k: tab-separated "user item rating timestamp", csv with a header, reczoo JSON)',
+      '(sasrec: "user item [timestamp]", user-seq: "user item1 item2 …", movielens: "UserID::MovieID::Rating::Timestamp", ml100k: tab-separated "user item rating timestamp", csv with a header, jsonl: one JSON object per line, reczoo JSON)',
   );
 }
 

@@ -1,0 +1,124 @@
+/**
+ * JSON Lines: one JSON object per line, one interaction per object. This is how the raw public
+ * logs of the short-sequence benchmarks ship:
+ * - Amazon reviews (McAuley et al., 2014/2018 dumps): `reviewerID`, `asin`, `unixReviewTime`
+ *   (seconds), `overall` (the rating);
+ * - Amazon Reviews 2023 (Hou et al.): `user_id`, `parent_asin`, `timestamp` (milliseconds), `rating`;
+ * - Yelp's `review.json`: `user_id`, `business_id`, `date` (`2016-03-09 00:44:42`), `stars`.
+ *
+ * The first object's keys are the columns, found as CSV header names are (the synonyms of
+ * columns.ts, or `--columns` names). Ids are strings or numbers, read as their text; times are
+ * numbers (seconds, or milliseconds told by the column's size) or ISO 8601 strings, as in CSV.
+ * Every other key of the first object is ignored and named. Lines are parsed with JSON.parse.
+ */
+import { DataFormatError } from '../errors.js';
+import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
+import type { CsvColumns } from './csv.js';
+import { GrowableInt32, IdInterner, newInteractions, type Interactions } from './interactions.js';
+import { forEachLine, lineText, type Source } from './source.js';
+import { TIME_FORMS, parseTime } from './time.js';
+
+/** What a line must be, for error messages. */
+const ONE_OBJECT = 'one JSON object per line (JSON Lines), such as {"user_id": "A1", "item_id": "B7", "timestamp": 1451952000}';
+
+/**
+ * Reads JSON Lines interactions. `cols` names the keys to read (CsvColumns: user, item, time or
+ * null for none, action), else they are found by the synonyms of columns.ts. Returns one row per
+ * line, sorted later by time when a time key is read.
+ * Throws DataFormatError (file, line, text) for a line that is not a JSON object, a key missing or
+ * holding neither a string nor a number, an integer id past 2^53 (JSON.parse would round it), or
+ * a time that is neither a number nor an ISO 8601 date.
+ */
+export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions {
+  let keys: { user: string; item: string; time: string | null; action: string | null } | null = null;
+  let inter: Interactions | null = null;
+  forEachLine(src, (s, e, lineNo) => {
+    const text = lineText(src, s, e);
+    const record = parseObject(src.file, lineNo, text);
+    if (!keys) {
+      keys = findKeys(Object.keys(record), cols, src.file, lineNo, text);
+      inter = newInteractions(src.file, keys.time !== null, keys.time !== null);
+      inter.columns = { user: keys.user, item: keys.item, time: keys.time, ...(keys.action !== null ? { action: keys.action } : {}) };
+      const used = new Set<string>([keys.user, keys.item, keys.time, keys.action].filter((k): k is string => k !== null));
+      inter.ignoredColumns = Object.keys(record).filter((k) => !used.has(k));
+      if (keys.action !== null) inter.action = { values: new IdInterner(), key: new GrowableInt32(), column: keys.action, firstLine: [] };
+    }
+    const inn = inter!;
+    const k = keys;
+    const user = idText(record, k.user, src.file, lineNo, text);
+    const item = idText(record, k.item, src.file, lineNo, text);
+    if (inn.time) inn.time.push(timeOf(record, k.time!, src.file, lineNo, text));
+    inn.user.push(inn.users.internString(user));
+    inn.item.push(inn.items.internString(item));
+    if (inn.action) {
+      const a = idText(record, k.action!, src.file, lineNo, text);
+      const key = inn.action.values.internString(a);
+      // A new value: where it first appears, so a rule that cannot read it can name the line.
+      if (inn.action.firstLine && key === inn.action.firstLine.length) inn.action.firstLine.push(lineNo);
+      inn.action.key.push(key);
+    }
+  });
+  return inter!;
+}
+
+function parseObject(file: string, lineNo: number, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // The 2014 Amazon dumps without "_5" are Python dict literals, not JSON: say what they are.
+    const python = /^\s*\{\s*'/.test(text) ? "; this line is a Python dict literal (single quotes), as in the older Amazon review dumps: convert it to JSON first (Python: json.dumps(ast.literal_eval(line)))" : '';
+    throw DataFormatError.atLine(file, lineNo, text, `${ONE_OBJECT}${python}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw DataFormatError.atLine(file, lineNo, text, ONE_OBJECT);
+  return value as Record<string, unknown>;
+}
+
+/** The keys to read, from the first object's keys and the `--columns` names. */
+function findKeys(names: string[], cols: CsvColumns, file: string, lineNo: number, text: string): { user: string; item: string; time: string | null; action: string | null } {
+  const find = (wanted: string | undefined, synonyms: string[], role: string): string => {
+    const i = findColumnIndex(names, wanted, synonyms);
+    if (i >= 0) return names[i];
+    const which = wanted !== undefined ? `"${wanted}"` : `one of ${synonyms.join(', ')} (case and "_" ignored)`;
+    throw DataFormatError.atLine(file, lineNo, text, `a first object with a ${role} key named ${which}; name the keys with --columns user=KEY,item=KEY,time=KEY`);
+  };
+  const user = find(cols.userCol, USER_COLUMNS, 'user');
+  const item = find(cols.itemCol, ITEM_COLUMNS, 'item');
+  if (user === item) throw DataFormatError.atLine(file, lineNo, text, `different user and item keys (both are "${user}"); name them with --columns user=KEY,item=KEY`);
+  const t = cols.timeCol === null ? -1 : findColumnIndex(names, cols.timeCol, cols.timeCol !== undefined ? [] : TIME_COLUMNS);
+  if (cols.timeCol != null && t < 0) throw DataFormatError.atLine(file, lineNo, text, `a first object with a time key named "${cols.timeCol}"`);
+  const time = t >= 0 && names[t] !== user && names[t] !== item ? names[t] : null;
+  let action: string | null = null;
+  if (cols.actions) {
+    const a = findColumnIndex(names, cols.actionCol, cols.actionCol !== undefined ? [] : ACTION_COLUMNS);
+    if (a < 0 || [user, item, time].includes(names[a])) {
+      const why = cols.actionCol !== undefined ? `an action key named "${cols.actionCol}"` : `an action key (${ACTION_COLUMNS.join(', ')}); name it with --columns action=KEY`;
+      throw DataFormatError.atLine(file, lineNo, text, why);
+    }
+    action = names[a];
+  }
+  // Two keys that normalise alike ("userId" and "user_id"): which one holds the ids would be a guess.
+  const twice = [user, item, time, action].find((k) => k !== null && names.filter((n) => normaliseColumn(n) === normaliseColumn(k)).length > 1);
+  if (twice) throw DataFormatError.atLine(file, lineNo, text, `one key spelled like "${twice}" (name the one to read with --columns)`);
+  return { user, item, time, action };
+}
+
+/** The text of an id (or action) value: a string as it is, a number as JSON writes it. */
+function idText(record: Record<string, unknown>, key: string, file: string, lineNo: number, text: string): string {
+  const v = record[key];
+  if (typeof v === 'string' && v.trim() !== '') return v;
+  if (typeof v === 'number') {
+    // JSON.parse rounds integers past 2^53 to the nearest double, and two ids could become one.
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw DataFormatError.atLine(file, lineNo, text, `"${key}" as a JSON string: the number ${v} is past 2^53, where JSON numbers lose digits`);
+    return String(v);
+  }
+  throw DataFormatError.atLine(file, lineNo, text, `a non-empty string or a number in "${key}"${v === undefined ? ' (the key is missing)' : ''}`);
+}
+
+/** A time value: a number as it is (the column's unit is decided later), a string as CSV reads it. */
+function timeOf(record: Record<string, unknown>, key: string, file: string, lineNo: number, text: string): number {
+  const v = record[key];
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? parseTime(v) : NaN;
+  if (!Number.isFinite(t)) throw DataFormatError.atField(file, lineNo, text, v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v), `a time in "${key}" (${TIME_FORMS})${v === undefined ? ' (the key is missing)' : ''}`);
+  return t;
+}
