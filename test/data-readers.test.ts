@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -306,6 +306,13 @@ describe('data readers', () => {
 
     it('lets an explicit format win over the name', () => {
       expect(seqs(readDataset(file('looks.csv', '1 1\n1 2\n'), { format: 'sasrec' }))).to.deep.equal([[1, 2]]);
+    });
+
+    it('a file past the 2 GiB a read can take says to keep only the columns reclm reads', () => {
+      // Sparse: the size is there, the disk blocks are not (Node refuses the read from the size alone).
+      const big = file('big.jsonl', '');
+      truncateSync(big, 2 ** 31 + 1);
+      expect(() => readDataset(big)).to.throw(DataFormatError, /big\.jsonl: cannot read the data file: File size \(2147483649\) is greater than 2 GiB; a data file is read whole, so keep only the columns reclm reads/);
     });
   });
 

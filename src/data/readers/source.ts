@@ -65,9 +65,15 @@ export function checkReadable(path: string): void {
 
 function unreadable(path: string, e: unknown, what = 'the data file'): DataFormatError {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : code === 'ERR_FS_FILE_TOO_LARGE' ? `${(e as Error).message}; ${TOO_LARGE}` : (e as Error).message;
   return new DataFormatError(path, null, `cannot read ${what}: ${why}`);
 }
+
+/**
+ * What to do about a file past Node's limits (2 GiB read at once, 4 GiB decompressed): Yelp's
+ * review.json alone is over 5 GB, mostly review text that reclm never reads.
+ */
+const TOO_LARGE = "a data file is read whole, so keep only the columns reclm reads (user, item, time; an action or rating if used), e.g. jq -c '{user_id, business_id, date}' review.json > reviews.jsonl, or cut -d, -f1,2,4 data.csv > small.csv";
 
 export function sourceFromBytes(file: string, raw: Buffer | Uint8Array): Source {
   const input = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -96,7 +102,8 @@ function gunzipIfGzip(file: string, bytes: Buffer): Buffer {
   try {
     return gunzipSync(bytes);
   } catch (e) {
-    throw new DataFormatError(file, null, `looks gzip-compressed but could not be decompressed: ${(e as Error).message}`);
+    const tooLarge = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `; ${TOO_LARGE}` : '';
+    throw new DataFormatError(file, null, `looks gzip-compressed but could not be decompressed: ${(e as Error).message}${tooLarge}`);
   }
 }
 
