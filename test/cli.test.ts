@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Compile from '../src/commands/compile.js';
+import DataFilter from '../src/commands/data/filter.js';
 import DataStats from '../src/commands/data/stats.js';
 import Eval from '../src/commands/eval.js';
 import Train from '../src/commands/train.js';
@@ -380,7 +381,7 @@ describe('reclm command line', function () {
     const synopsis = section.slice(section.indexOf('```\n') + 4, section.indexOf('\n```', section.indexOf('```\n') + 4));
     // Each command's block runs from its 'reclm <id>' line to the next command's.
     const blocks = synopsis.split(/\n(?=reclm )/);
-    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats, presets: Presets } as const;
+    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats, 'data filter': DataFilter, presets: Presets } as const;
     for (const [id, cmd] of Object.entries(COMMANDS)) {
       const block = blocks.find((b) => b.startsWith(`reclm ${id} `));
       expect(block, id).to.be.a('string');
@@ -392,7 +393,7 @@ describe('reclm command line', function () {
   });
 
   describe('--help', () => {
-    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats, presets: Presets } as const;
+    const COMMANDS = { compile: Compile, train: Train, eval: Eval, 'data stats': DataStats, 'data filter': DataFilter, presets: Presets } as const;
     let config: Config;
     before(async () => {
       config = await Config.load(PACKAGE_ROOT);

@@ -81,6 +81,7 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
     reorderedUsers: built.reorderedUsers,
     outOfOrderPairs: built.outOfOrderPairs,
     duplicateRows: built.duplicateRows,
+    ...(built.kCore ? { kCore: built.kCore } : {}),
   };
   const notes = [...src.notes];
   const ratingLike = concrete === 'sasrec' && inter.time ? ratingsAsTimes(inter.time.view()) : null;

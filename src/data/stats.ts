@@ -1,7 +1,7 @@
 /** Summary numbers for `reclm data stats` and the artifact manifest. */
 import type { FeatureField } from './features.js';
 import { formatPositiveRule, positiveShare } from './positive.js';
-import type { Dataset } from './types.js';
+import type { Dataset, KCoreReport } from './types.js';
 import { count, noun } from '../util/plural.js';
 
 export interface DatasetStats {
@@ -25,6 +25,8 @@ export interface DatasetStats {
   outOfOrder: { users: number; pairs: number } | null;
   /** Rows equal to an earlier row in user, item and time (kept as interactions); null without time. */
   duplicateRows: number | null;
+  /** k-core filtering, when asked for: the thresholds and the sizes before it. */
+  kCore?: KCoreReport;
   notes: string[];
 }
 
@@ -63,6 +65,7 @@ export function datasetStats(ds: Dataset): DatasetStats {
     ignoredColumns: r?.ignoredColumns ?? [],
     outOfOrder: hasTime ? { users: r?.reorderedUsers ?? 0, pairs: r?.outOfOrderPairs ?? 0 } : null,
     duplicateRows: hasTime ? (r?.duplicateRows ?? 0) : null,
+    ...(r?.kCore ? { kCore: r.kCore } : {}),
     notes: ds.notes ?? [],
   };
 }

@@ -67,6 +67,15 @@ export interface ReadReport {
   duplicateRows: number | null;
   /** Why the dataset has no timestamps although the file may have them (pre-split files are read without). */
   timestampsDropped?: string;
+  /** k-core filtering (ReadOptions.minItemCount / minUserCount above 1): the thresholds and the file's sizes before it. */
+  kCore?: KCoreReport;
+}
+
+/** What k-core filtering was asked for, and how much data the file held before it. */
+export interface KCoreReport {
+  minItemCount: number;
+  minUserCount: number;
+  before: { users: number; items: number; interactions: number };
 }
 
 export interface ReadOptions {

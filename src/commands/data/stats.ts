@@ -8,7 +8,8 @@ import { columnsFlag, dataReadOptions, featureFlags } from '../../cli/data-flags
 import { featureStatLines, featureStats } from '../../data/stats.js';
 import { dataFormatFlag } from '../../cli/flags.js';
 import { describePresplit, readPresplit, resolvePresplit } from '../../data/presplit.js';
-import type { DataFormat } from '../../data/types.js';
+import type { DataFormat, KCoreReport } from '../../data/types.js';
+import { count } from '../../util/plural.js';
 import { UsageError } from '../../errors.js';
 import { quoteIfNeeded } from '../../util/quoted-list.js';
 
@@ -24,6 +25,7 @@ const LABEL: Record<string, string> = {
   trainableUsers: 'trainable',
   trainInteractions: 'train interactions',
   targetsInHistory: 'targets in history',
+  kCore: 'k-core',
 };
 
 /** A scalar as a reader reads it: fractions (the mean sequence length) to 2 decimals (--json keeps full precision), booleans as yes/no, null (not known: no time column, no header) as '-'. */
@@ -40,6 +42,10 @@ function readableValue(key: string, v: unknown): string {
   if (v === null || typeof v !== 'object') return scalar(v);
   const entries = Object.entries(v as Record<string, unknown>);
   if (key === 'columns') return entries.map(([k, x]) => `${k}=${x === null ? 'none' : quoteIfNeeded(String(x))}`).join(',');
+  if (key === 'kCore') {
+    const k = v as KCoreReport;
+    return `--min-user-count ${k.minUserCount}, --min-item-count ${k.minItemCount}; before it: ${count(k.before.users, 'user')}, ${count(k.before.items, 'item')}, ${count(k.before.interactions, 'interaction')}`;
+  }
   if (key === 'targetsInHistory') {
     return (entries as [string, { inHistory: number; targets: number }][]).map(([k, x]) => `${k} ${x.inHistory} of ${x.targets}${x.targets ? ` (${((100 * x.inHistory) / x.targets).toFixed(1)}%)` : ''}`).join(', ');
   }

@@ -12,7 +12,7 @@
  *   users in order and each user's sequence chronologically; `itemIds` maps back.
  */
 import { DataFormatError } from '../errors.js';
-import type { Dataset } from '../types.js';
+import type { Dataset, KCoreReport } from '../types.js';
 import type { IdInterner, Interactions } from './interactions.js';
 
 const PAD_VOCAB = '<pad>';
@@ -26,6 +26,8 @@ export interface BuildOptions {
 
 export interface Built {
   dataset: Dataset;
+  /** With k-core filtering: the thresholds and the sizes before it. */
+  kCore?: KCoreReport;
   reorderedUsers: number;
   outOfOrderPairs: number;
   duplicateRows: number | null;
@@ -89,7 +91,8 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
   }
   const dataset: Dataset = { name: opts.name, numItems, users, sequences, timestamps, itemIds, remapped };
   if (actions && act) dataset.actions = { vocab: act.vocab, actions, ...(act.firstLine ? { firstLine: act.firstLine } : {}) };
-  return { dataset, ...timeOrder, duplicateRows };
+  const kCore = filtering ? { minItemCount: Math.max(1, minItem), minUserCount: Math.max(1, minUser), before: { users: inter.users.size, items: inter.items.size, interactions: userOf.length } } : undefined;
+  return { dataset, ...timeOrder, duplicateRows, ...(kCore ? { kCore } : {}) };
 }
 
 /**
