@@ -154,6 +154,12 @@ describe('output paths the machine refuses', function () {
         `--out ${join(dir, 'out.html')}: cannot write ${join(dir, 'out.html')} (it is a folder)`,
       );
       expect(readdirSync(dir)).to.deep.equal(['out.html']);
+      // With a trailing slash the rename fails with ENOTDIR, a folder or not.
+      const slashed = join(dir, 'out.html') + '/';
+      expect(() => writeFileAtomic(slashed, 'x', { flag: '--out', path: slashed })).to.throw(OutputPathError, `--out ${slashed}: cannot write ${slashed} (it is a folder)`);
+      const none = join(dir, 'new') + '/';
+      expect(() => writeFileAtomic(none, 'x', { flag: '--out', path: none })).to.throw(OutputPathError, `--out ${none}: cannot write ${none} (a file name cannot end in /)`);
+      expect(readdirSync(dir)).to.deep.equal(['out.html']);
     });
 
     it('checkReplaceableFile (eval --ranks) says which parent is a file, and which folder is missing', () => {

@@ -70,9 +70,13 @@ export function folderProblem(dir: string): string | null {
 export function outputError(err: unknown, name: OutputName, verb: string, failing: string): unknown {
   const code = errnoCode(err);
   if (code === undefined || !(code in OUTPUT_ERROR_WORDS)) return err;
+  // A file name ending in '/' (`--out adir/`) fails its rename with ENOTDIR whether or not the
+  // folder exists: say what it is, not "not a folder" of a folder.
+  const slash = /[\\/]$/.test(failing) && code === 'ENOTDIR';
+  const words = slash ? (statOrNull(failing)?.isDirectory() ? OUTPUT_ERROR_WORDS.EISDIR : 'a file name cannot end in /') : OUTPUT_ERROR_WORDS[code];
   // A missing folder or a file in the way is said as such; the raw code would only say ENOENT/ENOTDIR.
-  const structural = code === 'ENOENT' || code === 'ENOTDIR' ? folderProblem(dirname(failing)) : null;
-  const detail = structural ?? `cannot ${verb} ${failing} (${OUTPUT_ERROR_WORDS[code]})`;
+  const structural = !slash && (code === 'ENOENT' || code === 'ENOTDIR') ? folderProblem(dirname(failing)) : null;
+  const detail = structural ?? `cannot ${verb} ${failing} (${words})`;
   const message = name.flag ? `${name.flag} ${name.path}: ${detail}` : structural ? `cannot write ${name.path}: ${detail}` : detail;
   return new OutputPathError(message, { cause: err });
 }
