@@ -49,6 +49,9 @@ describe('data filter', function () {
     const none = await runCommand(DataFilter as never, [p, '--min-item-count', '3', '--min-user-count', '2', '--out', join(dir, 'none.csv')]);
     expect(none.exitCode).to.equal(1);
     expect(none.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-item-count 3, --min-user-count 2); lower them`);
+    // One threshold given: the message names that one only.
+    const one = await runCommand(DataFilter as never, [p, '--min-user-count', '1000', '--out', join(dir, 'none.csv')]);
+    expect(one.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-user-count 1000); lower it`);
   });
 
   it('ML-100K with --min-item-count 10 and --actions: the gzipped CSV reads back as the filtered file, times and ratings included', async () => {
@@ -68,12 +71,18 @@ describe('data filter', function () {
     expect(stats.stdout).to.match(/^k-core {13}--min-user-count 1, --min-item-count 10; before it: 943 users, 1682 items, 100000 interactions$/m);
   });
 
-  it('data without times keeps each user\'s order; ids with commas and quotes are quoted', async () => {
+  it('data without times keeps each user\'s order; ids with commas, quotes or spaces around them are quoted', async () => {
     const p = write('seq.txt', '1 b,c\n1 a\n2 "q"\n2 a\n');
     const out = join(dir, 'seq.csv');
     expect((await runCommand(DataFilter as never, [p, '--format', 'sasrec', '--out', out])).exitCode).to.equal(0);
     expect(readFileSync(out, 'utf8')).to.equal('user,item\n1,"b,c"\n1,a\n2,"""q"""\n2,a\n');
     expect(content(readDataset(out))).to.deep.equal(content(readDataset(p, { format: 'sasrec' })));
+    // Spaces around an id are part of it (JSON Lines, or a quoted CSV field): quoted, so a reader that trims keeps them.
+    const spaced = write('spaced.jsonl', '{"user": " a", "item": "x "}\n{"user": " a", "item": "x"}\n');
+    const spacedOut = join(dir, 'spaced.csv');
+    expect((await runCommand(DataFilter as never, [spaced, '--out', spacedOut])).exitCode).to.equal(0);
+    expect(readFileSync(spacedOut, 'utf8')).to.equal('user,item\n" a","x "\n" a",x\n');
+    expect(content(readDataset(spacedOut))).to.deep.equal(content(readDataset(spaced)));
     // Without thresholds nothing is filtered: the built-in dataset (which refuses a k-core filter) converts too.
     const builtin = join(dir, 'builtin.csv');
     const b = await runCommand(DataFilter as never, ['builtin', '--out', builtin]);
@@ -91,6 +100,12 @@ describe('data filter', function () {
     expect((await runCommand(DataFilter as never, [p, '--out', taken, '--force'])).exitCode).to.equal(0);
     const same = await runCommand(DataFilter as never, [p, '--out', p, '--force']);
     expect(same.error?.message).to.equal(`--out ${p} is the input file; write to another file`);
+    // --out - is stdout; --json would share it.
+    const stdout = await runCommand(DataFilter as never, [p, '--out', '-']);
+    expect(stdout.exitCode, stdout.stderr).to.equal(0);
+    expect(stdout.stdout).to.equal('user,item\na,x\n');
+    expect(stdout.stderr).to.include('wrote stdout: 1 user, 1 item, 1 interaction');
+    expect((await runCommand(DataFilter as never, [p, '--out', '-', '--json'])).error?.message).to.equal('--out - writes the CSV to stdout, where --json prints its summary too; give a file name');
     const broken = write('nl.jsonl', '{"user": "a", "item": "x\\ny"}\n');
     const nl = await runCommand(DataFilter as never, [broken, '--out', join(dir, 'nl.csv')]);
     expect(nl.exitCode).to.equal(1);

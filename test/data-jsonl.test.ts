@@ -124,7 +124,7 @@ describe('data readers: JSON Lines', () => {
     // 12345678901234567 and 12345678901234568 parse to the same double.
     const big = readError(file('big.jsonl', '{"user": 1, "item": 5}\n{"user": 1, "item": 12345678901234567}\n'));
     expect(big.line).to.equal(2);
-    expect(big.message).to.include('expected "item" as a JSON string: the number 12345678901234568 is past 2^53');
+    expect(big.message).to.include('expected "item" as a JSON string: the number 12345678901234567 is past 2^53');
   });
 
   it('bad lines are refused with file, line and what was expected', () => {
@@ -152,6 +152,8 @@ describe('data readers: JSON Lines', () => {
 
   it('a .json array is still reczoo JSON, and positions in --columns do not apply to keys', () => {
     expect(readDataset(file('train_data.json', '[[1, 2], [3]]\n')).read?.format).to.equal('reczoo');
+    // An array of event objects is pointed to JSON Lines.
+    expect(readError(file('events.json', '[{"user": 1, "item": 2},\n {"user": 1, "item": 3}]\n')).message).to.include("this is an array of objects, one per event: write them one per line as JSON Lines (jq -c '.[]' FILE > events.jsonl)");
     // A .json file that is neither keeps reczoo's error.
     expect(readError(file('odd.json', '1 2 3\n')).message).to.include('a JSON array of per-user item lists');
     expect(readError(file('pos.jsonl', '{"user": 1, "item": 2}\n'), { format: 'jsonl', userCol: '1', itemCol: '2' }).message).to.include(

@@ -15,7 +15,7 @@ const total = (ds: Dataset) => ds.sequences.reduce((s, q) => s + q.length, 0);
 
 export default class DataFilter extends ReclmCommand {
   static override summary = 'Write an interaction file as a CSV reclm reads, optionally k-core filtered (the 5-core datasets the SASRec papers train on).';
-  static override description = `Reads FILE as every command does (any supported format, --format and --columns as there), drops users and items with too few events when asked (--min-user-count, --min-item-count: iterated until every user and item left has at least that many, the "5-core" of the Amazon benchmarks), and writes the rest to --out as a CSV: a header user,item[,time][,action], one row per event, original ids, times in unix seconds, each user's events in time order. compile, train and eval then read --out as it is. --out ending in .gz is gzip-compressed. An existing --out is replaced only with --force, and never the input file.`;
+  static override description = `Reads FILE as every command does (any supported format, --format and --columns as there), drops users and items with too few events when asked (--min-user-count, --min-item-count: iterated until every user and item left has at least that many, the "5-core" of the Amazon benchmarks), and writes the rest to --out as a CSV: a header user,item[,time][,action], one row per event, original ids, times in unix seconds, each user's events in time order. compile, train and eval then read --out as it is. --out ending in .gz is gzip-compressed; --out - writes to stdout (the summary line then goes to stderr). An existing --out is replaced only with --force, and never the input file.`;
   static override examples = [
     '<%= config.bin %> data filter All_Beauty.jsonl.gz --min-user-count 5 --min-item-count 5 --out beauty-5core.csv.gz',
     '<%= config.bin %> data filter reviews_Beauty.json.gz --actions --min-user-count 5 --out beauty.csv',
@@ -23,7 +23,7 @@ export default class DataFilter extends ReclmCommand {
   ];
   static override args = { file: Args.string({ description: 'interaction file (.gz and .zip ok)', required: true }) };
   static override flags = {
-    out: Flags.string({ description: 'CSV file to write (.gz: compressed)', required: true }),
+    out: Flags.string({ description: 'CSV file to write (.gz: compressed; -: stdout)', required: true }),
     format: dataFormatFlag(),
     columns: columnsFlag(),
     actions: Flags.boolean({ description: "keep each event's action (a rating or an event type) as an action column" }),
@@ -35,8 +35,10 @@ export default class DataFilter extends ReclmCommand {
   async run(): Promise<{ file: string; out: string; before: Record<string, number>; after: Record<string, number>; minItemCount: number; minUserCount: number }> {
     const { args, flags } = await this.parse(DataFilter);
     const out = flags.out;
-    if (existsSync(out) && existsSync(args.file) && realpathSync(out) === realpathSync(args.file)) throw new UsageError(`--out ${out} is the input file; write to another file`);
-    if (existsSync(out) && !flags.force) throw new UsageError(`--out ${out} exists; give --force to replace it`);
+    const toStdout = out === '-';
+    if (toStdout && this.jsonEnabled()) throw new UsageError('--out - writes the CSV to stdout, where --json prints its summary too; give a file name');
+    if (!toStdout && existsSync(out) && existsSync(args.file) && realpathSync(out) === realpathSync(args.file)) throw new UsageError(`--out ${out} is the input file; write to another file`);
+    if (!toStdout && existsSync(out) && !flags.force) throw new UsageError(`--out ${out} exists; give --force to replace it`);
     const minItemCount = flags['min-item-count'] ?? 1;
     const minUserCount = flags['min-user-count'] ?? 1;
     const kept = openDataset(args.file, { ...dataReadOptions({ format: flags.format, columns: flags.columns, actions: flags.actions }, (line) => this.note(line)), minItemCount: flags['min-item-count'], minUserCount: flags['min-user-count'] });
@@ -46,12 +48,16 @@ export default class DataFilter extends ReclmCommand {
     } catch (e) {
       throw new UsageError(`${args.file}: ${(e as Error).message}`);
     }
-    writeFileAtomic(out, fileBytes(out, text), { flag: '--out', path: out });
+    if (toStdout) process.stdout.write(text);
+    else writeFileAtomic(out, fileBytes(out, text), { flag: '--out', path: out });
     const after = { users: kept.users.length, items: kept.numItems, interactions: total(kept) };
     // The file's sizes before the filter (the reader counts them); without a filter, what was written.
     const before = kept.read?.kCore?.before ?? after;
     const filtered = !kept.read?.kCore ? '' : ` (k-core with --min-user-count ${minUserCount}, --min-item-count ${minItemCount}: of ${count(before.users, 'user')}, ${count(before.items, 'item')} and ${count(before.interactions, 'interaction')})`;
-    this.log(`wrote ${resolve(out)}: ${count(after.users, 'user')}, ${count(after.items, 'item')}, ${count(after.interactions, 'interaction')}${filtered}`);
-    return { file: args.file, out: resolve(out), before, after, minItemCount, minUserCount };
+    const line = `wrote ${toStdout ? 'stdout' : resolve(out)}: ${count(after.users, 'user')}, ${count(after.items, 'item')}, ${count(after.interactions, 'interaction')}${filtered}`;
+    // With --out - stdout holds the CSV: the summary goes to stderr.
+    if (toStdout) process.stderr.write(`${line}\n`);
+    else this.log(line);
+    return { file: args.file, out: toStdout ? '-' : resolve(out), before, after, minItemCount, minUserCount };
   }
 }

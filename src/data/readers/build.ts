@@ -45,7 +45,9 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
   const rows = filtering ? kCoreRows(userOf, itemOf, { minItemCount: minItem, minUserCount: minUser }) : null;
   const nRows = rows ? rows.length : userOf.length;
   if (nRows === 0) {
-    throw new DataFormatError(inter.file, null, `no interactions left after k-core filtering (--min-item-count ${minItem}, --min-user-count ${minUser}); lower them`);
+    // Only the thresholds that were given: the flags' minimum is 1, so a 0 would read as a typo.
+    const given = [...(opts.minItemCount !== undefined ? [`--min-item-count ${minItem}`] : []), ...(opts.minUserCount !== undefined ? [`--min-user-count ${minUser}`] : [])];
+    throw new DataFormatError(inter.file, null, `no interactions left after k-core filtering (${given.join(', ')}); ${given.length === 1 ? 'lower it' : 'lower them'}`);
   }
 
   // Group rows per user key (CSR), keeping file order inside each user.

@@ -109,10 +109,16 @@ function idText(record: Record<string, unknown>, key: string, file: string, line
   if (typeof v === 'string' && v.trim() !== '') return v;
   if (typeof v === 'number') {
     // JSON.parse rounds integers past 2^53 to the nearest double, and two ids could become one.
-    if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw DataFormatError.atLine(file, lineNo, text, `"${key}" as a JSON string: the number ${v} is past 2^53, where JSON numbers lose digits`);
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw DataFormatError.atLine(file, lineNo, text, `"${key}" as a JSON string: the number ${numberText(text, key) ?? v} is past 2^53, where JSON numbers lose digits`);
     return String(v);
   }
   throw DataFormatError.atLine(file, lineNo, text, `a non-empty string or a number in "${key}"${v === undefined ? ' (the key is missing)' : ''}`);
+}
+
+/** The digits of `key`'s number as the line writes them (JSON.parse has already rounded the value), or null. */
+function numberText(text: string, key: string): string | null {
+  const quotedKey = JSON.stringify(key).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`${quotedKey}\\s*:\\s*(-?\\d+)`).exec(text)?.[1] ?? null;
 }
 
 /** A time value: a number as it is (the column's unit is decided later), a string as CSV reads it. */
