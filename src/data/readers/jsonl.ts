@@ -66,8 +66,8 @@ function parseObject(file: string, lineNo: number, text: string): Record<string,
   try {
     value = JSON.parse(text);
   } catch {
-    // The 2014 Amazon dumps without "_5" are Python dict literals, not JSON: say what they are.
-    const python = /^\s*\{\s*'/.test(text) ? "; this line is a Python dict literal (single quotes), as in the older Amazon review dumps: convert it to JSON first (Python: json.dumps(ast.literal_eval(line)))" : '';
+    // Some older dumps (Amazon's 2014 metadata among them) are Python dict literals, not JSON: say what they are.
+    const python = /^\s*\{\s*'/.test(text) ? '; this line is a Python dict literal (single quotes), not JSON: convert it first (Python: json.dumps(ast.literal_eval(line)))' : '';
     throw DataFormatError.atLine(file, lineNo, text, `${ONE_OBJECT}${python}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw DataFormatError.atLine(file, lineNo, text, ONE_OBJECT);
