@@ -146,6 +146,8 @@ describe('data readers: JSON Lines', () => {
     expect(noUser.message).to.include('expected a first object with a user key named one of userid, user');
     const twice = readError(file('bad8.jsonl', '{"userId": "a", "user_id": "b", "item": "x"}\n'));
     expect(twice.message).to.include('one key spelled like "userId"');
+    // Named exactly, the key is no guess.
+    expect(readDataset(file('bad8c.jsonl', '{"userId": "a", "user_id": "b", "item": "x"}\n'), { userCol: 'user_id' }).users).to.deep.equal(['b']);
     const noAction = readError(file('bad9.jsonl', good), { actions: true });
     expect(noAction.message).to.include('expected an action key (');
   });

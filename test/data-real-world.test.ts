@@ -189,12 +189,15 @@ describe('data: real-world files', () => {
       expect(readError(file('empty.csv', 'user,item\n1,\n')).message).to.include('expected non-empty values in column "user" and column "item"');
     });
 
-    it('a header that names a column it reads twice is refused at line 1; a repeated unread column is not', () => {
+    it('a header that names a column it reads twice is refused at line 1 unless --columns gives one exact name; a repeated unread column is not', () => {
       expect(readError(file('dup.csv', 'user,item,user,timestamp\n1,2,3,4\n')).message).to.equal(
-        `${join(dir, 'dup.csv')}:1: expected a header that names the column "user" once (rename the other copies), got "user,item,user,timestamp"`,
+        `${join(dir, 'dup.csv')}:1: expected a header that names the column "user" once (rename the other copies, or give its exact name with --columns), got "user,item,user,timestamp"`,
       );
       // The copies match as column names match: case and separators aside.
       expect(readError(file('dup-item.csv', 'user_id,item_id,Item-ID\n1,2,3\n')).message).to.include('names the column "item_id" once');
+      // Named exactly with --columns, a spelling the header has once is no guess; an exact twin still is.
+      expect(readDataset(file('dup-item2.csv', 'user_id,item_id,Item-ID\n1,2,3\n'), { itemCol: 'Item-ID' }).itemIds.slice(1)).to.deep.equal(['3']);
+      expect(readError(file('dup-twin.csv', 'user,item,item\n1,2,3\n'), { itemCol: 'item' }).message).to.include('names the column "item" once');
       expect(readDataset(file('dup-unread.csv', 'user,item,note,note\n1,2,a,b\n1,3,c,d\n')).numItems).to.equal(2);
     });
 

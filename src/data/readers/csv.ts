@@ -116,9 +116,11 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
           throw DataFormatError.atLine(src.file, lineNo, text, why);
         }
       }
-      // A header naming a read column twice: which copy holds the ids would be a guess.
-      const twice = [ui, ii, ti, ai].find((i) => i >= 0 && header!.filter((h) => normaliseColumn(h) === normaliseColumn(header![i])).length > 1);
-      if (twice !== undefined) throw DataFormatError.atLine(src.file, lineNo, text, `a header that names the column "${header[twice]}" once (rename the other copies)`);
+      // A header naming a read column twice: which copy holds the ids would be a guess, unless
+      // --columns gave the one name exactly and the header spells it once (user_id beside userId).
+      const exact = (i: number) => [cols.userCol, cols.itemCol, cols.timeCol, cols.actionCol].includes(header![i]) && header!.filter((h) => h === header![i]).length === 1;
+      const twice = [ui, ii, ti, ai].find((i) => i >= 0 && !exact(i) && header!.filter((h) => normaliseColumn(h) === normaliseColumn(header![i])).length > 1);
+      if (twice !== undefined) throw DataFormatError.atLine(src.file, lineNo, text, `a header that names the column "${header[twice]}" once (rename the other copies, or give its exact name with --columns)`);
       inter = newInteractions(src.file, ti >= 0, ti >= 0);
       inter.columns = { user: header[ui], item: header[ii], time: ti >= 0 ? header[ti] : null, ...(ai >= 0 ? { action: header[ai] } : {}) };
       inter.ignoredColumns = header.filter((_, i) => i !== ui && i !== ii && i !== ti && i !== ai);

@@ -97,8 +97,10 @@ function findKeys(names: string[], cols: CsvColumns, file: string, lineNo: numbe
     }
     action = names[a];
   }
-  // Two keys that normalise alike ("userId" and "user_id"): which one holds the ids would be a guess.
-  const twice = [user, item, time, action].find((k) => k !== null && names.filter((n) => normaliseColumn(n) === normaliseColumn(k)).length > 1);
+  // Two keys that normalise alike ("userId" and "user_id"): which one holds the ids would be a guess,
+  // unless --columns gave the key exactly (JSON keys are unique, so that names one).
+  const exact = new Set([cols.userCol, cols.itemCol, cols.timeCol, cols.actionCol].filter((c): c is string => typeof c === 'string' && names.includes(c)));
+  const twice = [user, item, time, action].find((k) => k !== null && !exact.has(k) && names.filter((n) => normaliseColumn(n) === normaliseColumn(k)).length > 1);
   if (twice) throw DataFormatError.atLine(file, lineNo, text, `one key spelled like "${twice}" (name the one to read with --columns)`);
   return { user, item, time, action };
 }
