@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DataFormatError, readDataset, type Dataset, type ReadOptions } from '../src/data/index.js';
+import { readDataset, type Dataset } from '../src/data/index.js';
+import { readError } from './helpers/read-error.js';
 
 const ML100K = fileURLToPath(new URL('../../shared/data/ml-100k.u.data.gz', import.meta.url));
 
@@ -25,16 +26,6 @@ describe('data readers: JSON Lines', () => {
     return p;
   }
   const lines = (records: object[]) => records.map((r) => JSON.stringify(r)).join('\n') + '\n';
-
-  function readError(path: string, opts: ReadOptions = {}): DataFormatError {
-    try {
-      readDataset(path, opts);
-    } catch (e) {
-      expect(e).to.be.instanceOf(DataFormatError);
-      return e as DataFormatError;
-    }
-    throw new Error(`expected ${path} to be refused`);
-  }
 
   // The 2018 5-core dump's shape (reviews_Beauty_5.json): a .json name holding one review per line.
   const amazon2018 = lines([

@@ -22,8 +22,8 @@ import {
   TrainSampler,
   userLabel,
   type Dataset,
-  type ReadOptions,
 } from '../src/data/index.js';
+import { readError } from './helpers/read-error.js';
 
 const originalSeqs = (ds: Dataset) => ds.sequences.map((s) => Array.from(s, (i) => ds.itemIds[i]));
 const times = (ds: Dataset) => ds.timestamps?.map((s) => Array.from(s)) ?? null;
@@ -40,16 +40,6 @@ describe('data: real-world files', () => {
     mkdirSync(join(p, '..'), { recursive: true });
     writeFileSync(p, content);
     return p;
-  }
-
-  function readError(path: string, opts: ReadOptions = {}): DataFormatError {
-    try {
-      readDataset(path, opts);
-    } catch (e) {
-      expect(e).to.be.instanceOf(DataFormatError);
-      return e as DataFormatError;
-    }
-    throw new Error(`expected ${path} to be refused`);
   }
 
   describe('timestamps out of order', () => {
