@@ -97,6 +97,8 @@ describe('data filter', function () {
     expect(r.exitCode).to.equal(1);
     expect(r.error?.message).to.equal(`--out ${taken} exists; give --force to replace it`);
     expect(readFileSync(taken, 'utf8')).to.equal('keep me\n');
+    // A folder is said to be one at once: --force could not replace it.
+    expect((await runCommand(DataFilter as never, [p, '--out', dir + '/'])).error?.message).to.equal(`--out ${dir}/ is a folder; give a file name, such as ${join(dir, 'interactions.csv')}`);
     expect((await runCommand(DataFilter as never, [p, '--out', taken, '--force'])).exitCode).to.equal(0);
     const same = await runCommand(DataFilter as never, [p, '--out', p, '--force']);
     expect(same.error?.message).to.equal(`--out ${p} is the input file; write to another file`);

@@ -16,7 +16,7 @@ describe('bin/dev.js: the development entry point', () => {
     expect(help.stdout).to.contain('Compile a model and its loss into ONNX training artifacts.');
     const typo = spawnSync(devJs, ['comple'], { cwd: tmpdir(), encoding: 'utf8' });
     expect(typo.status).to.equal(2);
-    const message = "'comple' is not a reclm command (did you mean 'compile'?); commands: compile, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)";
+    const message = "'comple' is not a reclm command (did you mean 'compile'?); commands: compile, data filter, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)";
     expect(typo.stderr.trim().split('\n')).to.deep.equal([`Error: ${message}`]);
     expect(typo.stdout).to.equal('');
     // With --json the refusal is JSON on stdout too, as any command's.

@@ -124,7 +124,7 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     const typo = spawnSync('npx', ['--no', '--', 'reclm', 'trian', 'demo'], { cwd: app, env: userEnv(), encoding: 'utf8' });
     expect(typo.status).to.equal(2);
     expect(typo.stderr.split('\n').filter((l) => l.startsWith('Error: '))).to.deep.equal([
-      "Error: 'trian' is not a reclm command (did you mean 'train'?); commands: compile, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)",
+      "Error: 'trian' is not a reclm command (did you mean 'train'?); commands: compile, data filter, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)",
     ]);
     // `reclm help trian` ends the same way (the package's help class), not with oclif's "Command trian not found."
     const helpTypo = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'trian'], { cwd: app, env: userEnv(), encoding: 'utf8' });
@@ -134,7 +134,7 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     expect([helpFlag.status, helpFlag.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))]).to.deep.equal([2, ['Error: Nonexistent flag: --bogus (see --help)']]);
     // `help --json`, as every command's --json: the commands, one command's flags and examples, or the error, as JSON on stdout.
     const listed = JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', '--json'], app));
-    expect(listed.commands.map((c: { command: string }) => c.command)).to.deep.equal(['compile', 'data stats', 'eval', 'help', 'launch', 'presets', 'report', 'train']);
+    expect(listed.commands.map((c: { command: string }) => c.command)).to.deep.equal(['compile', 'data filter', 'data stats', 'eval', 'help', 'launch', 'presets', 'report', 'train']);
     const trainHelp = JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', 'train', '--json'], app));
     expect(trainHelp).to.include({ command: 'train' });
     expect(trainHelp.flags.data).to.include({ type: 'option', required: true });
@@ -146,7 +146,7 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     // Summaries are rendered as the text help renders them; a topic followed by no command of it is an error, as without --json.
     expect(listed.commands.find((c: { command: string }) => c.command === 'help').summary).to.equal('Display help for reclm.');
     const topicTypo = spawnSync('npx', ['--no', '--', 'reclm', 'help', 'data', 'bogus', '--json'], { cwd: app, env: userEnv(), encoding: 'utf8' });
-    expect([topicTypo.status, JSON.parse(topicTypo.stdout).error.message]).to.deep.equal([2, "'data bogus' is not a reclm command; commands: compile, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)"]);
+    expect([topicTypo.status, JSON.parse(topicTypo.stdout).error.message]).to.deep.equal([2, "'data bogus' is not a reclm command; commands: compile, data filter, data stats, eval, help, launch, presets, report, train (reclm help COMMAND for one)"]);
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', 'help', 'help', '--json'], app)).flags).to.have.property('json');
     // --help with --json prints the same JSON as `help [COMMAND] --json` (oclif would print the text help).
     expect(JSON.parse(run('npx', ['--no', '--', 'reclm', '--help', '--json'], app))).to.deep.equal(listed);

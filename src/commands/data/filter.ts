@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { existsSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ReclmCommand } from '../../cli/base-command.js';
 import { columnsFlag, dataReadOptions } from '../../cli/data-flags.js';
 import { dataFormatFlag } from '../../cli/flags.js';
@@ -38,6 +38,8 @@ export default class DataFilter extends ReclmCommand {
     const toStdout = out === '-';
     if (toStdout && this.jsonEnabled()) throw new UsageError('--out - writes the CSV to stdout, where --json prints its summary too; give a file name');
     if (!toStdout && existsSync(out) && existsSync(args.file) && realpathSync(out) === realpathSync(args.file)) throw new UsageError(`--out ${out} is the input file; write to another file`);
+    // --force cannot replace a folder: say so before suggesting it.
+    if (!toStdout && existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; give a file name, such as ${join(out, 'interactions.csv')}`);
     if (!toStdout && existsSync(out) && !flags.force) throw new UsageError(`--out ${out} exists; give --force to replace it`);
     const minItemCount = flags['min-item-count'] ?? 1;
     const minUserCount = flags['min-user-count'] ?? 1;
