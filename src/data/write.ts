@@ -8,8 +8,8 @@ import type { Dataset } from './types.js';
 
 /**
  * One CSV field: quoted (RFC 4180, quotes doubled) when it holds a comma or a quote, or starts or
- * ends with whitespace. The last case is why this is not arquero's or d3-dsv's writer: neither
- * quotes it, and a reader that trims unquoted fields (reclm's, and most) would change the id.
+ * ends with whitespace. The last case is why this is not arquero's toCSV: it does not quote it,
+ * and a reader that trims unquoted fields (reclm's, and most) would change the id.
  */
 function csvField(value: string): string {
   return /[",]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
