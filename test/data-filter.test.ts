@@ -44,7 +44,7 @@ describe('data filter', function () {
     const r = await runCommand(DataFilter as never, [p, '--min-item-count', '2', '--out', out]);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(readFileSync(out, 'utf8')).to.equal('user,item,time\na,x,10\na,y,20\nb,x,11\nb,y,21\nc,x,12\n');
-    expect(r.stdout).to.include('3 users, 2 items, 5 interactions (k-core with --min-user-count 1, --min-item-count 2: of 3 users, 3 items and 6 interactions)');
+    expect(r.stdout).to.include('3 users, 2 items, 5 interactions (k-core with --min-item-count 2: of 3 users, 3 items and 6 interactions)');
     // Both thresholds at 2: iterated, nothing is left, and the refusal names the flags.
     const none = await runCommand(DataFilter as never, [p, '--min-item-count', '3', '--min-user-count', '2', '--out', join(dir, 'none.csv')]);
     expect(none.exitCode).to.equal(1);

@@ -55,7 +55,9 @@ export default class DataFilter extends ReclmCommand {
     const after = { users: kept.users.length, items: kept.numItems, interactions: total(kept) };
     // The file's sizes before the filter (the reader counts them); without a filter, what was written.
     const before = kept.read?.kCore?.before ?? after;
-    const filtered = !kept.read?.kCore ? '' : ` (k-core with --min-user-count ${minUserCount}, --min-item-count ${minItemCount}: of ${count(before.users, 'user')}, ${count(before.items, 'item')} and ${count(before.interactions, 'interaction')})`;
+    // Only the thresholds given, as the reader's refusal names them.
+    const given = [...(flags['min-user-count'] !== undefined ? [`--min-user-count ${minUserCount}`] : []), ...(flags['min-item-count'] !== undefined ? [`--min-item-count ${minItemCount}`] : [])];
+    const filtered = !kept.read?.kCore ? '' : ` (k-core with ${given.join(', ')}: of ${count(before.users, 'user')}, ${count(before.items, 'item')} and ${count(before.interactions, 'interaction')})`;
     const line = `wrote ${toStdout ? 'stdout' : resolve(out)}: ${count(after.users, 'user')}, ${count(after.items, 'item')}, ${count(after.interactions, 'interaction')}${filtered}`;
     // With --out - stdout holds the CSV: the summary goes to stderr.
     if (toStdout) process.stderr.write(`${line}\n`);
