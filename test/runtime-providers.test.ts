@@ -111,8 +111,8 @@ describe('runtime/providers', () => {
 
   describe('CUDA on a machine without the provider libraries', () => {
     before(() => {
-      // `npm ci` installs onnxruntime-node without its CUDA libraries (.npmrc skips the
-      // download), so they are absent here; say so plainly if someone linked them in by hand.
+      // `npm ci` installs onnxruntime-node without its CUDA libraries (package.json's
+      // allowScripts skips the download), so they are absent here; say so plainly if someone linked them in by hand.
       expect(checkCudaAvailable({ env: {} }).ok, 'CUDA provider libraries are linked beside onnxruntime-node; remove them to run these tests').to.equal(false);
     });
 
