@@ -85,9 +85,9 @@ describe('reclm installed as a package (npm pack, npm install into an empty proj
     mkdirSync(app);
     run('npm', ['init', '-y'], app);
     // What the README tells a user: skip onnxruntime-node's install script, which would otherwise
-    // fetch CUDA provider libraries from NuGet (and fail the install offline); the CPU runtime is in
-    // the npm package itself.
-    run('npm', ['pkg', 'set', 'allowScripts.onnxruntime-node=false', '--json'], app);
+    // fetch CUDA provider libraries from NuGet (and fail the install offline), and approve the other
+    // dependencies' install scripts; the CPU runtime is in the npm package itself.
+    run('npm', ['pkg', 'set', 'allowScripts.onnxruntime-node=false', 'allowScripts.koffi=true', 'allowScripts.protobufjs=true', '--json'], app);
     const types = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies['@types/node'];
     run('npm', ['install', '--no-audit', '--no-fund', join(tmp, packed.filename), `@types/node@${types}`], app);
   });
