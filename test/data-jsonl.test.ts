@@ -143,6 +143,21 @@ describe('data readers: JSON Lines', () => {
     expect(noAction.message).to.include('expected an action key (');
   });
 
+  it('keys first met past the first object are named among the ignored; a time key there is refused', () => {
+    const extra = readDataset(file('extra.jsonl', '{"user_id": "a", "item_id": "x", "timestamp": 5}\n{"user_id": "a", "item_id": "y", "timestamp": 6, "rating": 4}\n{"user_id": "b", "item_id": "y", "timestamp": 7, "rating": 2, "summary": "ok"}\n'));
+    expect(extra.read?.ignoredColumns).to.deep.equal(['rating', 'summary']);
+    expect(extra.notes.some((n) => n.endsWith('columns ignored: rating, summary'))).to.equal(true);
+    // Without the refusal the file would read as having no times at all, its histories in file order.
+    const late = '{"user_id": "a", "item_id": "x"}\n{"user_id": "a", "item_id": "y", "timestamp": 5}\n';
+    const lateTime = readError(file('late-time.jsonl', late));
+    expect(lateTime.line).to.equal(2);
+    expect(lateTime.message).to.include('expected no time key, as the first object (line 1) has none; this line\'s "timestamp" would be dropped');
+    // Said on purpose, the key is ignored like any other.
+    const noTime = readDataset(file('late-time2.jsonl', late), { timeCol: null });
+    expect(noTime.read?.ignoredColumns).to.deep.equal(['timestamp']);
+    expect(originalSeqs(noTime)).to.deep.equal([['x', 'y']]);
+  });
+
   it('a .json array is still reczoo JSON, and positions in --columns do not apply to keys', () => {
     expect(readDataset(file('train_data.json', '[[1, 2], [3]]\n')).read?.format).to.equal('reczoo');
     // An array of event objects is pointed to JSON Lines.

@@ -9,7 +9,9 @@
  * The first object's keys are the columns, found as CSV header names are (the synonyms of
  * columns.ts, or `--columns` names). Ids are strings or numbers, read as their text; times are
  * numbers (seconds, or milliseconds told by the column's size) or ISO 8601 strings, as in CSV.
- * Every other key of the first object is ignored and named. Lines are parsed with JSON.parse.
+ * Every other key, of any object, is ignored and named. A time key that the first object lacks and
+ * a later one holds is refused: times for some events only cannot order a history. Lines are
+ * parsed with JSON.parse.
  */
 import { DataFormatError } from '../errors.js';
 import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
@@ -32,10 +34,17 @@ const ONE_OBJECT = 'one JSON object per line (JSON Lines), such as {"user_id": "
 export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions {
   let keys: { user: string; item: string; time: string | null; action: string | null } | null = null;
   let inter: Interactions | null = null;
+  // Every key met so far, so a key first seen past line 1 is named among the ignored (nothing dropped unsaid).
+  const seen = new Set<string>();
+  let firstLine = 0;
   forEachLine(src, (s, e, lineNo) => {
     const text = lineText(src, s, e);
     const record = parseObject(src.file, lineNo, text);
-    if (!keys) {
+    if (keys) {
+      for (const key in record) if (!seen.has(key)) laterKey(key, keys.time, cols, inter!, seen, { file: src.file, firstLine, lineNo, text });
+    } else {
+      firstLine = lineNo;
+      for (const key in record) seen.add(key);
       keys = findKeys(Object.keys(record), cols, src.file, lineNo, text);
       inter = newInteractions(src.file, keys.time !== null, keys.time !== null);
       inter.columns = { user: keys.user, item: keys.item, time: keys.time, ...(keys.action !== null ? { action: keys.action } : {}) };
@@ -59,6 +68,21 @@ export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions
     }
   });
   return inter!;
+}
+
+/**
+ * A key first met past the first object: named among the ignored columns, or refused when the
+ * synonyms of columns.ts (or `--columns time=KEY`) make it the time key that the first object
+ * lacked, since the file's events would then be read without times (`--columns time=none` reads
+ * them so on purpose).
+ * Throws DataFormatError (file, line, text) for such a time key.
+ */
+function laterKey(key: string, time: string | null, cols: CsvColumns, inter: Interactions, seen: Set<string>, at: { file: string; firstLine: number; lineNo: number; text: string }): void {
+  seen.add(key);
+  if (time === null && cols.timeCol !== null && findColumnIndex([key], cols.timeCol, cols.timeCol !== undefined ? [] : TIME_COLUMNS) === 0) {
+    throw DataFormatError.atLine(at.file, at.lineNo, at.text, `no time key, as the first object (line ${at.firstLine}) has none; this line's "${key}" would be dropped and every event read without a time: give every object its time, or pass --columns time=none to read the file without times`);
+  }
+  (inter.ignoredColumns ??= []).push(key);
 }
 
 function parseObject(file: string, lineNo: number, text: string): Record<string, unknown> {
