@@ -7,13 +7,13 @@ import { UsageError } from '../errors.js';
 export const dataFormatFlag = () =>
   Flags.string({ description: 'data format; auto detects it from the file name and content', options: [...DATA_FORMATS], default: 'auto' });
 
+/** `--cuda-lib-dir DIR` (train, eval): where the onnxruntime CUDA provider libraries are, instead of RECLM_CUDA_LIB_DIR. */
+export const cudaLibDirFlag = () => Flags.string({ description: 'folder with the ORT 1.30 CUDA provider libraries (or set RECLM_CUDA_LIB_DIR)' });
+
 /**
  * A seed flag: an integer in [0, 2^53 − 1]. The random generators take any safe integer
  * (data/rng.ts); a larger one is refused while the flags are parsed, before `--overwrite` deletes a run.
  */
-/** `--cuda-lib-dir DIR` (train, eval): where the onnxruntime CUDA provider libraries are, instead of RECLM_CUDA_LIB_DIR. */
-export const cudaLibDirFlag = () => Flags.string({ description: 'folder with the ORT 1.30 CUDA provider libraries (or set RECLM_CUDA_LIB_DIR)' });
-
 export const seedFlag = (description: string, dflt?: number) => Flags.integer({ description: `${description}; 0 to 2^53 − 1`, min: 0, max: Number.MAX_SAFE_INTEGER, default: dflt });
 
 /** A decimal number as people write one (`0.5`, `.5`, `1e-3`); Number() alone also reads 0x10, '' and Infinity. */

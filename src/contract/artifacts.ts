@@ -210,6 +210,7 @@ export function samplerNeeds(manifest: Manifest): { needNeg: boolean; numNegativ
 
 export class ArtifactError extends ReclmError {}
 
+/** SHA-256 of `bytes` as 64 lowercase hex characters (the form the manifest records). */
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

@@ -29,6 +29,11 @@ const DEFAULTS: Required<BuiltinOptions> = { users: 2000, items: 500, genres: 10
 const P_NOISE = 0.12;
 const P_SWITCH = 0.1;
 
+/**
+ * Generates the built-in dataset (see the file comment): by default 2000 users with 20..120 items
+ * each, items 1..500 in 10 genres, timestamps in unix seconds from 2020. The same options give the
+ * same data. Throws RangeError when there are fewer than 2 items per genre.
+ */
 export function builtinDataset(options: BuiltinOptions = {}): Dataset {
   const o = { ...DEFAULTS, ...options };
   if (o.items < o.genres * 2) throw new RangeError('builtin dataset needs at least 2 items per genre');

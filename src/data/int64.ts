@@ -9,6 +9,10 @@
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const TWO_32 = 4294967296;
 
+/**
+ * A zero-filled BigInt64Array of `length` elements (`array`), written through an Int32Array view
+ * of its 32-bit halves so no element needs a BigInt (see the file comment). Indices are not checked.
+ */
 export class Int64Writer {
   readonly array: BigInt64Array;
   private readonly words: Int32Array;

@@ -16,6 +16,7 @@ export interface ItemMap {
   itemIds: string[];
 }
 
+/** The item map of `ds` (format reclm-item-map, version 1); itemIds is ds.itemIds itself (length numItems + 1), not a copy. */
 export function itemMapOf(ds: Dataset): ItemMap {
   return { format: 'reclm-item-map', version: 1, dataset: ds.name, numItems: ds.numItems, remapped: ds.remapped, itemIds: ds.itemIds };
 }
@@ -27,6 +28,11 @@ export function saveItemMap(path: string, ds: Dataset): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Reads an item map that saveItemMap wrote. Throws DataFormatError naming `path` when the file is
+ * unreadable or not JSON, is not an item map, or is inconsistent (itemIds not numItems + 1 long or
+ * not starting with '').
+ */
 export function loadItemMap(path: string): ItemMap {
   let m: ItemMap;
   try {

@@ -24,6 +24,11 @@ function splitmix32(x: number): [number, number] {
 
 const TWO_32 = 4294967296;
 
+/**
+ * The seeded xoshiro128** generator of the file comment: uint32, integer and float draws, with
+ * a JSON-serialisable state (getState/setState). The constructor throws RangeError for a seed or
+ * stream that is not a non-negative safe integer; setState throws Error for a malformed state.
+ */
 export class Rng {
   private s0 = 0;
   private s1 = 0;

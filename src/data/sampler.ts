@@ -145,6 +145,12 @@ interface Pool {
   next: number;
 }
 
+/**
+ * Draws training batches from a Split as the file comment says: int64 tensors such as seq/pos
+ * [B, T] (T <= L), ceil(#users / B) batches per epoch. The constructor throws RangeError for bad
+ * sizes or options, and SamplerError when no training row (or, with needNeg, no negative) can be
+ * drawn, or the model reads actions or a profile the data lacks.
+ */
 export class TrainSampler {
   readonly batchesPerEpoch: number;
   readonly numTrainableUsers: number;

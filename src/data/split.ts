@@ -73,6 +73,12 @@ export interface SplitEvents {
   profileWidth: number;
 }
 
+/**
+ * Splits every history as the file comment says (leave-one-out, or positive-only when ds.positive
+ * is set). `train` holds views into ds.sequences; `valid`/`test` are Int32Array [users], 0 for a user
+ * not evaluated. Adds `events` when the dataset has actions, a positive rule or user features.
+ * Throws nothing: requireEvaluableUsers checks that some user can be evaluated.
+ */
 export function leaveOneOutSplit(ds: Dataset): Split {
   const positive = ds.positive ?? null;
   const { split, validAt, testAt } = splitAtTargets(ds, positive);

@@ -30,6 +30,7 @@ export interface DatasetStats {
   notes: string[];
 }
 
+/** The summary of `ds` that `reclm data stats` prints and the manifest records: counts, sequence lengths (median, mean, nearest-rank p90), how ids and times were read. */
 export function datasetStats(ds: Dataset): DatasetStats {
   const lens = Float64Array.from(ds.sequences, (s) => s.length).sort();
   const n = lens.length;

@@ -9,6 +9,7 @@ export function relu(x: Tensor): Tensor {
   return max(x, 0);
 }
 
+/** silu(x) = x · sigmoid(x) (docs/models.md §0), elementwise; float32/float64, shape of x. */
 export function silu(x: Tensor): Tensor {
   return mul(x, sigmoid(x));
 }
@@ -35,6 +36,7 @@ export function logSumExp(x: Tensor, axis: number, keepdims = false): Tensor {
   return keepdims ? lse : reduceSum(lse, [axis], false);
 }
 
+/** x · weight (+ bias): x [..., K] of rank >= 2, weight [K, N], bias broadcast to [..., N]; float32/float64. Throws DslError (via matmul/add) otherwise. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   const y = matmul(x, weight);
   return bias ? add(y, bias) : y;

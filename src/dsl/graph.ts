@@ -62,6 +62,10 @@ export type TensorSource =
   | { kind: 'const'; data: TypedArray }
   | { kind: 'node'; node: Node; index: number };
 
+/**
+ * A value of a Graph (SSA): its dtype, its shape (static or symbolic dims) and its source
+ * (input, parameter, constant or a node's output). Made by Graph methods and ops, not directly.
+ */
 export class Tensor {
   constructor(
     readonly graph: Graph,

@@ -15,6 +15,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
   return out;
 }
 
+/** `axis` as an index in [0, rank), a negative one counting from the end; throws DslError naming `op` when it is out of range or not an integer. */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (!Number.isInteger(a) || a < 0 || a >= rank) {
@@ -23,6 +24,7 @@ export function normalizeAxis(op: string, axis: number, rank: number): number {
   return a;
 }
 
+/** normalizeAxis of each of `axes`, sorted ascending; throws DslError naming `op` for an axis out of range or repeated. */
 export function normalizeAxes(op: string, axes: readonly number[], rank: number): number[] {
   const out = axes.map((a) => normalizeAxis(op, a, rank));
   if (new Set(out).size !== out.length) throw new DslError(`${op}: repeated axis in [${axes.join(', ')}]`);

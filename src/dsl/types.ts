@@ -24,26 +24,32 @@ export function dtypeOfOnnx(code: number): DType | undefined {
   return DTYPE_BY_ONNX.get(code);
 }
 
+/** True for float32 and float64. */
 export function isFloat(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64';
 }
 
+/** True for int64 and int32 (not bool). */
 export function isInteger(dtype: DType): boolean {
   return dtype === 'int64' || dtype === 'int32';
 }
 
+/** A shape as messages show it, e.g. `[batch, 50, 64]`. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+/** True when every dim is a number (no symbolic dims); narrows the type to number[]. */
 export function isStatic(shape: Shape): shape is readonly number[] {
   return shape.every((d) => typeof d === 'number');
 }
 
+/** Number of elements of a static shape: the product of its dims (1 for a scalar, []). */
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** True when the shapes have the same rank and equal dims (symbolic dims compared by name). */
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

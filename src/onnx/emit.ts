@@ -18,10 +18,12 @@ export interface EmitOptions {
   prefix?: string;
 }
 
+/** The bytes of a typed array, for TensorProto.raw_data: a view on its buffer (no copy), in the host's (little-endian) byte order. */
 export function tensorBytes(data: TypedArray): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** A TensorProto with the values in raw_data; `data` must be the typed array of `dtype` holding numel(dims) values (not checked). */
 export function tensorProto(name: string, dtype: keyof typeof ONNX_DTYPE, dims: readonly number[], data: TypedArray): TensorProto {
   // raw_data is little-endian, which matches typed arrays on every platform Node supports.
   return { name, dataType: ONNX_DTYPE[dtype], dims: [...dims], rawData: tensorBytes(data) };
@@ -111,6 +113,11 @@ function usedTensors(g: Graph): Set<Tensor> {
   return used;
 }
 
+/**
+ * The ModelProto of `graph` (not yet encoded; emitModel encodes it): IR version 9, default-domain
+ * opset 18, producer 'reclm'. Throws Error when a graph input or used parameter is missing from
+ * `opts.inputOrder`.
+ */
 export function modelProto(graph: Graph, opts: EmitOptions = {}) {
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,

@@ -42,6 +42,7 @@ export function parseDevice(text: string): DeviceSpec {
   throw new ProviderError(`invalid device ${JSON.stringify(text)}: expected cpu, cuda or cuda:N (N = GPU index, e.g. cuda:0)`, 'invalid-device');
 }
 
+/** A device as parseDevice reads it: 'cpu' or 'cuda:N'. */
 export function formatDevice(d: DeviceSpec): string {
   return d.kind === 'cpu' ? 'cpu' : `cuda:${d.deviceId}`;
 }
@@ -104,6 +105,7 @@ export function ortNativeDir(): string {
   return join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
 }
 
+/** The installed onnxruntime-node's version, from its package.json (e.g. '1.30.0'). */
 export function ortNodeVersion(): string {
   const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;

@@ -26,6 +26,7 @@ export function checkFeeds(graph: string, expected: readonly TensorSpec[], feeds
   }
 }
 
+/** A rank-0 int64 ORT tensor (dims []) holding `v` (steps, seeds, offsets); a non-integer number makes BigInt() throw a RangeError. */
 export function int64Scalar(v: number | bigint): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.of(BigInt(v)), []);
 }

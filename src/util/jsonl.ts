@@ -6,6 +6,10 @@
 
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 
+/**
+ * An append-only JSON-lines log (see the file comment): one object per line, each record one
+ * write(2). write() throws Error after close(), and TypeError for a non-object or an array.
+ */
 export class JsonlLogger {
   private fd: number | undefined;
 

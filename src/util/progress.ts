@@ -46,6 +46,11 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/**
+ * A progress line for long work, on stderr unless `stream` is given (see the file comment):
+ * redrawn in place on a TTY, a plain line at most every `intervalSec` seconds otherwise, nothing
+ * in --json mode. Units of work are the caller's (steps, batches); times show as m:ss or h:mm:ss.
+ */
 export class Progress {
   readonly enabled: boolean;
   label: string;
@@ -196,6 +201,7 @@ export class Progress {
   }
 }
 
+/** Seconds as `m:ss`, or `h:mm:ss` from one hour on, rounded to the second; '?' when negative or not finite. */
 export function formatDuration(sec: number): string {
   if (!Number.isFinite(sec) || sec < 0) return '?';
   const s = Math.round(sec);
@@ -218,6 +224,7 @@ export function formatNumber(x: number): string {
   return trim(x.toPrecision(3));
 }
 
+/** The fields as `key=value` joined by single spaces (numbers compact, see formatNumber); undefined values are left out. */
 export function formatFields(fields: ProgressFields): string {
   return fieldTexts(fields).join(' ');
 }

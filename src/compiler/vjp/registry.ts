@@ -19,15 +19,18 @@ export const NON_DIFFERENTIABLE = new Set([
   'Range', 'Floor', 'Mod', 'BitwiseXor', 'ConstantOfShape', 'Sign', 'ArgMax', 'NonZero',
 ]);
 
+/** Registers the VJP (backward) rule of the ONNX op `op`; throws Error when `op` already has one. */
 export function registerVjp(op: string, rule: VjpRule): void {
   if (rules.has(op)) throw new Error(`VJP rule for ${op} registered twice`);
   rules.set(op, rule);
 }
 
+/** The VJP rule registered for `op`, or undefined when there is none. */
 export function vjpRule(op: string): VjpRule | undefined {
   return rules.get(op);
 }
 
+/** Names of the ops that have a VJP rule, sorted. */
 export function registeredVjpOps(): string[] {
   return [...rules.keys()].sort();
 }

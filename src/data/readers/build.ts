@@ -33,6 +33,11 @@ export interface Built {
   duplicateRows: number | null;
 }
 
+/**
+ * Turns a reader's Interactions into a Dataset by the rules of the file comment (k-core filtering
+ * when a minimum count > 1 is given) and returns the counts for the read report. Throws
+ * DataFormatError when the file has no interactions or none survive the filtering.
+ */
 export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
   const minItem = opts.minItemCount ?? 0;
   const minUser = opts.minUserCount ?? 0;

@@ -13,6 +13,7 @@ export const TIME_COLUMNS = ['timestamp', 'time', 'ts', 'datetime', 'date', 'uni
 /** Action columns (a rating or a named event type), looked for only when actions are asked for. */
 export const ACTION_COLUMNS = ['action', 'event', 'eventtype', 'behavior', 'behaviour', 'behaviortype', 'rating', 'overall', 'stars', 'interaction', 'type'];
 
+/** A header name as compared (see the file comment): trimmed, lower case, a RecBole type suffix removed, spaces, `_`, `.` and `-` dropped (`user_id:token` → `userid`). */
 export function normaliseColumn(name: string): string {
   return name
     .trim()

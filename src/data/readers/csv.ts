@@ -84,6 +84,11 @@ export function columnsByPosition(cols: CsvColumns, file: string): boolean {
   return POSITION.test(cols.userCol ?? '');
 }
 
+/**
+ * Reads a CSV/TSV or `.inter` file as the file comment says, columns from `cols` or found by name;
+ * times become unix seconds. Throws DataFormatError (naming the line where there is one) for
+ * missing or ambiguous columns, a malformed row or time, or a file without data rows.
+ */
 export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
   let header: string[] | null = null;
   let delim = ',';

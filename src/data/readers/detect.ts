@@ -28,6 +28,7 @@ export type ConcreteFormat = Exclude<DataFormat, 'auto'>;
 /** Lines looked at to tell whitespace formats apart. */
 const SAMPLE_LINES = 1000;
 
+/** The format of `src` for format 'auto': the file name's when it is conclusive (formatFromName), else the content's (formatFromContent, which throws DataFormatError). */
 export function detectFormat(src: Source): ConcreteFormat {
   return formatFromName(src.formatName) ?? formatFromContent(src);
 }
@@ -46,6 +47,11 @@ export function formatFromName(path: string): ConcreteFormat | null {
   return null;
 }
 
+/**
+ * The format the content of `src` shows, by the rules of the file comment. Throws DataFormatError
+ * for an empty file, a first line that looks like a space-separated header, or a first line that
+ * no rule matches.
+ */
 export function formatFromContent(src: Source): ConcreteFormat {
   const { bytes } = src;
   let i = 0;

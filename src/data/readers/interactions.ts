@@ -59,6 +59,7 @@ export class GrowableInt32 {
   }
 }
 
+/** Append-only Float64Array (doubling), as GrowableInt32; view() is the first `length` values, a subarray, not a copy. */
 export class GrowableFloat64 {
   data = new Float64Array(1024);
   length = 0;
@@ -99,6 +100,7 @@ export interface Interactions {
   action?: { values: IdInterner; key: GrowableInt32; column: string; firstLine?: number[] };
 }
 
+/** Empty Interactions for `file`: fresh interners and row arrays, a time column (unix seconds) when `hasTime`, and `sortByTime` as given. */
 export function newInteractions(file: string, hasTime: boolean, sortByTime: boolean): Interactions {
   return {
     file,

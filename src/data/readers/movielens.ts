@@ -13,10 +13,12 @@ import { forEachLine, internToken, lineText, parseNumber, splitExact, splitWhite
 
 const DOUBLE_COLON = Buffer.from('::');
 
+/** Reads ML-1M/10M `ratings.dat` (`UserID::MovieID::Rating::Timestamp`, unix seconds); `actions` keeps each rating as the event's action. Throws DataFormatError for an empty file or, naming it, a malformed line. */
 export function parseMovieLensDat(src: Source, actions = false): Interactions {
   return parseRatings(src, '"UserID::MovieID::Rating::Timestamp"', (s, e, out) => splitExact(src.bytes, s, e, DOUBLE_COLON, out, 4), actions);
 }
 
+/** Reads ML-100K `u.data` (`user item rating timestamp`, unix seconds); `actions` keeps each rating as the event's action. Throws DataFormatError for an empty file or, naming it, a malformed line. */
 export function parseMl100k(src: Source, actions = false): Interactions {
   return parseRatings(src, '"user item rating timestamp" (tab separated)', (s, e, out) => splitWhitespace(src.bytes, s, e, out, 4), actions);
 }

@@ -10,6 +10,7 @@ import { DataFormatError } from '../errors.js';
 import { newInteractions, type Interactions } from './interactions.js';
 import type { Source } from './source.js';
 
+/** Reads reczoo JSON (see the file comment): user index = position in the array, ids kept as text; no time. Throws DataFormatError, naming the line, for malformed JSON, and for an empty file or one without interactions. */
 export function parseReczooJson(src: Source): Interactions {
   const text = src.bytes.toString(src.encoding);
   const inter = newInteractions(src.file, false, false);

@@ -8,6 +8,7 @@ import { DataFormatError } from '../errors.js';
 import { newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, internToken, lineText, parseNumber, splitWhitespace, type Source } from './source.js';
 
+/** Reads `user item [timestamp]` lines (see the file comment; timestamps in unix seconds). Throws DataFormatError for an empty file, or naming the line, for a wrong field count or a non-numeric timestamp. */
 export function parseSasrec(src: Source): Interactions {
   const inter = newInteractions(src.file, true, true);
   const { bytes } = src;

@@ -75,6 +75,11 @@ function unreadable(path: string, e: unknown, what = 'the data file'): DataForma
  */
 const TOO_LARGE = "a data file is read whole, so keep only the columns reclm reads (user, item, time; an action or rating if used), e.g. jq -c '{user_id, business_id, date}' review.json > reviews.jsonl, or cut -d, -f1,2,4 data.csv > small.csv";
 
+/**
+ * A Source from a file's raw bytes: gunzipped, the interaction file taken from a zip, a UTF-8 BOM
+ * dropped, decoded as UTF-8 or else Latin-1. `file` names it in messages. Throws DataFormatError
+ * for a corrupt gzip or zip, a zip without exactly one interaction file, or a binary file.
+ */
 export function sourceFromBytes(file: string, raw: Buffer | Uint8Array): Source {
   const input = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   let bytes = gunzipIfGzip(file, input);
@@ -168,6 +173,7 @@ export function defaultName(path: string): string {
   return b;
 }
 
+/** True when bytes[start, end) hold only spaces, tabs and carriage returns (or nothing). */
 export function isBlank(bytes: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const c = bytes[i];
@@ -201,6 +207,7 @@ export function forEachLine(src: Source, fn: (start: number, end: number, lineNo
   if (!seen) throw DataFormatError.empty(src.file);
 }
 
+/** bytes[start, end) of `src` as a string, decoded in the source's encoding (UTF-8 or Latin-1). */
 export function lineText(src: Source, start: number, end: number): string {
   return src.bytes.toString(src.encoding, start, end);
 }

@@ -8,6 +8,7 @@ import { DataFormatError } from '../errors.js';
 import { newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, internToken, lineText, splitWhitespace, type Source } from './source.js';
 
+/** Reads one user per line, `user item1 … itemN` (see the file comment); no time. Throws DataFormatError for an empty file, or naming the line, for a line without items or a user already seen. */
 export function parseUserSeq(src: Source): Interactions {
   const inter = newInteractions(src.file, false, false);
   const { bytes } = src;

@@ -5,6 +5,7 @@ import { Dim, DType, DslError, formatShape } from '../types.js';
 import { INDICES, NUMERIC, requireDtype, requireSameDtype, typedScalar } from './util.js';
 
 
+/** ONNX GatherElements along `axis`: out has the shape of `indices` and the dtype of x; indices int64/int32 of x's rank, else DslError. */
 export function gatherElements(x: Tensor, indices: Tensor, axis: number): Tensor {
   const a = normalizeAxis('GatherElements', axis, x.rank);
   requireDtype('GatherElements', indices, INDICES);
@@ -14,6 +15,10 @@ export function gatherElements(x: Tensor, indices: Tensor, axis: number): Tensor
   return x.graph.addNode('GatherElements', [x, indices], attrsFor('GatherElements', { axis: a }), [{ dtype: x.dtype, shape: indices.shape }])[0];
 }
 
+/**
+ * ONNX GatherND: indices int64 [..., k] with k static and k + batchDims <= rank of x (DslError
+ * otherwise); out [...indices.shape[:-1], ...x.shape[batchDims + k:]], x's dtype.
+ */
 export function gatherND(x: Tensor, indices: Tensor, batchDims = 0): Tensor {
   requireDtype('GatherND', indices, ['int64']);
   const last = indices.shape[indices.rank - 1];
@@ -37,6 +42,10 @@ export function scatterND(data: Tensor, indices: Tensor, updates: Tensor, reduct
   return data.graph.addNode('ScatterND', [data, indices, updates], attrsFor('ScatterND', { reduction }), [{ dtype: data.dtype, shape: data.shape }])[0];
 }
 
+/**
+ * ONNX ScatterElements along `axis`, reduction 'add' by default (duplicate indices accumulate):
+ * indices int64/int32, updates of data's dtype (DslError otherwise); out has data's shape and dtype.
+ */
 export function scatterElements(data: Tensor, indices: Tensor, updates: Tensor, axis: number, reduction: ScatterReduction = 'add'): Tensor {
   const a = normalizeAxis('ScatterElements', axis, data.rank);
   requireSameDtype('ScatterElements', data, updates);
@@ -61,6 +70,7 @@ export function range(start: Tensor, limit: Tensor, delta: Tensor, length?: Dim)
   return start.graph.addNode('Range', [start, limit, delta], {}, [{ dtype: start.dtype, shape: [n] }])[0];
 }
 
+/** ONNX CumSum along `axis` (exclusive and reverse off by default); float32/float64/int64/int32; x's shape and dtype; DslError for another dtype. */
 export function cumsum(x: Tensor, axis: number, opts: { exclusive?: boolean; reverse?: boolean } = {}): Tensor {
   requireDtype('CumSum', x, NUMERIC);
   const a = normalizeAxis('CumSum', axis, x.rank);

@@ -4,12 +4,14 @@ import { normalizeAxis } from '../shape.js';
 import { DslError, formatShape } from '../types.js';
 import { FLOATS, INDICES, requireDtype, requireSameDtype } from './util.js';
 
+/** ONNX Softmax along `axis` (default the last); float32/float64; x's shape; DslError for another dtype or an axis out of range. */
 export function softmax(x: Tensor, axis = -1): Tensor {
   requireDtype('Softmax', x, FLOATS);
   const a = normalizeAxis('Softmax', axis, x.rank);
   return x.graph.addNode('Softmax', [x], attrsFor('Softmax', { axis: a }), [{ dtype: x.dtype, shape: x.shape }])[0];
 }
 
+/** ONNX LogSoftmax along `axis` (default the last); float32/float64; x's shape; DslError for another dtype or an axis out of range. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   requireDtype('LogSoftmax', x, FLOATS);
   const a = normalizeAxis('LogSoftmax', axis, x.rank);

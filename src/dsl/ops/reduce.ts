@@ -20,6 +20,9 @@ function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceProd', x: 
 
 /** Sum over `axes` (null: all axes). */
 export const reduceSum = (x: Tensor, axes: readonly number[] | null, keepdims = false) => reduce('ReduceSum', x, axes, keepdims);
+/** Mean over `axes` (null: all axes) via ONNX ReduceMean; float32/float64/int64/int32; reduced dims dropped, or kept as 1 with keepdims; DslError for another dtype or a bad axis. */
 export const reduceMean = (x: Tensor, axes: readonly number[] | null, keepdims = false) => reduce('ReduceMean', x, axes, keepdims);
+/** Maximum over `axes` (null: all axes) via ONNX ReduceMax; float32/float64/int64/int32; reduced dims dropped, or kept as 1 with keepdims; DslError for another dtype or a bad axis. */
 export const reduceMax = (x: Tensor, axes: readonly number[] | null, keepdims = false) => reduce('ReduceMax', x, axes, keepdims);
+/** Product over `axes` (null: all axes) via ONNX ReduceProd; float32/float64/int64/int32; reduced dims dropped, or kept as 1 with keepdims; DslError for another dtype or a bad axis. */
 export const reduceProd = (x: Tensor, axes: readonly number[] | null, keepdims = false) => reduce('ReduceProd', x, axes, keepdims);

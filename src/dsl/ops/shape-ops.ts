@@ -5,6 +5,7 @@ import { Dim, DslError, Shape, formatShape } from '../types.js';
 import { gather } from './indexing.js';
 import { int64s } from './util.js';
 
+/** ONNX Transpose: output dim i is x's dim perm[i]; any dtype. Throws DslError when `perm` is not a permutation of 0..rank−1. */
 export function transpose(x: Tensor, perm: readonly number[]): Tensor {
   const sorted = [...perm].sort((a, b) => a - b);
   if (perm.length !== x.rank || sorted.some((p, i) => p !== i)) {
@@ -14,6 +15,7 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
   return x.graph.addNode('Transpose', [x], attrsFor('Transpose', { perm: [...perm] }), [{ dtype: x.dtype, shape }])[0];
 }
 
+/** ONNX Shape: x's shape at run time as int64 [rank]; any dtype. */
 export function shapeOf(x: Tensor): Tensor {
   return x.graph.addNode('Shape', [x], {}, [{ dtype: 'int64', shape: [x.rank] }])[0];
 }
@@ -79,6 +81,7 @@ function symbolicQuotient(inShape: Shape, known: readonly Dim[]): Dim | null {
   return parts.join('*');
 }
 
+/** ONNX Unsqueeze: size-1 dims inserted at `axes` (indices into the output); any dtype. DslError for an axis out of range or repeated. */
 export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
   const rank = x.rank + axes.length;
   const ax = normalizeAxes('Unsqueeze', axes, rank);
@@ -88,6 +91,7 @@ export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
   return x.graph.addNode('Unsqueeze', [x, int64s(x.graph, ax)], {}, [{ dtype: x.dtype, shape }])[0];
 }
 
+/** ONNX Squeeze: the size-1 dims at `axes` removed; any dtype. DslError when one is not statically 1, or an axis is out of range or repeated. */
 export function squeeze(x: Tensor, axes: readonly number[]): Tensor {
   const ax = normalizeAxes('Squeeze', axes, x.rank);
   for (const a of ax) {
@@ -140,6 +144,7 @@ export function concat(xs: readonly Tensor[], axis: number, dim?: Dim): Tensor {
   return xs[0].graph.addNode('Concat', [...xs], attrsFor('Concat', { axis: a }), [{ dtype: xs[0].dtype, shape }])[0];
 }
 
+/** ONNX Split along `axis` into pieces of `sizes`; any dtype. DslError unless that dim is static and equal to their sum. */
 export function split(x: Tensor, axis: number, sizes: readonly number[]): Tensor[] {
   const a = normalizeAxis('Split', axis, x.rank);
   const total = sizes.reduce((p, q) => p + q, 0);

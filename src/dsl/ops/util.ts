@@ -3,6 +3,7 @@ import { DType, DslError, formatShape } from '../types.js';
 
 export type TensorLike = Tensor | number;
 
+/** A one-element typed array of `dtype` holding `value` (BigInt64Array for int64, 0/1 Uint8Array for bool); BigInt() throws RangeError for a non-integer int64 value. */
 export function typedScalar(value: number, dtype: DType) {
   switch (dtype) {
     case 'float32':
@@ -28,6 +29,7 @@ export function int64s(g: Graph, values: readonly number[]): Tensor {
   return g.constant(BigInt64Array.from(values.map((v) => BigInt(v))), 'int64', [values.length]);
 }
 
+/** The graph of the first tensor among `xs`; throws DslError naming `op` when none is a tensor. */
 export function graphOf(op: string, ...xs: TensorLike[]): Graph {
   for (const x of xs) if (x instanceof Tensor) return x.graph;
   throw new DslError(`${op}: at least one operand must be a tensor`);
@@ -47,12 +49,14 @@ export function lift(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor]
   return [ta, tb];
 }
 
+/** Throws DslError naming `op` and `t` unless t's dtype is one of `allowed`. */
 export function requireDtype(op: string, t: Tensor, allowed: readonly DType[]): void {
   if (!allowed.includes(t.dtype)) {
     throw new DslError(`${op}: input ${t.name} has dtype ${t.dtype}${formatShape(t.shape)}, expected one of ${allowed.join(', ')}`);
   }
 }
 
+/** Throws DslError naming `op` unless `a` and `b` have the same dtype. */
 export function requireSameDtype(op: string, a: Tensor, b: Tensor): void {
   if (a.dtype !== b.dtype) {
     throw new DslError(`${op}: dtype mismatch ${a.dtype}${formatShape(a.shape)} vs ${b.dtype}${formatShape(b.shape)}`);
