@@ -88,13 +88,15 @@ describe('data on the command line', function () {
     const actions = write('actions.csv', 'user,item,time,kind\nu1,a,1,"add to cart, later"\nu1,b,2,click\nu1,c,3,view\n');
     // A --positive value no event has (here a value with a comma left unquoted) gets a note listing the values there are.
     const loose = await runCommand(DataStats as never, [actions, '--columns', 'user=user,item=item,time=time,action=kind', '--positive', 'action=click,add to cart, later']);
-    expect(loose.stdout).to.include(`no event has the action values 'add to cart', 'later'; the action values are "add to cart, later", click, view`);
+    expect(loose.stderr).to.include(`no event has the action values 'add to cart', 'later'; the action values are "add to cart, later", click, view`);
     const titled = await runCommand(DataStats as never, [write('titled.csv', 'user,"Title, The",when\nu1,a,20\nu1,b,10\n'), '--columns', 'user=user,item="Title, The",time=when']);
     expect(titled.stdout.split('\n').find((l) => l.startsWith('columns '))?.slice(18).trim()).to.equal('user=user,item="Title, The",time=when');
     expect(line('timestamps')).to.equal('yes');
     expect(line('split')).to.equal('users 2, evaluated 1, not evaluated 1, trainable 1, train interactions 3');
     expect(line('ids')).to.equal('ids read as opaque tokens (users: not all integers, items: not all integers); items remapped to 1..3 in order of first appearance (items.json maps them back)');
-    expect(r.stdout).to.include(`note               ${p}: 1 of 2 users had events out of time order in the file`);
+    // Notes go to stderr as every command's do; the table on stdout is statistics only.
+    expect(r.stderr).to.include(`note: ${p}: 1 of 2 users had events out of time order in the file`);
+    expect(r.stdout).to.not.include('out of time order in the file');
     const json = await runCommand(DataStats as never, [p, '--json', '--columns', 'user=userId,item=movieId,time=none']);
     const stats = JSON.parse(json.stdout) as Record<string, unknown>;
     expect(stats.outOfOrder).to.equal(null);

@@ -146,16 +146,28 @@ describe('data readers: JSON Lines', () => {
   it('keys first met past the first object are named among the ignored; a time key there is refused', () => {
     const extra = readDataset(file('extra.jsonl', '{"user_id": "a", "item_id": "x", "timestamp": 5}\n{"user_id": "a", "item_id": "y", "timestamp": 6, "rating": 4}\n{"user_id": "b", "item_id": "y", "timestamp": 7, "rating": 2, "summary": "ok"}\n'));
     expect(extra.read?.ignoredColumns).to.deep.equal(['rating', 'summary']);
-    expect(extra.notes.some((n) => n.endsWith('columns ignored: rating, summary'))).to.equal(true);
+    expect(extra.notes?.some((n) => n.endsWith('columns ignored: rating, summary'))).to.equal(true);
     // Without the refusal the file would read as having no times at all, its histories in file order.
     const late = '{"user_id": "a", "item_id": "x"}\n{"user_id": "a", "item_id": "y", "timestamp": 5}\n';
     const lateTime = readError(file('late-time.jsonl', late));
     expect(lateTime.line).to.equal(2);
-    expect(lateTime.message).to.include('expected no time key, as the first object (line 1) has none; this line\'s "timestamp" would be dropped');
+    expect(lateTime.message).to.include('expected a time key in every object or in none; the first object (line 1) has none and this line has "timestamp"');
     // Said on purpose, the key is ignored like any other.
     const noTime = readDataset(file('late-time2.jsonl', late), { timeCol: null });
     expect(noTime.read?.ignoredColumns).to.deep.equal(['timestamp']);
     expect(originalSeqs(noTime)).to.deep.equal([['x', 'y']]);
+  });
+
+  it('an object that holds a key it reads twice is refused: JSON.parse would keep only the last value', () => {
+    const good = '{"user_id": "a", "item_id": "x", "timestamp": 5}\n';
+    const twice = readError(file('twice.jsonl', good + '{"user_id": "a", "item_id": "c", "item_id": "d", "timestamp": 6}\n'));
+    expect(twice.line).to.equal(2);
+    expect(twice.message).to.include('expected one "item_id" per object; this one has it twice, and only the last would be read');
+    // The name inside a value, or a key repeated in a nested object or one not read, is no repeat.
+    const fine = readDataset(file('fine.jsonl', good + '{"user_id": "a", "item_id": "y", "timestamp": 6, "text": "\\"item_id\\": z", "meta": {"item_id": 1}, "tag": 1, "tag": 2}\n'));
+    expect(originalSeqs(fine)).to.deep.equal([['x', 'y']]);
+    const missingTime = readError(file('no-time.jsonl', good + '{"user_id": "a", "item_id": "y"}\n'));
+    expect(missingTime.message).to.include('expected a time in "timestamp" (unix seconds or an ISO 8601 date').and.include('; the key is missing, got "{');
   });
 
   it('a .json array is still reczoo JSON, and positions in --columns do not apply to keys', () => {

@@ -90,7 +90,8 @@ export default class DataStats extends ReclmCommand {
     for (const [k, v] of Object.entries(rest)) this.log(`${(LABEL[k] ?? k).padEnd(18)} ${readableValue(k, v)}`);
     this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
     if (side) for (const line of featureStatLines(side)) this.log(line);
-    for (const n of notes) this.log(`${'note'.padEnd(18)} ${n}`);
+    // On stderr as every command's notes are (the README's contract), so the table is statistics only.
+    for (const n of notes) this.note(n);
     return stats;
   }
 }

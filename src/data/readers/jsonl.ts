@@ -54,6 +54,7 @@ export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions
     }
     const inn = inter!;
     const k = keys;
+    refuseRepeatedKey(text, k, src.file, lineNo);
     const user = idText(record, k.user, src.file, lineNo, text);
     const item = idText(record, k.item, src.file, lineNo, text);
     if (inn.time) inn.time.push(timeOf(record, k.time!, src.file, lineNo, text));
@@ -80,9 +81,49 @@ export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions
 function laterKey(key: string, time: string | null, cols: CsvColumns, inter: Interactions, seen: Set<string>, at: { file: string; firstLine: number; lineNo: number; text: string }): void {
   seen.add(key);
   if (time === null && cols.timeCol !== null && findColumnIndex([key], cols.timeCol, cols.timeCol !== undefined ? [] : TIME_COLUMNS) === 0) {
-    throw DataFormatError.atLine(at.file, at.lineNo, at.text, `no time key, as the first object (line ${at.firstLine}) has none; this line's "${key}" would be dropped and every event read without a time: give every object its time, or pass --columns time=none to read the file without times`);
+    throw DataFormatError.atLine(at.file, at.lineNo, at.text, `a time key in every object or in none; the first object (line ${at.firstLine}) has none and this line has "${key}": give every object its time, or pass --columns time=none to read the file without times`);
   }
   (inter.ignoredColumns ??= []).push(key);
+}
+
+/**
+ * Refuses an object that holds a key it reads twice: JSON.parse keeps the last value, so the
+ * first would be dropped unsaid. The scan of the top-level keys runs only when the key's quoted
+ * name occurs twice in the line's text, so an ordinary line costs one indexOf per key.
+ * Throws DataFormatError (file, line, text).
+ */
+function refuseRepeatedKey(text: string, keys: { user: string; item: string; time: string | null; action: string | null }, file: string, lineNo: number): void {
+  for (const key of [keys.user, keys.item, keys.time, keys.action]) {
+    if (key === null) continue;
+    const quoted = JSON.stringify(key);
+    if (text.indexOf(quoted) === text.lastIndexOf(quoted)) continue;
+    if (topLevelKeys(text).filter((k) => k === key).length > 1) throw DataFormatError.atLine(file, lineNo, text, `one "${key}" per object; this one has it twice, and only the last would be read`);
+  }
+}
+
+/** The keys of a JSON object's text at its top level, in order, repeats kept (the text parsed already, so it is valid JSON). */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return keys;
 }
 
 function parseObject(file: string, lineNo: number, text: string): Record<string, unknown> {
@@ -151,6 +192,7 @@ function numberText(text: string, key: string): string | null {
 function timeOf(record: Record<string, unknown>, key: string, file: string, lineNo: number, text: string): number {
   const v = record[key];
   const t = typeof v === 'number' ? v : typeof v === 'string' ? parseTime(v) : NaN;
-  if (!Number.isFinite(t)) throw DataFormatError.atField(file, lineNo, text, v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v), `a time in "${key}" (${TIME_FORMS})${v === undefined ? ' (the key is missing)' : ''}`);
+  if (v === undefined) throw DataFormatError.atLine(file, lineNo, text, `a time in "${key}" (${TIME_FORMS}); the key is missing`);
+  if (!Number.isFinite(t)) throw DataFormatError.atField(file, lineNo, text, typeof v === 'string' ? v : JSON.stringify(v), `a time in "${key}" (${TIME_FORMS})`);
   return t;
 }
