@@ -10,8 +10,9 @@
  * columns.ts, or `--columns` names). Ids are strings or numbers, read as their text; times are
  * numbers (seconds, or milliseconds told by the column's size) or ISO 8601 strings, as in CSV.
  * Every other key, of any object, is ignored and named. A time key that the first object lacks and
- * a later one holds is refused: times for some events only cannot order a history. Lines are
- * parsed with JSON.parse.
+ * a later one holds is refused: times for some events only cannot order a history. So is an object
+ * holding a key it reads twice (JSON.parse would keep the last value). Lines are parsed with
+ * JSON.parse.
  */
 import { DataFormatError } from '../errors.js';
 import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex, normaliseColumn } from './columns.js';
@@ -34,7 +35,7 @@ const ONE_OBJECT = 'one JSON object per line (JSON Lines), such as {"user_id": "
 export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions {
   let keys: { user: string; item: string; time: string | null; action: string | null } | null = null;
   let inter: Interactions | null = null;
-  // Every key met so far, so a key first seen past line 1 is named among the ignored (nothing dropped unsaid).
+  // Every key met so far, so a key first seen past the first object is named among the ignored (nothing dropped unsaid).
   const seen = new Set<string>();
   let firstLine = 0;
   forEachLine(src, (s, e, lineNo) => {
