@@ -38,6 +38,8 @@ export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions
   // Every key met so far, so a key first seen past the first object is named among the ignored (nothing dropped unsaid).
   const seen = new Set<string>();
   let firstLine = 0;
+  // The keys read, as JSON writes them, for the repeated-key check (built once, not per line).
+  let quotedKeys: string[] = [];
   forEachLine(src, (s, e, lineNo) => {
     const text = lineText(src, s, e);
     const record = parseObject(src.file, lineNo, text);
@@ -47,6 +49,7 @@ export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions
       firstLine = lineNo;
       for (const key in record) seen.add(key);
       keys = findKeys(Object.keys(record), cols, src.file, lineNo, text);
+      quotedKeys = [keys.user, keys.item, keys.time, keys.action].filter((q): q is string => q !== null).map((q) => JSON.stringify(q));
       inter = newInteractions(src.file, keys.time !== null, keys.time !== null);
       inter.columns = { user: keys.user, item: keys.item, time: keys.time, ...(keys.action !== null ? { action: keys.action } : {}) };
       const used = new Set<string>([keys.user, keys.item, keys.time, keys.action].filter((k): k is string => k !== null));
@@ -55,7 +58,7 @@ export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions
     }
     const inn = inter!;
     const k = keys;
-    refuseRepeatedKey(text, k, src.file, lineNo);
+    refuseRepeatedKey(text, quotedKeys, src.file, lineNo);
     const user = idText(record, k.user, src.file, lineNo, text);
     const item = idText(record, k.item, src.file, lineNo, text);
     if (inn.time) inn.time.push(timeOf(record, k.time!, src.file, lineNo, text));
@@ -93,11 +96,11 @@ function laterKey(key: string, time: string | null, cols: CsvColumns, inter: Int
  * name occurs twice in the line's text, so an ordinary line costs one indexOf per key.
  * Throws DataFormatError (file, line, text).
  */
-function refuseRepeatedKey(text: string, keys: { user: string; item: string; time: string | null; action: string | null }, file: string, lineNo: number): void {
-  for (const key of [keys.user, keys.item, keys.time, keys.action]) {
-    if (key === null) continue;
-    const quoted = JSON.stringify(key);
-    if (text.indexOf(quoted) === text.lastIndexOf(quoted)) continue;
+function refuseRepeatedKey(text: string, quotedKeys: readonly string[], file: string, lineNo: number): void {
+  for (const quoted of quotedKeys) {
+    const first = text.indexOf(quoted);
+    if (first < 0 || text.indexOf(quoted, first + quoted.length) < 0) continue;
+    const key = JSON.parse(quoted) as string;
     if (topLevelKeys(text).filter((k) => k === key).length > 1) throw DataFormatError.atLine(file, lineNo, text, `one "${key}" per object; this one has it twice, and only the last would be read`);
   }
 }
