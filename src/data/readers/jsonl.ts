@@ -93,7 +93,7 @@ function laterKey(key: string, time: string | null, cols: CsvColumns, inter: Int
 /**
  * Refuses an object that holds a key it reads twice: JSON.parse keeps the last value, so the
  * first would be dropped unsaid. The scan of the top-level keys runs only when the key's quoted
- * name occurs twice in the line's text, so an ordinary line costs one indexOf per key.
+ * name occurs twice in the line's text, so an ordinary line costs two indexOf calls per key.
  * Throws DataFormatError (file, line, text).
  */
 function refuseRepeatedKey(text: string, quotedKeys: readonly string[], file: string, lineNo: number): void {
