@@ -163,7 +163,7 @@ describe('data readers: JSON Lines', () => {
     const twice = readError(file('twice.jsonl', good + '{"user_id": "a", "item_id": "c", "item_id": "d", "timestamp": 6}\n'));
     expect(twice.line).to.equal(2);
     expect(twice.message).to.include('expected one "item_id" per object; this one has it twice, and only the last would be read');
-    // The name inside a value, or a key repeated in a nested object or one not read, is no repeat.
+    // A key repeated in a nested object, or a repeated key that is not read, is no repeat (a quoted name inside a value is escaped, so it never matches).
     const fine = readDataset(file('fine.jsonl', good + '{"user_id": "a", "item_id": "y", "timestamp": 6, "text": "\\"item_id\\": z", "meta": {"item_id": 1}, "tag": 1, "tag": 2}\n'));
     expect(originalSeqs(fine)).to.deep.equal([['x', 'y']]);
     const missingTime = readError(file('no-time.jsonl', good + '{"user_id": "a", "item_id": "y"}\n'));

@@ -77,14 +77,15 @@ export function parseJsonLines(src: Source, cols: CsvColumns = {}): Interactions
 
 /**
  * A key first met past the first object: named among the ignored columns, or refused when the
- * synonyms of columns.ts (or `--columns time=KEY`) make it the time key that the first object
+ * synonyms of columns.ts make it the time key that the first object
  * lacked, since the file's events would then be read without times (`--columns time=none` reads
  * them so on purpose).
  * Throws DataFormatError (file, line, text) for such a time key.
  */
 function laterKey(key: string, time: string | null, cols: CsvColumns, inter: Interactions, seen: Set<string>, at: { file: string; firstLine: number; lineNo: number; text: string }): void {
   seen.add(key);
-  if (time === null && cols.timeCol !== null && findColumnIndex([key], cols.timeCol, cols.timeCol !== undefined ? [] : TIME_COLUMNS) === 0) {
+  // Only keys found by synonym: a time key named with --columns and missing from the first object is refused there (findKeys).
+  if (time === null && cols.timeCol === undefined && findColumnIndex([key], undefined, TIME_COLUMNS) === 0) {
     throw DataFormatError.atLine(at.file, at.lineNo, at.text, `a time key in every object or in none; the first object (line ${at.firstLine}) has none and this line has "${key}": give every object its time, or pass --columns time=none to read the file without times`);
   }
   (inter.ignoredColumns ??= []).push(key);
