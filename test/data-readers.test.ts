@@ -47,7 +47,8 @@ describe('data readers', () => {
     const e = err as DataFormatError;
     expect(e.message).to.include(path);
     expect(e.message).to.include(`:${line}:`);
-    expect(e.message).to.include(JSON.stringify(text)); // the text is quoted as a JSON string
+    // The text is quoted as a JSON string, or between single quotes when it holds double quotes and no single quote.
+    expect(e.message).to.include(text.includes('"') && !text.includes("'") ? `'${text}'` : JSON.stringify(text));
     expect(e.message).to.include('expected');
     expect(e.line).to.equal(line);
     return e;
@@ -163,7 +164,7 @@ describe('data readers', () => {
       expect(ds.timestamps).to.equal(null);
       // A quoted field with a line break (RFC 4180 allows it; reclm reads a record per line): said, not "expected 3 fields".
       const spanning = file('span.csv', 'user,item,time\n1,"Multi\nline",1\n1,b,2\n');
-      expect(() => readDataset(spanning)).to.throw(DataFormatError, `${spanning}:2: expected ${MALFORMED_QUOTES}, got "1,\\"Multi"`);
+      expect(() => readDataset(spanning)).to.throw(DataFormatError, `${spanning}:2: expected ${MALFORMED_QUOTES}, got '1,"Multi'`);
       expect(() => parseSideFile('items.csv', 'item_id,title\n1,"Two\nlines"\n', 'item')).to.throw(DataFormatError, `items.csv:2: expected ${MALFORMED_QUOTES}`);
     });
 
@@ -228,6 +229,8 @@ describe('data readers', () => {
       expectFormatError(file('bad.json', '[\n  [1, 2],\n  [3, }\n]\n'), 3, '  [3, }');
       expectFormatError(file('bad2.json', '[\n  [1, 2]\n  [3]\n]\n'), 3, '  [3]');
       expectFormatError(file('bad3.json', '{"a": 1}'), 1, '{"a": 1}');
+      // Both kinds of quote: JSON quoting, with its escapes, as for any other text.
+      expect(expectFormatError(file('bad4.json', `{"a": "it's"}`), 1, `{"a": "it's"}`).message).to.include(`got "{\\"a\\": \\"it's\\"}"`);
     });
   });
 

@@ -32,7 +32,14 @@ export class DataFormatError extends ReclmError {
   }
 }
 
-/** `text` as a JSON string, cut at 200 characters so that one line of a huge file stays readable. */
+/**
+ * `text` cut at 200 characters, so that one line of a huge file stays readable, and quoted with
+ * JSON's escapes, so a tab or a control character shows. Text that holds double quotes and no
+ * single quote (a JSON Lines object, a CSV field in quotes) goes between single quotes with its
+ * double quotes as they are: `'{"user_id": 7}'` reads better than `"{\"user_id\": 7}"`.
+ */
 function quoted(text: string): string {
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  const json = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  if (!text.includes('"') || text.includes("'")) return json;
+  return `'${json.slice(1, -1).replaceAll('\\"', '"')}'`;
 }
