@@ -192,6 +192,12 @@ describe('data readers', () => {
       expect(times(readDataset(file('exp.csv', 'user,item,time\nu,1,1.49717e9\n')))).to.deep.equal([[1497170000]]);
       // A date that does not exist (Date.UTC would roll it over to March 2).
       expectFormatError(file('feb30.csv', 'user,item,time\nu,1,2017-02-30\n'), 2, 'u,1,2017-02-30');
+      // A zone offset no zone has (past ±14:00, or 60 minutes and more) would shift the time silently.
+      expectFormatError(file('zone25.csv', 'user,item,time\nu,1,2017-06-11T08:30:00+25:00\n'), 2, 'u,1,2017-06-11T08:30:00+25:00');
+      expectFormatError(file('zone99.csv', 'user,item,time\nu,1,2017-06-11T08:30:00-0099\n'), 2, 'u,1,2017-06-11T08:30:00-0099');
+      expectFormatError(file('zone1430.csv', 'user,item,time\nu,1,2017-06-11T08:30:00+14:30\n'), 2, 'u,1,2017-06-11T08:30:00+14:30');
+      // The widest real offsets still read: 2017-06-11T22:30+14:00 and 2017-06-10T20:30-12:00 are 08:30Z.
+      expect(times(readDataset(file('zone14.csv', 'user,item,time\nu,1,2017-06-11T22:30+14:00\nu,2,2017-06-10T20:30-12:00\n')))).to.deep.equal([[1497169800, 1497169800]]);
     });
 
     it('converts a time column in milliseconds or microseconds to seconds, with a note', () => {

@@ -42,12 +42,18 @@ export function parseTime(v: string): number {
   return ms / 1000 + fraction - zoneSeconds(m[8]);
 }
 
-/** The offset of a zone designator from UTC, in seconds (east positive); 0 for none or Z. */
+/**
+ * The offset of a zone designator from UTC, in seconds (east positive); 0 for none or Z; NaN for
+ * an offset no zone has (hours past 14, the widest real offset being UTC+14:00, or minutes past
+ * 59), which would otherwise shift the time silently and could reorder a user's history.
+ */
 function zoneSeconds(zone: string | undefined): number {
   if (!zone || zone.toUpperCase() === 'Z') return 0;
   const digits = zone.slice(1).replace(':', '');
-  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0);
-  return (zone[0] === '-' ? -1 : 1) * minutes * 60;
+  const hours = Number(digits.slice(0, 2));
+  const mins = Number(digits.slice(2) || 0);
+  if (hours > 14 || mins > 59 || (hours === 14 && mins > 0)) return NaN;
+  return (zone[0] === '-' ? -1 : 1) * (hours * 60 + mins) * 60;
 }
 
 /**
