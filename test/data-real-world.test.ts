@@ -338,6 +338,10 @@ describe('data: real-world files', () => {
       expect(two.message).to.include('several interaction files (a/ratings.csv, b/ratings.csv)');
       const binary = readError(file('image.bin', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d])));
       expect(binary.message).to.equal(`${join(dir, 'image.bin')}: this is a binary file (it starts with bytes 89 50 4e 47 0d 0a 1a 0a), not a text interaction file`);
+      // A NUL after whole lines of text is a damaged line of a text file: its line is named, not "binary".
+      const damaged = readError(file('nul.csv', Buffer.from('user_id,item_id,timestamp\nu1,i1,100\nu1,i\u00002,200\n')));
+      expect(damaged.line).to.equal(3);
+      expect(damaged.message).to.equal(`${join(dir, 'nul.csv')}:3: expected text, got a NUL byte (0x00) in this line; a text interaction file holds none`);
       expect(readError(file('x.tar.bz2', Buffer.from('BZh91AY&SY'))).message).to.include('a bzip2 archive');
       // A gzip of a zip is unwrapped too.
       expect(readDataset(file('double.zip.gz', gzipSync(zip({ 'u.data': '1\t1\t1\t1\n' })))).read?.archiveMember).to.equal('u.data');

@@ -138,7 +138,16 @@ function rejectBinary(file: string, bytes: Buffer): void {
     }
   }
   const head = bytes.subarray(0, 8192);
-  if (head.includes(0)) {
+  const nul = head.indexOf(0);
+  if (nul >= 0) {
+    // After whole lines of UTF-8 text, a NUL is a damaged line in a text file, not a binary file
+    // (a PNG's signature holds a line break too, but is not UTF-8): name the line.
+    const lineStart = head.lastIndexOf(0x0a, nul) + 1;
+    const before = head.subarray(0, lineStart);
+    if (lineStart > 0 && isUtf8(before) && before.every((b) => b >= 0x20 || b === 0x09 || b === 0x0a || b === 0x0d)) {
+      const line = before.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 1);
+      throw new DataFormatError(file, line, 'expected text, got a NUL byte (0x00) in this line; a text interaction file holds none');
+    }
     const hex = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new DataFormatError(file, null, `this is a binary file (it starts with bytes ${hex}), not a text interaction file`);
   }
