@@ -287,6 +287,8 @@ describe('data readers', () => {
       expect(originalSeqs(ds)).to.deep.equal([['0558925278', '0205616461'], ['0558925278']]);
       expect(ds.read?.columns).to.deep.equal({ user: 'column 1', item: 'column 2', time: 'column 4' });
       expect(ds.read?.ignoredColumns).to.deep.equal(['column 3']);
+      // A header's trailing separator leaves an empty last name: the ignored column is named by position.
+      expect(readDataset(file('trail.csv', 'user_id,item_id,timestamp,\nu1,i1,100,\nu1,i2,200,\n')).read?.ignoredColumns).to.deep.equal(['column 4']);
       // Without time=N file order is kept; the rating is an action by position; a name without an
       // extension and tabs still read as delimited (u.data's layout would otherwise be detected).
       const tsv = readDataset(file('plain-u', '196\t242\t3\t881250949\n196\t302\t4\t881250000\n'), { userCol: '1', itemCol: '2', actionCol: '3', actions: true });

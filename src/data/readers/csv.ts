@@ -128,7 +128,8 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
       if (twice !== undefined) throw DataFormatError.atLine(src.file, lineNo, text, `a header that names the column "${header[twice]}" once (rename the other copies, or give its exact name with --columns)`);
       inter = newInteractions(src.file, ti >= 0, ti >= 0);
       inter.columns = { user: header[ui], item: header[ii], time: ti >= 0 ? header[ti] : null, ...(ai >= 0 ? { action: header[ai] } : {}) };
-      inter.ignoredColumns = header.filter((_, i) => i !== ui && i !== ii && i !== ti && i !== ai);
+      // A header with a trailing separator has an empty last name: name it by position, as a headerless file's columns are, not "".
+      inter.ignoredColumns = header.flatMap((name, i) => (i === ui || i === ii || i === ti || i === ai ? [] : [name.trim() === '' ? `column ${i + 1}` : name]));
       if (ai >= 0) inter.action = { values: new IdInterner(), key: new GrowableInt32(), column: header[ai], firstLine: [] };
       // Without a header row the first line is already data.
       if (!byPosition) return;
