@@ -174,6 +174,9 @@ describe('data readers: JSON Lines', () => {
     expect(readDataset(file('train_data.json', '[[1, 2], [3]]\n')).read?.format).to.equal('reczoo');
     // An array of event objects is pointed to JSON Lines.
     expect(readError(file('events.json', '[{"user": 1, "item": 2},\n {"user": 1, "item": 3}]\n')).message).to.include("this is an array of objects, one per event: write them one per line as JSON Lines (jq -c '.[]' FILE > events.jsonl)");
+    // One object among per-user lists is a bad element, not an array of events: no JSON Lines advice.
+    const oneBad = readError(file('mixed.json', '[[1,2,3],[2,"a"],{}]'));
+    expect(oneBad.message).to.include('expected a list of item ids for user 2 ("[...]")').and.not.include('JSON Lines');
     // A .json file that is neither keeps reczoo's error.
     expect(readError(file('odd.json', '1 2 3\n')).message).to.include('a JSON array of per-user item lists');
     expect(readError(file('pos.jsonl', '{"user": 1, "item": 2}\n'), { format: 'jsonl', userCol: '1', itemCol: '2' }).message).to.include(

@@ -55,8 +55,9 @@ export function parseReczooJson(src: Source): Interactions {
   } else {
     for (;;) {
       skipWs();
-      // An array of event objects (a JSON export of a log) is JSON Lines' content in another layout.
-      const objects = text[i] === '{' ? `; this is an array of objects, one per event: write them one per line as JSON Lines (jq -c '.[]' FILE > events.jsonl), which reclm reads` : '';
+      // An array of event objects (a JSON export of a log) is JSON Lines' content in another layout;
+      // an object after users' lists is one bad element of a per-user array, where that advice misleads.
+      const objects = text[i] === '{' && user === 0 ? `; this is an array of objects, one per event: write them one per line as JSON Lines (jq -c '.[]' FILE > events.jsonl), which reclm reads` : '';
       if (text[i] !== '[') fail(i, `a list of item ids for user ${user} ("[...]")${objects}`);
       i++;
       const u = inter.users.internInt(user);
