@@ -3,7 +3,7 @@
 // every test item against the catalogue minus the user's history, and `reclm train` / `reclm eval`
 // on them end to end against a reference computed here.
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Eval from '../src/commands/eval.js';
@@ -212,6 +212,13 @@ describe('pre-split files: `reclm train` and `reclm eval` end to end', function 
     expect(text.stdout).to.include(`targets in history valid ${pct(repeatsOf('valid'))}, test ${pct(repeatsOf('test'))}\n`);
     const k = await runCommand(DataStats as never, [folder, '--min-user-count', '3']);
     expect(k.error?.message).to.equal(`--min-user-count: ${folder} is a folder of pre-split files, which are read as given`);
+    // A test item the train file lacks is dropped, as eval drops it, and said as eval says it (on stderr; in --json's notes).
+    const odd = mkdtempSync(join(tmpdir(), 'reclm-m1-odd-'));
+    for (const f of ['train_data.json', 'validation_data.json']) copyFileSync(join(folder, f), join(odd, f));
+    writeFileSync(join(odd, 'test_data.json'), JSON.stringify(lists.test.map((l, u) => (u === 0 ? [...l.map(Number), 99999] : l.map(Number)))));
+    const said = `1 validation/test interaction dropped: 1 with 1 item not in ${join(odd, 'train_data.json')}`;
+    expect((await runCommand(DataStats as never, [odd])).stderr).to.include(`note: ${said}`);
+    expect(JSON.parse((await runCommand(DataStats as never, [odd, '--json'])).stdout).notes).to.include(said);
   });
 
   it('`reclm eval --data FOLDER` equals a reference computed from the exported model here', async () => {

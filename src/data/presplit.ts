@@ -19,6 +19,7 @@ import { BUILTIN } from './open.js';
 import { readDataset } from './read.js';
 import type { Split } from './split.js';
 import type { Dataset, ReadOptions } from './types.js';
+import { count } from '../util/plural.js';
 
 export interface PresplitFiles {
   train: string;
@@ -35,6 +36,18 @@ export interface PresplitReport {
   droppedItems: number;
   /** Per split: users of the train file whose list had items, every one of them dropped (so that split does not rank them). */
   lostUsers: { valid: number; test: number };
+}
+
+/**
+ * The warning for the validation/test interactions readPresplit dropped because their user or item
+ * is not in the train file `train` (e.g. "1 validation/test interaction dropped: 1 with 1 item not
+ * in train.json"), or null when none was. eval prints it, and so does data stats.
+ */
+export function droppedWarning(report: PresplitReport, train: string): string | null {
+  const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = report;
+  if (!dropped) return null;
+  const why = [...(ofUsers ? [`${ofUsers} by users not in ${train}`] : []), ...(dropped > ofUsers ? [`${dropped - ofUsers} with ${count(droppedItems, 'item')} not in ${train}`] : [])];
+  return `${count(dropped, 'validation/test interaction')} dropped: ${why.join(', ')}`;
 }
 
 /** File names looked for in a folder passed as --data, in order of preference (reczoo's first). */

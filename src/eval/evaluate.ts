@@ -7,7 +7,7 @@ import { dataContentFingerprint, dataFingerprint, sideDataFingerprint } from '..
 import { openDataset } from '../data/open.js';
 import { leaveOneOutSplit, requireEvaluableUsers, type Split } from '../data/split.js';
 import { EVAL_TRIM_MULTIPLE, EvalSplit, evalUsers, targetsInHistory } from '../data/eval-inputs.js';
-import { readPresplit, type PresplitFiles } from '../data/presplit.js';
+import { droppedWarning, readPresplit, type PresplitFiles } from '../data/presplit.js';
 import { Dataset, DataFormat, ReadOptions } from '../data/types.js';
 import { checkTimeBiasData } from '../data/time-bias.js';
 import { Rng } from '../data/rng.js';
@@ -170,11 +170,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     dataRemapped = r.data.remapped;
     const { droppedInteractions: dropped, droppedUserInteractions: ofUsers, droppedItems } = r.report;
     atRead = { interactions: dropped - ofUsers, items: droppedItems, lost: r.report.lostUsers[opts.split] };
-    if (dropped) {
-      const train = opts.presplit.train;
-      const why = [...(ofUsers ? [`${ofUsers} by users not in ${train}`] : []), ...(dropped > ofUsers ? [`${dropped - ofUsers} with ${count(droppedItems, 'item')} not in ${train}`] : [])];
-      warnings.push(`${count(dropped, 'validation/test interaction')} dropped: ${why.join(', ')}`);
-    }
+    pushIfAny(warnings, droppedWarning(r.report, opts.presplit.train));
     const repeated = targetsInHistory(split, opts.split);
     if (repeated.inHistory) {
       warnings.push(

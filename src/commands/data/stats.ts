@@ -7,7 +7,7 @@ import { ReclmCommand } from '../../cli/base-command.js';
 import { columnsFlag, dataReadOptions, featureFlags } from '../../cli/data-flags.js';
 import { featureStatLines, featureStats } from '../../data/stats.js';
 import { dataFormatFlag } from '../../cli/flags.js';
-import { describePresplit, readPresplit, resolvePresplit } from '../../data/presplit.js';
+import { describePresplit, droppedWarning, readPresplit, resolvePresplit } from '../../data/presplit.js';
 import type { DataFormat, KCoreReport } from '../../data/types.js';
 import { count } from '../../util/plural.js';
 import { UsageError } from '../../errors.js';
@@ -85,7 +85,11 @@ export default class DataStats extends ReclmCommand {
     const features = featureStats(ds);
     // Pre-split target files that repeat training events inflate every metric: eval warns, and so does this summary.
     const repeated = given ? { targetsInHistory: { valid: targetsInHistory(given.split, 'valid'), test: targetsInHistory(given.split, 'test') } } : {};
-    const stats = { ...datasetStats(ds), split: given ? given.split.summary : leaveOneOutSplit(ds).summary, ...repeated, ...(features ? { features } : {}) };
+    // Targets whose user or item the train file lacks are dropped as eval drops them: said, as eval says it.
+    const dropped = given && presplit ? droppedWarning(given.report, presplit.train) : null;
+    const base = datasetStats(ds);
+    if (dropped) base.notes = [...base.notes, dropped];
+    const stats = { ...base, split: given ? given.split.summary : leaveOneOutSplit(ds).summary, ...repeated, ...(features ? { features } : {}) };
     const { notes, ids, features: side, ...rest } = stats;
     for (const [k, v] of Object.entries(rest)) this.log(`${(LABEL[k] ?? k).padEnd(18)} ${readableValue(k, v)}`);
     this.log(`${'ids'.padEnd(18)} ${ids.summary}`);
