@@ -342,6 +342,9 @@ describe('data: real-world files', () => {
       const damaged = readError(file('nul.csv', Buffer.from('user_id,item_id,timestamp\nu1,i1,100\nu1,i\u00002,200\n')));
       expect(damaged.line).to.equal(3);
       expect(damaged.message).to.equal(`${join(dir, 'nul.csv')}:3: expected text, got a NUL byte (0x00) in this line; a text interaction file holds none`);
+      // Past the first 8 KiB too, where it would otherwise end up inside an item id.
+      const rows = Array.from({ length: 1000 }, (_, k) => `u${k % 50},i${k % 70},${100 + k}`).join('\n');
+      expect(readError(file('nul-far.csv', Buffer.from(`user_id,item_id,timestamp\n${rows}\nu1,i\u00002,5000\n`))).line).to.equal(1002);
       expect(readError(file('x.tar.bz2', Buffer.from('BZh91AY&SY'))).message).to.include('a bzip2 archive');
       // A gzip of a zip is unwrapped too.
       expect(readDataset(file('double.zip.gz', gzipSync(zip({ 'u.data': '1\t1\t1\t1\n' })))).read?.archiveMember).to.equal('u.data');

@@ -129,7 +129,10 @@ const BINARY_KINDS: { magic: number[]; at?: number; what: string }[] = [
   { magic: [0xfe, 0xff], what: 'UTF-16 text (convert it: iconv -f UTF-16 -t UTF-8 FILE)' },
 ];
 
-/** Text formats never contain NUL bytes; a file that does is binary, and its bytes must not reach a message. */
+/**
+ * Text formats never contain NUL bytes. A file whose head holds one is binary (its bytes must not
+ * reach a message); a NUL after lines of text is a damaged line, refused with its line number.
+ */
 function rejectBinary(file: string, bytes: Buffer): void {
   for (const k of BINARY_KINDS) {
     const at = k.at ?? 0;
@@ -137,15 +140,17 @@ function rejectBinary(file: string, bytes: Buffer): void {
       throw new DataFormatError(file, null, `this is ${k.what}, not a text interaction file`);
     }
   }
-  const head = bytes.subarray(0, 8192);
-  const nul = head.indexOf(0);
+  // The whole file is searched (a NUL would otherwise end up inside an id), only its head judged.
+  const nul = bytes.indexOf(0);
   if (nul >= 0) {
-    // After whole lines of UTF-8 text, a NUL is a damaged line in a text file, not a binary file
-    // (a PNG's signature holds a line break too, but is not UTF-8): name the line.
-    const lineStart = head.lastIndexOf(0x0a, nul) + 1;
-    const before = head.subarray(0, lineStart);
-    if (lineStart > 0 && isUtf8(before) && before.every((b) => b >= 0x20 || b === 0x09 || b === 0x0a || b === 0x0d)) {
-      const line = before.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 1);
+    // After whole lines of text, a NUL is a damaged line in a text file, not a binary file (a PNG's
+    // signature holds a line break too, but is not UTF-8): name the line. Past the first 8 KiB of
+    // NUL-free text the file is text.
+    const lineStart = bytes.lastIndexOf(0x0a, nul) + 1;
+    const head = bytes.subarray(0, Math.min(lineStart, 8192));
+    if (lineStart > 0 && (nul >= 8192 || (isUtf8(head) && head.every((b) => b >= 0x20 || b === 0x09 || b === 0x0a || b === 0x0d)))) {
+      let line = 1;
+      for (let i = bytes.indexOf(0x0a); i >= 0 && i < lineStart; i = bytes.indexOf(0x0a, i + 1)) line++;
       throw new DataFormatError(file, line, 'expected text, got a NUL byte (0x00) in this line; a text interaction file holds none');
     }
     const hex = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
