@@ -191,11 +191,19 @@ describe('data readers', () => {
       expectFormatError(file('huge.csv', 'user,item,time\nu,1,1e400\n'), 2, 'u,1,1e400');
       expect(times(readDataset(file('exp.csv', 'user,item,time\nu,1,1.49717e9\n')))).to.deep.equal([[1497170000]]);
       // A date that does not exist (Date.UTC would roll it over to March 2).
-      expectFormatError(file('feb30.csv', 'user,item,time\nu,1,2017-02-30\n'), 2, 'u,1,2017-02-30');
+      // The message names the part at fault: the day, the time of day or the zone.
+      expect(expectFormatError(file('feb30.csv', 'user,item,time\nu,1,2017-02-30\n'), 2, 'u,1,2017-02-30').message).to.include('; 2017-02-30 is not a day of the calendar');
+      expect(expectFormatError(file('h24.csv', 'user,item,time\nu,1,2017-06-11T24:10:00Z\n'), 2, 'u,1,2017-06-11T24:10:00Z').message).to.include('; 24:10:00 is not a time of day');
       // A zone offset no zone has (past ±14:00, or 60 minutes and more) would shift the time silently.
-      expectFormatError(file('zone25.csv', 'user,item,time\nu,1,2017-06-11T08:30:00+25:00\n'), 2, 'u,1,2017-06-11T08:30:00+25:00');
-      expectFormatError(file('zone99.csv', 'user,item,time\nu,1,2017-06-11T08:30:00-0099\n'), 2, 'u,1,2017-06-11T08:30:00-0099');
-      expectFormatError(file('zone1430.csv', 'user,item,time\nu,1,2017-06-11T08:30:00+14:30\n'), 2, 'u,1,2017-06-11T08:30:00+14:30');
+      const zone = (e: DataFormatError, offset: string) => expect(e.message).to.include(`; its zone offset ${offset} is one no place uses (offsets lie within ±14:00, minutes below 60)`);
+      zone(expectFormatError(file('zone25.csv', 'user,item,time\nu,1,2017-06-11T08:30:00+25:00\n'), 2, 'u,1,2017-06-11T08:30:00+25:00'), '+25:00');
+      zone(expectFormatError(file('zone99.csv', 'user,item,time\nu,1,2017-06-11T08:30:00-0099\n'), 2, 'u,1,2017-06-11T08:30:00-0099'), '-0099');
+      zone(expectFormatError(file('zone1430.csv', 'user,item,time\nu,1,2017-06-11T08:30:00+14:30\n'), 2, 'u,1,2017-06-11T08:30:00+14:30'), '+14:30');
+      // JSON Lines gives the same reasons.
+      const jsonZone = '{"user":"u","item":"1","time":"2017-06-11T08:30:00+25:00"}';
+      zone(expectFormatError(file('zone25.jsonl', `${jsonZone}\n`), 1, jsonZone), '+25:00');
+      const jsonSlash = '{"user":"u","item":"1","time":"11/06/2017"}';
+      expect(expectFormatError(file('us.jsonl', `${jsonSlash}\n`), 1, jsonSlash).message).to.include('write YYYY-MM-DD');
       // The widest real offsets still read: 2017-06-11T22:30+14:00 and 2017-06-10T20:30-12:00 are 08:30Z.
       expect(times(readDataset(file('zone14.csv', 'user,item,time\nu,1,2017-06-11T22:30+14:00\nu,2,2017-06-10T20:30-12:00\n')))).to.deep.equal([[1497169800, 1497169800]]);
     });

@@ -16,7 +16,7 @@ import { DataFormatError } from '../errors.js';
 import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnIndex, looksLikeHeader, normaliseColumn } from './columns.js';
 import { GrowableInt32, IdInterner, newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, lineText, type Source } from './source.js';
-import { TIME_FORMS, parseTime } from './time.js';
+import { TIME_FORMS, parseTime, whyNotTime } from './time.js';
 import { withArticle } from '../../util/plural.js';
 
 export interface CsvColumns {
@@ -143,10 +143,7 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     if (user === '' || item === '') throw DataFormatError.atLine(src.file, lineNo, text, `non-empty values in ${columnRef(header[ui])} and ${columnRef(header[ii])}`);
     if (inn.time) {
       const t = parseTime(row[ti]);
-      if (Number.isNaN(t)) {
-        const ambiguous = /^\s*\d{1,4}[/.]\d{1,2}[/.]\d{1,4}/.test(row[ti]) ? `; slash and dot dates such as "${row[ti].trim()}" are not read, as their form does not say whether the day or the month comes first: write YYYY-MM-DD` : '';
-        throw DataFormatError.atField(src.file, lineNo, text, row[ti], `a time in ${columnRef(header[ti])} (${TIME_FORMS})${ambiguous}`);
-      }
+      if (Number.isNaN(t)) throw DataFormatError.atField(src.file, lineNo, text, row[ti], `a time in ${columnRef(header[ti])} (${TIME_FORMS})${whyNotTime(row[ti])}`);
       inn.time.push(t);
     }
     inn.user.push(inn.users.internString(user));

@@ -19,7 +19,7 @@ import { ACTION_COLUMNS, ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, findColumnInd
 import type { CsvColumns } from './csv.js';
 import { GrowableInt32, IdInterner, newInteractions, type Interactions } from './interactions.js';
 import { forEachLine, lineText, type Source } from './source.js';
-import { TIME_FORMS, parseTime } from './time.js';
+import { TIME_FORMS, parseTime, whyNotTime } from './time.js';
 
 /** What a line must be, for error messages. */
 const ONE_OBJECT = 'one JSON object per line (JSON Lines), such as {"user_id": "A1", "item_id": "B7", "timestamp": 1451952000}';
@@ -198,6 +198,6 @@ function timeOf(record: Record<string, unknown>, key: string, file: string, line
   const v = record[key];
   const t = typeof v === 'number' ? v : typeof v === 'string' ? parseTime(v) : NaN;
   if (v === undefined) throw DataFormatError.atLine(file, lineNo, text, `a time in "${key}" (${TIME_FORMS}); the key is missing`);
-  if (!Number.isFinite(t)) throw DataFormatError.atField(file, lineNo, text, typeof v === 'string' ? v : JSON.stringify(v), `a time in "${key}" (${TIME_FORMS})`);
+  if (!Number.isFinite(t)) throw DataFormatError.atField(file, lineNo, text, typeof v === 'string' ? v : JSON.stringify(v), `a time in "${key}" (${TIME_FORMS})${typeof v === 'string' ? whyNotTime(v) : ''}`);
   return t;
 }
