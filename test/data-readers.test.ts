@@ -297,6 +297,11 @@ describe('data readers', () => {
       expect(ds.read?.ignoredColumns).to.deep.equal(['column 3']);
       // A header's trailing separator leaves an empty last name: the ignored column is named by position.
       expect(readDataset(file('trail.csv', 'user_id,item_id,timestamp,\nu1,i1,100,\nu1,i2,200,\n')).read?.ignoredColumns).to.deep.equal(['column 4']);
+      // The rows without that trailing comma: the message names the empty header name as the cause.
+      const e = expectFormatError(file('trail-header.csv', 'user_id,item_id,timestamp,\nu1,i1,100\n'), 2, 'u1,i1,100');
+      expect(e.message).to.include('4 comma-separated fields matching the header; the header ends with an empty name (column 4), a trailing comma this line does not have');
+      // A row short by another count is not blamed on the header.
+      expect(expectFormatError(file('trail-short.csv', 'user_id,item_id,timestamp,\nu1,i1\n'), 2, 'u1,i1').message).not.to.include('trailing');
       // Without time=N file order is kept; the rating is an action by position; a name without an
       // extension and tabs still read as delimited (u.data's layout would otherwise be detected).
       const tsv = readDataset(file('plain-u', '196\t242\t3\t881250949\n196\t302\t4\t881250000\n'), { userCol: '1', itemCol: '2', actionCol: '3', actions: true });

@@ -58,6 +58,18 @@ const columnRef = (label: string): string => (/^column \d+$/.test(label) ? label
 const POSITION = /^[1-9]\d*$/;
 
 /**
+ * For a row `fields` long under a header whose last names are empty: that the header ends with a
+ * separator the row lacks (an export tool's trailing comma), the cause a bare count would leave
+ * the user to find; '' otherwise.
+ */
+function trailingSeparatorHint(header: string[], fields: number, delim: string): string {
+  let empty = 0;
+  while (empty < header.length && header[header.length - 1 - empty].trim() === '') empty++;
+  if (empty === 0 || fields !== header.length - empty) return '';
+  return `; the header ends with ${empty === 1 ? `an empty name (column ${header.length})` : `${empty} empty names`}, a trailing ${delimName(delim)} this line does not have`;
+}
+
+/**
  * What is wrong with a `--columns` spec as positions, or null: positions that no file has (0, -1,
  * 1.5), or names and positions mixed (or user or item left out beside positions). The file is
  * not needed, so the command line checks it as it parses (exit code 2).
@@ -137,7 +149,7 @@ export function parseCsv(src: Source, cols: CsvColumns = {}): Interactions {
     const row = splitCsvLine(text, delim);
     const want = header.length;
     if (!row) throw DataFormatError.atLine(src.file, lineNo, text, MALFORMED_QUOTES);
-    if (row.length !== want) throw DataFormatError.atLine(src.file, lineNo, text, `${want} ${delimName(delim)}-separated fields ${byPosition ? 'as on the first line' : 'matching the header'}`);
+    if (row.length !== want) throw DataFormatError.atLine(src.file, lineNo, text, `${want} ${delimName(delim)}-separated fields ${byPosition ? 'as on the first line' : `matching the header${trailingSeparatorHint(header, row.length, delim)}`}`);
     const inn = inter!;
     const user = row[ui], item = row[ii];
     if (user === '' || item === '') throw DataFormatError.atLine(src.file, lineNo, text, `non-empty values in ${columnRef(header[ui])} and ${columnRef(header[ii])}`);
