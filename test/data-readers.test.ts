@@ -245,6 +245,13 @@ describe('data readers', () => {
       expectFormatError(file('bad3.json', '{"a": 1}'), 1, '{"a": 1}');
       // Both kinds of quote: JSON quoting, with its escapes, as for any other text.
       expect(expectFormatError(file('bad4.json', `{"a": "it's"}`), 1, `{"a": "it's"}`).message).to.include(`got "{\\"a\\": \\"it's\\"}"`);
+      // A whole array on one line: the text around the fault is quoted, and its place in the line given.
+      const lists = Array.from({ length: 100 }, (_, u) => `[${u + 1}, ${u + 2}]`);
+      lists[70] = '[7, x]';
+      const line = `[${lists.join(', ')}]`;
+      const at = line.indexOf('x') + 1;
+      const e = expectFormatError(file('one-line.json', `${line}\n`), 1, `…${line.slice(at - 61, at + 59)}…`);
+      expect(e.message).to.include(`expected an item id (a number or a string) at character ${at} of the line, got "…`);
     });
   });
 

@@ -28,7 +28,15 @@ export function parseReczooJson(src: Source): Interactions {
     const ls = text.lastIndexOf('\n', pos - 1) + 1;
     let le = text.indexOf('\n', pos);
     if (le < 0) le = n;
-    throw DataFormatError.atLine(src.file, line, text.slice(ls, le).replace(/\r$/, ''), expected);
+    const whole = text.slice(ls, le).replace(/\r$/, '');
+    if (whole.length <= 200) throw DataFormatError.atLine(src.file, line, whole, expected);
+    // The whole array on one line, as reczoo's files are written: the line's first 200 characters
+    // would not show the fault, so quote the text around it and say where in the line it is.
+    const at = pos - ls;
+    const from = Math.max(0, at - 60);
+    const to = Math.min(whole.length, at + 60);
+    const around = `${from > 0 ? '…' : ''}${whole.slice(from, to)}${to < whole.length ? '…' : ''}`;
+    throw DataFormatError.atLine(src.file, line, around, `${expected} at character ${at + 1} of the line`);
   };
   const skipWs = () => {
     while (i < n) {
