@@ -35,11 +35,14 @@ export function parseTime(v: string): number {
   if (!m) return NaN;
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
   const fraction = m[7] ? Number(`0.${m[7]}`) : 0;
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(ms);
-  // Date.UTC rolls 2017-02-30 over to March 2; a date that does not round-trip does not exist.
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 60) return NaN;
-  return ms / 1000 + fraction - zoneSeconds(m[8]);
+  if (!isCalendarDay(y, mo, d) || h > 23 || mi > 59 || s > 60) return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, s) / 1000 + fraction - zoneSeconds(m[8]);
+}
+
+/** Whether year `y`, month `mo` (1-12) and day `d` name a day: Date.UTC rolls 2017-02-30 over to March 2, so a date that does not round-trip does not exist. */
+function isCalendarDay(y: number, mo: number, d: number): boolean {
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
 }
 
 /**
@@ -55,9 +58,7 @@ export function whyNotTime(v: string): string {
   const m = ISO_DATE.exec(t);
   if (!m) return '';
   if (Number.isNaN(zoneSeconds(m[8]))) return `; its zone offset ${m[8]} is one no place uses (offsets lie within ±14:00, minutes below 60)`;
-  const [y, mo, d] = [1, 2, 3].map((i) => Number(m[i]));
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return `; ${m[1]}-${m[2]}-${m[3]} is not a day of the calendar`;
+  if (!isCalendarDay(Number(m[1]), Number(m[2]), Number(m[3]))) return `; ${m[1]}-${m[2]}-${m[3]} is not a day of the calendar`;
   return `; ${m[4]}:${m[5]}${m[6] === undefined ? '' : `:${m[6]}`} is not a time of day`;
 }
 
