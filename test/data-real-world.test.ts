@@ -137,6 +137,15 @@ describe('data: real-world files', () => {
       expect(ints.ids).to.deep.include({ users: 'integers', items: 'integers', remapped: false });
       expect(ints.ids.summary).to.include('item ids kept as they are (they form 1..2)');
     });
+
+    it('messages escape characters that print as nothing or as a space, so an id that only looks like another shows its difference', () => {
+      // A zero-width space and a no-break space inside ids, a byte-order mark before a time.
+      const e = readError(file('invisible.csv', 'user,item,time\nu\u200b1,i\u00a01,\ufeff100x\n'));
+      expect(e.message).to.include(String.raw`in the line "u\u200b1,i\u00a01,\ufeff100x"`);
+      expect(e.message).not.to.match(/[\u200b\u00a0\ufeff]/);
+      // Plain spaces stay spaces.
+      expect(readError(file('spaces.txt', '-1 -2 x\n')).message).to.include('"-1 -2 x"');
+    });
   });
 
   describe('column names', () => {

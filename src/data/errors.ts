@@ -33,13 +33,27 @@ export class DataFormatError extends ReclmError {
 }
 
 /**
+ * Characters that print as nothing or as a plain space: format characters (zero-width space
+ * U+200B, byte-order mark U+FEFF, soft hyphen), line and paragraph separators, and spaces other
+ * than U+0020 (no-break space U+00A0). An id holding one differs from the id it looks like.
+ */
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/gu;
+
+/** `c` as a JavaScript escape: `\u200b`, or `\u{e0001}` past the basic plane. */
+function escapeChar(c: string): string {
+  const hex = c.codePointAt(0)!.toString(16);
+  return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
+}
+
+/**
  * `text` cut at 200 characters, so that one line of a huge file stays readable, and quoted with
- * JSON's escapes, so a tab or a control character shows. Text that holds double quotes and no
- * single quote (a JSON Lines object, a CSV field in quotes) goes between single quotes with its
- * double quotes as they are: `'{"user_id": 7}'` reads better than `"{\"user_id\": 7}"`.
+ * JSON's escapes, so a tab or a control character shows; invisible characters (INVISIBLE) are
+ * escaped too, as JSON leaves them raw. Text that holds double quotes and no single quote (a JSON
+ * Lines object, a CSV field in quotes) goes between single quotes with its double quotes as they
+ * are: `'{"user_id": 7}'` reads better than `"{\"user_id\": 7}"`.
  */
 function quoted(text: string): string {
-  const json = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  const json = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text).replace(INVISIBLE, (c) => (c === ' ' ? c : escapeChar(c)));
   if (!text.includes('"') || text.includes("'")) return json;
   return `'${json.slice(1, -1).replaceAll('\\"', '"')}'`;
 }
