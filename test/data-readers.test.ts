@@ -251,7 +251,13 @@ describe('data readers', () => {
       const line = `[${lists.join(', ')}]`;
       const at = line.indexOf('x') + 1;
       const e = expectFormatError(file('one-line.json', `${line}\n`), 1, `…${line.slice(at - 61, at + 59)}…`);
-      expect(e.message).to.include(`expected an item id (a number or a string) at character ${at} of the line, got "…`);
+      expect(e.message).to.include(`expected an item id (a number or a string) in the list of user 70 (element 70 of the array, counting from 0) at character ${at} of the line, got "…`);
+      // A missing comma between two lists names the user whose list came before it.
+      const twoLists = `[${[...lists.slice(0, 70), '[7, 8] [9]'].join(', ')}]`;
+      const fault = twoLists.indexOf('[9]');
+      expect(expectFormatError(file('no-comma.json', `${twoLists}\n`), 1, `…${twoLists.slice(fault - 60)}`).message).to.include(
+        `expected "," or "]" after the list of user 70 at character ${fault + 1} of the line`,
+      );
     });
   });
 

@@ -52,11 +52,11 @@ export function parseReczooJson(src: Source): Interactions {
   i++;
   skipWs();
   let user = 0;
-  /** After a list element: consumes "," (more follows, false) or "]" (the list ends, true). */
-  const listClosed = (expected: string): boolean => {
+  /** After a list element: consumes "," (more follows, false) or "]" (the list ends, true). `expected` is only built for an error: it runs once per item. */
+  const listClosed = (expected: () => string): boolean => {
     skipWs();
     if (text[i] === ',' || text[i] === ']') return text[i++] === ']';
-    return fail(i, expected);
+    return fail(i, expected());
   };
   if (text[i] === ']') {
     i++;
@@ -69,6 +69,8 @@ export function parseReczooJson(src: Source): Interactions {
       if (text[i] !== '[') fail(i, `a list of item ids for user ${user} ("[...]")${objects}`);
       i++;
       const u = inter.users.internInt(user);
+      // The user's place in the array: on a one-line file the line number alone does not find it.
+      const inList = ` in the list of user ${user} (element ${user} of the array, counting from 0)`;
       skipWs();
       if (text[i] === ']') {
         i++;
@@ -76,15 +78,15 @@ export function parseReczooJson(src: Source): Interactions {
         for (;;) {
           skipWs();
           const item = readId(text, i);
-          if (!item) return fail(i, 'an item id (a number or a string)');
+          if (!item) return fail(i, `an item id (a number or a string)${inList}`);
           inter.user.push(u);
           inter.item.push(inter.items.internString(item.value));
           i = item.end;
-          if (listClosed('"," or "]" after an item id')) break;
+          if (listClosed(() => `"," or "]" after an item id${inList}`)) break;
         }
       }
       user++;
-      if (listClosed('"," or "]" after a user\'s item list')) break;
+      if (listClosed(() => `"," or "]" after the list of user ${user - 1}`)) break;
     }
   }
   skipWs();
