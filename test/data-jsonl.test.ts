@@ -168,6 +168,9 @@ describe('data readers: JSON Lines', () => {
     expect(originalSeqs(fine)).to.deep.equal([['x', 'y']]);
     const missingTime = readError(file('no-time.jsonl', good + '{"user_id": "a", "item_id": "y"}\n'));
     expect(missingTime.message).to.include('expected a time in "timestamp" (unix seconds or an ISO 8601 date').and.include(`; the key is missing, got '{"user_id": "a", "item_id": "y"}'`);
+    // The line is quoted as the file has it: its JSON escapes keep one backslash, and an escaped quote stays escaped.
+    const escapes = String.raw`{"user_id": "a\u0007", "item_id": "say \"hi\"\\"}`;
+    expect(readError(file('escapes.jsonl', `${good}${escapes}\n`)).message).to.include(`got '${escapes}'`);
   });
 
   it('a .json array is still reczoo JSON, and positions in --columns do not apply to keys', () => {

@@ -146,6 +146,24 @@ describe('data: real-world files', () => {
       // Plain spaces stay spaces.
       expect(readError(file('spaces.txt', '-1 -2 x\n')).message).to.include('"-1 -2 x"');
     });
+
+    it('notes ids holding invisible characters in data that otherwise reads, and says when one looks like another id', () => {
+      // "i1" with a zero-width space after it is read as a third item beside i1 and i2.
+      const heard: string[] = [];
+      const ds = readDataset(file('zw.csv', 'user,item,time\nu1,i1,1\nu1,i2,2\nu1,i1\u200b,3\nu 2,i2,1\n'), { onNote: (n) => heard.push(n) });
+      expect(ds.numItems).to.equal(3);
+      const item = ds.notes!.find((n) => n.includes('item id'));
+      expect(item).to.equal(
+        `${join(dir, 'zw.csv')}: 1 item id holds invisible characters (zero-width or no-break spaces, byte-order marks), for example "i1\\u200b"; 1 of them looks like another item id, so one item's events are read as two items'; remove them from the file if they are not meant`,
+      );
+      expect(heard).to.include(item);
+      // A user id with a plain space is an ordinary id: no note for the users.
+      expect(ds.notes!.filter((n) => n.includes('user id'))).to.deep.equal([]);
+      // A no-break space without a visible twin: noted, without the twin clause.
+      const nb = readDataset(file('nbsp.csv', 'user,item\nu\u00a01,i1\nu2,i2\n'));
+      const user = nb.notes!.find((n) => n.includes('user id'))!;
+      expect(user).to.include('1 user id holds invisible characters').and.include(String.raw`"u\u00a01"`).and.not.include('looks like');
+    });
   });
 
   describe('column names', () => {

@@ -39,6 +39,19 @@ export class DataFormatError extends ReclmError {
  */
 const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/gu;
 
+/**
+ * True when `id` holds an invisible character (INVISIBLE, U+0020 aside): such an id differs from
+ * the id it looks like. O(length of id).
+ */
+export function hasInvisible(id: string): boolean {
+  return /(?! )[\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/u.test(id);
+}
+
+/** `id` without its invisible characters (U+0020 kept): what a reader of the file sees. */
+export function withoutInvisible(id: string): string {
+  return id.replace(INVISIBLE, (c) => (c === ' ' ? c : ''));
+}
+
 /** `c` as a JavaScript escape: `\u200b`, or `\u{e0001}` past the basic plane. */
 function escapeChar(c: string): string {
   const hex = c.codePointAt(0)!.toString(16);
@@ -49,11 +62,13 @@ function escapeChar(c: string): string {
  * `text` cut at 200 characters, so that one line of a huge file stays readable, and quoted with
  * JSON's escapes, so a tab or a control character shows; invisible characters (INVISIBLE) are
  * escaped too, as JSON leaves them raw. Text that holds double quotes and no single quote (a JSON
- * Lines object, a CSV field in quotes) goes between single quotes with its double quotes as they
- * are: `'{"user_id": 7}'` reads better than `"{\"user_id\": 7}"`.
+ * Lines object, a CSV field in quotes) goes between single quotes with its double quotes and
+ * backslashes as they are: `'{"user_id": 7}'` reads better than `"{\"user_id\": 7}"`.
  */
-function quoted(text: string): string {
+export function quoted(text: string): string {
   const json = JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text).replace(INVISIBLE, (c) => (c === ' ' ? c : escapeChar(c)));
   if (!text.includes('"') || text.includes("'")) return json;
-  return `'${json.slice(1, -1).replaceAll('\\"', '"')}'`;
+  // Between single quotes, double quotes and backslashes show as the file has them, so the escape
+  // `\u0007` inside a JSON line reads as written there, not as `\\u0007`.
+  return `'${json.slice(1, -1).replace(/\\(["\\])/g, '$1')}'`;
 }

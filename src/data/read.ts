@@ -1,5 +1,6 @@
 /** Reading a dataset file in any supported format (see readers/). */
 import { DataFormatError } from './errors.js';
+import { invisibleIdsNote } from './invisible-ids.js';
 import { buildDataset } from './readers/build.js';
 import { columnsByPosition, parseCsv } from './readers/csv.js';
 import { ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, normaliseColumn } from './readers/columns.js';
@@ -105,6 +106,11 @@ function datasetFromSource(src: Source, options: ReadOptions): Dataset {
       const also = given === undefined && used !== null ? read.ignoredColumns.filter((c) => (synonyms as readonly string[]).includes(normaliseColumn(c))) : [];
       if (also.length) notes.push(`${src.file}: ${also.map((c) => `"${c}"`).join(', ')} also ${also.length === 1 ? 'looks' : 'look'} like the ${role} column; read "${used}" (choose with --columns ${role}=NAME)`);
     }
+  }
+  // Ids are read as text: an invisible character makes a different id that no message would show.
+  for (const [side, ids] of [['user', ds.users], ['item', ds.remapped ? ds.itemIds.slice(1) : []]] as const) {
+    const note = invisibleIdsNote(src.file, side, ids);
+    if (note) notes.push(note);
   }
   // Naming the action column does not make actions a model input: say so rather than leave it among the ignored.
   if ((concrete === 'csv' || concrete === 'jsonl') && options.actionCol !== undefined && !inter.action) notes.push(`${src.file}: the action column (--columns action=${options.actionCol}) is read only with --actions or --positive`);

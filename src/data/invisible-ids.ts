@@ -1,0 +1,19 @@
+/** A note for ids that hold invisible characters, which a reader of the file cannot tell apart. */
+import { hasInvisible, quoted, withoutInvisible } from './errors.js';
+
+/**
+ * One line for Dataset.notes when some of `ids` hold an invisible character (a zero-width or
+ * no-break space, a byte-order mark: errors.ts INVISIBLE), else null. Such an id is a different
+ * user or item from the one it looks like; when its visible form is also an id, one user's or
+ * item's events are split over two ids, which changes the sequences and the item count.
+ * `side` is 'user' or 'item'; `file` labels the line. O(total id length).
+ */
+export function invisibleIdsNote(file: string, side: 'user' | 'item', ids: readonly string[]): string | null {
+  const odd = ids.filter(hasInvisible);
+  if (odd.length === 0) return null;
+  const all = new Set(ids);
+  const twins = odd.filter((id) => all.has(withoutInvisible(id))).length;
+  const many = odd.length > 1;
+  const split = twins ? `; ${twins} of them ${twins > 1 ? 'look' : 'looks'} like another ${side} id, so one ${side}'s events are read as two ${side}s'` : '';
+  return `${file}: ${odd.length} ${side} ${many ? 'ids hold' : 'id holds'} invisible characters (zero-width or no-break spaces, byte-order marks), for example ${quoted(odd[0])}${split}; remove them from the file if they are not meant`;
+}
