@@ -14,6 +14,7 @@ export function invisibleIdsNote(file: string, side: 'user' | 'item', ids: reado
   const all = new Set(ids);
   const twins = odd.filter((id) => all.has(withoutInvisible(id))).length;
   const many = odd.length > 1;
-  const split = twins ? `; ${twins} of them ${twins > 1 ? 'look' : 'looks'} like another ${side} id, so one ${side}'s events are read as two ${side}s'` : '';
+  const who = !many ? 'it looks' : `${twins} of them ${twins > 1 ? 'look' : 'looks'}`;
+  const split = twins ? `; ${who} like another ${side} id without them, so the events of one ${side} are split over two ids` : '';
   return `${file}: ${odd.length} ${side} ${many ? 'ids hold' : 'id holds'} invisible characters (zero-width or no-break spaces, byte-order marks), for example ${quoted(odd[0])}${split}; remove them from the file if they are not meant`;
 }
