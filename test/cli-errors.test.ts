@@ -3,7 +3,7 @@
 import { Errors } from '@oclif/core';
 import { expect } from 'chai';
 import { ConfigError } from '../graphs/config.js';
-import { oneLineParseMessage, toCliError } from '../src/cli/errors.js';
+import { oneLineParseMessage, switchGivenValue, toCliError } from '../src/cli/errors.js';
 import { parsePositive } from '../src/cli/flags.js';
 import { ArtifactError } from '../src/compiler/artifacts.js';
 import { DataFormatError } from '../src/data/errors.js';
@@ -47,6 +47,18 @@ describe('errors', () => {
     expect(out.error.exit).to.equal(1);
     expect(out.error.message).to.equal(r.error!.message);
     expect(out.error.message).to.match(/^no-such-file\.txt: cannot read the data file: no such file/);
+  });
+
+  it('a switch given a value (--json=true) is refused before oclif reads the value as an argument', async () => {
+    // oclif would read `true` as the data file and call the real file an unexpected argument.
+    const r = await runCommand(DataStats, ['data.csv', '--json=true']);
+    expect(r.exitCode).to.equal(2);
+    expect(r.error!.message).to.equal("--json is a switch and takes no value: write --json, or leave it out, got '--json=true' (see --help)");
+    // A switch with a --no- form names both; after `--` the token is an argument, not a flag.
+    expect(switchGivenValue(['--no-cosine=1'], { cosine: { type: 'boolean', allowNo: true } })).to.equal("--no-cosine is a switch and takes no value: write --cosine or --no-cosine, got '--no-cosine=1'");
+    expect(switchGivenValue(['--', '--json=true'], { json: { type: 'boolean' } })).to.equal(null);
+    // A flag that takes a value keeps --name=value.
+    expect(switchGivenValue(['--format=csv'], { format: { type: 'option' } })).to.equal(null);
   });
 
   it('a user error becomes one CLIError line with exit code 1', () => {

@@ -1,6 +1,6 @@
 import { Command, Errors } from '@oclif/core';
 import { OUTPUT_ERROR_WORDS } from '../util/atomic.js';
-import { printedError, toCliError } from './errors.js';
+import { printedError, switchGivenValue, toCliError } from './errors.js';
 
 /**
  * stdout that cannot be written (a full disk, `> /dev/full`): one line and exit 1 instead of
@@ -27,6 +27,10 @@ export abstract class ReclmCommand extends Command {
     await super.init();
     process.stdout.removeAllListeners('error');
     process.stdout.on('error', onStdoutError);
+    // Before oclif parses: it would split `--json=true` into a switch and a stray argument.
+    const flags = { ...(this.ctor.enableJsonFlag ? { json: { type: 'boolean' } } : {}), ...this.ctor.baseFlags, ...this.ctor.flags };
+    const refusal = switchGivenValue(this.argv, flags);
+    if (refusal) throw new Errors.CLIError(refusal, { exit: 2 });
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {

@@ -36,6 +36,25 @@ export function oneLineParseMessage(message: string, argv?: readonly string[]): 
   return /--help\)$/.test(line) ? line : `${line} (see --help)`;
 }
 
+/**
+ * The refusal for a `--name=value` token (before `--`) whose flag is a switch (a boolean flag),
+ * else null. oclif reads `--json=true` as `--json` followed by the argument `true`, so
+ * `data stats FILE --json=true` would name a file "true" and call FILE unexpected.
+ * @param flags the command's flag definitions by name (oclif's `type` and `allowNo`)
+ */
+export function switchGivenValue(argv: readonly string[], flags: Readonly<Record<string, { type: string; allowNo?: boolean }>>): string | null {
+  for (const a of argv) {
+    if (a === '--') break;
+    const name = /^--([\w-]+)=/.exec(a)?.[1];
+    if (name === undefined) continue;
+    const base = flags[name] ? name : name.startsWith('no-') && flags[name.slice(3)]?.allowNo ? name.slice(3) : null;
+    if (base === null || flags[base].type !== 'boolean') continue;
+    const how = flags[base].allowNo ? `--${base} or --no-${base}` : `--${base}, or leave it out`;
+    return `--${name} is a switch and takes no value: write ${how}, got '${a}'`;
+  }
+  return null;
+}
+
 /** What oclif wraps around an error thrown by a flag's own parser (cli/flags.ts). */
 const FLAG_PARSER_WRAP = /^Parsing --[\w-]+ \n\t([\s\S]*)\nSee more help with --help$/;
 
