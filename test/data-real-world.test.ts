@@ -154,7 +154,7 @@ describe('data: real-world files', () => {
       expect(ds.numItems).to.equal(3);
       const item = ds.notes!.find((n) => n.includes('item id'));
       expect(item).to.equal(
-        `${join(dir, 'zw.csv')}: 1 item id holds invisible characters (zero-width or no-break spaces, byte-order marks), for example "i1\\u200b"; it looks like another item id without them, so the events of one item are split over two ids; remove them from the file if they are not meant`,
+        `${join(dir, 'zw.csv')}: 1 item id holds invisible or control characters (zero-width or no-break spaces, byte-order marks, control codes), for example "i1\\u200b"; it looks like another item id without them, so the events of one item are split over two ids; remove them from the file if they are not meant`,
       );
       expect(heard).to.include(item);
       // A user id with a plain space is an ordinary id: no note for the users.
@@ -162,10 +162,13 @@ describe('data: real-world files', () => {
       // A no-break space without a visible twin: noted, without the twin clause.
       const nb = readDataset(file('nbsp.csv', 'user,item\nu\u00a01,i1\nu2,i2\n'));
       const user = nb.notes!.find((n) => n.includes('user id'))!;
-      expect(user).to.include('1 user id holds invisible characters').and.include(String.raw`"u\u00a01"`).and.not.include('looks like');
+      expect(user).to.include('1 user id holds invisible or control characters').and.include(String.raw`"u\u00a01"`).and.not.include('looks like');
       // Two such item ids, one with a visible twin: both counted, the twin named by count.
       const two = readDataset(file('two.csv', 'user,item\nu1,i1\nu1,i1\u2060\nu1,i9\u200b\n'));
-      expect(two.notes!.find((n) => n.includes('item id'))).to.include('2 item ids hold invisible characters').and.include('; 1 of them looks like another item id without them');
+      expect(two.notes!.find((n) => n.includes('item id'))).to.include('2 item ids hold invisible or control characters').and.include('; 1 of them looks like another item id without them');
+      // A control character (a bell) in a user id, beside the same id without it.
+      const bel = readDataset(file('bel.csv', 'user,item\nb,i1\nb\u0007,i2\n'));
+      expect(bel.notes!.find((n) => n.includes('user id'))).to.include(String.raw`for example "b\u0007"; it looks like another user id without them`);
     });
   });
 

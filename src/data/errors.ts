@@ -39,17 +39,21 @@ export class DataFormatError extends ReclmError {
  */
 const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/gu;
 
+/** Characters an id may hold without showing them: INVISIBLE's, U+0020 aside, and control characters (a bell, a tab). */
+const HIDDEN_IN_ID = /(?! )[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/gu;
+
 /**
- * True when `id` holds an invisible character (INVISIBLE, U+0020 aside): such an id differs from
+ * True when `id` holds an invisible or control character (HIDDEN_IN_ID): such an id differs from
  * the id it looks like. O(length of id).
  */
 export function hasInvisible(id: string): boolean {
-  return /(?! )[\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/u.test(id);
+  HIDDEN_IN_ID.lastIndex = 0;
+  return HIDDEN_IN_ID.test(id);
 }
 
-/** `id` without its invisible characters (U+0020 kept): what a reader of the file sees. */
+/** `id` without its invisible and control characters (HIDDEN_IN_ID): what a reader of the file sees. */
 export function withoutInvisible(id: string): string {
-  return id.replace(INVISIBLE, (c) => (c === ' ' ? c : ''));
+  return id.replace(HIDDEN_IN_ID, '');
 }
 
 /** `c` as a JavaScript escape: `\u200b`, or `\u{e0001}` past the basic plane. */

@@ -1,9 +1,9 @@
-/** A note for ids that hold invisible characters, which a reader of the file cannot tell apart. */
+/** A note for ids that hold invisible or control characters, which a reader of the file cannot tell apart. */
 import { hasInvisible, quoted, withoutInvisible } from './errors.js';
 
 /**
- * One line for Dataset.notes when some of `ids` hold an invisible character (a zero-width or
- * no-break space, a byte-order mark: errors.ts INVISIBLE), else null. Such an id is a different
+ * One line for Dataset.notes when some of `ids` hold an invisible or control character (a
+ * zero-width or no-break space, a byte-order mark, a bell: errors.ts HIDDEN_IN_ID), else null. Such an id is a different
  * user or item from the one it looks like; when its visible form is also an id, one user's or
  * item's events are split over two ids, which changes the sequences and the item count.
  * `side` is 'user' or 'item'; `file` labels the line. O(total id length).
@@ -16,5 +16,5 @@ export function invisibleIdsNote(file: string, side: 'user' | 'item', ids: reado
   const many = odd.length > 1;
   const who = !many ? 'it looks' : `${twins} of them ${twins > 1 ? 'look' : 'looks'}`;
   const split = twins ? `; ${who} like another ${side} id without them, so the events of one ${side} are split over two ids` : '';
-  return `${file}: ${odd.length} ${side} ${many ? 'ids hold' : 'id holds'} invisible characters (zero-width or no-break spaces, byte-order marks), for example ${quoted(odd[0])}${split}; remove them from the file if they are not meant`;
+  return `${file}: ${odd.length} ${side} ${many ? 'ids hold' : 'id holds'} invisible or control characters (zero-width or no-break spaces, byte-order marks, control codes), for example ${quoted(odd[0])}${split}; remove them from the file if they are not meant`;
 }
