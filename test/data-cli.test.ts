@@ -45,7 +45,7 @@ describe('data on the command line', function () {
     const p = write('kcore.csv', 'user,item\na,x\na,y\nb,x\n');
     const r = await runCommand(DataStats as never, [p, '--min-item-count', '3', '--min-user-count', '2']);
     expect(r.exitCode).to.equal(1);
-    expect(r.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-item-count 3, --min-user-count 2); lower them`);
+    expect(r.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-item-count 3, --min-user-count 2); lower them (the file holds 2 users, 2 items and 3 interactions; its most active user has 2 events, its most frequent item 2 events)`);
   });
 
   it('an empty side file is named as such, with its flag, not as interaction data', async () => {

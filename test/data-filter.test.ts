@@ -48,10 +48,10 @@ describe('data filter', function () {
     // Both thresholds at 2: iterated, nothing is left, and the refusal names the flags.
     const none = await runCommand(DataFilter as never, [p, '--min-item-count', '3', '--min-user-count', '2', '--out', join(dir, 'none.csv')]);
     expect(none.exitCode).to.equal(1);
-    expect(none.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-item-count 3, --min-user-count 2); lower them`);
+    expect(none.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-item-count 3, --min-user-count 2); lower them (the file holds 3 users, 3 items and 6 interactions; its most active user has 2 events, its most frequent item 3 events)`);
     // One threshold given: the message names that one only.
     const one = await runCommand(DataFilter as never, [p, '--min-user-count', '1000', '--out', join(dir, 'none.csv')]);
-    expect(one.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-user-count 1000); lower it`);
+    expect(one.error?.message).to.equal(`${p}: no interactions left after k-core filtering (--min-user-count 1000); lower it (the file holds 3 users, 3 items and 6 interactions; its most active user has 2 events, its most frequent item 3 events)`);
   });
 
   it('ML-100K with --min-item-count 10 and --actions: the gzipped CSV reads back as the filtered file, times and ratings included', async () => {

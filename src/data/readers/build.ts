@@ -14,9 +14,10 @@
 import { DataFormatError } from '../errors.js';
 import type { Dataset, KCoreReport } from '../types.js';
 import type { IdInterner, Interactions } from './interactions.js';
+import { kCoreRows } from './kcore.js';
+import { count } from '../../util/plural.js';
 
 const PAD_VOCAB = '<pad>';
-import { kCoreRows } from './kcore.js';
 
 export interface BuildOptions {
   name: string;
@@ -52,7 +53,7 @@ export function buildDataset(inter: Interactions, opts: BuildOptions): Built {
   if (nRows === 0) {
     // Only the thresholds that were given: the flags' minimum is 1, so a 0 would read as a typo.
     const given = [...(opts.minItemCount !== undefined ? [`--min-item-count ${minItem}`] : []), ...(opts.minUserCount !== undefined ? [`--min-user-count ${minUser}`] : [])];
-    throw new DataFormatError(inter.file, null, `no interactions left after k-core filtering (${given.join(', ')}); ${given.length === 1 ? 'lower it' : 'lower them'}`);
+    throw new DataFormatError(inter.file, null, `no interactions left after k-core filtering (${given.join(', ')}); ${given.length === 1 ? 'lower it' : 'lower them'} (${sizesBefore(userOf, itemOf, inter.users.size, inter.items.size)})`);
   }
 
   // Group rows per user key (CSR), keeping file order inside each user.
@@ -205,4 +206,20 @@ function mapItems(inter: Interactions, order: Int32Array, start: Int32Array, use
     }
   }
   return { numItems: itemIds.length - 1, internal, itemIds, remapped: true };
+}
+
+/**
+ * The file's sizes before k-core filtering and its most active user's and most frequent item's
+ * event counts, which bound the thresholds that leave anything: for the refusal of filters that
+ * leave nothing. `userOf` / `itemOf`: per row, keys below `nUsers` / `nItems`.
+ */
+function sizesBefore(userOf: Int32Array, itemOf: Int32Array, nUsers: number, nItems: number): string {
+  const most = (keys: Int32Array, n: number): number => {
+    const counts = new Int32Array(n);
+    let top = 0;
+    for (const k of keys) top = Math.max(top, ++counts[k]);
+    return top;
+  };
+  const sizes = `${count(nUsers, 'user')}, ${count(nItems, 'item')} and ${count(userOf.length, 'interaction')}`;
+  return `the file holds ${sizes}; its most active user has ${count(most(userOf, nUsers), 'event')}, its most frequent item ${count(most(itemOf, nItems), 'event')}`;
 }
