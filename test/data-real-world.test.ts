@@ -166,6 +166,13 @@ describe('data: real-world files', () => {
       // Two such item ids, one with a visible twin: both counted, the twin named by count.
       const two = readDataset(file('two.csv', 'user,item\nu1,i1\nu1,i1\u2060\nu1,i9\u200b\n'));
       expect(two.notes!.find((n) => n.includes('item id'))).to.include('2 item ids hold invisible or control characters').and.include('; 1 of them looks like another item id without them');
+      // Two twins: the events of two items are each split.
+      const twins = readDataset(file('twins.csv', 'user,item\nu1,i1\nu1,i1\u2060\nu1,i2\nu1,i2\u200b\n'));
+      expect(twins.notes!.find((n) => n.includes('item id'))).to.include('2 of them look like another item id without them, so the events of 2 items are each split over two ids');
+      // A no-break space or byte-order mark at the edge of an unquoted CSV field stays in the id (CSV trims ASCII blanks only), as in JSON Lines.
+      const edges = readDataset(file('edges.csv', 'user,item\nu1,i1\nu1\u00a0,i2\nu2, \ufeffi1 \n'));
+      expect(edges.users).to.deep.equal(['u1', 'u1\u00a0', 'u2']);
+      expect(originalSeqs(edges)).to.deep.equal([['i1'], ['i2'], ['\ufeffi1']]);
       // A control character (a bell) in a user id, beside the same id without it.
       const bel = readDataset(file('bel.csv', 'user,item\nb,i1\nb\u0007,i2\n'));
       expect(bel.notes!.find((n) => n.includes('user id'))).to.include(String.raw`for example "b\u0007"; it looks like another user id without them`);

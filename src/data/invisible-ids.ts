@@ -15,6 +15,7 @@ export function invisibleIdsNote(file: string, side: 'user' | 'item', ids: reado
   const twins = odd.filter((id) => all.has(withoutInvisible(id))).length;
   const many = odd.length > 1;
   const who = !many ? 'it looks' : `${twins} of them ${twins > 1 ? 'look' : 'looks'}`;
-  const split = twins ? `; ${who} like another ${side} id without them, so the events of one ${side} are split over two ids` : '';
+  const whose = twins > 1 ? `${twins} ${side}s are each` : `one ${side} are`;
+  const split = twins ? `; ${who} like another ${side} id without them, so the events of ${whose} split over two ids` : '';
   return `${file}: ${odd.length} ${side} ${many ? 'ids hold' : 'id holds'} invisible or control characters (zero-width or no-break spaces, byte-order marks, control codes), for example ${quoted(odd[0])}${split}; remove them from the file if they are not meant`;
 }

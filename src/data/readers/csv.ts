@@ -207,7 +207,11 @@ function findColumn(header: string[], wanted: string | undefined, synonyms: stri
  */
 export const MALFORMED_QUOTES = 'each quoted field closed on its own line and followed by a separator (a quoted field spanning lines is not supported: put it on one line)';
 
-/** Split one CSV line; fields are trimmed of surrounding spaces; null for an unterminated quote. */
+/**
+ * Split one CSV line; unquoted fields are trimmed of surrounding ASCII spaces, tabs and carriage
+ * returns only: a no-break space or byte-order mark at an id's edge stays in the id, as in every
+ * other format, where the invisible-id note (invisible-ids.ts) shows it. Null for an unterminated quote.
+ */
 export function splitCsvLine(line: string, delim: string): string[] | null {
   const out: string[] = [];
   let i = 0;
@@ -235,10 +239,19 @@ export function splitCsvLine(line: string, delim: string): string[] | null {
     } else {
       let d = line.indexOf(delim, i);
       if (d < 0) d = n;
-      out.push(line.slice(i, d).trim());
+      let a = i;
+      let b = d;
+      while (a < b && isAsciiBlank(line.charCodeAt(a))) a++;
+      while (b > a && isAsciiBlank(line.charCodeAt(b - 1))) b--;
+      out.push(line.slice(a, b));
       i = d;
     }
     if (i >= n) return out;
     i++; // skip the delimiter
   }
+}
+
+/** Space, tab, vertical tab, form feed or carriage return: what a CSV field loses at its edges. */
+function isAsciiBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13 && c !== 10);
 }
