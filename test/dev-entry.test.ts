@@ -10,7 +10,7 @@ const devJs = fileURLToPath(new URL('../bin/dev.js', import.meta.url));
 
 describe('bin/dev.js: the development entry point', () => {
   it('runs a command from outside the repository and suggests the command a typo meant', function () {
-    this.timeout(60_000); // two node starts that transpile the commands through tsx
+    this.timeout(90_000); // four node starts that transpile the commands through tsx
     const help = spawnSync(devJs, ['compile', '--help'], { cwd: tmpdir(), encoding: 'utf8' });
     expect(help.status, help.stderr).to.equal(0);
     expect(help.stdout).to.contain('Compile a model and its loss into ONNX training artifacts.');
@@ -22,5 +22,8 @@ describe('bin/dev.js: the development entry point', () => {
     // With --json the refusal is JSON on stdout too, as any command's.
     const json = spawnSync(devJs, ['comple', '--json'], { cwd: tmpdir(), encoding: 'utf8' });
     expect([json.status, JSON.parse(json.stdout)]).to.deep.equal([2, { error: { message, exit: 2 } }]);
+    // --json given a value before the command is no command: the switch's own refusal.
+    const valued = spawnSync(devJs, ['--json=true', 'presets'], { cwd: tmpdir(), encoding: 'utf8' });
+    expect([valued.status, valued.stderr.trim()]).to.deep.equal([2, "Error: --json is a switch and takes no value: write --json, or leave it out, got '--json=true' (see --help)"]);
   });
 });

@@ -1,5 +1,5 @@
-import { type Hook } from '@oclif/core';
-import { printJsonError } from '../cli/errors.js';
+import { Errors, type Hook } from '@oclif/core';
+import { printedError, printJsonError, switchGivenValue } from '../cli/errors.js';
 import { helpJson, leadingCommand } from '../cli/help.js';
 import { unknownCommandError } from '../cli/unknown-command.js';
 
@@ -31,6 +31,9 @@ const hook: Hook.CommandNotFound = async function (opts) {
     if (id && words.every((w, i) => argv[i] === w)) return opts.config.runCommand(id, [...argv.slice(words.length), '--json']);
     throw unknownCommandError(opts.config, argv[0], (message) => printJsonError(message, 2));
   }
+  // `reclm --json=true presets`: oclif takes the token for a command; a switch takes no value.
+  const refusal = switchGivenValue([opts.id], { json: { type: 'boolean' } });
+  if (refusal) throw printedError(new Errors.CLIError(`${refusal} (see --help)`, { exit: 2 }));
   const json = [...opts.id.split(':'), ...argv].includes('--json');
   throw unknownCommandError(opts.config, opts.id, json ? (message) => printJsonError(message, 2) : undefined);
 };
