@@ -37,18 +37,19 @@ export class DataFormatError extends ReclmError {
  * U+200B, byte-order mark U+FEFF, soft hyphen), line and paragraph separators, and spaces other
  * than U+0020 (no-break space U+00A0). An id holding one differs from the id it looks like.
  */
-const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/gu;
+const INVISIBLE_CLASS = String.raw`\p{Cf}\p{Zl}\p{Zp}\p{Zs}`;
+const INVISIBLE = new RegExp(`[${INVISIBLE_CLASS}]`, 'gu');
 
 /** Characters an id may hold without showing them: INVISIBLE's, U+0020 aside, and control characters (a bell, a tab). */
-const HIDDEN_IN_ID = /(?! )[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}]/gu;
+const HIDDEN_IN_ID = new RegExp(`(?! )[\\p{Cc}${INVISIBLE_CLASS}]`, 'gu');
 
 /**
  * True when `id` holds an invisible or control character (HIDDEN_IN_ID): such an id differs from
  * the id it looks like. O(length of id).
  */
 export function hasInvisible(id: string): boolean {
-  HIDDEN_IN_ID.lastIndex = 0;
-  return HIDDEN_IN_ID.test(id);
+  // search() ignores the global flag's lastIndex, which test() would carry from call to call.
+  return id.search(HIDDEN_IN_ID) >= 0;
 }
 
 /** `id` without its invisible and control characters (HIDDEN_IN_ID): what a reader of the file sees. */
